@@ -1,0 +1,395 @@
+#include "common/spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+
+namespace nas {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::EnumValueDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+constexpr int kMaxTrials = 1000000;
+
+class YamlToProto {
+ public:
+  explicit YamlToProto(ParsedSpec* out) : out_(out) {}
+
+  void FillMessage(const YAML::Node& node, Message* msg,
+                   const std::string& path) {
+    if (!node.IsMap()) {
+      Error(path, node, "expected a mapping of fields");
+      return;
+    }
+    const Descriptor* desc = msg->GetDescriptor();
+    for (const auto& kv : node) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string field_path = path + "." + key;
+      out_->lines[field_path] = kv.first.Mark().line + 1;
+      const FieldDescriptor* fd = desc->FindFieldByName(key);
+      if (fd == nullptr) {
+        std::vector<std::string> known;
+        for (int i = 0; i < desc->field_count(); ++i) {
+          known.push_back(desc->field(i)->name());
+        }
+        Error(field_path, kv.first,
+              absl::StrCat("unknown field (known: ", absl::StrJoin(known, ", "),
+                           ")"));
+        continue;
+      }
+      FillField(kv.second, msg, fd, field_path);
+    }
+  }
+
+  std::vector<FieldError> errors;
+
+ private:
+  void Error(const std::string& path, const YAML::Node& node,
+             const std::string& message) {
+    errors.push_back({path, message, node.Mark().line + 1});
+  }
+
+  void FillField(const YAML::Node& node, Message* msg,
+                 const FieldDescriptor* fd, const std::string& path) {
+    const Reflection* refl = msg->GetReflection();
+    if (node.IsNull()) return;  // "key:" with no value = unset
+    if (fd->is_map()) {
+      if (!node.IsMap()) {
+        Error(path, node, "expected a mapping of key: value");
+        return;
+      }
+      for (const auto& kv : node) {
+        if (!kv.second.IsScalar()) {
+          Error(path + "." + kv.first.as<std::string>(), kv.second,
+                "expected a scalar value");
+          continue;
+        }
+        Message* entry = refl->AddMessage(msg, fd);
+        const Descriptor* ed = entry->GetDescriptor();
+        entry->GetReflection()->SetString(entry, ed->FindFieldByName("key"),
+                                          kv.first.as<std::string>());
+        entry->GetReflection()->SetString(entry, ed->FindFieldByName("value"),
+                                          kv.second.as<std::string>());
+      }
+      return;
+    }
+    if (fd->is_repeated()) {
+      if (!node.IsSequence()) {
+        Error(path, node, "expected a list");
+        return;
+      }
+      for (size_t i = 0; i < node.size(); ++i) {
+        const std::string item_path = absl::StrCat(path, "[", i, "]");
+        if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+          FillMessage(node[i], refl->AddMessage(msg, fd), item_path);
+        } else {
+          SetScalar(node[i], msg, fd, item_path);
+        }
+      }
+      return;
+    }
+    if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      FillMessage(node, refl->MutableMessage(msg, fd), path);
+      return;
+    }
+    SetScalar(node, msg, fd, path);
+  }
+
+  void SetScalar(const YAML::Node& node, Message* msg,
+                 const FieldDescriptor* fd, const std::string& path) {
+    const Reflection* refl = msg->GetReflection();
+    if (!node.IsScalar()) {
+      Error(path, node, "expected a single value");
+      return;
+    }
+    const std::string s = node.Scalar();
+    const bool rep = fd->is_repeated();
+    auto bad = [&](const char* what) {
+      Error(path, node, absl::StrCat("expected ", what, ", got '", s, "'"));
+    };
+    switch (fd->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32: {
+        int32_t v;
+        if (!absl::SimpleAtoi(s, &v)) return bad("an integer");
+        rep ? refl->AddInt32(msg, fd, v) : refl->SetInt32(msg, fd, v);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_INT64: {
+        int64_t v;
+        if (!absl::SimpleAtoi(s, &v)) return bad("an integer");
+        rep ? refl->AddInt64(msg, fd, v) : refl->SetInt64(msg, fd, v);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64: {
+        uint64_t v;
+        if (!absl::SimpleAtoi(s, &v)) return bad("a non-negative integer");
+        if (fd->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+          rep ? refl->AddUInt32(msg, fd, v) : refl->SetUInt32(msg, fd, v);
+        } else {
+          rep ? refl->AddUInt64(msg, fd, v) : refl->SetUInt64(msg, fd, v);
+        }
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT: {
+        double v;
+        if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) {
+          return bad("a finite number");
+        }
+        if (fd->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+          rep ? refl->AddDouble(msg, fd, v) : refl->SetDouble(msg, fd, v);
+        } else {
+          rep ? refl->AddFloat(msg, fd, v) : refl->SetFloat(msg, fd, v);
+        }
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_BOOL: {
+        bool v;
+        if (!absl::SimpleAtob(s, &v)) return bad("true or false");
+        rep ? refl->AddBool(msg, fd, v) : refl->SetBool(msg, fd, v);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_STRING:
+        rep ? refl->AddString(msg, fd, s) : refl->SetString(msg, fd, s);
+        return;
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        const EnumValueDescriptor* v =
+            fd->enum_type()->FindValueByName(absl::AsciiStrToUpper(s));
+        if (v == nullptr || v->number() == 0) {
+          std::vector<std::string> names;
+          for (int i = 1; i < fd->enum_type()->value_count(); ++i) {
+            names.push_back(fd->enum_type()->value(i)->name());
+          }
+          Error(path, node,
+                absl::StrCat("unknown value '", s,
+                             "' (one of: ", absl::StrJoin(names, ", "), ")"));
+          return;
+        }
+        rep ? refl->AddEnum(msg, fd, v) : refl->SetEnum(msg, fd, v);
+        return;
+      }
+      default:
+        Error(path, node, "unsupported field type");
+    }
+  }
+
+  ParsedSpec* out_;
+};
+
+template <typename T>
+void Default(T value, T def, void (v1::EvaluationSpec::*set)(T),
+             v1::EvaluationSpec* e) {
+  if (value == T{}) (e->*set)(def);
+}
+
+}  // namespace
+
+std::string FieldError::ToString() const {
+  if (line > 0) return absl::StrCat(path, " (line ", line, "): ", message);
+  return absl::StrCat(path, ": ", message);
+}
+
+absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
+  ParsedSpec out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec_yaml: malformed YAML at line ", e.mark.line + 1,
+                     ", column ", e.mark.column + 1, ": ", e.msg));
+  }
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(
+        "spec_yaml: the spec must be a YAML mapping of fields (name, "
+        "search_space, strategy, budget, evaluation, ...)");
+  }
+  YamlToProto converter(&out);
+  try {
+    converter.FillMessage(root, &out.spec, "spec");
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "spec_yaml: line ", e.mark.line + 1, ": ", e.msg));
+  }
+  if (!converter.errors.empty()) return ErrorsToStatus(converter.errors);
+  return out;
+}
+
+void ApplySpecDefaults(v1::ExperimentSpec* spec) {
+  if (spec->strategy().name().empty()) spec->mutable_strategy()->set_name("random");
+  if (spec->objective().metric().empty()) {
+    spec->mutable_objective()->set_metric("val_accuracy");
+  }
+  if (spec->budget().parallel_trials() == 0) {
+    spec->mutable_budget()->set_parallel_trials(2);
+  }
+  if (spec->lease_seconds() == 0) spec->set_lease_seconds(60);
+  if (spec->max_attempts() == 0) spec->set_max_attempts(3);
+  if (spec->search_space().name() == "nb201") {
+    auto* nb = spec->mutable_search_space()->mutable_nb201();
+    if (nb->channels() == 0) nb->set_channels(16);
+    if (nb->cells_per_stage() == 0) nb->set_cells_per_stage(5);
+  }
+  v1::EvaluationSpec* e = spec->mutable_evaluation();
+  if (e->mode() == v1::EVALUATION_MODE_UNSPECIFIED) e->set_mode(v1::FULL);
+  if (e->dataset().empty()) e->set_dataset("fashion_mnist");
+  if (e->data_dir().empty()) e->set_data_dir("/usr/share/datasets/fashion-mnist");
+  Default<int32_t>(e->epochs(), 3, &v1::EvaluationSpec::set_epochs, e);
+  Default<int32_t>(e->batch_size(), 128, &v1::EvaluationSpec::set_batch_size, e);
+  Default<double>(e->learning_rate(), 0.05, &v1::EvaluationSpec::set_learning_rate, e);
+  Default<double>(e->momentum(), 0.9, &v1::EvaluationSpec::set_momentum, e);
+  Default<double>(e->weight_decay(), 5e-4, &v1::EvaluationSpec::set_weight_decay, e);
+  Default<int32_t>(e->val_samples(), 10000, &v1::EvaluationSpec::set_val_samples, e);
+  Default<int64_t>(e->data_seed(), 1, &v1::EvaluationSpec::set_data_seed, e);
+  Default<int32_t>(e->latency_runs(), 30, &v1::EvaluationSpec::set_latency_runs, e);
+}
+
+std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
+                                     const std::map<std::string, int>* lines) {
+  std::vector<FieldError> errors;
+  auto error = [&](const std::string& path, std::string message) {
+    int line = 0;
+    if (lines != nullptr) {
+      // The field's own line, else its nearest parent's.
+      for (std::string p = path; !p.empty();) {
+        auto it = lines->find(p);
+        if (it != lines->end()) {
+          line = it->second;
+          break;
+        }
+        size_t dot = p.rfind('.');
+        if (dot == std::string::npos) break;
+        p.resize(dot);
+      }
+    }
+    errors.push_back({path, std::move(message), line});
+  };
+  if (spec.name().empty() || spec.name().size() > 128) {
+    error("spec.name", "must be 1 to 128 characters");
+  }
+  const std::string& space = spec.search_space().name();
+  absl::StatusOr<const SearchSpace*> ss = GetSearchSpace(space);
+  if (space.empty()) {
+    error("spec.search_space.name", "required (one of: nb201)");
+  } else if (!ss.ok()) {
+    error("spec.search_space.name", std::string(ss.status().message()));
+  }
+  if (space == "nb201") {
+    const auto& nb = spec.search_space().nb201();
+    if (nb.channels() < 1 || nb.channels() > 1024) {
+      error("spec.search_space.nb201.channels", "must be in [1, 1024]");
+    }
+    if (nb.cells_per_stage() < 1 || nb.cells_per_stage() > 32) {
+      error("spec.search_space.nb201.cells_per_stage", "must be in [1, 32]");
+    }
+  }
+  if (spec.strategy().name() != "random") {
+    error("spec.strategy.name",
+          absl::StrCat("unknown strategy '", spec.strategy().name(),
+                       "' (implemented: random)"));
+  }
+  if (spec.strategy().seed() < 0) error("spec.strategy.seed", "must be >= 0");
+  if (spec.objective().metric() != "val_accuracy") {
+    error("spec.objective.metric", "only 'val_accuracy' is supported");
+  }
+  if (spec.budget().max_trials() <= 0) {
+    error("spec.budget.max_trials",
+          absl::StrCat("must be > 0, got ", spec.budget().max_trials()));
+  } else if (spec.budget().max_trials() > kMaxTrials) {
+    error("spec.budget.max_trials", absl::StrCat("must be <= ", kMaxTrials));
+  }
+  if (spec.budget().parallel_trials() < 1 ||
+      spec.budget().parallel_trials() > 10000) {
+    error("spec.budget.parallel_trials", "must be in [1, 10000]");
+  }
+  if (spec.lease_seconds() < 1 || spec.lease_seconds() > 86400) {
+    error("spec.lease_seconds", "must be in [1, 86400]");
+  }
+  if (spec.max_attempts() < 1 || spec.max_attempts() > 100) {
+    error("spec.max_attempts", "must be in [1, 100]");
+  }
+  for (const auto& [k, v] : spec.required_labels()) {
+    if (k.empty()) error("spec.required_labels", "label names must be non-empty");
+  }
+  const v1::EvaluationSpec& e = spec.evaluation();
+  if (e.mode() != v1::FULL) {
+    error("spec.evaluation.mode", "only FULL is implemented");
+  }
+  if (!DatasetShape(e.dataset()).ok()) {
+    error("spec.evaluation.dataset",
+          absl::StrCat("unknown dataset '", e.dataset(), "' (known: fashion_mnist)"));
+  }
+  if (e.epochs() < 1 || e.epochs() > 10000) {
+    error("spec.evaluation.epochs", "must be in [1, 10000]");
+  }
+  if (e.batch_size() < 1 || e.batch_size() > 65536) {
+    error("spec.evaluation.batch_size", "must be in [1, 65536]");
+  }
+  if (!(e.learning_rate() > 0 && e.learning_rate() <= 10)) {
+    error("spec.evaluation.learning_rate", "must be in (0, 10]");
+  }
+  if (e.momentum() < 0 || e.momentum() >= 1) {
+    error("spec.evaluation.momentum", "must be in [0, 1)");
+  }
+  if (e.weight_decay() < 0 || e.weight_decay() > 1) {
+    error("spec.evaluation.weight_decay", "must be in [0, 1]");
+  }
+  if (e.val_samples() < 1 || e.val_samples() > 59000) {
+    error("spec.evaluation.val_samples", "must be in [1, 59000]");
+  }
+  if (e.train_samples() < 0 ||
+      e.train_samples() + e.val_samples() > 60000) {
+    error("spec.evaluation.train_samples",
+          "must be >= 0 and train_samples + val_samples <= 60000");
+  }
+  if (e.test_samples() < 0 || e.test_samples() > 10000) {
+    error("spec.evaluation.test_samples", "must be in [0, 10000] (0 = all)");
+  }
+  if (e.latency_runs() < 30 || e.latency_runs() > 100000) {
+    error("spec.evaluation.latency_runs", "must be in [30, 100000]");
+  }
+  return errors;
+}
+
+absl::Status ErrorsToStatus(const std::vector<FieldError>& errors) {
+  if (errors.empty()) return absl::OkStatus();
+  std::vector<std::string> parts;
+  for (const FieldError& e : errors) parts.push_back(e.ToString());
+  return absl::InvalidArgumentError(absl::StrJoin(parts, "; "));
+}
+
+absl::StatusOr<InputShape> DatasetShape(absl::string_view dataset) {
+  if (dataset == "fashion_mnist") return InputShape{1, 28, 28, 10};
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown dataset '", dataset, "'"));
+}
+
+absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec& spec,
+                                               absl::string_view yaml) {
+  ParsedSpec parsed;
+  if (!yaml.empty()) {
+    absl::StatusOr<ParsedSpec> p = ParseSpecYaml(yaml);
+    if (!p.ok()) return p.status();
+    parsed = *std::move(p);
+  } else {
+    parsed.spec = spec;
+  }
+  ApplySpecDefaults(&parsed.spec);
+  absl::Status s = ErrorsToStatus(ValidateSpec(parsed.spec, &parsed.lines));
+  if (!s.ok()) return s;
+  return parsed.spec;
+}
+
+}  // namespace nas

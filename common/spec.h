@@ -1,0 +1,60 @@
+// Experiment specs: YAML -> ExperimentSpec, defaults, validation. Every
+// problem is reported with its field path ("spec.budget.max_trials") and,
+// when the spec came from YAML, its line. Pure functions, thread-safe.
+#ifndef NAS_COMMON_SPEC_H_
+#define NAS_COMMON_SPEC_H_
+
+#include <map>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/search_space.h"
+#include "nas/v1/experiment.pb.h"
+
+namespace nas {
+
+// One problem in a spec.
+struct FieldError {
+  std::string path;  // e.g. "spec.budget.max_trials"
+  std::string message;
+  int line = 0;  // 1-based YAML line, 0 when unknown
+  std::string ToString() const;
+};
+
+// A spec parsed from YAML, with the line of every field seen.
+struct ParsedSpec {
+  v1::ExperimentSpec spec;
+  std::map<std::string, int> lines;  // field path -> 1-based line
+};
+
+// Parses YAML text into a spec. Malformed YAML, unknown fields and values
+// of the wrong type are errors (InvalidArgument listing each, with line).
+// Does not apply defaults or validate values.
+absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml);
+
+// Fills every unset field that has a default (documented in the protos).
+void ApplySpecDefaults(v1::ExperimentSpec* spec);
+
+// Every problem of a spec with defaults applied; empty when valid.
+// `lines` (optional) attaches YAML lines to the errors.
+std::vector<FieldError> ValidateSpec(
+    const v1::ExperimentSpec& spec,
+    const std::map<std::string, int>* lines = nullptr);
+
+// InvalidArgument with all errors joined by "; " (OK when none).
+absl::Status ErrorsToStatus(const std::vector<FieldError>& errors);
+
+// Input geometry of a dataset name; InvalidArgument for unknown names.
+absl::StatusOr<InputShape> DatasetShape(absl::string_view dataset);
+
+// The whole path for a server: YAML (if non-empty) or message -> defaults ->
+// validation. InvalidArgument naming each bad field.
+absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec& spec,
+                                               absl::string_view yaml);
+
+}  // namespace nas
+
+#endif  // NAS_COMMON_SPEC_H_

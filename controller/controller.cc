@@ -1,0 +1,478 @@
+#include "controller/controller.h"
+
+#include <cmath>
+#include <random>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/pareto.h"
+#include "common/spec.h"
+#include "common/status_macros.h"
+
+namespace nas {
+namespace {
+
+std::vector<int> Choices(const v1::Genotype& g) {
+  return std::vector<int>(g.choices().begin(), g.choices().end());
+}
+
+bool IsFinal(v1::ExperimentState s) {
+  return s == v1::EXPERIMENT_SUCCEEDED || s == v1::EXPERIMENT_STOPPED ||
+         s == v1::EXPERIMENT_FAILED;
+}
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t us = absl::ToUnixMicros(t);
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+}  // namespace
+
+absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
+  auto finite_in = [](double v, double lo, double hi) {
+    return std::isfinite(v) && v >= lo && v <= hi;
+  };
+  if (!finite_in(m.val_accuracy(), 0, 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics.val_accuracy: must be a number in [0, 1], got ", m.val_accuracy()));
+  }
+  if (!finite_in(m.test_accuracy(), 0, 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metrics.test_accuracy: must be a number in [0, 1], got ", m.test_accuracy()));
+  }
+  if (m.macs() < 0) return absl::InvalidArgumentError("metrics.macs: must be >= 0");
+  if (m.params() < 0) return absl::InvalidArgumentError("metrics.params: must be >= 0");
+  const double inf = std::numeric_limits<double>::max();
+  if (!finite_in(m.latency_ms(), 0, inf) || !finite_in(m.latency_iqr_ms(), 0, inf)) {
+    return absl::InvalidArgumentError(
+        "metrics.latency_ms: must be a finite number >= 0");
+  }
+  if (!finite_in(m.train_seconds(), 0, inf)) {
+    return absl::InvalidArgumentError(
+        "metrics.train_seconds: must be a finite number >= 0");
+  }
+  if (!std::isfinite(m.train_loss())) {
+    return absl::InvalidArgumentError("metrics.train_loss: must be finite");
+  }
+  if (m.epochs() < 0) return absl::InvalidArgumentError("metrics.epochs: must be >= 0");
+  return absl::OkStatus();
+}
+
+Controller::Controller(Store* store, ControllerOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+Controller::~Controller() { Shutdown(); }
+
+absl::Status Controller::Start() {
+  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store_->ListRunningExperimentIds());
+  {
+    absl::MutexLock lock(&mu_);
+    for (int64_t id : ids) NAS_RETURN_IF_ERROR(LoadExperiment(id));
+  }
+  ticker_ = std::thread([this] { TickerLoop(); });
+  return absl::OkStatus();
+}
+
+void Controller::Shutdown() {
+  {
+    absl::MutexLock lock(&tick_mu_);
+    stop_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
+}
+
+int Controller::AddTickListener(std::function<void()> listener) {
+  absl::MutexLock lock(&tick_mu_);
+  listeners_[next_listener_] = std::move(listener);
+  return next_listener_++;
+}
+
+void Controller::RemoveTickListener(int id) {
+  absl::MutexLock lock(&tick_mu_);
+  listeners_.erase(id);
+}
+
+void Controller::Wake() {
+  absl::MutexLock lock(&tick_mu_);
+  wake_ = true;
+}
+
+void Controller::TickerLoop() {
+  while (true) {
+    std::vector<std::function<void()>> listeners;
+    {
+      absl::MutexLock lock(&tick_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tick_mu_) {
+        return wake_ || stop_;
+      };
+      tick_mu_.AwaitWithTimeout(absl::Condition(&ready), options_.tick);
+      if (stop_) return;
+      wake_ = false;
+    }
+    Tick();
+    {
+      absl::MutexLock lock(&tick_mu_);
+      for (auto& [id, l] : listeners_) listeners.push_back(l);
+    }
+    for (auto& l : listeners) l();
+  }
+}
+
+absl::Status Controller::LoadExperiment(int64_t id) {
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec, store_->GetExperiment(id));
+  Running run;
+  run.spec = rec.spec;
+  run.seed = rec.seed;
+  NAS_ASSIGN_OR_RETURN(run.space, GetSearchSpace(rec.spec.search_space().name()));
+  NAS_ASSIGN_OR_RETURN(run.strategy, MakeStrategy(rec.spec, run.space, rec.seed));
+  // Replay: the same number of proposals, then every observation in order.
+  NAS_ASSIGN_OR_RETURN(std::vector<v1::Genotype> genotypes, store_->ListGenotypes(id));
+  if (!genotypes.empty()) {
+    NAS_RETURN_IF_ERROR(
+        run.strategy->Propose(static_cast<int>(genotypes.size())).status());
+  }
+  NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results, store_->ListResults(id));
+  for (const ResultRecord& r : results) {
+    run.strategy->Observe({r.candidate_id, Choices(r.genotype), r.metrics});
+  }
+  run.observed = static_cast<int64_t>(results.size());
+  running_[id] = std::move(run);
+  return absl::OkStatus();
+}
+
+absl::Status Controller::TopUp(int64_t id, Running& run) {
+  NAS_ASSIGN_OR_RETURN(v1::ExperimentCounts c, store_->CountExperiment(id));
+  const int active = c.trials_queued() + c.trials_running();
+  const int done = c.trials_succeeded() + c.trials_failed();
+  const v1::BudgetSpec& budget = run.spec.budget();
+  if (c.trials_succeeded() > run.observed) {
+    // Feed new results to the strategy, in the order they were stored.
+    NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results, store_->ListResults(id));
+    for (size_t i = static_cast<size_t>(run.observed); i < results.size(); ++i) {
+      const ResultRecord& r = results[i];
+      run.strategy->Observe({r.candidate_id, Choices(r.genotype), r.metrics});
+    }
+    run.observed = static_cast<int64_t>(results.size());
+  }
+  if (done >= budget.max_trials() && active == 0) {
+    absl::Status s = store_->FinishExperiment(id, v1::EXPERIMENT_SUCCEEDED, "");
+    running_.erase(id);
+    return s;
+  }
+  const int cap = budget.max_trials() * options_.duplicate_factor + 100;
+  if (c.candidates() >= cap) {
+    absl::Status s = store_->FinishExperiment(
+        id, v1::EXPERIMENT_FAILED,
+        absl::StrCat("search space exhausted: ", c.candidates(),
+                     " proposals, too many duplicates"));
+    running_.erase(id);
+    return s;
+  }
+  const int n = std::min(budget.parallel_trials() - active,
+                         budget.max_trials() - done - active);
+  if (n <= 0) return absl::OkStatus();
+  NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals, run.strategy->Propose(n));
+  NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation().dataset()));
+  std::vector<NewCandidate> rows;
+  std::set<std::string> batch_hashes;
+  for (Proposal& p : proposals) {
+    NewCandidate row;
+    NAS_ASSIGN_OR_RETURN(row.genotype, run.space->ToProto(p.choices));
+    row.parent_id = p.parent_id;
+    row.generation = p.generation;
+    row.strategy_data = p.strategy_data;
+    absl::StatusOr<Cost> cost = run.space->ComputeCost(p.choices, run.spec.search_space(), input);
+    if (cost.ok()) {
+      row.macs = cost->macs;
+      row.params = cost->params;
+    } else {
+      row.state = v1::CANDIDATE_REJECTED;
+      row.reason = std::string(cost.status().message());
+    }
+    NAS_ASSIGN_OR_RETURN(std::optional<int64_t> first,
+                         store_->FindCandidateByHash(id, row.genotype.hash()));
+    if (first.has_value()) {
+      row.state = v1::CANDIDATE_DUPLICATE;
+      row.duplicate_of = *first;
+      row.reason = "same genotype as an earlier candidate";
+    } else if (!batch_hashes.insert(row.genotype.hash()).second) {
+      // Duplicate inside this batch: the store links it after insertion of
+      // the first; simplest is to drop it before it is stored twice.
+      row.state = v1::CANDIDATE_DUPLICATE;
+      row.reason = "same genotype as an earlier candidate in the same batch";
+    }
+    rows.push_back(std::move(row));
+  }
+  // Candidates are written before anything else happens to them.
+  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store_->InsertCandidates(id, rows));
+  return absl::OkStatus();
+}
+
+void Controller::Tick() {
+  absl::StatusOr<ExpiryOutcome> expired = store_->ExpireLeases();
+  if (!expired.ok()) {
+    fprintf(stderr, "controller: expiring leases: %s\n",
+            std::string(expired.status().message()).c_str());
+  } else if (expired->requeued + expired->failed > 0) {
+    fprintf(stderr, "controller: leases expired: %d requeued, %d failed\n",
+            expired->requeued, expired->failed);
+  }
+  absl::MutexLock lock(&mu_);
+  std::vector<int64_t> ids;
+  for (auto& [id, run] : running_) ids.push_back(id);
+  for (int64_t id : ids) {
+    absl::Status s = TopUp(id, running_[id]);
+    if (!s.ok()) {
+      fprintf(stderr, "controller: experiment %lld: %s\n",
+              static_cast<long long>(id), s.ToString().c_str());
+    }
+  }
+}
+
+absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
+    const ExperimentRecord& rec) {
+  v1::Experiment e;
+  e.set_id(rec.id);
+  *e.mutable_spec() = rec.spec;
+  e.mutable_spec()->mutable_strategy()->set_seed(rec.seed);
+  e.set_state(rec.state);
+  SetTime(rec.created_at, e.mutable_created_at());
+  if (rec.finished_at.has_value()) SetTime(*rec.finished_at, e.mutable_finished_at());
+  e.set_error(rec.error);
+  NAS_ASSIGN_OR_RETURN(*e.mutable_counts(), store_->CountExperiment(rec.id));
+  CandidateQuery q;
+  q.experiment_id = rec.id;
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-val_accuracy";
+  q.limit = 1;
+  NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
+  if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
+  return e;
+}
+
+absl::StatusOr<v1::Experiment> Controller::CreateExperiment(
+    const v1::CreateExperimentRequest& request) {
+  NAS_ASSIGN_OR_RETURN(v1::ExperimentSpec spec,
+                       PrepareSpec(request.spec(), request.spec_yaml()));
+  int64_t seed = spec.strategy().seed();
+  if (seed == 0) seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
+  NAS_ASSIGN_OR_RETURN(int64_t id, store_->CreateExperiment(spec, seed));
+  {
+    absl::MutexLock lock(&mu_);
+    NAS_RETURN_IF_ERROR(LoadExperiment(id));
+  }
+  Wake();
+  return GetExperiment(id);
+}
+
+absl::StatusOr<v1::Experiment> Controller::GetExperiment(int64_t id) {
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec, store_->GetExperiment(id));
+  return BuildExperiment(rec);
+}
+
+absl::StatusOr<v1::ListExperimentsResponse> Controller::ListExperiments(
+    const v1::ListExperimentsRequest& request) {
+  int limit = request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
+  int64_t before = 0;
+  if (!request.page_token().empty() &&
+      !absl::SimpleAtoi(request.page_token(), &before)) {
+    return absl::InvalidArgumentError("page_token: not a token from this service");
+  }
+  NAS_ASSIGN_OR_RETURN(std::vector<ExperimentRecord> recs,
+                       store_->ListExperiments(before, limit + 1));
+  v1::ListExperimentsResponse out;
+  for (int i = 0; i < static_cast<int>(recs.size()) && i < limit; ++i) {
+    NAS_ASSIGN_OR_RETURN(*out.add_experiments(), BuildExperiment(recs[i]));
+  }
+  if (static_cast<int>(recs.size()) > limit) {
+    out.set_next_page_token(absl::StrCat(recs[limit - 1].id));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Experiment> Controller::StopExperiment(int64_t id) {
+  NAS_RETURN_IF_ERROR(store_->FinishExperiment(id, v1::EXPERIMENT_STOPPED, ""));
+  {
+    absl::MutexLock lock(&mu_);
+    running_.erase(id);
+  }
+  Wake();
+  return GetExperiment(id);
+}
+
+absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
+    const v1::ListCandidatesRequest& request) {
+  CandidateQuery q;
+  q.experiment_id = request.experiment_id();
+  q.state = request.state();
+  if (!request.order_by().empty()) q.order_by = request.order_by();
+  q.limit = request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
+  if (!request.page_token().empty() &&
+      (!absl::SimpleAtoi(request.page_token(), &q.offset) || q.offset < 0)) {
+    return absl::InvalidArgumentError("page_token: not a token from this service");
+  }
+  NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
+  NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
+  v1::ListCandidatesResponse out;
+  for (auto& c : page.candidates) *out.add_candidates() = std::move(c);
+  out.set_total(page.total);
+  if (q.offset + out.candidates_size() < page.total) {
+    out.set_next_page_token(absl::StrCat(q.offset + out.candidates_size()));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
+    const v1::GetParetoFrontRequest& request) {
+  std::vector<std::string> minimize(request.minimize().begin(),
+                                    request.minimize().end());
+  if (minimize.empty()) minimize = {"macs"};
+  for (size_t i = 0; i < minimize.size(); ++i) {
+    const std::string& m = minimize[i];
+    if (m != "macs" && m != "params" && m != "latency_ms") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "minimize[", i, "]: unknown objective '", m,
+          "' (one of: macs, params, latency_ms)"));
+    }
+  }
+  NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
+  CandidateQuery q;
+  q.experiment_id = request.experiment_id();
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-val_accuracy";
+  q.limit = 1000000;
+  NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
+  std::vector<std::vector<double>> points;
+  for (const v1::Candidate& c : page.candidates) {
+    std::vector<double> p = {c.metrics().val_accuracy()};
+    for (const std::string& m : minimize) {
+      if (m == "macs") p.push_back(-static_cast<double>(c.metrics().macs()));
+      if (m == "params") p.push_back(-static_cast<double>(c.metrics().params()));
+      if (m == "latency_ms") p.push_back(-c.metrics().latency_ms());
+    }
+    points.push_back(std::move(p));
+  }
+  v1::GetParetoFrontResponse out;
+  out.add_objectives("val_accuracy");
+  for (const std::string& m : minimize) out.add_objectives(m);
+  for (int i : ParetoFront(points)) *out.add_front() = page.candidates[i];
+  return out;
+}
+
+absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
+    const v1::RegisterWorkerRequest& request) {
+  if (request.worker_id().empty() || request.worker_id().size() > 200) {
+    return absl::InvalidArgumentError("worker_id: must be 1 to 200 characters");
+  }
+  NAS_RETURN_IF_ERROR(store_->UpsertWorker(request));
+  {
+    absl::MutexLock lock(&mu_);
+    worker_labels_[request.worker_id()] = std::map<std::string, std::string>(
+        request.labels().begin(), request.labels().end());
+  }
+  v1::RegisterWorkerResponse out;
+  out.set_heartbeat_seconds(5);
+  return out;
+}
+
+absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
+    const std::string& worker_id) {
+  std::map<std::string, std::string> labels;
+  bool known = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = worker_labels_.find(worker_id);
+    if (it != worker_labels_.end()) {
+      labels = it->second;
+      known = true;
+    }
+  }
+  if (!known) {
+    absl::StatusOr<std::map<std::string, std::string>> stored =
+        store_->GetWorkerLabels(worker_id);
+    if (absl::IsNotFound(stored.status())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker_id: '", worker_id, "' is not registered; call RegisterWorker"));
+    }
+    NAS_RETURN_IF_ERROR(stored.status());
+    labels = *stored;
+    absl::MutexLock lock(&mu_);
+    worker_labels_[worker_id] = labels;
+  }
+  NAS_ASSIGN_OR_RETURN(std::optional<LeasedTrial> leased,
+                       store_->LeaseTrial(worker_id, labels));
+  v1::AcquireTrialResponse out;
+  if (!leased.has_value()) return out;
+  v1::Trial* t = out.mutable_trial();
+  t->set_trial_id(leased->trial_id);
+  t->set_attempt(leased->attempt);
+  t->set_experiment_id(leased->experiment_id);
+  t->set_candidate_id(leased->candidate_id);
+  *t->mutable_genotype() = leased->genotype;
+  *t->mutable_nb201() = leased->spec.search_space().nb201();
+  *t->mutable_evaluation() = leased->spec.evaluation();
+  t->set_lease_seconds(leased->spec.lease_seconds());
+  return out;
+}
+
+absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
+    const v1::RenewLeaseRequest& request) {
+  NAS_ASSIGN_OR_RETURN(bool ok, store_->RenewLease(request.trial_id(), request.attempt(),
+                                                   request.worker_id()));
+  v1::RenewLeaseResponse out;
+  out.set_ok(ok);
+  return out;
+}
+
+absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
+    const v1::ReportProgressRequest& request) {
+  if (request.epoch() < 1) {
+    return absl::InvalidArgumentError("epoch: must be >= 1");
+  }
+  if (!std::isfinite(request.val_accuracy()) || request.val_accuracy() < 0 ||
+      request.val_accuracy() > 1) {
+    return absl::InvalidArgumentError("val_accuracy: must be a number in [0, 1]");
+  }
+  NAS_ASSIGN_OR_RETURN(bool held, store_->RecordProgress(request));
+  v1::ReportProgressResponse out;
+  if (held) {
+    out.set_action(v1::ReportProgressResponse::CONTINUE);
+  } else {
+    out.set_action(v1::ReportProgressResponse::STOP);
+    out.set_reason("lease no longer held (expired, re-leased or experiment stopped)");
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
+    const v1::ReportResultRequest& request) {
+  v1::ReportResultResponse out;
+  if (!request.error().empty()) {
+    NAS_RETURN_IF_ERROR(store_->RecordFailure(request.trial_id(), request.attempt(),
+                                              request.worker_id(), request.error()));
+    out.set_accepted(true);
+    Wake();
+    return out;
+  }
+  absl::Status valid = ValidateMetrics(request.metrics());
+  if (!valid.ok()) {
+    absl::Status s = store_->RecordFailure(request.trial_id(), request.attempt(),
+                                           request.worker_id(),
+                                           std::string(valid.message()));
+    if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
+    Wake();
+    return valid;
+  }
+  NAS_ASSIGN_OR_RETURN(ReportOutcome outcome,
+                       store_->RecordResult(request.trial_id(), request.attempt(),
+                                            request.worker_id(), request.metrics()));
+  out.set_accepted(true);
+  if (outcome == ReportOutcome::kStored) Wake();
+  return out;
+}
+
+}  // namespace nas

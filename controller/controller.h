@@ -1,0 +1,127 @@
+// The controller's logic, free of transport types: experiment lifecycle,
+// proposal top-up, the trial queue with leases (kept in PostgreSQL through
+// Store), result intake and Pareto fronts. gRPC services adapt to it.
+// Thread-safe: any method may be called from any thread.
+//
+// A background ticker (every `tick`, or at once after a change) expires
+// leases, tops each running experiment up to `parallel_trials` active
+// trials until its budget is spent, finishes experiments whose trials are
+// all done, and then calls every registered tick listener (long polls and
+// watch streams use that to make progress without threads of their own).
+#ifndef NAS_CONTROLLER_CONTROLLER_H_
+#define NAS_CONTROLLER_CONTROLLER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controller/store.h"
+#include "controller/strategy.h"
+#include "nas/v1/experiment.pb.h"
+#include "nas/v1/worker.pb.h"
+
+namespace nas {
+
+struct ControllerOptions {
+  // Longest time between two ticks. Default 250 ms.
+  absl::Duration tick = absl::Milliseconds(250);
+  // Proposals that are duplicates count towards this cap of stored
+  // candidates per experiment: max_trials * 10 + 100. Past it the experiment
+  // fails ("search space exhausted").
+  int duplicate_factor = 10;
+};
+
+class Controller {
+ public:
+  // `store` must outlive the controller.
+  Controller(Store* store, ControllerOptions options);
+  ~Controller();  // stops the ticker
+
+  // Rebuilds every RUNNING experiment from the store (strategy replay) and
+  // starts the ticker. Call once.
+  absl::Status Start();
+  // Stops the ticker; later calls still work but nothing advances.
+  void Shutdown();
+
+  // Listener called from the ticker thread after each tick. Must not block
+  // for long. Returns an id for RemoveTickListener.
+  int AddTickListener(std::function<void()> listener);
+  void RemoveTickListener(int id);
+  // Asks for a tick as soon as possible.
+  void Wake();
+
+  // --- ExperimentService ---------------------------------------------------
+  absl::StatusOr<v1::Experiment> CreateExperiment(
+      const v1::CreateExperimentRequest& request);
+  absl::StatusOr<v1::Experiment> GetExperiment(int64_t id);
+  absl::StatusOr<v1::ListExperimentsResponse> ListExperiments(
+      const v1::ListExperimentsRequest& request);
+  // FailedPrecondition when the experiment already finished.
+  absl::StatusOr<v1::Experiment> StopExperiment(int64_t id);
+  absl::StatusOr<v1::ListCandidatesResponse> ListCandidates(
+      const v1::ListCandidatesRequest& request);
+  absl::StatusOr<v1::GetParetoFrontResponse> GetParetoFront(
+      const v1::GetParetoFrontRequest& request);
+
+  // --- WorkerService -------------------------------------------------------
+  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
+      const v1::RegisterWorkerRequest& request);
+  // Leases a trial now if one matches the worker; empty response if none.
+  // FailedPrecondition when the worker never registered.
+  absl::StatusOr<v1::AcquireTrialResponse> TryAcquireTrial(
+      const std::string& worker_id);
+  absl::StatusOr<v1::RenewLeaseResponse> RenewLease(
+      const v1::RenewLeaseRequest& request);
+  absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
+      const v1::ReportProgressRequest& request);
+  // InvalidArgument for metrics that cannot be true (NaN, accuracy outside
+  // [0,1], negative costs): the attempt is recorded as failed with that
+  // reason. FailedPrecondition for a stale attempt (nothing changes).
+  absl::StatusOr<v1::ReportResultResponse> ReportResult(
+      const v1::ReportResultRequest& request);
+
+ private:
+  struct Running {
+    v1::ExperimentSpec spec;
+    int64_t seed = 0;
+    const SearchSpace* space = nullptr;
+    std::unique_ptr<Strategy> strategy;
+    int64_t observed = 0;  // results fed to the strategy
+  };
+
+  absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status TopUp(int64_t id, Running& run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Tick();
+  void TickerLoop();
+  absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);
+
+  Store* const store_;
+  const ControllerOptions options_;
+
+  absl::Mutex mu_;
+  std::map<int64_t, Running> running_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<std::string, std::string>> worker_labels_
+      ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex tick_mu_;
+  bool wake_ ABSL_GUARDED_BY(tick_mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(tick_mu_) = false;
+  int next_listener_ ABSL_GUARDED_BY(tick_mu_) = 0;
+  std::map<int, std::function<void()>> listeners_ ABSL_GUARDED_BY(tick_mu_);
+  std::thread ticker_;
+};
+
+// Validates reported metrics; InvalidArgument naming the field.
+absl::Status ValidateMetrics(const v1::EvaluationMetrics& m);
+
+}  // namespace nas
+
+#endif  // NAS_CONTROLLER_CONTROLLER_H_

@@ -1,0 +1,192 @@
+// The system of record: every experiment, candidate, trial attempt, progress
+// report, result and worker, in PostgreSQL. The only module that speaks SQL
+// or includes <pqxx>; libpqxx exceptions become absl::Status here:
+// connection failures -> kUnavailable, serialization/deadlock -> kAborted,
+// constraint violations from bad input -> kInvalidArgument, missing rows ->
+// kNotFound. Thread-safe: a small pool of connections, each used by one
+// caller at a time; every statement is parameterized and prepared.
+#ifndef NAS_CONTROLLER_STORE_H_
+#define NAS_CONTROLLER_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nas/v1/experiment.pb.h"
+#include "nas/v1/worker.pb.h"
+
+namespace nas {
+
+struct StoreOptions {
+  // libpq connection string, e.g. "host=127.0.0.1 port=5432 dbname=nas user=nas".
+  std::string conninfo;
+  // Connections kept open. Default 4.
+  int pool_size = 4;
+};
+
+// An experiment as stored.
+struct ExperimentRecord {
+  int64_t id = 0;
+  v1::ExperimentSpec spec;  // with defaults applied, as validated
+  int64_t seed = 0;         // strategy seed actually used
+  v1::ExperimentState state = v1::EXPERIMENT_RUNNING;
+  absl::Time created_at;
+  std::optional<absl::Time> finished_at;
+  std::string error;
+};
+
+// A proposal to store as a candidate row (and, when state is QUEUED, a trial).
+struct NewCandidate {
+  v1::Genotype genotype;  // space, canonical, choices, hash
+  v1::CandidateState state = v1::CANDIDATE_QUEUED;  // QUEUED, REJECTED or DUPLICATE
+  int64_t parent_id = 0;     // 0 = none
+  int32_t generation = 0;
+  std::string strategy_data;  // JSON object text, "{}" if empty
+  std::string reason;         // for REJECTED
+  int64_t duplicate_of = 0;   // for DUPLICATE
+  int64_t macs = 0;
+  int64_t params = 0;
+};
+
+// A trial just leased to a worker.
+struct LeasedTrial {
+  int64_t trial_id = 0;
+  int32_t attempt = 0;  // 1 for the first lease
+  int64_t experiment_id = 0;
+  int64_t candidate_id = 0;
+  v1::Genotype genotype;
+  v1::ExperimentSpec spec;
+  absl::Time lease_until;
+};
+
+// One finished, successful evaluation, as the strategy and Pareto code see it.
+struct ResultRecord {
+  int64_t candidate_id = 0;
+  int64_t trial_id = 0;
+  v1::Genotype genotype;
+  v1::EvaluationMetrics metrics;
+};
+
+enum class ReportOutcome {
+  kStored,         // stored now
+  kAlreadyStored,  // the same attempt had been stored before (a retry): no change
+};
+
+// What ExpireLeases did.
+struct ExpiryOutcome {
+  int requeued = 0;  // back to QUEUED with the attempt kept for the next lease
+  int failed = 0;    // attempts exhausted: trial and candidate FAILED
+};
+
+struct CandidateQuery {
+  int64_t experiment_id = 0;
+  v1::CandidateState state = v1::CANDIDATE_STATE_UNSPECIFIED;  // = all
+  // "seq", "val_accuracy", "macs", "params", "latency_ms", optional "-" prefix
+  // for descending. Anything else: InvalidArgument naming order_by.
+  std::string order_by = "seq";
+  int32_t offset = 0;
+  int32_t limit = 50;
+};
+struct CandidatePage {
+  std::vector<v1::Candidate> candidates;
+  int32_t total = 0;  // rows matching, over all pages
+};
+
+class Store {
+ public:
+  // Connects the pool. kUnavailable when the server cannot be reached.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies migrations_dir/NNNN_*.sql not yet in schema_migrations, in
+  // order, each in its own transaction, all under a transaction-level
+  // advisory lock so concurrent controllers apply each once. Returns the
+  // versions applied now (empty when up to date).
+  absl::StatusOr<std::vector<int>> Migrate(const std::string& migrations_dir);
+
+  // --- experiments ---------------------------------------------------------
+  // Stores a validated spec (as JSON and as binary proto); state RUNNING.
+  absl::StatusOr<int64_t> CreateExperiment(const v1::ExperimentSpec& spec,
+                                           int64_t seed);
+  absl::StatusOr<ExperimentRecord> GetExperiment(int64_t id);
+  // Newest first; ids < before_id when before_id > 0.
+  absl::StatusOr<std::vector<ExperimentRecord>> ListExperiments(int64_t before_id,
+                                                                int limit);
+  absl::StatusOr<std::vector<int64_t>> ListRunningExperimentIds();
+  // Sets state (and finished_at for final states). Setting STOPPED also
+  // cancels the experiment's QUEUED trials (candidates -> CANCELLED).
+  // kFailedPrecondition when the experiment is already in a final state.
+  absl::Status FinishExperiment(int64_t id, v1::ExperimentState state,
+                                const std::string& error);
+  absl::StatusOr<v1::ExperimentCounts> CountExperiment(int64_t id);
+
+  // --- candidates ----------------------------------------------------------
+  // In one transaction: inserts the candidates (seq continuing from the
+  // experiment's last one) and a QUEUED trial (attempt 0) for each QUEUED
+  // one. Returns the new candidate ids in input order.
+  absl::StatusOr<std::vector<int64_t>> InsertCandidates(
+      int64_t experiment_id, const std::vector<NewCandidate>& candidates);
+  // Id of the first non-duplicate candidate of the experiment with this
+  // genotype hash, or nullopt.
+  absl::StatusOr<std::optional<int64_t>> FindCandidateByHash(int64_t experiment_id,
+                                                             const std::string& hash);
+  absl::StatusOr<CandidatePage> ListCandidates(const CandidateQuery& query);
+  // Genotypes of all candidates of the experiment in seq order (for replay).
+  absl::StatusOr<std::vector<v1::Genotype>> ListGenotypes(int64_t experiment_id);
+  // Successful results of the experiment, in the order they were stored.
+  absl::StatusOr<std::vector<ResultRecord>> ListResults(int64_t experiment_id);
+
+  // --- trials --------------------------------------------------------------
+  // Leases the oldest QUEUED trial of a RUNNING experiment whose
+  // required_labels are all among `labels` (FOR UPDATE SKIP LOCKED):
+  // status RUNNING, attempt+1, worker_id, lease_until = now() + the
+  // experiment's lease_seconds; candidate -> RUNNING. nullopt when none.
+  absl::StatusOr<std::optional<LeasedTrial>> LeaseTrial(
+      const std::string& worker_id, const std::map<std::string, std::string>& labels);
+  // Extends the lease when the trial is RUNNING with this attempt and worker.
+  // Returns false (not an error) when the lease is no longer held.
+  absl::StatusOr<bool> RenewLease(int64_t trial_id, int32_t attempt,
+                                  const std::string& worker_id);
+  // Stores one epoch's progress (idempotent on trial, attempt, epoch) and
+  // renews the lease. Returns false when the lease is no longer held (the
+  // progress is still not stored then).
+  absl::StatusOr<bool> RecordProgress(const v1::ReportProgressRequest& progress);
+  // In one transaction: results row, trial SUCCEEDED, candidate EVALUATED
+  // (metrics copied to it). kFailedPrecondition naming the reason when the
+  // trial is not RUNNING under this attempt and worker (stale or foreign),
+  // unless the identical attempt was already stored: then kAlreadyStored.
+  absl::StatusOr<ReportOutcome> RecordResult(int64_t trial_id, int32_t attempt,
+                                             const std::string& worker_id,
+                                             const v1::EvaluationMetrics& metrics);
+  // The attempt failed on the worker: back to QUEUED when attempts remain,
+  // else trial and candidate FAILED with `error`. Same staleness rule.
+  absl::Status RecordFailure(int64_t trial_id, int32_t attempt,
+                             const std::string& worker_id, const std::string& error);
+  // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
+  // ("lease expired after N attempts") when attempt >= max_attempts.
+  absl::StatusOr<ExpiryOutcome> ExpireLeases();
+
+  // --- workers -------------------------------------------------------------
+  absl::Status UpsertWorker(const v1::RegisterWorkerRequest& worker);
+  // Labels of a registered worker; kNotFound when it never registered.
+  absl::StatusOr<std::map<std::string, std::string>> GetWorkerLabels(
+      const std::string& worker_id);
+  absl::Status TouchWorker(const std::string& worker_id);
+
+ private:
+  class Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nas
+
+#endif  // NAS_CONTROLLER_STORE_H_

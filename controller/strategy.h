@@ -1,0 +1,55 @@
+// The search-strategy contract, in the spirit of OSS Vizier's designers: two
+// verbs, Propose and Observe. Not thread-safe: the owner serializes calls.
+// A strategy holds no state that replaying its history could not rebuild:
+// the controller rebuilds one after a restart by creating it with the stored
+// seed, calling Propose for the number of candidates already stored, and
+// then Observe for every stored result in order.
+#ifndef NAS_CONTROLLER_STRATEGY_H_
+#define NAS_CONTROLLER_STRATEGY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/search_space.h"
+#include "nas/v1/experiment.pb.h"
+
+namespace nas {
+
+struct Proposal {
+  std::vector<int> choices;
+  int64_t parent_id = 0;  // candidate mutated from, 0 = none
+  int32_t generation = 0;
+  std::string strategy_data = "{}";  // JSON object stored with the candidate
+};
+
+struct Observation {
+  int64_t candidate_id = 0;
+  std::vector<int> choices;
+  v1::EvaluationMetrics metrics;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  // Up to n new proposals (fewer only when the strategy has nothing to
+  // propose until it observes more results).
+  virtual absl::StatusOr<std::vector<Proposal>> Propose(int n) = 0;
+  // A finished evaluation of one of this strategy's proposals.
+  virtual void Observe(const Observation& observation) = 0;
+};
+
+// Builds the strategy named in spec.strategy.name. InvalidArgument naming the
+// field for unknown names or bad settings.
+absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
+    const v1::ExperimentSpec& spec, const SearchSpace* space, int64_t seed);
+
+// Uniform random search.
+std::unique_ptr<Strategy> MakeRandomStrategy(const SearchSpace* space,
+                                             int64_t seed);
+
+}  // namespace nas
+
+#endif  // NAS_CONTROLLER_STRATEGY_H_

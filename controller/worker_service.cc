@@ -1,0 +1,133 @@
+#include "controller/worker_service.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "controller/grpc_status.h"
+
+namespace nas {
+
+// One waiting AcquireTrial. Whoever removes it from the service's waiter list
+// (the ticker, or OnCancel) finishes it; OnDone only deletes it.
+class AcquireReactor final : public grpc::ServerUnaryReactor {
+ public:
+  AcquireReactor(WorkerServiceImpl* service, std::string worker_id,
+                 absl::Time deadline, v1::AcquireTrialResponse* response)
+      : service_(service),
+        worker_id_(std::move(worker_id)),
+        deadline_(deadline),
+        response_(response) {}
+
+  // Tries to lease. Returns true with *status set when the call is answered.
+  bool Attempt(Controller* controller, grpc::Status* status) {
+    absl::StatusOr<v1::AcquireTrialResponse> r =
+        controller->TryAcquireTrial(worker_id_);
+    if (!r.ok() && !absl::IsUnavailable(r.status())) {
+      *status = ToGrpcStatus(r.status());
+      return true;
+    }
+    if (r.ok() && r->has_trial()) {
+      *response_ = *std::move(r);
+      *status = grpc::Status::OK;
+      return true;
+    }
+    if (absl::Now() >= deadline_) {
+      *status = grpc::Status::OK;  // no work within the wait
+      return true;
+    }
+    return false;
+  }
+
+  void OnCancel() override {
+    if (service_->RemoveWaiter(this)) Finish(grpc::Status::CANCELLED);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  WorkerServiceImpl* const service_;
+  const std::string worker_id_;
+  const absl::Time deadline_;
+  v1::AcquireTrialResponse* const response_;
+};
+
+WorkerServiceImpl::WorkerServiceImpl(Controller* controller)
+    : controller_(controller) {
+  listener_id_ = controller_->AddTickListener([this] { ServeWaiters(); });
+}
+
+WorkerServiceImpl::~WorkerServiceImpl() {
+  controller_->RemoveTickListener(listener_id_);
+}
+
+bool WorkerServiceImpl::RemoveWaiter(AcquireReactor* r) {
+  absl::MutexLock lock(&mu_);
+  auto it = std::find(waiters_.begin(), waiters_.end(), r);
+  if (it == waiters_.end()) return false;
+  waiters_.erase(it);
+  return true;
+}
+
+void WorkerServiceImpl::ServeWaiters() {
+  std::vector<std::pair<AcquireReactor*, grpc::Status>> answered;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      grpc::Status status;
+      if ((*it)->Attempt(controller_, &status)) {
+        answered.emplace_back(*it, status);
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [reactor, status] : answered) reactor->Finish(status);
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::RegisterWorker(
+    grpc::CallbackServerContext* ctx, const v1::RegisterWorkerRequest* req,
+    v1::RegisterWorkerResponse* resp) {
+  return FinishUnary(ctx, controller_->RegisterWorker(*req), resp);
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireTrial(
+    grpc::CallbackServerContext* ctx, const v1::AcquireTrialRequest* req,
+    v1::AcquireTrialResponse* resp) {
+  int wait_ms = req->wait_ms() <= 0 ? 30000 : std::min(req->wait_ms(), 60000);
+  absl::Time deadline = absl::Now() + absl::Milliseconds(wait_ms);
+  // Answer a little before the client's own deadline, so it gets a response.
+  const absl::Time client_deadline =
+      absl::FromChrono(ctx->deadline()) - absl::Milliseconds(200);
+  deadline = std::min(deadline, client_deadline);
+  auto* reactor = new AcquireReactor(this, req->worker_id(), deadline, resp);
+  grpc::Status status;
+  if (reactor->Attempt(controller_, &status)) {
+    reactor->Finish(status);
+    return reactor;
+  }
+  absl::MutexLock lock(&mu_);
+  waiters_.push_back(reactor);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::RenewLease(
+    grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
+    v1::RenewLeaseResponse* resp) {
+  return FinishUnary(ctx, controller_->RenewLease(*req), resp);
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::ReportProgress(
+    grpc::CallbackServerContext* ctx, const v1::ReportProgressRequest* req,
+    v1::ReportProgressResponse* resp) {
+  return FinishUnary(ctx, controller_->ReportProgress(*req), resp);
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(
+    grpc::CallbackServerContext* ctx, const v1::ReportResultRequest* req,
+    v1::ReportResultResponse* resp) {
+  return FinishUnary(ctx, controller_->ReportResult(*req), resp);
+}
+
+}  // namespace nas

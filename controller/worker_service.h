@@ -1,0 +1,55 @@
+// gRPC adapter for nas.v1.WorkerService (callback API). AcquireTrial is a
+// long poll that holds no thread while waiting: waiting calls are retried by
+// the controller's ticker until a trial is leased, the wait ends or the
+// client goes away. Thread-safe.
+#ifndef NAS_CONTROLLER_WORKER_SERVICE_H_
+#define NAS_CONTROLLER_WORKER_SERVICE_H_
+
+#include <list>
+
+#include "absl/synchronization/mutex.h"
+#include "controller/controller.h"
+#include "nas/v1/worker.grpc.pb.h"
+
+namespace nas {
+
+class AcquireReactor;
+
+class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
+ public:
+  // `controller` must outlive the service; shut the server down first.
+  explicit WorkerServiceImpl(Controller* controller);
+  ~WorkerServiceImpl() override;
+
+  grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* ctx,
+                                           const v1::RegisterWorkerRequest* req,
+                                           v1::RegisterWorkerResponse* resp) override;
+  grpc::ServerUnaryReactor* AcquireTrial(grpc::CallbackServerContext* ctx,
+                                         const v1::AcquireTrialRequest* req,
+                                         v1::AcquireTrialResponse* resp) override;
+  grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx,
+                                       const v1::RenewLeaseRequest* req,
+                                       v1::RenewLeaseResponse* resp) override;
+  grpc::ServerUnaryReactor* ReportProgress(grpc::CallbackServerContext* ctx,
+                                           const v1::ReportProgressRequest* req,
+                                           v1::ReportProgressResponse* resp) override;
+  grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext* ctx,
+                                         const v1::ReportResultRequest* req,
+                                         v1::ReportResultResponse* resp) override;
+
+  // Removes a waiting call; true when it was still waiting (the caller then
+  // owns finishing it).
+  bool RemoveWaiter(AcquireReactor* r);
+
+ private:
+  void ServeWaiters();
+
+  Controller* const controller_;
+  int listener_id_ = -1;
+  absl::Mutex mu_;
+  std::list<AcquireReactor*> waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace nas
+
+#endif  // NAS_CONTROLLER_WORKER_SERVICE_H_

@@ -1,0 +1,63 @@
+// nas-worker: pulls trials from nas-controller and evaluates them.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "worker/evaluator.h"
+#include "worker/worker_loop.h"
+
+ABSL_FLAG(std::string, controller, "127.0.0.1:50051", "controller address");
+ABSL_FLAG(std::string, id, "", "worker id (default hostname-pid)");
+ABSL_FLAG(std::string, labels, "", "labels, e.g. gpu=h100,zone=eu");
+ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0 = LibTorch default)");
+ABSL_FLAG(int, max_trials, 0, "exit after this many trials (0 = never)");
+ABSL_FLAG(int, idle_exit_seconds, 0, "exit after this long without work (0 = never)");
+ABSL_FLAG(int, unreachable_timeout_seconds, 300,
+          "exit non-zero when the controller is unreachable this long");
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  nas::WorkerOptions options;
+  options.controller = absl::GetFlag(FLAGS_controller);
+  options.worker_id = absl::GetFlag(FLAGS_id);
+  if (options.worker_id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    options.worker_id = absl::StrCat(host, "-", getpid());
+  }
+  for (absl::string_view kv : absl::StrSplit(absl::GetFlag(FLAGS_labels), ',',
+                                             absl::SkipEmpty())) {
+    std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+    if (p.first.empty()) {
+      fprintf(stderr, "nas-worker: --labels: '%s' is not key=value\n", std::string(kv).c_str());
+      return 2;
+    }
+    options.labels[p.first] = p.second;
+  }
+  options.max_trials = absl::GetFlag(FLAGS_max_trials);
+  options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit_seconds));
+  options.unreachable_timeout = absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));
+  nas::EvaluatorOptions eval_options;
+  eval_options.threads = absl::GetFlag(FLAGS_threads);
+  std::unique_ptr<nas::Evaluator> evaluator = nas::MakeTorchEvaluator(eval_options);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  absl::Status s = nas::RunWorker(options, evaluator.get(), &g_stop);
+  if (!s.ok()) {
+    fprintf(stderr, "nas-worker %s: %s\n", options.worker_id.c_str(), s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,203 @@
+#include "worker/worker_loop.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "nas/v1/worker.grpc.pb.h"
+
+namespace nas {
+namespace {
+
+using v1::WorkerService;
+
+bool Retryable(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         s.error_code() == grpc::StatusCode::ABORTED;
+}
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(what, ": ", s.error_message()));
+}
+
+class Worker {
+ public:
+  Worker(const WorkerOptions& options, Evaluator* evaluator,
+         const std::atomic<bool>* stop)
+      : options_(options),
+        evaluator_(evaluator),
+        stop_(stop),
+        stub_(WorkerService::NewStub(grpc::CreateChannel(
+            options.controller, grpc::InsecureChannelCredentials()))) {}
+
+  absl::Status Run() {
+    v1::RegisterWorkerRequest reg;
+    reg.set_worker_id(options_.worker_id);
+    reg.set_device(evaluator_->device());
+    reg.mutable_labels()->insert(options_.labels.begin(), options_.labels.end());
+    reg.set_version("0.1.0");
+    v1::RegisterWorkerResponse reg_resp;
+    absl::Status s = CallWithRetry("RegisterWorker", [&](grpc::ClientContext* ctx) {
+      return stub_->RegisterWorker(ctx, reg, &reg_resp);
+    });
+    if (!s.ok()) return s;
+    fprintf(stderr, "nas-worker %s: registered (%s)\n", options_.worker_id.c_str(),
+            evaluator_->device().c_str());
+    int done = 0;
+    absl::Time last_work = absl::Now();
+    while (!stop_->load()) {
+      if (options_.max_trials > 0 && done >= options_.max_trials) break;
+      if (options_.idle_exit > absl::ZeroDuration() &&
+          absl::Now() - last_work > options_.idle_exit) {
+        fprintf(stderr, "nas-worker %s: idle, exiting\n", options_.worker_id.c_str());
+        break;
+      }
+      v1::AcquireTrialRequest req;
+      req.set_worker_id(options_.worker_id);
+      req.set_wait_ms(5000);
+      v1::AcquireTrialResponse resp;
+      s = CallWithRetry("AcquireTrial", [&](grpc::ClientContext* ctx) {
+        ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+        return stub_->AcquireTrial(ctx, req, &resp);
+      });
+      if (!s.ok()) return s;
+      if (!resp.has_trial()) continue;
+      RunTrial(resp.trial());
+      ++done;
+      last_work = absl::Now();
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // Retries UNAVAILABLE-like failures with exponential backoff until
+  // unreachable_timeout; other errors are returned at once.
+  template <typename F>
+  absl::Status CallWithRetry(const std::string& what, F call) {
+    absl::Time first_failure = absl::InfiniteFuture();
+    absl::Duration backoff = absl::Milliseconds(100);
+    while (true) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      grpc::Status status = call(&ctx);
+      if (status.ok()) return absl::OkStatus();
+      if (!Retryable(status)) return FromGrpc(status, what);
+      const absl::Time now = absl::Now();
+      if (first_failure == absl::InfiniteFuture()) first_failure = now;
+      if (now - first_failure > options_.unreachable_timeout) {
+        return absl::UnavailableError(absl::StrCat(
+            what, ": controller ", options_.controller, " unreachable for ",
+            absl::FormatDuration(now - first_failure), ": ", status.error_message()));
+      }
+      if (stop_->load()) return FromGrpc(status, what);
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+    }
+  }
+
+  void RunTrial(const v1::Trial& trial) {
+    const std::string tag = absl::StrCat("[trial ", trial.trial_id(), " attempt ",
+                                         trial.attempt(), "]");
+    fprintf(stderr, "nas-worker %s: %s candidate %lld %s\n", options_.worker_id.c_str(),
+            tag.c_str(), static_cast<long long>(trial.candidate_id()),
+            trial.genotype().canonical().c_str());
+    std::atomic<bool> lease_lost{false};
+    std::mutex hb_mu;
+    std::condition_variable hb_cv;
+    bool hb_stop = false;
+    const int period_s = std::max(1, trial.lease_seconds() / 3);
+    std::thread heartbeat([&] {
+      std::unique_lock<std::mutex> lock(hb_mu);
+      while (!hb_cv.wait_for(lock, std::chrono::seconds(period_s), [&] { return hb_stop; })) {
+        v1::RenewLeaseRequest req;
+        req.set_worker_id(options_.worker_id);
+        req.set_trial_id(trial.trial_id());
+        req.set_attempt(trial.attempt());
+        v1::RenewLeaseResponse resp;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(period_s));
+        grpc::Status s = stub_->RenewLease(&ctx, req, &resp);
+        if (s.ok() && !resp.ok()) lease_lost = true;
+      }
+    });
+    auto on_epoch = [&](const EpochProgress& p) {
+      v1::ReportProgressRequest req;
+      req.set_worker_id(options_.worker_id);
+      req.set_trial_id(trial.trial_id());
+      req.set_attempt(trial.attempt());
+      req.set_epoch(p.epoch);
+      req.set_train_loss(p.train_loss);
+      req.set_val_accuracy(p.val_accuracy);
+      req.set_seconds(p.seconds);
+      v1::ReportProgressResponse resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      grpc::Status s = stub_->ReportProgress(&ctx, req, &resp);
+      if (s.ok() && resp.action() == v1::ReportProgressResponse::STOP) {
+        fprintf(stderr, "nas-worker %s: %s STOP: %s\n", options_.worker_id.c_str(),
+                tag.c_str(), resp.reason().c_str());
+        lease_lost = true;
+        return false;
+      }
+      return !lease_lost.load() && !stop_->load();
+    };
+    absl::StatusOr<v1::EvaluationMetrics> metrics = evaluator_->Evaluate(trial, on_epoch);
+    {
+      std::lock_guard<std::mutex> lock(hb_mu);
+      hb_stop = true;
+    }
+    hb_cv.notify_all();
+    heartbeat.join();
+    if (lease_lost.load()) {
+      fprintf(stderr, "nas-worker %s: %s lease lost, result dropped\n",
+              options_.worker_id.c_str(), tag.c_str());
+      return;
+    }
+    v1::ReportResultRequest req;
+    req.set_worker_id(options_.worker_id);
+    req.set_trial_id(trial.trial_id());
+    req.set_attempt(trial.attempt());
+    if (metrics.ok()) {
+      *req.mutable_metrics() = *metrics;
+    } else {
+      req.set_error(metrics.status().ToString());
+    }
+    v1::ReportResultResponse resp;
+    absl::Status s = CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
+      return stub_->ReportResult(ctx, req, &resp);
+    });
+    if (!s.ok()) {
+      fprintf(stderr, "nas-worker %s: %s result refused: %s\n", options_.worker_id.c_str(),
+              tag.c_str(), s.ToString().c_str());
+    } else if (metrics.ok()) {
+      fprintf(stderr, "nas-worker %s: %s done: val_acc %.4f test_acc %.4f (%.1fs)\n",
+              options_.worker_id.c_str(), tag.c_str(), metrics->val_accuracy(),
+              metrics->test_accuracy(), metrics->train_seconds());
+    } else {
+      fprintf(stderr, "nas-worker %s: %s failed: %s\n", options_.worker_id.c_str(),
+              tag.c_str(), metrics.status().ToString().c_str());
+    }
+  }
+
+  const WorkerOptions& options_;
+  Evaluator* const evaluator_;
+  const std::atomic<bool>* stop_;
+  std::unique_ptr<WorkerService::Stub> stub_;
+};
+
+}  // namespace
+
+absl::Status RunWorker(const WorkerOptions& options, Evaluator* evaluator,
+                       const std::atomic<bool>* stop) {
+  Worker worker(options, evaluator, stop);
+  return worker.Run();
+}
+
+}  // namespace nas

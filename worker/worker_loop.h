@@ -1,0 +1,41 @@
+// The worker's life: register with the controller, then repeatedly acquire a
+// trial (long poll), evaluate it while heartbeating its lease and reporting
+// each epoch, and report the result (retried while the controller is
+// unreachable). Single-threaded apart from the heartbeat thread of the
+// trial in progress.
+#ifndef NAS_WORKER_WORKER_LOOP_H_
+#define NAS_WORKER_WORKER_LOOP_H_
+
+#include <atomic>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "worker/evaluator.h"
+
+namespace nas {
+
+struct WorkerOptions {
+  // Controller address, e.g. "127.0.0.1:50051".
+  std::string controller;
+  // Unique id; default hostname-pid (set by main).
+  std::string worker_id;
+  // Free-form labels, e.g. {"gpu": "h100"}.
+  std::map<std::string, std::string> labels;
+  // Exit after this many trials (0 = run until stopped).
+  int max_trials = 0;
+  // Exit with kUnavailable when the controller stays unreachable this long.
+  absl::Duration unreachable_timeout = absl::Minutes(5);
+  // Exit OK after this long with no work offered (0 = never).
+  absl::Duration idle_exit = absl::ZeroDuration();
+};
+
+// Runs until `stop` becomes true, max_trials are done, idle_exit passes, or
+// the controller is unreachable for unreachable_timeout (kUnavailable).
+absl::Status RunWorker(const WorkerOptions& options, Evaluator* evaluator,
+                       const std::atomic<bool>* stop);
+
+}  // namespace nas
+
+#endif  // NAS_WORKER_WORKER_LOOP_H_
