@@ -149,7 +149,7 @@ int Submit(Ctx& c) {
     c.err << "nasctl submit: " << c.positional[0] << ": " << parsed.status().message() << "\n";
     return 2;
   }
-  ApplySpecDefaults(&parsed->spec);
+  ApplySpecDefaults(&parsed->spec, &parsed->lines);
   std::vector<FieldError> errors = ValidateSpec(parsed->spec, &parsed->lines);
   if (!errors.empty()) {
     for (const FieldError& e : errors) {

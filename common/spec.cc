@@ -188,12 +188,6 @@ class YamlToProto {
   ParsedSpec* out_;
 };
 
-template <typename T>
-void Default(T value, T def, void (v1::EvaluationSpec::*set)(T),
-             v1::EvaluationSpec* e) {
-  if (value == T{}) (e->*set)(def);
-}
-
 }  // namespace
 
 std::string FieldError::ToString() const {
@@ -227,33 +221,56 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
   return out;
 }
 
-void ApplySpecDefaults(v1::ExperimentSpec* spec) {
-  if (spec->strategy().name().empty()) spec->mutable_strategy()->set_name("random");
-  if (spec->objective().metric().empty()) {
-    spec->mutable_objective()->set_metric("val_accuracy");
-  }
-  if (spec->budget().parallel_trials() == 0) {
-    spec->mutable_budget()->set_parallel_trials(2);
-  }
-  if (spec->lease_seconds() == 0) spec->set_lease_seconds(60);
-  if (spec->max_attempts() == 0) spec->set_max_attempts(3);
+void ApplySpecDefaults(v1::ExperimentSpec* spec,
+                       const std::map<std::string, int>* present) {
+  // Sets `field` to `def` when it is zero/empty and was not written.
+  auto fill = [present](const char* path, auto value, auto def, auto set) {
+    if (value != decltype(value){}) return;
+    if (present != nullptr && present->count(path) > 0) return;
+    set(def);
+  };
+  auto* st = spec->mutable_strategy();
+  fill("spec.strategy.name", st->name(), std::string("random"),
+       [st](const std::string& v) { st->set_name(v); });
+  auto* ob = spec->mutable_objective();
+  fill("spec.objective.metric", ob->metric(), std::string("val_accuracy"),
+       [ob](const std::string& v) { ob->set_metric(v); });
+  auto* b = spec->mutable_budget();
+  fill("spec.budget.parallel_trials", b->parallel_trials(), 2,
+       [b](int v) { b->set_parallel_trials(v); });
+  fill("spec.lease_seconds", spec->lease_seconds(), 60,
+       [spec](int v) { spec->set_lease_seconds(v); });
+  fill("spec.max_attempts", spec->max_attempts(), 3,
+       [spec](int v) { spec->set_max_attempts(v); });
   if (spec->search_space().name() == "nb201") {
     auto* nb = spec->mutable_search_space()->mutable_nb201();
-    if (nb->channels() == 0) nb->set_channels(16);
-    if (nb->cells_per_stage() == 0) nb->set_cells_per_stage(5);
+    fill("spec.search_space.nb201.channels", nb->channels(), 16,
+         [nb](int v) { nb->set_channels(v); });
+    fill("spec.search_space.nb201.cells_per_stage", nb->cells_per_stage(), 5,
+         [nb](int v) { nb->set_cells_per_stage(v); });
   }
   v1::EvaluationSpec* e = spec->mutable_evaluation();
   if (e->mode() == v1::EVALUATION_MODE_UNSPECIFIED) e->set_mode(v1::FULL);
-  if (e->dataset().empty()) e->set_dataset("fashion_mnist");
-  if (e->data_dir().empty()) e->set_data_dir("/usr/share/datasets/fashion-mnist");
-  Default<int32_t>(e->epochs(), 3, &v1::EvaluationSpec::set_epochs, e);
-  Default<int32_t>(e->batch_size(), 128, &v1::EvaluationSpec::set_batch_size, e);
-  Default<double>(e->learning_rate(), 0.05, &v1::EvaluationSpec::set_learning_rate, e);
-  Default<double>(e->momentum(), 0.9, &v1::EvaluationSpec::set_momentum, e);
-  Default<double>(e->weight_decay(), 5e-4, &v1::EvaluationSpec::set_weight_decay, e);
-  Default<int32_t>(e->val_samples(), 10000, &v1::EvaluationSpec::set_val_samples, e);
-  Default<int64_t>(e->data_seed(), 1, &v1::EvaluationSpec::set_data_seed, e);
-  Default<int32_t>(e->latency_runs(), 30, &v1::EvaluationSpec::set_latency_runs, e);
+  fill("spec.evaluation.dataset", e->dataset(), std::string("fashion_mnist"),
+       [e](const std::string& v) { e->set_dataset(v); });
+  fill("spec.evaluation.data_dir", e->data_dir(),
+       std::string("/usr/share/datasets/fashion-mnist"),
+       [e](const std::string& v) { e->set_data_dir(v); });
+  fill("spec.evaluation.epochs", e->epochs(), 3, [e](int v) { e->set_epochs(v); });
+  fill("spec.evaluation.batch_size", e->batch_size(), 128,
+       [e](int v) { e->set_batch_size(v); });
+  fill("spec.evaluation.learning_rate", e->learning_rate(), 0.05,
+       [e](double v) { e->set_learning_rate(v); });
+  fill("spec.evaluation.momentum", e->momentum(), 0.9,
+       [e](double v) { e->set_momentum(v); });
+  fill("spec.evaluation.weight_decay", e->weight_decay(), 5e-4,
+       [e](double v) { e->set_weight_decay(v); });
+  fill("spec.evaluation.val_samples", e->val_samples(), 10000,
+       [e](int v) { e->set_val_samples(v); });
+  fill("spec.evaluation.data_seed", e->data_seed(), int64_t{1},
+       [e](int64_t v) { e->set_data_seed(v); });
+  fill("spec.evaluation.latency_runs", e->latency_runs(), 30,
+       [e](int v) { e->set_latency_runs(v); });
 }
 
 std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
@@ -386,7 +403,7 @@ absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec& spec,
   } else {
     parsed.spec = spec;
   }
-  ApplySpecDefaults(&parsed.spec);
+  ApplySpecDefaults(&parsed.spec, &parsed.lines);
   absl::Status s = ErrorsToStatus(ValidateSpec(parsed.spec, &parsed.lines));
   if (!s.ok()) return s;
   return parsed.spec;

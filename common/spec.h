@@ -36,7 +36,11 @@ struct ParsedSpec {
 absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml);
 
 // Fills every unset field that has a default (documented in the protos).
-void ApplySpecDefaults(v1::ExperimentSpec* spec);
+// Proto3 cannot tell an explicit 0 from an unset field; when `present` (the
+// paths seen in YAML) is given, fields written explicitly keep their value,
+// so `epochs: 0` is reported as invalid rather than silently defaulted.
+void ApplySpecDefaults(v1::ExperimentSpec* spec,
+                       const std::map<std::string, int>* present = nullptr);
 
 // Every problem of a spec with defaults applied; empty when valid.
 // `lines` (optional) attaches YAML lines to the errors.

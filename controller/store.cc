@@ -1,0 +1,1150 @@
+#include "controller/store.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
+
+namespace nas {
+namespace {
+
+// Key of the transaction-level advisory lock that serializes migrations. The
+// controller's leadership lock must use a different key.
+constexpr int64_t kMigrationLockKey = 0x6E61735F6D6967;  // "nas_mig"
+
+constexpr int kDefaultLeaseSeconds = 60;
+constexpr int kDefaultMaxAttempts = 3;
+
+// --- SQL -------------------------------------------------------------------
+// Every statement is prepared (lazily, on first use) on every connection.
+
+// Timestamps are read as microseconds since the epoch:
+// (extract(epoch FROM ts) * 1000000)::bigint.
+constexpr char kExperimentColumns[] =
+    "id, spec_proto, seed, state, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, "
+    "(extract(epoch FROM finished_at) * 1000000)::bigint, error";
+
+// Columns read by CandidateFromRow, in its order.
+constexpr char kCandidateColumns[] =
+    "id, experiment_id, seq, space, canonical, array_to_string(choices, ','), "
+    "arch_hash, state, coalesce(parent_id, 0), generation, reason, "
+    "coalesce(duplicate_of, 0), macs, params, attempts, "
+    "coalesce(worker_id, ''), val_accuracy, test_accuracy, latency_ms, "
+    "latency_iqr_ms, train_seconds, train_loss, epochs, device, metric_macs, "
+    "metric_params";
+
+constexpr char kCandidateFilter[] =
+    " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
+    "$2::text)";
+
+// ListCandidates' order_by whitelist: user text only selects an entry.
+struct OrderBy {
+  const char* key;
+  const char* asc;
+  const char* desc;
+};
+constexpr OrderBy kOrderBys[] = {
+    {"seq", "seq ASC", "seq DESC"},
+    {"val_accuracy", "val_accuracy ASC NULLS LAST, seq",
+     "val_accuracy DESC NULLS LAST, seq"},
+    {"macs", "macs ASC, seq", "macs DESC, seq"},
+    {"params", "params ASC, seq", "params DESC, seq"},
+    {"latency_ms", "latency_ms ASC NULLS LAST, seq",
+     "latency_ms DESC NULLS LAST, seq"},
+};
+
+std::string ListCandidatesStatement(const OrderBy& o, bool desc) {
+  return absl::StrCat("list_candidates_", o.key, desc ? "_desc" : "_asc");
+}
+
+const std::vector<std::pair<std::string, std::string>>& Statements() {
+  static const auto* statements = [] {
+    auto* s = new std::vector<std::pair<std::string, std::string>>{
+        {"create_experiment",
+         "INSERT INTO experiments (name, spec, spec_proto, seed, "
+         "required_labels, lease_seconds, max_attempts) "
+         "VALUES ($1, $2::jsonb, $3, $4, $5::jsonb, $6, $7) RETURNING id"},
+        {"get_experiment", absl::StrCat("SELECT ", kExperimentColumns,
+                                        " FROM experiments WHERE id = $1")},
+        {"list_experiments",
+         absl::StrCat("SELECT ", kExperimentColumns,
+                      " FROM experiments WHERE ($1::bigint <= 0 OR id < $1) "
+                      "ORDER BY id DESC LIMIT $2")},
+        {"list_running_experiments",
+         "SELECT id FROM experiments WHERE state = 'RUNNING' ORDER BY id"},
+        {"lock_experiment",
+         "SELECT state FROM experiments WHERE id = $1 FOR UPDATE"},
+        {"finish_experiment",
+         "UPDATE experiments SET state = $2, error = $3, finished_at = now() "
+         "WHERE id = $1"},
+        {"cancel_queued_trials",
+         "WITH t AS (UPDATE trials SET status = 'CANCELLED', finished_at = "
+         "now() WHERE experiment_id = $1 AND status = 'QUEUED' "
+         "RETURNING candidate_id) "
+         "UPDATE candidates c SET state = 'CANCELLED', updated_at = now() "
+         "FROM t WHERE c.id = t.candidate_id"},
+        {"count_experiment",
+         "SELECT cc.total, cc.rejected, cc.duplicates, tc.queued, tc.running, "
+         "tc.succeeded, tc.failed FROM experiments e, "
+         "LATERAL (SELECT count(*) AS total, "
+         "  count(*) FILTER (WHERE state = 'REJECTED') AS rejected, "
+         "  count(*) FILTER (WHERE state = 'DUPLICATE') AS duplicates "
+         "  FROM candidates WHERE experiment_id = e.id) cc, "
+         "LATERAL (SELECT count(*) FILTER (WHERE status = 'QUEUED') AS queued, "
+         "  count(*) FILTER (WHERE status = 'RUNNING') AS running, "
+         "  count(*) FILTER (WHERE status = 'SUCCEEDED') AS succeeded, "
+         "  count(*) FILTER (WHERE status = 'FAILED') AS failed "
+         "  FROM trials WHERE experiment_id = e.id) tc "
+         "WHERE e.id = $1"},
+        {"reserve_seq",
+         "UPDATE experiments SET next_seq = next_seq + $2 WHERE id = $1 "
+         "RETURNING next_seq - $2, state"},
+        {"insert_candidate",
+         "WITH c AS (INSERT INTO candidates (experiment_id, seq, space, "
+         "canonical, choices, arch_hash, state, parent_id, generation, "
+         "strategy_data, reason, duplicate_of, macs, params) VALUES ($1, $2, "
+         "$3, $4, $5::integer[], $6, $7, NULLIF($8::bigint, 0), $9, "
+         "$10::jsonb, $11, NULLIF($12::bigint, 0), $13, $14) "
+         "RETURNING id, experiment_id, state), "
+         "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
+         "lease_seconds, required_labels) SELECT c.experiment_id, c.id, "
+         "e.max_attempts, e.lease_seconds, e.required_labels FROM c JOIN "
+         "experiments e ON e.id = c.experiment_id WHERE c.state = 'QUEUED') "
+         "SELECT id FROM c"},
+        {"find_candidate_by_hash",
+         "SELECT id FROM candidates WHERE experiment_id = $1 AND arch_hash = "
+         "$2 AND state <> 'DUPLICATE' ORDER BY seq LIMIT 1"},
+        {"count_candidates",
+         absl::StrCat("SELECT (SELECT count(*)", kCandidateFilter,
+                      "), EXISTS (SELECT 1 FROM experiments WHERE id = $1)")},
+        {"list_genotypes",
+         "SELECT space, canonical, array_to_string(choices, ','), arch_hash "
+         "FROM candidates WHERE experiment_id = $1 ORDER BY seq"},
+        {"list_results",
+         "SELECT r.candidate_id, r.trial_id, c.space, c.canonical, "
+         "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto "
+         "FROM results r JOIN candidates c ON c.id = r.candidate_id "
+         "WHERE r.experiment_id = $1 ORDER BY r.id"},
+        {"lease_trial",
+         "WITH next AS ("
+         "  SELECT t.id FROM trials t"
+         "  WHERE t.status = 'QUEUED' AND t.required_labels <@ $2::jsonb"
+         "    AND EXISTS (SELECT 1 FROM experiments e"
+         "                WHERE e.id = t.experiment_id AND e.state = 'RUNNING')"
+         "  ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+         "leased AS ("
+         "  UPDATE trials t SET status = 'RUNNING', attempt = t.attempt + 1,"
+         "    worker_id = $1, started_at = now(),"
+         "    lease_until = now() + t.lease_seconds * interval '1 second'"
+         "  FROM next WHERE t.id = next.id"
+         "  RETURNING t.id, t.attempt, t.experiment_id, t.candidate_id,"
+         "    t.lease_until), "
+         "cand AS ("
+         "  UPDATE candidates c SET state = 'RUNNING', attempts = l.attempt,"
+         "    updated_at = now()"
+         "  FROM leased l WHERE c.id = l.candidate_id"
+         "  RETURNING c.id, c.space, c.canonical,"
+         "    array_to_string(c.choices, ',') AS choices, c.arch_hash) "
+         "SELECT l.id, l.attempt, l.experiment_id, l.candidate_id,"
+         "  (extract(epoch FROM l.lease_until) * 1000000)::bigint,"
+         "  cand.space, cand.canonical, cand.choices, cand.arch_hash,"
+         "  e.spec_proto "
+         "FROM leased l JOIN cand ON cand.id = l.candidate_id"
+         "  JOIN experiments e ON e.id = l.experiment_id"},
+        {"renew_lease",
+         "UPDATE trials SET lease_until = now() + lease_seconds * interval '1 "
+         "second' WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND "
+         "status = 'RUNNING' RETURNING id"},
+        {"record_progress",
+         "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
+         "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
+         "$3 AND status = 'RUNNING' RETURNING id), "
+         "p AS (INSERT INTO trial_progress (trial_id, attempt, epoch, "
+         "worker_id, train_loss, val_accuracy, seconds) SELECT r.id, $2, $4, "
+         "$3, $5, $6, $7 FROM r ON CONFLICT (trial_id, attempt, epoch) DO "
+         "NOTHING) "
+         "SELECT count(*) FROM r"},
+        {"lock_trial",
+         "SELECT t.status, t.attempt, coalesce(t.worker_id, ''), "
+         "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
+         "r.attempt, r.worker_id "
+         "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
+         "LEFT JOIN results r ON r.trial_id = t.id "
+         "WHERE t.id = $1 FOR UPDATE OF t"},
+        {"store_result",
+         "WITH r AS (INSERT INTO results (trial_id, attempt, worker_id, "
+         "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
+         "params, latency_ms, train_seconds, epochs, device, metrics_proto) "
+         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $14, $15, "
+         "$16)), "
+         "t AS (UPDATE trials SET status = 'SUCCEEDED', finished_at = now(), "
+         "lease_until = NULL, error = '' WHERE id = $1) "
+         "UPDATE candidates SET state = 'EVALUATED', attempts = $2, "
+         "worker_id = $3, val_accuracy = $6, test_accuracy = $7, "
+         "metric_macs = $8, metric_params = $9, latency_ms = $10, "
+         "latency_iqr_ms = $11, train_seconds = $12, train_loss = $13, "
+         "epochs = $14, device = $15, reason = '', updated_at = now() "
+         "WHERE id = $5"},
+        {"end_attempt",
+         "WITH t AS (UPDATE trials SET status = $2::text, "
+         "worker_id = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE worker_id "
+         "END, lease_until = NULL, error = $3::text, "
+         "finished_at = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE now() "
+         "END WHERE id = $1 RETURNING candidate_id) "
+         "UPDATE candidates c SET state = $2::text, "
+         "reason = CASE WHEN $2::text = 'QUEUED' THEN c.reason ELSE $3::text "
+         "END, updated_at = now() FROM t WHERE c.id = t.candidate_id"},
+        {"expire_leases",
+         "WITH x AS ("
+         "  SELECT t.id, CASE WHEN e.state <> 'RUNNING' THEN 'CANCELLED'"
+         "    WHEN t.attempt >= t.max_attempts THEN 'FAILED'"
+         "    ELSE 'QUEUED' END AS new_status,"
+         "  CASE WHEN e.state <> 'RUNNING' THEN"
+         "      'lease expired; experiment ' || e.state"
+         "    WHEN t.attempt >= t.max_attempts THEN"
+         "      'lease expired after ' || t.attempt || ' attempts'"
+         "    ELSE 'lease of attempt ' || t.attempt || ' expired' END"
+         "    AS new_error"
+         "  FROM trials t JOIN experiments e ON e.id = t.experiment_id"
+         "  WHERE t.status = 'RUNNING' AND t.lease_until < now()"
+         "  FOR UPDATE OF t SKIP LOCKED), "
+         "u AS ("
+         "  UPDATE trials t SET status = x.new_status, error = x.new_error,"
+         "    worker_id = CASE WHEN x.new_status = 'QUEUED' THEN NULL"
+         "      ELSE t.worker_id END,"
+         "    lease_until = NULL,"
+         "    finished_at = CASE WHEN x.new_status = 'QUEUED' THEN NULL"
+         "      ELSE now() END"
+         "  FROM x WHERE t.id = x.id"
+         "  RETURNING t.candidate_id, t.status, t.error), "
+         "c AS ("
+         "  UPDATE candidates c SET state = u.status, updated_at = now(),"
+         "    reason = CASE WHEN u.status = 'QUEUED' THEN c.reason"
+         "      ELSE u.error END"
+         "  FROM u WHERE c.id = u.candidate_id) "
+         "SELECT count(*) FILTER (WHERE status = 'QUEUED'),"
+         "  count(*) FILTER (WHERE status = 'FAILED') FROM u"},
+        {"upsert_worker",
+         "INSERT INTO workers (worker_id, device, labels, version) "
+         "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (worker_id) DO UPDATE "
+         "SET device = EXCLUDED.device, labels = EXCLUDED.labels, "
+         "version = EXCLUDED.version, registered_at = now(), "
+         "last_seen_at = now()"},
+        {"get_worker_labels",
+         "SELECT l.key, l.value FROM workers w LEFT JOIN LATERAL "
+         "jsonb_each_text(w.labels) l ON true WHERE w.worker_id = $1"},
+        {"touch_worker",
+         "UPDATE workers SET last_seen_at = now() WHERE worker_id = $1 "
+         "RETURNING 1"},
+    };
+    for (const OrderBy& o : kOrderBys) {
+      for (bool desc : {false, true}) {
+        s->emplace_back(
+            ListCandidatesStatement(o, desc),
+            absl::StrCat("SELECT ", kCandidateColumns, kCandidateFilter,
+                         " ORDER BY ", desc ? o.desc : o.asc,
+                         " LIMIT $3 OFFSET $4"));
+      }
+    }
+    return s;
+  }();
+  return *statements;
+}
+
+// --- conversions -----------------------------------------------------------
+
+std::string ExperimentStateName(v1::ExperimentState s) {
+  // "EXPERIMENT_RUNNING" -> "RUNNING".
+  return std::string(
+      absl::StripPrefix(v1::ExperimentState_Name(s), "EXPERIMENT_"));
+}
+
+std::string CandidateStateName(v1::CandidateState s) {
+  return std::string(
+      absl::StripPrefix(v1::CandidateState_Name(s), "CANDIDATE_"));
+}
+
+v1::ExperimentState ParseExperimentState(const std::string& text) {
+  v1::ExperimentState s = v1::EXPERIMENT_STATE_UNSPECIFIED;
+  v1::ExperimentState_Parse("EXPERIMENT_" + text, &s);
+  return s;
+}
+
+v1::CandidateState ParseCandidateState(const std::string& text) {
+  v1::CandidateState s = v1::CANDIDATE_STATE_UNSPECIFIED;
+  v1::CandidateState_Parse("CANDIDATE_" + text, &s);
+  return s;
+}
+
+bool IsFinal(v1::ExperimentState s) {
+  return s == v1::EXPERIMENT_SUCCEEDED || s == v1::EXPERIMENT_STOPPED ||
+         s == v1::EXPERIMENT_FAILED;
+}
+
+// A JSON object of string values, for jsonb label columns.
+std::string JsonObject(const std::map<std::string, std::string>& m) {
+  auto quote = [](absl::string_view in, std::string* out) {
+    out->push_back('"');
+    for (char ch : in) {
+      const auto c = static_cast<unsigned char>(ch);
+      switch (c) {
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        default:
+          if (c < 0x20) {
+            absl::StrAppendFormat(out, "\\u%04x", c);
+          } else {
+            out->push_back(ch);
+          }
+      }
+    }
+    out->push_back('"');
+  };
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out.push_back(',');
+    first = false;
+    quote(k, &out);
+    out.push_back(':');
+    quote(v, &out);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string ChoicesArray(const v1::Genotype& g) {
+  return absl::StrCat("{", absl::StrJoin(g.choices(), ","), "}");
+}
+
+// Fills a genotype from 4 consecutive columns: space, canonical, choices
+// ("1,2,3"), hash.
+void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g) {
+  g->set_space(row[first].as<std::string>());
+  g->set_canonical(row[first + 1].as<std::string>());
+  for (absl::string_view part : absl::StrSplit(row[first + 2].as<std::string>(),
+                                               ',', absl::SkipEmpty())) {
+    int v = 0;
+    if (absl::SimpleAtoi(part, &v)) g->add_choices(v);
+  }
+  g->set_hash(row[first + 3].as<std::string>());
+}
+
+std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
+
+absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row& row) {
+  ExperimentRecord e;
+  e.id = row[0].as<int64_t>();
+  if (!e.spec.ParseFromString(Bytes(row[1]))) {
+    return absl::DataLossError(
+        absl::StrCat("experiment ", e.id, ": stored spec does not parse"));
+  }
+  e.seed = row[2].as<int64_t>();
+  e.state = ParseExperimentState(row[3].as<std::string>());
+  e.created_at = absl::FromUnixMicros(row[4].as<int64_t>());
+  if (!row[5].is_null()) {
+    e.finished_at = absl::FromUnixMicros(row[5].as<int64_t>());
+  }
+  e.error = row[6].as<std::string>();
+  return e;
+}
+
+v1::Candidate CandidateFromRow(const pqxx::row& row) {
+  v1::Candidate c;
+  c.set_id(row[0].as<int64_t>());
+  c.set_experiment_id(row[1].as<int64_t>());
+  c.set_seq(row[2].as<int32_t>());
+  GenotypeFromRow(row, 3, c.mutable_genotype());
+  c.set_state(ParseCandidateState(row[7].as<std::string>()));
+  c.set_parent_id(row[8].as<int64_t>());
+  c.set_generation(row[9].as<int32_t>());
+  c.set_reason(row[10].as<std::string>());
+  c.set_duplicate_of(row[11].as<int64_t>());
+  c.set_macs(row[12].as<int64_t>());
+  c.set_params(row[13].as<int64_t>());
+  c.set_attempts(row[14].as<int32_t>());
+  c.set_worker_id(row[15].as<std::string>());
+  if (!row[16].is_null()) {
+    v1::EvaluationMetrics* m = c.mutable_metrics();
+    m->set_val_accuracy(row[16].as<double>());
+    m->set_test_accuracy(row[17].as<double>(0));
+    m->set_latency_ms(row[18].as<double>(0));
+    m->set_latency_iqr_ms(row[19].as<double>(0));
+    m->set_train_seconds(row[20].as<double>(0));
+    m->set_train_loss(row[21].as<double>(0));
+    m->set_epochs(row[22].as<int32_t>(0));
+    m->set_device(row[23].as<std::string>(""));
+    m->set_macs(row[24].as<int64_t>(0));
+    m->set_params(row[25].as<int64_t>(0));
+  }
+  return c;
+}
+
+struct Migration {
+  int version = 0;
+  std::string name;
+  std::string path;
+};
+
+absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "migrations_dir: cannot read \"", dir, "\": ", ec.message()));
+  }
+  std::vector<Migration> out;
+  for (const fs::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    // NNNN_name.sql
+    if (name.size() < 10 || name[4] != '_' || !absl::EndsWith(name, ".sql") ||
+        !std::all_of(name.begin(), name.begin() + 4, absl::ascii_isdigit)) {
+      continue;
+    }
+    Migration m;
+    absl::SimpleAtoi(name.substr(0, 4), &m.version);
+    m.name = name.substr(5, name.size() - 9);
+    m.path = entry.path().string();
+    out.push_back(std::move(m));
+  }
+  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) {
+    return a.version < b.version;
+  });
+  for (size_t i = 1; i < out.size(); ++i) {
+    if (out[i].version == out[i - 1].version) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("migrations_dir: version %04d appears twice (%s, %s)",
+                          out[i].version, out[i - 1].path, out[i].path));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+// --- the connection pool ---------------------------------------------------
+
+class Store::Impl {
+ public:
+  explicit Impl(StoreOptions options)
+      : options_(std::move(options)),
+        conns_(static_cast<size_t>(options_.pool_size)),
+        slot_epochs_(static_cast<size_t>(options_.pool_size), 0) {
+    for (int i = 0; i < options_.pool_size; ++i) free_.push_back(i);
+  }
+
+  // Connects every slot now, so that Open reports an unreachable server.
+  absl::Status ConnectAll() {
+    for (int slot = 0; slot < options_.pool_size; ++slot) {
+      NAS_RETURN_IF_ERROR(Connect(slot));
+    }
+    return absl::OkStatus();
+  }
+
+  // A connection used by one caller at a time; returned to the pool when
+  // destroyed. A connection marked broken is dropped and reconnected by the
+  // next user of its slot.
+  class Lease {
+   public:
+    Lease(Impl* impl, int slot) : impl_(impl), slot_(slot) {}
+    ~Lease() { impl_->Release(slot_, broken_); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    pqxx::connection& conn() { return *impl_->conns_[slot_]; }
+    void MarkBroken() { broken_ = true; }
+
+   private:
+    Impl* impl_;
+    int slot_;
+    bool broken_ = false;
+  };
+
+  // Runs f(pqxx::connection&) (which returns absl::Status or StatusOr<T>)
+  // on a pooled connection; converts every exception to a status.
+  template <typename F>
+  auto Run(absl::string_view op, F&& f)
+      -> decltype(f(std::declval<pqxx::connection&>())) {
+    int slot = Acquire();
+    Lease lease(this, slot);
+    if (conns_[slot] == nullptr || !conns_[slot]->is_open() ||
+        slot_epochs_[slot] != epoch_.load()) {
+      absl::Status s = Connect(slot);
+      if (!s.ok()) {
+        return absl::UnavailableError(absl::StrCat(op, ": ", s.message()));
+      }
+    }
+    pqxx::connection& conn = lease.conn();
+    try {
+      return f(conn);
+    } catch (const pqxx::broken_connection& e) {
+      lease.MarkBroken();
+      return absl::UnavailableError(
+          absl::StrCat(op, ": database connection lost: ", e.what()));
+    } catch (const pqxx::in_doubt_error& e) {
+      lease.MarkBroken();
+      return absl::UnknownError(
+          absl::StrCat(op, ": commit outcome unknown: ", e.what()));
+    } catch (const pqxx::transaction_rollback& e) {
+      // serialization_failure, deadlock_detected, ...: retry the call.
+      return absl::AbortedError(absl::StrCat(op, ": ", e.what()));
+    } catch (const pqxx::data_exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(op, ": ", e.what()));
+    } catch (const pqxx::integrity_constraint_violation& e) {
+      return absl::InvalidArgumentError(absl::StrCat(op, ": ", e.what()));
+    } catch (const std::exception& e) {
+      if (!conn.is_open()) {
+        lease.MarkBroken();
+        return absl::UnavailableError(
+            absl::StrCat(op, ": database connection lost: ", e.what()));
+      }
+      return absl::InternalError(absl::StrCat(op, ": ", e.what()));
+    } catch (...) {
+      lease.MarkBroken();
+      return absl::InternalError(absl::StrCat(op, ": unknown exception"));
+    }
+  }
+
+ private:
+  absl::Status Connect(int slot) {
+    conns_[slot].reset();
+    slot_epochs_[slot] = epoch_.load();
+    try {
+      auto c = std::make_unique<pqxx::connection>(options_.conninfo);
+      for (const auto& [name, sql] : Statements()) c->prepare(name, sql);
+      conns_[slot] = std::move(c);
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to the database: ", e.what()));
+    }
+  }
+
+  int Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !free_.empty(); });
+    int slot = free_.back();
+    free_.pop_back();
+    return slot;
+  }
+
+  void Release(int slot, bool broken) {
+    if (broken) {
+      // The server probably went away for every connection: reconnect each
+      // slot on its next use rather than failing once per slot.
+      conns_[slot].reset();
+      ++epoch_;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.push_back(slot);
+    }
+    cv_.notify_one();
+  }
+
+  const StoreOptions options_;
+  // One connection per slot; a slot's pointer is touched only by the holder
+  // of its lease (or by ConnectAll before the pool is shared).
+  std::vector<std::unique_ptr<pqxx::connection>> conns_;
+  std::vector<int64_t> slot_epochs_;  // epoch_ when each slot connected
+  std::atomic<int64_t> epoch_{0};     // bumped when a connection breaks
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int> free_;  // guarded by mu_: slots not leased
+};
+
+// --- Store -----------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreOptions& options) {
+  if (options.pool_size <= 0) {
+    return absl::InvalidArgumentError("pool_size: must be > 0");
+  }
+  auto impl = std::make_unique<Impl>(options);
+  NAS_RETURN_IF_ERROR(impl->ConnectAll());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+absl::StatusOr<std::vector<int>> Store::Migrate(
+    const std::string& migrations_dir) {
+  NAS_ASSIGN_OR_RETURN(std::vector<Migration> migrations,
+                       ListMigrations(migrations_dir));
+  std::vector<std::string> sql;
+  for (const Migration& m : migrations) {
+    NAS_ASSIGN_OR_RETURN(std::string text, ReadFile(m.path));
+    sql.push_back(std::move(text));
+  }
+  return impl_->Run(
+      "Migrate",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int>> {
+        std::vector<int> applied;
+        for (size_t i = 0; i < migrations.size(); ++i) {
+          const Migration& m = migrations[i];
+          pqxx::work txn(conn);
+          // Rare and schema-changing: parameterized but not prepared (a
+          // prepared statement could outlive the table it names).
+          txn.exec_params("SELECT pg_advisory_xact_lock($1)",
+                          kMigrationLockKey);
+          txn.exec(
+              "CREATE TABLE IF NOT EXISTS schema_migrations ("
+              "version integer PRIMARY KEY, name text NOT NULL, "
+              "applied_at timestamptz NOT NULL DEFAULT now())");
+          if (!txn.exec_params(
+                      "SELECT 1 FROM schema_migrations WHERE version = $1",
+                      m.version)
+                   .empty()) {
+            txn.commit();
+            continue;
+          }
+          try {
+            txn.exec(sql[i]);
+          } catch (const pqxx::sql_error& e) {
+            return absl::InternalError(absl::StrFormat(
+                "migration %04d_%s failed: %s", m.version, m.name, e.what()));
+          }
+          txn.exec_params(
+              "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+              m.version, m.name);
+          txn.commit();
+          applied.push_back(m.version);
+        }
+        return applied;
+      });
+}
+
+// --- experiments -------------------------------------------------------------
+
+absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
+                                                int64_t seed) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions json_options;
+  json_options.preserve_proto_field_names = true;
+  if (auto s = google::protobuf::util::MessageToJsonString(spec, &json,
+                                                           json_options);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec: cannot convert to JSON: ", s.ToString()));
+  }
+  const std::map<std::string, std::string> labels(
+      spec.required_labels().begin(), spec.required_labels().end());
+  const int lease_seconds =
+      spec.lease_seconds() > 0 ? spec.lease_seconds() : kDefaultLeaseSeconds;
+  const int max_attempts =
+      spec.max_attempts() > 0 ? spec.max_attempts() : kDefaultMaxAttempts;
+  return impl_->Run("CreateExperiment",
+                    [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                      pqxx::work txn(conn);
+                      pqxx::row row = txn.exec_prepared1(
+                          "create_experiment", spec.name(), json,
+                          pqxx::binarystring(spec.SerializeAsString()), seed,
+                          JsonObject(labels), lease_seconds, max_attempts);
+                      txn.commit();
+                      return row[0].as<int64_t>();
+                    });
+}
+
+absl::StatusOr<ExperimentRecord> Store::GetExperiment(int64_t id) {
+  return impl_->Run(
+      "GetExperiment",
+      [&](pqxx::connection& conn) -> absl::StatusOr<ExperimentRecord> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("get_experiment", id);
+        if (r.empty()) {
+          return absl::NotFoundError(absl::StrCat("experiment ", id));
+        }
+        return ExperimentFromRow(r[0]);
+      });
+}
+
+absl::StatusOr<std::vector<ExperimentRecord>> Store::ListExperiments(
+    int64_t before_id, int limit) {
+  if (limit <= 0) return absl::InvalidArgumentError("limit: must be > 0");
+  return impl_->Run(
+      "ListExperiments",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::vector<ExperimentRecord>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("list_experiments", before_id, limit);
+        std::vector<ExperimentRecord> out;
+        out.reserve(r.size());
+        for (const pqxx::row& row : r) {
+          NAS_ASSIGN_OR_RETURN(ExperimentRecord e, ExperimentFromRow(row));
+          out.push_back(std::move(e));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<std::vector<int64_t>> Store::ListRunningExperimentIds() {
+  return impl_->Run(
+      "ListRunningExperimentIds",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
+        pqxx::nontransaction txn(conn);
+        std::vector<int64_t> out;
+        for (const pqxx::row& row :
+             txn.exec_prepared("list_running_experiments")) {
+          out.push_back(row[0].as<int64_t>());
+        }
+        return out;
+      });
+}
+
+absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
+                                     const std::string& error) {
+  if (state == v1::EXPERIMENT_RUNNING) return absl::OkStatus();  // no change
+  if (!IsFinal(state)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state: not a final experiment state: ",
+                     v1::ExperimentState_Name(state)));
+  }
+  return impl_->Run(
+      "FinishExperiment", [&](pqxx::connection& conn) -> absl::Status {
+        pqxx::work txn(conn);
+        pqxx::result r = txn.exec_prepared("lock_experiment", id);
+        if (r.empty())
+          return absl::NotFoundError(absl::StrCat("experiment ", id));
+        const std::string current = r[0][0].as<std::string>();
+        if (current != "RUNNING") {
+          return absl::FailedPreconditionError(
+              absl::StrCat("experiment ", id, " already ", current));
+        }
+        txn.exec_prepared0("finish_experiment", id, ExperimentStateName(state),
+                           error);
+        // No final state leaves work in the queue.
+        txn.exec_prepared0("cancel_queued_trials", id);
+        txn.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
+  return impl_->Run(
+      "CountExperiment",
+      [&](pqxx::connection& conn) -> absl::StatusOr<v1::ExperimentCounts> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("count_experiment", id);
+        if (r.empty()) {
+          return absl::NotFoundError(absl::StrCat("experiment ", id));
+        }
+        const pqxx::row& row = r[0];
+        v1::ExperimentCounts c;
+        c.set_candidates(row[0].as<int32_t>());
+        c.set_rejected(row[1].as<int32_t>());
+        c.set_duplicates(row[2].as<int32_t>());
+        c.set_trials_queued(row[3].as<int32_t>());
+        c.set_trials_running(row[4].as<int32_t>());
+        c.set_trials_succeeded(row[5].as<int32_t>());
+        c.set_trials_failed(row[6].as<int32_t>());
+        return c;
+      });
+}
+
+// --- candidates --------------------------------------------------------------
+
+absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
+    int64_t experiment_id, const std::vector<NewCandidate>& candidates) {
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const v1::CandidateState s = candidates[i].state;
+    if (s != v1::CANDIDATE_QUEUED && s != v1::CANDIDATE_REJECTED &&
+        s != v1::CANDIDATE_DUPLICATE) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("candidates[", i,
+                       "].state: must be QUEUED, REJECTED or DUPLICATE, "
+                       "got ",
+                       v1::CandidateState_Name(s)));
+    }
+  }
+  if (candidates.empty()) return std::vector<int64_t>{};
+  return impl_->Run(
+      "InsertCandidates",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
+        pqxx::work txn(conn);
+        const int n = static_cast<int>(candidates.size());
+        pqxx::result r = txn.exec_prepared("reserve_seq", experiment_id, n);
+        if (r.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("experiment ", experiment_id));
+        }
+        const std::string state = r[0][1].as<std::string>();
+        if (state != "RUNNING") {
+          return absl::FailedPreconditionError(
+              absl::StrCat("experiment ", experiment_id, " is ", state));
+        }
+        int seq = r[0][0].as<int>();
+        std::vector<int64_t> ids;
+        ids.reserve(candidates.size());
+        for (const NewCandidate& c : candidates) {
+          pqxx::row row = txn.exec_prepared1(
+              "insert_candidate", experiment_id, seq++, c.genotype.space(),
+              c.genotype.canonical(), ChoicesArray(c.genotype),
+              c.genotype.hash(), CandidateStateName(c.state), c.parent_id,
+              c.generation, c.strategy_data.empty() ? "{}" : c.strategy_data,
+              c.reason, c.duplicate_of, c.macs, c.params);
+          ids.push_back(row[0].as<int64_t>());
+        }
+        txn.commit();
+        return ids;
+      });
+}
+
+absl::StatusOr<std::optional<int64_t>> Store::FindCandidateByHash(
+    int64_t experiment_id, const std::string& hash) {
+  return impl_->Run(
+      "FindCandidateByHash",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::optional<int64_t>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("find_candidate_by_hash", experiment_id, hash);
+        if (r.empty()) return std::optional<int64_t>();
+        return std::optional<int64_t>(r[0][0].as<int64_t>());
+      });
+}
+
+absl::StatusOr<CandidatePage> Store::ListCandidates(
+    const CandidateQuery& query) {
+  absl::string_view order = query.order_by;
+  const bool desc = absl::ConsumePrefix(&order, "-");
+  if (order.empty() && !desc) order = "seq";
+  const OrderBy* order_by = nullptr;
+  for (const OrderBy& o : kOrderBys) {
+    if (order == o.key) order_by = &o;
+  }
+  if (order_by == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "order_by: unknown field \"", query.order_by,
+        "\"; expected seq, val_accuracy, macs, params or latency_ms, "
+        "optionally prefixed with -"));
+  }
+  if (query.offset < 0)
+    return absl::InvalidArgumentError("offset: must be >= 0");
+  if (query.limit <= 0) return absl::InvalidArgumentError("limit: must be > 0");
+  const std::string state = query.state == v1::CANDIDATE_STATE_UNSPECIFIED
+                                ? ""
+                                : CandidateStateName(query.state);
+  const std::string statement = ListCandidatesStatement(*order_by, desc);
+  return impl_->Run(
+      "ListCandidates",
+      [&](pqxx::connection& conn) -> absl::StatusOr<CandidatePage> {
+        pqxx::read_transaction txn(conn);  // count and page from one snapshot
+        pqxx::row count =
+            txn.exec_prepared1("count_candidates", query.experiment_id, state);
+        if (!count[1].as<bool>()) {
+          return absl::NotFoundError(
+              absl::StrCat("experiment ", query.experiment_id));
+        }
+        CandidatePage page;
+        page.total = count[0].as<int32_t>();
+        pqxx::result r = txn.exec_prepared(statement, query.experiment_id,
+                                           state, query.limit, query.offset);
+        page.candidates.reserve(r.size());
+        for (const pqxx::row& row : r) {
+          page.candidates.push_back(CandidateFromRow(row));
+        }
+        txn.commit();
+        return page;
+      });
+}
+
+absl::StatusOr<std::vector<v1::Genotype>> Store::ListGenotypes(
+    int64_t experiment_id) {
+  return impl_->Run(
+      "ListGenotypes",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<v1::Genotype>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("list_genotypes", experiment_id);
+        std::vector<v1::Genotype> out(r.size());
+        for (size_t i = 0; i < r.size(); ++i) GenotypeFromRow(r[i], 0, &out[i]);
+        return out;
+      });
+}
+
+absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
+    int64_t experiment_id) {
+  return impl_->Run(
+      "ListResults",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<ResultRecord>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("list_results", experiment_id);
+        std::vector<ResultRecord> out(r.size());
+        for (size_t i = 0; i < r.size(); ++i) {
+          out[i].candidate_id = r[i][0].as<int64_t>();
+          out[i].trial_id = r[i][1].as<int64_t>();
+          GenotypeFromRow(r[i], 2, &out[i].genotype);
+          if (!out[i].metrics.ParseFromString(Bytes(r[i][6]))) {
+            return absl::DataLossError(absl::StrCat(
+                "trial ", out[i].trial_id, ": stored metrics do not parse"));
+          }
+        }
+        return out;
+      });
+}
+
+// --- trials ------------------------------------------------------------------
+
+absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
+    const std::string& worker_id,
+    const std::map<std::string, std::string>& labels) {
+  if (worker_id.empty()) {
+    return absl::InvalidArgumentError("worker_id: must not be empty");
+  }
+  const std::string labels_json = JsonObject(labels);
+  return impl_->Run(
+      "LeaseTrial",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::optional<LeasedTrial>> {
+        pqxx::work txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("lease_trial", worker_id, labels_json);
+        txn.commit();
+        if (r.empty()) return std::optional<LeasedTrial>();
+        const pqxx::row& row = r[0];
+        LeasedTrial t;
+        t.trial_id = row[0].as<int64_t>();
+        t.attempt = row[1].as<int32_t>();
+        t.experiment_id = row[2].as<int64_t>();
+        t.candidate_id = row[3].as<int64_t>();
+        t.lease_until = absl::FromUnixMicros(row[4].as<int64_t>());
+        GenotypeFromRow(row, 5, &t.genotype);
+        if (!t.spec.ParseFromString(Bytes(row[9]))) {
+          return absl::DataLossError(absl::StrCat(
+              "experiment ", t.experiment_id, ": stored spec does not parse"));
+        }
+        return std::optional<LeasedTrial>(std::move(t));
+      });
+}
+
+absl::StatusOr<bool> Store::RenewLease(int64_t trial_id, int32_t attempt,
+                                       const std::string& worker_id) {
+  return impl_->Run(
+      "RenewLease", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+        pqxx::nontransaction txn(conn);
+        return !txn.exec_prepared("renew_lease", trial_id, attempt, worker_id)
+                    .empty();
+      });
+}
+
+absl::StatusOr<bool> Store::RecordProgress(const v1::ReportProgressRequest& p) {
+  return impl_->Run(
+      "RecordProgress", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+        pqxx::nontransaction txn(conn);  // one statement: atomic by itself
+        pqxx::row row = txn.exec_prepared1(
+            "record_progress", p.trial_id(), p.attempt(), p.worker_id(),
+            p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds());
+        return row[0].as<int64_t>() > 0;
+      });
+}
+
+namespace {
+
+// The trial row as locked by "lock_trial".
+struct TrialState {
+  std::string status;
+  int32_t attempt = 0;
+  std::string worker_id;
+  int64_t candidate_id = 0;
+  int64_t experiment_id = 0;
+  int32_t max_attempts = 0;
+  std::string experiment_state;
+  std::optional<int32_t> result_attempt;  // when a result is stored
+  std::string result_worker_id;
+};
+
+absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
+  pqxx::result r = txn.exec_prepared("lock_trial", trial_id);
+  if (r.empty()) return absl::NotFoundError(absl::StrCat("trial ", trial_id));
+  const pqxx::row& row = r[0];
+  TrialState t;
+  t.status = row[0].as<std::string>();
+  t.attempt = row[1].as<int32_t>();
+  t.worker_id = row[2].as<std::string>();
+  t.candidate_id = row[3].as<int64_t>();
+  t.experiment_id = row[4].as<int64_t>();
+  t.max_attempts = row[5].as<int32_t>();
+  t.experiment_state = row[6].as<std::string>();
+  if (!row[7].is_null()) {
+    t.result_attempt = row[7].as<int32_t>();
+    t.result_worker_id = row[8].as<std::string>();
+  }
+  return t;
+}
+
+// OK when `t` is RUNNING under this attempt and worker; else
+// kFailedPrecondition saying why the report is stale.
+absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
+                        const std::string& worker_id) {
+  if (t.status != "RUNNING") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("stale report for trial ", trial_id, " attempt ", attempt,
+                     ": trial is ", t.status, " (attempt ", t.attempt, ")"));
+  }
+  if (t.attempt != attempt) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("stale report for trial ", trial_id, " attempt ", attempt,
+                     ": current attempt is ", t.attempt));
+  }
+  if (t.worker_id != worker_id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stale report for trial ", trial_id, " attempt ", attempt,
+        ": leased by worker \"", t.worker_id, "\", not \"", worker_id, "\""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ReportOutcome> Store::RecordResult(
+    int64_t trial_id, int32_t attempt, const std::string& worker_id,
+    const v1::EvaluationMetrics& m) {
+  return impl_->Run(
+      "RecordResult",
+      [&](pqxx::connection& conn) -> absl::StatusOr<ReportOutcome> {
+        pqxx::work txn(conn);
+        NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
+        if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
+          return ReportOutcome::kAlreadyStored;
+        }
+        NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
+        txn.exec_prepared0(
+            "store_result", trial_id, attempt, worker_id, t.experiment_id,
+            t.candidate_id, m.val_accuracy(), m.test_accuracy(), m.macs(),
+            m.params(), m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(),
+            m.train_loss(), m.epochs(), m.device(),
+            pqxx::binarystring(m.SerializeAsString()));
+        txn.commit();
+        return ReportOutcome::kStored;
+      });
+}
+
+absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
+                                  const std::string& worker_id,
+                                  const std::string& error) {
+  return impl_->Run(
+      "RecordFailure", [&](pqxx::connection& conn) -> absl::Status {
+        pqxx::work txn(conn);
+        NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
+        NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
+        std::string status = "QUEUED";
+        std::string reason = error;
+        if (t.experiment_state != "RUNNING") {
+          status = "CANCELLED";  // nobody would lease it again
+        } else if (t.attempt >= t.max_attempts) {
+          status = "FAILED";
+          reason = absl::StrCat(error, " (after ", t.attempt, " attempts)");
+        }
+        txn.exec_prepared0("end_attempt", trial_id, status, reason);
+        txn.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<ExpiryOutcome> Store::ExpireLeases() {
+  return impl_->Run(
+      "ExpireLeases",
+      [&](pqxx::connection& conn) -> absl::StatusOr<ExpiryOutcome> {
+        pqxx::nontransaction txn(conn);  // one statement: atomic by itself
+        pqxx::row row = txn.exec_prepared1("expire_leases");
+        ExpiryOutcome out;
+        out.requeued = row[0].as<int>();
+        out.failed = row[1].as<int>();
+        return out;
+      });
+}
+
+// --- workers -----------------------------------------------------------------
+
+absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest& worker) {
+  if (worker.worker_id().empty()) {
+    return absl::InvalidArgumentError("worker_id: must not be empty");
+  }
+  const std::string labels = JsonObject(std::map<std::string, std::string>(
+      worker.labels().begin(), worker.labels().end()));
+  return impl_->Run(
+      "UpsertWorker", [&](pqxx::connection& conn) -> absl::Status {
+        pqxx::nontransaction txn(conn);
+        txn.exec_prepared0("upsert_worker", worker.worker_id(), worker.device(),
+                           labels, worker.version());
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<std::map<std::string, std::string>> Store::GetWorkerLabels(
+    const std::string& worker_id) {
+  return impl_->Run(
+      "GetWorkerLabels",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::map<std::string, std::string>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("get_worker_labels", worker_id);
+        if (r.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("worker \"", worker_id, "\" is not registered"));
+        }
+        std::map<std::string, std::string> labels;
+        for (const pqxx::row& row : r) {
+          if (row[0].is_null()) continue;  // registered without labels
+          labels[row[0].as<std::string>()] = row[1].as<std::string>();
+        }
+        return labels;
+      });
+}
+
+absl::Status Store::TouchWorker(const std::string& worker_id) {
+  return impl_->Run("TouchWorker", [&](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    if (txn.exec_prepared("touch_worker", worker_id).empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("worker \"", worker_id, "\" is not registered"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace nas

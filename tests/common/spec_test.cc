@@ -1,0 +1,115 @@
+#include "common/spec.h"
+
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using ::nas::testing::StatusIs;
+using absl::StatusCode;
+
+constexpr char kGood[] = R"(
+name: fmnist-random
+search_space:
+  name: nb201
+  nb201:
+    channels: 8
+    cells_per_stage: 1
+strategy:
+  name: random
+  seed: 7
+budget:
+  max_trials: 8
+  parallel_trials: 2
+evaluation:
+  mode: full
+  epochs: 2
+  train_samples: 5000
+  learning_rate: 0.1
+required_labels:
+  gpu: h100
+)";
+
+TEST(Spec, ParsesGoodSpecAndAppliesDefaults) {
+  absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec({}, kGood);
+  NAS_ASSERT_OK(spec);
+  EXPECT_EQ(spec->name(), "fmnist-random");
+  EXPECT_EQ(spec->search_space().nb201().channels(), 8);
+  EXPECT_EQ(spec->strategy().seed(), 7);
+  EXPECT_EQ(spec->evaluation().mode(), v1::FULL);
+  EXPECT_DOUBLE_EQ(spec->evaluation().learning_rate(), 0.1);
+  EXPECT_EQ(spec->evaluation().batch_size(), 128);  // default
+  EXPECT_EQ(spec->evaluation().val_samples(), 10000);
+  EXPECT_EQ(spec->lease_seconds(), 60);
+  EXPECT_EQ(spec->required_labels().at("gpu"), "h100");
+}
+
+TEST(Spec, MalformedYamlNamesLine) {
+  EXPECT_THAT(PrepareSpec({}, "name: x\nbudget: [1, 2\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec_yaml: malformed YAML at line"));
+  EXPECT_THAT(PrepareSpec({}, "just a string"),
+              StatusIs(StatusCode::kInvalidArgument, "spec_yaml"));
+}
+
+TEST(Spec, UnknownFieldNamesPathAndLine) {
+  EXPECT_THAT(PrepareSpec({}, "name: x\nbudget:\n  max_trails: 3\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.budget.max_trails (line 3): unknown field"));
+}
+
+TEST(Spec, WrongTypesNamePath) {
+  EXPECT_THAT(PrepareSpec({}, "name: x\nbudget:\n  max_trials: many\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.budget.max_trials (line 3): expected an integer, got 'many'"));
+  EXPECT_THAT(PrepareSpec({}, "evaluation:\n  mode: fastest\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.mode (line 2): unknown value"));
+  EXPECT_THAT(PrepareSpec({}, "evaluation:\n  learning_rate: .nan\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.learning_rate"));
+  EXPECT_THAT(PrepareSpec({}, "search_space: nb201\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.search_space (line 1): expected a mapping"));
+}
+
+TEST(Spec, UnknownSearchSpace) {
+  EXPECT_THAT(PrepareSpec({}, "name: x\nsearch_space:\n  name: darts\nbudget:\n  max_trials: 3\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.search_space.name (line 3): unknown search space 'darts'"));
+}
+
+TEST(Spec, ZeroBudget) {
+  EXPECT_THAT(PrepareSpec({}, "name: x\nsearch_space:\n  name: nb201\nbudget:\n  max_trials: 0\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.budget.max_trials (line 5): must be > 0"));
+  // Missing budget entirely: no line to point at.
+  EXPECT_THAT(PrepareSpec({}, "name: x\nsearch_space:\n  name: nb201\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.budget.max_trials: must be > 0"));
+}
+
+TEST(Spec, ListsEveryError) {
+  absl::StatusOr<ParsedSpec> p = ParseSpecYaml(
+      "name: ''\nsearch_space:\n  name: nb201\nbudget:\n  max_trials: -1\n"
+      "evaluation:\n  epochs: 0\n  momentum: 1.5\n");
+  NAS_ASSERT_OK(p);
+  ApplySpecDefaults(&p->spec, &p->lines);
+  std::vector<FieldError> errors = ValidateSpec(p->spec, &p->lines);
+  std::vector<std::string> paths;
+  for (const auto& e : errors) paths.push_back(e.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"spec.name", "spec.budget.max_trials",
+                                              "spec.evaluation.epochs",
+                                              "spec.evaluation.momentum"}));
+  EXPECT_EQ(errors[3].line, 8);
+}
+
+TEST(Spec, MessageSpecValidatedToo) {
+  v1::ExperimentSpec spec;
+  spec.set_name("x");
+  spec.mutable_search_space()->set_name("nb201");
+  spec.mutable_budget()->set_max_trials(2);
+  spec.mutable_evaluation()->set_train_samples(59000);
+  EXPECT_THAT(PrepareSpec(spec, ""),
+              StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.train_samples"));
+  spec.mutable_evaluation()->set_train_samples(1000);
+  NAS_EXPECT_OK(PrepareSpec(spec, ""));
+}
+
+}  // namespace
+}  // namespace nas

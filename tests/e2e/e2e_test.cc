@@ -1,0 +1,314 @@
+// End to end: PostgreSQL, nas-controller and nas-worker processes over
+// loopback gRPC. Assertions read the database with psql, independently of
+// the store code.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "nas/v1/experiment.grpc.pb.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/process.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using ::nas::testing::Binary;
+using ::nas::testing::ChildProcess;
+using ::nas::testing::Psql;
+
+// Tiny but real training: a few seconds per candidate on one core.
+std::string TinySpec(int trials, int parallel, int lease_seconds, int train_samples,
+                     int epochs) {
+  return absl::StrCat(R"(
+name: e2e
+search_space:
+  name: nb201
+  nb201: {channels: 4, cells_per_stage: 1}
+strategy: {name: random, seed: 11}
+budget: {max_trials: )", trials, ", parallel_trials: ", parallel, R"(}
+lease_seconds: )", lease_seconds, R"(
+evaluation:
+  epochs: )", epochs, R"(
+  batch_size: 32
+  learning_rate: 0.1
+  train_samples: )", train_samples, R"(
+  val_samples: 500
+  test_samples: 500
+)");
+}
+
+class Cluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nas-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    logs_ = tmpl;
+    auto pg = testing::PostgresServer::Start();
+    NAS_ASSERT_OK(pg);
+    pg_ = *std::move(pg);
+    port_ = testing::FreePort();
+    StartController();
+  }
+
+  void TearDown() override {
+    workers_.clear();
+    controller_.reset();
+    if (HasFailure()) {
+      std::string out;
+      testing::RunCommand(absl::StrCat("tail -n 40 ", logs_, "/*.log"), &out);
+      std::cerr << "---- process logs ----\n" << out;
+    }
+  }
+
+  void StartController() {
+    auto c = ChildProcess::Spawn(
+        {Binary("controller/nas-controller"), absl::StrCat("--listen=127.0.0.1:", port_),
+         "--database=" + pg_->conninfo(), "--tick_ms=100"},
+        logs_ + "/controller.log");
+    NAS_ASSERT_OK(c);
+    controller_ = *std::move(c);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
+                                   grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(30)))
+        << testing::ReadFile(logs_ + "/controller.log");
+    stub_ = v1::ExperimentService::NewStub(channel_);
+  }
+
+  void StartWorker(const std::string& id) {
+    auto w = ChildProcess::Spawn(
+        {Binary("worker/nas-worker"), absl::StrCat("--controller=127.0.0.1:", port_),
+         "--id=" + id, "--threads=1", "--unreachable_timeout_seconds=60"},
+        absl::StrCat(logs_, "/", id, ".log"));
+    NAS_ASSERT_OK(w);
+    workers_[id] = *std::move(w);
+  }
+
+  int Count(const std::string& sql) {
+    int n = -1;
+    EXPECT_TRUE(absl::SimpleAtoi(Psql(pg_->conninfo(), sql), &n)) << sql;
+    return n;
+  }
+
+  void WaitFor(const std::string& what, const std::function<bool()>& cond,
+               absl::Duration timeout) {
+    const absl::Time end = absl::Now() + timeout;
+    while (!cond()) {
+      ASSERT_LT(absl::Now(), end) << "timed out waiting for " << what;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  }
+
+  grpc::Status Create(const std::string& yaml, v1::Experiment* out) {
+    grpc::ClientContext ctx;
+    v1::CreateExperimentRequest req;
+    req.set_spec_yaml(yaml);
+    return stub_->CreateExperiment(&ctx, req, out);
+  }
+
+  grpc::Status TryGet(int64_t id, v1::Experiment* e) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::GetExperimentRequest req;
+    req.set_id(id);
+    return stub_->GetExperiment(&ctx, req, e);
+  }
+
+  v1::Experiment Get(int64_t id) {
+    v1::Experiment e;
+    grpc::Status s = TryGet(id, &e);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return e;
+  }
+
+  // Transient RPC errors (a controller restarting) count as "not yet".
+  void WaitFinished(int64_t id, absl::Duration timeout) {
+    WaitFor("experiment to finish",
+            [&] {
+              v1::Experiment e;
+              return TryGet(id, &e).ok() && e.state() != v1::EXPERIMENT_RUNNING;
+            },
+            timeout);
+  }
+
+  // No candidate trained twice, one result per trial, every evaluated
+  // candidate has exactly one result.
+  void CheckNoDuplicatesNoLoss(int64_t id, int budget) {
+    const std::string e = absl::StrCat(id);
+    EXPECT_EQ(Count("SELECT count(*) FROM results WHERE experiment_id=" + e), budget);
+    EXPECT_EQ(Count("SELECT count(DISTINCT trial_id) FROM results WHERE experiment_id=" + e),
+              budget);
+    EXPECT_EQ(Count("SELECT count(DISTINCT candidate_id) FROM results WHERE experiment_id=" + e),
+              budget);
+    EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state='EVALUATED' AND "
+                    "experiment_id=" + e),
+              budget);
+    EXPECT_EQ(Count("SELECT count(*) FROM trials WHERE status='SUCCEEDED' AND "
+                    "experiment_id=" + e),
+              budget);
+    EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN results r ON r.candidate_id=c.id "
+                    "WHERE c.val_accuracy IS DISTINCT FROM r.val_accuracy AND "
+                    "c.experiment_id=" + e),
+              0);
+  }
+
+  std::string logs_;
+  std::unique_ptr<testing::PostgresServer> pg_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> controller_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> workers_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ExperimentService::Stub> stub_;
+};
+
+TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
+  StartWorker("w1");
+  StartWorker("w2");
+  WaitFor("two workers registered", [&] { return Count("SELECT count(*) FROM workers") == 2; },
+          absl::Seconds(60));
+  v1::Experiment e;
+  grpc::Status s = Create(TinySpec(4, 2, 30, 2000, 1), &e);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  WaitFinished(e.id(), absl::Minutes(8));
+  v1::Experiment done = Get(e.id());
+  EXPECT_EQ(done.state(), v1::EXPERIMENT_SUCCEEDED) << done.error();
+  EXPECT_EQ(done.counts().trials_succeeded(), 4);
+  CheckNoDuplicatesNoLoss(e.id(), 4);
+  const std::string id = absl::StrCat(e.id());
+  // Both worker processes trained candidates.
+  EXPECT_EQ(Count("SELECT count(DISTINCT worker_id) FROM results WHERE experiment_id=" + id), 2);
+  // Metrics are real: accuracy above chance, costs and latency measured.
+  EXPECT_EQ(Count("SELECT count(*) FROM results WHERE val_accuracy > 0.3 AND test_accuracy > 0.3 "
+                  "AND params > 0 AND macs > 0 AND latency_ms > 0 AND train_seconds > 0 AND "
+                  "experiment_id=" + id),
+            4);
+  // Every epoch was reported.
+  EXPECT_EQ(Count("SELECT count(*) FROM trial_progress p JOIN trials t ON t.id=p.trial_id "
+                  "WHERE t.experiment_id=" + id),
+            4);
+  // Candidate genotypes are in NAS-Bench-201's format.
+  for (absl::string_view g : absl::StrSplit(
+           Psql(pg_->conninfo(), "SELECT canonical FROM candidates WHERE experiment_id=" + id),
+           '\n')) {
+    EXPECT_EQ(std::count(g.begin(), g.end(), '~'), 6) << g;
+  }
+  // The best candidate and the Pareto front come back over the API.
+  ASSERT_TRUE(done.has_best());
+  EXPECT_EQ(done.best().state(), v1::CANDIDATE_EVALUATED);
+  grpc::ClientContext ctx;
+  v1::GetParetoFrontRequest preq;
+  preq.set_experiment_id(e.id());
+  v1::GetParetoFrontResponse front;
+  ASSERT_TRUE(stub_->GetParetoFront(&ctx, preq, &front).ok());
+  EXPECT_GE(front.front_size(), 1);
+  EXPECT_EQ(front.front(0).id(), done.best().id());  // most accurate is never dominated
+
+  // nasctl, as a user runs it.
+  std::string out;
+  const std::string nasctl =
+      absl::StrCat(Binary("client/nasctl"), " --controller 127.0.0.1:", port_);
+  EXPECT_EQ(testing::RunCommand(nasctl + " candidates " + id, &out), 0) << out;
+  EXPECT_NE(out.find("4 of 4 candidates"), std::string::npos) << out;
+  EXPECT_EQ(testing::RunCommand(nasctl + " list", &out), 0) << out;
+  EXPECT_NE(out.find("SUCCEEDED"), std::string::npos) << out;
+  EXPECT_EQ(testing::RunCommand(nasctl + " watch " + id, &out), 0) << out;
+  EXPECT_NE(out.find("4/4 done"), std::string::npos) << out;
+  EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id, &out), 0) << out;
+  EXPECT_NE(out.find("Pareto front"), std::string::npos) << out;
+}
+
+TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
+  StartWorker("victim");
+  WaitFor("worker registered", [&] { return Count("SELECT count(*) FROM workers") == 1; },
+          absl::Seconds(60));
+  v1::Experiment e;
+  // One trial at a time, long enough (3 epochs) to be killed in the middle.
+  ASSERT_TRUE(Create(TinySpec(2, 1, 3, 3000, 3), &e).ok());
+  const std::string id = absl::StrCat(e.id());
+  WaitFor("victim to report its first epoch",
+          [&] {
+            return Count("SELECT count(*) FROM trial_progress WHERE worker_id='victim'") >= 1;
+          },
+          absl::Minutes(3));
+  const int64_t first_trial = std::stoll(
+      Psql(pg_->conninfo(), "SELECT trial_id FROM trial_progress WHERE worker_id='victim' "
+                            "LIMIT 1"));
+  workers_["victim"]->Signal(SIGKILL);
+  ASSERT_TRUE(workers_["victim"]->WaitFor(absl::Seconds(10)).has_value());
+  StartWorker("rescuer");
+  WaitFinished(e.id(), absl::Minutes(6));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  CheckNoDuplicatesNoLoss(e.id(), 2);
+  const std::string t = absl::StrCat(first_trial);
+  // The killed attempt expired and the second attempt, by the rescuer, won.
+  EXPECT_EQ(Psql(pg_->conninfo(), "SELECT attempt || ',' || worker_id FROM results "
+                                  "WHERE trial_id=" + t),
+            "2,rescuer");
+  EXPECT_EQ(Count("SELECT count(*) FROM results WHERE worker_id='victim'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE experiment_id=" + id), 2);
+}
+
+TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
+  struct Case {
+    std::string yaml, field;
+  };
+  const std::vector<Case> cases = {
+      {"name: x\nsearch_space: {name: darts}\nbudget: {max_trials: 3}\n",
+       "spec.search_space.name"},
+      {"name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 0}\n",
+       "spec.budget.max_trials"},
+      {"name: x\nsearch_space: {name: nb201\nbudget: [\n", "spec_yaml: malformed YAML"},
+      {"name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 2}\nevaluation: {epoch: 3}\n",
+       "spec.evaluation.epoch"},
+  };
+  for (const Case& c : cases) {
+    v1::Experiment e;
+    grpc::Status s = Create(c.yaml, &e);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.yaml;
+    EXPECT_NE(s.error_message().find(c.field), std::string::npos)
+        << "message '" << s.error_message() << "' does not name " << c.field;
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM experiments"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates"), 0);
+  // nasctl refuses locally with the line, exit code 2.
+  const std::string path = logs_ + "/bad.yaml";
+  FILE* f = fopen(path.c_str(), "w");
+  fputs(cases[1].yaml.c_str(), f);
+  fclose(f);
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(absl::StrCat(Binary("client/nasctl"), " --controller 127.0.0.1:",
+                                             port_, " submit ", path, " 2>&1"),
+                                &out),
+            2);
+  EXPECT_NE(out.find("spec.budget.max_trials (line 3): must be > 0"), std::string::npos) << out;
+}
+
+TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
+  StartWorker("w1");
+  WaitFor("worker registered", [&] { return Count("SELECT count(*) FROM workers") == 1; },
+          absl::Seconds(60));
+  v1::Experiment e;
+  ASSERT_TRUE(Create(TinySpec(3, 1, 10, 1000, 1), &e).ok());
+  WaitFor("first result",
+          [&] { return Count(absl::StrCat("SELECT count(*) FROM results WHERE experiment_id=",
+                                          e.id())) >= 1; },
+          absl::Minutes(3));
+  controller_->Signal(SIGKILL);
+  ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
+  StartController();
+  WaitFinished(e.id(), absl::Minutes(5));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  CheckNoDuplicatesNoLoss(e.id(), 3);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM candidates WHERE experiment_id=", e.id())), 3);
+}
+
+}  // namespace
+}  // namespace nas

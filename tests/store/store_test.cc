@@ -1,0 +1,760 @@
+// Integration tests of nas::Store against a throw-away PostgreSQL server.
+// Every test creates its own experiments, each requiring a label unique to
+// the test, so that tests sharing the suite's server never lease each
+// other's trials.
+#include "controller/store.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using ::nas::testing::PostgresServer;
+using ::nas::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+using ::testing::UnorderedElementsAre;
+
+const char kMigrationsDir[] = NAS_SOURCE_DIR "/migrations";
+
+std::string TestName() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->name();
+}
+
+v1::ExperimentSpec MakeSpec(const std::string& name, int max_attempts = 3,
+                            int lease_seconds = 60) {
+  v1::ExperimentSpec spec;
+  spec.set_name(name);
+  spec.mutable_search_space()->set_name("nb201");
+  spec.mutable_search_space()->mutable_nb201()->set_channels(16);
+  spec.mutable_strategy()->set_name("random");
+  spec.mutable_strategy()->set_seed(7);
+  spec.mutable_objective()->set_metric("val_accuracy");
+  spec.mutable_budget()->set_max_trials(10);
+  spec.mutable_evaluation()->set_mode(v1::FULL);
+  spec.mutable_evaluation()->set_epochs(2);
+  spec.mutable_evaluation()->set_learning_rate(0.05);
+  (*spec.mutable_required_labels())["test"] = name;
+  spec.set_lease_seconds(lease_seconds);
+  spec.set_max_attempts(max_attempts);
+  return spec;
+}
+
+NewCandidate MakeCandidate(int i,
+                           v1::CandidateState state = v1::CANDIDATE_QUEUED) {
+  NewCandidate c;
+  c.genotype.set_space("nb201");
+  c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
+  for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
+  c.genotype.set_hash(absl::StrCat("hash", i));
+  c.state = state;
+  c.macs = 1000 * (10 - i);
+  c.params = 100 + i;
+  c.strategy_data = absl::StrCat("{\"i\": ", i, "}");
+  return c;
+}
+
+v1::EvaluationMetrics MakeMetrics(double val) {
+  v1::EvaluationMetrics m;
+  m.set_val_accuracy(val);
+  m.set_test_accuracy(val - 0.01);
+  m.set_macs(12345);
+  m.set_params(678);
+  m.set_latency_ms(1.25);
+  m.set_latency_iqr_ms(0.1);
+  m.set_train_seconds(12.5);
+  m.set_epochs(2);
+  m.set_device("cpu (2 threads)");
+  m.set_train_loss(0.3);
+  return m;
+}
+
+// Protos with maps serialize in no fixed order: compare field by field.
+bool SameMessage(const google::protobuf::Message& a,
+                 const google::protobuf::Message& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// --- migrations
+// ----------------------------------------------------------------
+
+TEST(StoreOpenTest, DeadPortIsUnavailable) {
+  StoreOptions options;
+  options.conninfo = absl::StrCat("host=127.0.0.1 port=", FreePort(),
+                                  " dbname=nas user=nas connect_timeout=2");
+  EXPECT_THAT(Store::Open(options),
+              StatusIs(absl::StatusCode::kUnavailable, "connect"));
+}
+
+class MigrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr); }
+
+  // A new empty database on the suite's server; returns its conninfo.
+  static std::string NewDatabase(const std::string& name) {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction txn(conn);
+    txn.exec("CREATE DATABASE " + txn.quote_name(name));
+    return absl::StrCat("host=127.0.0.1 port=", server_->port(),
+                        " dbname=", name, " user=nas");
+  }
+
+  static PostgresServer* server_;
+};
+PostgresServer* MigrationTest::server_ = nullptr;
+
+TEST_F(MigrationTest, AppliesOnceAndIsIdempotent) {
+  auto store = Store::Open({NewDatabase("once"), 2});
+  NAS_ASSERT_OK(store);
+  auto applied = (*store)->Migrate(kMigrationsDir);
+  NAS_ASSERT_OK(applied);
+  EXPECT_THAT(*applied, ElementsAre(1));
+  auto again = (*store)->Migrate(kMigrationsDir);
+  NAS_ASSERT_OK(again);
+  EXPECT_THAT(*again, IsEmpty());
+  // The schema is usable.
+  EXPECT_THAT(
+      (*store)->ListRunningExperimentIds(),
+      ::testing::Property(&absl::StatusOr<std::vector<int64_t>>::ok, true));
+}
+
+TEST_F(MigrationTest, ConcurrentMigrationsApplyEachVersionOnce) {
+  const std::string conninfo = NewDatabase("concurrent");
+  auto a = Store::Open({conninfo, 1});
+  auto b = Store::Open({conninfo, 1});
+  NAS_ASSERT_OK(a);
+  NAS_ASSERT_OK(b);
+  absl::StatusOr<std::vector<int>> ra, rb;
+  std::thread ta([&] { ra = (*a)->Migrate(kMigrationsDir); });
+  std::thread tb([&] { rb = (*b)->Migrate(kMigrationsDir); });
+  ta.join();
+  tb.join();
+  NAS_ASSERT_OK(ra);
+  NAS_ASSERT_OK(rb);
+  std::vector<int> all = *ra;
+  all.insert(all.end(), rb->begin(), rb->end());
+  EXPECT_THAT(all, ElementsAre(1));
+}
+
+TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
+  auto store = Store::Open({server_->conninfo(), 1});
+  NAS_ASSERT_OK(store);
+  EXPECT_THAT((*store)->Migrate("/nonexistent/migrations"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "migrations_dir"));
+}
+
+// --- the store ---------------------------------------------------------------
+
+class StoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
+    auto store = Store::Open({server_->conninfo(), 4});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = store->release();
+    auto applied = store_->Migrate(kMigrationsDir);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+  }
+  static void TearDownTestSuite() {
+    delete store_;
+    store_ = nullptr;
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_NE(store_, nullptr);
+  }
+
+  // Labels of a worker that may run this test's experiments.
+  static std::map<std::string, std::string> Labels() {
+    return {{"test", TestName()}};
+  }
+
+  // Creates an experiment with `n` QUEUED candidates; returns its id.
+  static int64_t NewExperiment(int n, int max_attempts = 3,
+                               std::vector<int64_t>* candidate_ids = nullptr) {
+    auto id = store_->CreateExperiment(MakeSpec(TestName(), max_attempts), 42);
+    EXPECT_TRUE(id.ok()) << id.status();
+    std::vector<NewCandidate> cands;
+    for (int i = 0; i < n; ++i) cands.push_back(MakeCandidate(i));
+    auto ids = store_->InsertCandidates(*id, cands);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    if (candidate_ids != nullptr) *candidate_ids = *ids;
+    return *id;
+  }
+
+  // Runs one SQL statement with a separate connection (test set-up only).
+  static void Sql(const std::string& sql) {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction txn(conn);
+    txn.exec(sql);
+  }
+  static void ExpireLease(int64_t trial_id) {
+    Sql(absl::StrCat(
+        "UPDATE trials SET lease_until = now() - interval '1 second' WHERE "
+        "id = ",
+        trial_id));
+  }
+
+  static v1::Candidate GetCandidate(int64_t experiment_id, int64_t id) {
+    CandidateQuery q;
+    q.experiment_id = experiment_id;
+    q.limit = 1000;
+    auto page = store_->ListCandidates(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    for (const v1::Candidate& c : page->candidates) {
+      if (c.id() == id) return c;
+    }
+    ADD_FAILURE() << "candidate " << id << " not listed";
+    return {};
+  }
+
+  static PostgresServer* server_;
+  static Store* store_;
+};
+PostgresServer* StoreTest::server_ = nullptr;
+Store* StoreTest::store_ = nullptr;
+
+TEST_F(StoreTest, ExperimentRoundTrip) {
+  const v1::ExperimentSpec spec = MakeSpec(TestName());
+  const absl::Time before = absl::Now() - absl::Seconds(5);
+  auto id = store_->CreateExperiment(spec, 1234);
+  NAS_ASSERT_OK(id);
+  auto second = store_->CreateExperiment(MakeSpec(TestName() + "2"), 5);
+  NAS_ASSERT_OK(second);
+
+  auto got = store_->GetExperiment(*id);
+  NAS_ASSERT_OK(got);
+  EXPECT_EQ(got->id, *id);
+  EXPECT_TRUE(SameMessage(got->spec, spec)) << got->spec.DebugString();
+  EXPECT_EQ(got->seed, 1234);
+  EXPECT_EQ(got->state, v1::EXPERIMENT_RUNNING);
+  EXPECT_GT(got->created_at, before);
+  EXPECT_LT(got->created_at, absl::Now() + absl::Seconds(5));
+  EXPECT_FALSE(got->finished_at.has_value());
+
+  auto list = store_->ListExperiments(0, 2);
+  NAS_ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, *second);  // newest first
+  EXPECT_EQ((*list)[1].id, *id);
+  auto older = store_->ListExperiments(*second, 10);
+  NAS_ASSERT_OK(older);
+  ASSERT_FALSE(older->empty());
+  EXPECT_EQ((*older)[0].id, *id);
+
+  auto running = store_->ListRunningExperimentIds();
+  NAS_ASSERT_OK(running);
+  EXPECT_THAT(*running, ::testing::IsSupersetOf({*id, *second}));
+
+  EXPECT_THAT(store_->GetExperiment(999999),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+  EXPECT_THAT(store_->ListExperiments(0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, "limit"));
+}
+
+TEST_F(StoreTest, InsertCandidatesQueuesOnlyQueuedOnes) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(exp);
+  NewCandidate rejected = MakeCandidate(1, v1::CANDIDATE_REJECTED);
+  rejected.reason = "macs above limit";
+  auto first = store_->InsertCandidates(*exp, {MakeCandidate(0), rejected});
+  NAS_ASSERT_OK(first);
+  ASSERT_EQ(first->size(), 2u);
+  NewCandidate dup = MakeCandidate(0, v1::CANDIDATE_DUPLICATE);
+  dup.duplicate_of = (*first)[0];
+  NewCandidate child = MakeCandidate(3);
+  child.parent_id = (*first)[0];
+  child.generation = 1;
+  auto second = store_->InsertCandidates(*exp, {dup, child});
+  NAS_ASSERT_OK(second);
+  ASSERT_EQ(second->size(), 2u);
+
+  CandidateQuery q;
+  q.experiment_id = *exp;
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  ASSERT_EQ(page->total, 4);
+  ASSERT_EQ(page->candidates.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(page->candidates[i].seq(), i);
+  EXPECT_EQ(page->candidates[0].state(), v1::CANDIDATE_QUEUED);
+  EXPECT_TRUE(
+      SameMessage(page->candidates[0].genotype(), MakeCandidate(0).genotype));
+  EXPECT_EQ(page->candidates[0].macs(), 10000);
+  EXPECT_EQ(page->candidates[1].state(), v1::CANDIDATE_REJECTED);
+  EXPECT_EQ(page->candidates[1].reason(), "macs above limit");
+  EXPECT_EQ(page->candidates[2].state(), v1::CANDIDATE_DUPLICATE);
+  EXPECT_EQ(page->candidates[2].duplicate_of(), (*first)[0]);
+  EXPECT_EQ(page->candidates[3].parent_id(), (*first)[0]);
+  EXPECT_EQ(page->candidates[3].generation(), 1);
+  EXPECT_FALSE(page->candidates[0].has_metrics());
+
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->candidates(), 4);
+  EXPECT_EQ(counts->trials_queued(), 2);
+  EXPECT_EQ(counts->rejected(), 1);
+  EXPECT_EQ(counts->duplicates(), 1);
+
+  // The first non-duplicate with the hash.
+  EXPECT_THAT(store_->FindCandidateByHash(*exp, "hash0").value(),
+              Optional((*first)[0]));
+  EXPECT_EQ(store_->FindCandidateByHash(*exp, "nope").value(), std::nullopt);
+
+  auto genotypes = store_->ListGenotypes(*exp);
+  NAS_ASSERT_OK(genotypes);
+  ASSERT_EQ(genotypes->size(), 4u);
+  EXPECT_EQ((*genotypes)[3].hash(), "hash3");
+  EXPECT_THAT((*genotypes)[3].choices(), ElementsAre(3, 4, 0, 1, 2, 3));
+
+  EXPECT_THAT(store_->InsertCandidates(
+                  *exp, {MakeCandidate(9, v1::CANDIDATE_EVALUATED)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "state"));
+  EXPECT_THAT(store_->InsertCandidates(999999, {MakeCandidate(9)}),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+}
+
+TEST_F(StoreTest, LeaseRespectsRequiredLabels) {
+  v1::ExperimentSpec spec = MakeSpec(TestName());
+  (*spec.mutable_required_labels())["gpu"] = "h100";
+  auto exp = store_->CreateExperiment(spec, 1);
+  NAS_ASSERT_OK(exp);
+  auto ids = store_->InsertCandidates(*exp, {MakeCandidate(0)});
+  NAS_ASSERT_OK(ids);
+
+  auto none = store_->LeaseTrial("a100-worker",
+                                 {{"test", TestName()}, {"gpu", "a100"}});
+  NAS_ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  auto unlabeled = store_->LeaseTrial("plain-worker", {});
+  NAS_ASSERT_OK(unlabeled);
+  EXPECT_FALSE(unlabeled->has_value());
+
+  const absl::Time before = absl::Now();
+  auto leased = store_->LeaseTrial(
+      "h100-worker", {{"test", TestName()}, {"gpu", "h100"}, {"zone", "eu"}});
+  NAS_ASSERT_OK(leased);
+  ASSERT_TRUE(leased->has_value());
+  const LeasedTrial& t = **leased;
+  EXPECT_EQ(t.attempt, 1);
+  EXPECT_EQ(t.experiment_id, *exp);
+  EXPECT_EQ(t.candidate_id, (*ids)[0]);
+  EXPECT_EQ(t.genotype.hash(), "hash0");
+  EXPECT_TRUE(SameMessage(t.spec, spec)) << t.spec.DebugString();
+  EXPECT_GT(t.lease_until, before + absl::Seconds(50));
+
+  const v1::Candidate c = GetCandidate(*exp, t.candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_RUNNING);
+  EXPECT_EQ(c.attempts(), 1);
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), 1);
+  EXPECT_EQ(counts->trials_queued(), 0);
+
+  // Nothing left.
+  auto empty = store_->LeaseTrial("h100-worker",
+                                  {{"test", TestName()}, {"gpu", "h100"}});
+  NAS_ASSERT_OK(empty);
+  EXPECT_FALSE(empty->has_value());
+}
+
+TEST_F(StoreTest, ConcurrentLeasesNeverShareATrial) {
+  constexpr int kTrials = 40;
+  const int64_t exp = NewExperiment(kTrials);
+  std::mutex mu;
+  std::vector<int64_t> leased;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (;;) {
+        auto t = store_->LeaseTrial(absl::StrCat("w", w), Labels());
+        if (!t.ok()) {
+          ++errors;
+          ADD_FAILURE() << t.status();
+          return;
+        }
+        if (!t->has_value()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        leased.push_back((*t)->trial_id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(leased.size(), static_cast<size_t>(kTrials));
+  EXPECT_EQ(std::set<int64_t>(leased.begin(), leased.end()).size(),
+            leased.size());
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), kTrials);
+}
+
+TEST_F(StoreTest, RecordProgressIsIdempotentAndChecksTheLease) {
+  NewExperiment(1);
+  auto t = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  v1::ReportProgressRequest p;
+  p.set_worker_id("w1");
+  p.set_trial_id((*t)->trial_id);
+  p.set_attempt((*t)->attempt);
+  p.set_epoch(1);
+  p.set_train_loss(1.5);
+  p.set_val_accuracy(0.4);
+  p.set_seconds(3.0);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);  // same epoch again
+  p.set_epoch(2);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);
+  v1::ReportProgressRequest stale = p;
+  stale.set_attempt(5);
+  EXPECT_EQ(store_->RecordProgress(stale).value(), false);
+  v1::ReportProgressRequest foreign = p;
+  foreign.set_worker_id("w2");
+  foreign.set_epoch(3);
+  EXPECT_EQ(store_->RecordProgress(foreign).value(), false);
+
+  pqxx::connection conn(server_->conninfo());
+  pqxx::nontransaction txn(conn);
+  pqxx::row row = txn.exec_params1(
+      "SELECT count(*), max(epoch) FROM trial_progress WHERE trial_id = $1",
+      (*t)->trial_id);
+  EXPECT_EQ(row[0].as<int>(), 2);
+  EXPECT_EQ(row[1].as<int>(), 2);
+
+  EXPECT_EQ(store_->RenewLease((*t)->trial_id, (*t)->attempt, "w1").value(),
+            true);
+  EXPECT_EQ(store_->RenewLease((*t)->trial_id, (*t)->attempt, "w2").value(),
+            false);
+}
+
+TEST_F(StoreTest, RecordResultStoresOnce) {
+  const int64_t exp = NewExperiment(1);
+  auto t = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  const int64_t trial = (*t)->trial_id;
+  const v1::EvaluationMetrics m = MakeMetrics(0.8734);
+
+  EXPECT_THAT(store_->RecordResult(trial, 1, "w2", m),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "w2"));
+  EXPECT_THAT(store_->RecordResult(trial, 2, "w1", m),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  auto stored = store_->RecordResult(trial, 1, "w1", m);
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+  auto again = store_->RecordResult(trial, 1, "w1", m);
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ(*again, ReportOutcome::kAlreadyStored);
+  EXPECT_THAT(store_->RecordResult(trial, 0, "w1", m),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "SUCCEEDED"));
+  EXPECT_THAT(store_->RecordResult(123456789, 1, "w1", m),
+              StatusIs(absl::StatusCode::kNotFound, "123456789"));
+  EXPECT_EQ(store_->RenewLease(trial, 1, "w1").value(), false);
+
+  auto results = store_->ListResults(exp);
+  NAS_ASSERT_OK(results);
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ((*results)[0].trial_id, trial);
+  EXPECT_EQ((*results)[0].candidate_id, (*t)->candidate_id);
+  EXPECT_EQ((*results)[0].genotype.hash(), "hash0");
+  EXPECT_TRUE(SameMessage((*results)[0].metrics, m));
+
+  const v1::Candidate c = GetCandidate(exp, (*t)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_EVALUATED);
+  EXPECT_EQ(c.worker_id(), "w1");
+  EXPECT_EQ(c.attempts(), 1);
+  EXPECT_TRUE(SameMessage(c.metrics(), m));
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 1);
+  EXPECT_EQ(counts->trials_running(), 0);
+}
+
+TEST_F(StoreTest, ExpiredLeasesAreRequeuedThenFailed) {
+  const int64_t exp = NewExperiment(1, /*max_attempts=*/2);
+  auto first = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  EXPECT_EQ((*first)->attempt, 1);
+
+  // Not yet expired: nothing happens.
+  auto nothing = store_->ExpireLeases();
+  NAS_ASSERT_OK(nothing);
+  EXPECT_EQ(nothing->requeued + nothing->failed, 0);
+
+  ExpireLease(trial);
+  auto requeued = store_->ExpireLeases();
+  NAS_ASSERT_OK(requeued);
+  EXPECT_EQ(requeued->requeued, 1);
+  EXPECT_EQ(requeued->failed, 0);
+  EXPECT_EQ(GetCandidate(exp, (*first)->candidate_id).state(),
+            v1::CANDIDATE_QUEUED);
+  EXPECT_EQ(store_->RenewLease(trial, 1, "w1").value(), false);
+
+  auto second = store_->LeaseTrial("w2", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->trial_id, trial);
+  EXPECT_EQ((*second)->attempt, 2);
+  // The first worker comes back late: refused, harmlessly.
+  EXPECT_THAT(store_->RecordResult(trial, 1, "w1", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(store_->RecordFailure(trial, 1, "w1", "oom"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+
+  ExpireLease(trial);
+  auto failed = store_->ExpireLeases();
+  NAS_ASSERT_OK(failed);
+  EXPECT_EQ(failed->requeued, 0);
+  EXPECT_EQ(failed->failed, 1);
+  const v1::Candidate c = GetCandidate(exp, (*first)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_FAILED);
+  EXPECT_THAT(c.reason(), ::testing::HasSubstr("lease expired after 2"));
+  EXPECT_EQ(c.attempts(), 2);
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_failed(), 1);
+  EXPECT_THAT(store_->RecordResult(trial, 2, "w2", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "FAILED"));
+  auto empty = store_->LeaseTrial("w3", Labels());
+  NAS_ASSERT_OK(empty);
+  EXPECT_FALSE(empty->has_value());
+}
+
+TEST_F(StoreTest, RecordFailureRetriesUntilMaxAttempts) {
+  const int64_t exp = NewExperiment(1, /*max_attempts=*/2);
+  auto first = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  NAS_EXPECT_OK(store_->RecordFailure((*first)->trial_id, 1, "w1", "nan loss"));
+  EXPECT_EQ(GetCandidate(exp, (*first)->candidate_id).state(),
+            v1::CANDIDATE_QUEUED);
+  auto second = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->attempt, 2);
+  NAS_EXPECT_OK(
+      store_->RecordFailure((*second)->trial_id, 2, "w1", "nan loss again"));
+  const v1::Candidate c = GetCandidate(exp, (*first)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_FAILED);
+  EXPECT_THAT(c.reason(), ::testing::HasSubstr("nan loss again"));
+}
+
+TEST_F(StoreTest, FinishExperimentCancelsQueuedTrials) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(3, 3, &ids);
+  auto running = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(running);
+  ASSERT_TRUE(running->has_value());
+
+  NAS_ASSERT_OK(store_->FinishExperiment(exp, v1::EXPERIMENT_STOPPED, ""));
+  auto got = store_->GetExperiment(exp);
+  NAS_ASSERT_OK(got);
+  EXPECT_EQ(got->state, v1::EXPERIMENT_STOPPED);
+  EXPECT_TRUE(got->finished_at.has_value());
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  EXPECT_EQ(counts->trials_running(), 1);  // told STOP by the controller
+  EXPECT_EQ(GetCandidate(exp, ids[1]).state(), v1::CANDIDATE_CANCELLED);
+  EXPECT_EQ(GetCandidate(exp, ids[2]).state(), v1::CANDIDATE_CANCELLED);
+
+  auto ids_running = store_->ListRunningExperimentIds();
+  NAS_ASSERT_OK(ids_running);
+  EXPECT_THAT(*ids_running, ::testing::Not(::testing::Contains(exp)));
+  EXPECT_THAT(store_->FinishExperiment(exp, v1::EXPERIMENT_FAILED, "boom"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "STOPPED"));
+  EXPECT_THAT(store_->InsertCandidates(exp, {MakeCandidate(7)}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "STOPPED"));
+  EXPECT_THAT(store_->FinishExperiment(999999, v1::EXPERIMENT_STOPPED, ""),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+  // The running trial may still report (the result so far).
+  auto stored =
+      store_->RecordResult((*running)->trial_id, 1, "w1", MakeMetrics(0.3));
+  NAS_ASSERT_OK(stored);
+}
+
+TEST_F(StoreTest, ListCandidatesOrdersFiltersAndPages) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(5, 3, &ids);  // macs 10000, 9000, ...
+  NewCandidate rejected = MakeCandidate(5, v1::CANDIDATE_REJECTED);
+  NAS_ASSERT_OK(store_->InsertCandidates(exp, {rejected}));
+  // Evaluate seq 0, 1, 2 with accuracies 0.5, 0.9, 0.7.
+  const double acc[] = {0.5, 0.9, 0.7};
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial("w", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    ASSERT_EQ((*t)->candidate_id, ids[i]);  // oldest first
+    NAS_ASSERT_OK(
+        store_->RecordResult((*t)->trial_id, 1, "w", MakeMetrics(acc[i])));
+  }
+
+  auto seqs = [](const CandidatePage& page) {
+    std::vector<int> out;
+    for (const auto& c : page.candidates) out.push_back(c.seq());
+    return out;
+  };
+  CandidateQuery q;
+  q.experiment_id = exp;
+  q.order_by = "-val_accuracy";
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 6);
+  EXPECT_THAT(seqs(*page), ElementsAre(1, 2, 0, 3, 4, 5));  // NULLs last
+  EXPECT_DOUBLE_EQ(page->candidates[0].metrics().val_accuracy(), 0.9);
+
+  q.order_by = "val_accuracy";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(0, 2, 1, 3, 4, 5));
+  q.order_by = "macs";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(5, 4, 3, 2, 1, 0));
+  q.order_by = "-seq";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(5, 4, 3, 2, 1, 0));
+  q.order_by = "";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(0, 1, 2, 3, 4, 5));
+
+  q.order_by = "seq";
+  q.offset = 2;
+  q.limit = 3;
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 6);
+  EXPECT_THAT(seqs(*page), ElementsAre(2, 3, 4));
+  q.offset = 10;
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 6);
+  EXPECT_THAT(seqs(*page), IsEmpty());
+
+  q.offset = 0;
+  q.limit = 50;
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-latency_ms";
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 3);
+  EXPECT_THAT(seqs(*page), UnorderedElementsAre(0, 1, 2));
+  q.state = v1::CANDIDATE_REJECTED;
+  q.order_by = "params";
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 1);
+  EXPECT_THAT(seqs(*page), ElementsAre(5));
+
+  q.state = v1::CANDIDATE_STATE_UNSPECIFIED;
+  q.order_by = "name; DROP TABLE candidates";
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kInvalidArgument, "order_by"));
+  q.order_by = "-";
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kInvalidArgument, "order_by"));
+  q.order_by = "seq";
+  q.experiment_id = 999999;
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+}
+
+TEST_F(StoreTest, WorkersRegisterAndTouch) {
+  const std::string id = TestName();
+  EXPECT_THAT(store_->GetWorkerLabels(id),
+              StatusIs(absl::StatusCode::kNotFound, id));
+  EXPECT_THAT(store_->TouchWorker(id),
+              StatusIs(absl::StatusCode::kNotFound, id));
+  v1::RegisterWorkerRequest w;
+  w.set_worker_id(id);
+  w.set_device("cpu");
+  w.set_version("0.1");
+  NAS_ASSERT_OK(store_->UpsertWorker(w));
+  auto labels = store_->GetWorkerLabels(id);
+  NAS_ASSERT_OK(labels);
+  EXPECT_THAT(*labels, IsEmpty());
+  (*w.mutable_labels())["gpu"] = "h100";
+  (*w.mutable_labels())["quote\"d"] = "back\\slash\n";
+  NAS_ASSERT_OK(store_->UpsertWorker(w));
+  labels = store_->GetWorkerLabels(id);
+  NAS_ASSERT_OK(labels);
+  EXPECT_EQ(*labels, (std::map<std::string, std::string>{
+                         {"gpu", "h100"}, {"quote\"d", "back\\slash\n"}}));
+  NAS_EXPECT_OK(store_->TouchWorker(id));
+  w.clear_worker_id();
+  EXPECT_THAT(store_->UpsertWorker(w),
+              StatusIs(absl::StatusCode::kInvalidArgument, "worker_id"));
+}
+
+// --- outages
+// -------------------------------------------------------------------
+
+TEST(StoreOutageTest, UnavailableWhileDownThenReconnects) {
+  auto server = PostgresServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto store = Store::Open({(*server)->conninfo(), 2});
+  NAS_ASSERT_OK(store);
+  NAS_ASSERT_OK((*store)->Migrate(kMigrationsDir));
+  NAS_ASSERT_OK((*store)->ListRunningExperimentIds());
+
+  NAS_ASSERT_OK((*server)->Stop());
+  EXPECT_THAT((*store)->ListRunningExperimentIds(),
+              StatusIs(absl::StatusCode::kUnavailable, "ListRunning"));
+  NAS_ASSERT_OK((*server)->Restart());
+  // Each pooled connection is replaced on its next use.
+  for (int i = 0; i < 4; ++i) {
+    NAS_EXPECT_OK((*store)->ListRunningExperimentIds());
+  }
+  auto id = (*store)->CreateExperiment(MakeSpec("outage"), 1);
+  NAS_EXPECT_OK(id);
+}
+
+}  // namespace
+}  // namespace nas

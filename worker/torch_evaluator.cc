@@ -1,0 +1,319 @@
+// The LibTorch evaluator: trains an nb201 candidate with SGD (Nesterov
+// momentum, weight decay, per-step cosine learning rate) on cached in-memory
+// data splits and measures it.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/nb201_space.h"
+#include "common/status_macros.h"
+#include "worker/evaluator.h"
+#include "worker/fashion_mnist.h"
+#include "worker/nb201_model.h"
+
+namespace nas {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// EvaluationSpec with the documented defaults applied to zero fields.
+struct TrainSettings {
+  int epochs = 3;
+  int64_t batch_size = 128;
+  double learning_rate = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  int64_t seed = 1;
+  int latency_runs = 30;
+};
+
+absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
+  if (e.epochs() < 0 || e.batch_size() < 0 || e.learning_rate() < 0 ||
+      e.momentum() < 0 || e.weight_decay() < 0 || e.latency_runs() < 0) {
+    return absl::InvalidArgumentError(
+        "evaluation epochs, batch_size, learning_rate, momentum, weight_decay "
+        "and latency_runs must not be negative");
+  }
+  TrainSettings s;
+  if (e.epochs() > 0) s.epochs = e.epochs();
+  if (e.batch_size() > 0) s.batch_size = e.batch_size();
+  if (e.learning_rate() > 0) s.learning_rate = e.learning_rate();
+  if (e.momentum() > 0) s.momentum = e.momentum();
+  if (e.weight_decay() > 0) s.weight_decay = e.weight_decay();
+  if (e.data_seed() != 0) s.seed = e.data_seed();
+  s.latency_runs = std::max(30, e.latency_runs());
+  return s;
+}
+
+// Fraction of (x, y) classified correctly; eval mode, no grad, big batches.
+double Accuracy(Nb201Network& model, const torch::Tensor& x,
+                const torch::Tensor& y) {
+  constexpr int64_t kBatch = 1000;
+  const int64_t n = x.size(0);
+  if (n == 0) return 0;
+  torch::NoGradGuard no_grad;
+  model->eval();
+  int64_t correct = 0;
+  for (int64_t b = 0; b < n; b += kBatch) {
+    const int64_t len = std::min(kBatch, n - b);
+    const torch::Tensor pred = model->forward(x.narrow(0, b, len)).argmax(1);
+    correct += pred.eq(y.narrow(0, b, len)).sum().item<int64_t>();
+  }
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+double Quantile(const std::vector<double>& sorted, double q) {
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+class TorchEvaluator final : public Evaluator {
+ public:
+  explicit TorchEvaluator(const EvaluatorOptions& options)
+      : options_(options),
+        device_(torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
+                                            : torch::Device(torch::kCPU)) {
+    if (options_.threads > 0) torch::set_num_threads(options_.threads);
+  }
+
+  absl::StatusOr<v1::EvaluationMetrics> Evaluate(
+      const v1::Trial& trial, const ProgressCallback& on_epoch) override {
+    try {
+      return EvaluateOrThrow(trial, on_epoch);
+    } catch (const c10::Error& e) {
+      return absl::InternalError(
+          absl::StrCat("libtorch: ", e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("evaluation failed: ", e.what()));
+    }
+  }
+
+  std::string device() const override {
+    if (device_.is_cuda()) return "cuda:0";
+    return absl::StrCat("cpu (", torch::get_num_threads(), " threads)");
+  }
+
+ private:
+  struct CachedSplits {
+    std::string key;
+    std::shared_ptr<const DataSplits> splits;
+  };
+  static constexpr size_t kMaxCachedSplits = 2;
+
+  // Splits for `e` on device_, from the cache or loaded now.
+  absl::StatusOr<std::shared_ptr<const DataSplits>> Data(
+      const v1::EvaluationSpec& e) {
+    NAS_ASSIGN_OR_RETURN(const DatasetLoader* loader,
+                         GetDatasetLoader(e.dataset()));
+    DataOptions opts;
+    opts.dir = e.data_dir();
+    opts.train_samples = e.train_samples();
+    opts.val_samples = e.val_samples();
+    opts.test_samples = e.test_samples();
+    opts.seed = e.data_seed();
+    const std::string key =
+        absl::StrCat(loader->name(), "|", opts.dir, "|", opts.train_samples,
+                     "|", opts.val_samples, "|", opts.test_samples, "|",
+                     opts.seed);
+    for (size_t i = 0; i < cache_.size(); ++i) {
+      if (cache_[i].key == key) {
+        std::rotate(cache_.begin(), cache_.begin() + i,
+                    cache_.begin() + i + 1);  // most recent first
+        return cache_.front().splits;
+      }
+    }
+    const Clock::time_point t0 = Clock::now();
+    NAS_ASSIGN_OR_RETURN(DataSplits s, loader->Load(opts));
+    if (!device_.is_cpu()) {
+      for (torch::Tensor* t : {&s.train_x, &s.train_y, &s.val_x, &s.val_y,
+                               &s.test_x, &s.test_y}) {
+        *t = t->to(device_);
+      }
+    }
+    if (options_.verbose) {
+      std::fprintf(stderr,
+                   "loaded %s: %lld train, %lld val, %lld test images (%.1fs)\n",
+                   std::string(loader->name()).c_str(),
+                   static_cast<long long>(s.train_x.size(0)),
+                   static_cast<long long>(s.val_x.size(0)),
+                   static_cast<long long>(s.test_x.size(0)), SecondsSince(t0));
+    }
+    auto shared = std::make_shared<const DataSplits>(std::move(s));
+    cache_.insert(cache_.begin(), CachedSplits{key, shared});
+    if (cache_.size() > kMaxCachedSplits) cache_.pop_back();
+    return shared;
+  }
+
+  absl::StatusOr<v1::EvaluationMetrics> EvaluateOrThrow(
+      const v1::Trial& trial, const ProgressCallback& on_epoch) {
+    const v1::EvaluationSpec& spec = trial.evaluation();
+    if (spec.mode() == v1::SUPERNET || spec.mode() == v1::TABULAR) {
+      return absl::UnimplementedError(
+          absl::StrCat("evaluation mode ", v1::EvaluationMode_Name(spec.mode()),
+                       " is not implemented by the torch evaluator"));
+    }
+    const std::string& space = trial.genotype().space();
+    if (!space.empty() && space != "nb201") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unsupported search space '", space, "' (this worker builds nb201)"));
+    }
+    NAS_ASSIGN_OR_RETURN(const TrainSettings ts, ResolveSettings(spec));
+    v1::SearchSpaceSpec space_spec;
+    space_spec.set_name("nb201");
+    *space_spec.mutable_nb201() = trial.nb201();
+    const Nb201Shape shape = ResolveNb201(space_spec);
+    const std::vector<int> choices(trial.genotype().choices().begin(),
+                                   trial.genotype().choices().end());
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<const DataSplits> data, Data(spec));
+
+    torch::manual_seed(static_cast<uint64_t>(ts.seed));
+    NAS_ASSIGN_OR_RETURN(Nb201Network model,
+                         BuildNb201Network(choices, shape, data->shape));
+    NAS_ASSIGN_OR_RETURN(
+        const Cost cost,
+        Nb201Space().ComputeCost(choices, space_spec, data->shape));
+    model->to(device_);
+
+    torch::optim::SGD optimizer(model->parameters(),
+                                torch::optim::SGDOptions(ts.learning_rate)
+                                    .momentum(ts.momentum)
+                                    .nesterov(true)
+                                    .weight_decay(ts.weight_decay));
+    const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
+                                         " attempt ", trial.attempt(), "]");
+    const int64_t n = data->train_x.size(0);
+    const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
+    const double total_steps =
+        static_cast<double>(steps_per_epoch) * ts.epochs;
+    int64_t step = 0;
+    int epochs_run = 0;
+    double train_loss = 0;
+    double val_accuracy = 0;
+    const Clock::time_point t0 = Clock::now();
+    Clock::time_point last_print = t0;
+    for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
+      model->train();
+      const torch::Tensor perm = torch::randperm(
+          n, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+      torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions()
+                                                    .dtype(torch::kFloat64)
+                                                    .device(device_));
+      for (int64_t b = 0; b < n; b += ts.batch_size, ++step) {
+        const int64_t len = std::min(ts.batch_size, n - b);
+        const torch::Tensor idx = perm.narrow(0, b, len);
+        const torch::Tensor x = data->train_x.index_select(0, idx);
+        const torch::Tensor y = data->train_y.index_select(0, idx);
+        const double lr = 0.5 * ts.learning_rate *
+                          (1 + std::cos(M_PI * static_cast<double>(step) /
+                                        total_steps));
+        for (auto& group : optimizer.param_groups()) {
+          static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+        }
+        optimizer.zero_grad();
+        const torch::Tensor loss =
+            torch::nn::functional::cross_entropy(model->forward(x), y);
+        loss.backward();
+        optimizer.step();
+        loss_sum += loss.detach().to(torch::kFloat64) * len;
+        if (options_.verbose && SecondsSince(last_print) > 30) {
+          last_print = Clock::now();
+          std::fprintf(stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
+                       tag.c_str(), epoch, ts.epochs,
+                       static_cast<long long>(b / ts.batch_size + 1),
+                       static_cast<long long>(steps_per_epoch),
+                       loss.item<double>(), SecondsSince(t0));
+        }
+      }
+      train_loss = loss_sum.item<double>() / static_cast<double>(n);
+      val_accuracy = Accuracy(model, data->val_x, data->val_y);
+      epochs_run = epoch;
+      EpochProgress progress;
+      progress.epoch = epoch;
+      progress.train_loss = train_loss;
+      progress.val_accuracy = val_accuracy;
+      progress.seconds = SecondsSince(t0);
+      if (options_.verbose) {
+        last_print = Clock::now();
+        std::fprintf(stderr, "%s epoch %d/%d loss %.3f val_acc %.3f (%.1fs)\n",
+                     tag.c_str(), epoch, ts.epochs, train_loss, val_accuracy,
+                     progress.seconds);
+      }
+      if (on_epoch && !on_epoch(progress)) break;
+    }
+    const double train_seconds = SecondsSince(t0);
+
+    v1::EvaluationMetrics m;
+    m.set_val_accuracy(val_accuracy);
+    m.set_test_accuracy(Accuracy(model, data->test_x, data->test_y));
+    m.set_macs(cost.macs);
+    m.set_params(CountParameters(*model));
+    MeasureLatency(model, data->shape, ts.latency_runs, &m);
+    m.set_train_seconds(train_seconds);
+    m.set_epochs(epochs_run);
+    m.set_device(device());
+    m.set_train_loss(train_loss);
+    if (options_.verbose) {
+      std::fprintf(stderr,
+                   "%s done: val_acc %.4f test_acc %.4f params %lld latency "
+                   "%.3f ms (%.1fs total)\n",
+                   tag.c_str(), m.val_accuracy(), m.test_accuracy(),
+                   static_cast<long long>(m.params()), m.latency_ms(),
+                   SecondsSince(t0));
+    }
+    return m;
+  }
+
+  // Batch-1 forward latency: 5 warm-up runs, then `runs` timed ones.
+  void MeasureLatency(Nb201Network& model, const InputShape& shape, int runs,
+                      v1::EvaluationMetrics* m) {
+    constexpr int kWarmup = 5;
+    torch::NoGradGuard no_grad;
+    model->eval();
+    const torch::Tensor x =
+        torch::randn({1, shape.channels, shape.height, shape.width},
+                     torch::TensorOptions().device(device_));
+    std::vector<double> ms;
+    ms.reserve(runs);
+    for (int i = 0; i < kWarmup + runs; ++i) {
+      const Clock::time_point t = Clock::now();
+      const torch::Tensor out = model->forward(x);
+      if (device_.is_cuda()) {
+        torch::cuda::synchronize();
+      } else {
+        (void)out.data_ptr();
+      }
+      if (i >= kWarmup) ms.push_back(SecondsSince(t) * 1e3);
+    }
+    std::sort(ms.begin(), ms.end());
+    m->set_latency_ms(Quantile(ms, 0.5));
+    m->set_latency_iqr_ms(Quantile(ms, 0.75) - Quantile(ms, 0.25));
+  }
+
+  const EvaluatorOptions options_;
+  const torch::Device device_;
+  // Most recently used first.
+  std::vector<CachedSplits> cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions& options) {
+  return std::make_unique<TorchEvaluator>(options);
+}
+
+}  // namespace nas
