@@ -21,7 +21,8 @@
 namespace nas {
 namespace {
 
-constexpr char kUsage[] = R"(usage: nasctl [--controller HOST:PORT] [--output table|json] COMMAND ...
+constexpr char kUsage[] =
+    R"(usage: nasctl [--controller HOST:PORT] [--output table|json] COMMAND ...
 
 commands:
   submit SPEC.yaml [--watch]   validate locally, create the experiment, print its id
@@ -50,14 +51,14 @@ struct Ctx {
 
 int Fail(Ctx& c, const grpc::Status& s, const std::string& what) {
   c.err << "nasctl: " << what << ": " << s.error_message() << " ("
-        << (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? "INVALID_ARGUMENT"
-            : s.error_code() == grpc::StatusCode::NOT_FOUND      ? "NOT_FOUND"
+        << (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT
+                ? "INVALID_ARGUMENT"
+            : s.error_code() == grpc::StatusCode::NOT_FOUND ? "NOT_FOUND"
             : s.error_code() == grpc::StatusCode::FAILED_PRECONDITION
                 ? "FAILED_PRECONDITION"
-            : s.error_code() == grpc::StatusCode::UNAVAILABLE ? "UNAVAILABLE"
-                                                              : "code " +
-                                                                    std::to_string(
-                                                                        s.error_code()))
+            : s.error_code() == grpc::StatusCode::UNAVAILABLE
+                ? "UNAVAILABLE"
+                : "code " + std::to_string(s.error_code()))
         << ")\n";
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
 }
@@ -74,12 +75,14 @@ void PrintJson(Ctx& c, const google::protobuf::Message& m) {
 
 std::unique_ptr<grpc::ClientContext> Context(int seconds = 30) {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::seconds(seconds));
   return ctx;
 }
 
 bool ParseId(Ctx& c, int64_t* id) {
-  if (c.positional.empty() || !absl::SimpleAtoi(c.positional[0], id) || *id <= 0) {
+  if (c.positional.empty() || !absl::SimpleAtoi(c.positional[0], id) ||
+      *id <= 0) {
     c.err << "nasctl: expected an experiment ID (a positive integer)\n";
     return false;
   }
@@ -102,14 +105,16 @@ std::string Human(int64_t v) {
   return absl::StrCat(v);
 }
 
-void PrintCandidateTable(Ctx& c, const google::protobuf::RepeatedPtrField<v1::Candidate>& cs) {
-  c.out << absl::StrFormat("%6s %4s %-10s %8s %8s %9s %9s %10s %8s  %s\n", "ID", "SEQ",
-                           "STATE", "VAL_ACC", "TEST_ACC", "MACS", "PARAMS",
-                           "LATENCY_MS", "TRAIN_S", "GENOTYPE");
+void PrintCandidateTable(
+    Ctx& c, const google::protobuf::RepeatedPtrField<v1::Candidate>& cs) {
+  c.out << absl::StrFormat("%6s %4s %-10s %8s %8s %9s %9s %10s %8s  %s\n", "ID",
+                           "SEQ", "STATE", "VAL_ACC", "TEST_ACC", "MACS",
+                           "PARAMS", "LATENCY_MS", "TRAIN_S", "GENOTYPE");
   for (const v1::Candidate& k : cs) {
     const bool has = k.state() == v1::CANDIDATE_EVALUATED;
     c.out << absl::StrFormat(
-        "%6d %4d %-10s %8s %8s %9s %9s %10s %8s  %s\n", k.id(), k.seq(), State(k.state()),
+        "%6d %4d %-10s %8s %8s %9s %9s %10s %8s  %s\n", k.id(), k.seq(),
+        State(k.state()),
         has ? absl::StrFormat("%.4f", k.metrics().val_accuracy()) : "-",
         has ? absl::StrFormat("%.4f", k.metrics().test_accuracy()) : "-",
         Human(k.macs()), Human(k.params()),
@@ -121,13 +126,13 @@ void PrintCandidateTable(Ctx& c, const google::protobuf::RepeatedPtrField<v1::Ca
 
 void PrintExperimentLine(Ctx& c, const v1::Experiment& e) {
   const auto& n = e.counts();
-  c.out << absl::StrFormat("%6d %-24s %-10s %5d/%-5d %7d %6s  %s\n", e.id(),
-                           e.spec().name(), State(e.state()),
-                           n.trials_succeeded() + n.trials_failed(),
-                           e.spec().budget().max_trials(), n.trials_running(),
-                           e.has_best() ? absl::StrFormat("%.4f", e.best().metrics().val_accuracy())
-                                        : "-",
-                           e.spec().search_space().name() + "/" + e.spec().strategy().name());
+  c.out << absl::StrFormat(
+      "%6d %-24s %-10s %5d/%-5d %7d %6s  %s\n", e.id(), e.spec().name(),
+      State(e.state()), n.trials_succeeded() + n.trials_failed(),
+      e.spec().budget().max_trials(), n.trials_running(),
+      e.has_best() ? absl::StrFormat("%.4f", e.best().metrics().val_accuracy())
+                   : "-",
+      e.spec().search_space().name() + "/" + e.spec().strategy().name());
 }
 
 int Submit(Ctx& c) {
@@ -146,14 +151,16 @@ int Submit(Ctx& c) {
   // Validate locally first, so every mistake is listed with its line.
   absl::StatusOr<ParsedSpec> parsed = ParseSpecYaml(yaml);
   if (!parsed.ok()) {
-    c.err << "nasctl submit: " << c.positional[0] << ": " << parsed.status().message() << "\n";
+    c.err << "nasctl submit: " << c.positional[0] << ": "
+          << parsed.status().message() << "\n";
     return 2;
   }
   ApplySpecDefaults(&parsed->spec, &parsed->lines);
   std::vector<FieldError> errors = ValidateSpec(parsed->spec, &parsed->lines);
   if (!errors.empty()) {
     for (const FieldError& e : errors) {
-      c.err << "nasctl submit: " << c.positional[0] << ": " << e.ToString() << "\n";
+      c.err << "nasctl submit: " << c.positional[0] << ": " << e.ToString()
+            << "\n";
     }
     return 2;
   }
@@ -194,12 +201,15 @@ int Watch(Ctx& c) {
     const int done = n.trials_succeeded() + n.trials_failed();
     const int width = 30;
     const int filled = total > 0 ? width * done / total : 0;
-    std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
+    std::string bar =
+        std::string(filled, '#') + std::string(width - filled, '.');
     const double secs = absl::ToDoubleSeconds(absl::Now() - start);
     std::string line = absl::StrFormat(
-        "[%s] %d/%d done, %d running, %d queued, best val_acc %s, %s, %.0fs", bar, done,
-        total, n.trials_running(), n.trials_queued(),
-        last.has_best() ? absl::StrFormat("%.4f", last.best().metrics().val_accuracy()) : "-",
+        "[%s] %d/%d done, %d running, %d queued, best val_acc %s, %s, %.0fs",
+        bar, done, total, n.trials_running(), n.trials_queued(),
+        last.has_best()
+            ? absl::StrFormat("%.4f", last.best().metrics().val_accuracy())
+            : "-",
         State(last.state()), secs);
     if (tty) {
       c.out << "\r" << line << "\033[K" << std::flush;
@@ -223,8 +233,9 @@ int List(Ctx& c) {
     PrintJson(c, resp);
     return 0;
   }
-  c.out << absl::StrFormat("%6s %-24s %-10s %11s %7s %6s  %s\n", "ID", "NAME", "STATE",
-                           "DONE/BUDGET", "RUNNING", "BEST", "SPACE/STRATEGY");
+  c.out << absl::StrFormat("%6s %-24s %-10s %11s %7s %6s  %s\n", "ID", "NAME",
+                           "STATE", "DONE/BUDGET", "RUNNING", "BEST",
+                           "SPACE/STRATEGY");
   for (const v1::Experiment& e : resp.experiments()) PrintExperimentLine(c, e);
   return 0;
 }
@@ -251,13 +262,15 @@ int Candidates(Ctx& c) {
     v1::CandidateState st;
     if (!v1::CandidateState_Parse("CANDIDATE_" + c.flags["state"], &st)) {
       c.err << "nasctl candidates: --state: unknown state '" << c.flags["state"]
-            << "' (QUEUED, RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE, CANCELLED)\n";
+            << "' (QUEUED, RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE, "
+               "CANCELLED)\n";
       return 2;
     }
     req.set_state(st);
   }
   int limit = 1000;
-  if (c.flags.count("limit") && (!absl::SimpleAtoi(c.flags["limit"], &limit) || limit < 1)) {
+  if (c.flags.count("limit") &&
+      (!absl::SimpleAtoi(c.flags["limit"], &limit) || limit < 1)) {
     c.err << "nasctl candidates: --limit: expected a positive integer\n";
     return 2;
   }
@@ -292,7 +305,8 @@ int Pareto(Ctx& c) {
     return 0;
   }
   c.out << "Pareto front (maximize val_accuracy; minimize";
-  for (int i = 1; i < resp.objectives_size(); ++i) c.out << " " << resp.objectives(i);
+  for (int i = 1; i < resp.objectives_size(); ++i)
+    c.out << " " << resp.objectives(i);
   c.out << "): " << resp.front_size() << " candidates\n";
   PrintCandidateTable(c, resp.front());
   return 0;
@@ -316,9 +330,11 @@ int Stop(Ctx& c) {
 
 }  // namespace
 
-int RunNasctl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  std::string controller =
-      std::getenv("NAS_CONTROLLER") ? std::getenv("NAS_CONTROLLER") : "127.0.0.1:50051";
+int RunNasctl(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err) {
+  std::string controller = std::getenv("NAS_CONTROLLER")
+                               ? std::getenv("NAS_CONTROLLER")
+                               : "127.0.0.1:50051";
   std::string output = "table";
   std::string command;
   Ctx c{out, err, nullptr};

@@ -17,8 +17,8 @@ Nb201Shape ResolveNb201(const v1::SearchSpaceSpec& spec) {
 absl::StatusOr<std::string> Nb201Space::Canonical(
     const std::vector<int>& choices) const {
   if (choices.size() != kNb201Edges) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "nb201 genotype needs 6 choices, got ", choices.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("nb201 genotype needs 6 choices, got ", choices.size()));
   }
   std::string out = "|";
   for (int e = 0; e < kNb201Edges; ++e) {
@@ -50,8 +50,9 @@ absl::StatusOr<std::vector<int>> Nb201Space::Parse(absl::string_view s) const {
     node = node.substr(1, node.size() - 2);
     std::vector<absl::string_view> edges = absl::StrSplit(node, '|');
     if (edges.size() != n + 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "nb201 node ", n + 1, " needs ", n + 1, " inputs, got ", edges.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("nb201 node ", n + 1, " needs ", n + 1, " inputs, got ",
+                       edges.size()));
     }
     for (size_t i = 0; i < edges.size(); ++i) {
       std::pair<absl::string_view, absl::string_view> op_src =
@@ -129,8 +130,8 @@ absl::StatusOr<Cost> Nb201Space::ComputeCost(const std::vector<int>& choices,
       }
     }
   }
-  bn(c);                    // head BN
-  cost.macs += c * h * w;   // global average pool
+  bn(c);                   // head BN
+  cost.macs += c * h * w;  // global average pool
   cost.params += c * input.classes + input.classes;
   cost.macs += c * input.classes;
   return cost;

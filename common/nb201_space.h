@@ -11,9 +11,9 @@
 //   stage 2: N cells at 2C; reduction 2C->4C; stage 3: N cells at 4C;
 //   head: BN(4C) + ReLU, global average pool, linear(4C -> classes).
 // Cell ops: none (zero), skip_connect (identity), nor_conv_kxk =
-// ReLU-conv(kxk, no bias)-BN, avg_pool_3x3 (stride 1, pad 1, no padding counted).
-// Reduction block: a = ReLU-conv3x3/2-BN, b = ReLU-conv3x3-BN, shortcut =
-// avgpool2x2/2 + conv1x1 (no bias); out = b(a(x)) + shortcut(x).
+// ReLU-conv(kxk, no bias)-BN, avg_pool_3x3 (stride 1, pad 1, no padding
+// counted). Reduction block: a = ReLU-conv3x3/2-BN, b = ReLU-conv3x3-BN,
+// shortcut = avgpool2x2/2 + conv1x1 (no bias); out = b(a(x)) + shortcut(x).
 //
 // MAC convention: convolutions Cout*Hout*Wout*Cin*k*k, linear in*out,
 // pooling k*k per output element (global pool: C*H*W); BN, ReLU, additions
@@ -22,8 +22,8 @@
 #define NAS_COMMON_NB201_SPACE_H_
 
 #include <array>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "common/search_space.h"
 
 namespace nas {

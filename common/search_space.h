@@ -8,10 +8,10 @@
 #include <memory>
 #include <random>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {
@@ -37,7 +37,8 @@ class SearchSpace {
   // Number of decisions and, for decision i, its number of choices.
   virtual int num_decisions() const = 0;
   virtual int num_choices(int decision) const = 0;
-  // Canonical string of `choices`; InvalidArgument when a choice is out of range.
+  // Canonical string of `choices`; InvalidArgument when a choice is out of
+  // range.
   virtual absl::StatusOr<std::string> Canonical(
       const std::vector<int>& choices) const = 0;
   // Inverse of Canonical; InvalidArgument naming the bad token.
@@ -50,7 +51,8 @@ class SearchSpace {
   // Uniformly random genotype.
   std::vector<int> Sample(std::mt19937_64& rng) const;
   // All genotypes differing from `choices` in exactly one decision.
-  std::vector<std::vector<int>> Neighbours(const std::vector<int>& choices) const;
+  std::vector<std::vector<int>> Neighbours(
+      const std::vector<int>& choices) const;
   // Fills a Genotype message (space, canonical, choices, hash).
   absl::StatusOr<v1::Genotype> ToProto(const std::vector<int>& choices) const;
 };

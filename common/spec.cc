@@ -214,8 +214,8 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
   try {
     converter.FillMessage(root, &out.spec, "spec");
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "spec_yaml: line ", e.mark.line + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec_yaml: line ", e.mark.line + 1, ": ", e.msg));
   }
   if (!converter.errors.empty()) return ErrorsToStatus(converter.errors);
   return out;
@@ -256,7 +256,8 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   fill("spec.evaluation.data_dir", e->data_dir(),
        std::string("/usr/share/datasets/fashion-mnist"),
        [e](const std::string& v) { e->set_data_dir(v); });
-  fill("spec.evaluation.epochs", e->epochs(), 3, [e](int v) { e->set_epochs(v); });
+  fill("spec.evaluation.epochs", e->epochs(), 3,
+       [e](int v) { e->set_epochs(v); });
   fill("spec.evaluation.batch_size", e->batch_size(), 128,
        [e](int v) { e->set_batch_size(v); });
   fill("spec.evaluation.learning_rate", e->learning_rate(), 0.05,
@@ -338,7 +339,8 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
     error("spec.max_attempts", "must be in [1, 100]");
   }
   for (const auto& [k, v] : spec.required_labels()) {
-    if (k.empty()) error("spec.required_labels", "label names must be non-empty");
+    if (k.empty())
+      error("spec.required_labels", "label names must be non-empty");
   }
   const v1::EvaluationSpec& e = spec.evaluation();
   if (e.mode() != v1::FULL) {
@@ -346,7 +348,8 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   }
   if (!DatasetShape(e.dataset()).ok()) {
     error("spec.evaluation.dataset",
-          absl::StrCat("unknown dataset '", e.dataset(), "' (known: fashion_mnist)"));
+          absl::StrCat("unknown dataset '", e.dataset(),
+                       "' (known: fashion_mnist)"));
   }
   if (e.epochs() < 1 || e.epochs() > 10000) {
     error("spec.evaluation.epochs", "must be in [1, 10000]");
@@ -366,8 +369,7 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   if (e.val_samples() < 1 || e.val_samples() > 59000) {
     error("spec.evaluation.val_samples", "must be in [1, 59000]");
   }
-  if (e.train_samples() < 0 ||
-      e.train_samples() + e.val_samples() > 60000) {
+  if (e.train_samples() < 0 || e.train_samples() + e.val_samples() > 60000) {
     error("spec.evaluation.train_samples",
           "must be >= 0 and train_samples + val_samples <= 60000");
   }

@@ -9,17 +9,17 @@
 #define NAS_STATUS_CONCAT_(a, b) NAS_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the current function when `expr` (an absl::Status) is not OK.
-#define NAS_RETURN_IF_ERROR(expr)                 \
-  do {                                            \
-    ::absl::Status nas_status_ = (expr);          \
-    if (!nas_status_.ok()) return nas_status_;    \
+#define NAS_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::absl::Status nas_status_ = (expr);       \
+    if (!nas_status_.ok()) return nas_status_; \
   } while (0)
 
 // `NAS_ASSIGN_OR_RETURN(auto x, StatusOrExpr());` declares/assigns x or returns
 // the error.
-#define NAS_ASSIGN_OR_RETURN(lhs, expr)                                    \
-  NAS_ASSIGN_OR_RETURN_IMPL_(NAS_STATUS_CONCAT_(nas_statusor_, __LINE__), \
-                             lhs, expr)
+#define NAS_ASSIGN_OR_RETURN(lhs, expr)                                        \
+  NAS_ASSIGN_OR_RETURN_IMPL_(NAS_STATUS_CONCAT_(nas_statusor_, __LINE__), lhs, \
+                             expr)
 #define NAS_ASSIGN_OR_RETURN_IMPL_(var, lhs, expr) \
   auto var = (expr);                               \
   if (!var.ok()) return var.status();              \

@@ -37,17 +37,22 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
     return std::isfinite(v) && v >= lo && v <= hi;
   };
   if (!finite_in(m.val_accuracy(), 0, 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metrics.val_accuracy: must be a number in [0, 1], got ", m.val_accuracy()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics.val_accuracy: must be a number in [0, 1], got ",
+                     m.val_accuracy()));
   }
   if (!finite_in(m.test_accuracy(), 0, 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metrics.test_accuracy: must be a number in [0, 1], got ", m.test_accuracy()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics.test_accuracy: must be a number in [0, 1], got ",
+                     m.test_accuracy()));
   }
-  if (m.macs() < 0) return absl::InvalidArgumentError("metrics.macs: must be >= 0");
-  if (m.params() < 0) return absl::InvalidArgumentError("metrics.params: must be >= 0");
+  if (m.macs() < 0)
+    return absl::InvalidArgumentError("metrics.macs: must be >= 0");
+  if (m.params() < 0)
+    return absl::InvalidArgumentError("metrics.params: must be >= 0");
   const double inf = std::numeric_limits<double>::max();
-  if (!finite_in(m.latency_ms(), 0, inf) || !finite_in(m.latency_iqr_ms(), 0, inf)) {
+  if (!finite_in(m.latency_ms(), 0, inf) ||
+      !finite_in(m.latency_iqr_ms(), 0, inf)) {
     return absl::InvalidArgumentError(
         "metrics.latency_ms: must be a finite number >= 0");
   }
@@ -58,7 +63,8 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   if (!std::isfinite(m.train_loss())) {
     return absl::InvalidArgumentError("metrics.train_loss: must be finite");
   }
-  if (m.epochs() < 0) return absl::InvalidArgumentError("metrics.epochs: must be >= 0");
+  if (m.epochs() < 0)
+    return absl::InvalidArgumentError("metrics.epochs: must be >= 0");
   return absl::OkStatus();
 }
 
@@ -68,7 +74,8 @@ Controller::Controller(Store* store, ControllerOptions options)
 Controller::~Controller() { Shutdown(); }
 
 absl::Status Controller::Start() {
-  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store_->ListRunningExperimentIds());
+  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                       store_->ListRunningExperimentIds());
   {
     absl::MutexLock lock(&mu_);
     for (int64_t id : ids) NAS_RETURN_IF_ERROR(LoadExperiment(id));
@@ -127,15 +134,19 @@ absl::Status Controller::LoadExperiment(int64_t id) {
   Running run;
   run.spec = rec.spec;
   run.seed = rec.seed;
-  NAS_ASSIGN_OR_RETURN(run.space, GetSearchSpace(rec.spec.search_space().name()));
-  NAS_ASSIGN_OR_RETURN(run.strategy, MakeStrategy(rec.spec, run.space, rec.seed));
+  NAS_ASSIGN_OR_RETURN(run.space,
+                       GetSearchSpace(rec.spec.search_space().name()));
+  NAS_ASSIGN_OR_RETURN(run.strategy,
+                       MakeStrategy(rec.spec, run.space, rec.seed));
   // Replay: the same number of proposals, then every observation in order.
-  NAS_ASSIGN_OR_RETURN(std::vector<v1::Genotype> genotypes, store_->ListGenotypes(id));
+  NAS_ASSIGN_OR_RETURN(std::vector<v1::Genotype> genotypes,
+                       store_->ListGenotypes(id));
   if (!genotypes.empty()) {
     NAS_RETURN_IF_ERROR(
         run.strategy->Propose(static_cast<int>(genotypes.size())).status());
   }
-  NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results, store_->ListResults(id));
+  NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
+                       store_->ListResults(id));
   for (const ResultRecord& r : results) {
     run.strategy->Observe({r.candidate_id, Choices(r.genotype), r.metrics});
   }
@@ -151,8 +162,10 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
   const v1::BudgetSpec& budget = run.spec.budget();
   if (c.trials_succeeded() > run.observed) {
     // Feed new results to the strategy, in the order they were stored.
-    NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results, store_->ListResults(id));
-    for (size_t i = static_cast<size_t>(run.observed); i < results.size(); ++i) {
+    NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
+                         store_->ListResults(id));
+    for (size_t i = static_cast<size_t>(run.observed); i < results.size();
+         ++i) {
       const ResultRecord& r = results[i];
       run.strategy->Observe({r.candidate_id, Choices(r.genotype), r.metrics});
     }
@@ -175,8 +188,10 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
   const int n = std::min(budget.parallel_trials() - active,
                          budget.max_trials() - done - active);
   if (n <= 0) return absl::OkStatus();
-  NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals, run.strategy->Propose(n));
-  NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation().dataset()));
+  NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
+                       run.strategy->Propose(n));
+  NAS_ASSIGN_OR_RETURN(InputShape input,
+                       DatasetShape(run.spec.evaluation().dataset()));
   std::vector<NewCandidate> rows;
   std::set<std::string> batch_hashes;
   for (Proposal& p : proposals) {
@@ -185,7 +200,8 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     row.parent_id = p.parent_id;
     row.generation = p.generation;
     row.strategy_data = p.strategy_data;
-    absl::StatusOr<Cost> cost = run.space->ComputeCost(p.choices, run.spec.search_space(), input);
+    absl::StatusOr<Cost> cost =
+        run.space->ComputeCost(p.choices, run.spec.search_space(), input);
     if (cost.ok()) {
       row.macs = cost->macs;
       row.params = cost->params;
@@ -208,7 +224,8 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     rows.push_back(std::move(row));
   }
   // Candidates are written before anything else happens to them.
-  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store_->InsertCandidates(id, rows));
+  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                       store_->InsertCandidates(id, rows));
   return absl::OkStatus();
 }
 
@@ -241,7 +258,8 @@ absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
   e.mutable_spec()->mutable_strategy()->set_seed(rec.seed);
   e.set_state(rec.state);
   SetTime(rec.created_at, e.mutable_created_at());
-  if (rec.finished_at.has_value()) SetTime(*rec.finished_at, e.mutable_finished_at());
+  if (rec.finished_at.has_value())
+    SetTime(*rec.finished_at, e.mutable_finished_at());
   e.set_error(rec.error);
   NAS_ASSIGN_OR_RETURN(*e.mutable_counts(), store_->CountExperiment(rec.id));
   CandidateQuery q;
@@ -276,11 +294,13 @@ absl::StatusOr<v1::Experiment> Controller::GetExperiment(int64_t id) {
 
 absl::StatusOr<v1::ListExperimentsResponse> Controller::ListExperiments(
     const v1::ListExperimentsRequest& request) {
-  int limit = request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
+  int limit =
+      request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
   int64_t before = 0;
   if (!request.page_token().empty() &&
       !absl::SimpleAtoi(request.page_token(), &before)) {
-    return absl::InvalidArgumentError("page_token: not a token from this service");
+    return absl::InvalidArgumentError(
+        "page_token: not a token from this service");
   }
   NAS_ASSIGN_OR_RETURN(std::vector<ExperimentRecord> recs,
                        store_->ListExperiments(before, limit + 1));
@@ -310,10 +330,12 @@ absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
   q.experiment_id = request.experiment_id();
   q.state = request.state();
   if (!request.order_by().empty()) q.order_by = request.order_by();
-  q.limit = request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
+  q.limit =
+      request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
   if (!request.page_token().empty() &&
       (!absl::SimpleAtoi(request.page_token(), &q.offset) || q.offset < 0)) {
-    return absl::InvalidArgumentError("page_token: not a token from this service");
+    return absl::InvalidArgumentError(
+        "page_token: not a token from this service");
   }
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
@@ -334,9 +356,9 @@ absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
   for (size_t i = 0; i < minimize.size(); ++i) {
     const std::string& m = minimize[i];
     if (m != "macs" && m != "params" && m != "latency_ms") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "minimize[", i, "]: unknown objective '", m,
-          "' (one of: macs, params, latency_ms)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("minimize[", i, "]: unknown objective '", m,
+                       "' (one of: macs, params, latency_ms)"));
     }
   }
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
@@ -351,7 +373,8 @@ absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
     std::vector<double> p = {c.metrics().val_accuracy()};
     for (const std::string& m : minimize) {
       if (m == "macs") p.push_back(-static_cast<double>(c.metrics().macs()));
-      if (m == "params") p.push_back(-static_cast<double>(c.metrics().params()));
+      if (m == "params")
+        p.push_back(-static_cast<double>(c.metrics().params()));
       if (m == "latency_ms") p.push_back(-c.metrics().latency_ms());
     }
     points.push_back(std::move(p));
@@ -395,8 +418,9 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
     absl::StatusOr<std::map<std::string, std::string>> stored =
         store_->GetWorkerLabels(worker_id);
     if (absl::IsNotFound(stored.status())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "worker_id: '", worker_id, "' is not registered; call RegisterWorker"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("worker_id: '", worker_id,
+                       "' is not registered; call RegisterWorker"));
     }
     NAS_RETURN_IF_ERROR(stored.status());
     labels = *stored;
@@ -421,8 +445,9 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
 
 absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
     const v1::RenewLeaseRequest& request) {
-  NAS_ASSIGN_OR_RETURN(bool ok, store_->RenewLease(request.trial_id(), request.attempt(),
-                                                   request.worker_id()));
+  NAS_ASSIGN_OR_RETURN(bool ok,
+                       store_->RenewLease(request.trial_id(), request.attempt(),
+                                          request.worker_id()));
   v1::RenewLeaseResponse out;
   out.set_ok(ok);
   return out;
@@ -435,7 +460,8 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
   }
   if (!std::isfinite(request.val_accuracy()) || request.val_accuracy() < 0 ||
       request.val_accuracy() > 1) {
-    return absl::InvalidArgumentError("val_accuracy: must be a number in [0, 1]");
+    return absl::InvalidArgumentError(
+        "val_accuracy: must be a number in [0, 1]");
   }
   NAS_ASSIGN_OR_RETURN(bool held, store_->RecordProgress(request));
   v1::ReportProgressResponse out;
@@ -443,7 +469,8 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
     out.set_action(v1::ReportProgressResponse::CONTINUE);
   } else {
     out.set_action(v1::ReportProgressResponse::STOP);
-    out.set_reason("lease no longer held (expired, re-leased or experiment stopped)");
+    out.set_reason(
+        "lease no longer held (expired, re-leased or experiment stopped)");
   }
   return out;
 }
@@ -452,24 +479,26 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
     const v1::ReportResultRequest& request) {
   v1::ReportResultResponse out;
   if (!request.error().empty()) {
-    NAS_RETURN_IF_ERROR(store_->RecordFailure(request.trial_id(), request.attempt(),
-                                              request.worker_id(), request.error()));
+    NAS_RETURN_IF_ERROR(
+        store_->RecordFailure(request.trial_id(), request.attempt(),
+                              request.worker_id(), request.error()));
     out.set_accepted(true);
     Wake();
     return out;
   }
   absl::Status valid = ValidateMetrics(request.metrics());
   if (!valid.ok()) {
-    absl::Status s = store_->RecordFailure(request.trial_id(), request.attempt(),
-                                           request.worker_id(),
-                                           std::string(valid.message()));
+    absl::Status s = store_->RecordFailure(
+        request.trial_id(), request.attempt(), request.worker_id(),
+        std::string(valid.message()));
     if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
     Wake();
     return valid;
   }
-  NAS_ASSIGN_OR_RETURN(ReportOutcome outcome,
-                       store_->RecordResult(request.trial_id(), request.attempt(),
-                                            request.worker_id(), request.metrics()));
+  NAS_ASSIGN_OR_RETURN(
+      ReportOutcome outcome,
+      store_->RecordResult(request.trial_id(), request.attempt(),
+                           request.worker_id(), request.metrics()));
   out.set_accepted(true);
   if (outcome == ReportOutcome::kStored) Wake();
   return out;

@@ -98,7 +98,8 @@ class Controller {
   };
 
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status TopUp(int64_t id, Running& run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status TopUp(int64_t id, Running& run)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Tick();
   void TickerLoop();
   absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);

@@ -12,7 +12,8 @@ namespace nas {
 
 // One WatchExperiment stream. Reference-counted: gRPC holds one reference
 // until OnDone, the ticker holds one while polling.
-class WatchReactor final : public grpc::ServerWriteReactor<v1::ExperimentEvent> {
+class WatchReactor final
+    : public grpc::ServerWriteReactor<v1::ExperimentEvent> {
  public:
   WatchReactor(ExperimentServiceImpl* service, int64_t id)
       : service_(service), id_(id) {}
@@ -130,7 +131,8 @@ void ExperimentServiceImpl::PollWatchers() {
       it = cache.emplace(w->id(), controller_->GetExperiment(w->id())).first;
     }
     // A database hiccup is not the watcher's fault: skip this round.
-    if (it->second.ok() || absl::IsNotFound(it->second.status())) w->Poll(it->second);
+    if (it->second.ok() || absl::IsNotFound(it->second.status()))
+      w->Poll(it->second);
     w->Unref();
   }
 }
@@ -171,8 +173,9 @@ grpc::ServerUnaryReactor* ExperimentServiceImpl::GetParetoFront(
   return FinishUnary(ctx, controller_->GetParetoFront(*req), resp);
 }
 
-grpc::ServerWriteReactor<v1::ExperimentEvent>* ExperimentServiceImpl::WatchExperiment(
-    grpc::CallbackServerContext* ctx, const v1::WatchExperimentRequest* req) {
+grpc::ServerWriteReactor<v1::ExperimentEvent>*
+ExperimentServiceImpl::WatchExperiment(grpc::CallbackServerContext* ctx,
+                                       const v1::WatchExperimentRequest* req) {
   auto* reactor = new WatchReactor(this, req->id());
   {
     absl::MutexLock lock(&mu_);

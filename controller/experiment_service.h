@@ -15,36 +15,38 @@ namespace nas {
 
 class WatchReactor;
 
-class ExperimentServiceImpl final : public v1::ExperimentService::CallbackService {
+class ExperimentServiceImpl final
+    : public v1::ExperimentService::CallbackService {
  public:
   // `controller` must outlive the service; the server must be shut down
   // before the service is destroyed.
   explicit ExperimentServiceImpl(Controller* controller);
   ~ExperimentServiceImpl() override;
 
-  grpc::ServerUnaryReactor* CreateExperiment(grpc::CallbackServerContext* ctx,
-                                             const v1::CreateExperimentRequest* req,
-                                             v1::Experiment* resp) override;
+  grpc::ServerUnaryReactor* CreateExperiment(
+      grpc::CallbackServerContext* ctx, const v1::CreateExperimentRequest* req,
+      v1::Experiment* resp) override;
   grpc::ServerUnaryReactor* GetExperiment(grpc::CallbackServerContext* ctx,
                                           const v1::GetExperimentRequest* req,
                                           v1::Experiment* resp) override;
-  grpc::ServerUnaryReactor* ListExperiments(grpc::CallbackServerContext* ctx,
-                                            const v1::ListExperimentsRequest* req,
-                                            v1::ListExperimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListExperiments(
+      grpc::CallbackServerContext* ctx, const v1::ListExperimentsRequest* req,
+      v1::ListExperimentsResponse* resp) override;
   grpc::ServerUnaryReactor* StopExperiment(grpc::CallbackServerContext* ctx,
                                            const v1::StopExperimentRequest* req,
                                            v1::Experiment* resp) override;
-  grpc::ServerUnaryReactor* ListCandidates(grpc::CallbackServerContext* ctx,
-                                           const v1::ListCandidatesRequest* req,
-                                           v1::ListCandidatesResponse* resp) override;
-  grpc::ServerUnaryReactor* GetParetoFront(grpc::CallbackServerContext* ctx,
-                                           const v1::GetParetoFrontRequest* req,
-                                           v1::GetParetoFrontResponse* resp) override;
+  grpc::ServerUnaryReactor* ListCandidates(
+      grpc::CallbackServerContext* ctx, const v1::ListCandidatesRequest* req,
+      v1::ListCandidatesResponse* resp) override;
+  grpc::ServerUnaryReactor* GetParetoFront(
+      grpc::CallbackServerContext* ctx, const v1::GetParetoFrontRequest* req,
+      v1::GetParetoFrontResponse* resp) override;
   grpc::ServerWriteReactor<v1::ExperimentEvent>* WatchExperiment(
-      grpc::CallbackServerContext* ctx, const v1::WatchExperimentRequest* req) override;
-  grpc::ServerUnaryReactor* ExportCandidate(grpc::CallbackServerContext* ctx,
-                                            const v1::ExportCandidateRequest* req,
-                                            v1::ExportCandidateResponse* resp) override;
+      grpc::CallbackServerContext* ctx,
+      const v1::WatchExperimentRequest* req) override;
+  grpc::ServerUnaryReactor* ExportCandidate(
+      grpc::CallbackServerContext* ctx, const v1::ExportCandidateRequest* req,
+      v1::ExportCandidateResponse* resp) override;
 
   void RemoveWatcher(WatchReactor* w);
 

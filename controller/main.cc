@@ -11,7 +11,8 @@
 #include "controller/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address");
-ABSL_FLAG(std::string, database, "", "libpq connection string (or env NAS_DATABASE)");
+ABSL_FLAG(std::string, database, "",
+          "libpq connection string (or env NAS_DATABASE)");
 ABSL_FLAG(std::string, migrations_dir, NAS_DEFAULT_MIGRATIONS_DIR,
           "directory of NNNN_*.sql migrations");
 ABSL_FLAG(int, tick_ms, 250, "longest time between scheduler ticks");
@@ -26,31 +27,36 @@ int main(int argc, char** argv) {
   nas::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.store.conninfo = absl::GetFlag(FLAGS_database);
-  if (options.store.conninfo.empty() && std::getenv("NAS_DATABASE") != nullptr) {
+  if (options.store.conninfo.empty() &&
+      std::getenv("NAS_DATABASE") != nullptr) {
     options.store.conninfo = std::getenv("NAS_DATABASE");
   }
   options.migrations_dir = absl::GetFlag(FLAGS_migrations_dir);
   options.controller.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
   if (options.store.conninfo.empty()) {
-    fprintf(stderr, "nas-controller: --database (or NAS_DATABASE) is required\n");
+    fprintf(stderr,
+            "nas-controller: --database (or NAS_DATABASE) is required\n");
     return 2;
   }
   if (args.size() > 1 && std::string(args[1]) == "migrate") {
     auto store = nas::Store::Open(options.store);
     if (!store.ok()) {
-      fprintf(stderr, "nas-controller: %s\n", store.status().ToString().c_str());
+      fprintf(stderr, "nas-controller: %s\n",
+              store.status().ToString().c_str());
       return 1;
     }
     auto applied = (*store)->Migrate(options.migrations_dir);
     if (!applied.ok()) {
-      fprintf(stderr, "nas-controller: migrate: %s\n", applied.status().ToString().c_str());
+      fprintf(stderr, "nas-controller: migrate: %s\n",
+              applied.status().ToString().c_str());
       return 1;
     }
     printf("applied %zu migration(s)\n", applied->size());
     return 0;
   }
   if (args.size() > 1) {
-    fprintf(stderr, "nas-controller: unknown command '%s' (known: migrate)\n", args[1]);
+    fprintf(stderr, "nas-controller: unknown command '%s' (known: migrate)\n",
+            args[1]);
     return 2;
   }
   auto server = nas::ControllerServer::Start(options);
@@ -61,8 +67,10 @@ int main(int argc, char** argv) {
   fprintf(stderr, "nas-controller: listening on port %d\n", (*server)->port());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  while (g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  fprintf(stderr, "nas-controller: signal %d, shutting down\n", static_cast<int>(g_signal));
+  while (g_signal == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fprintf(stderr, "nas-controller: signal %d, shutting down\n",
+          static_cast<int>(g_signal));
   (*server)->Shutdown();
   return 0;
 }

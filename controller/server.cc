@@ -26,18 +26,21 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   NAS_ASSIGN_OR_RETURN(parts->store, Store::Open(options.store));
   NAS_ASSIGN_OR_RETURN(std::vector<int> applied,
                        parts->store->Migrate(options.migrations_dir));
-  for (int v : applied) fprintf(stderr, "nas-controller: applied migration %04d\n", v);
+  for (int v : applied)
+    fprintf(stderr, "nas-controller: applied migration %04d\n", v);
   parts->controller =
       std::make_unique<Controller>(parts->store.get(), options.controller);
   NAS_RETURN_IF_ERROR(parts->controller->Start());
-  parts->experiments = std::make_unique<ExperimentServiceImpl>(parts->controller.get());
+  parts->experiments =
+      std::make_unique<ExperimentServiceImpl>(parts->controller.get());
   parts->workers = std::make_unique<WorkerServiceImpl>(parts->controller.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &port);
   builder.RegisterService(parts->experiments.get());
   builder.RegisterService(parts->workers.get());
   parts->server = builder.BuildAndStart();
@@ -45,7 +48,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
-  return std::unique_ptr<ControllerServer>(new ControllerServer(std::move(parts), port));
+  return std::unique_ptr<ControllerServer>(
+      new ControllerServer(std::move(parts), port));
 }
 
 ControllerServer::ControllerServer(std::unique_ptr<Parts> parts, int port)
@@ -59,7 +63,8 @@ void ControllerServer::Shutdown() {
   if (parts_->shut_down) return;
   parts_->shut_down = true;
   parts_->controller->Shutdown();
-  parts_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  parts_->server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::seconds(2));
 }
 
 }  // namespace nas

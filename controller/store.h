@@ -24,7 +24,8 @@
 namespace nas {
 
 struct StoreOptions {
-  // libpq connection string, e.g. "host=127.0.0.1 port=5432 dbname=nas user=nas".
+  // libpq connection string, e.g. "host=127.0.0.1 port=5432 dbname=nas
+  // user=nas".
   std::string conninfo;
   // Connections kept open. Default 4.
   int pool_size = 4;
@@ -44,7 +45,8 @@ struct ExperimentRecord {
 // A proposal to store as a candidate row (and, when state is QUEUED, a trial).
 struct NewCandidate {
   v1::Genotype genotype;  // space, canonical, choices, hash
-  v1::CandidateState state = v1::CANDIDATE_QUEUED;  // QUEUED, REJECTED or DUPLICATE
+  v1::CandidateState state =
+      v1::CANDIDATE_QUEUED;  // QUEUED, REJECTED or DUPLICATE
   int64_t parent_id = 0;     // 0 = none
   int32_t generation = 0;
   std::string strategy_data;  // JSON object text, "{}" if empty
@@ -75,7 +77,8 @@ struct ResultRecord {
 
 enum class ReportOutcome {
   kStored,         // stored now
-  kAlreadyStored,  // the same attempt had been stored before (a retry): no change
+  kAlreadyStored,  // the same attempt had been stored before (a retry): no
+                   // change
 };
 
 // What ExpireLeases did.
@@ -101,7 +104,8 @@ struct CandidatePage {
 class Store {
  public:
   // Connects the pool. kUnavailable when the server cannot be reached.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -118,8 +122,8 @@ class Store {
                                            int64_t seed);
   absl::StatusOr<ExperimentRecord> GetExperiment(int64_t id);
   // Newest first; ids < before_id when before_id > 0.
-  absl::StatusOr<std::vector<ExperimentRecord>> ListExperiments(int64_t before_id,
-                                                                int limit);
+  absl::StatusOr<std::vector<ExperimentRecord>> ListExperiments(
+      int64_t before_id, int limit);
   absl::StatusOr<std::vector<int64_t>> ListRunningExperimentIds();
   // Sets state (and finished_at for final states). Setting STOPPED also
   // cancels the experiment's QUEUED trials (candidates -> CANCELLED).
@@ -136,11 +140,12 @@ class Store {
       int64_t experiment_id, const std::vector<NewCandidate>& candidates);
   // Id of the first non-duplicate candidate of the experiment with this
   // genotype hash, or nullopt.
-  absl::StatusOr<std::optional<int64_t>> FindCandidateByHash(int64_t experiment_id,
-                                                             const std::string& hash);
+  absl::StatusOr<std::optional<int64_t>> FindCandidateByHash(
+      int64_t experiment_id, const std::string& hash);
   absl::StatusOr<CandidatePage> ListCandidates(const CandidateQuery& query);
   // Genotypes of all candidates of the experiment in seq order (for replay).
-  absl::StatusOr<std::vector<v1::Genotype>> ListGenotypes(int64_t experiment_id);
+  absl::StatusOr<std::vector<v1::Genotype>> ListGenotypes(
+      int64_t experiment_id);
   // Successful results of the experiment, in the order they were stored.
   absl::StatusOr<std::vector<ResultRecord>> ListResults(int64_t experiment_id);
 
@@ -150,7 +155,8 @@ class Store {
   // status RUNNING, attempt+1, worker_id, lease_until = now() + the
   // experiment's lease_seconds; candidate -> RUNNING. nullopt when none.
   absl::StatusOr<std::optional<LeasedTrial>> LeaseTrial(
-      const std::string& worker_id, const std::map<std::string, std::string>& labels);
+      const std::string& worker_id,
+      const std::map<std::string, std::string>& labels);
   // Extends the lease when the trial is RUNNING with this attempt and worker.
   // Returns false (not an error) when the lease is no longer held.
   absl::StatusOr<bool> RenewLease(int64_t trial_id, int32_t attempt,
@@ -158,18 +164,20 @@ class Store {
   // Stores one epoch's progress (idempotent on trial, attempt, epoch) and
   // renews the lease. Returns false when the lease is no longer held (the
   // progress is still not stored then).
-  absl::StatusOr<bool> RecordProgress(const v1::ReportProgressRequest& progress);
+  absl::StatusOr<bool> RecordProgress(
+      const v1::ReportProgressRequest& progress);
   // In one transaction: results row, trial SUCCEEDED, candidate EVALUATED
   // (metrics copied to it). kFailedPrecondition naming the reason when the
   // trial is not RUNNING under this attempt and worker (stale or foreign),
   // unless the identical attempt was already stored: then kAlreadyStored.
-  absl::StatusOr<ReportOutcome> RecordResult(int64_t trial_id, int32_t attempt,
-                                             const std::string& worker_id,
-                                             const v1::EvaluationMetrics& metrics);
+  absl::StatusOr<ReportOutcome> RecordResult(
+      int64_t trial_id, int32_t attempt, const std::string& worker_id,
+      const v1::EvaluationMetrics& metrics);
   // The attempt failed on the worker: back to QUEUED when attempts remain,
   // else trial and candidate FAILED with `error`. Same staleness rule.
   absl::Status RecordFailure(int64_t trial_id, int32_t attempt,
-                             const std::string& worker_id, const std::string& error);
+                             const std::string& worker_id,
+                             const std::string& error);
   // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
   // ("lease expired after N attempts") when attempt >= max_attempts.
   absl::StatusOr<ExpiryOutcome> ExpireLeases();

@@ -21,21 +21,21 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   explicit WorkerServiceImpl(Controller* controller);
   ~WorkerServiceImpl() override;
 
-  grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext* ctx,
-                                           const v1::RegisterWorkerRequest* req,
-                                           v1::RegisterWorkerResponse* resp) override;
-  grpc::ServerUnaryReactor* AcquireTrial(grpc::CallbackServerContext* ctx,
-                                         const v1::AcquireTrialRequest* req,
-                                         v1::AcquireTrialResponse* resp) override;
+  grpc::ServerUnaryReactor* RegisterWorker(
+      grpc::CallbackServerContext* ctx, const v1::RegisterWorkerRequest* req,
+      v1::RegisterWorkerResponse* resp) override;
+  grpc::ServerUnaryReactor* AcquireTrial(
+      grpc::CallbackServerContext* ctx, const v1::AcquireTrialRequest* req,
+      v1::AcquireTrialResponse* resp) override;
   grpc::ServerUnaryReactor* RenewLease(grpc::CallbackServerContext* ctx,
                                        const v1::RenewLeaseRequest* req,
                                        v1::RenewLeaseResponse* resp) override;
-  grpc::ServerUnaryReactor* ReportProgress(grpc::CallbackServerContext* ctx,
-                                           const v1::ReportProgressRequest* req,
-                                           v1::ReportProgressResponse* resp) override;
-  grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext* ctx,
-                                         const v1::ReportResultRequest* req,
-                                         v1::ReportResultResponse* resp) override;
+  grpc::ServerUnaryReactor* ReportProgress(
+      grpc::CallbackServerContext* ctx, const v1::ReportProgressRequest* req,
+      v1::ReportProgressResponse* resp) override;
+  grpc::ServerUnaryReactor* ReportResult(
+      grpc::CallbackServerContext* ctx, const v1::ReportResultRequest* req,
+      v1::ReportResultResponse* resp) override;
 
   // Removes a waiting call; true when it was still waiting (the caller then
   // owns finishing it).

@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <utility>
@@ -27,8 +29,9 @@ class GzFile {
     gzFile f = gzopen(path.c_str(), "rb");
     if (f == nullptr) {
       const int err = errno;
-      std::string msg = absl::StrCat("cannot open '", path,
-                                     "': ", err ? std::strerror(err) : "gzopen failed");
+      std::string msg =
+          absl::StrCat("cannot open '", path,
+                       "': ", err ? std::strerror(err) : "gzopen failed");
       if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(msg);
       if (err == EACCES) return absl::PermissionDeniedError(msg);
       return absl::UnavailableError(msg);
@@ -52,9 +55,8 @@ class GzFile {
       const int got = gzread(f_, out, chunk);
       if (got < 0) return StreamError();
       if (got == 0) {
-        return absl::DataLossError(
-            absl::StrCat("'", path_, "' is truncated (while reading ", what,
-                         ")"));
+        return absl::DataLossError(absl::StrCat(
+            "'", path_, "' is truncated (while reading ", what, ")"));
       }
       out += got;
       n -= static_cast<size_t>(got);
@@ -89,8 +91,8 @@ class GzFile {
   absl::Status StreamError() {
     int errnum = 0;
     const char* msg = gzerror(f_, &errnum);
-    return absl::DataLossError(absl::StrCat("'", path_, "' is corrupt: ",
-                                            msg != nullptr ? msg : "gzread failed"));
+    return absl::DataLossError(absl::StrCat(
+        "'", path_, "' is corrupt: ", msg != nullptr ? msg : "gzread failed"));
   }
 
   gzFile f_;
@@ -101,16 +103,16 @@ absl::Status CheckMagic(uint32_t got, uint32_t want, const std::string& path) {
   if (got == want) return absl::OkStatus();
   char buf[64];
   std::snprintf(buf, sizeof(buf), "0x%08x, expected 0x%08x", got, want);
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", path, "' is not an IDX file of the expected kind: magic ",
-                   buf));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", path, "' is not an IDX file of the expected kind: magic ", buf));
 }
 
 absl::Status CheckDim(uint32_t v, int64_t max, absl::string_view what,
                       const std::string& path) {
   if (v == 0 || v > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", path, "' has an implausible ", what, " of ", v, " (1..", max, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' has an implausible ", what, " of ", v,
+                     " (1..", max, ")"));
   }
   return absl::OkStatus();
 }
@@ -254,9 +256,9 @@ absl::StatusOr<DataSplits> FashionMnistLoader::Load(
   }
   const int64_t rest = n_train_file - val;
   if (options.train_samples > rest) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "train_samples ", options.train_samples, " exceeds the ", rest,
-        " training images left after val_samples ", val));
+    return absl::InvalidArgumentError(
+        absl::StrCat("train_samples ", options.train_samples, " exceeds the ",
+                     rest, " training images left after val_samples ", val));
   }
   const int64_t train =
       options.train_samples > 0 ? options.train_samples : rest;
@@ -269,7 +271,8 @@ absl::StatusOr<DataSplits> FashionMnistLoader::Load(
       options.test_samples > 0 ? options.test_samples : test_images.count;
 
   const std::vector<int64_t> perm = SeededPermutation(
-      n_train_file, static_cast<uint64_t>(options.seed != 0 ? options.seed : 1));
+      n_train_file,
+      static_cast<uint64_t>(options.seed != 0 ? options.seed : 1));
 
   DataSplits s;
   s.shape.channels = 1;

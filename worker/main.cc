@@ -18,7 +18,8 @@ ABSL_FLAG(std::string, id, "", "worker id (default hostname-pid)");
 ABSL_FLAG(std::string, labels, "", "labels, e.g. gpu=h100,zone=eu");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0 = LibTorch default)");
 ABSL_FLAG(int, max_trials, 0, "exit after this many trials (0 = never)");
-ABSL_FLAG(int, idle_exit_seconds, 0, "exit after this long without work (0 = never)");
+ABSL_FLAG(int, idle_exit_seconds, 0,
+          "exit after this long without work (0 = never)");
 ABSL_FLAG(int, unreachable_timeout_seconds, 300,
           "exit non-zero when the controller is unreachable this long");
 
@@ -37,26 +38,31 @@ int main(int argc, char** argv) {
     gethostname(host, sizeof(host) - 1);
     options.worker_id = absl::StrCat(host, "-", getpid());
   }
-  for (absl::string_view kv : absl::StrSplit(absl::GetFlag(FLAGS_labels), ',',
-                                             absl::SkipEmpty())) {
-    std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+  for (absl::string_view kv :
+       absl::StrSplit(absl::GetFlag(FLAGS_labels), ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> p =
+        absl::StrSplit(kv, absl::MaxSplits('=', 1));
     if (p.first.empty()) {
-      fprintf(stderr, "nas-worker: --labels: '%s' is not key=value\n", std::string(kv).c_str());
+      fprintf(stderr, "nas-worker: --labels: '%s' is not key=value\n",
+              std::string(kv).c_str());
       return 2;
     }
     options.labels[p.first] = p.second;
   }
   options.max_trials = absl::GetFlag(FLAGS_max_trials);
   options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit_seconds));
-  options.unreachable_timeout = absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));
+  options.unreachable_timeout =
+      absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));
   nas::EvaluatorOptions eval_options;
   eval_options.threads = absl::GetFlag(FLAGS_threads);
-  std::unique_ptr<nas::Evaluator> evaluator = nas::MakeTorchEvaluator(eval_options);
+  std::unique_ptr<nas::Evaluator> evaluator =
+      nas::MakeTorchEvaluator(eval_options);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   absl::Status s = nas::RunWorker(options, evaluator.get(), &g_stop);
   if (!s.ok()) {
-    fprintf(stderr, "nas-worker %s: %s\n", options.worker_id.c_str(), s.ToString().c_str());
+    fprintf(stderr, "nas-worker %s: %s\n", options.worker_id.c_str(),
+            s.ToString().c_str());
     return 1;
   }
   return 0;

@@ -44,9 +44,12 @@ Nb201CellImpl::Nb201CellImpl(const std::array<int, kNb201Edges>& ops,
                                   ReluConvBn(channels, channels, k, 1));
     }
   }
-  pool_ = register_module(
-      "pool", nn::AvgPool2d(nn::AvgPool2dOptions(3).stride(1).padding(1).count_include_pad(
-                  false)));
+  bool has_pool = false;
+  for (int op : ops_) has_pool = has_pool || op == kAvgPool3x3;
+  if (has_pool) {
+    box_weight_ =
+        register_buffer("box_weight", torch::ones({channels, 1, 3, 3}));
+  }
   // Node i is needed when a non-none edge carries it to a needed node.
   needed_[3] = true;
   for (int to = 3; to >= 1; --to) {
@@ -78,7 +81,7 @@ torch::Tensor Nb201CellImpl::forward(const torch::Tensor& x) {
           y = convs_[e](in);
           break;
         case kAvgPool3x3:
-          y = pool_(in);
+          y = AvgPool3x3(in);
           break;
         default:
           break;
@@ -88,6 +91,29 @@ torch::Tensor Nb201CellImpl::forward(const torch::Tensor& x) {
     node[to] = sum.defined() ? sum : torch::zeros_like(x);
   }
   return node[3];
+}
+
+torch::Tensor Nb201CellImpl::AvgPool3x3(const torch::Tensor& x) {
+  const int64_t h = x.size(2), w = x.size(3);
+  if (!inv_count_.defined() || inv_count_.size(2) != h ||
+      inv_count_.size(3) != w || inv_count_.device() != x.device() ||
+      inv_count_.scalar_type() != x.scalar_type()) {
+    // In-bounds pixels of each 3x3 window: rows(i) * cols(j), where an edge
+    // row/column sees 2 (1 when the side is 1) and an inner one 3.
+    auto counts = [](int64_t n) {
+      std::vector<float> c(n, 3.0f);
+      c.front() = c.back() = n > 1 ? 2.0f : 1.0f;
+      return torch::tensor(c);
+    };
+    inv_count_ = (1.0 / torch::outer(counts(h), counts(w)))
+                     .reshape({1, 1, h, w})
+                     .to(x.options());
+  }
+  return torch::nn::functional::conv2d(
+             x, box_weight_,
+             torch::nn::functional::Conv2dFuncOptions().padding(1).groups(
+                 x.size(1))) *
+         inv_count_;
 }
 
 Nb201ReductionImpl::Nb201ReductionImpl(int64_t in, int64_t out)
@@ -135,21 +161,23 @@ absl::StatusOr<Nb201Network> BuildNb201Network(const std::vector<int>& choices,
                                                const Nb201Shape& shape,
                                                const InputShape& input) {
   if (choices.size() != kNb201Edges) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "nb201 genotype needs ", kNb201Edges, " choices, got ", choices.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("nb201 genotype needs ", kNb201Edges, " choices, got ",
+                     choices.size()));
   }
   std::array<int, kNb201Edges> ops;
   for (int e = 0; e < kNb201Edges; ++e) {
     if (choices[e] < 0 || choices[e] >= kNb201Ops) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "nb201 choice ", e, " out of range [0, ", kNb201Ops, "): ", choices[e]));
+      return absl::InvalidArgumentError(
+          absl::StrCat("nb201 choice ", e, " out of range [0, ", kNb201Ops,
+                       "): ", choices[e]));
     }
     ops[e] = choices[e];
   }
   if (shape.channels < 1 || shape.cells_per_stage < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "nb201 channels and cells_per_stage must be >= 1, got ", shape.channels,
-        " and ", shape.cells_per_stage));
+    return absl::InvalidArgumentError(
+        absl::StrCat("nb201 channels and cells_per_stage must be >= 1, got ",
+                     shape.channels, " and ", shape.cells_per_stage));
   }
   if (input.channels < 1 || input.classes < 2 || input.height < 4 ||
       input.width < 4 || input.height % 4 != 0 || input.width % 4 != 0) {

@@ -79,7 +79,8 @@ double Quantile(const std::vector<double>& sorted, double q) {
   const double pos = q * static_cast<double>(sorted.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+  return sorted[lo] +
+         (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
 class TorchEvaluator final : public Evaluator {
@@ -126,10 +127,9 @@ class TorchEvaluator final : public Evaluator {
     opts.val_samples = e.val_samples();
     opts.test_samples = e.test_samples();
     opts.seed = e.data_seed();
-    const std::string key =
-        absl::StrCat(loader->name(), "|", opts.dir, "|", opts.train_samples,
-                     "|", opts.val_samples, "|", opts.test_samples, "|",
-                     opts.seed);
+    const std::string key = absl::StrCat(
+        loader->name(), "|", opts.dir, "|", opts.train_samples, "|",
+        opts.val_samples, "|", opts.test_samples, "|", opts.seed);
     for (size_t i = 0; i < cache_.size(); ++i) {
       if (cache_[i].key == key) {
         std::rotate(cache_.begin(), cache_.begin() + i,
@@ -140,18 +140,18 @@ class TorchEvaluator final : public Evaluator {
     const Clock::time_point t0 = Clock::now();
     NAS_ASSIGN_OR_RETURN(DataSplits s, loader->Load(opts));
     if (!device_.is_cpu()) {
-      for (torch::Tensor* t : {&s.train_x, &s.train_y, &s.val_x, &s.val_y,
-                               &s.test_x, &s.test_y}) {
+      for (torch::Tensor* t :
+           {&s.train_x, &s.train_y, &s.val_x, &s.val_y, &s.test_x, &s.test_y}) {
         *t = t->to(device_);
       }
     }
     if (options_.verbose) {
-      std::fprintf(stderr,
-                   "loaded %s: %lld train, %lld val, %lld test images (%.1fs)\n",
-                   std::string(loader->name()).c_str(),
-                   static_cast<long long>(s.train_x.size(0)),
-                   static_cast<long long>(s.val_x.size(0)),
-                   static_cast<long long>(s.test_x.size(0)), SecondsSince(t0));
+      std::fprintf(
+          stderr, "loaded %s: %lld train, %lld val, %lld test images (%.1fs)\n",
+          std::string(loader->name()).c_str(),
+          static_cast<long long>(s.train_x.size(0)),
+          static_cast<long long>(s.val_x.size(0)),
+          static_cast<long long>(s.test_x.size(0)), SecondsSince(t0));
     }
     auto shared = std::make_shared<const DataSplits>(std::move(s));
     cache_.insert(cache_.begin(), CachedSplits{key, shared});
@@ -198,8 +198,7 @@ class TorchEvaluator final : public Evaluator {
                                          " attempt ", trial.attempt(), "]");
     const int64_t n = data->train_x.size(0);
     const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
-    const double total_steps =
-        static_cast<double>(steps_per_epoch) * ts.epochs;
+    const double total_steps = static_cast<double>(steps_per_epoch) * ts.epochs;
     int64_t step = 0;
     int epochs_run = 0;
     double train_loss = 0;
@@ -210,17 +209,16 @@ class TorchEvaluator final : public Evaluator {
       model->train();
       const torch::Tensor perm = torch::randperm(
           n, torch::TensorOptions().dtype(torch::kInt64).device(device_));
-      torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions()
-                                                    .dtype(torch::kFloat64)
-                                                    .device(device_));
+      torch::Tensor loss_sum = torch::zeros(
+          {}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
       for (int64_t b = 0; b < n; b += ts.batch_size, ++step) {
         const int64_t len = std::min(ts.batch_size, n - b);
         const torch::Tensor idx = perm.narrow(0, b, len);
         const torch::Tensor x = data->train_x.index_select(0, idx);
         const torch::Tensor y = data->train_y.index_select(0, idx);
-        const double lr = 0.5 * ts.learning_rate *
-                          (1 + std::cos(M_PI * static_cast<double>(step) /
-                                        total_steps));
+        const double lr =
+            0.5 * ts.learning_rate *
+            (1 + std::cos(M_PI * static_cast<double>(step) / total_steps));
         for (auto& group : optimizer.param_groups()) {
           static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
         }
@@ -232,7 +230,8 @@ class TorchEvaluator final : public Evaluator {
         loss_sum += loss.detach().to(torch::kFloat64) * len;
         if (options_.verbose && SecondsSince(last_print) > 30) {
           last_print = Clock::now();
-          std::fprintf(stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
+          std::fprintf(stderr,
+                       "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
                        tag.c_str(), epoch, ts.epochs,
                        static_cast<long long>(b / ts.batch_size + 1),
                        static_cast<long long>(steps_per_epoch),

@@ -41,22 +41,25 @@ class Worker {
     v1::RegisterWorkerRequest reg;
     reg.set_worker_id(options_.worker_id);
     reg.set_device(evaluator_->device());
-    reg.mutable_labels()->insert(options_.labels.begin(), options_.labels.end());
+    reg.mutable_labels()->insert(options_.labels.begin(),
+                                 options_.labels.end());
     reg.set_version("0.1.0");
     v1::RegisterWorkerResponse reg_resp;
-    absl::Status s = CallWithRetry("RegisterWorker", [&](grpc::ClientContext* ctx) {
-      return stub_->RegisterWorker(ctx, reg, &reg_resp);
-    });
+    absl::Status s =
+        CallWithRetry("RegisterWorker", [&](grpc::ClientContext* ctx) {
+          return stub_->RegisterWorker(ctx, reg, &reg_resp);
+        });
     if (!s.ok()) return s;
-    fprintf(stderr, "nas-worker %s: registered (%s)\n", options_.worker_id.c_str(),
-            evaluator_->device().c_str());
+    fprintf(stderr, "nas-worker %s: registered (%s)\n",
+            options_.worker_id.c_str(), evaluator_->device().c_str());
     int done = 0;
     absl::Time last_work = absl::Now();
     while (!stop_->load()) {
       if (options_.max_trials > 0 && done >= options_.max_trials) break;
       if (options_.idle_exit > absl::ZeroDuration() &&
           absl::Now() - last_work > options_.idle_exit) {
-        fprintf(stderr, "nas-worker %s: idle, exiting\n", options_.worker_id.c_str());
+        fprintf(stderr, "nas-worker %s: idle, exiting\n",
+                options_.worker_id.c_str());
         break;
       }
       v1::AcquireTrialRequest req;
@@ -64,7 +67,8 @@ class Worker {
       req.set_wait_ms(5000);
       v1::AcquireTrialResponse resp;
       s = CallWithRetry("AcquireTrial", [&](grpc::ClientContext* ctx) {
-        ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+        ctx->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(15));
         return stub_->AcquireTrial(ctx, req, &resp);
       });
       if (!s.ok()) return s;
@@ -85,7 +89,8 @@ class Worker {
     absl::Duration backoff = absl::Milliseconds(100);
     while (true) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
       grpc::Status status = call(&ctx);
       if (status.ok()) return absl::OkStatus();
       if (!Retryable(status)) return FromGrpc(status, what);
@@ -94,7 +99,8 @@ class Worker {
       if (now - first_failure > options_.unreachable_timeout) {
         return absl::UnavailableError(absl::StrCat(
             what, ": controller ", options_.controller, " unreachable for ",
-            absl::FormatDuration(now - first_failure), ": ", status.error_message()));
+            absl::FormatDuration(now - first_failure), ": ",
+            status.error_message()));
       }
       if (stop_->load()) return FromGrpc(status, what);
       absl::SleepFor(backoff);
@@ -103,10 +109,11 @@ class Worker {
   }
 
   void RunTrial(const v1::Trial& trial) {
-    const std::string tag = absl::StrCat("[trial ", trial.trial_id(), " attempt ",
-                                         trial.attempt(), "]");
-    fprintf(stderr, "nas-worker %s: %s candidate %lld %s\n", options_.worker_id.c_str(),
-            tag.c_str(), static_cast<long long>(trial.candidate_id()),
+    const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
+                                         " attempt ", trial.attempt(), "]");
+    fprintf(stderr, "nas-worker %s: %s candidate %lld %s\n",
+            options_.worker_id.c_str(), tag.c_str(),
+            static_cast<long long>(trial.candidate_id()),
             trial.genotype().canonical().c_str());
     std::atomic<bool> lease_lost{false};
     std::mutex hb_mu;
@@ -115,14 +122,16 @@ class Worker {
     const int period_s = std::max(1, trial.lease_seconds() / 3);
     std::thread heartbeat([&] {
       std::unique_lock<std::mutex> lock(hb_mu);
-      while (!hb_cv.wait_for(lock, std::chrono::seconds(period_s), [&] { return hb_stop; })) {
+      while (!hb_cv.wait_for(lock, std::chrono::seconds(period_s),
+                             [&] { return hb_stop; })) {
         v1::RenewLeaseRequest req;
         req.set_worker_id(options_.worker_id);
         req.set_trial_id(trial.trial_id());
         req.set_attempt(trial.attempt());
         v1::RenewLeaseResponse resp;
         grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(period_s));
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(period_s));
         grpc::Status s = stub_->RenewLease(&ctx, req, &resp);
         if (s.ok() && !resp.ok()) lease_lost = true;
       }
@@ -138,17 +147,19 @@ class Worker {
       req.set_seconds(p.seconds);
       v1::ReportProgressResponse resp;
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
       grpc::Status s = stub_->ReportProgress(&ctx, req, &resp);
       if (s.ok() && resp.action() == v1::ReportProgressResponse::STOP) {
-        fprintf(stderr, "nas-worker %s: %s STOP: %s\n", options_.worker_id.c_str(),
-                tag.c_str(), resp.reason().c_str());
+        fprintf(stderr, "nas-worker %s: %s STOP: %s\n",
+                options_.worker_id.c_str(), tag.c_str(), resp.reason().c_str());
         lease_lost = true;
         return false;
       }
       return !lease_lost.load() && !stop_->load();
     };
-    absl::StatusOr<v1::EvaluationMetrics> metrics = evaluator_->Evaluate(trial, on_epoch);
+    absl::StatusOr<v1::EvaluationMetrics> metrics =
+        evaluator_->Evaluate(trial, on_epoch);
     {
       std::lock_guard<std::mutex> lock(hb_mu);
       hb_stop = true;
@@ -170,19 +181,22 @@ class Worker {
       req.set_error(metrics.status().ToString());
     }
     v1::ReportResultResponse resp;
-    absl::Status s = CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
-      return stub_->ReportResult(ctx, req, &resp);
-    });
+    absl::Status s =
+        CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
+          return stub_->ReportResult(ctx, req, &resp);
+        });
     if (!s.ok()) {
-      fprintf(stderr, "nas-worker %s: %s result refused: %s\n", options_.worker_id.c_str(),
-              tag.c_str(), s.ToString().c_str());
+      fprintf(stderr, "nas-worker %s: %s result refused: %s\n",
+              options_.worker_id.c_str(), tag.c_str(), s.ToString().c_str());
     } else if (metrics.ok()) {
-      fprintf(stderr, "nas-worker %s: %s done: val_acc %.4f test_acc %.4f (%.1fs)\n",
+      fprintf(stderr,
+              "nas-worker %s: %s done: val_acc %.4f test_acc %.4f (%.1fs)\n",
               options_.worker_id.c_str(), tag.c_str(), metrics->val_accuracy(),
               metrics->test_accuracy(), metrics->train_seconds());
     } else {
-      fprintf(stderr, "nas-worker %s: %s failed: %s\n", options_.worker_id.c_str(),
-              tag.c_str(), metrics.status().ToString().c_str());
+      fprintf(stderr, "nas-worker %s: %s failed: %s\n",
+              options_.worker_id.c_str(), tag.c_str(),
+              metrics.status().ToString().c_str());
     }
   }
 

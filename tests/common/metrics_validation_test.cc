@@ -22,24 +22,31 @@ v1::EvaluationMetrics Good() {
   return m;
 }
 
-TEST(ValidateMetrics, AcceptsPlausible) { NAS_EXPECT_OK(ValidateMetrics(Good())); }
+TEST(ValidateMetrics, AcceptsPlausible) {
+  NAS_EXPECT_OK(ValidateMetrics(Good()));
+}
 
 TEST(ValidateMetrics, RefusesImpossibleValuesNamingTheField) {
   auto m = Good();
   m.set_val_accuracy(std::nan(""));
-  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument, "val_accuracy"));
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "val_accuracy"));
   m = Good();
   m.set_test_accuracy(1.5);
-  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument, "test_accuracy"));
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "test_accuracy"));
   m = Good();
   m.set_macs(-1);
-  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument, "macs"));
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "macs"));
   m = Good();
   m.set_latency_ms(std::numeric_limits<double>::infinity());
-  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument, "latency_ms"));
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "latency_ms"));
   m = Good();
   m.set_train_seconds(-3);
-  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument, "train_seconds"));
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "train_seconds"));
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ using ::nas::testing::StatusIs;
 TEST(Nb201Space, ParsesNasBench201Format) {
   Nb201Space space;
   const std::string s =
-      "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+      "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_"
+      "conv_3x3~1|"
       "skip_connect~2|";
   absl::StatusOr<std::vector<int>> choices = space.Parse(s);
   NAS_ASSERT_OK(choices);
@@ -39,12 +40,15 @@ TEST(Nb201Space, RoundTripsAll15625CellsWithDistinctHashes) {
 
 TEST(Nb201Space, RejectsMalformedStrings) {
   Nb201Space space;
-  EXPECT_THAT(space.Parse("|none~0|"), StatusIs(absl::StatusCode::kInvalidArgument, "3 nodes"));
-  EXPECT_THAT(space.Parse("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "unknown op 'conv'"));
+  EXPECT_THAT(space.Parse("|none~0|"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "3 nodes"));
+  EXPECT_THAT(
+      space.Parse("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "unknown op 'conv'"));
   EXPECT_THAT(space.Parse("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|"),
               StatusIs(absl::StatusCode::kInvalidArgument, "read from node 0"));
-  EXPECT_THAT(space.Canonical({0, 1, 2}), StatusIs(absl::StatusCode::kInvalidArgument, "6 choices"));
+  EXPECT_THAT(space.Canonical({0, 1, 2}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "6 choices"));
   EXPECT_THAT(space.Canonical({0, 1, 2, 3, 4, 5}),
               StatusIs(absl::StatusCode::kInvalidArgument, "out of range"));
 }
@@ -76,13 +80,15 @@ TEST(Nb201Space, CostByHandForTinySkeleton) {
 TEST(Nb201Space, CostRejectsInputNotDivisibleBy4) {
   Nb201Space space;
   v1::SearchSpaceSpec spec;
-  EXPECT_THAT(space.ComputeCost({0, 0, 0, 0, 0, 0}, spec, InputShape{1, 30, 30, 10}),
-              StatusIs(absl::StatusCode::kInvalidArgument, "divisible by 4"));
+  EXPECT_THAT(
+      space.ComputeCost({0, 0, 0, 0, 0, 0}, spec, InputShape{1, 30, 30, 10}),
+      StatusIs(absl::StatusCode::kInvalidArgument, "divisible by 4"));
 }
 
 TEST(SearchSpace, RegistryNamesUnknownSpace) {
   EXPECT_THAT(GetSearchSpace("darts"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "unknown search space 'darts'"));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "unknown search space 'darts'"));
   NAS_EXPECT_OK(GetSearchSpace("nb201"));
 }
 

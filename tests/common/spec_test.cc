@@ -6,8 +6,8 @@
 namespace nas {
 namespace {
 
-using ::nas::testing::StatusIs;
 using absl::StatusCode;
+using ::nas::testing::StatusIs;
 
 constexpr char kGood[] = R"(
 name: fmnist-random
@@ -47,7 +47,8 @@ TEST(Spec, ParsesGoodSpecAndAppliesDefaults) {
 
 TEST(Spec, MalformedYamlNamesLine) {
   EXPECT_THAT(PrepareSpec({}, "name: x\nbudget: [1, 2\n"),
-              StatusIs(StatusCode::kInvalidArgument, "spec_yaml: malformed YAML at line"));
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec_yaml: malformed YAML at line"));
   EXPECT_THAT(PrepareSpec({}, "just a string"),
               StatusIs(StatusCode::kInvalidArgument, "spec_yaml"));
 }
@@ -59,29 +60,43 @@ TEST(Spec, UnknownFieldNamesPathAndLine) {
 }
 
 TEST(Spec, WrongTypesNamePath) {
-  EXPECT_THAT(PrepareSpec({}, "name: x\nbudget:\n  max_trials: many\n"),
-              StatusIs(StatusCode::kInvalidArgument,
-                       "spec.budget.max_trials (line 3): expected an integer, got 'many'"));
+  EXPECT_THAT(
+      PrepareSpec({}, "name: x\nbudget:\n  max_trials: many\n"),
+      StatusIs(
+          StatusCode::kInvalidArgument,
+          "spec.budget.max_trials (line 3): expected an integer, got 'many'"));
   EXPECT_THAT(PrepareSpec({}, "evaluation:\n  mode: fastest\n"),
-              StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.mode (line 2): unknown value"));
-  EXPECT_THAT(PrepareSpec({}, "evaluation:\n  learning_rate: .nan\n"),
-              StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.learning_rate"));
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.mode (line 2): unknown value"));
+  EXPECT_THAT(
+      PrepareSpec({}, "evaluation:\n  learning_rate: .nan\n"),
+      StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.learning_rate"));
   EXPECT_THAT(PrepareSpec({}, "search_space: nb201\n"),
-              StatusIs(StatusCode::kInvalidArgument, "spec.search_space (line 1): expected a mapping"));
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.search_space (line 1): expected a mapping"));
 }
 
 TEST(Spec, UnknownSearchSpace) {
-  EXPECT_THAT(PrepareSpec({}, "name: x\nsearch_space:\n  name: darts\nbudget:\n  max_trials: 3\n"),
-              StatusIs(StatusCode::kInvalidArgument,
-                       "spec.search_space.name (line 3): unknown search space 'darts'"));
+  EXPECT_THAT(
+      PrepareSpec(
+          {},
+          "name: x\nsearch_space:\n  name: darts\nbudget:\n  max_trials: 3\n"),
+      StatusIs(
+          StatusCode::kInvalidArgument,
+          "spec.search_space.name (line 3): unknown search space 'darts'"));
 }
 
 TEST(Spec, ZeroBudget) {
-  EXPECT_THAT(PrepareSpec({}, "name: x\nsearch_space:\n  name: nb201\nbudget:\n  max_trials: 0\n"),
-              StatusIs(StatusCode::kInvalidArgument, "spec.budget.max_trials (line 5): must be > 0"));
+  EXPECT_THAT(
+      PrepareSpec(
+          {},
+          "name: x\nsearch_space:\n  name: nb201\nbudget:\n  max_trials: 0\n"),
+      StatusIs(StatusCode::kInvalidArgument,
+               "spec.budget.max_trials (line 5): must be > 0"));
   // Missing budget entirely: no line to point at.
   EXPECT_THAT(PrepareSpec({}, "name: x\nsearch_space:\n  name: nb201\n"),
-              StatusIs(StatusCode::kInvalidArgument, "spec.budget.max_trials: must be > 0"));
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.budget.max_trials: must be > 0"));
 }
 
 TEST(Spec, ListsEveryError) {
@@ -93,9 +108,9 @@ TEST(Spec, ListsEveryError) {
   std::vector<FieldError> errors = ValidateSpec(p->spec, &p->lines);
   std::vector<std::string> paths;
   for (const auto& e : errors) paths.push_back(e.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{"spec.name", "spec.budget.max_trials",
-                                              "spec.evaluation.epochs",
-                                              "spec.evaluation.momentum"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "spec.name", "spec.budget.max_trials",
+                       "spec.evaluation.epochs", "spec.evaluation.momentum"}));
   EXPECT_EQ(errors[3].line, 8);
 }
 
@@ -105,8 +120,8 @@ TEST(Spec, MessageSpecValidatedToo) {
   spec.mutable_search_space()->set_name("nb201");
   spec.mutable_budget()->set_max_trials(2);
   spec.mutable_evaluation()->set_train_samples(59000);
-  EXPECT_THAT(PrepareSpec(spec, ""),
-              StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.train_samples"));
+  EXPECT_THAT(PrepareSpec(spec, ""), StatusIs(StatusCode::kInvalidArgument,
+                                              "spec.evaluation.train_samples"));
   spec.mutable_evaluation()->set_train_samples(1000);
   NAS_EXPECT_OK(PrepareSpec(spec, ""));
 }

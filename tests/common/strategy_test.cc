@@ -30,7 +30,9 @@ TEST(RandomStrategy, CoversTheSpace) {
   Nb201Space space;
   auto s = MakeRandomStrategy(&space, 1);
   std::vector<int> counts(5, 0);
-  for (const Proposal& p : *s->Propose(2000)) {
+  absl::StatusOr<std::vector<Proposal>> proposals = s->Propose(2000);
+  NAS_ASSERT_OK(proposals);
+  for (const Proposal& p : *proposals) {
     ASSERT_EQ(p.choices.size(), 6u);
     for (int c : p.choices) counts[c]++;
   }
@@ -41,8 +43,9 @@ TEST(MakeStrategy, UnknownNameIsInvalidArgument) {
   Nb201Space space;
   v1::ExperimentSpec spec;
   spec.mutable_strategy()->set_name("bayesian");
-  EXPECT_THAT(MakeStrategy(spec, &space, 1),
-              StatusIs(absl::StatusCode::kInvalidArgument, "spec.strategy.name"));
+  EXPECT_THAT(
+      MakeStrategy(spec, &space, 1),
+      StatusIs(absl::StatusCode::kInvalidArgument, "spec.strategy.name"));
 }
 
 }  // namespace

@@ -25,21 +25,25 @@ using ::nas::testing::ChildProcess;
 using ::nas::testing::Psql;
 
 // Tiny but real training: a few seconds per candidate on one core.
-std::string TinySpec(int trials, int parallel, int lease_seconds, int train_samples,
-                     int epochs) {
+std::string TinySpec(int trials, int parallel, int lease_seconds,
+                     int train_samples, int epochs) {
   return absl::StrCat(R"(
 name: e2e
 search_space:
   name: nb201
   nb201: {channels: 4, cells_per_stage: 1}
 strategy: {name: random, seed: 11}
-budget: {max_trials: )", trials, ", parallel_trials: ", parallel, R"(}
-lease_seconds: )", lease_seconds, R"(
+budget: {max_trials: )",
+                      trials, ", parallel_trials: ", parallel, R"(}
+lease_seconds: )",
+                      lease_seconds, R"(
 evaluation:
-  epochs: )", epochs, R"(
+  epochs: )",
+                      epochs, R"(
   batch_size: 32
   learning_rate: 0.1
-  train_samples: )", train_samples, R"(
+  train_samples: )",
+                      train_samples, R"(
   val_samples: 500
   test_samples: 500
 )");
@@ -69,10 +73,11 @@ class Cluster : public ::testing::Test {
   }
 
   void StartController() {
-    auto c = ChildProcess::Spawn(
-        {Binary("controller/nas-controller"), absl::StrCat("--listen=127.0.0.1:", port_),
-         "--database=" + pg_->conninfo(), "--tick_ms=100"},
-        logs_ + "/controller.log");
+    auto c =
+        ChildProcess::Spawn({Binary("controller/nas-controller"),
+                             absl::StrCat("--listen=127.0.0.1:", port_),
+                             "--database=" + pg_->conninfo(), "--tick_ms=100"},
+                            logs_ + "/controller.log");
     NAS_ASSERT_OK(c);
     controller_ = *std::move(c);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
@@ -85,8 +90,9 @@ class Cluster : public ::testing::Test {
 
   void StartWorker(const std::string& id) {
     auto w = ChildProcess::Spawn(
-        {Binary("worker/nas-worker"), absl::StrCat("--controller=127.0.0.1:", port_),
-         "--id=" + id, "--threads=1", "--unreachable_timeout_seconds=60"},
+        {Binary("worker/nas-worker"),
+         absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
+         "--threads=1", "--unreachable_timeout_seconds=60"},
         absl::StrCat(logs_, "/", id, ".log"));
     NAS_ASSERT_OK(w);
     workers_[id] = *std::move(w);
@@ -116,7 +122,8 @@ class Cluster : public ::testing::Test {
 
   grpc::Status TryGet(int64_t id, v1::Experiment* e) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
     v1::GetExperimentRequest req;
     req.set_id(id);
     return stub_->GetExperiment(&ctx, req, e);
@@ -131,32 +138,43 @@ class Cluster : public ::testing::Test {
 
   // Transient RPC errors (a controller restarting) count as "not yet".
   void WaitFinished(int64_t id, absl::Duration timeout) {
-    WaitFor("experiment to finish",
-            [&] {
-              v1::Experiment e;
-              return TryGet(id, &e).ok() && e.state() != v1::EXPERIMENT_RUNNING;
-            },
-            timeout);
+    WaitFor(
+        "experiment to finish",
+        [&] {
+          v1::Experiment e;
+          return TryGet(id, &e).ok() && e.state() != v1::EXPERIMENT_RUNNING;
+        },
+        timeout);
   }
 
   // No candidate trained twice, one result per trial, every evaluated
   // candidate has exactly one result.
   void CheckNoDuplicatesNoLoss(int64_t id, int budget) {
     const std::string e = absl::StrCat(id);
-    EXPECT_EQ(Count("SELECT count(*) FROM results WHERE experiment_id=" + e), budget);
-    EXPECT_EQ(Count("SELECT count(DISTINCT trial_id) FROM results WHERE experiment_id=" + e),
+    EXPECT_EQ(Count("SELECT count(*) FROM results WHERE experiment_id=" + e),
               budget);
-    EXPECT_EQ(Count("SELECT count(DISTINCT candidate_id) FROM results WHERE experiment_id=" + e),
+    EXPECT_EQ(Count("SELECT count(DISTINCT trial_id) FROM results WHERE "
+                    "experiment_id=" +
+                    e),
               budget);
-    EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state='EVALUATED' AND "
-                    "experiment_id=" + e),
+    EXPECT_EQ(Count("SELECT count(DISTINCT candidate_id) FROM results WHERE "
+                    "experiment_id=" +
+                    e),
               budget);
+    EXPECT_EQ(
+        Count("SELECT count(*) FROM candidates WHERE state='EVALUATED' AND "
+              "experiment_id=" +
+              e),
+        budget);
     EXPECT_EQ(Count("SELECT count(*) FROM trials WHERE status='SUCCEEDED' AND "
-                    "experiment_id=" + e),
+                    "experiment_id=" +
+                    e),
               budget);
-    EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN results r ON r.candidate_id=c.id "
+    EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN results r ON "
+                    "r.candidate_id=c.id "
                     "WHERE c.val_accuracy IS DISTINCT FROM r.val_accuracy AND "
-                    "c.experiment_id=" + e),
+                    "c.experiment_id=" +
+                    e),
               0);
   }
 
@@ -172,8 +190,10 @@ class Cluster : public ::testing::Test {
 TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   StartWorker("w1");
   StartWorker("w2");
-  WaitFor("two workers registered", [&] { return Count("SELECT count(*) FROM workers") == 2; },
-          absl::Seconds(60));
+  WaitFor(
+      "two workers registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 2; },
+      absl::Seconds(60));
   v1::Experiment e;
   grpc::Status s = Create(TinySpec(4, 2, 30, 2000, 1), &e);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -184,19 +204,29 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   CheckNoDuplicatesNoLoss(e.id(), 4);
   const std::string id = absl::StrCat(e.id());
   // Both worker processes trained candidates.
-  EXPECT_EQ(Count("SELECT count(DISTINCT worker_id) FROM results WHERE experiment_id=" + id), 2);
+  EXPECT_EQ(
+      Count(
+          "SELECT count(DISTINCT worker_id) FROM results WHERE experiment_id=" +
+          id),
+      2);
   // Metrics are real: accuracy above chance, costs and latency measured.
-  EXPECT_EQ(Count("SELECT count(*) FROM results WHERE val_accuracy > 0.3 AND test_accuracy > 0.3 "
-                  "AND params > 0 AND macs > 0 AND latency_ms > 0 AND train_seconds > 0 AND "
-                  "experiment_id=" + id),
+  EXPECT_EQ(Count("SELECT count(*) FROM results WHERE val_accuracy > 0.3 AND "
+                  "test_accuracy > 0.3 "
+                  "AND params > 0 AND macs > 0 AND latency_ms > 0 AND "
+                  "train_seconds > 0 AND "
+                  "experiment_id=" +
+                  id),
             4);
   // Every epoch was reported.
-  EXPECT_EQ(Count("SELECT count(*) FROM trial_progress p JOIN trials t ON t.id=p.trial_id "
-                  "WHERE t.experiment_id=" + id),
+  EXPECT_EQ(Count("SELECT count(*) FROM trial_progress p JOIN trials t ON "
+                  "t.id=p.trial_id "
+                  "WHERE t.experiment_id=" +
+                  id),
             4);
   // Candidate genotypes are in NAS-Bench-201's format.
   for (absl::string_view g : absl::StrSplit(
-           Psql(pg_->conninfo(), "SELECT canonical FROM candidates WHERE experiment_id=" + id),
+           Psql(pg_->conninfo(),
+                "SELECT canonical FROM candidates WHERE experiment_id=" + id),
            '\n')) {
     EXPECT_EQ(std::count(g.begin(), g.end(), '~'), 6) << g;
   }
@@ -209,7 +239,8 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   v1::GetParetoFrontResponse front;
   ASSERT_TRUE(stub_->GetParetoFront(&ctx, preq, &front).ok());
   EXPECT_GE(front.front_size(), 1);
-  EXPECT_EQ(front.front(0).id(), done.best().id());  // most accurate is never dominated
+  EXPECT_EQ(front.front(0).id(),
+            done.best().id());  // most accurate is never dominated
 
   // nasctl, as a user runs it.
   std::string out;
@@ -227,20 +258,26 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
 
 TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   StartWorker("victim");
-  WaitFor("worker registered", [&] { return Count("SELECT count(*) FROM workers") == 1; },
-          absl::Seconds(60));
+  WaitFor(
+      "worker registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 1; },
+      absl::Seconds(60));
   v1::Experiment e;
   // One trial at a time, long enough (3 epochs) to be killed in the middle.
   ASSERT_TRUE(Create(TinySpec(2, 1, 3, 3000, 3), &e).ok());
   const std::string id = absl::StrCat(e.id());
-  WaitFor("victim to report its first epoch",
-          [&] {
-            return Count("SELECT count(*) FROM trial_progress WHERE worker_id='victim'") >= 1;
-          },
-          absl::Minutes(3));
+  WaitFor(
+      "victim to report its first epoch",
+      [&] {
+        return Count(
+                   "SELECT count(*) FROM trial_progress WHERE "
+                   "worker_id='victim'") >= 1;
+      },
+      absl::Minutes(3));
   const int64_t first_trial = std::stoll(
-      Psql(pg_->conninfo(), "SELECT trial_id FROM trial_progress WHERE worker_id='victim' "
-                            "LIMIT 1"));
+      Psql(pg_->conninfo(),
+           "SELECT trial_id FROM trial_progress WHERE worker_id='victim' "
+           "LIMIT 1"));
   workers_["victim"]->Signal(SIGKILL);
   ASSERT_TRUE(workers_["victim"]->WaitFor(absl::Seconds(10)).has_value());
   StartWorker("rescuer");
@@ -249,11 +286,14 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   CheckNoDuplicatesNoLoss(e.id(), 2);
   const std::string t = absl::StrCat(first_trial);
   // The killed attempt expired and the second attempt, by the rescuer, won.
-  EXPECT_EQ(Psql(pg_->conninfo(), "SELECT attempt || ',' || worker_id FROM results "
-                                  "WHERE trial_id=" + t),
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT attempt || ',' || worker_id FROM results "
+                 "WHERE trial_id=" +
+                     t),
             "2,rescuer");
   EXPECT_EQ(Count("SELECT count(*) FROM results WHERE worker_id='victim'"), 0);
-  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE experiment_id=" + id), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE experiment_id=" + id),
+            2);
 }
 
 TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
@@ -265,8 +305,10 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
        "spec.search_space.name"},
       {"name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 0}\n",
        "spec.budget.max_trials"},
-      {"name: x\nsearch_space: {name: nb201\nbudget: [\n", "spec_yaml: malformed YAML"},
-      {"name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 2}\nevaluation: {epoch: 3}\n",
+      {"name: x\nsearch_space: {name: nb201\nbudget: [\n",
+       "spec_yaml: malformed YAML"},
+      {"name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: "
+       "2}\nevaluation: {epoch: 3}\n",
        "spec.evaluation.epoch"},
   };
   for (const Case& c : cases) {
@@ -284,30 +326,42 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   fputs(cases[1].yaml.c_str(), f);
   fclose(f);
   std::string out;
-  EXPECT_EQ(testing::RunCommand(absl::StrCat(Binary("client/nasctl"), " --controller 127.0.0.1:",
-                                             port_, " submit ", path, " 2>&1"),
+  EXPECT_EQ(testing::RunCommand(absl::StrCat(Binary("client/nasctl"),
+                                             " --controller 127.0.0.1:", port_,
+                                             " submit ", path, " 2>&1"),
                                 &out),
             2);
-  EXPECT_NE(out.find("spec.budget.max_trials (line 3): must be > 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("spec.budget.max_trials (line 3): must be > 0"),
+            std::string::npos)
+      << out;
 }
 
 TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
   StartWorker("w1");
-  WaitFor("worker registered", [&] { return Count("SELECT count(*) FROM workers") == 1; },
-          absl::Seconds(60));
+  WaitFor(
+      "worker registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 1; },
+      absl::Seconds(60));
   v1::Experiment e;
   ASSERT_TRUE(Create(TinySpec(3, 1, 10, 1000, 1), &e).ok());
-  WaitFor("first result",
-          [&] { return Count(absl::StrCat("SELECT count(*) FROM results WHERE experiment_id=",
-                                          e.id())) >= 1; },
-          absl::Minutes(3));
+  WaitFor(
+      "first result",
+      [&] {
+        return Count(absl::StrCat(
+                   "SELECT count(*) FROM results WHERE experiment_id=",
+                   e.id())) >= 1;
+      },
+      absl::Minutes(3));
   controller_->Signal(SIGKILL);
   ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
   StartController();
   WaitFinished(e.id(), absl::Minutes(5));
   EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
   CheckNoDuplicatesNoLoss(e.id(), 3);
-  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM candidates WHERE experiment_id=", e.id())), 3);
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT count(*) FROM candidates WHERE experiment_id=",
+                         e.id())),
+      3);
 }
 
 }  // namespace

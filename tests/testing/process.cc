@@ -22,7 +22,8 @@ namespace nas::testing {
 absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     const std::vector<std::string>& argv, const std::string& log_path) {
   std::vector<char*> cargv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
@@ -66,7 +67,9 @@ std::optional<int> ChildProcess::WaitFor(absl::Duration timeout) {
   return exit_;
 }
 
-bool ChildProcess::Running() { return !WaitFor(absl::ZeroDuration()).has_value(); }
+bool ChildProcess::Running() {
+  return !WaitFor(absl::ZeroDuration()).has_value();
+}
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -111,9 +114,10 @@ std::string Psql(const std::string& conninfo, const std::string& sql) {
       quoted += c;
     }
   }
-  int rc = RunCommand(absl::StrCat("psql '", conninfo, "' -v ON_ERROR_STOP=1 -tAc '",
-                                   quoted, "' 2>&1"),
-                      &out);
+  int rc =
+      RunCommand(absl::StrCat("psql '", conninfo, "' -v ON_ERROR_STOP=1 -tAc '",
+                              quoted, "' 2>&1"),
+                 &out);
   EXPECT_EQ(rc, 0) << "psql failed for: " << sql << "\n" << out;
   return std::string(absl::StripTrailingAsciiWhitespace(out));
 }

@@ -31,7 +31,8 @@ class ChildProcess {
   const std::string& log_path() const { return log_path_; }
 
  private:
-  ChildProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  ChildProcess(pid_t pid, std::string log_path)
+      : pid_(pid), log_path_(std::move(log_path)) {}
   pid_t pid_;
   std::string log_path_;
   std::optional<int> exit_;

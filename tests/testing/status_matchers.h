@@ -25,8 +25,10 @@ MATCHER_P2(StatusIs, code, substring,
          s.message().find(std::string(substring)) != std::string::npos;
 }
 
-#define NAS_ASSERT_OK(expr) ASSERT_TRUE((expr).ok()) << ::nas::testing::GetStatus(expr)
-#define NAS_EXPECT_OK(expr) EXPECT_TRUE((expr).ok()) << ::nas::testing::GetStatus(expr)
+#define NAS_ASSERT_OK(expr) \
+  ASSERT_TRUE((expr).ok()) << ::nas::testing::GetStatus(expr)
+#define NAS_EXPECT_OK(expr) \
+  EXPECT_TRUE((expr).ok()) << ::nas::testing::GetStatus(expr)
 
 }  // namespace nas::testing
 

@@ -60,6 +60,22 @@ TEST(Nb201ModelTest, OtherInputShapes) {
             (std::vector<int64_t>{2, 100}));
 }
 
+TEST(Nb201ModelTest, AvgPoolEdgeMatchesTorchAvgPool) {
+  // node1 = avg_pool_3x3(x), node3 = skip(node1).
+  Nb201Cell cell(std::array<int, kNb201Edges>{4, 0, 0, 0, 1, 0}, 5);
+  for (int64_t side : {28, 7, 2, 1}) {
+    const torch::Tensor x = torch::randn({2, 5, side, side});
+    const torch::Tensor want = torch::nn::functional::avg_pool2d(
+        x, torch::nn::functional::AvgPool2dFuncOptions(3)
+               .stride(1)
+               .padding(1)
+               .count_include_pad(false));
+    EXPECT_TRUE(torch::allclose(cell->forward(x), want, 1e-5, 1e-6))
+        << "side " << side;
+  }
+  EXPECT_EQ(CountParameters(*cell), 0);
+}
+
 TEST(Nb201ModelTest, ParameterCountMatchesAnalyticCost) {
   std::mt19937_64 rng(7);
   const InputShape input;  // 1x28x28, 10 classes
@@ -96,7 +112,8 @@ TEST(Nb201ModelTest, SameSeedSameWeights) {
   const auto pa = a->parameters();
   const auto pb = b->parameters();
   ASSERT_EQ(pa.size(), pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::equal(pa[i], pb[i]));
 }
 
 TEST(Nb201ModelTest, RejectsBadGenotypesAndShapes) {
@@ -104,9 +121,9 @@ TEST(Nb201ModelTest, RejectsBadGenotypesAndShapes) {
               StatusIs(absl::StatusCode::kInvalidArgument, "6 choices"));
   EXPECT_THAT(BuildNb201Network({0, 1, 2, 3, 4, 5}, Nb201Shape{}, InputShape()),
               StatusIs(absl::StatusCode::kInvalidArgument, "choice 5"));
-  EXPECT_THAT(BuildNb201Network({0, 1, 2, 3, 4, 0}, Nb201Shape{0, 1},
-                                InputShape()),
-              StatusIs(absl::StatusCode::kInvalidArgument, "channels"));
+  EXPECT_THAT(
+      BuildNb201Network({0, 1, 2, 3, 4, 0}, Nb201Shape{0, 1}, InputShape()),
+      StatusIs(absl::StatusCode::kInvalidArgument, "channels"));
   EXPECT_THAT(BuildNb201Network({0, 1, 2, 3, 4, 0}, Nb201Shape{},
                                 InputShape{1, 30, 30, 10}),
               StatusIs(absl::StatusCode::kInvalidArgument, "divisible by 4"));

@@ -12,7 +12,13 @@
 //   NAS_TUNE_TRAIN (15000)  NAS_TUNE_VAL (5000)    NAS_TUNE_TEST (5000)
 //   NAS_TUNE_BATCH (64)     NAS_TUNE_LR (0.05)     NAS_TUNE_THREADS (1)
 //   NAS_TUNE_RANDOM (2: random genotypes added to the fixed three)
+//   NAS_TUNE_SEED (2024: seed of the random genotypes)
+//   NAS_TUNE_FIXED (1; 0 drops the fixed three: random genotypes only)
 //   NAS_TUNE_GENOTYPES ("canonical;canonical;...": replaces the fixed three)
+// The demo itself (2 workers x 1 thread on 2 cores, 8 random candidates) is
+// emulated by two such processes side by side, e.g.
+//   NAS_TUNE_FIXED=0 NAS_TUNE_RANDOM=4 NAS_TUNE_SEED=1 taskset -c 0 ... &
+//   NAS_TUNE_FIXED=0 NAS_TUNE_RANDOM=4 NAS_TUNE_SEED=2 taskset -c 1 ...
 #include <time.h>
 #include <unistd.h>
 
@@ -42,7 +48,8 @@ int EnvInt(const char* name, int def) {
 double ProcessCpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  return static_cast<double>(ts.tv_sec) +
+         1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 TEST(WorkerTuning, DISABLED_DemoSettings) {
@@ -65,13 +72,14 @@ TEST(WorkerTuning, DISABLED_DemoSettings) {
   if (const char* g = std::getenv("NAS_TUNE_GENOTYPES"); g && *g) {
     canon = absl::StrSplit(g, ';', absl::SkipEmpty());
   }
+  if (EnvInt("NAS_TUNE_FIXED", 1) == 0) canon.clear();
   std::vector<std::vector<int>> genotypes;
   for (const std::string& c : canon) {
     absl::StatusOr<std::vector<int>> choices = space.Parse(c);
     ASSERT_TRUE(choices.ok()) << choices.status();
     genotypes.push_back(*choices);
   }
-  std::mt19937_64 rng(2024);
+  std::mt19937_64 rng(EnvInt("NAS_TUNE_SEED", 2024));
   for (int i = 0; i < EnvInt("NAS_TUNE_RANDOM", 2); ++i) {
     genotypes.push_back(space.Sample(rng));
   }
@@ -127,9 +135,9 @@ TEST(WorkerTuning, DISABLED_DemoSettings) {
     std::snprintf(line, sizeof(line),
                   "%s val %.4f test %.4f loss %.3f wall %.1fs cpu %.1fs train "
                   "%.1fs params %lld macs %lld latency %.2fms (iqr %.2f)%s\n",
-                  g->canonical().c_str(), m->val_accuracy(),
-                  m->test_accuracy(), m->train_loss(), wall, cpu,
-                  m->train_seconds(), static_cast<long long>(m->params()),
+                  g->canonical().c_str(), m->val_accuracy(), m->test_accuracy(),
+                  m->train_loss(), wall, cpu, m->train_seconds(),
+                  static_cast<long long>(m->params()),
                   static_cast<long long>(m->macs()), m->latency_ms(),
                   m->latency_iqr_ms(), i == 0 ? " [incl. data load]" : "");
     report += line;
