@@ -260,7 +260,7 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
        [e](int v) { e->set_epochs(v); });
   fill("spec.evaluation.batch_size", e->batch_size(), 128,
        [e](int v) { e->set_batch_size(v); });
-  fill("spec.evaluation.learning_rate", e->learning_rate(), 0.05,
+  fill("spec.evaluation.learning_rate", e->learning_rate(), 0.1,
        [e](double v) { e->set_learning_rate(v); });
   fill("spec.evaluation.momentum", e->momentum(), 0.9,
        [e](double v) { e->set_momentum(v); });

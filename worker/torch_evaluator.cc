@@ -29,11 +29,14 @@ double SecondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// EvaluationSpec with the documented defaults applied to zero fields.
+// EvaluationSpec as the controller sent it (defaults already applied there,
+// common/spec.cc). Zero epochs/batch/learning rate cannot pass validation,
+// so they fall back to the defaults only for callers that skip it (tests);
+// momentum and weight decay are used as given, 0 included.
 struct TrainSettings {
   int epochs = 3;
   int64_t batch_size = 128;
-  double learning_rate = 0.05;
+  double learning_rate = 0.1;
   double momentum = 0.9;
   double weight_decay = 5e-4;
   int64_t seed = 1;
@@ -51,8 +54,8 @@ absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
   if (e.epochs() > 0) s.epochs = e.epochs();
   if (e.batch_size() > 0) s.batch_size = e.batch_size();
   if (e.learning_rate() > 0) s.learning_rate = e.learning_rate();
-  if (e.momentum() > 0) s.momentum = e.momentum();
-  if (e.weight_decay() > 0) s.weight_decay = e.weight_decay();
+  s.momentum = e.momentum();
+  s.weight_decay = e.weight_decay();
   if (e.data_seed() != 0) s.seed = e.data_seed();
   s.latency_runs = std::max(30, e.latency_runs());
   return s;

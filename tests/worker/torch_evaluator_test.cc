@@ -43,6 +43,8 @@ v1::Trial SmallTrial(const std::vector<int>& choices, int epochs,
   e->set_epochs(epochs);
   e->set_batch_size(32);
   e->set_learning_rate(0.1);
+  e->set_momentum(0.9);
+  e->set_weight_decay(5e-4);
   e->set_train_samples(train_samples);
   e->set_val_samples(1000);
   e->set_test_samples(1000);

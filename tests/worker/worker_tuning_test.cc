@@ -8,9 +8,9 @@
 //     --gtest_also_run_disabled_tests --gtest_filter='WorkerTuning.*'
 //
 // Environment overrides (defaults = the recommended demo settings):
-//   NAS_TUNE_CHANNELS (8)   NAS_TUNE_CELLS (1)     NAS_TUNE_EPOCHS (2)
-//   NAS_TUNE_TRAIN (15000)  NAS_TUNE_VAL (5000)    NAS_TUNE_TEST (5000)
-//   NAS_TUNE_BATCH (64)     NAS_TUNE_LR (0.05)     NAS_TUNE_THREADS (1)
+//   NAS_TUNE_CHANNELS (8)   NAS_TUNE_CELLS (1)     NAS_TUNE_EPOCHS (3)
+//   NAS_TUNE_TRAIN (25000)  NAS_TUNE_VAL (5000)    NAS_TUNE_TEST (5000)
+//   NAS_TUNE_BATCH (64)     NAS_TUNE_LR (0.1)      NAS_TUNE_THREADS (1)
 //   NAS_TUNE_RANDOM (2: random genotypes added to the fixed three)
 //   NAS_TUNE_SEED (2024: seed of the random genotypes)
 //   NAS_TUNE_FIXED (1; 0 drops the fixed three: random genotypes only)
@@ -95,12 +95,12 @@ TEST(WorkerTuning, DISABLED_DemoSettings) {
   e->set_mode(v1::FULL);
   e->set_dataset("fashion_mnist");
   e->set_data_dir(dir);
-  e->set_epochs(EnvInt("NAS_TUNE_EPOCHS", 2));
+  e->set_epochs(EnvInt("NAS_TUNE_EPOCHS", 3));
   e->set_batch_size(EnvInt("NAS_TUNE_BATCH", 64));
-  e->set_learning_rate(EnvDouble("NAS_TUNE_LR", 0.05));
+  e->set_learning_rate(EnvDouble("NAS_TUNE_LR", 0.1));
   e->set_momentum(0.9);
   e->set_weight_decay(5e-4);
-  e->set_train_samples(EnvInt("NAS_TUNE_TRAIN", 15000));
+  e->set_train_samples(EnvInt("NAS_TUNE_TRAIN", 25000));
   e->set_val_samples(EnvInt("NAS_TUNE_VAL", 5000));
   e->set_test_samples(EnvInt("NAS_TUNE_TEST", 5000));
   e->set_data_seed(1);
