@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "client/svg_plot.h"
 #include "common/spec.h"
 #include "google/protobuf/util/json_util.h"
 #include "nas/v1/experiment.grpc.pb.h"
@@ -32,8 +33,9 @@ commands:
   candidates ID [--state S] [--order-by F] [--limit N]
                                candidates with their metrics (F: seq, val_accuracy,
                                macs, params, latency_ms; prefix - for descending)
-  pareto ID [--minimize macs,params,latency_ms]
-                               the non-dominated candidates
+  pareto ID [--minimize macs,params,latency_ms] [--svg FILE]
+                               the non-dominated candidates; --svg also draws
+                               them over all evaluated candidates
   stop ID                      stop an experiment
 
 environment: NAS_CONTROLLER (default 127.0.0.1:50051)
@@ -287,6 +289,50 @@ int Candidates(Ctx& c) {
   return 0;
 }
 
+double Objective(const v1::Candidate& k, const std::string& name) {
+  if (name == "params") return static_cast<double>(k.metrics().params());
+  if (name == "latency_ms") return k.metrics().latency_ms();
+  return static_cast<double>(k.metrics().macs());
+}
+
+// Draws every evaluated candidate (grey) and the front (red) against the
+// first minimized objective.
+int WriteParetoSvg(Ctx& c, int64_t id,
+                   const v1::GetParetoFrontResponse& front) {
+  v1::ListCandidatesRequest req;
+  req.set_experiment_id(id);
+  req.set_state(v1::CANDIDATE_EVALUATED);
+  req.set_page_size(10000);
+  v1::ListCandidatesResponse all;
+  grpc::Status s = c.stub->ListCandidates(Context().get(), req, &all);
+  if (!s.ok()) return Fail(c, s, "pareto --svg");
+  const std::string x =
+      front.objectives_size() > 1 ? front.objectives(1) : "macs";
+  ScatterPlot plot;
+  plot.title =
+      absl::StrCat("Experiment ", id, ": Pareto front (", front.front_size(),
+                   " of ", all.candidates_size(), " evaluated candidates)");
+  plot.x_label = x == "latency_ms" ? "latency (ms, batch 1)" : x;
+  plot.y_label = "validation accuracy";
+  auto point = [&](const v1::Candidate& k) {
+    return PlotPoint{
+        Objective(k, x), k.metrics().val_accuracy(),
+        absl::StrCat("candidate ", k.id(), " ", k.genotype().canonical())};
+  };
+  for (const v1::Candidate& k : all.candidates())
+    plot.points.push_back(point(k));
+  for (const v1::Candidate& k : front.front())
+    plot.highlight.push_back(point(k));
+  std::ofstream f(c.flags["svg"]);
+  f << RenderScatterSvg(plot);
+  if (!f) {
+    c.err << "nasctl pareto: cannot write " << c.flags["svg"] << "\n";
+    return 2;
+  }
+  c.err << "wrote " << c.flags["svg"] << "\n";
+  return 0;
+}
+
 int Pareto(Ctx& c) {
   int64_t id;
   if (!ParseId(c, &id)) return 2;
@@ -300,6 +346,10 @@ int Pareto(Ctx& c) {
   v1::GetParetoFrontResponse resp;
   grpc::Status s = c.stub->GetParetoFront(Context().get(), req, &resp);
   if (!s.ok()) return Fail(c, s, "pareto");
+  if (c.flags.count("svg")) {
+    int rc = WriteParetoSvg(c, id, resp);
+    if (rc != 0) return rc;
+  }
   if (c.json) {
     PrintJson(c, resp);
     return 0;

@@ -13,6 +13,7 @@ start=$(date +%s)
 bash "$repo/scripts/build.sh" nas-controller nas-worker nasctl
 build=${NAS_BUILD_DIR:-$repo/build}
 work=$(mktemp -d /tmp/nas-demo-XXXXXX)
+chmod 755 "$work"  # the database server may run as user postgres
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -52,6 +53,8 @@ psql "$db" -tAc "SELECT 'candidates: ' || count(*) FROM candidates WHERE experim
 psql "$db" -tAc "SELECT 'results: ' || count(*) || ' by ' || count(DISTINCT worker_id) || ' workers' FROM results WHERE experiment_id=$id"
 echo
 echo "== Pareto front (validation accuracy up, MACs down) =="
-"$build/client/nasctl" pareto "$id"
+mkdir -p "$build/demo"
+"$build/client/nasctl" pareto "$id" --svg "$build/demo/pareto-$id.svg"
+echo "(picture: $build/demo/pareto-$id.svg)"
 echo
 echo "demo: finished in $(( $(date +%s) - start )) s"

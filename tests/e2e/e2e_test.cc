@@ -254,6 +254,18 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   EXPECT_NE(out.find("4/4 done"), std::string::npos) << out;
   EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id, &out), 0) << out;
   EXPECT_NE(out.find("Pareto front"), std::string::npos) << out;
+  const std::string svg_path = logs_ + "/pareto.svg";
+  EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id + " --svg " + svg_path, &out), 0);
+  const std::string svg = testing::ReadFile(svg_path);
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  auto count = [&](const std::string& needle) {
+    int n = 0;
+    for (size_t p = svg.find(needle); p != std::string::npos; p = svg.find(needle, p + 1)) ++n;
+    return n;
+  };
+  // Every evaluated candidate as a grey dot, the front again in red.
+  EXPECT_EQ(count("<circle"), 4 + front.front_size()) << svg;
+  EXPECT_EQ(count("</svg>"), 1);
 }
 
 TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
