@@ -172,7 +172,14 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     run.observed = static_cast<int64_t>(results.size());
   }
   if (done >= budget.max_trials() && active == 0) {
-    absl::Status s = store_->FinishExperiment(id, v1::EXPERIMENT_SUCCEEDED, "");
+    // Budget spent. Without a single successful trial there is no result
+    // to show: the experiment failed (the trials carry their errors).
+    const bool any = c.trials_succeeded() > 0;
+    absl::Status s = store_->FinishExperiment(
+        id, any ? v1::EXPERIMENT_SUCCEEDED : v1::EXPERIMENT_FAILED,
+        any ? ""
+            : absl::StrCat("all ", done,
+                           " trials failed; see the trials' errors"));
     running_.erase(id);
     return s;
   }

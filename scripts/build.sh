@@ -16,7 +16,7 @@ export CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=1
 jobs=${NAS_JOBS:-$(nproc)}
 echo "build.sh: configuring $build" >&2
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DNAS_BUILD_TESTS=${NAS_BUILD_TESTS:-ON} >/dev/null
+  -DNAS_BUILD_TESTS=${NAS_BUILD_TESTS:-ON} -DNAS_BUILD_BENCH=${NAS_BUILD_BENCH:-ON} >/dev/null
 echo "build.sh: building with $jobs jobs (ccache in $CCACHE_DIR)" >&2
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done

@@ -65,10 +65,12 @@ class Cluster : public ::testing::Test {
   void TearDown() override {
     workers_.clear();
     controller_.reset();
+    std::string out;
     if (HasFailure()) {
-      std::string out;
       testing::RunCommand(absl::StrCat("tail -n 40 ", logs_, "/*.log"), &out);
       std::cerr << "---- process logs ----\n" << out;
+    } else {
+      testing::RunCommand("rm -rf " + logs_, &out);
     }
   }
 
@@ -255,12 +257,16 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id, &out), 0) << out;
   EXPECT_NE(out.find("Pareto front"), std::string::npos) << out;
   const std::string svg_path = logs_ + "/pareto.svg";
-  EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id + " --svg " + svg_path, &out), 0);
+  EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id + " --svg " + svg_path,
+                                &out),
+            0);
   const std::string svg = testing::ReadFile(svg_path);
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
   auto count = [&](const std::string& needle) {
     int n = 0;
-    for (size_t p = svg.find(needle); p != std::string::npos; p = svg.find(needle, p + 1)) ++n;
+    for (size_t p = svg.find(needle); p != std::string::npos;
+         p = svg.find(needle, p + 1))
+      ++n;
     return n;
   };
   // Every evaluated candidate as a grey dot, the front again in red.
@@ -346,6 +352,35 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   EXPECT_NE(out.find("spec.budget.max_trials (line 3): must be > 0"),
             std::string::npos)
       << out;
+}
+
+TEST_F(Cluster, FailingEvaluationsAreRetriedThenTheExperimentFails) {
+  StartWorker("w1");
+  WaitFor(
+      "worker registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 1; },
+      absl::Seconds(60));
+  v1::Experiment e;
+  ASSERT_TRUE(
+      Create(
+          "name: broken\nsearch_space: {name: nb201}\nbudget: {max_trials: 1}\n"
+          "max_attempts: 2\nevaluation: {data_dir: /nonexistent/fmnist}\n",
+          &e)
+          .ok());
+  WaitFinished(e.id(), absl::Minutes(2));
+  v1::Experiment done = Get(e.id());
+  EXPECT_EQ(done.state(), v1::EXPERIMENT_FAILED);
+  EXPECT_NE(done.error().find("all 1 trials failed"), std::string::npos)
+      << done.error();
+  const std::string row = Psql(
+      pg_->conninfo(),
+      absl::StrCat(
+          "SELECT status || ',' || attempt || ',' || error FROM trials WHERE "
+          "experiment_id=",
+          e.id()));
+  EXPECT_EQ(row.rfind("FAILED,2,", 0), 0u) << row;
+  EXPECT_NE(row.find("/nonexistent/fmnist"), std::string::npos) << row;
+  EXPECT_EQ(Count("SELECT count(*) FROM results"), 0);
 }
 
 TEST_F(Cluster, ControllerRestartResumesTheExperiment) {

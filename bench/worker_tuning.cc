@@ -1,11 +1,11 @@
-// Demo-settings measurement, DISABLED_ by default (minutes of CPU). It trains
-// a fixed set of nb201 genotypes with the demo's evaluation settings and
+// bench/worker_tuning: the demo-settings measurement (minutes of CPU). It
+// trains a fixed set of nb201 genotypes with the demo's evaluation settings and
 // prints, per candidate, the wall time of Evaluate() (training + validation +
 // test + latency), its CPU time (what it would take on an idle core) and the
 // accuracies. To emulate one demo worker on one core:
 //
-//   taskset -c 0 build/tests/worker/worker_tests \
-//     --gtest_also_run_disabled_tests --gtest_filter='WorkerTuning.*'
+//   cmake -S . -B build -DNAS_BUILD_BENCH=ON && ninja -C build worker_tuning
+//   taskset -c 0 build/bench/worker_tuning
 //
 // Environment overrides (defaults = the recommended demo settings):
 //   NAS_TUNE_CHANNELS (8)   NAS_TUNE_CELLS (1)     NAS_TUNE_EPOCHS (3)
@@ -31,7 +31,6 @@
 
 #include "absl/strings/str_split.h"
 #include "common/nb201_space.h"
-#include "gtest/gtest.h"
 #include "worker/evaluator.h"
 
 namespace nas {
@@ -52,10 +51,11 @@ double ProcessCpuSeconds() {
          1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-TEST(WorkerTuning, DISABLED_DemoSettings) {
+int Run() {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
   if (access((dir + "/train-images-idx3-ubyte.gz").c_str(), R_OK) != 0) {
-    GTEST_SKIP() << "no " << dir;
+    fprintf(stderr, "worker_tuning: no dataset at %s\n", dir.c_str());
+    return 1;
   }
   const Nb201Space space;
   std::vector<std::string> canon = {
@@ -76,7 +76,11 @@ TEST(WorkerTuning, DISABLED_DemoSettings) {
   std::vector<std::vector<int>> genotypes;
   for (const std::string& c : canon) {
     absl::StatusOr<std::vector<int>> choices = space.Parse(c);
-    ASSERT_TRUE(choices.ok()) << choices.status();
+    if (!choices.ok()) {
+      fprintf(stderr, "worker_tuning: %s\n",
+              choices.status().ToString().c_str());
+      return 1;
+    }
     genotypes.push_back(*choices);
   }
   std::mt19937_64 rng(EnvInt("NAS_TUNE_SEED", 2024));
@@ -119,7 +123,10 @@ TEST(WorkerTuning, DISABLED_DemoSettings) {
   double best = 0;
   for (size_t i = 0; i < genotypes.size(); ++i) {
     absl::StatusOr<v1::Genotype> g = space.ToProto(genotypes[i]);
-    ASSERT_TRUE(g.ok()) << g.status();
+    if (!g.ok()) {
+      fprintf(stderr, "worker_tuning: %s\n", g.status().ToString().c_str());
+      return 1;
+    }
     trial.set_trial_id(static_cast<int64_t>(i) + 1);
     trial.set_attempt(1);
     *trial.mutable_genotype() = *g;
@@ -130,7 +137,10 @@ TEST(WorkerTuning, DISABLED_DemoSettings) {
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
             .count();
-    ASSERT_TRUE(m.ok()) << m.status();
+    if (!m.ok()) {
+      fprintf(stderr, "worker_tuning: %s\n", m.status().ToString().c_str());
+      return 1;
+    }
     best = std::max(best, m->val_accuracy());
     std::snprintf(line, sizeof(line),
                   "%s val %.4f test %.4f loss %.3f wall %.1fs cpu %.1fs train "
@@ -146,7 +156,10 @@ TEST(WorkerTuning, DISABLED_DemoSettings) {
   std::snprintf(line, sizeof(line), "best val %.4f\n", best);
   report += line;
   std::fputs(report.c_str(), stdout);
+  return 0;
 }
 
 }  // namespace
 }  // namespace nas
+
+int main() { return nas::Run(); }
