@@ -39,6 +39,12 @@ constexpr int kDefaultMaxAttempts = 3;
 
 // --- SQL -------------------------------------------------------------------
 // Every statement is prepared (lazily, on first use) on every connection.
+// The statements that lease, renew or end a trial attempt also keep its
+// trial_attempts row (migration 0002) in step, in data-modifying CTEs of the
+// same statement, under the trial's row lock. Those history writes only
+// UPDATE rows found by primary key (or upsert on lease), so they add no
+// failure mode to the main operation once 0002 is applied (without the
+// table every such statement fails; the controller migrates at start-up).
 
 // Timestamps are read as microseconds since the epoch:
 // (extract(epoch FROM ts) * 1000000)::bigint.
@@ -167,7 +173,17 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "    updated_at = now()"
          "  FROM leased l WHERE c.id = l.candidate_id"
          "  RETURNING c.id, c.space, c.canonical,"
-         "    array_to_string(c.choices, ',') AS choices, c.arch_hash) "
+         "    array_to_string(c.choices, ',') AS choices, c.arch_hash), "
+         // History: a row of a (trial, attempt) can only pre-exist if the
+         // trial's attempt counter was reset by hand; the new lease wins.
+         "att AS ("
+         "  INSERT INTO trial_attempts (trial_id, attempt, worker_id,"
+         "    lease_until)"
+         "  SELECT l.id, l.attempt, $1, l.lease_until FROM leased l"
+         "  ON CONFLICT (trial_id, attempt) DO UPDATE SET"
+         "    worker_id = EXCLUDED.worker_id, started_at = EXCLUDED.started_at,"
+         "    lease_until = EXCLUDED.lease_until, ended_at = NULL,"
+         "    outcome = 'RUNNING', error = '') "
          "SELECT l.id, l.attempt, l.experiment_id, l.candidate_id,"
          "  (extract(epoch FROM l.lease_until) * 1000000)::bigint,"
          "  cand.space, cand.canonical, cand.choices, cand.arch_hash,"
@@ -175,13 +191,18 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
          "  JOIN experiments e ON e.id = l.experiment_id"},
         {"renew_lease",
-         "UPDATE trials SET lease_until = now() + lease_seconds * interval '1 "
-         "second' WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND "
-         "status = 'RUNNING' RETURNING id"},
+         "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
+         "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
+         "$3 AND status = 'RUNNING' RETURNING id, attempt, lease_until), "
+         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
+         "SELECT id FROM r"},
         {"record_progress",
          "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
          "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
-         "$3 AND status = 'RUNNING' RETURNING id), "
+         "$3 AND status = 'RUNNING' RETURNING id, attempt, lease_until), "
+         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt), "
          "p AS (INSERT INTO trial_progress (trial_id, attempt, epoch, "
          "worker_id, train_loss, val_accuracy, seconds) SELECT r.id, $2, $4, "
          "$3, $5, $6, $7 FROM r ON CONFLICT (trial_id, attempt, epoch) DO "
@@ -201,7 +222,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $14, $15, "
          "$16)), "
          "t AS (UPDATE trials SET status = 'SUCCEEDED', finished_at = now(), "
-         "lease_until = NULL, error = '' WHERE id = $1) "
+         "lease_until = NULL, error = '' WHERE id = $1), "
+         "a AS (UPDATE trial_attempts SET outcome = 'SUCCEEDED', "
+         "ended_at = now(), error = '' WHERE trial_id = $1 AND attempt = $2) "
          "UPDATE candidates SET state = 'EVALUATED', attempts = $2, "
          "worker_id = $3, val_accuracy = $6, test_accuracy = $7, "
          "metric_macs = $8, metric_params = $9, latency_ms = $10, "
@@ -213,7 +236,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "worker_id = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE worker_id "
          "END, lease_until = NULL, error = $3::text, "
          "finished_at = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE now() "
-         "END WHERE id = $1 RETURNING candidate_id) "
+         "END WHERE id = $1 RETURNING candidate_id, id, attempt), "
+         "a AS (UPDATE trial_attempts a SET outcome = 'FAILED', "
+         "ended_at = now(), error = $4::text FROM t "
+         "WHERE a.trial_id = t.id AND a.attempt = t.attempt) "
          "UPDATE candidates c SET state = $2::text, "
          "reason = CASE WHEN $2::text = 'QUEUED' THEN c.reason ELSE $3::text "
          "END, updated_at = now() FROM t WHERE c.id = t.candidate_id"},
@@ -239,7 +265,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "    finished_at = CASE WHEN x.new_status = 'QUEUED' THEN NULL"
          "      ELSE now() END"
          "  FROM x WHERE t.id = x.id"
-         "  RETURNING t.candidate_id, t.status, t.error), "
+         "  RETURNING t.id, t.attempt, t.candidate_id, t.status, t.error), "
+         "a AS ("
+         "  UPDATE trial_attempts a SET outcome = 'EXPIRED', ended_at = now(),"
+         "    error = 'lease expired'"
+         "  FROM u WHERE a.trial_id = u.id AND a.attempt = u.attempt), "
          "c AS ("
          "  UPDATE candidates c SET state = u.status, updated_at = now(),"
          "    reason = CASE WHEN u.status = 'QUEUED' THEN c.reason"
@@ -1079,7 +1109,9 @@ absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
           status = "FAILED";
           reason = absl::StrCat(error, " (after ", t.attempt, " attempts)");
         }
-        txn.exec_prepared0("end_attempt", trial_id, status, reason);
+        // The attempt itself failed, whatever happens to the trial; its
+        // history row keeps the worker's own error.
+        txn.exec_prepared0("end_attempt", trial_id, status, reason, error);
         txn.commit();
         return absl::OkStatus();
       });

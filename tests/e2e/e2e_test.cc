@@ -312,6 +312,13 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   EXPECT_EQ(Count("SELECT count(*) FROM results WHERE worker_id='victim'"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE experiment_id=" + id),
             2);
+  // Both attempts are in the history: the killed one expired.
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT string_agg(attempt || ':' || worker_id || ':' || "
+                 "outcome, ' ' "
+                 "ORDER BY attempt) FROM trial_attempts WHERE trial_id=" +
+                     t),
+            "1:victim:EXPIRED 2:rescuer:SUCCEEDED");
 }
 
 TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {

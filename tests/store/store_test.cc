@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -108,6 +111,58 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+// One trial_attempts row as the tests compare it: attempt, worker_id,
+// outcome, error, ended_at IS NOT NULL.
+using AttemptRow = std::tuple<int, std::string, std::string, std::string, bool>;
+
+AttemptRow Attempt(int attempt, const std::string& worker,
+                   const std::string& outcome, const std::string& error,
+                   bool ended) {
+  return {attempt, worker, outcome, error, ended};
+}
+
+// The history of a trial, by attempt.
+std::vector<AttemptRow> Attempts(const std::string& conninfo,
+                                 int64_t trial_id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  std::vector<AttemptRow> out;
+  for (const pqxx::row& row : txn.exec_params(
+           "SELECT attempt, worker_id, outcome, error, ended_at IS NOT NULL "
+           "FROM trial_attempts WHERE trial_id = $1 ORDER BY attempt",
+           trial_id)) {
+    out.push_back(Attempt(row[0].as<int>(), row[1].as<std::string>(),
+                          row[2].as<std::string>(), row[3].as<std::string>(),
+                          row[4].as<bool>()));
+  }
+  return out;
+}
+
+// Every column of every attempt row of a trial, as text (for "unchanged").
+std::string AttemptsText(const std::string& conninfo, int64_t trial_id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  return txn
+      .exec_params1(
+          "SELECT coalesce(string_agg(a::text, ';' ORDER BY attempt), '') "
+          "FROM trial_attempts a WHERE trial_id = $1",
+          trial_id)[0]
+      .as<std::string>();
+}
+
+// Whether the current attempt's row has the trial's lease_until and
+// started_at.
+bool AttemptMatchesTrial(const std::string& conninfo, int64_t trial_id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  pqxx::result r = txn.exec_params(
+      "SELECT a.lease_until IS NOT DISTINCT FROM t.lease_until AND "
+      "a.started_at = t.started_at FROM trials t JOIN trial_attempts a ON "
+      "a.trial_id = t.id AND a.attempt = t.attempt WHERE t.id = $1",
+      trial_id);
+  return r.size() == 1 && r[0][0].as<bool>();
+}
+
 // --- migrations
 // ----------------------------------------------------------------
 
@@ -150,7 +205,7 @@ TEST_F(MigrationTest, AppliesOnceAndIsIdempotent) {
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(applied);
-  EXPECT_THAT(*applied, ElementsAre(1));
+  EXPECT_THAT(*applied, ElementsAre(1, 2));
   auto again = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(again);
   EXPECT_THAT(*again, IsEmpty());
@@ -175,7 +230,7 @@ TEST_F(MigrationTest, ConcurrentMigrationsApplyEachVersionOnce) {
   NAS_ASSERT_OK(rb);
   std::vector<int> all = *ra;
   all.insert(all.end(), rb->begin(), rb->end());
-  EXPECT_THAT(all, ElementsAre(1));
+  EXPECT_THAT(all, UnorderedElementsAre(1, 2));
 }
 
 TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
@@ -183,6 +238,122 @@ TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
   NAS_ASSERT_OK(store);
   EXPECT_THAT((*store)->Migrate("/nonexistent/migrations"),
               StatusIs(absl::StatusCode::kInvalidArgument, "migrations_dir"));
+}
+
+// An upgraded database: trials in every state under 0001 (driven there by
+// SQL as the 0001-era store left them, since the current store writes
+// trial_attempts), then 0002 backfills one attempt row per leased trial.
+TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
+  namespace fs = std::filesystem;
+  std::string dir_template =
+      (fs::temp_directory_path() / "nas-migrations-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
+  const fs::path dir = dir_template;
+  const fs::path source = kMigrationsDir;
+  fs::copy_file(source / "0001_init.sql", dir / "0001_init.sql");
+
+  const std::string conninfo = NewDatabase("backfill");
+  auto store = Store::Open({conninfo, 2});
+  NAS_ASSERT_OK(store);
+  auto applied = (*store)->Migrate(dir.string());
+  NAS_ASSERT_OK(applied);
+  ASSERT_THAT(*applied, ElementsAre(1));
+
+  auto exp_a = (*store)->CreateExperiment(MakeSpec("BackfillA"), 1);
+  NAS_ASSERT_OK(exp_a);
+  std::vector<NewCandidate> cands;
+  for (int i = 0; i < 5; ++i) cands.push_back(MakeCandidate(i));
+  NAS_ASSERT_OK((*store)->InsertCandidates(*exp_a, cands));
+  auto exp_b = (*store)->CreateExperiment(MakeSpec("BackfillB"), 1);
+  NAS_ASSERT_OK(exp_b);
+  NAS_ASSERT_OK((*store)->InsertCandidates(*exp_b, {MakeCandidate(0)}));
+
+  std::vector<int64_t> t;  // t[0..4]: experiment A, t[5]: B
+  {
+    pqxx::connection conn(conninfo);
+    pqxx::work txn(conn);
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT id FROM trials WHERE experiment_id IN ($1, $2) "
+             "ORDER BY experiment_id, id",
+             *exp_a, *exp_b)) {
+      t.push_back(row[0].as<int64_t>());
+    }
+    ASSERT_EQ(t.size(), 6u);
+    const char kSet[] =
+        "UPDATE trials SET status = $2, attempt = $3, worker_id = $4, "
+        "error = $5, started_at = now() - interval '10 minutes', "
+        "lease_until = CASE WHEN $2 = 'RUNNING' THEN now() + interval '1 "
+        "hour' END, finished_at = CASE WHEN $2 IN ('QUEUED', 'RUNNING') THEN "
+        "NULL ELSE now() - interval '1 minute' END WHERE id = $1";
+    // t[0]: never leased. t[1]: running its 2nd attempt; the error is the
+    // 1st attempt's, left behind by the 0001-era store.
+    txn.exec_params0(kSet, t[1], "RUNNING", 2, "wA", "oom");
+    txn.exec_params0(kSet, t[2], "SUCCEEDED", 1, "wB", "");
+    txn.exec_params0(kSet, t[3], "QUEUED", 1, nullptr,
+                     "lease of attempt 1 expired");
+    txn.exec_params0(kSet, t[4], "FAILED", 3, "wC",
+                     "nan loss (after 3 attempts)");
+    txn.exec_params0(kSet, t[5], "QUEUED", 1, nullptr,
+                     "lease of attempt 1 expired");
+    txn.commit();
+  }
+  // Cancels t[5] (QUEUED, attempt 1).
+  NAS_ASSERT_OK((*store)->FinishExperiment(*exp_b, v1::EXPERIMENT_STOPPED, ""));
+
+  fs::copy_file(source / "0002_trial_attempts.sql",
+                dir / "0002_trial_attempts.sql");
+  applied = (*store)->Migrate(dir.string());
+  NAS_ASSERT_OK(applied);
+  EXPECT_THAT(*applied, ElementsAre(2));
+
+  EXPECT_THAT(Attempts(conninfo, t[0]), IsEmpty());
+  EXPECT_THAT(Attempts(conninfo, t[1]),
+              ElementsAre(Attempt(2, "wA", "RUNNING", "", false)));
+  EXPECT_TRUE(AttemptMatchesTrial(conninfo, t[1]));
+  EXPECT_THAT(Attempts(conninfo, t[2]),
+              ElementsAre(Attempt(1, "wB", "SUCCEEDED", "", true)));
+  EXPECT_THAT(Attempts(conninfo, t[3]),
+              ElementsAre(Attempt(1, "", "EXPIRED",
+                                  "lease of attempt 1 expired", true)));
+  EXPECT_THAT(Attempts(conninfo, t[4]),
+              ElementsAre(Attempt(3, "wC", "FAILED",
+                                  "nan loss (after 3 attempts)", true)));
+  EXPECT_THAT(Attempts(conninfo, t[5]),
+              ElementsAre(Attempt(1, "", "CANCELLED",
+                                  "lease of attempt 1 expired", true)));
+  {
+    pqxx::connection conn(conninfo);
+    pqxx::nontransaction txn(conn);
+    // Ended attempts end at the trial's finished_at when it has one.
+    EXPECT_TRUE(txn.exec_params1(
+                       "SELECT a.ended_at = t.finished_at FROM trials t JOIN "
+                       "trial_attempts a ON a.trial_id = t.id WHERE t.id = $1",
+                       t[2])[0]
+                    .as<bool>());
+  }
+
+  // The upgraded database works with the current store: the running
+  // attempt reports, the requeued trial is leased again.
+  auto stored = (*store)->RecordResult(t[1], 2, "wA", MakeMetrics(0.7));
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+  EXPECT_THAT(Attempts(conninfo, t[1]),
+              ElementsAre(Attempt(2, "wA", "SUCCEEDED", "", true)));
+  for (int i = 0; i < 2; ++i) {  // t[0], then t[3]
+    auto leased = (*store)->LeaseTrial("wD", {{"test", "BackfillA"}});
+    NAS_ASSERT_OK(leased);
+    ASSERT_TRUE(leased->has_value());
+    EXPECT_EQ((*leased)->trial_id, t[i == 0 ? 0 : 3]);
+  }
+  EXPECT_THAT(Attempts(conninfo, t[0]),
+              ElementsAre(Attempt(1, "wD", "RUNNING", "", false)));
+  EXPECT_THAT(
+      Attempts(conninfo, t[3]),
+      ElementsAre(Attempt(1, "", "EXPIRED", "lease of attempt 1 expired", true),
+                  Attempt(2, "wD", "RUNNING", "", false)));
+
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 // --- the store ---------------------------------------------------------------
@@ -586,6 +757,171 @@ TEST_F(StoreTest, RecordFailureRetriesUntilMaxAttempts) {
   const v1::Candidate c = GetCandidate(exp, (*first)->candidate_id);
   EXPECT_EQ(c.state(), v1::CANDIDATE_FAILED);
   EXPECT_THAT(c.reason(), ::testing::HasSubstr("nan loss again"));
+}
+
+TEST_F(StoreTest, AttemptHistoryExpiredThenSucceededElsewhere) {
+  const std::string db = server_->conninfo();
+  NewExperiment(1);
+  auto first = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "RUNNING", "", false)));
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+
+  // Renewals and progress move the attempt's lease_until with the trial's.
+  const std::string kOldLease =
+      absl::StrCat("UPDATE trial_attempts SET lease_until = now() - interval ",
+                   "'1 hour' WHERE trial_id = ", trial);
+  Sql(kOldLease);
+  EXPECT_FALSE(AttemptMatchesTrial(db, trial));
+  EXPECT_EQ(store_->RenewLease(trial, 1, "wA").value(), true);
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+  Sql(kOldLease);
+  v1::ReportProgressRequest p;
+  p.set_worker_id("wA");
+  p.set_trial_id(trial);
+  p.set_attempt(1);
+  p.set_epoch(1);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+
+  ExpireLease(trial);
+  auto expired = store_->ExpireLeases();
+  NAS_ASSERT_OK(expired);
+  EXPECT_EQ(expired->requeued, 1);
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "EXPIRED", "lease expired", true)));
+
+  auto second = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  ASSERT_EQ((*second)->trial_id, trial);
+  ASSERT_EQ((*second)->attempt, 2);
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+  auto stored = store_->RecordResult(trial, 2, "wB", MakeMetrics(0.8));
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "EXPIRED", "lease expired", true),
+                          Attempt(2, "wB", "SUCCEEDED", "", true)));
+
+  // A retried report changes nothing.
+  const std::string before = AttemptsText(db, trial);
+  auto again = store_->RecordResult(trial, 2, "wB", MakeMetrics(0.8));
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ(*again, ReportOutcome::kAlreadyStored);
+  EXPECT_EQ(AttemptsText(db, trial), before);
+}
+
+TEST_F(StoreTest, AttemptHistoryFailureThenSuccess) {
+  const std::string db = server_->conninfo();
+  NewExperiment(1, /*max_attempts=*/3);
+  auto first = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  NAS_ASSERT_OK(store_->RecordFailure(trial, 1, "wA", "nan loss"));
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "FAILED", "nan loss", true)));
+
+  auto second = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  ASSERT_EQ((*second)->attempt, 2);
+  NAS_ASSERT_OK(store_->RecordResult(trial, 2, "wB", MakeMetrics(0.6)));
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "FAILED", "nan loss", true),
+                          Attempt(2, "wB", "SUCCEEDED", "", true)));
+}
+
+TEST_F(StoreTest, AttemptHistoryOfAFinalFailureKeepsTheWorkersError) {
+  const std::string db = server_->conninfo();
+  const int64_t exp = NewExperiment(1, /*max_attempts=*/1);
+  auto t = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  NAS_ASSERT_OK(store_->RecordFailure((*t)->trial_id, 1, "wA", "oom"));
+  const v1::Candidate c = GetCandidate(exp, (*t)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_FAILED);
+  EXPECT_EQ(c.reason(), "oom (after 1 attempts)");
+  EXPECT_THAT(Attempts(db, (*t)->trial_id),
+              ElementsAre(Attempt(1, "wA", "FAILED", "oom", true)));
+}
+
+TEST_F(StoreTest, StaleReportsLeaveAttemptHistoryUntouched) {
+  const std::string db = server_->conninfo();
+  NewExperiment(1);
+  auto first = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  ExpireLease(trial);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  auto second = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  ASSERT_EQ((*second)->attempt, 2);
+  const std::string before = AttemptsText(db, trial);
+  ASSERT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "EXPIRED", "lease expired", true),
+                          Attempt(2, "wB", "RUNNING", "", false)));
+
+  // The old worker (attempt 1) and a foreign one (attempt 2) report.
+  EXPECT_THAT(store_->RecordResult(trial, 1, "wA", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(store_->RecordFailure(trial, 1, "wA", "late oom"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(store_->RecordResult(trial, 2, "wC", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "wC"));
+  EXPECT_THAT(store_->RecordFailure(trial, 2, "wC", "foreign"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "wC"));
+  EXPECT_EQ(store_->RenewLease(trial, 1, "wA").value(), false);
+  EXPECT_EQ(store_->RenewLease(trial, 2, "wC").value(), false);
+  v1::ReportProgressRequest p;
+  p.set_worker_id("wA");
+  p.set_trial_id(trial);
+  p.set_attempt(1);
+  p.set_epoch(1);
+  EXPECT_EQ(store_->RecordProgress(p).value(), false);
+  // Not expired yet: nothing to expire.
+  auto nothing = store_->ExpireLeases();
+  NAS_ASSERT_OK(nothing);
+  EXPECT_EQ(AttemptsText(db, trial), before);
+}
+
+TEST_F(StoreTest, FinishExperimentLeavesRunningAttemptsRunning) {
+  const std::string db = server_->conninfo();
+  const int64_t exp = NewExperiment(3);
+  std::vector<int64_t> trials;
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial(absl::StrCat("w", i), Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    trials.push_back((*t)->trial_id);
+  }
+  NAS_ASSERT_OK(store_->FinishExperiment(exp, v1::EXPERIMENT_STOPPED, ""));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(
+        Attempts(db, trials[i]),
+        ElementsAre(Attempt(1, absl::StrCat("w", i), "RUNNING", "", false)));
+  }
+  // Each then ends its own way; the trials are not requeued.
+  NAS_ASSERT_OK(store_->RecordResult(trials[0], 1, "w0", MakeMetrics(0.4)));
+  NAS_ASSERT_OK(store_->RecordFailure(trials[1], 1, "w1", "stopped"));
+  ExpireLease(trials[2]);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  EXPECT_THAT(Attempts(db, trials[0]),
+              ElementsAre(Attempt(1, "w0", "SUCCEEDED", "", true)));
+  EXPECT_THAT(Attempts(db, trials[1]),
+              ElementsAre(Attempt(1, "w1", "FAILED", "stopped", true)));
+  EXPECT_THAT(Attempts(db, trials[2]),
+              ElementsAre(Attempt(1, "w2", "EXPIRED", "lease expired", true)));
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  EXPECT_EQ(counts->trials_running(), 0);
 }
 
 TEST_F(StoreTest, FinishExperimentCancelsQueuedTrials) {
