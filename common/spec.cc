@@ -232,6 +232,13 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   auto* st = spec->mutable_strategy();
   fill("spec.strategy.name", st->name(), std::string("random"),
        [st](const std::string& v) { st->set_name(v); });
+  if (st->name() == "evolution") {
+    auto* evo = st->mutable_evolution();
+    fill("spec.strategy.evolution.population", evo->population(), 20,
+         [evo](int v) { evo->set_population(v); });
+    fill("spec.strategy.evolution.sample_size", evo->sample_size(), 5,
+         [evo](int v) { evo->set_sample_size(v); });
+  }
   auto* ob = spec->mutable_objective();
   fill("spec.objective.metric", ob->metric(), std::string("val_accuracy"),
        [ob](const std::string& v) { ob->set_metric(v); });
@@ -313,10 +320,19 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
       error("spec.search_space.nb201.cells_per_stage", "must be in [1, 32]");
     }
   }
-  if (spec.strategy().name() != "random") {
+  const v1::StrategySpec& strategy = spec.strategy();
+  if (strategy.name() == "evolution") {
+    const v1::EvolutionOptions& evo = strategy.evolution();
+    if (evo.population() < 2 || evo.population() > 100000) {
+      error("spec.strategy.evolution.population", "must be in [2, 100000]");
+    } else if (evo.sample_size() < 1 || evo.sample_size() > evo.population()) {
+      error("spec.strategy.evolution.sample_size",
+            "must be in [1, population]");
+    }
+  } else if (strategy.name() != "random") {
     error("spec.strategy.name",
-          absl::StrCat("unknown strategy '", spec.strategy().name(),
-                       "' (implemented: random)"));
+          absl::StrCat("unknown strategy '", strategy.name(),
+                       "' (implemented: random, evolution)"));
   }
   if (spec.strategy().seed() < 0) error("spec.strategy.seed", "must be >= 0");
   if (spec.objective().metric() != "val_accuracy") {

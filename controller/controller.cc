@@ -145,13 +145,20 @@ absl::Status Controller::LoadExperiment(int64_t id) {
     NAS_RETURN_IF_ERROR(
         run.strategy->Propose(static_cast<int>(genotypes.size())).status());
   }
+  NAS_RETURN_IF_ERROR(FeedResults(id, run));
+  running_[id] = std::move(run);
+  return absl::OkStatus();
+}
+
+absl::Status Controller::FeedResults(int64_t id, Running& run) {
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
                        store_->ListResults(id));
-  for (const ResultRecord& r : results) {
-    run.strategy->Observe({r.candidate_id, Choices(r.genotype), r.metrics});
+  for (size_t i = static_cast<size_t>(run.observed); i < results.size(); ++i) {
+    const ResultRecord& r = results[i];
+    run.strategy->Observe(
+        {r.candidate_id, Choices(r.genotype), r.metrics, r.generation});
   }
   run.observed = static_cast<int64_t>(results.size());
-  running_[id] = std::move(run);
   return absl::OkStatus();
 }
 
@@ -161,15 +168,7 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
   const int done = c.trials_succeeded() + c.trials_failed();
   const v1::BudgetSpec& budget = run.spec.budget();
   if (c.trials_succeeded() > run.observed) {
-    // Feed new results to the strategy, in the order they were stored.
-    NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
-                         store_->ListResults(id));
-    for (size_t i = static_cast<size_t>(run.observed); i < results.size();
-         ++i) {
-      const ResultRecord& r = results[i];
-      run.strategy->Observe({r.candidate_id, Choices(r.genotype), r.metrics});
-    }
-    run.observed = static_cast<int64_t>(results.size());
+    NAS_RETURN_IF_ERROR(FeedResults(id, run));
   }
   if (done >= budget.max_trials() && active == 0) {
     // Budget spent. Without a single successful trial there is no result

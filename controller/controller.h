@@ -98,6 +98,10 @@ class Controller {
   };
 
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Observes the experiment's results stored after the first run.observed,
+  // in storage order.
+  absl::Status FeedResults(int64_t id, Running& run)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TopUp(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Tick();

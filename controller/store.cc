@@ -151,7 +151,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "FROM candidates WHERE experiment_id = $1 ORDER BY seq"},
         {"list_results",
          "SELECT r.candidate_id, r.trial_id, c.space, c.canonical, "
-         "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto "
+         "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto, "
+         "coalesce(c.parent_id, 0), c.generation "
          "FROM results r JOIN candidates c ON c.id = r.candidate_id "
          "WHERE r.experiment_id = $1 ORDER BY r.id"},
         {"lease_trial",
@@ -947,6 +948,8 @@ absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
         for (size_t i = 0; i < r.size(); ++i) {
           out[i].candidate_id = r[i][0].as<int64_t>();
           out[i].trial_id = r[i][1].as<int64_t>();
+          out[i].parent_id = r[i][7].as<int64_t>();
+          out[i].generation = r[i][8].as<int32_t>();
           GenotypeFromRow(r[i], 2, &out[i].genotype);
           if (!out[i].metrics.ParseFromString(Bytes(r[i][6]))) {
             return absl::DataLossError(absl::StrCat(

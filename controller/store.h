@@ -73,6 +73,8 @@ struct ResultRecord {
   int64_t trial_id = 0;
   v1::Genotype genotype;
   v1::EvaluationMetrics metrics;
+  int64_t parent_id = 0;   // of the candidate, 0 = none
+  int32_t generation = 0;  // of the candidate
 };
 
 enum class ReportOutcome {

@@ -3,7 +3,10 @@
 // A strategy holds no state that replaying its history could not rebuild:
 // the controller rebuilds one after a restart by creating it with the stored
 // seed, calling Propose for the number of candidates already stored, and
-// then Observe for every stored result in order.
+// then Observe for every stored result in order. For random search that
+// restores the exact state; for evolution it restores the population (the
+// last P results, in order) and the count of proposals, while the random
+// stream continues differently than it would have without the restart.
 #ifndef NAS_CONTROLLER_STRATEGY_H_
 #define NAS_CONTROLLER_STRATEGY_H_
 
@@ -29,6 +32,7 @@ struct Observation {
   int64_t candidate_id = 0;
   std::vector<int> choices;
   v1::EvaluationMetrics metrics;
+  int32_t generation = 0;  // as proposed
 };
 
 class Strategy {
@@ -49,6 +53,11 @@ absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
 // Uniform random search.
 std::unique_ptr<Strategy> MakeRandomStrategy(const SearchSpace* space,
                                              int64_t seed);
+
+// Regularized (aging) evolution; options validated by MakeStrategy.
+std::unique_ptr<Strategy> MakeEvolutionStrategy(
+    const SearchSpace* space, int64_t seed,
+    const v1::EvolutionOptions& options);
 
 }  // namespace nas
 

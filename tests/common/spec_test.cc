@@ -128,3 +128,35 @@ TEST(Spec, MessageSpecValidatedToo) {
 
 }  // namespace
 }  // namespace nas
+
+namespace nas {
+namespace {
+
+TEST(Spec, EvolutionDefaultsAndErrors) {
+  absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec(
+      {},
+      "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
+      "strategy: {name: evolution}\n");
+  NAS_ASSERT_OK(spec);
+  EXPECT_EQ(spec->strategy().evolution().population(), 20);
+  EXPECT_EQ(spec->strategy().evolution().sample_size(), 5);
+  EXPECT_THAT(
+      PrepareSpec(
+          {},
+          "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
+          "strategy:\n  name: evolution\n  evolution: {population: 4, "
+          "sample_size: 9}\n"),
+      testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                        "spec.strategy.evolution.sample_size (line 6)"));
+  EXPECT_THAT(
+      PrepareSpec(
+          {},
+          "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
+          "strategy: {name: bayes}\n"),
+      testing::StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          "unknown strategy 'bayes' (implemented: random, evolution)"));
+}
+
+}  // namespace
+}  // namespace nas

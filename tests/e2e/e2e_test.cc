@@ -26,13 +26,15 @@ using ::nas::testing::Psql;
 
 // Tiny but real training: a few seconds per candidate on one core.
 std::string TinySpec(int trials, int parallel, int lease_seconds,
-                     int train_samples, int epochs) {
+                     int train_samples, int epochs,
+                     const std::string& strategy = "{name: random, seed: 11}") {
   return absl::StrCat(R"(
 name: e2e
 search_space:
   name: nb201
   nb201: {channels: 4, cells_per_stage: 1}
-strategy: {name: random, seed: 11}
+strategy: )",
+                      strategy, R"(
 budget: {max_trials: )",
                       trials, ", parallel_trials: ", parallel, R"(}
 lease_seconds: )",
@@ -397,13 +399,20 @@ TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
       [&] { return Count("SELECT count(*) FROM workers") == 1; },
       absl::Seconds(60));
   v1::Experiment e;
-  ASSERT_TRUE(Create(TinySpec(3, 1, 10, 1000, 1), &e).ok());
+  // Evolution with a population of 2: the third candidate is a child of one
+  // of the first two (proposed just before the kill, or from the population
+  // rebuilt from PostgreSQL after the restart).
+  ASSERT_TRUE(Create(TinySpec(3, 1, 10, 1000, 1,
+                              "{name: evolution, seed: 5, evolution: "
+                              "{population: 2, sample_size: 2}}"),
+                     &e)
+                  .ok());
   WaitFor(
-      "first result",
+      "two results",
       [&] {
         return Count(absl::StrCat(
                    "SELECT count(*) FROM results WHERE experiment_id=",
-                   e.id())) >= 1;
+                   e.id())) >= 2;
       },
       absl::Minutes(3));
   controller_->Signal(SIGKILL);
@@ -416,6 +425,16 @@ TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
       Count(absl::StrCat("SELECT count(*) FROM candidates WHERE experiment_id=",
                          e.id())),
       3);
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 absl::StrCat(
+                     "SELECT seq || ':' || generation || ':' || "
+                     "(parent_id IN (SELECT id FROM candidates WHERE seq < 2 "
+                     "AND experiment_id=",
+                     e.id(),
+                     ")) FROM candidates WHERE "
+                     "parent_id IS NOT NULL AND experiment_id=",
+                     e.id())),
+            "2:1:true");
 }
 
 }  // namespace
