@@ -138,25 +138,37 @@ absl::Status Controller::LoadExperiment(int64_t id) {
                        GetSearchSpace(rec.spec.search_space().name()));
   NAS_ASSIGN_OR_RETURN(run.strategy,
                        MakeStrategy(rec.spec, run.space, rec.seed));
-  // Replay: the same number of proposals, then every observation in order.
-  NAS_ASSIGN_OR_RETURN(std::vector<v1::Genotype> genotypes,
-                       store_->ListGenotypes(id));
-  if (!genotypes.empty()) {
-    NAS_RETURN_IF_ERROR(
-        run.strategy->Propose(static_cast<int>(genotypes.size())).status());
+  // Replay proposals and observations interleaved as they happened: before
+  // re-proposing candidate k, observe the results that had been observed
+  // when k was proposed. With the stored seed this restores the strategy's
+  // exact state, so it continues with the same sequence of proposals.
+  NAS_ASSIGN_OR_RETURN(std::vector<ProposalRecord> proposals,
+                       store_->ListProposals(id));
+  NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
+                       store_->ListResults(id));
+  size_t observed = 0;
+  for (const ProposalRecord& p : proposals) {
+    const size_t seen =
+        std::min(results.size(), static_cast<size_t>(p.observed_results));
+    for (; observed < seen; ++observed) Observe(run, results[observed]);
+    NAS_RETURN_IF_ERROR(run.strategy->Propose(1).status());
   }
-  NAS_RETURN_IF_ERROR(FeedResults(id, run));
+  for (; observed < results.size(); ++observed) Observe(run, results[observed]);
+  run.observed = static_cast<int64_t>(results.size());
   running_[id] = std::move(run);
   return absl::OkStatus();
+}
+
+void Controller::Observe(Running& run, const ResultRecord& r) {
+  run.strategy->Observe(
+      {r.candidate_id, Choices(r.genotype), r.metrics, r.generation});
 }
 
 absl::Status Controller::FeedResults(int64_t id, Running& run) {
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
                        store_->ListResults(id));
   for (size_t i = static_cast<size_t>(run.observed); i < results.size(); ++i) {
-    const ResultRecord& r = results[i];
-    run.strategy->Observe(
-        {r.candidate_id, Choices(r.genotype), r.metrics, r.generation});
+    Observe(run, results[i]);
   }
   run.observed = static_cast<int64_t>(results.size());
   return absl::OkStatus();
@@ -206,6 +218,7 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     row.parent_id = p.parent_id;
     row.generation = p.generation;
     row.strategy_data = p.strategy_data;
+    row.observed_results = static_cast<int32_t>(run.observed);
     absl::StatusOr<Cost> cost =
         run.space->ComputeCost(p.choices, run.spec.search_space(), input);
     if (cost.ok()) {

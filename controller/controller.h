@@ -98,6 +98,7 @@ class Controller {
   };
 
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void Observe(Running& run, const ResultRecord& r);
   // Observes the experiment's results stored after the first run.observed,
   // in storage order.
   absl::Status FeedResults(int64_t id, Running& run)

@@ -131,9 +131,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"insert_candidate",
          "WITH c AS (INSERT INTO candidates (experiment_id, seq, space, "
          "canonical, choices, arch_hash, state, parent_id, generation, "
-         "strategy_data, reason, duplicate_of, macs, params) VALUES ($1, $2, "
+         "strategy_data, reason, duplicate_of, macs, params, observed_results) "
+         "VALUES ($1, $2, "
          "$3, $4, $5::integer[], $6, $7, NULLIF($8::bigint, 0), $9, "
-         "$10::jsonb, $11, NULLIF($12::bigint, 0), $13, $14) "
+         "$10::jsonb, $11, NULLIF($12::bigint, 0), $13, $14, $15) "
          "RETURNING id, experiment_id, state), "
          "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
          "lease_seconds, required_labels) SELECT c.experiment_id, c.id, "
@@ -147,8 +148,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          absl::StrCat("SELECT (SELECT count(*)", kCandidateFilter,
                       "), EXISTS (SELECT 1 FROM experiments WHERE id = $1)")},
         {"list_genotypes",
-         "SELECT space, canonical, array_to_string(choices, ','), arch_hash "
-         "FROM candidates WHERE experiment_id = $1 ORDER BY seq"},
+         "SELECT space, canonical, array_to_string(choices, ','), arch_hash, "
+         "observed_results FROM candidates WHERE experiment_id = $1 ORDER BY "
+         "seq"},
         {"list_results",
          "SELECT r.candidate_id, r.trial_id, c.space, c.canonical, "
          "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto, "
@@ -858,7 +860,7 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
               c.genotype.canonical(), ChoicesArray(c.genotype),
               c.genotype.hash(), CandidateStateName(c.state), c.parent_id,
               c.generation, c.strategy_data.empty() ? "{}" : c.strategy_data,
-              c.reason, c.duplicate_of, c.macs, c.params);
+              c.reason, c.duplicate_of, c.macs, c.params, c.observed_results);
           ids.push_back(row[0].as<int64_t>());
         }
         txn.commit();
@@ -924,17 +926,21 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
       });
 }
 
-absl::StatusOr<std::vector<v1::Genotype>> Store::ListGenotypes(
+absl::StatusOr<std::vector<ProposalRecord>> Store::ListProposals(
     int64_t experiment_id) {
-  return impl_->Run(
-      "ListGenotypes",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<v1::Genotype>> {
-        pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("list_genotypes", experiment_id);
-        std::vector<v1::Genotype> out(r.size());
-        for (size_t i = 0; i < r.size(); ++i) GenotypeFromRow(r[i], 0, &out[i]);
-        return out;
-      });
+  return impl_->Run("ListProposals",
+                    [&](pqxx::connection& conn)
+                        -> absl::StatusOr<std::vector<ProposalRecord>> {
+                      pqxx::nontransaction txn(conn);
+                      pqxx::result r =
+                          txn.exec_prepared("list_genotypes", experiment_id);
+                      std::vector<ProposalRecord> out(r.size());
+                      for (size_t i = 0; i < r.size(); ++i) {
+                        GenotypeFromRow(r[i], 0, &out[i].genotype);
+                        out[i].observed_results = r[i][4].as<int32_t>();
+                      }
+                      return out;
+                    });
 }
 
 absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(

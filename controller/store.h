@@ -54,6 +54,14 @@ struct NewCandidate {
   int64_t duplicate_of = 0;   // for DUPLICATE
   int64_t macs = 0;
   int64_t params = 0;
+  // Results the strategy had observed when it proposed this candidate.
+  int32_t observed_results = 0;
+};
+
+// A stored proposal, for replaying a strategy.
+struct ProposalRecord {
+  v1::Genotype genotype;
+  int32_t observed_results = 0;
 };
 
 // A trial just leased to a worker.
@@ -145,8 +153,9 @@ class Store {
   absl::StatusOr<std::optional<int64_t>> FindCandidateByHash(
       int64_t experiment_id, const std::string& hash);
   absl::StatusOr<CandidatePage> ListCandidates(const CandidateQuery& query);
-  // Genotypes of all candidates of the experiment in seq order (for replay).
-  absl::StatusOr<std::vector<v1::Genotype>> ListGenotypes(
+  // All candidates of the experiment in seq order, with the number of
+  // results observed when each was proposed (for replay).
+  absl::StatusOr<std::vector<ProposalRecord>> ListProposals(
       int64_t experiment_id);
   // Successful results of the experiment, in the order they were stored.
   absl::StatusOr<std::vector<ResultRecord>> ListResults(int64_t experiment_id);

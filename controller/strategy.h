@@ -1,12 +1,11 @@
 // The search-strategy contract, in the spirit of OSS Vizier's designers: two
 // verbs, Propose and Observe. Not thread-safe: the owner serializes calls.
 // A strategy holds no state that replaying its history could not rebuild:
-// the controller rebuilds one after a restart by creating it with the stored
-// seed, calling Propose for the number of candidates already stored, and
-// then Observe for every stored result in order. For random search that
-// restores the exact state; for evolution it restores the population (the
-// last P results, in order) and the count of proposals, while the random
-// stream continues differently than it would have without the restart.
+// after a restart the controller creates it with the stored seed and replays
+// proposals and observations interleaved as they happened (each candidate
+// stores how many results had been observed when it was proposed), so the
+// strategy continues with the same proposals as an uninterrupted run.
+// Propose(n) must behave as n calls of Propose(1).
 #ifndef NAS_CONTROLLER_STRATEGY_H_
 #define NAS_CONTROLLER_STRATEGY_H_
 

@@ -74,6 +74,7 @@ NewCandidate MakeCandidate(int i,
   c.macs = 1000 * (10 - i);
   c.params = 100 + i;
   c.strategy_data = absl::StrCat("{\"i\": ", i, "}");
+  c.observed_results = i;
   return c;
 }
 
@@ -205,7 +206,7 @@ TEST_F(MigrationTest, AppliesOnceAndIsIdempotent) {
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(applied);
-  EXPECT_THAT(*applied, ElementsAre(1, 2));
+  EXPECT_THAT(*applied, ElementsAre(1, 2, 3));
   auto again = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(again);
   EXPECT_THAT(*again, IsEmpty());
@@ -230,7 +231,7 @@ TEST_F(MigrationTest, ConcurrentMigrationsApplyEachVersionOnce) {
   NAS_ASSERT_OK(rb);
   std::vector<int> all = *ra;
   all.insert(all.end(), rb->begin(), rb->end());
-  EXPECT_THAT(all, UnorderedElementsAre(1, 2));
+  EXPECT_THAT(all, UnorderedElementsAre(1, 2, 3));
 }
 
 TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
@@ -251,13 +252,17 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
   const fs::path dir = dir_template;
   const fs::path source = kMigrationsDir;
   fs::copy_file(source / "0001_init.sql", dir / "0001_init.sql");
+  // 0003 (a candidates column the current store's inserts need) does not
+  // touch trials, so it can go first; 0002 comes later, as an upgrade.
+  fs::copy_file(source / "0003_candidate_observed_results.sql",
+                dir / "0003_candidate_observed_results.sql");
 
   const std::string conninfo = NewDatabase("backfill");
   auto store = Store::Open({conninfo, 2});
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(dir.string());
   NAS_ASSERT_OK(applied);
-  ASSERT_THAT(*applied, ElementsAre(1));
+  ASSERT_THAT(*applied, ElementsAre(1, 3));
 
   auto exp_a = (*store)->CreateExperiment(MakeSpec("BackfillA"), 1);
   NAS_ASSERT_OK(exp_a);
@@ -517,11 +522,13 @@ TEST_F(StoreTest, InsertCandidatesQueuesOnlyQueuedOnes) {
               Optional((*first)[0]));
   EXPECT_EQ(store_->FindCandidateByHash(*exp, "nope").value(), std::nullopt);
 
-  auto genotypes = store_->ListGenotypes(*exp);
-  NAS_ASSERT_OK(genotypes);
-  ASSERT_EQ(genotypes->size(), 4u);
-  EXPECT_EQ((*genotypes)[3].hash(), "hash3");
-  EXPECT_THAT((*genotypes)[3].choices(), ElementsAre(3, 4, 0, 1, 2, 3));
+  auto proposals = store_->ListProposals(*exp);
+  NAS_ASSERT_OK(proposals);
+  ASSERT_EQ(proposals->size(), 4u);
+  EXPECT_EQ((*proposals)[3].genotype.hash(), "hash3");
+  EXPECT_THAT((*proposals)[3].genotype.choices(),
+              ElementsAre(3, 4, 0, 1, 2, 3));
+  EXPECT_EQ((*proposals)[3].observed_results, 3);
 
   EXPECT_THAT(store_->InsertCandidates(
                   *exp, {MakeCandidate(9, v1::CANDIDATE_EVALUATED)}),
