@@ -213,6 +213,8 @@ int Watch(Ctx& c) {
             ? absl::StrFormat("%.4f", last.best().metrics().val_accuracy())
             : "-",
         State(last.state()), secs);
+    if (!last.waiting().empty())
+      absl::StrAppend(&line, " [", last.waiting(), "]");
     if (tty) {
       c.out << "\r" << line << "\033[K" << std::flush;
     } else {

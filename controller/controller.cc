@@ -1,5 +1,6 @@
 #include "controller/controller.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
@@ -8,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/pareto.h"
 #include "common/spec.h"
 #include "common/status_macros.h"
@@ -269,6 +271,45 @@ void Controller::Tick() {
   }
 }
 
+void Controller::Seen(const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it != workers_.end()) it->second.last_seen = absl::Now();
+}
+
+std::string Controller::WaitingReason(const v1::Experiment& e) {
+  const int queued = e.counts().trials_queued();
+  if (queued == 0 || e.state() != v1::EXPERIMENT_RUNNING) return "";
+  const absl::Time cutoff = absl::Now() - options_.worker_alive;
+  int alive = 0;
+  int matching = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, w] : workers_) {
+      if (w.last_seen < cutoff) continue;
+      ++alive;
+      bool match = true;
+      for (const auto& [k, v] : e.spec().required_labels()) {
+        auto it = w.labels.find(k);
+        match = match && it != w.labels.end() && it->second == v;
+      }
+      matching += match;
+    }
+  }
+  if (matching > 0) return "";
+  if (e.spec().required_labels().empty()) {
+    return absl::StrCat(queued, " queued trial(s) wait: no live worker");
+  }
+  std::vector<std::string> labels;
+  for (const auto& [k, v] : e.spec().required_labels()) {
+    labels.push_back(absl::StrCat(k, "=", v));
+  }
+  std::sort(labels.begin(), labels.end());
+  return absl::StrCat(queued, " queued trial(s) wait for a worker with labels ",
+                      absl::StrJoin(labels, ","), "; none of the ", alive,
+                      " live worker(s) carries them");
+}
+
 absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
     const ExperimentRecord& rec) {
   v1::Experiment e;
@@ -288,6 +329,7 @@ absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
   q.limit = 1;
   NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
   if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
+  e.set_waiting(WaitingReason(e));
   return e;
 }
 
@@ -413,8 +455,10 @@ absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
   NAS_RETURN_IF_ERROR(store_->UpsertWorker(request));
   {
     absl::MutexLock lock(&mu_);
-    worker_labels_[request.worker_id()] = std::map<std::string, std::string>(
-        request.labels().begin(), request.labels().end());
+    workers_[request.worker_id()] = {
+        std::map<std::string, std::string>(request.labels().begin(),
+                                           request.labels().end()),
+        absl::Now()};
   }
   v1::RegisterWorkerResponse out;
   out.set_heartbeat_seconds(5);
@@ -427,9 +471,10 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
   bool known = false;
   {
     absl::MutexLock lock(&mu_);
-    auto it = worker_labels_.find(worker_id);
-    if (it != worker_labels_.end()) {
-      labels = it->second;
+    auto it = workers_.find(worker_id);
+    if (it != workers_.end()) {
+      labels = it->second.labels;
+      it->second.last_seen = absl::Now();
       known = true;
     }
   }
@@ -444,7 +489,7 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
     NAS_RETURN_IF_ERROR(stored.status());
     labels = *stored;
     absl::MutexLock lock(&mu_);
-    worker_labels_[worker_id] = labels;
+    workers_[worker_id] = {labels, absl::Now()};
   }
   NAS_ASSIGN_OR_RETURN(std::optional<LeasedTrial> leased,
                        store_->LeaseTrial(worker_id, labels));
@@ -464,6 +509,7 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
 
 absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
     const v1::RenewLeaseRequest& request) {
+  Seen(request.worker_id());
   NAS_ASSIGN_OR_RETURN(bool ok,
                        store_->RenewLease(request.trial_id(), request.attempt(),
                                           request.worker_id()));
@@ -474,6 +520,7 @@ absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
 
 absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
     const v1::ReportProgressRequest& request) {
+  Seen(request.worker_id());
   if (request.epoch() < 1) {
     return absl::InvalidArgumentError("epoch: must be >= 1");
   }
@@ -496,6 +543,7 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
 
 absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
     const v1::ReportResultRequest& request) {
+  Seen(request.worker_id());
   v1::ReportResultResponse out;
   if (!request.error().empty()) {
     NAS_RETURN_IF_ERROR(

@@ -33,6 +33,9 @@ namespace nas {
 struct ControllerOptions {
   // Longest time between two ticks. Default 250 ms.
   absl::Duration tick = absl::Milliseconds(250);
+  // A worker counts as alive this long after its last call. Default 30 s
+  // (workers long-poll for 5 s and heartbeat every lease_seconds/3).
+  absl::Duration worker_alive = absl::Seconds(30);
   // Proposals that are duplicates count towards this cap of stored
   // candidates per experiment: max_trials * 10 + 100. Past it the experiment
   // fails ("search space exhausted").
@@ -114,8 +117,15 @@ class Controller {
 
   absl::Mutex mu_;
   std::map<int64_t, Running> running_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::map<std::string, std::string>> worker_labels_
-      ABSL_GUARDED_BY(mu_);
+  struct WorkerInfo {
+    std::map<std::string, std::string> labels;
+    absl::Time last_seen;
+  };
+  // Records a call from a worker (for liveness).
+  void Seen(const std::string& worker_id);
+  // Why queued trials of an experiment wait, or "" (see Experiment.waiting).
+  std::string WaitingReason(const v1::Experiment& e);
+  std::map<std::string, WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex tick_mu_;
   bool wake_ ABSL_GUARDED_BY(tick_mu_) = false;

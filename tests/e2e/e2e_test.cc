@@ -92,11 +92,12 @@ class Cluster : public ::testing::Test {
     stub_ = v1::ExperimentService::NewStub(channel_);
   }
 
-  void StartWorker(const std::string& id) {
+  void StartWorker(const std::string& id, const std::string& labels = "") {
     auto w = ChildProcess::Spawn(
         {Binary("worker/nas-worker"),
          absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
-         "--threads=1", "--unreachable_timeout_seconds=60"},
+         "--threads=1", "--unreachable_timeout_seconds=60",
+         "--labels=" + labels},
         absl::StrCat(logs_, "/", id, ".log"));
     NAS_ASSERT_OK(w);
     workers_[id] = *std::move(w);
@@ -321,6 +322,50 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
                  "ORDER BY attempt) FROM trial_attempts WHERE trial_id=" +
                      t),
             "1:victim:EXPIRED 2:rescuer:SUCCEEDED");
+}
+
+// Hardware in the loop: trials of an experiment that requires labels go
+// only to workers carrying them, and wait visibly while none is alive.
+TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
+  StartWorker("cpu-only", "device=cpu");
+  WaitFor(
+      "worker registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 1; },
+      absl::Seconds(60));
+  v1::Experiment e;
+  ASSERT_TRUE(
+      Create(TinySpec(2, 2, 30, 500, 1) + "required_labels: {gpu: h100}\n", &e)
+          .ok());
+  WaitFor(
+      "the waiting reason", [&] { return !Get(e.id()).waiting().empty(); },
+      absl::Seconds(20));
+  v1::Experiment waiting = Get(e.id());
+  EXPECT_NE(waiting.waiting().find("wait for a worker with labels gpu=h100"),
+            std::string::npos)
+      << waiting.waiting();
+  absl::SleepFor(absl::Seconds(2));  // the unlabeled worker keeps polling
+  EXPECT_EQ(Count("SELECT count(*) FROM trials WHERE status <> 'QUEUED'"), 0);
+  std::string out;
+  EXPECT_EQ(
+      testing::RunCommand(
+          absl::StrCat("timeout 3 ", Binary("client/nasctl"),
+                       " --controller 127.0.0.1:", port_, " watch ", e.id()),
+          &out),
+      124);  // still running when timeout stops it
+  EXPECT_NE(
+      out.find("[2 queued trial(s) wait for a worker with labels gpu=h100"),
+      std::string::npos)
+      << out;
+
+  StartWorker("h100-box", "gpu=h100,zone=eu");
+  WaitFinished(e.id(), absl::Minutes(3));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  EXPECT_TRUE(Get(e.id()).waiting().empty());
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 absl::StrCat("SELECT string_agg(DISTINCT worker_id, ',') FROM "
+                              "results WHERE experiment_id=",
+                              e.id())),
+            "h100-box");
 }
 
 TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
