@@ -87,6 +87,16 @@ absl::StatusOr<Cost> Nb201Space::ComputeCost(const std::vector<int>& choices,
                      input.height, "x", input.width));
   }
   const Nb201Shape shape = ResolveNb201(spec);
+  // Node i is needed when a non-none edge carries it to a needed node.
+  std::array<bool, 4> needed{};
+  needed[3] = true;
+  for (int to = 3; to >= 1; --to) {
+    for (int e = 0; e < kNb201Edges; ++e) {
+      if (needed[to] && kNb201EdgeNodes[e][0] == to && choices[e] != 0) {
+        needed[kNb201EdgeNodes[e][1]] = true;
+      }
+    }
+  }
   Cost cost;
   auto conv = [&cost](int64_t cin, int64_t cout, int64_t k, int64_t hout,
                       int64_t wout) {
@@ -111,21 +121,28 @@ absl::StatusOr<Cost> Nb201Space::ComputeCost(const std::vector<int>& choices,
       w = wo;
     }
     for (int cell = 0; cell < shape.cells_per_stage; ++cell) {
-      for (int op : choices) {
-        switch (op) {
+      for (int e = 0; e < kNb201Edges; ++e) {
+        const int op = choices[e];
+        // Ops into a node that cannot reach the output never run: their
+        // parameters exist, their MACs do not.
+        const bool runs = needed[kNb201EdgeNodes[e][0]];
+        if (op == 2 || op == 3) bn(c);
+        switch (runs ? op : 0) {
           case 2:  // nor_conv_1x1
             conv(c, c, 1, h, w);
-            bn(c);
             break;
           case 3:  // nor_conv_3x3
             conv(c, c, 3, h, w);
-            bn(c);
             break;
           case 4:  // avg_pool_3x3
             cost.macs += 9 * c * h * w;
             break;
-          default:  // none, skip_connect
+          default:  // none, skip_connect, or an op that never runs
             break;
+        }
+        if (!runs && (op == 2 || op == 3)) {
+          const int64_t k = op == 3 ? 3 : 1;
+          cost.params += c * c * k * k;  // the conv exists, unused
         }
       }
     }

@@ -17,7 +17,12 @@
 //
 // MAC convention: convolutions Cout*Hout*Wout*Cin*k*k, linear in*out,
 // pooling k*k per output element (global pool: C*H*W); BN, ReLU, additions
-// are not counted. Params: every trainable tensor (BN weight and bias count).
+// are not counted. Ops into an intermediate node that cannot reach the
+// cell's output (all its outgoing edges are none, directly or through other
+// such nodes) never run, so their MACs are not counted; this is what the
+// worker's module executes and times. (NAS-Bench-201's published FLOPs
+// count them.) Params: every trainable tensor of the module, including
+// those unused ops' (BN weight and bias count).
 #ifndef NAS_COMMON_NB201_SPACE_H_
 #define NAS_COMMON_NB201_SPACE_H_
 

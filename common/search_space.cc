@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/mobilenet_space.h"
 #include "common/nb201_space.h"
 
 namespace nas {
@@ -59,15 +60,20 @@ const Nb201Space& Nb201() {
   static const Nb201Space* space = new Nb201Space();
   return *space;
 }
+const MobileNetSpace& MobileNet() {
+  static const MobileNetSpace* space = new MobileNetSpace();
+  return *space;
+}
 }  // namespace
 
 absl::StatusOr<const SearchSpace*> GetSearchSpace(absl::string_view name) {
   if (name == "nb201") return &Nb201();
+  if (name == "mobilenet") return &MobileNet();
   return absl::InvalidArgumentError(
       absl::StrCat("unknown search space '", name,
                    "' (known: ", absl::StrJoin(SearchSpaceNames(), ", "), ")"));
 }
 
-std::vector<std::string> SearchSpaceNames() { return {"nb201"}; }
+std::vector<std::string> SearchSpaceNames() { return {"mobilenet", "nb201"}; }
 
 }  // namespace nas

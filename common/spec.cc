@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/mobilenet_space.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -256,8 +257,45 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
     fill("spec.search_space.nb201.cells_per_stage", nb->cells_per_stage(), 5,
          [nb](int v) { nb->set_cells_per_stage(v); });
   }
+  if (spec->search_space().name() == "mobilenet") {
+    const MobileNetShape def;  // defaults, documented in architecture.proto
+    auto* mb = spec->mutable_search_space()->mutable_mobilenet();
+    const std::string p = "spec.search_space.mobilenet.";
+    auto fill_int = [&](const char* field, int32_t value, int def_value,
+                        void (v1::MobileNetOptions::*set)(int32_t)) {
+      fill((p + field).c_str(), value, def_value,
+           [mb, set](int v) { (mb->*set)(v); });
+    };
+    fill((p + "width_multiplier").c_str(), mb->width_multiplier(),
+         def.width_multiplier, [mb](double v) { mb->set_width_multiplier(v); });
+    fill_int("stem_channels", mb->stem_channels(), def.stem_channels,
+             &v1::MobileNetOptions::set_stem_channels);
+    fill_int("stem_stride", mb->stem_stride(), def.stem_stride,
+             &v1::MobileNetOptions::set_stem_stride);
+    fill_int("head_channels", mb->head_channels(), def.head_channels,
+             &v1::MobileNetOptions::set_head_channels);
+    fill_int("channel_divisor", mb->channel_divisor(), def.channel_divisor,
+             &v1::MobileNetOptions::set_channel_divisor);
+    if (mb->stage_channels().empty() &&
+        (present == nullptr || present->count(p + "stage_channels") == 0)) {
+      for (int c : def.stage_channels) mb->add_stage_channels(c);
+    }
+    if (mb->stage_strides().empty() &&
+        (present == nullptr || present->count(p + "stage_strides") == 0)) {
+      for (int c : def.stage_strides) mb->add_stage_strides(c);
+    }
+  }
   v1::EvaluationSpec* e = spec->mutable_evaluation();
   if (e->mode() == v1::EVALUATION_MODE_UNSPECIFIED) e->set_mode(v1::FULL);
+  if (!spec->early_stopping().rule().empty()) {
+    auto* es = spec->mutable_early_stopping();
+    fill("spec.early_stopping.min_epochs", es->min_epochs(), 1,
+         [es](int v) { es->set_min_epochs(v); });
+    fill("spec.early_stopping.min_trials", es->min_trials(), 3,
+         [es](int v) { es->set_min_trials(v); });
+    fill("spec.early_stopping.reduction_factor", es->reduction_factor(), 3,
+         [es](int v) { es->set_reduction_factor(v); });
+  }
   fill("spec.evaluation.dataset", e->dataset(), std::string("fashion_mnist"),
        [e](const std::string& v) { e->set_dataset(v); });
   fill("spec.evaluation.data_dir", e->data_dir(),
@@ -307,7 +345,9 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   const std::string& space = spec.search_space().name();
   absl::StatusOr<const SearchSpace*> ss = GetSearchSpace(space);
   if (space.empty()) {
-    error("spec.search_space.name", "required (one of: nb201)");
+    error("spec.search_space.name",
+          absl::StrCat("required (one of: ",
+                       absl::StrJoin(SearchSpaceNames(), ", "), ")"));
   } else if (!ss.ok()) {
     error("spec.search_space.name", std::string(ss.status().message()));
   }
@@ -319,6 +359,38 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
     if (nb.cells_per_stage() < 1 || nb.cells_per_stage() > 32) {
       error("spec.search_space.nb201.cells_per_stage", "must be in [1, 32]");
     }
+  }
+  if (space == "mobilenet") {
+    const v1::MobileNetOptions& mb = spec.search_space().mobilenet();
+    const std::string p = "spec.search_space.mobilenet.";
+    if (!(mb.width_multiplier() > 0 && mb.width_multiplier() <= 4)) {
+      error(p + "width_multiplier", "must be in (0, 4]");
+    }
+    auto range = [&](const std::string& field, int64_t v, int64_t lo,
+                     int64_t hi) {
+      if (v < lo || v > hi) {
+        error(p + field, absl::StrCat("must be in [", lo, ", ", hi, "]"));
+      }
+    };
+    range("stem_channels", mb.stem_channels(), 1, 1024);
+    range("stem_stride", mb.stem_stride(), 1, 2);
+    range("head_channels", mb.head_channels(), 1, 4096);
+    range("channel_divisor", mb.channel_divisor(), 1, 64);
+    auto list = [&](const std::string& field,
+                    const google::protobuf::RepeatedField<int32_t>& v,
+                    int64_t lo, int64_t hi) {
+      if (v.size() != kMobileNetStages) {
+        error(p + field,
+              absl::StrCat("needs exactly ", kMobileNetStages,
+                           " entries (one per stage), got ", v.size()));
+        return;
+      }
+      for (int i = 0; i < v.size(); ++i) {
+        range(absl::StrCat(field, "[", i, "]"), v[i], lo, hi);
+      }
+    };
+    list("stage_channels", mb.stage_channels(), 1, 1024);
+    list("stage_strides", mb.stage_strides(), 1, 2);
   }
   const v1::StrategySpec& strategy = spec.strategy();
   if (strategy.name() == "evolution") {
@@ -359,8 +431,32 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
       error("spec.required_labels", "label names must be non-empty");
   }
   const v1::EvaluationSpec& e = spec.evaluation();
-  if (e.mode() != v1::FULL) {
-    error("spec.evaluation.mode", "only FULL is implemented");
+  if (e.mode() != v1::FULL && e.mode() != v1::EARLY_STOPPED) {
+    error("spec.evaluation.mode",
+          "only FULL and EARLY_STOPPED are implemented");
+  }
+  const v1::EarlyStoppingSpec& es = spec.early_stopping();
+  if (e.mode() == v1::EARLY_STOPPED && es.rule().empty()) {
+    error("spec.early_stopping.rule",
+          "required when evaluation.mode is EARLY_STOPPED (median or asha)");
+  } else if (!es.rule().empty()) {
+    if (e.mode() != v1::EARLY_STOPPED) {
+      error("spec.early_stopping.rule",
+            "set evaluation.mode to EARLY_STOPPED to use early stopping");
+    }
+    if (es.rule() != "median" && es.rule() != "asha") {
+      error("spec.early_stopping.rule",
+            absl::StrCat("unknown rule '", es.rule(), "' (median, asha)"));
+    }
+    if (es.min_epochs() < 1) {
+      error("spec.early_stopping.min_epochs", "must be >= 1");
+    }
+    if (es.min_trials() < 1) {
+      error("spec.early_stopping.min_trials", "must be >= 1");
+    }
+    if (es.reduction_factor() < 2) {
+      error("spec.early_stopping.reduction_factor", "must be >= 2");
+    }
   }
   if (!DatasetShape(e.dataset()).ok()) {
     error("spec.evaluation.dataset",

@@ -13,6 +13,7 @@
 #include "common/pareto.h"
 #include "common/spec.h"
 #include "common/status_macros.h"
+#include "controller/early_stopping.h"
 
 namespace nas {
 namespace {
@@ -501,6 +502,7 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
   t->set_experiment_id(leased->experiment_id);
   t->set_candidate_id(leased->candidate_id);
   *t->mutable_genotype() = leased->genotype;
+  *t->mutable_search_space() = leased->spec.search_space();
   *t->mutable_nb201() = leased->spec.search_space().nb201();
   *t->mutable_evaluation() = leased->spec.evaluation();
   t->set_lease_seconds(leased->spec.lease_seconds());
@@ -531,13 +533,41 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
   }
   NAS_ASSIGN_OR_RETURN(bool held, store_->RecordProgress(request));
   v1::ReportProgressResponse out;
-  if (held) {
-    out.set_action(v1::ReportProgressResponse::CONTINUE);
-  } else {
-    out.set_action(v1::ReportProgressResponse::STOP);
+  if (!held) {
+    out.set_action(v1::ReportProgressResponse::ABANDON);
     out.set_reason(
         "lease no longer held (expired, re-leased or experiment stopped)");
+    return out;
   }
+  out.set_action(v1::ReportProgressResponse::CONTINUE);
+  // Early stopping: only experiments that asked for it pay the query.
+  bool any_rule = false;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, run] : running_) {
+      any_rule = any_rule || !run.spec.early_stopping().rule().empty();
+    }
+  }
+  if (!any_rule) return out;
+  NAS_ASSIGN_OR_RETURN(
+      EpochPeers peers,
+      store_->ProgressAtEpoch(request.trial_id(), request.epoch()));
+  v1::EarlyStoppingSpec rule;
+  int max_epochs = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = running_.find(peers.experiment_id);
+    if (it == running_.end()) return out;
+    rule = it->second.spec.early_stopping();
+    max_epochs = it->second.spec.evaluation().epochs();
+  }
+  StopDecision d = DecideStop(rule, request.epoch(), max_epochs,
+                              request.val_accuracy(), peers.others);
+  if (!d.stop) return out;
+  NAS_RETURN_IF_ERROR(store_->RecordStopDecision(
+      request.trial_id(), request.attempt(), request.epoch(), d.reason));
+  out.set_action(v1::ReportProgressResponse::STOP);
+  out.set_reason(d.reason);
   return out;
 }
 

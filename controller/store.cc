@@ -60,7 +60,7 @@ constexpr char kCandidateColumns[] =
     "coalesce(duplicate_of, 0), macs, params, attempts, "
     "coalesce(worker_id, ''), val_accuracy, test_accuracy, latency_ms, "
     "latency_iqr_ms, train_seconds, train_loss, epochs, device, metric_macs, "
-    "metric_params";
+    "metric_params, early_stopped";
 
 constexpr char kCandidateFilter[] =
     " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
@@ -211,6 +211,22 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "$3, $5, $6, $7 FROM r ON CONFLICT (trial_id, attempt, epoch) DO "
          "NOTHING) "
          "SELECT count(*) FROM r"},
+        {"progress_at_epoch",
+         // The latest attempt's accuracy at $2 of every other trial of the
+         // trial's experiment.
+         "WITH me AS (SELECT experiment_id FROM trials WHERE id = $1) "
+         "SELECT me.experiment_id, p.val_accuracy FROM me "
+         "LEFT JOIN LATERAL (SELECT DISTINCT ON (p.trial_id) p.val_accuracy "
+         "  FROM trials t JOIN trial_progress p ON p.trial_id = t.id "
+         "  WHERE t.experiment_id = me.experiment_id AND t.id <> $1 "
+         "    AND p.epoch = $2 "
+         "  ORDER BY p.trial_id, p.attempt DESC) p ON true"},
+        {"record_stop_decision",
+         "WITH p AS (UPDATE trial_progress SET decision = $4 WHERE trial_id = "
+         "$1 AND attempt = $2 AND epoch = $3 RETURNING trial_id) "
+         "UPDATE candidates c SET early_stopped = $4, updated_at = now() "
+         "FROM trials t WHERE t.id = $1 AND t.attempt = $2 AND "
+         "c.id = t.candidate_id RETURNING c.id"},
         {"lock_trial",
          "SELECT t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
@@ -446,6 +462,7 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     m->set_macs(row[24].as<int64_t>(0));
     m->set_params(row[25].as<int64_t>(0));
   }
+  c.set_early_stopped(row[26].as<std::string>());
   return c;
 }
 
@@ -1019,6 +1036,40 @@ absl::StatusOr<bool> Store::RecordProgress(const v1::ReportProgressRequest& p) {
             p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds());
         return row[0].as<int64_t>() > 0;
       });
+}
+
+absl::StatusOr<EpochPeers> Store::ProgressAtEpoch(int64_t trial_id,
+                                                  int32_t epoch) {
+  return impl_->Run(
+      "ProgressAtEpoch",
+      [&](pqxx::connection& conn) -> absl::StatusOr<EpochPeers> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("progress_at_epoch", trial_id, epoch);
+        if (r.empty()) {
+          return absl::NotFoundError(absl::StrCat("trial ", trial_id));
+        }
+        EpochPeers out;
+        out.experiment_id = r[0][0].as<int64_t>();
+        for (const pqxx::row& row : r) {
+          if (!row[1].is_null()) out.others.push_back(row[1].as<double>());
+        }
+        return out;
+      });
+}
+
+absl::Status Store::RecordStopDecision(int64_t trial_id, int32_t attempt,
+                                       int32_t epoch,
+                                       const std::string& reason) {
+  return impl_
+      ->Run("RecordStopDecision",
+            [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+              pqxx::nontransaction txn(conn);  // one statement
+              return !txn.exec_prepared("record_stop_decision", trial_id,
+                                        attempt, epoch, reason)
+                          .empty();
+            })
+      .status();
 }
 
 namespace {

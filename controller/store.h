@@ -91,6 +91,12 @@ enum class ReportOutcome {
                    // change
 };
 
+// Accuracies other trials reported at one epoch (ProgressAtEpoch).
+struct EpochPeers {
+  int64_t experiment_id = 0;
+  std::vector<double> others;
+};
+
 // What ExpireLeases did.
 struct ExpiryOutcome {
   int requeued = 0;  // back to QUEUED with the attempt kept for the next lease
@@ -177,6 +183,14 @@ class Store {
   // progress is still not stored then).
   absl::StatusOr<bool> RecordProgress(
       const v1::ReportProgressRequest& progress);
+  // For early stopping: the experiment of `trial_id` and the validation
+  // accuracies that its other trials reported at `epoch` (latest attempt of
+  // each). kNotFound for an unknown trial.
+  absl::StatusOr<EpochPeers> ProgressAtEpoch(int64_t trial_id, int32_t epoch);
+  // Records that the controller stopped the trial early at `epoch`: on that
+  // progress row and on the candidate (Candidate.early_stopped).
+  absl::Status RecordStopDecision(int64_t trial_id, int32_t attempt,
+                                  int32_t epoch, const std::string& reason);
   // In one transaction: results row, trial SUCCEEDED, candidate EVALUATED
   // (metrics copied to it). kFailedPrecondition naming the reason when the
   // trial is not RUNNING under this attempt and worker (stale or foreign),

@@ -1,4 +1,5 @@
-// The LibTorch evaluator: trains an nb201 candidate with SGD (Nesterov
+// The LibTorch evaluator: trains a candidate (any space of
+// worker/model_builder.h) with SGD (Nesterov
 // momentum, weight decay, per-step cosine learning rate) on cached in-memory
 // data splits and measures it.
 #include <torch/torch.h>
@@ -14,11 +15,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/nb201_space.h"
+#include "common/search_space.h"
 #include "common/status_macros.h"
 #include "worker/evaluator.h"
 #include "worker/fashion_mnist.h"
-#include "worker/nb201_model.h"
+#include "worker/model_builder.h"
+#include "worker/nb201_model.h"  // CountParameters
 
 namespace nas {
 namespace {
@@ -62,17 +64,17 @@ absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
 }
 
 // Fraction of (x, y) classified correctly; eval mode, no grad, big batches.
-double Accuracy(Nb201Network& model, const torch::Tensor& x,
+double Accuracy(CandidateNet& model, const torch::Tensor& x,
                 const torch::Tensor& y) {
   constexpr int64_t kBatch = 1000;
   const int64_t n = x.size(0);
   if (n == 0) return 0;
   torch::NoGradGuard no_grad;
-  model->eval();
+  model.eval();
   int64_t correct = 0;
   for (int64_t b = 0; b < n; b += kBatch) {
     const int64_t len = std::min(kBatch, n - b);
-    const torch::Tensor pred = model->forward(x.narrow(0, b, len)).argmax(1);
+    const torch::Tensor pred = model.forward(x.narrow(0, b, len)).argmax(1);
     correct += pred.eq(y.narrow(0, b, len)).sum().item<int64_t>();
   }
   return static_cast<double>(correct) / static_cast<double>(n);
@@ -170,29 +172,42 @@ class TorchEvaluator final : public Evaluator {
           absl::StrCat("evaluation mode ", v1::EvaluationMode_Name(spec.mode()),
                        " is not implemented by the torch evaluator"));
     }
-    const std::string& space = trial.genotype().space();
-    if (!space.empty() && space != "nb201") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unsupported search space '", space, "' (this worker builds nb201)"));
-    }
-    NAS_ASSIGN_OR_RETURN(const TrainSettings ts, ResolveSettings(spec));
+    // The genotype names its space ("" = nb201, older controllers); its
+    // options come from trial.search_space(), or trial.nb201() when absent.
+    const std::string space =
+        trial.genotype().space().empty() ? "nb201" : trial.genotype().space();
     v1::SearchSpaceSpec space_spec;
-    space_spec.set_name("nb201");
-    *space_spec.mutable_nb201() = trial.nb201();
-    const Nb201Shape shape = ResolveNb201(space_spec);
+    if (trial.has_search_space()) {
+      space_spec = trial.search_space();
+      if (!space_spec.name().empty() && space_spec.name() != space) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "genotype space '", space, "' does not match search_space.name '",
+            space_spec.name(), "'"));
+      }
+    } else if (space == "nb201") {
+      *space_spec.mutable_nb201() = trial.nb201();
+    }
+    space_spec.set_name(space);
+    NAS_ASSIGN_OR_RETURN(const SearchSpace* search_space,
+                         GetSearchSpace(space));
     const std::vector<int> choices(trial.genotype().choices().begin(),
                                    trial.genotype().choices().end());
+    // Reject a bad genotype before loading any data.
+    NAS_RETURN_IF_ERROR(search_space->Canonical(choices).status());
+    NAS_ASSIGN_OR_RETURN(const TrainSettings ts, ResolveSettings(spec));
     NAS_ASSIGN_OR_RETURN(std::shared_ptr<const DataSplits> data, Data(spec));
 
     torch::manual_seed(static_cast<uint64_t>(ts.seed));
-    NAS_ASSIGN_OR_RETURN(Nb201Network model,
-                         BuildNb201Network(choices, shape, data->shape));
+    NAS_ASSIGN_OR_RETURN(
+        std::shared_ptr<CandidateNet> net,
+        BuildCandidateNet(space, choices, space_spec, data->shape));
+    CandidateNet& model = *net;
     NAS_ASSIGN_OR_RETURN(
         const Cost cost,
-        Nb201Space().ComputeCost(choices, space_spec, data->shape));
-    model->to(device_);
+        search_space->ComputeCost(choices, space_spec, data->shape));
+    model.to(device_);
 
-    torch::optim::SGD optimizer(model->parameters(),
+    torch::optim::SGD optimizer(model.parameters(),
                                 torch::optim::SGDOptions(ts.learning_rate)
                                     .momentum(ts.momentum)
                                     .nesterov(true)
@@ -209,7 +224,7 @@ class TorchEvaluator final : public Evaluator {
     const Clock::time_point t0 = Clock::now();
     Clock::time_point last_print = t0;
     for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
-      model->train();
+      model.train();
       const torch::Tensor perm = torch::randperm(
           n, torch::TensorOptions().dtype(torch::kInt64).device(device_));
       torch::Tensor loss_sum = torch::zeros(
@@ -227,7 +242,7 @@ class TorchEvaluator final : public Evaluator {
         }
         optimizer.zero_grad();
         const torch::Tensor loss =
-            torch::nn::functional::cross_entropy(model->forward(x), y);
+            torch::nn::functional::cross_entropy(model.forward(x), y);
         loss.backward();
         optimizer.step();
         loss_sum += loss.detach().to(torch::kFloat64) * len;
@@ -263,7 +278,7 @@ class TorchEvaluator final : public Evaluator {
     m.set_val_accuracy(val_accuracy);
     m.set_test_accuracy(Accuracy(model, data->test_x, data->test_y));
     m.set_macs(cost.macs);
-    m.set_params(CountParameters(*model));
+    m.set_params(CountParameters(model));
     MeasureLatency(model, data->shape, ts.latency_runs, &m);
     m.set_train_seconds(train_seconds);
     m.set_epochs(epochs_run);
@@ -281,11 +296,11 @@ class TorchEvaluator final : public Evaluator {
   }
 
   // Batch-1 forward latency: 5 warm-up runs, then `runs` timed ones.
-  void MeasureLatency(Nb201Network& model, const InputShape& shape, int runs,
+  void MeasureLatency(CandidateNet& model, const InputShape& shape, int runs,
                       v1::EvaluationMetrics* m) {
     constexpr int kWarmup = 5;
     torch::NoGradGuard no_grad;
-    model->eval();
+    model.eval();
     const torch::Tensor x =
         torch::randn({1, shape.channels, shape.height, shape.width},
                      torch::TensorOptions().device(device_));
@@ -293,7 +308,7 @@ class TorchEvaluator final : public Evaluator {
     ms.reserve(runs);
     for (int i = 0; i < kWarmup + runs; ++i) {
       const Clock::time_point t = Clock::now();
-      const torch::Tensor out = model->forward(x);
+      const torch::Tensor out = model.forward(x);
       if (device_.is_cuda()) {
         torch::cuda::synchronize();
       } else {

@@ -151,7 +151,13 @@ class Worker {
                        std::chrono::seconds(10));
       grpc::Status s = stub_->ReportProgress(&ctx, req, &resp);
       if (s.ok() && resp.action() == v1::ReportProgressResponse::STOP) {
-        fprintf(stderr, "nas-worker %s: %s STOP: %s\n",
+        // Early stopping: end training now, then report the result.
+        fprintf(stderr, "nas-worker %s: %s stopped early: %s\n",
+                options_.worker_id.c_str(), tag.c_str(), resp.reason().c_str());
+        return false;
+      }
+      if (s.ok() && resp.action() == v1::ReportProgressResponse::ABANDON) {
+        fprintf(stderr, "nas-worker %s: %s abandoned: %s\n",
                 options_.worker_id.c_str(), tag.c_str(), resp.reason().c_str());
         lease_lost = true;
         return false;

@@ -69,12 +69,20 @@ TEST(Nb201Space, CostByHandForTinySkeleton) {
   // 9c*2c + 4c + 9*4c^2 + 4c + 2c^2 = 56c^2 + 8c: c=2: 240, c=4: 928.
   // Head BN 16, linear 8*3+3 = 27. Total 22+896+240+928+16+27 = 2129.
   EXPECT_EQ(cost->params, 2129);
-  // MACs: stem 2*16*9 = 288. Cell at (c, hw): 10c^2*hw + 9c*hw:
-  // (2,16): 640+288=928; (4,4): 640+144=784; (8,1): 640+72=712.
-  // Reduction c->2c at output hw': 18c^2*hw' + 36c^2*hw' + 4c*hw' + 2c^2*hw':
+  // MACs: node 2 feeds the output only through a `none` edge, so its two
+  // incoming ops (3x3 conv, avg pool) never run and are not counted; the
+  // cell runs its 1x1 conv only: c^2*hw at (2,16), (4,4), (8,1) = 64 each.
+  // Stem 2*16*9 = 288. Reduction c->2c at output hw':
+  // 18c^2*hw' + 36c^2*hw' + 4c*hw' + 2c^2*hw':
   // c=2, hw'=4: 864+32+32 = 928; c=4, hw'=1: 864+16+32 = 912.
-  // Head: pool 8, linear 24. Total 288+928+784+712+928+912+8+24 = 4584.
-  EXPECT_EQ(cost->macs, 4584);
+  // Head: pool 8, linear 24. Total 288+192+928+912+8+24 = 2352.
+  EXPECT_EQ(cost->macs, 2352);
+  // With node 2 feeding the output (last edge skip_connect) everything
+  // runs: cells 10c^2*hw + 9c*hw = 928 + 784 + 712 more than the 1x1s alone.
+  absl::StatusOr<Cost> all = space.ComputeCost({2, 3, 4, 0, 1, 1}, spec, in);
+  NAS_ASSERT_OK(all);
+  EXPECT_EQ(all->params, cost->params);
+  EXPECT_EQ(all->macs, 2352 - 192 + 928 + 784 + 712);
 }
 
 TEST(Nb201Space, CostRejectsInputNotDivisibleBy4) {

@@ -98,7 +98,8 @@ TEST(EvolutionStrategy, ClimbsWhereRandomSearchDoesNot) {
   std::vector<double> fe = RunSynchronously(*evo, 300);
   std::vector<double> fr = RunSynchronously(*rnd, 300);
   EXPECT_DOUBLE_EQ(*std::max_element(fe.begin(), fe.end()), 1.0);
-  EXPECT_GT(Mean(fe, 200), 0.6);  // children of near-optimal parents (5/6 typical)
+  EXPECT_GT(Mean(fe, 200),
+            0.6);  // children of near-optimal parents (5/6 typical)
   EXPECT_LT(Mean(fr, 200), 0.35);  // random stays near 1/5
 }
 

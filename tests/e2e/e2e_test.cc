@@ -368,6 +368,92 @@ TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
             "h100-box");
 }
 
+// ASHA decided by the controller on real training: trials below the cutoff
+// at a rung stop there, report what they have, and count in the budget.
+TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
+  StartWorker("w1");
+  WaitFor(
+      "worker registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 1; },
+      absl::Seconds(60));
+  v1::Experiment e;
+  grpc::Status st = Create(
+      TinySpec(6, 1, 30, 500, 3, "{name: random, seed: 4}") +
+          "early_stopping: {rule: asha, min_epochs: 1, reduction_factor: 2}\n",
+      &e);
+  ASSERT_FALSE(st.ok()) << "EARLY_STOPPED mode must be required";
+  EXPECT_NE(st.error_message().find("spec.early_stopping.rule"),
+            std::string::npos);
+  std::string spec = TinySpec(6, 1, 30, 500, 3, "{name: random, seed: 4}") +
+                     "early_stopping: {rule: asha, min_epochs: 1, "
+                     "reduction_factor: 2}\n";
+  spec.replace(spec.find("evaluation:\n"), 12,
+               "evaluation:\n  mode: EARLY_STOPPED\n");
+  st = Create(spec, &e);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  WaitFinished(e.id(), absl::Minutes(4));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  CheckNoDuplicatesNoLoss(e.id(), 6);
+  const std::string id = absl::StrCat(e.id());
+  const int stopped = Count(
+      "SELECT count(*) FROM candidates WHERE early_stopped <> '' AND "
+      "experiment_id=" +
+      id);
+  EXPECT_GE(stopped, 1);
+  // Stopped candidates ran exactly to a rung (1 or 2), the decision is on
+  // that epoch's progress row, and nothing was reported after it.
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN trials t ON "
+                  "t.candidate_id = c.id JOIN trial_progress p ON p.trial_id = "
+                  "t.id AND p.decision <> '' WHERE c.early_stopped LIKE 'asha "
+                  "rung %' AND c.epochs = p.epoch AND p.epoch IN (1, 2) AND "
+                  "p.epoch = (SELECT max(epoch) FROM trial_progress q WHERE "
+                  "q.trial_id = t.id) AND c.experiment_id=" +
+                  id),
+            stopped);
+  // The others ran all 3 epochs.
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE early_stopped = '' "
+                  "AND epochs = 3 AND experiment_id=" +
+                  id),
+            6 - stopped);
+  // The first trial was alone at its rungs, so it always continues.
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT epochs FROM candidates WHERE seq = 0 "
+                 "AND experiment_id=" +
+                     id),
+            "3");
+}
+
+// The mobilenet space end to end: options travel to the worker with the
+// trial, and the worker's measured MACs/params equal the controller's
+// analytic ones for the same options.
+TEST_F(Cluster, MobileNetSearchRunsEndToEnd) {
+  StartWorker("w1");
+  v1::Experiment e;
+  grpc::Status st = Create(R"(
+name: mobilenet-e2e
+search_space:
+  name: mobilenet
+  mobilenet: {width_multiplier: 0.25, head_channels: 64}
+strategy: {name: evolution, seed: 3, evolution: {population: 2, sample_size: 2}}
+budget: {max_trials: 3, parallel_trials: 1}
+evaluation: {epochs: 1, batch_size: 32, train_samples: 500, val_samples: 300, test_samples: 300}
+)",
+                           &e);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  WaitFinished(e.id(), absl::Minutes(4));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED)
+      << Get(e.id()).error();
+  CheckNoDuplicatesNoLoss(e.id(), 3);
+  const std::string id = absl::StrCat(e.id());
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE space = 'mobilenet' "
+                  "AND canonical ~ "
+                  "'^(k[357]e[346]d[234]se[01]-){3}k[357]e[346]d[234]se[01]$' "
+                  "AND macs = metric_macs AND params = metric_params AND "
+                  "experiment_id=" +
+                  id),
+            3);
+}
+
 TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   struct Case {
     std::string yaml, field;

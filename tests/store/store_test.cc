@@ -206,7 +206,7 @@ TEST_F(MigrationTest, AppliesOnceAndIsIdempotent) {
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(applied);
-  EXPECT_THAT(*applied, ElementsAre(1, 2, 3));
+  EXPECT_THAT(*applied, ElementsAre(1, 2, 3, 4));
   auto again = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(again);
   EXPECT_THAT(*again, IsEmpty());
@@ -231,7 +231,7 @@ TEST_F(MigrationTest, ConcurrentMigrationsApplyEachVersionOnce) {
   NAS_ASSERT_OK(rb);
   std::vector<int> all = *ra;
   all.insert(all.end(), rb->begin(), rb->end());
-  EXPECT_THAT(all, UnorderedElementsAre(1, 2, 3));
+  EXPECT_THAT(all, UnorderedElementsAre(1, 2, 3, 4));
 }
 
 TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
@@ -252,17 +252,19 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
   const fs::path dir = dir_template;
   const fs::path source = kMigrationsDir;
   fs::copy_file(source / "0001_init.sql", dir / "0001_init.sql");
-  // 0003 (a candidates column the current store's inserts need) does not
-  // touch trials, so it can go first; 0002 comes later, as an upgrade.
+  // 0003 and 0004 (columns the current store reads and writes) do not
+  // touch trials, so they can go first; 0002 comes later, as an upgrade.
   fs::copy_file(source / "0003_candidate_observed_results.sql",
                 dir / "0003_candidate_observed_results.sql");
+  fs::copy_file(source / "0004_early_stopping.sql",
+                dir / "0004_early_stopping.sql");
 
   const std::string conninfo = NewDatabase("backfill");
   auto store = Store::Open({conninfo, 2});
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(dir.string());
   NAS_ASSERT_OK(applied);
-  ASSERT_THAT(*applied, ElementsAre(1, 3));
+  ASSERT_THAT(*applied, ElementsAre(1, 3, 4));
 
   auto exp_a = (*store)->CreateExperiment(MakeSpec("BackfillA"), 1);
   NAS_ASSERT_OK(exp_a);
@@ -611,6 +613,60 @@ TEST_F(StoreTest, ConcurrentLeasesNeverShareATrial) {
   auto counts = store_->CountExperiment(exp);
   NAS_ASSERT_OK(counts);
   EXPECT_EQ(counts->trials_running(), kTrials);
+}
+
+TEST_F(StoreTest, ProgressAtEpochAndStopDecisions) {
+  std::vector<int64_t> cands;
+  const int64_t exp = NewExperiment(3, 3, &cands);
+  std::vector<LeasedTrial> trials;
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial(absl::StrCat("w", i), Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    trials.push_back(**t);
+  }
+  auto report = [&](int i, int epoch, double acc) {
+    v1::ReportProgressRequest p;
+    p.set_worker_id(absl::StrCat("w", i));
+    p.set_trial_id(trials[i].trial_id);
+    p.set_attempt(trials[i].attempt);
+    p.set_epoch(epoch);
+    p.set_val_accuracy(acc);
+    EXPECT_TRUE(store_->RecordProgress(p).value());
+  };
+  report(0, 1, 0.5);
+  report(1, 1, 0.7);
+  report(1, 2, 0.8);
+  auto peers = store_->ProgressAtEpoch(trials[2].trial_id, 1);
+  NAS_ASSERT_OK(peers);
+  EXPECT_EQ(peers->experiment_id, exp);
+  EXPECT_THAT(peers->others, ::testing::UnorderedElementsAre(0.5, 0.7));
+  peers = store_->ProgressAtEpoch(trials[0].trial_id, 2);
+  NAS_ASSERT_OK(peers);
+  EXPECT_THAT(peers->others, ::testing::ElementsAre(0.8));
+  peers = store_->ProgressAtEpoch(trials[0].trial_id, 7);
+  NAS_ASSERT_OK(peers);
+  EXPECT_TRUE(peers->others.empty());
+  EXPECT_THAT(store_->ProgressAtEpoch(999999, 1),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+
+  NAS_ASSERT_OK(store_->RecordStopDecision(
+      trials[0].trial_id, trials[0].attempt, 1, "median: low"));
+  CandidateQuery q;
+  q.experiment_id = exp;
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  for (const v1::Candidate& c : page->candidates) {
+    EXPECT_EQ(c.early_stopped(),
+              c.id() == trials[0].candidate_id ? "median: low" : "");
+  }
+  pqxx::connection conn(server_->conninfo());
+  pqxx::nontransaction txn(conn);
+  EXPECT_EQ(txn.exec_params1("SELECT decision FROM trial_progress WHERE "
+                             "trial_id = $1 AND epoch = 1",
+                             trials[0].trial_id)[0]
+                .as<std::string>(),
+            "median: low");
 }
 
 TEST_F(StoreTest, RecordProgressIsIdempotentAndChecksTheLease) {
