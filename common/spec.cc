@@ -410,6 +410,14 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   if (spec.objective().metric() != "val_accuracy") {
     error("spec.objective.metric", "only 'val_accuracy' is supported");
   }
+  const v1::ConstraintsSpec& constraints = spec.objective().constraints();
+  if (constraints.max_macs() < 0) {
+    error("spec.objective.constraints.max_macs", "must be >= 0 (0 = no limit)");
+  }
+  if (constraints.max_params() < 0) {
+    error("spec.objective.constraints.max_params",
+          "must be >= 0 (0 = no limit)");
+  }
   if (spec.budget().max_trials() <= 0) {
     error("spec.budget.max_trials",
           absl::StrCat("must be > 0, got ", spec.budget().max_trials()));

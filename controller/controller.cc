@@ -35,6 +35,18 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
 
 }  // namespace
 
+std::string ViolatedConstraint(const v1::ConstraintsSpec& c, const Cost& cost) {
+  if (c.max_macs() > 0 && cost.macs > c.max_macs()) {
+    return absl::StrCat("macs ", cost.macs,
+                        " > objective.constraints.max_macs ", c.max_macs());
+  }
+  if (c.max_params() > 0 && cost.params > c.max_params()) {
+    return absl::StrCat("params ", cost.params,
+                        " > objective.constraints.max_params ", c.max_params());
+  }
+  return "";
+}
+
 absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   auto finite_in = [](double v, double lo, double hi) {
     return std::isfinite(v) && v >= lo && v <= hi;
@@ -202,7 +214,7 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     absl::Status s = store_->FinishExperiment(
         id, v1::EXPERIMENT_FAILED,
         absl::StrCat("search space exhausted: ", c.candidates(),
-                     " proposals, too many duplicates"));
+                     " proposals, too many duplicates or rejections"));
     running_.erase(id);
     return s;
   }
@@ -227,6 +239,12 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     if (cost.ok()) {
       row.macs = cost->macs;
       row.params = cost->params;
+      std::string violated =
+          ViolatedConstraint(run.spec.objective().constraints(), *cost);
+      if (!violated.empty()) {
+        row.state = v1::CANDIDATE_REJECTED;
+        row.reason = std::move(violated);
+      }
     } else {
       row.state = v1::CANDIDATE_REJECTED;
       row.reason = std::string(cost.status().message());

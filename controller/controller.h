@@ -135,6 +135,11 @@ class Controller {
   std::thread ticker_;
 };
 
+// The first hard constraint `cost` exceeds, as a reason ("params 9000 >
+// objective.constraints.max_params 8000"), or "" when it satisfies all.
+std::string ViolatedConstraint(const v1::ConstraintsSpec& constraints,
+                               const Cost& cost);
+
 // Validates reported metrics; InvalidArgument naming the field.
 absl::Status ValidateMetrics(const v1::EvaluationMetrics& m);
 

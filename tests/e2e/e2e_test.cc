@@ -454,6 +454,43 @@ evaluation: {epochs: 1, batch_size: 32, train_samples: 500, val_samples: 300, te
             3);
 }
 
+// Hard constraints decided by the analytic cost model before dispatch:
+// violating proposals are stored as REJECTED with the reason, never trained,
+// and the budget is still met with feasible candidates.
+TEST_F(Cluster, ConstraintViolatorsAreStoredAsRejected) {
+  StartWorker("w1");
+  v1::Experiment e;
+  // C=4, N=1: 4822 params without cell ops; each 3x3 conv edge adds 3080,
+  // so 8000 admits at most one.
+  grpc::Status st =
+      Create(TinySpec(3, 1, 30, 500, 1, "{name: random, seed: 8}") +
+                 "objective: {constraints: {max_params: 8000}}\n",
+             &e);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  WaitFinished(e.id(), absl::Minutes(3));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  CheckNoDuplicatesNoLoss(e.id(), 3);
+  const std::string id = absl::StrCat(e.id());
+  const int rejected = Count(
+      "SELECT count(*) FROM candidates WHERE state = 'REJECTED' AND params > "
+      "8000 AND reason = 'params ' || params || ' > "
+      "objective.constraints.max_params 8000' AND experiment_id=" +
+      id);
+  EXPECT_GE(rejected, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state = 'REJECTED' "
+                  "AND experiment_id=" +
+                  id),
+            rejected);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state = 'EVALUATED' "
+                  "AND params <= 8000 AND experiment_id=" +
+                  id),
+            3);
+  EXPECT_EQ(Count("SELECT count(*) FROM trials t JOIN candidates c ON c.id = "
+                  "t.candidate_id WHERE c.state = 'REJECTED'"),
+            0);
+  EXPECT_EQ(Get(e.id()).counts().rejected(), rejected);
+}
+
 TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   struct Case {
     std::string yaml, field;
