@@ -152,6 +152,31 @@ class Cluster : public ::testing::Test {
         timeout);
   }
 
+  // Waits until `n` workers have registered.
+  void WaitForWorkers(int n) {
+    WaitFor(
+        absl::StrCat(n, " worker(s) registered"),
+        [&] { return Count("SELECT count(*) FROM workers") == n; },
+        absl::Seconds(60));
+  }
+
+  // Waits until experiment `id` has at least `n` stored results.
+  void WaitForResults(int64_t id, int n) {
+    WaitFor(
+        absl::StrCat(n, " results of experiment ", id),
+        [&] {
+          return Count(absl::StrCat(
+                     "SELECT count(*) FROM results WHERE experiment_id=",
+                     id)) >= n;
+        },
+        absl::Minutes(3));
+  }
+
+  void KillController() {
+    controller_->Signal(SIGKILL);
+    ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
+  }
+
   // No candidate trained twice, one result per trial, every evaluated
   // candidate has exactly one result.
   void CheckNoDuplicatesNoLoss(int64_t id, int budget) {
@@ -195,10 +220,7 @@ class Cluster : public ::testing::Test {
 TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   StartWorker("w1");
   StartWorker("w2");
-  WaitFor(
-      "two workers registered",
-      [&] { return Count("SELECT count(*) FROM workers") == 2; },
-      absl::Seconds(60));
+  WaitForWorkers(2);
   v1::Experiment e;
   grpc::Status s = Create(TinySpec(4, 2, 30, 2000, 1), &e);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -279,10 +301,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
 
 TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   StartWorker("victim");
-  WaitFor(
-      "worker registered",
-      [&] { return Count("SELECT count(*) FROM workers") == 1; },
-      absl::Seconds(60));
+  WaitForWorkers(1);
   v1::Experiment e;
   // One trial at a time, long enough (3 epochs) to be killed in the middle.
   ASSERT_TRUE(Create(TinySpec(2, 1, 3, 3000, 3), &e).ok());
@@ -328,10 +347,7 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
 // only to workers carrying them, and wait visibly while none is alive.
 TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
   StartWorker("cpu-only", "device=cpu");
-  WaitFor(
-      "worker registered",
-      [&] { return Count("SELECT count(*) FROM workers") == 1; },
-      absl::Seconds(60));
+  WaitForWorkers(1);
   v1::Experiment e;
   ASSERT_TRUE(
       Create(TinySpec(2, 2, 30, 500, 1) + "required_labels: {gpu: h100}\n", &e)
@@ -372,10 +388,7 @@ TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
 // at a rung stop there, report what they have, and count in the budget.
 TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
   StartWorker("w1");
-  WaitFor(
-      "worker registered",
-      [&] { return Count("SELECT count(*) FROM workers") == 1; },
-      absl::Seconds(60));
+  WaitForWorkers(1);
   v1::Experiment e;
   grpc::Status st = Create(
       TinySpec(6, 1, 30, 500, 3, "{name: random, seed: 4}") +
@@ -533,10 +546,7 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
 
 TEST_F(Cluster, FailingEvaluationsAreRetriedThenTheExperimentFails) {
   StartWorker("w1");
-  WaitFor(
-      "worker registered",
-      [&] { return Count("SELECT count(*) FROM workers") == 1; },
-      absl::Seconds(60));
+  WaitForWorkers(1);
   v1::Experiment e;
   ASSERT_TRUE(
       Create(
@@ -565,10 +575,7 @@ TEST_F(Cluster, FailingEvaluationsAreRetriedThenTheExperimentFails) {
 // proposes exactly the sequence an uninterrupted run proposes.
 TEST_F(Cluster, RestartedEvolutionProposesTheSameSequence) {
   StartWorker("w1");
-  WaitFor(
-      "worker registered",
-      [&] { return Count("SELECT count(*) FROM workers") == 1; },
-      absl::Seconds(60));
+  WaitForWorkers(1);
   const std::string spec =
       TinySpec(7, 1, 10, 500, 1,
                "{name: evolution, seed: 21, evolution: {population: 3, "
@@ -586,16 +593,8 @@ TEST_F(Cluster, RestartedEvolutionProposesTheSameSequence) {
 
   v1::Experiment b;
   ASSERT_TRUE(Create(spec, &b).ok());
-  WaitFor(
-      "three results of the second run",
-      [&] {
-        return Count(absl::StrCat(
-                   "SELECT count(*) FROM results WHERE experiment_id=",
-                   b.id())) >= 3;
-      },
-      absl::Minutes(3));
-  controller_->Signal(SIGKILL);
-  ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
+  WaitForResults(b.id(), 3);
+  KillController();
   const int before_restart = Count(absl::StrCat(
       "SELECT count(*) FROM candidates WHERE experiment_id=", b.id()));
   StartController();
@@ -613,10 +612,7 @@ TEST_F(Cluster, RestartedEvolutionProposesTheSameSequence) {
 
 TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
   StartWorker("w1");
-  WaitFor(
-      "worker registered",
-      [&] { return Count("SELECT count(*) FROM workers") == 1; },
-      absl::Seconds(60));
+  WaitForWorkers(1);
   v1::Experiment e;
   // Evolution with a population of 2: the third candidate is a child of one
   // of the first two (proposed just before the kill, or from the population
@@ -626,16 +622,8 @@ TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
                               "{population: 2, sample_size: 2}}"),
                      &e)
                   .ok());
-  WaitFor(
-      "two results",
-      [&] {
-        return Count(absl::StrCat(
-                   "SELECT count(*) FROM results WHERE experiment_id=",
-                   e.id())) >= 2;
-      },
-      absl::Minutes(3));
-  controller_->Signal(SIGKILL);
-  ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
+  WaitForResults(e.id(), 2);
+  KillController();
   StartController();
   WaitFinished(e.id(), absl::Minutes(5));
   EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);

@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
+#include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -99,19 +100,6 @@ bool SameMessage(const google::protobuf::Message& a,
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // One trial_attempts row as the tests compare it: attempt, worker_id,
 // outcome, error, ended_at IS NOT NULL.
 using AttemptRow = std::tuple<int, std::string, std::string, std::string, bool>;
@@ -169,7 +157,7 @@ bool AttemptMatchesTrial(const std::string& conninfo, int64_t trial_id) {
 
 TEST(StoreOpenTest, DeadPortIsUnavailable) {
   StoreOptions options;
-  options.conninfo = absl::StrCat("host=127.0.0.1 port=", FreePort(),
+  options.conninfo = absl::StrCat("host=127.0.0.1 port=", testing::FreePort(),
                                   " dbname=nas user=nas connect_timeout=2");
   EXPECT_THAT(Store::Open(options),
               StatusIs(absl::StatusCode::kUnavailable, "connect"));
