@@ -1,5 +1,10 @@
 #include "common/spec.h"
 
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -156,6 +161,50 @@ TEST(Spec, EvolutionDefaultsAndErrors) {
       testing::StatusIs(
           absl::StatusCode::kInvalidArgument,
           "unknown strategy 'bayes' (implemented: random, evolution)"));
+}
+
+}  // namespace
+}  // namespace nas
+
+namespace nas {
+namespace {
+
+// Every shipped example is a valid spec, and an example with hard
+// constraints leaves a reasonable share of its space feasible.
+TEST(Examples, AllValidateAndConstraintsAreSatisfiable) {
+  namespace fs = std::filesystem;
+  int seen = 0;
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(NAS_SOURCE_DIR) / "examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++seen;
+    std::ifstream in(entry.path());
+    std::stringstream yaml;
+    yaml << in.rdbuf();
+    absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec({}, yaml.str());
+    ASSERT_TRUE(spec.ok()) << entry.path() << ": " << spec.status();
+    const auto& c = spec->objective().constraints();
+    if (c.max_macs() == 0 && c.max_params() == 0) continue;
+    absl::StatusOr<const SearchSpace*> space =
+        GetSearchSpace(spec->search_space().name());
+    NAS_ASSERT_OK(space);
+    absl::StatusOr<InputShape> input =
+        DatasetShape(spec->evaluation().dataset());
+    NAS_ASSERT_OK(input);
+    std::mt19937_64 rng(1);
+    int feasible = 0;
+    for (int i = 0; i < 1000; ++i) {
+      absl::StatusOr<Cost> cost = (*space)->ComputeCost(
+          (*space)->Sample(rng), spec->search_space(), *input);
+      NAS_ASSERT_OK(cost);
+      feasible += (c.max_macs() == 0 || cost->macs <= c.max_macs()) &&
+                  (c.max_params() == 0 || cost->params <= c.max_params());
+    }
+    EXPECT_GE(feasible, 100) << entry.path() << ": only " << feasible
+                             << " of 1000 random genotypes are feasible";
+    EXPECT_LE(feasible, 950) << entry.path() << ": the constraint hardly binds";
+  }
+  EXPECT_GE(seen, 4);
 }
 
 }  // namespace
