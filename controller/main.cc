@@ -67,8 +67,15 @@ int main(int argc, char** argv) {
   fprintf(stderr, "nas-controller: listening on port %d\n", (*server)->port());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  while (g_signal == 0)
+  for (int tick = 1; g_signal == 0; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (tick % 20 == 0 && !(*server)->StillLeader()) {
+      fprintf(stderr,
+              "nas-controller: lost the leadership lock (database connection "
+              "lost); exiting so that only one controller is active\n");
+      return 1;
+    }
+  }
   fprintf(stderr, "nas-controller: signal %d, shutting down\n",
           static_cast<int>(g_signal));
   (*server)->Shutdown();

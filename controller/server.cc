@@ -12,6 +12,7 @@
 namespace nas {
 
 struct ControllerServer::Parts {
+  std::unique_ptr<LeadershipLock> leadership;
   std::unique_ptr<Store> store;
   std::unique_ptr<Controller> controller;
   std::unique_ptr<ExperimentServiceImpl> experiments;
@@ -23,6 +24,17 @@ struct ControllerServer::Parts {
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const ServerOptions& options) {
   auto parts = std::make_unique<Parts>();
+  NAS_ASSIGN_OR_RETURN(
+      parts->leadership,
+      LeadershipLock::Acquire(
+          options.store.conninfo, options.leadership_poll,
+          [] {
+            fprintf(stderr,
+                    "nas-controller: standby: another controller is active "
+                    "on this database; waiting for its lock\n");
+          },
+          nullptr));
+  fprintf(stderr, "nas-controller: active (holds the leadership lock)\n");
   NAS_ASSIGN_OR_RETURN(parts->store, Store::Open(options.store));
   NAS_ASSIGN_OR_RETURN(std::vector<int> applied,
                        parts->store->Migrate(options.migrations_dir));
@@ -58,6 +70,8 @@ ControllerServer::ControllerServer(std::unique_ptr<Parts> parts, int port)
 ControllerServer::~ControllerServer() { Shutdown(); }
 
 void ControllerServer::Wait() { parts_->server->Wait(); }
+
+bool ControllerServer::StillLeader() { return parts_->leadership->StillHeld(); }
 
 void ControllerServer::Shutdown() {
   if (parts_->shut_down) return;

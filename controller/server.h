@@ -19,11 +19,15 @@ struct ServerOptions {
   // Directory of migrations/NNNN_*.sql, applied at start-up.
   std::string migrations_dir;
   ControllerOptions controller;
+  // How often a standby retries the leadership lock. Default 1 s.
+  absl::Duration leadership_poll = absl::Seconds(1);
 };
 
 class ControllerServer {
  public:
-  // Migrates, rebuilds running experiments, starts serving.
+  // Takes the database's leadership lock (waiting as a standby while
+  // another controller holds it), migrates, rebuilds running experiments,
+  // starts serving.
   static absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
       const ServerOptions& options);
   ~ControllerServer();
@@ -31,6 +35,9 @@ class ControllerServer {
   // Blocks until Shutdown() is called from another thread or a signal.
   void Wait();
   void Shutdown();
+  // False once the leadership lock's connection is lost: another
+  // controller may be active, so this one must stop (main exits).
+  bool StillLeader();
 
  private:
   struct Parts;

@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 
@@ -651,6 +652,67 @@ class Store::Impl {
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
+
+// Key of the session-level advisory lock that makes one controller active
+// per database ("nas_lead"); distinct from kMigrationLockKey.
+constexpr int64_t kLeadershipLockKey = 0x6E61735F6C656164;
+
+class LeadershipLock::Impl {
+ public:
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+absl::StatusOr<std::unique_ptr<LeadershipLock>> LeadershipLock::Acquire(
+    const std::string& conninfo, absl::Duration poll,
+    const std::function<void()>& on_wait,
+    const std::function<bool()>& give_up) {
+  auto impl = std::make_unique<Impl>();
+  bool waited = false;
+  while (true) {
+    try {
+      if (impl->conn == nullptr || !impl->conn->is_open()) {
+        impl->conn = std::make_unique<pqxx::connection>(conninfo);
+      }
+      pqxx::nontransaction txn(*impl->conn);
+      if (txn.exec_params1("SELECT pg_try_advisory_lock($1)",
+                           kLeadershipLockKey)[0]
+              .as<bool>()) {
+        return std::unique_ptr<LeadershipLock>(
+            new LeadershipLock(std::move(impl)));
+      }
+    } catch (const pqxx::broken_connection& e) {
+      return absl::UnavailableError(
+          absl::StrCat("leadership lock: database unreachable: ", e.what()));
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("leadership lock: ", e.what()));
+    }
+    if (!waited && on_wait) on_wait();
+    waited = true;
+    if (give_up && give_up()) {
+      return absl::CancelledError("leadership lock: gave up waiting");
+    }
+    absl::SleepFor(poll);
+  }
+}
+
+LeadershipLock::LeadershipLock(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+
+LeadershipLock::~LeadershipLock() = default;
+
+bool LeadershipLock::StillHeld() {
+  try {
+    pqxx::nontransaction txn(*impl_->conn);
+    return txn.exec_params1(
+                  "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                  "AND pid = pg_backend_pid() AND granted AND "
+                  "((classid::bigint << 32) | objid::bigint) = $1",
+                  kLeadershipLockKey)[0]
+               .as<int64_t>() > 0;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     const StoreOptions& options) {

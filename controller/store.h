@@ -9,6 +9,7 @@
 #define NAS_CONTROLLER_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -115,6 +116,30 @@ struct CandidateQuery {
 struct CandidatePage {
   std::vector<v1::Candidate> candidates;
   int32_t total = 0;  // rows matching, over all pages
+};
+
+// Leadership of one controller per database: a session-level PostgreSQL
+// advisory lock held on a dedicated connection for the object's lifetime.
+// When the holder dies its connection closes and the server releases the
+// lock, so a standby waiting in Acquire takes over. Not thread-safe.
+class LeadershipLock {
+ public:
+  // Connects and tries the lock every `poll` until it is held (calling
+  // `on_wait` once, before the first wait) or `give_up()` returns true
+  // (kCancelled). kUnavailable when the server cannot be reached.
+  static absl::StatusOr<std::unique_ptr<LeadershipLock>> Acquire(
+      const std::string& conninfo, absl::Duration poll,
+      const std::function<void()>& on_wait,
+      const std::function<bool()>& give_up);
+  ~LeadershipLock();  // closes the connection: the lock is released
+  // False once the lock's connection is lost (then the lock may be held
+  // by another controller already).
+  bool StillHeld();
+
+ private:
+  class Impl;
+  explicit LeadershipLock(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 class Store {

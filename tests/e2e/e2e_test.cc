@@ -504,6 +504,49 @@ TEST_F(Cluster, ConstraintViolatorsAreStoredAsRejected) {
   EXPECT_EQ(Get(e.id()).counts().rejected(), rejected);
 }
 
+// One active controller per database: a second one waits as a standby on
+// the PostgreSQL advisory lock (not even listening) and takes over within
+// 10 s when the active one is killed; the experiment then completes.
+TEST_F(Cluster, StandbyControllerTakesOverWhenTheActiveOneDies) {
+  const int standby_port = testing::FreePort();
+  auto standby =
+      ChildProcess::Spawn({Binary("controller/nas-controller"),
+                           absl::StrCat("--listen=127.0.0.1:", standby_port),
+                           "--database=" + pg_->conninfo(), "--tick_ms=100"},
+                          logs_ + "/standby.log");
+  NAS_ASSERT_OK(standby);
+  WaitFor(
+      "the standby to wait",
+      [&] {
+        return testing::ReadFile(logs_ + "/standby.log").find("standby") !=
+               std::string::npos;
+      },
+      absl::Seconds(20));
+  auto standby_channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", standby_port),
+                          grpc::InsecureChannelCredentials());
+  EXPECT_FALSE(standby_channel->WaitForConnected(
+      std::chrono::system_clock::now() + std::chrono::seconds(1)))
+      << "a standby must not serve";
+  v1::Experiment e;
+  ASSERT_TRUE(Create(TinySpec(2, 1, 30, 500, 1), &e).ok());
+
+  KillController();
+  const absl::Time killed = absl::Now();
+  ASSERT_TRUE(standby_channel->WaitForConnected(
+      std::chrono::system_clock::now() + std::chrono::seconds(10)))
+      << testing::ReadFile(logs_ + "/standby.log");
+  EXPECT_LT(absl::Now() - killed, absl::Seconds(10));
+  controller_ = *std::move(standby);
+  port_ = standby_port;
+  channel_ = standby_channel;
+  stub_ = v1::ExperimentService::NewStub(channel_);
+  StartWorker("w1");
+  WaitFinished(e.id(), absl::Minutes(3));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  CheckNoDuplicatesNoLoss(e.id(), 2);
+}
+
 TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   struct Case {
     std::string yaml, field;
