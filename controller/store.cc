@@ -1,5 +1,6 @@
 #include "controller/store.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -354,48 +355,20 @@ bool IsFinal(v1::ExperimentState s) {
          s == v1::EXPERIMENT_FAILED;
 }
 
-// A JSON object of string values, for jsonb label columns.
-std::string JsonObject(const std::map<std::string, std::string>& m) {
-  auto quote = [](absl::string_view in, std::string* out) {
-    out->push_back('"');
-    for (char ch : in) {
-      const auto c = static_cast<unsigned char>(ch);
-      switch (c) {
-        case '"':
-          out->append("\\\"");
-          break;
-        case '\\':
-          out->append("\\\\");
-          break;
-        case '\n':
-          out->append("\\n");
-          break;
-        case '\t':
-          out->append("\\t");
-          break;
-        case '\r':
-          out->append("\\r");
-          break;
-        default:
-          if (c < 0x20) {
-            absl::StrAppendFormat(out, "\\u%04x", c);
-          } else {
-            out->push_back(ch);
-          }
-      }
-    }
-    out->push_back('"');
-  };
-  std::string out = "{";
-  bool first = true;
+// A JSON object of string values, for jsonb label columns, written by
+// protobuf's JSON printer (google.protobuf.Struct does the escaping).
+template <typename Map>
+absl::StatusOr<std::string> JsonObject(const Map& m) {
+  google::protobuf::Struct object;
   for (const auto& [k, v] : m) {
-    if (!first) out.push_back(',');
-    first = false;
-    quote(k, &out);
-    out.push_back(':');
-    quote(v, &out);
+    (*object.mutable_fields())[k].set_string_value(v);
   }
-  out.push_back('}');
+  std::string out;
+  if (auto s = google::protobuf::util::MessageToJsonString(object, &out);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("labels: cannot convert to JSON: ", s.ToString()));
+  }
   return out;
 }
 
@@ -784,8 +757,8 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
     return absl::InvalidArgumentError(
         absl::StrCat("spec: cannot convert to JSON: ", s.ToString()));
   }
-  const std::map<std::string, std::string> labels(
-      spec.required_labels().begin(), spec.required_labels().end());
+  NAS_ASSIGN_OR_RETURN(const std::string labels,
+                       JsonObject(spec.required_labels()));
   const int lease_seconds =
       spec.lease_seconds() > 0 ? spec.lease_seconds() : kDefaultLeaseSeconds;
   const int max_attempts =
@@ -796,7 +769,7 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
                       pqxx::row row = txn.exec_prepared1(
                           "create_experiment", spec.name(), json,
                           pqxx::binarystring(spec.SerializeAsString()), seed,
-                          JsonObject(labels), lease_seconds, max_attempts);
+                          labels, lease_seconds, max_attempts);
                       txn.commit();
                       return row[0].as<int64_t>();
                     });
@@ -1053,7 +1026,7 @@ absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
   if (worker_id.empty()) {
     return absl::InvalidArgumentError("worker_id: must not be empty");
   }
-  const std::string labels_json = JsonObject(labels);
+  NAS_ASSIGN_OR_RETURN(const std::string labels_json, JsonObject(labels));
   return impl_->Run(
       "LeaseTrial",
       [&](pqxx::connection& conn)
@@ -1258,8 +1231,7 @@ absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest& worker) {
   if (worker.worker_id().empty()) {
     return absl::InvalidArgumentError("worker_id: must not be empty");
   }
-  const std::string labels = JsonObject(std::map<std::string, std::string>(
-      worker.labels().begin(), worker.labels().end()));
+  NAS_ASSIGN_OR_RETURN(const std::string labels, JsonObject(worker.labels()));
   return impl_->Run(
       "UpsertWorker", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::nontransaction txn(conn);
