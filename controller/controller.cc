@@ -22,11 +22,6 @@ std::vector<int> Choices(const v1::Genotype& g) {
   return std::vector<int>(g.choices().begin(), g.choices().end());
 }
 
-bool IsFinal(v1::ExperimentState s) {
-  return s == v1::EXPERIMENT_SUCCEEDED || s == v1::EXPERIMENT_STOPPED ||
-         s == v1::EXPERIMENT_FAILED;
-}
-
 void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
   const int64_t us = absl::ToUnixMicros(t);
   ts->set_seconds(us / 1000000);
@@ -256,17 +251,15 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
       row.duplicate_of = *first;
       row.reason = "same genotype as an earlier candidate";
     } else if (!batch_hashes.insert(row.genotype.hash()).second) {
-      // Duplicate inside this batch: the store links it after insertion of
-      // the first; simplest is to drop it before it is stored twice.
+      // Duplicate inside this batch: the first has no id yet, so this one is
+      // stored as DUPLICATE without duplicate_of (the equal hash links them).
       row.state = v1::CANDIDATE_DUPLICATE;
       row.reason = "same genotype as an earlier candidate in the same batch";
     }
     rows.push_back(std::move(row));
   }
   // Candidates are written before anything else happens to them.
-  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
-                       store_->InsertCandidates(id, rows));
-  return absl::OkStatus();
+  return store_->InsertCandidates(id, rows).status();
 }
 
 void Controller::Tick() {
