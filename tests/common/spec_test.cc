@@ -163,6 +163,28 @@ TEST(Spec, EvolutionDefaultsAndErrors) {
           "unknown strategy 'bayes' (implemented: random, evolution)"));
 }
 
+TEST(Spec, FinalTrainingAndKeptModels) {
+  const std::string base =
+      "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
+      "evaluation: {epochs: 4}\n";
+  absl::StatusOr<v1::ExperimentSpec> spec =
+      PrepareSpec({}, base + "final: {top_k: 2}\n");
+  NAS_ASSERT_OK(spec);
+  EXPECT_EQ(spec->final().top_k(), 2);
+  EXPECT_EQ(spec->final().epochs(), 4);  // evaluation.epochs
+  EXPECT_EQ(spec->keep_models(), 3);     // default
+  spec = PrepareSpec({}, base + "keep_models: 0\n");
+  NAS_ASSERT_OK(spec);
+  EXPECT_EQ(spec->keep_models(), 0);  // written: kept as 0
+  EXPECT_EQ(spec->final().top_k(), 0);
+  EXPECT_THAT(PrepareSpec({}, base + "final: {top_k: 21}\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.final.top_k"));
+  EXPECT_THAT(PrepareSpec({}, base + "final: {top_k: 1, epochs: -1}\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.final.epochs"));
+  EXPECT_THAT(PrepareSpec({}, base + "keep_models: -2\n"),
+              StatusIs(StatusCode::kInvalidArgument, "spec.keep_models"));
+}
+
 }  // namespace
 }  // namespace nas
 

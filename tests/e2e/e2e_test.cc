@@ -11,11 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
-#include "gtest/gtest.h"
 
 namespace nas {
 namespace {
@@ -27,7 +27,7 @@ using ::nas::testing::Psql;
 // Tiny but real training: a few seconds per candidate on one core.
 std::string TinySpec(int trials, int parallel, int lease_seconds,
                      int train_samples, int epochs,
-                     const std::string &strategy = "{name: random, seed: 11}") {
+                     const std::string& strategy = "{name: random, seed: 11}") {
   return absl::StrCat(R"(
 name: e2e
 search_space:
@@ -52,7 +52,7 @@ evaluation:
 }
 
 class Cluster : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     char tmpl[] = "/tmp/nas-e2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -92,7 +92,7 @@ protected:
     stub_ = v1::ExperimentService::NewStub(channel_);
   }
 
-  void StartWorker(const std::string &id, const std::string &labels = "") {
+  void StartWorker(const std::string& id, const std::string& labels = "") {
     auto w = ChildProcess::Spawn(
         {Binary("worker/nas-worker"),
          absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
@@ -103,13 +103,13 @@ protected:
     workers_[id] = *std::move(w);
   }
 
-  int Count(const std::string &sql) {
+  int Count(const std::string& sql) {
     int n = -1;
     EXPECT_TRUE(absl::SimpleAtoi(Psql(pg_->conninfo(), sql), &n)) << sql;
     return n;
   }
 
-  void WaitFor(const std::string &what, const std::function<bool()> &cond,
+  void WaitFor(const std::string& what, const std::function<bool()>& cond,
                absl::Duration timeout) {
     const absl::Time end = absl::Now() + timeout;
     while (!cond()) {
@@ -118,14 +118,14 @@ protected:
     }
   }
 
-  grpc::Status Create(const std::string &yaml, v1::Experiment *out) {
+  grpc::Status Create(const std::string& yaml, v1::Experiment* out) {
     grpc::ClientContext ctx;
     v1::CreateExperimentRequest req;
     req.set_spec_yaml(yaml);
     return stub_->CreateExperiment(&ctx, req, out);
   }
 
-  grpc::Status TryGet(int64_t id, v1::Experiment *e) {
+  grpc::Status TryGet(int64_t id, v1::Experiment* e) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::seconds(10));
@@ -267,7 +267,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   ASSERT_TRUE(stub_->GetParetoFront(&ctx, preq, &front).ok());
   EXPECT_GE(front.front_size(), 1);
   EXPECT_EQ(front.front(0).id(),
-            done.best().id()); // most accurate is never dominated
+            done.best().id());  // most accurate is never dominated
 
   // nasctl, as a user runs it.
   std::string out;
@@ -287,7 +287,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
             0);
   const std::string svg = testing::ReadFile(svg_path);
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
-  auto count = [&](const std::string &needle) {
+  auto count = [&](const std::string& needle) {
     int n = 0;
     for (size_t p = svg.find(needle); p != std::string::npos;
          p = svg.find(needle, p + 1))
@@ -309,8 +309,9 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   WaitFor(
       "victim to report its first epoch",
       [&] {
-        return Count("SELECT count(*) FROM trial_progress WHERE "
-                     "worker_id='victim'") >= 1;
+        return Count(
+                   "SELECT count(*) FROM trial_progress WHERE "
+                   "worker_id='victim'") >= 1;
       },
       absl::Minutes(3));
   const int64_t first_trial = std::stoll(
@@ -325,11 +326,11 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   CheckNoDuplicatesNoLoss(e.id(), 2);
   const std::string t = absl::StrCat(first_trial);
   // The killed attempt expired and the second attempt, by the rescuer, won.
-  EXPECT_EQ(
-      Psql(pg_->conninfo(), "SELECT attempt || ',' || worker_id FROM results "
-                            "WHERE trial_id=" +
-                                t),
-      "2,rescuer");
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT attempt || ',' || worker_id FROM results "
+                 "WHERE trial_id=" +
+                     t),
+            "2,rescuer");
   EXPECT_EQ(Count("SELECT count(*) FROM results WHERE worker_id='victim'"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE experiment_id=" + id),
             2);
@@ -358,15 +359,15 @@ TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
   EXPECT_NE(waiting.waiting().find("wait for a worker with labels gpu=h100"),
             std::string::npos)
       << waiting.waiting();
-  absl::SleepFor(absl::Seconds(2)); // the unlabeled worker keeps polling
+  absl::SleepFor(absl::Seconds(2));  // the unlabeled worker keeps polling
   EXPECT_EQ(Count("SELECT count(*) FROM trials WHERE status <> 'QUEUED'"), 0);
   std::string out;
   EXPECT_EQ(
-      testing::RunCommand(absl::StrCat("timeout 3 ", Binary("client/nasctl"),
-                                       " --controller 127.0.0.1:", port_,
-                                       " watch ", e.id()),
-                          &out),
-      124); // still running when timeout stops it
+      testing::RunCommand(
+          absl::StrCat("timeout 3 ", Binary("client/nasctl"),
+                       " --controller 127.0.0.1:", port_, " watch ", e.id()),
+          &out),
+      124);  // still running when timeout stops it
   EXPECT_NE(
       out.find("[2 queued trial(s) wait for a worker with labels gpu=h100"),
       std::string::npos)
@@ -407,10 +408,10 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
   EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
   CheckNoDuplicatesNoLoss(e.id(), 6);
   const std::string id = absl::StrCat(e.id());
-  const int stopped =
-      Count("SELECT count(*) FROM candidates WHERE early_stopped <> '' AND "
-            "experiment_id=" +
-            id);
+  const int stopped = Count(
+      "SELECT count(*) FROM candidates WHERE early_stopped <> '' AND "
+      "experiment_id=" +
+      id);
   EXPECT_GE(stopped, 1);
   // Stopped candidates ran exactly to a rung (1 or 2), the decision is on
   // that epoch's progress row, and nothing was reported after it.
@@ -428,9 +429,10 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
                   id),
             6 - stopped);
   // The first trial was alone at its rungs, so it always continues.
-  EXPECT_EQ(Psql(pg_->conninfo(), "SELECT epochs FROM candidates WHERE seq = 0 "
-                                  "AND experiment_id=" +
-                                      id),
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT epochs FROM candidates WHERE seq = 0 "
+                 "AND experiment_id=" +
+                     id),
             "3");
 }
 
@@ -560,7 +562,7 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
        "2}\nevaluation: {epoch: 3}\n",
        "spec.evaluation.epoch"},
   };
-  for (const Case &c : cases) {
+  for (const Case& c : cases) {
     v1::Experiment e;
     grpc::Status s = Create(c.yaml, &e);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.yaml;
@@ -571,7 +573,7 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM candidates"), 0);
   // nasctl refuses locally with the line, exit code 2.
   const std::string path = logs_ + "/bad.yaml";
-  FILE *f = fopen(path.c_str(), "w");
+  FILE* f = fopen(path.c_str(), "w");
   fputs(cases[1].yaml.c_str(), f);
   fclose(f);
   std::string out;
@@ -702,7 +704,7 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   v1::Experiment done = Get(e.id());
   EXPECT_EQ(done.state(), v1::EXPERIMENT_SUCCEEDED) << done.error();
   EXPECT_EQ(done.phase(), "");
-  EXPECT_EQ(done.counts().trials_succeeded(), 3); // search trials only
+  EXPECT_EQ(done.counts().trials_succeeded(), 3);  // search trials only
   EXPECT_EQ(done.counts().final_trainings(), 1);
   EXPECT_EQ(done.counts().final_trainings_done(), 1);
   const std::string id = absl::StrCat(e.id());
@@ -749,11 +751,11 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   // nasctl export writes the final re-training's model.
   const std::string model = logs_ + "/best.pt";
   std::string out;
-  ASSERT_EQ(testing::RunCommand(absl::StrCat(Binary("client/nasctl"),
-                                             " --controller=127.0.0.1:", port_,
-                                             " export ", e.id(), " ", best,
-                                             " -o ", model, " 2>&1"),
-                                &out),
+  ASSERT_EQ(testing::RunCommand(
+                absl::StrCat(Binary("client/nasctl"),
+                             " --controller=127.0.0.1:", port_, " export ",
+                             e.id(), " ", best, " -o ", model, " 2>&1"),
+                &out),
             0)
       << out;
   EXPECT_NE(out.find("final training"), std::string::npos) << out;
@@ -778,5 +780,5 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   EXPECT_NE(out.find("Ankle boot"), std::string::npos) << out;
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
