@@ -43,6 +43,27 @@ std::string ViolatedConstraint(const v1::ConstraintsSpec& c, const Cost& cost) {
   return "";
 }
 
+void ApplyDuplicatePolicy(absl::string_view policy,
+                          std::optional<int64_t> first, bool repeat_in_batch,
+                          NewCandidate* row) {
+  if (policy == "retrain") {
+    // Evaluated again as a trial of its own (a REJECTED genotype is
+    // rejected again by its own cost); it still names the first candidate.
+    if (first.has_value()) row->duplicate_of = *first;
+    return;
+  }
+  if (first.has_value()) {
+    row->state = v1::CANDIDATE_DUPLICATE;
+    row->duplicate_of = *first;
+    row->reason = "same genotype as an earlier candidate";
+  } else if (repeat_in_batch) {
+    // The first has no id yet, so this one is stored as DUPLICATE without
+    // duplicate_of (the equal hash links them).
+    row->state = v1::CANDIDATE_DUPLICATE;
+    row->reason = "same genotype as an earlier candidate in the same batch";
+  }
+}
+
 absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   auto finite_in = [](double v, double lo, double hi) {
     return std::isfinite(v) && v >= lo && v <= hi;
@@ -223,7 +244,6 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
                        DatasetShape(run.spec.evaluation().dataset()));
   std::vector<NewCandidate> rows;
   std::set<std::string> batch_hashes;
-  const bool retrain = run.spec.duplicates() == "retrain";
   for (Proposal& p : proposals) {
     NewCandidate row;
     NAS_ASSIGN_OR_RETURN(row.genotype, run.space->ToProto(p.choices));
@@ -248,22 +268,9 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     }
     NAS_ASSIGN_OR_RETURN(std::optional<int64_t> first,
                          store_->FindCandidateByHash(id, row.genotype.hash()));
-    if (retrain) {
-      // duplicates: retrain: evaluated again as a trial of its own; a
-      // repeat still names the first candidate with that genotype (unless
-      // the first was proposed in this same batch and has no id yet). A
-      // repeat of a REJECTED genotype is rejected again by its own cost.
-      if (first.has_value()) row.duplicate_of = *first;
-    } else if (first.has_value()) {
-      row.state = v1::CANDIDATE_DUPLICATE;
-      row.duplicate_of = *first;
-      row.reason = "same genotype as an earlier candidate";
-    } else if (!batch_hashes.insert(row.genotype.hash()).second) {
-      // Duplicate inside this batch: the first has no id yet, so this one is
-      // stored as DUPLICATE without duplicate_of (the equal hash links them).
-      row.state = v1::CANDIDATE_DUPLICATE;
-      row.reason = "same genotype as an earlier candidate in the same batch";
-    }
+    const bool repeat_in_batch =
+        !batch_hashes.insert(row.genotype.hash()).second;
+    ApplyDuplicatePolicy(run.spec.duplicates(), first, repeat_in_batch, &row);
     rows.push_back(std::move(row));
   }
   // Candidates are written before anything else happens to them.

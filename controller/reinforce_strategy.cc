@@ -12,12 +12,14 @@
 // initializes it). The weights start uniform in [-0.1, 0.1]. Every random
 // draw uses this strategy's own CPU generator, seeded once; the state is a
 // pure function of the seed and the interleaved calls, as replay requires.
-// With dedupe, a sample already proposed is drawn again (up to 100 draws).
+// With dedupe, a sample already proposed is drawn again (up to 100 draws),
+// then replaced by a uniformly random unproposed genotype.
 #include <torch/torch.h>
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <exception>
+#include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +29,13 @@
 
 namespace nas {
 namespace {
+
+// Logits are c * tanh(linear output / c), c = 2.5, as ENAS's tanh constant
+// (Pham et al. 2018): with 5 choices every choice keeps at least ~0.6%
+// probability and gradients do not vanish in a collapsed policy. Without
+// it the policy locked into one wrong decision of a separable synthetic
+// reward within 300 steps (tests/common/reinforce_test.cc).
+constexpr double kTanhConstant = 2.5;
 
 struct Policy : torch::nn::Module {
   Policy(const SearchSpace& space, int hidden) {
@@ -60,7 +69,11 @@ struct Policy : torch::nn::Module {
     if (sample) choices->assign(heads.size(), 0);
     for (size_t d = 0; d < heads.size(); ++d) {
       std::tie(h, c) = lstm(input, std::make_tuple(h, c));
-      torch::Tensor logp = torch::log_softmax(heads[d](h), /*dim=*/1);
+      // ENAS's bounded logits: the policy never becomes deterministic, so
+      // a wrong early commitment can still be undone.
+      torch::Tensor logits =
+          kTanhConstant * torch::tanh(heads[d](h) / kTanhConstant);
+      torch::Tensor logp = torch::log_softmax(logits, /*dim=*/1);
       if (sample) {
         (*choices)[d] = static_cast<int>(
             torch::multinomial(logp.exp(), 1, false, gen).item<int64_t>());
@@ -91,6 +104,7 @@ class ReinforceStrategy final : public Strategy {
         options_(options),
         objective_(objective),
         gen_(at::detail::createCPUGenerator(static_cast<uint64_t>(seed))),
+        uniform_(static_cast<uint64_t>(seed) ^ 0x9e3779b97f4a7c15ULL),
         policy_(std::make_shared<Policy>(*space, options.hidden_size())) {
     torch::NoGradGuard no_grad;
     for (torch::Tensor& p : policy_->parameters()) p.uniform_(-0.1, 0.1, gen_);
@@ -112,10 +126,20 @@ class ReinforceStrategy final : public Strategy {
           ++draws;
         } while (options_.dedupe() && draws < kMaxDraws &&
                  proposed_.count(p.choices) > 0);
+        if (options_.dedupe() && proposed_.count(p.choices) > 0) {
+          // The policy keeps repeating itself: a uniformly random genotype
+          // not proposed yet (re-drawn up to kMaxDraws times).
+          for (int t = 0; t < kMaxDraws && proposed_.count(p.choices) > 0;
+               ++t) {
+            p.choices = space_->Sample(uniform_);
+          }
+          p.strategy_data = R"({"op":"uniform"})";
+        } else {
+          p.strategy_data = absl::StrFormat(
+              R"({"op":"sample","log_prob":%.6g,"draws":%d})",
+              log_prob.item<double>(), draws);
+        }
         proposed_.insert(p.choices);
-        p.strategy_data =
-            absl::StrFormat(R"({"op":"sample","log_prob":%.6g,"draws":%d})",
-                            log_prob.item<double>(), draws);
       }
     } catch (const std::exception& e) {
       return absl::InternalError(
@@ -159,6 +183,7 @@ class ReinforceStrategy final : public Strategy {
   const v1::ReinforceOptions options_;
   const v1::ObjectiveSpec objective_;
   at::Generator gen_;
+  std::mt19937_64 uniform_;  // dedupe's fallback draws
   std::shared_ptr<Policy> policy_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   double baseline_ = 0;
