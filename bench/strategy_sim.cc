@@ -7,10 +7,11 @@
 // evaluation that crosses it is discarded, as in NAS-Bench-201's own
 // scripts). A repeated proposal is handled as the controller does with
 // `duplicates: reuse` (no cost, no observation; at most 1,100 proposals per
-// run) unless --duplicates=retrain. Protocol defaults are NAS-Bench-201's: search score
-// cifar10_valid_acc_12ep, cost train_seconds_200ep * 12 / 200, budget
-// 12,000 simulated seconds, reported: cifar10_test_acc of the architecture
-// with the best search score. Prints mean ± std over `--runs` seeds.
+// run) unless --duplicates=retrain. Protocol defaults are NAS-Bench-201's:
+// search score cifar10_valid_acc_12ep, cost train_seconds_200ep * 12 / 200,
+// budget 12,000 simulated seconds, reported: cifar10_test_acc of the
+// architecture with the best search score. Prints mean ± std over `--runs`
+// seeds.
 //
 //   build/bench/strategy_sim --strategy='name: evolution'
 //   build/bench/strategy_sim --strategy='{name: evolution, evolution:
@@ -72,47 +73,53 @@ struct Row {
   v1::EvaluationMetrics metrics;
 };
 
-int Key(const std::vector<int>& c) {
+int Key(const std::vector<int> &c) {
   int k = 0;
-  for (int x : c) k = k * kNb201Ops + x;
+  for (int x : c)
+    k = k * kNb201Ops + x;
   return k;
 }
 
-absl::StatusOr<std::vector<Row>> LoadTable(const std::string& path) {
+absl::StatusOr<std::vector<Row>> LoadTable(const std::string &path) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  if (!in)
+    return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::string line;
   std::getline(in, line);
   std::vector<std::string> header = absl::StrSplit(line, ',');
   std::map<std::string, int> col;
-  for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
-  for (const std::string& c :
+  for (size_t i = 0; i < header.size(); ++i)
+    col[header[i]] = i;
+  for (const std::string &c :
        {std::string("arch"), absl::GetFlag(FLAGS_score_column),
         absl::GetFlag(FLAGS_test_column), absl::GetFlag(FLAGS_cost_column),
         absl::GetFlag(FLAGS_latency_column), std::string("flops_m"),
         std::string("params_m")}) {
-    if (!col.count(c)) return absl::NotFoundError("column " + c);
+    if (!col.count(c))
+      return absl::NotFoundError("column " + c);
   }
   Nb201Space space;
   std::vector<Row> table(15625);
   int n = 0;
   while (std::getline(in, line)) {
     std::vector<std::string> f = absl::StrSplit(line, ',');
-    auto num = [&](const std::string& c) { return std::stod(f[col[c]]); };
+    auto num = [&](const std::string &c) { return std::stod(f[col[c]]); };
     absl::StatusOr<std::vector<int>> choices = space.Parse(f[col["arch"]]);
-    if (!choices.ok()) return choices.status();
-    Row& r = table[Key(*choices)];
+    if (!choices.ok())
+      return choices.status();
+    Row &r = table[Key(*choices)];
     r.score = num(absl::GetFlag(FLAGS_score_column));
     r.test = num(absl::GetFlag(FLAGS_test_column));
-    r.cost = num(absl::GetFlag(FLAGS_cost_column)) *
-             absl::GetFlag(FLAGS_cost_scale);
+    r.cost =
+        num(absl::GetFlag(FLAGS_cost_column)) * absl::GetFlag(FLAGS_cost_scale);
     r.metrics.set_val_accuracy(r.score / 100);
     r.metrics.set_macs(static_cast<int64_t>(num("flops_m") * 1e6));
     r.metrics.set_params(static_cast<int64_t>(num("params_m") * 1e6));
     r.metrics.set_latency_ms(num(absl::GetFlag(FLAGS_latency_column)));
     ++n;
   }
-  if (n != 15625) return absl::DataLossError(absl::StrCat(n, " rows"));
+  if (n != 15625)
+    return absl::DataLossError(absl::StrCat(n, " rows"));
   return table;
 }
 
@@ -124,18 +131,19 @@ struct RunResult {
   std::set<int> evaluated;
 };
 
-absl::StatusOr<RunResult> RunOnce(const std::vector<Row>& table,
-                                  const v1::ExperimentSpec& spec,
+absl::StatusOr<RunResult> RunOnce(const std::vector<Row> &table,
+                                  const v1::ExperimentSpec &spec,
                                   int64_t seed) {
   Nb201Space space;
   auto strategy = MakeStrategy(spec, &space, seed);
-  if (!strategy.ok()) return strategy.status();
+  if (!strategy.ok())
+    return strategy.status();
   struct Pending {
     double finish;
     int64_t id;
     std::vector<int> choices;
     int generation;
-    bool operator>(const Pending& o) const {
+    bool operator>(const Pending &o) const {
       return finish != o.finish ? finish > o.finish : id > o.id;
     }
   };
@@ -155,24 +163,28 @@ absl::StatusOr<RunResult> RunOnce(const std::vector<Row>& table,
     while (static_cast<int>(running.size()) < workers &&
            out.proposals < kMaxProposals) {
       absl::StatusOr<std::vector<Proposal>> p = (*strategy)->Propose(1);
-      if (!p.ok()) return p.status();
-      if (p->empty()) break;
+      if (!p.ok())
+        return p.status();
+      if (p->empty())
+        break;
       ++out.proposals;
       if (!proposed.insert(Key((*p)[0].choices)).second && reuse) {
         ++out.duplicates;
         continue;
       }
-      const Row& r = table[Key((*p)[0].choices)];
-      running.push({now + r.cost, next_id++, (*p)[0].choices,
-                    (*p)[0].generation});
+      const Row &r = table[Key((*p)[0].choices)];
+      running.push(
+          {now + r.cost, next_id++, (*p)[0].choices, (*p)[0].generation});
     }
-    if (running.empty()) break;
+    if (running.empty())
+      break;
     Pending done = running.top();
     running.pop();
     now = done.finish;
-    const Row& r = table[Key(done.choices)];
+    const Row &r = table[Key(done.choices)];
     spent += r.cost;
-    if (spent > absl::GetFlag(FLAGS_budget)) break;
+    if (spent > absl::GetFlag(FLAGS_budget))
+      break;
     ++out.evaluations;
     out.evaluated.insert(Key(done.choices));
     if (r.score > out.score) {
@@ -184,15 +196,17 @@ absl::StatusOr<RunResult> RunOnce(const std::vector<Row>& table,
   return out;
 }
 
-double Mean(const std::vector<double>& v) {
+double Mean(const std::vector<double> &v) {
   double s = 0;
-  for (double x : v) s += x;
+  for (double x : v)
+    s += x;
   return s / v.size();
 }
-double Std(const std::vector<double>& v) {
+double Std(const std::vector<double> &v) {
   const double m = Mean(v);
   double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
+  for (double x : v)
+    s += (x - m) * (x - m);
   return v.size() > 1 ? std::sqrt(s / (v.size() - 1)) : 0;
 }
 
@@ -211,8 +225,8 @@ int Main() {
       "strategy: ",
       section(absl::GetFlag(FLAGS_strategy)), "\n");
   if (!absl::GetFlag(FLAGS_objective).empty()) {
-    absl::StrAppend(&yaml, "objective: ",
-                    section(absl::GetFlag(FLAGS_objective)), "\n");
+    absl::StrAppend(
+        &yaml, "objective: ", section(absl::GetFlag(FLAGS_objective)), "\n");
   }
   absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec({}, yaml);
   if (!spec.ok()) {
@@ -223,7 +237,7 @@ int Main() {
   std::vector<int> true_front;
   if (spec->objective().minimize_size() > 0) {
     std::vector<std::vector<double>> points;
-    for (const Row& r : *table) {
+    for (const Row &r : *table) {
       points.push_back(ObjectiveVector(spec->objective(), r.metrics));
     }
     true_front = ParetoFront(points);
@@ -232,7 +246,8 @@ int Main() {
   std::vector<double> tests, scores, evals, dups, front_share;
   int optimum = 0;
   double best_score = 0;
-  for (const Row& r : *table) best_score = std::max(best_score, r.score);
+  for (const Row &r : *table)
+    best_score = std::max(best_score, r.score);
   for (int i = 0; i < absl::GetFlag(FLAGS_runs); ++i) {
     absl::StatusOr<RunResult> r =
         RunOnce(*table, *spec, absl::GetFlag(FLAGS_first_seed) + i);
@@ -247,13 +262,14 @@ int Main() {
     optimum += r->score == best_score;
     if (!true_front.empty()) {
       int found = 0;
-      for (int k : true_front) found += r->evaluated.count(k);
+      for (int k : true_front)
+        found += r->evaluated.count(k);
       front_share.push_back(100.0 * found / true_front.size());
     }
   }
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   printf("strategy: %s\nobjective: %s\n", absl::GetFlag(FLAGS_strategy).c_str(),
          absl::GetFlag(FLAGS_objective).c_str());
   printf(
@@ -270,10 +286,10 @@ int Main() {
   return 0;
 }
 
-}  // namespace
-}  // namespace nas
+} // namespace
+} // namespace nas
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   absl::ParseCommandLine(argc, argv);
   return nas::Main();
 }
