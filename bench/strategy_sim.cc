@@ -73,41 +73,36 @@ struct Row {
   v1::EvaluationMetrics metrics;
 };
 
-int Key(const std::vector<int> &c) {
+int Key(const std::vector<int>& c) {
   int k = 0;
-  for (int x : c)
-    k = k * kNb201Ops + x;
+  for (int x : c) k = k * kNb201Ops + x;
   return k;
 }
 
-absl::StatusOr<std::vector<Row>> LoadTable(const std::string &path) {
+absl::StatusOr<std::vector<Row>> LoadTable(const std::string& path) {
   std::ifstream in(path);
-  if (!in)
-    return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::string line;
   std::getline(in, line);
   std::vector<std::string> header = absl::StrSplit(line, ',');
   std::map<std::string, int> col;
-  for (size_t i = 0; i < header.size(); ++i)
-    col[header[i]] = i;
-  for (const std::string &c :
+  for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
+  for (const std::string& c :
        {std::string("arch"), absl::GetFlag(FLAGS_score_column),
         absl::GetFlag(FLAGS_test_column), absl::GetFlag(FLAGS_cost_column),
         absl::GetFlag(FLAGS_latency_column), std::string("flops_m"),
         std::string("params_m")}) {
-    if (!col.count(c))
-      return absl::NotFoundError("column " + c);
+    if (!col.count(c)) return absl::NotFoundError("column " + c);
   }
   Nb201Space space;
   std::vector<Row> table(15625);
   int n = 0;
   while (std::getline(in, line)) {
     std::vector<std::string> f = absl::StrSplit(line, ',');
-    auto num = [&](const std::string &c) { return std::stod(f[col[c]]); };
+    auto num = [&](const std::string& c) { return std::stod(f[col[c]]); };
     absl::StatusOr<std::vector<int>> choices = space.Parse(f[col["arch"]]);
-    if (!choices.ok())
-      return choices.status();
-    Row &r = table[Key(*choices)];
+    if (!choices.ok()) return choices.status();
+    Row& r = table[Key(*choices)];
     r.score = num(absl::GetFlag(FLAGS_score_column));
     r.test = num(absl::GetFlag(FLAGS_test_column));
     r.cost =
@@ -118,8 +113,7 @@ absl::StatusOr<std::vector<Row>> LoadTable(const std::string &path) {
     r.metrics.set_latency_ms(num(absl::GetFlag(FLAGS_latency_column)));
     ++n;
   }
-  if (n != 15625)
-    return absl::DataLossError(absl::StrCat(n, " rows"));
+  if (n != 15625) return absl::DataLossError(absl::StrCat(n, " rows"));
   return table;
 }
 
@@ -131,19 +125,18 @@ struct RunResult {
   std::set<int> evaluated;
 };
 
-absl::StatusOr<RunResult> RunOnce(const std::vector<Row> &table,
-                                  const v1::ExperimentSpec &spec,
+absl::StatusOr<RunResult> RunOnce(const std::vector<Row>& table,
+                                  const v1::ExperimentSpec& spec,
                                   int64_t seed) {
   Nb201Space space;
   auto strategy = MakeStrategy(spec, &space, seed);
-  if (!strategy.ok())
-    return strategy.status();
+  if (!strategy.ok()) return strategy.status();
   struct Pending {
     double finish;
     int64_t id;
     std::vector<int> choices;
     int generation;
-    bool operator>(const Pending &o) const {
+    bool operator>(const Pending& o) const {
       return finish != o.finish ? finish > o.finish : id > o.id;
     }
   };
@@ -163,28 +156,24 @@ absl::StatusOr<RunResult> RunOnce(const std::vector<Row> &table,
     while (static_cast<int>(running.size()) < workers &&
            out.proposals < kMaxProposals) {
       absl::StatusOr<std::vector<Proposal>> p = (*strategy)->Propose(1);
-      if (!p.ok())
-        return p.status();
-      if (p->empty())
-        break;
+      if (!p.ok()) return p.status();
+      if (p->empty()) break;
       ++out.proposals;
       if (!proposed.insert(Key((*p)[0].choices)).second && reuse) {
         ++out.duplicates;
         continue;
       }
-      const Row &r = table[Key((*p)[0].choices)];
+      const Row& r = table[Key((*p)[0].choices)];
       running.push(
           {now + r.cost, next_id++, (*p)[0].choices, (*p)[0].generation});
     }
-    if (running.empty())
-      break;
+    if (running.empty()) break;
     Pending done = running.top();
     running.pop();
     now = done.finish;
-    const Row &r = table[Key(done.choices)];
+    const Row& r = table[Key(done.choices)];
     spent += r.cost;
-    if (spent > absl::GetFlag(FLAGS_budget))
-      break;
+    if (spent > absl::GetFlag(FLAGS_budget)) break;
     ++out.evaluations;
     out.evaluated.insert(Key(done.choices));
     if (r.score > out.score) {
@@ -196,17 +185,15 @@ absl::StatusOr<RunResult> RunOnce(const std::vector<Row> &table,
   return out;
 }
 
-double Mean(const std::vector<double> &v) {
+double Mean(const std::vector<double>& v) {
   double s = 0;
-  for (double x : v)
-    s += x;
+  for (double x : v) s += x;
   return s / v.size();
 }
-double Std(const std::vector<double> &v) {
+double Std(const std::vector<double>& v) {
   const double m = Mean(v);
   double s = 0;
-  for (double x : v)
-    s += (x - m) * (x - m);
+  for (double x : v) s += (x - m) * (x - m);
   return v.size() > 1 ? std::sqrt(s / (v.size() - 1)) : 0;
 }
 
@@ -237,7 +224,7 @@ int Main() {
   std::vector<int> true_front;
   if (spec->objective().minimize_size() > 0) {
     std::vector<std::vector<double>> points;
-    for (const Row &r : *table) {
+    for (const Row& r : *table) {
       points.push_back(ObjectiveVector(spec->objective(), r.metrics));
     }
     true_front = ParetoFront(points);
@@ -246,8 +233,7 @@ int Main() {
   std::vector<double> tests, scores, evals, dups, front_share;
   int optimum = 0;
   double best_score = 0;
-  for (const Row &r : *table)
-    best_score = std::max(best_score, r.score);
+  for (const Row& r : *table) best_score = std::max(best_score, r.score);
   for (int i = 0; i < absl::GetFlag(FLAGS_runs); ++i) {
     absl::StatusOr<RunResult> r =
         RunOnce(*table, *spec, absl::GetFlag(FLAGS_first_seed) + i);
@@ -262,8 +248,7 @@ int Main() {
     optimum += r->score == best_score;
     if (!true_front.empty()) {
       int found = 0;
-      for (int k : true_front)
-        found += r->evaluated.count(k);
+      for (int k : true_front) found += r->evaluated.count(k);
       front_share.push_back(100.0 * found / true_front.size());
     }
   }
@@ -286,10 +271,10 @@ int Main() {
   return 0;
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   return nas::Main();
 }

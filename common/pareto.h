@@ -11,14 +11,14 @@ namespace nas {
 
 // Indices of the points not dominated by any other point, in input order.
 // Equal points are all kept. O(n^2 * d).
-std::vector<int> ParetoFront(const std::vector<std::vector<double>> &points);
+std::vector<int> ParetoFront(const std::vector<std::vector<double>>& points);
 
 // NSGA-II's fast non-dominated sort: fronts[0] is ParetoFront(points),
 // fronts[k] the points dominated only by points of earlier fronts. Indices
 // in input order within each front; every point is in exactly one front.
 // O(n^2 * d).
-std::vector<std::vector<int>>
-NonDominatedSort(const std::vector<std::vector<double>> &points);
+std::vector<std::vector<int>> NonDominatedSort(
+    const std::vector<std::vector<double>>& points);
 
 // NSGA-II crowding distance of each point of `front` (indices into
 // `points`), in the order of `front`: for each objective the points are
@@ -26,9 +26,9 @@ NonDominatedSort(const std::vector<std::vector<double>> &points);
 // neighbours divided by the objective's range; the distance is the sum over
 // objectives. An objective with zero range adds nothing; a front of one or
 // two points is all +infinity.
-std::vector<double>
-CrowdingDistance(const std::vector<std::vector<double>> &points,
-                 const std::vector<int> &front);
+std::vector<double> CrowdingDistance(
+    const std::vector<std::vector<double>>& points,
+    const std::vector<int>& front);
 
 // Rank (front number, 0 = non-dominated) and crowding distance of every
 // point. `Better(a, b)` orders by lower rank, then larger crowding distance
@@ -36,13 +36,13 @@ CrowdingDistance(const std::vector<std::vector<double>> &points,
 struct ParetoRank {
   int rank = 0;
   double crowding = 0;
-  bool Better(const ParetoRank &other) const {
+  bool Better(const ParetoRank& other) const {
     return rank != other.rank ? rank < other.rank : crowding > other.crowding;
   }
 };
-std::vector<ParetoRank>
-RankPoints(const std::vector<std::vector<double>> &points);
+std::vector<ParetoRank> RankPoints(
+    const std::vector<std::vector<double>>& points);
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_COMMON_PARETO_H_
+#endif  // NAS_COMMON_PARETO_H_

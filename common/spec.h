@@ -18,16 +18,16 @@ namespace nas {
 
 // One problem in a spec.
 struct FieldError {
-  std::string path; // e.g. "spec.budget.max_trials"
+  std::string path;  // e.g. "spec.budget.max_trials"
   std::string message;
-  int line = 0; // 1-based YAML line, 0 when unknown
+  int line = 0;  // 1-based YAML line, 0 when unknown
   std::string ToString() const;
 };
 
 // A spec parsed from YAML, with the line of every field seen.
 struct ParsedSpec {
   v1::ExperimentSpec spec;
-  std::map<std::string, int> lines; // field path -> 1-based line
+  std::map<std::string, int> lines;  // field path -> 1-based line
 };
 
 // Parses YAML text into a spec. Malformed YAML, unknown fields and values
@@ -39,33 +39,33 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml);
 // Proto3 cannot tell an explicit 0 from an unset field; when `present` (the
 // paths seen in YAML) is given, fields written explicitly keep their value,
 // so `epochs: 0` is reported as invalid rather than silently defaulted.
-void ApplySpecDefaults(v1::ExperimentSpec *spec,
-                       const std::map<std::string, int> *present = nullptr);
+void ApplySpecDefaults(v1::ExperimentSpec* spec,
+                       const std::map<std::string, int>* present = nullptr);
 
 // Every problem of a spec with defaults applied; empty when valid.
 // `lines` (optional) attaches YAML lines to the errors.
-std::vector<FieldError>
-ValidateSpec(const v1::ExperimentSpec &spec,
-             const std::map<std::string, int> *lines = nullptr);
+std::vector<FieldError> ValidateSpec(
+    const v1::ExperimentSpec& spec,
+    const std::map<std::string, int>* lines = nullptr);
 
 // The problems of the search settings alone: strategy (name, seed and the
 // named strategy's options), objective (metric, minimize, ranking, reward)
 // and the duplicates policy. Part of ValidateSpec; strategy factories call
 // it so that they refuse exactly what spec validation refuses. Unset fields
 // are taken as written (apply defaults first); errors carry no lines.
-std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec &spec);
+std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec);
 
 // InvalidArgument with all errors joined by "; " (OK when none).
-absl::Status ErrorsToStatus(const std::vector<FieldError> &errors);
+absl::Status ErrorsToStatus(const std::vector<FieldError>& errors);
 
 // Input geometry of a dataset name; InvalidArgument for unknown names.
 absl::StatusOr<InputShape> DatasetShape(absl::string_view dataset);
 
 // The whole path for a server: YAML (if non-empty) or message -> defaults ->
 // validation. InvalidArgument naming each bad field.
-absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec &spec,
+absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec& spec,
                                                absl::string_view yaml);
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_COMMON_SPEC_H_
+#endif  // NAS_COMMON_SPEC_H_

@@ -19,19 +19,19 @@
 namespace nas {
 namespace {
 
-std::vector<int> Choices(const v1::Genotype &g) {
+std::vector<int> Choices(const v1::Genotype& g) {
   return std::vector<int>(g.choices().begin(), g.choices().end());
 }
 
-void SetTime(absl::Time t, google::protobuf::Timestamp *ts) {
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
   const int64_t us = absl::ToUnixMicros(t);
   ts->set_seconds(us / 1000000);
   ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
 }
 
-} // namespace
+}  // namespace
 
-std::string ViolatedConstraint(const v1::ConstraintsSpec &c, const Cost &cost) {
+std::string ViolatedConstraint(const v1::ConstraintsSpec& c, const Cost& cost) {
   if (c.max_macs() > 0 && cost.macs > c.max_macs()) {
     return absl::StrCat("macs ", cost.macs,
                         " > objective.constraints.max_macs ", c.max_macs());
@@ -45,12 +45,11 @@ std::string ViolatedConstraint(const v1::ConstraintsSpec &c, const Cost &cost) {
 
 void ApplyDuplicatePolicy(absl::string_view policy,
                           std::optional<int64_t> first, bool repeat_in_batch,
-                          NewCandidate *row) {
+                          NewCandidate* row) {
   if (policy == "retrain") {
     // Evaluated again as a trial of its own (a REJECTED genotype is
     // rejected again by its own cost); it still names the first candidate.
-    if (first.has_value())
-      row->duplicate_of = *first;
+    if (first.has_value()) row->duplicate_of = *first;
     return;
   }
   if (first.has_value()) {
@@ -65,7 +64,7 @@ void ApplyDuplicatePolicy(absl::string_view policy,
   }
 }
 
-absl::Status ValidateMetrics(const v1::EvaluationMetrics &m) {
+absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   auto finite_in = [](double v, double lo, double hi) {
     return std::isfinite(v) && v >= lo && v <= hi;
   };
@@ -101,7 +100,7 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics &m) {
   return absl::OkStatus();
 }
 
-Controller::Controller(Store *store, ControllerOptions options)
+Controller::Controller(Store* store, ControllerOptions options)
     : store_(store), options_(std::move(options)) {}
 
 Controller::~Controller() { Shutdown(); }
@@ -111,8 +110,7 @@ absl::Status Controller::Start() {
                        store_->ListRunningExperimentIds());
   {
     absl::MutexLock lock(&mu_);
-    for (int64_t id : ids)
-      NAS_RETURN_IF_ERROR(LoadExperiment(id));
+    for (int64_t id : ids) NAS_RETURN_IF_ERROR(LoadExperiment(id));
   }
   ticker_ = std::thread([this] { TickerLoop(); });
   return absl::OkStatus();
@@ -123,8 +121,7 @@ void Controller::Shutdown() {
     absl::MutexLock lock(&tick_mu_);
     stop_ = true;
   }
-  if (ticker_.joinable())
-    ticker_.join();
+  if (ticker_.joinable()) ticker_.join();
 }
 
 int Controller::AddTickListener(std::function<void()> listener) {
@@ -152,18 +149,15 @@ void Controller::TickerLoop() {
         return wake_ || stop_;
       };
       tick_mu_.AwaitWithTimeout(absl::Condition(&ready), options_.tick);
-      if (stop_)
-        return;
+      if (stop_) return;
       wake_ = false;
     }
     Tick();
     {
       absl::MutexLock lock(&tick_mu_);
-      for (auto &[id, l] : listeners_)
-        listeners.push_back(l);
+      for (auto& [id, l] : listeners_) listeners.push_back(l);
     }
-    for (auto &l : listeners)
-      l();
+    for (auto& l : listeners) l();
   }
 }
 
@@ -185,26 +179,24 @@ absl::Status Controller::LoadExperiment(int64_t id) {
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
                        store_->ListResults(id));
   size_t observed = 0;
-  for (const ProposalRecord &p : proposals) {
+  for (const ProposalRecord& p : proposals) {
     const size_t seen =
         std::min(results.size(), static_cast<size_t>(p.observed_results));
-    for (; observed < seen; ++observed)
-      Observe(run, results[observed]);
+    for (; observed < seen; ++observed) Observe(run, results[observed]);
     NAS_RETURN_IF_ERROR(run.strategy->Propose(1).status());
   }
-  for (; observed < results.size(); ++observed)
-    Observe(run, results[observed]);
+  for (; observed < results.size(); ++observed) Observe(run, results[observed]);
   run.observed = static_cast<int64_t>(results.size());
   running_[id] = std::move(run);
   return absl::OkStatus();
 }
 
-void Controller::Observe(Running &run, const ResultRecord &r) {
+void Controller::Observe(Running& run, const ResultRecord& r) {
   run.strategy->Observe(
       {r.candidate_id, Choices(r.genotype), r.metrics, r.generation});
 }
 
-absl::Status Controller::FeedResults(int64_t id, Running &run) {
+absl::Status Controller::FeedResults(int64_t id, Running& run) {
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
                        store_->ListResults(id));
   for (size_t i = static_cast<size_t>(run.observed); i < results.size(); ++i) {
@@ -214,11 +206,11 @@ absl::Status Controller::FeedResults(int64_t id, Running &run) {
   return absl::OkStatus();
 }
 
-absl::Status Controller::TopUp(int64_t id, Running &run) {
+absl::Status Controller::TopUp(int64_t id, Running& run) {
   NAS_ASSIGN_OR_RETURN(v1::ExperimentCounts c, store_->CountExperiment(id));
   const int active = c.trials_queued() + c.trials_running();
   const int done = c.trials_succeeded() + c.trials_failed();
-  const v1::BudgetSpec &budget = run.spec.budget();
+  const v1::BudgetSpec& budget = run.spec.budget();
   if (c.trials_succeeded() > run.observed) {
     NAS_RETURN_IF_ERROR(FeedResults(id, run));
   }
@@ -245,15 +237,14 @@ absl::Status Controller::TopUp(int64_t id, Running &run) {
   }
   const int n = std::min(budget.parallel_trials() - active,
                          budget.max_trials() - done - active);
-  if (n <= 0)
-    return absl::OkStatus();
+  if (n <= 0) return absl::OkStatus();
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
   NAS_ASSIGN_OR_RETURN(InputShape input,
                        DatasetShape(run.spec.evaluation().dataset()));
   std::vector<NewCandidate> rows;
   std::set<std::string> batch_hashes;
-  for (Proposal &p : proposals) {
+  for (Proposal& p : proposals) {
     NewCandidate row;
     NAS_ASSIGN_OR_RETURN(row.genotype, run.space->ToProto(p.choices));
     row.parent_id = p.parent_id;
@@ -297,8 +288,7 @@ void Controller::Tick() {
   }
   absl::MutexLock lock(&mu_);
   std::vector<int64_t> ids;
-  for (auto &[id, run] : running_)
-    ids.push_back(id);
+  for (auto& [id, run] : running_) ids.push_back(id);
   for (int64_t id : ids) {
     absl::Status s = TopUp(id, running_[id]);
     if (!s.ok()) {
@@ -308,41 +298,37 @@ void Controller::Tick() {
   }
 }
 
-void Controller::Seen(const std::string &worker_id) {
+void Controller::Seen(const std::string& worker_id) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
-  if (it != workers_.end())
-    it->second.last_seen = absl::Now();
+  if (it != workers_.end()) it->second.last_seen = absl::Now();
 }
 
-std::string Controller::WaitingReason(const v1::Experiment &e) {
+std::string Controller::WaitingReason(const v1::Experiment& e) {
   const int queued = e.counts().trials_queued();
-  if (queued == 0 || e.state() != v1::EXPERIMENT_RUNNING)
-    return "";
+  if (queued == 0 || e.state() != v1::EXPERIMENT_RUNNING) return "";
   const absl::Time cutoff = absl::Now() - options_.worker_alive;
   int alive = 0;
   int matching = 0;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto &[id, w] : workers_) {
-      if (w.last_seen < cutoff)
-        continue;
+    for (const auto& [id, w] : workers_) {
+      if (w.last_seen < cutoff) continue;
       ++alive;
       bool match = true;
-      for (const auto &[k, v] : e.spec().required_labels()) {
+      for (const auto& [k, v] : e.spec().required_labels()) {
         auto it = w.labels.find(k);
         match = match && it != w.labels.end() && it->second == v;
       }
       matching += match;
     }
   }
-  if (matching > 0)
-    return "";
+  if (matching > 0) return "";
   if (e.spec().required_labels().empty()) {
     return absl::StrCat(queued, " queued trial(s) wait: no live worker");
   }
   std::vector<std::string> labels;
-  for (const auto &[k, v] : e.spec().required_labels()) {
+  for (const auto& [k, v] : e.spec().required_labels()) {
     labels.push_back(absl::StrCat(k, "=", v));
   }
   std::sort(labels.begin(), labels.end());
@@ -351,8 +337,8 @@ std::string Controller::WaitingReason(const v1::Experiment &e) {
                       " live worker(s) carries them");
 }
 
-absl::StatusOr<v1::Experiment>
-Controller::BuildExperiment(const ExperimentRecord &rec) {
+absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
+    const ExperimentRecord& rec) {
   v1::Experiment e;
   e.set_id(rec.id);
   *e.mutable_spec() = rec.spec;
@@ -369,19 +355,17 @@ Controller::BuildExperiment(const ExperimentRecord &rec) {
   q.order_by = "-val_accuracy";
   q.limit = 1;
   NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
-  if (!best.candidates.empty())
-    *e.mutable_best() = best.candidates[0];
+  if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
   e.set_waiting(WaitingReason(e));
   return e;
 }
 
-absl::StatusOr<v1::Experiment>
-Controller::CreateExperiment(const v1::CreateExperimentRequest &request) {
+absl::StatusOr<v1::Experiment> Controller::CreateExperiment(
+    const v1::CreateExperimentRequest& request) {
   NAS_ASSIGN_OR_RETURN(v1::ExperimentSpec spec,
                        PrepareSpec(request.spec(), request.spec_yaml()));
   int64_t seed = spec.strategy().seed();
-  if (seed == 0)
-    seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
+  if (seed == 0) seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
   NAS_ASSIGN_OR_RETURN(int64_t id, store_->CreateExperiment(spec, seed));
   {
     absl::MutexLock lock(&mu_);
@@ -396,8 +380,8 @@ absl::StatusOr<v1::Experiment> Controller::GetExperiment(int64_t id) {
   return BuildExperiment(rec);
 }
 
-absl::StatusOr<v1::ListExperimentsResponse>
-Controller::ListExperiments(const v1::ListExperimentsRequest &request) {
+absl::StatusOr<v1::ListExperimentsResponse> Controller::ListExperiments(
+    const v1::ListExperimentsRequest& request) {
   int limit =
       request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
   int64_t before = 0;
@@ -428,13 +412,12 @@ absl::StatusOr<v1::Experiment> Controller::StopExperiment(int64_t id) {
   return GetExperiment(id);
 }
 
-absl::StatusOr<v1::ListCandidatesResponse>
-Controller::ListCandidates(const v1::ListCandidatesRequest &request) {
+absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
+    const v1::ListCandidatesRequest& request) {
   CandidateQuery q;
   q.experiment_id = request.experiment_id();
   q.state = request.state();
-  if (!request.order_by().empty())
-    q.order_by = request.order_by();
+  if (!request.order_by().empty()) q.order_by = request.order_by();
   q.limit =
       request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
   if (!request.page_token().empty() &&
@@ -445,8 +428,7 @@ Controller::ListCandidates(const v1::ListCandidatesRequest &request) {
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
   v1::ListCandidatesResponse out;
-  for (auto &c : page.candidates)
-    *out.add_candidates() = std::move(c);
+  for (auto& c : page.candidates) *out.add_candidates() = std::move(c);
   out.set_total(page.total);
   if (q.offset + out.candidates_size() < page.total) {
     out.set_next_page_token(absl::StrCat(q.offset + out.candidates_size()));
@@ -454,8 +436,8 @@ Controller::ListCandidates(const v1::ListCandidatesRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::GetParetoFrontResponse>
-Controller::GetParetoFront(const v1::GetParetoFrontRequest &request) {
+absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
+    const v1::GetParetoFrontRequest& request) {
   std::vector<std::string> minimize(request.minimize().begin(),
                                     request.minimize().end());
   for (size_t i = 0; i < minimize.size(); ++i) {
@@ -472,11 +454,9 @@ Controller::GetParetoFront(const v1::GetParetoFrontRequest &request) {
     minimize.assign(rec.spec.objective().minimize().begin(),
                     rec.spec.objective().minimize().end());
   }
-  if (minimize.empty())
-    minimize = {"macs"};
+  if (minimize.empty()) minimize = {"macs"};
   v1::ObjectiveSpec objective;
-  for (const std::string &m : minimize)
-    objective.add_minimize(m);
+  for (const std::string& m : minimize) objective.add_minimize(m);
   CandidateQuery q;
   q.experiment_id = request.experiment_id();
   q.state = v1::CANDIDATE_EVALUATED;
@@ -484,20 +464,18 @@ Controller::GetParetoFront(const v1::GetParetoFrontRequest &request) {
   q.limit = 1000000;
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
   std::vector<std::vector<double>> points;
-  for (const v1::Candidate &c : page.candidates) {
+  for (const v1::Candidate& c : page.candidates) {
     points.push_back(ObjectiveVector(objective, c.metrics()));
   }
   v1::GetParetoFrontResponse out;
   out.add_objectives("val_accuracy");
-  for (const std::string &m : minimize)
-    out.add_objectives(m);
-  for (int i : ParetoFront(points))
-    *out.add_front() = page.candidates[i];
+  for (const std::string& m : minimize) out.add_objectives(m);
+  for (int i : ParetoFront(points)) *out.add_front() = page.candidates[i];
   return out;
 }
 
-absl::StatusOr<v1::RegisterWorkerResponse>
-Controller::RegisterWorker(const v1::RegisterWorkerRequest &request) {
+absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
+    const v1::RegisterWorkerRequest& request) {
   if (request.worker_id().empty() || request.worker_id().size() > 200) {
     return absl::InvalidArgumentError("worker_id: must be 1 to 200 characters");
   }
@@ -514,8 +492,8 @@ Controller::RegisterWorker(const v1::RegisterWorkerRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::AcquireTrialResponse>
-Controller::TryAcquireTrial(const std::string &worker_id) {
+absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
+    const std::string& worker_id) {
   std::map<std::string, std::string> labels;
   bool known = false;
   {
@@ -543,9 +521,8 @@ Controller::TryAcquireTrial(const std::string &worker_id) {
   NAS_ASSIGN_OR_RETURN(std::optional<LeasedTrial> leased,
                        store_->LeaseTrial(worker_id, labels));
   v1::AcquireTrialResponse out;
-  if (!leased.has_value())
-    return out;
-  v1::Trial *t = out.mutable_trial();
+  if (!leased.has_value()) return out;
+  v1::Trial* t = out.mutable_trial();
   t->set_trial_id(leased->trial_id);
   t->set_attempt(leased->attempt);
   t->set_experiment_id(leased->experiment_id);
@@ -558,8 +535,8 @@ Controller::TryAcquireTrial(const std::string &worker_id) {
   return out;
 }
 
-absl::StatusOr<v1::RenewLeaseResponse>
-Controller::RenewLease(const v1::RenewLeaseRequest &request) {
+absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
+    const v1::RenewLeaseRequest& request) {
   Seen(request.worker_id());
   NAS_ASSIGN_OR_RETURN(bool ok,
                        store_->RenewLease(request.trial_id(), request.attempt(),
@@ -569,8 +546,8 @@ Controller::RenewLease(const v1::RenewLeaseRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::ReportProgressResponse>
-Controller::ReportProgress(const v1::ReportProgressRequest &request) {
+absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
+    const v1::ReportProgressRequest& request) {
   Seen(request.worker_id());
   if (request.epoch() < 1) {
     return absl::InvalidArgumentError("epoch: must be >= 1");
@@ -593,12 +570,11 @@ Controller::ReportProgress(const v1::ReportProgressRequest &request) {
   bool any_rule = false;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto &[id, run] : running_) {
+    for (const auto& [id, run] : running_) {
       any_rule = any_rule || !run.spec.early_stopping().rule().empty();
     }
   }
-  if (!any_rule)
-    return out;
+  if (!any_rule) return out;
   NAS_ASSIGN_OR_RETURN(
       EpochPeers peers,
       store_->ProgressAtEpoch(request.trial_id(), request.epoch()));
@@ -607,15 +583,13 @@ Controller::ReportProgress(const v1::ReportProgressRequest &request) {
   {
     absl::MutexLock lock(&mu_);
     auto it = running_.find(peers.experiment_id);
-    if (it == running_.end())
-      return out;
+    if (it == running_.end()) return out;
     rule = it->second.spec.early_stopping();
     max_epochs = it->second.spec.evaluation().epochs();
   }
   StopDecision d = DecideStop(rule, request.epoch(), max_epochs,
                               request.val_accuracy(), peers.others);
-  if (!d.stop)
-    return out;
+  if (!d.stop) return out;
   NAS_RETURN_IF_ERROR(store_->RecordStopDecision(
       request.trial_id(), request.attempt(), request.epoch(), d.reason));
   out.set_action(v1::ReportProgressResponse::STOP);
@@ -623,8 +597,8 @@ Controller::ReportProgress(const v1::ReportProgressRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::ReportResultResponse>
-Controller::ReportResult(const v1::ReportResultRequest &request) {
+absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
+    const v1::ReportResultRequest& request) {
   Seen(request.worker_id());
   v1::ReportResultResponse out;
   if (!request.error().empty()) {
@@ -640,8 +614,7 @@ Controller::ReportResult(const v1::ReportResultRequest &request) {
     absl::Status s = store_->RecordFailure(
         request.trial_id(), request.attempt(), request.worker_id(),
         std::string(valid.message()));
-    if (!s.ok() && !absl::IsFailedPrecondition(s))
-      return s;
+    if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
     Wake();
     return valid;
   }
@@ -650,9 +623,8 @@ Controller::ReportResult(const v1::ReportResultRequest &request) {
       store_->RecordResult(request.trial_id(), request.attempt(),
                            request.worker_id(), request.metrics()));
   out.set_accepted(true);
-  if (outcome == ReportOutcome::kStored)
-    Wake();
+  if (outcome == ReportOutcome::kStored) Wake();
   return out;
 }
 
-} // namespace nas
+}  // namespace nas

@@ -44,10 +44,10 @@ struct ControllerOptions {
 };
 
 class Controller {
-public:
+ public:
   // `store` must outlive the controller.
-  Controller(Store *store, ControllerOptions options);
-  ~Controller(); // stops the ticker
+  Controller(Store* store, ControllerOptions options);
+  ~Controller();  // stops the ticker
 
   // Rebuilds every RUNNING experiment from the store (strategy replay) and
   // starts the ticker. Call once.
@@ -63,57 +63,57 @@ public:
   void Wake();
 
   // --- ExperimentService ---------------------------------------------------
-  absl::StatusOr<v1::Experiment>
-  CreateExperiment(const v1::CreateExperimentRequest &request);
+  absl::StatusOr<v1::Experiment> CreateExperiment(
+      const v1::CreateExperimentRequest& request);
   absl::StatusOr<v1::Experiment> GetExperiment(int64_t id);
-  absl::StatusOr<v1::ListExperimentsResponse>
-  ListExperiments(const v1::ListExperimentsRequest &request);
+  absl::StatusOr<v1::ListExperimentsResponse> ListExperiments(
+      const v1::ListExperimentsRequest& request);
   // FailedPrecondition when the experiment already finished.
   absl::StatusOr<v1::Experiment> StopExperiment(int64_t id);
-  absl::StatusOr<v1::ListCandidatesResponse>
-  ListCandidates(const v1::ListCandidatesRequest &request);
-  absl::StatusOr<v1::GetParetoFrontResponse>
-  GetParetoFront(const v1::GetParetoFrontRequest &request);
+  absl::StatusOr<v1::ListCandidatesResponse> ListCandidates(
+      const v1::ListCandidatesRequest& request);
+  absl::StatusOr<v1::GetParetoFrontResponse> GetParetoFront(
+      const v1::GetParetoFrontRequest& request);
 
   // --- WorkerService -------------------------------------------------------
-  absl::StatusOr<v1::RegisterWorkerResponse>
-  RegisterWorker(const v1::RegisterWorkerRequest &request);
+  absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
+      const v1::RegisterWorkerRequest& request);
   // Leases a trial now if one matches the worker; empty response if none.
   // FailedPrecondition when the worker never registered.
-  absl::StatusOr<v1::AcquireTrialResponse>
-  TryAcquireTrial(const std::string &worker_id);
-  absl::StatusOr<v1::RenewLeaseResponse>
-  RenewLease(const v1::RenewLeaseRequest &request);
-  absl::StatusOr<v1::ReportProgressResponse>
-  ReportProgress(const v1::ReportProgressRequest &request);
+  absl::StatusOr<v1::AcquireTrialResponse> TryAcquireTrial(
+      const std::string& worker_id);
+  absl::StatusOr<v1::RenewLeaseResponse> RenewLease(
+      const v1::RenewLeaseRequest& request);
+  absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
+      const v1::ReportProgressRequest& request);
   // InvalidArgument for metrics that cannot be true (NaN, accuracy outside
   // [0,1], negative costs): the attempt is recorded as failed with that
   // reason. FailedPrecondition for a stale attempt (nothing changes).
-  absl::StatusOr<v1::ReportResultResponse>
-  ReportResult(const v1::ReportResultRequest &request);
+  absl::StatusOr<v1::ReportResultResponse> ReportResult(
+      const v1::ReportResultRequest& request);
 
-private:
+ private:
   struct Running {
     v1::ExperimentSpec spec;
     int64_t seed = 0;
-    const SearchSpace *space = nullptr;
+    const SearchSpace* space = nullptr;
     std::unique_ptr<Strategy> strategy;
-    int64_t observed = 0; // results fed to the strategy
+    int64_t observed = 0;  // results fed to the strategy
   };
 
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void Observe(Running &run, const ResultRecord &r);
+  static void Observe(Running& run, const ResultRecord& r);
   // Observes the experiment's results stored after the first run.observed,
   // in storage order.
-  absl::Status FeedResults(int64_t id, Running &run)
+  absl::Status FeedResults(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status TopUp(int64_t id, Running &run)
+  absl::Status TopUp(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Tick();
   void TickerLoop();
-  absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord &rec);
+  absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);
 
-  Store *const store_;
+  Store* const store_;
   const ControllerOptions options_;
 
   absl::Mutex mu_;
@@ -123,9 +123,9 @@ private:
     absl::Time last_seen;
   };
   // Records a call from a worker (for liveness).
-  void Seen(const std::string &worker_id);
+  void Seen(const std::string& worker_id);
   // Why queued trials of an experiment wait, or "" (see Experiment.waiting).
-  std::string WaitingReason(const v1::Experiment &e);
+  std::string WaitingReason(const v1::Experiment& e);
   std::map<std::string, WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex tick_mu_;
@@ -138,8 +138,8 @@ private:
 
 // The first hard constraint `cost` exceeds, as a reason ("params 9000 >
 // objective.constraints.max_params 8000"), or "" when it satisfies all.
-std::string ViolatedConstraint(const v1::ConstraintsSpec &constraints,
-                               const Cost &cost);
+std::string ViolatedConstraint(const v1::ConstraintsSpec& constraints,
+                               const Cost& cost);
 
 // Applies the spec's duplicates policy to a proposal `row` whose genotype
 // was stored before as candidate `first` (nullopt: never) or repeats an
@@ -149,11 +149,11 @@ std::string ViolatedConstraint(const v1::ConstraintsSpec &constraints,
 // is trained again; duplicate_of still names `first`.
 void ApplyDuplicatePolicy(absl::string_view policy,
                           std::optional<int64_t> first, bool repeat_in_batch,
-                          NewCandidate *row);
+                          NewCandidate* row);
 
 // Validates reported metrics; InvalidArgument naming the field.
-absl::Status ValidateMetrics(const v1::EvaluationMetrics &m);
+absl::Status ValidateMetrics(const v1::EvaluationMetrics& m);
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_CONTROLLER_CONTROLLER_H_
+#endif  // NAS_CONTROLLER_CONTROLLER_H_

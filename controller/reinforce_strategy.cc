@@ -14,9 +14,8 @@
 // pure function of the seed and the interleaved calls, as replay requires.
 // With dedupe, a sample already proposed is drawn again (up to 100 draws),
 // then replaced by a uniformly random unproposed genotype.
-#include <torch/torch.h>
-
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
 
 #include <exception>
 #include <random>
@@ -38,8 +37,8 @@ namespace {
 constexpr double kTanhConstant = 2.5;
 
 struct Policy : torch::nn::Module {
-  Policy(const SearchSpace &space, int hidden) {
-    int tokens = 1; // start token
+  Policy(const SearchSpace& space, int hidden) {
+    int tokens = 1;  // start token
     for (int d = 0; d < space.num_decisions(); ++d) {
       offset.push_back(tokens);
       tokens += space.num_choices(d);
@@ -58,15 +57,14 @@ struct Policy : torch::nn::Module {
   // Runs the policy over all decisions. With `sample` the choices are
   // drawn (written to *choices); otherwise *choices is followed. Returns
   // {sum of log-probabilities of the choices, summed entropy}.
-  std::pair<torch::Tensor, torch::Tensor> Run(std::vector<int> *choices,
-                                              bool sample, at::Generator &gen) {
+  std::pair<torch::Tensor, torch::Tensor> Run(std::vector<int>* choices,
+                                              bool sample, at::Generator& gen) {
     torch::Tensor h = torch::zeros({1, hidden_size});
     torch::Tensor c = torch::zeros({1, hidden_size});
     torch::Tensor input = embedding(torch::zeros({1}, torch::kLong));
     torch::Tensor log_prob = torch::zeros({});
     torch::Tensor entropy = torch::zeros({});
-    if (sample)
-      choices->assign(heads.size(), 0);
+    if (sample) choices->assign(heads.size(), 0);
     for (size_t d = 0; d < heads.size(); ++d) {
       std::tie(h, c) = lstm(input, std::make_tuple(h, c));
       // ENAS's bounded logits: the policy never becomes deterministic, so
@@ -86,7 +84,7 @@ struct Policy : torch::nn::Module {
     return {log_prob, entropy};
   }
 
-  std::vector<int64_t> offset; // first token of each decision's choices
+  std::vector<int64_t> offset;  // first token of each decision's choices
   int hidden_size = 0;
   torch::nn::Embedding embedding{nullptr};
   torch::nn::LSTMCell lstm{nullptr};
@@ -96,29 +94,29 @@ struct Policy : torch::nn::Module {
 constexpr int kMaxDraws = 100;
 
 class ReinforceStrategy final : public Strategy {
-public:
-  ReinforceStrategy(const SearchSpace *space, int64_t seed,
-                    const v1::ReinforceOptions &options,
-                    const v1::ObjectiveSpec &objective)
-      : space_(space), options_(options), objective_(objective),
+ public:
+  ReinforceStrategy(const SearchSpace* space, int64_t seed,
+                    const v1::ReinforceOptions& options,
+                    const v1::ObjectiveSpec& objective)
+      : space_(space),
+        options_(options),
+        objective_(objective),
         gen_(at::detail::createCPUGenerator(static_cast<uint64_t>(seed))),
         uniform_(static_cast<uint64_t>(seed) ^ 0x9e3779b97f4a7c15ULL),
         policy_(std::make_shared<Policy>(*space, options.hidden_size())) {
     torch::NoGradGuard no_grad;
-    for (torch::Tensor &p : policy_->parameters())
-      p.uniform_(-0.1, 0.1, gen_);
+    for (torch::Tensor& p : policy_->parameters()) p.uniform_(-0.1, 0.1, gen_);
     optimizer_ = std::make_unique<torch::optim::Adam>(
         policy_->parameters(),
         torch::optim::AdamOptions(options.learning_rate()));
   }
 
   absl::StatusOr<std::vector<Proposal>> Propose(int n) override {
-    if (!broken_.ok())
-      return broken_;
+    if (!broken_.ok()) return broken_;
     std::vector<Proposal> out(n);
     try {
       torch::NoGradGuard no_grad;
-      for (Proposal &p : out) {
+      for (Proposal& p : out) {
         int draws = 0;
         torch::Tensor log_prob;
         do {
@@ -141,16 +139,15 @@ public:
         }
         proposed_.insert(p.choices);
       }
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       return absl::InternalError(
           absl::StrCat("reinforce: sampling failed: ", e.what()));
     }
     return out;
   }
 
-  void Observe(const Observation &o) override {
-    if (!broken_.ok())
-      return;
+  void Observe(const Observation& o) override {
+    if (!broken_.ok()) return;
     const double reward = ScalarFitness(objective_, o.metrics);
     if (!has_baseline_) {
       baseline_ = reward;
@@ -173,39 +170,38 @@ public:
       optimizer_->zero_grad();
       loss.backward();
       optimizer_->step();
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       broken_ = absl::InternalError(
           absl::StrCat("reinforce: policy update failed: ", e.what()));
     }
   }
 
-private:
-  const SearchSpace *space_;
+ private:
+  const SearchSpace* space_;
   const v1::ReinforceOptions options_;
   const v1::ObjectiveSpec objective_;
   at::Generator gen_;
-  std::mt19937_64 uniform_; // dedupe's fallback draws
+  std::mt19937_64 uniform_;  // dedupe's fallback draws
   std::shared_ptr<Policy> policy_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   double baseline_ = 0;
   bool has_baseline_ = false;
-  absl::Status broken_; // first LibTorch failure; returned by Propose
-  std::set<std::vector<int>> proposed_; // for options.dedupe
+  absl::Status broken_;  // first LibTorch failure; returned by Propose
+  std::set<std::vector<int>> proposed_;  // for options.dedupe
 };
 
-} // namespace
+}  // namespace
 
-absl::StatusOr<std::unique_ptr<Strategy>>
-MakeReinforceStrategy(const SearchSpace *space, int64_t seed,
-                      const v1::ReinforceOptions &options,
-                      const v1::ObjectiveSpec &objective) {
+absl::StatusOr<std::unique_ptr<Strategy>> MakeReinforceStrategy(
+    const SearchSpace* space, int64_t seed, const v1::ReinforceOptions& options,
+    const v1::ObjectiveSpec& objective) {
   try {
     return std::unique_ptr<Strategy>(
         new ReinforceStrategy(space, seed, options, objective));
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("reinforce: building the policy failed: ", e.what()));
   }
 }
 
-} // namespace nas
+}  // namespace nas

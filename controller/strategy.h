@@ -22,26 +22,26 @@ namespace nas {
 
 struct Proposal {
   std::vector<int> choices;
-  int64_t parent_id = 0; // candidate mutated from, 0 = none
+  int64_t parent_id = 0;  // candidate mutated from, 0 = none
   int32_t generation = 0;
-  std::string strategy_data = "{}"; // JSON object stored with the candidate
+  std::string strategy_data = "{}";  // JSON object stored with the candidate
 };
 
 struct Observation {
   int64_t candidate_id = 0;
   std::vector<int> choices;
   v1::EvaluationMetrics metrics;
-  int32_t generation = 0; // as proposed
+  int32_t generation = 0;  // as proposed
 };
 
 class Strategy {
-public:
+ public:
   virtual ~Strategy() = default;
   // Up to n new proposals (fewer only when the strategy has nothing to
   // propose until it observes more results).
   virtual absl::StatusOr<std::vector<Proposal>> Propose(int n) = 0;
   // A finished evaluation of one of this strategy's proposals.
-  virtual void Observe(const Observation &observation) = 0;
+  virtual void Observe(const Observation& observation) = 0;
 };
 
 // Builds the strategy named in spec.strategy.name ("random", "evolution",
@@ -49,21 +49,19 @@ public:
 // unknown names or bad settings (the checks of ValidateSearchSettings in
 // common/spec.h; apply spec defaults first); the error of the strategy's
 // own construction otherwise.
-absl::StatusOr<std::unique_ptr<Strategy>>
-MakeStrategy(const v1::ExperimentSpec &spec, const SearchSpace *space,
-             int64_t seed);
+absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
+    const v1::ExperimentSpec& spec, const SearchSpace* space, int64_t seed);
 
 // Uniform random search.
-std::unique_ptr<Strategy> MakeRandomStrategy(const SearchSpace *space,
+std::unique_ptr<Strategy> MakeRandomStrategy(const SearchSpace* space,
                                              int64_t seed);
 
 // Regularized (aging) evolution with optional de-duplication and local
 // search (see EvolutionOptions); parents ranked by `objective` (scalar
 // fitness or NSGA-II rank and crowding). Options validated by MakeStrategy.
-std::unique_ptr<Strategy>
-MakeEvolutionStrategy(const SearchSpace *space, int64_t seed,
-                      const v1::EvolutionOptions &options,
-                      const v1::ObjectiveSpec &objective = v1::ObjectiveSpec());
+std::unique_ptr<Strategy> MakeEvolutionStrategy(
+    const SearchSpace* space, int64_t seed, const v1::EvolutionOptions& options,
+    const v1::ObjectiveSpec& objective = v1::ObjectiveSpec());
 
 // REINFORCE with an LSTM policy (LibTorch, CPU; see ReinforceOptions),
 // rewarded with ScalarFitness(objective). Its random draws (initial weights,
@@ -71,11 +69,10 @@ MakeEvolutionStrategy(const SearchSpace *space, int64_t seed,
 // LibTorch's global one, so instances do not disturb each other. Options
 // validated by MakeStrategy; Internal if LibTorch fails to build the policy.
 // A LibTorch failure in Observe is returned by the next Propose.
-absl::StatusOr<std::unique_ptr<Strategy>>
-MakeReinforceStrategy(const SearchSpace *space, int64_t seed,
-                      const v1::ReinforceOptions &options,
-                      const v1::ObjectiveSpec &objective = v1::ObjectiveSpec());
+absl::StatusOr<std::unique_ptr<Strategy>> MakeReinforceStrategy(
+    const SearchSpace* space, int64_t seed, const v1::ReinforceOptions& options,
+    const v1::ObjectiveSpec& objective = v1::ObjectiveSpec());
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_CONTROLLER_STRATEGY_H_
+#endif  // NAS_CONTROLLER_STRATEGY_H_

@@ -34,5 +34,5 @@ TEST(DuplicatePolicy, RetrainQueuesASecondTrialStillLinked) {
   EXPECT_EQ(rejected.state, v1::CANDIDATE_REJECTED);
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas

@@ -11,7 +11,7 @@ v1::EvaluationMetrics Metrics(double acc, int64_t macs, int64_t params,
                               double latency) {
   v1::EvaluationMetrics m;
   m.set_val_accuracy(acc);
-  m.set_test_accuracy(0.01); // must never matter
+  m.set_test_accuracy(0.01);  // must never matter
   m.set_macs(macs);
   m.set_params(params);
   m.set_latency_ms(latency);
@@ -62,5 +62,5 @@ TEST(Objective, ScalarFitnessAndVector) {
   EXPECT_FALSE(IsCostMetric("test_accuracy"));
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas

@@ -76,12 +76,12 @@ TEST(RankPoints, RankThenCrowding) {
   std::vector<ParetoRank> r = RankPoints(p);
   EXPECT_EQ(r[0].rank, 0);
   EXPECT_EQ(r[4].rank, 1);
-  EXPECT_EQ(r[4].crowding, kInf); // alone in its front
-  EXPECT_TRUE(r[0].Better(r[4])); // lower rank wins over crowding
+  EXPECT_EQ(r[4].crowding, kInf);  // alone in its front
+  EXPECT_TRUE(r[0].Better(r[4]));  // lower rank wins over crowding
   EXPECT_FALSE(r[4].Better(r[0]));
-  EXPECT_TRUE(r[1].Better(r[0])); // same rank: the extreme is less crowded
-  EXPECT_TRUE(r[0].Better(r[3])); // 1.6 > 1.2
+  EXPECT_TRUE(r[1].Better(r[0]));  // same rank: the extreme is less crowded
+  EXPECT_TRUE(r[0].Better(r[3]));  // 1.6 > 1.2
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas

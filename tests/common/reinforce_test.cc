@@ -7,8 +7,8 @@
 #include "common/nb201_space.h"
 #include "common/spec.h"
 #include "controller/strategy.h"
-#include "tests/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nas {
 namespace {
@@ -22,7 +22,7 @@ v1::ReinforceOptions Defaults() {
   return spec.strategy().reinforce();
 }
 
-std::unique_ptr<Strategy> Make(const SearchSpace &space, int64_t seed,
+std::unique_ptr<Strategy> Make(const SearchSpace& space, int64_t seed,
                                v1::ReinforceOptions o = Defaults()) {
   absl::StatusOr<std::unique_ptr<Strategy>> s =
       MakeReinforceStrategy(&space, seed, o);
@@ -31,7 +31,7 @@ std::unique_ptr<Strategy> Make(const SearchSpace &space, int64_t seed,
 }
 
 // Reward: the share of decisions at their best choice (the last one).
-double Reward(const SearchSpace &space, const std::vector<int> &c) {
+double Reward(const SearchSpace& space, const std::vector<int>& c) {
   int good = 0;
   for (int d = 0; d < space.num_decisions(); ++d) {
     good += c[d] == space.num_choices(d) - 1;
@@ -39,7 +39,7 @@ double Reward(const SearchSpace &space, const std::vector<int> &c) {
   return static_cast<double>(good) / space.num_decisions();
 }
 
-std::vector<int> Best(const SearchSpace &space) {
+std::vector<int> Best(const SearchSpace& space) {
   std::vector<int> b;
   for (int d = 0; d < space.num_decisions(); ++d) {
     b.push_back(space.num_choices(d) - 1);
@@ -48,7 +48,7 @@ std::vector<int> Best(const SearchSpace &space) {
 }
 
 // One synchronous step: propose one, observe it with the synthetic reward.
-std::vector<int> Step(Strategy &s, const SearchSpace &space, int64_t id) {
+std::vector<int> Step(Strategy& s, const SearchSpace& space, int64_t id) {
   absl::StatusOr<std::vector<Proposal>> p = s.Propose(1);
   EXPECT_TRUE(p.ok()) << p.status();
   v1::EvaluationMetrics m;
@@ -58,25 +58,24 @@ std::vector<int> Step(Strategy &s, const SearchSpace &space, int64_t id) {
 }
 
 // Share of `n` fresh samples equal to the best genotype (not observed).
-double BestShare(Strategy &s, const SearchSpace &space, int n) {
+double BestShare(Strategy& s, const SearchSpace& space, int n) {
   absl::StatusOr<std::vector<Proposal>> p = s.Propose(n);
   EXPECT_TRUE(p.ok());
   int hits = 0;
-  for (const Proposal &q : *p)
-    hits += q.choices == Best(space);
+  for (const Proposal& q : *p) hits += q.choices == Best(space);
   return static_cast<double>(hits) / n;
 }
 
 TEST(ReinforceStrategy, ValidProposalsOnBothSpaces) {
   Nb201Space nb;
   MobileNetSpace mb;
-  for (const SearchSpace *space : {static_cast<const SearchSpace *>(&nb),
-                                   static_cast<const SearchSpace *>(&mb)}) {
+  for (const SearchSpace* space : {static_cast<const SearchSpace*>(&nb),
+                                   static_cast<const SearchSpace*>(&mb)}) {
     auto s = Make(*space, 1);
     absl::StatusOr<std::vector<Proposal>> p = s->Propose(50);
     NAS_ASSERT_OK(p);
     std::map<int, int> first_choice;
-    for (const Proposal &q : *p) {
+    for (const Proposal& q : *p) {
       NAS_EXPECT_OK(space->Canonical(q.choices));
       EXPECT_EQ(q.parent_id, 0);
       EXPECT_NE(q.strategy_data.find(R"("op":"sample")"), std::string::npos);
@@ -93,8 +92,7 @@ TEST(ReinforceStrategy, SameSeedAndObservationsSameProposalsEvenInterleaved) {
   // Reference: one instance alone.
   auto alone = Make(space, 7);
   std::vector<std::vector<int>> ref;
-  for (int i = 0; i < 30; ++i)
-    ref.push_back(Step(*alone, space, i));
+  for (int i = 0; i < 30; ++i) ref.push_back(Step(*alone, space, i));
   // Two instances with the same seed and one with another, driven in
   // lock-step in one process: neither disturbs the other.
   auto a = Make(space, 7);
@@ -132,12 +130,10 @@ TEST(ReinforceStrategy, LearnsTheBestGenotypeOfASyntheticReward) {
     double early = 0, late = 0;
     for (int i = 0; i < 600; ++i) {
       const double r = Reward(space, Step(*s, space, i));
-      if (i < 20)
-        early += r / 20;
-      if (i >= 550)
-        late += r / 50;
+      if (i < 20) early += r / 20;
+      if (i >= 550) late += r / 50;
     }
-    EXPECT_LT(early, 0.4) << "seed " << seed; // uniform: 0.2
+    EXPECT_LT(early, 0.4) << "seed " << seed;  // uniform: 0.2
     EXPECT_GT(late, 0.85) << "seed " << seed;
     EXPECT_GT(BestShare(*s, space, 200), 0.25)
         << "seed " << seed << ", after 600 observations";
@@ -148,7 +144,7 @@ TEST(ReinforceStrategy, DedupeNeverRepeatsEvenWhenThePolicyConverged) {
   Nb201Space space;
   v1::ReinforceOptions o = Defaults();
   o.set_dedupe(true);
-  o.set_learning_rate(0.1); // converges fast, so samples would repeat
+  o.set_learning_rate(0.1);  // converges fast, so samples would repeat
   auto s = Make(space, 4, o);
   std::set<std::vector<int>> seen;
   int drawn_uniformly = 0;
@@ -162,7 +158,7 @@ TEST(ReinforceStrategy, DedupeNeverRepeatsEvenWhenThePolicyConverged) {
     m.set_val_accuracy(Reward(space, (*p)[0].choices));
     s->Observe({i, (*p)[0].choices, m, 0});
   }
-  EXPECT_GT(drawn_uniformly, 0); // the fallback was needed and used
+  EXPECT_GT(drawn_uniformly, 0);  // the fallback was needed and used
 }
 
 TEST(ReinforceStrategy, OptionsValidatedByTheFactory) {
@@ -183,5 +179,5 @@ TEST(ReinforceStrategy, OptionsValidatedByTheFactory) {
       StatusIs(absl::StatusCode::kInvalidArgument, "spec.objective.ranking"));
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas

@@ -5,8 +5,8 @@
 #include <random>
 #include <sstream>
 
-#include "tests/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nas {
 namespace {
@@ -44,7 +44,7 @@ TEST(Spec, ParsesGoodSpecAndAppliesDefaults) {
   EXPECT_EQ(spec->strategy().seed(), 7);
   EXPECT_EQ(spec->evaluation().mode(), v1::FULL);
   EXPECT_DOUBLE_EQ(spec->evaluation().learning_rate(), 0.1);
-  EXPECT_EQ(spec->evaluation().batch_size(), 128); // default
+  EXPECT_EQ(spec->evaluation().batch_size(), 128);  // default
   EXPECT_EQ(spec->evaluation().val_samples(), 10000);
   EXPECT_EQ(spec->lease_seconds(), 60);
   EXPECT_EQ(spec->required_labels().at("gpu"), "h100");
@@ -112,8 +112,7 @@ TEST(Spec, ListsEveryError) {
   ApplySpecDefaults(&p->spec, &p->lines);
   std::vector<FieldError> errors = ValidateSpec(p->spec, &p->lines);
   std::vector<std::string> paths;
-  for (const auto &e : errors)
-    paths.push_back(e.path);
+  for (const auto& e : errors) paths.push_back(e.path);
   EXPECT_EQ(paths, (std::vector<std::string>{
                        "spec.name", "spec.budget.max_trials",
                        "spec.evaluation.epochs", "spec.evaluation.momentum"}));
@@ -132,30 +131,33 @@ TEST(Spec, MessageSpecValidatedToo) {
   NAS_EXPECT_OK(PrepareSpec(spec, ""));
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
 
 namespace nas {
 namespace {
 
 TEST(Spec, EvolutionDefaultsAndErrors) {
   absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec(
-      {}, "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
-          "strategy: {name: evolution}\n");
+      {},
+      "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
+      "strategy: {name: evolution}\n");
   NAS_ASSERT_OK(spec);
   EXPECT_EQ(spec->strategy().evolution().population(), 20);
   EXPECT_EQ(spec->strategy().evolution().sample_size(), 5);
   EXPECT_THAT(
       PrepareSpec(
-          {}, "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
-              "strategy:\n  name: evolution\n  evolution: {population: 4, "
-              "sample_size: 9}\n"),
+          {},
+          "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
+          "strategy:\n  name: evolution\n  evolution: {population: 4, "
+          "sample_size: 9}\n"),
       testing::StatusIs(absl::StatusCode::kInvalidArgument,
                         "spec.strategy.evolution.sample_size (line 6)"));
   EXPECT_THAT(
       PrepareSpec(
-          {}, "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
-              "strategy: {name: bayes}\n"),
+          {},
+          "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n"
+          "strategy: {name: bayes}\n"),
       testing::StatusIs(
           absl::StatusCode::kInvalidArgument,
           "unknown strategy 'bayes' (implemented: random, evolution, "
@@ -171,7 +173,7 @@ TEST(Spec, SearchSettingDefaults) {
               "strategy: {name: reinforce}\n"
               "objective: {reward: {metric: latency_ms, target: 5}}\n");
   NAS_ASSERT_OK(spec);
-  const v1::ReinforceOptions &rl = spec->strategy().reinforce();
+  const v1::ReinforceOptions& rl = spec->strategy().reinforce();
   EXPECT_DOUBLE_EQ(rl.learning_rate(), 0.01);
   EXPECT_DOUBLE_EQ(rl.entropy_weight(), 1e-4);
   EXPECT_DOUBLE_EQ(rl.baseline_decay(), 0.9);
@@ -199,8 +201,8 @@ TEST(Spec, SearchSettingDefaults) {
 
 TEST(Spec, EverySearchSettingIsValidated) {
   struct Case {
-    const char *yaml;
-    const char *error;
+    const char* yaml;
+    const char* error;
   };
   const Case cases[] = {
       {"strategy: {name: evolution, evolution: {local_search: 1.5}}",
@@ -241,15 +243,15 @@ TEST(Spec, EverySearchSettingIsValidated) {
        "spec.objective.reward.above_weight"},
       {"duplicates: skip", "spec.duplicates (line 4): unknown policy 'skip'"},
   };
-  for (const Case &c : cases) {
+  for (const Case& c : cases) {
     EXPECT_THAT(PrepareSpec({}, std::string(kBase) + c.yaml + "\n"),
                 testing::StatusIs(absl::StatusCode::kInvalidArgument, c.error))
         << c.yaml;
   }
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
 
 namespace nas {
 namespace {
@@ -259,20 +261,18 @@ namespace {
 TEST(Examples, AllValidateAndConstraintsAreSatisfiable) {
   namespace fs = std::filesystem;
   int seen = 0;
-  for (const auto &entry :
+  for (const auto& entry :
        fs::directory_iterator(fs::path(NAS_SOURCE_DIR) / "examples")) {
-    if (entry.path().extension() != ".yaml")
-      continue;
+    if (entry.path().extension() != ".yaml") continue;
     ++seen;
     std::ifstream in(entry.path());
     std::stringstream yaml;
     yaml << in.rdbuf();
     absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec({}, yaml.str());
     ASSERT_TRUE(spec.ok()) << entry.path() << ": " << spec.status();
-    const auto &c = spec->objective().constraints();
-    if (c.max_macs() == 0 && c.max_params() == 0)
-      continue;
-    absl::StatusOr<const SearchSpace *> space =
+    const auto& c = spec->objective().constraints();
+    if (c.max_macs() == 0 && c.max_params() == 0) continue;
+    absl::StatusOr<const SearchSpace*> space =
         GetSearchSpace(spec->search_space().name());
     NAS_ASSERT_OK(space);
     absl::StatusOr<InputShape> input =
@@ -294,5 +294,5 @@ TEST(Examples, AllValidateAndConstraintsAreSatisfiable) {
   EXPECT_GE(seen, 4);
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas

@@ -7,8 +7,8 @@
 
 #include "common/nb201_space.h"
 #include "common/spec.h"
-#include "tests/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace nas {
 namespace {
@@ -24,8 +24,7 @@ TEST(RandomStrategy, SameSeedSameProposalsWhateverTheBatching) {
   std::vector<Proposal> pb2 = *b->Propose(7);
   pb1.insert(pb1.end(), pb2.begin(), pb2.end());
   ASSERT_EQ(pa.size(), 10u);
-  for (int i = 0; i < 10; ++i)
-    EXPECT_EQ(pa[i].choices, pb1[i].choices) << i;
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(pa[i].choices, pb1[i].choices) << i;
   // Replay, as the controller does after a restart: propose the stored
   // count, then continue identically.
   auto c = MakeRandomStrategy(&space, 42);
@@ -39,13 +38,11 @@ TEST(RandomStrategy, CoversTheSpace) {
   std::vector<int> counts(5, 0);
   absl::StatusOr<std::vector<Proposal>> proposals = s->Propose(2000);
   NAS_ASSERT_OK(proposals);
-  for (const Proposal &p : *proposals) {
+  for (const Proposal& p : *proposals) {
     ASSERT_EQ(p.choices.size(), 6u);
-    for (int c : p.choices)
-      counts[c]++;
+    for (int c : p.choices) counts[c]++;
   }
-  for (int c : counts)
-    EXPECT_GT(c, 2000); // ~2400 each of 12000 draws
+  for (int c : counts) EXPECT_GT(c, 2000);  // ~2400 each of 12000 draws
 }
 
 TEST(MakeStrategy, UnknownNameIsInvalidArgument) {
@@ -57,14 +54,14 @@ TEST(MakeStrategy, UnknownNameIsInvalidArgument) {
       StatusIs(absl::StatusCode::kInvalidArgument, "spec.strategy.name"));
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
 
 namespace nas {
 namespace {
 
 // Synthetic objective: the fraction of edges that are nor_conv_3x3.
-double Conv3Fraction(const std::vector<int> &c) {
+double Conv3Fraction(const std::vector<int>& c) {
   return std::count(c.begin(), c.end(), 3) / 6.0;
 }
 
@@ -76,7 +73,7 @@ v1::EvolutionOptions Evo(int p, int s) {
 }
 
 // Runs `steps` synchronous propose/observe rounds; returns the fitnesses.
-std::vector<double> RunSynchronously(Strategy &s, int steps) {
+std::vector<double> RunSynchronously(Strategy& s, int steps) {
   std::vector<double> f;
   for (int i = 0; i < steps; ++i) {
     absl::StatusOr<std::vector<Proposal>> p = s.Propose(1);
@@ -92,10 +89,9 @@ std::vector<double> RunSynchronously(Strategy &s, int steps) {
   return f;
 }
 
-double Mean(const std::vector<double> &v, size_t from) {
+double Mean(const std::vector<double>& v, size_t from) {
   double sum = 0;
-  for (size_t i = from; i < v.size(); ++i)
-    sum += v[i];
+  for (size_t i = from; i < v.size(); ++i) sum += v[i];
   return sum / static_cast<double>(v.size() - from);
 }
 
@@ -107,8 +103,8 @@ TEST(EvolutionStrategy, ClimbsWhereRandomSearchDoesNot) {
   std::vector<double> fr = RunSynchronously(*rnd, 300);
   EXPECT_DOUBLE_EQ(*std::max_element(fe.begin(), fe.end()), 1.0);
   EXPECT_GT(Mean(fe, 200),
-            0.6); // children of near-optimal parents (5/6 typical)
-  EXPECT_LT(Mean(fr, 200), 0.35); // random stays near 1/5
+            0.6);  // children of near-optimal parents (5/6 typical)
+  EXPECT_LT(Mean(fr, 200), 0.35);  // random stays near 1/5
 }
 
 TEST(EvolutionStrategy, FirstPopulationIsRandomThenChildrenMutateOneDecision) {
@@ -116,7 +112,7 @@ TEST(EvolutionStrategy, FirstPopulationIsRandomThenChildrenMutateOneDecision) {
   auto evo = MakeEvolutionStrategy(&space, 9, Evo(4, 2));
   absl::StatusOr<std::vector<Proposal>> first = evo->Propose(4);
   NAS_ASSERT_OK(first);
-  for (const Proposal &p : *first) {
+  for (const Proposal& p : *first) {
     EXPECT_EQ(p.parent_id, 0);
     EXPECT_EQ(p.strategy_data, R"({"op":"random"})");
   }
@@ -131,13 +127,12 @@ TEST(EvolutionStrategy, FirstPopulationIsRandomThenChildrenMutateOneDecision) {
   }
   absl::StatusOr<std::vector<Proposal>> kids = evo->Propose(50);
   NAS_ASSERT_OK(kids);
-  for (const Proposal &k : *kids) {
+  for (const Proposal& k : *kids) {
     ASSERT_GE(k.parent_id, 100);
     ASSERT_LE(k.parent_id, 103);
-    const std::vector<int> &parent = (*first)[k.parent_id - 100].choices;
+    const std::vector<int>& parent = (*first)[k.parent_id - 100].choices;
     int diff = 0;
-    for (int d = 0; d < 6; ++d)
-      diff += parent[d] != k.choices[d];
+    for (int d = 0; d < 6; ++d) diff += parent[d] != k.choices[d];
     EXPECT_EQ(diff, 1);
     EXPECT_EQ(k.generation, 1);
     EXPECT_NE(k.strategy_data.find(R"("op":"mutate")"), std::string::npos);
@@ -159,8 +154,7 @@ TEST(EvolutionStrategy, AgingKeepsOnlyTheNewestResults) {
   }
   absl::StatusOr<std::vector<Proposal>> kids = evo->Propose(40);
   NAS_ASSERT_OK(kids);
-  for (const Proposal &k : *kids)
-    EXPECT_NE(k.parent_id, 1);
+  for (const Proposal& k : *kids) EXPECT_NE(k.parent_id, 1);
 }
 
 TEST(MakeStrategy, EvolutionOptionsAreValidated) {
@@ -179,20 +173,19 @@ TEST(MakeStrategy, EvolutionOptionsAreValidated) {
   NAS_EXPECT_OK(MakeStrategy(spec, &space, 1));
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
 
 namespace nas {
 namespace {
 
-v1::ExperimentSpec SpecFor(const std::string &strategy_yaml,
-                           const std::string &space,
-                           const std::string &objective_yaml = "") {
+v1::ExperimentSpec SpecFor(const std::string& strategy_yaml,
+                           const std::string& space,
+                           const std::string& objective_yaml = "") {
   std::string yaml = "name: t\nsearch_space: {name: " + space +
                      "}\nbudget: {max_trials: 5}\nstrategy: " + strategy_yaml +
                      "\n";
-  if (!objective_yaml.empty())
-    yaml += "objective: " + objective_yaml + "\n";
+  if (!objective_yaml.empty()) yaml += "objective: " + objective_yaml + "\n";
   absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec({}, yaml);
   EXPECT_TRUE(spec.ok()) << spec.status();
   return spec.ok() ? *spec : v1::ExperimentSpec();
@@ -200,8 +193,8 @@ v1::ExperimentSpec SpecFor(const std::string &strategy_yaml,
 
 // Deterministic synthetic metrics for any space: accuracy rises with the
 // number of decisions at their last choice; costs from the choices' sum.
-v1::EvaluationMetrics Synthetic(const SearchSpace &space,
-                                const std::vector<int> &c) {
+v1::EvaluationMetrics Synthetic(const SearchSpace& space,
+                                const std::vector<int>& c) {
   int last = 0, sum = 0;
   for (int d = 0; d < space.num_decisions(); ++d) {
     last += c[d] == space.num_choices(d) - 1;
@@ -218,7 +211,7 @@ v1::EvaluationMetrics Synthetic(const SearchSpace &space,
 // Drives a strategy: rounds of `batch` proposals; every second round
 // observes the outstanding proposals (so proposals and observations
 // interleave). Returns every proposal's choices.
-std::vector<std::vector<int>> Drive(Strategy &s, const SearchSpace &space,
+std::vector<std::vector<int>> Drive(Strategy& s, const SearchSpace& space,
                                     int rounds, int batch) {
   std::vector<std::vector<int>> all;
   std::vector<Proposal> pending;
@@ -226,14 +219,13 @@ std::vector<std::vector<int>> Drive(Strategy &s, const SearchSpace &space,
   for (int r = 0; r < rounds; ++r) {
     absl::StatusOr<std::vector<Proposal>> p = s.Propose(batch);
     EXPECT_TRUE(p.ok()) << p.status();
-    if (!p.ok())
-      return all;
-    for (Proposal &q : *p) {
+    if (!p.ok()) return all;
+    for (Proposal& q : *p) {
       all.push_back(q.choices);
       pending.push_back(std::move(q));
     }
     if (r % 2 == 1) {
-      for (const Proposal &q : pending) {
+      for (const Proposal& q : pending) {
         s.Observe({id++, q.choices, Synthetic(space, q.choices), q.generation});
       }
       pending.clear();
@@ -242,9 +234,9 @@ std::vector<std::vector<int>> Drive(Strategy &s, const SearchSpace &space,
   return all;
 }
 
-void ExpectValid(const SearchSpace &space,
-                 const std::vector<std::vector<int>> &all) {
-  for (const std::vector<int> &c : all) {
+void ExpectValid(const SearchSpace& space,
+                 const std::vector<std::vector<int>>& all) {
+  for (const std::vector<int>& c : all) {
     ASSERT_EQ(static_cast<int>(c.size()), space.num_decisions());
     EXPECT_TRUE(space.Canonical(c).ok());
   }
@@ -254,8 +246,8 @@ class EveryStrategyOnEverySpace
     : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(EveryStrategyOnEverySpace, ValidProposalsSameSequenceForSameSeed) {
-  const auto &[strategy, space_name] = GetParam();
-  const SearchSpace *space = *GetSearchSpace(space_name);
+  const auto& [strategy, space_name] = GetParam();
+  const SearchSpace* space = *GetSearchSpace(space_name);
   const v1::ExperimentSpec spec = SpecFor(strategy, space_name);
   auto a = MakeStrategy(spec, space, 11);
   auto b = MakeStrategy(spec, space, 11);
@@ -286,8 +278,8 @@ INSTANTIATE_TEST_SUITE_P(
         ::testing::Values("nb201", "mobilenet")));
 
 TEST(EvolutionStrategy, DedupeNeverRepeatsAProposal) {
-  for (const char *space_name : {"nb201", "mobilenet"}) {
-    const SearchSpace *space = *GetSearchSpace(space_name);
+  for (const char* space_name : {"nb201", "mobilenet"}) {
+    const SearchSpace* space = *GetSearchSpace(space_name);
     auto plain = MakeStrategy(
         SpecFor("{name: evolution, evolution: {population: 4, sample_size: "
                 "4}}",
@@ -327,24 +319,22 @@ TEST(EvolutionStrategy, LocalSearchWalksTheNeighbourhoodOfTheBest) {
   absl::StatusOr<std::vector<Proposal>> steps = s->Propose(24);
   NAS_ASSERT_OK(steps);
   std::set<std::vector<int>> seen;
-  for (const Proposal &p : *steps) {
+  for (const Proposal& p : *steps) {
     EXPECT_EQ(p.parent_id, 11);
     EXPECT_NE(p.strategy_data.find(R"("op":"local_search")"),
               std::string::npos);
     seen.insert(p.choices);
   }
   std::vector<std::vector<int>> nb = space.Neighbours((*first)[1].choices);
-  for (const auto &n : nb) {
+  for (const auto& n : nb) {
     // A neighbour equal to another initial sample was proposed already.
     bool initial = false;
-    for (const Proposal &f : *first)
-      initial = initial || f.choices == n;
+    for (const Proposal& f : *first) initial = initial || f.choices == n;
     EXPECT_EQ(seen.count(n), initial ? 0u : 1u);
   }
   absl::StatusOr<std::vector<Proposal>> next = s->Propose(1);
   NAS_ASSERT_OK(next);
-  if (seen.size() == 24)
-    EXPECT_EQ((*next)[0].parent_id, 12);
+  if (seen.size() == 24) EXPECT_EQ((*next)[0].parent_id, 12);
 }
 
 TEST(EvolutionStrategy, PredictorPicksTheNeighbourItRatesBest) {
@@ -363,7 +353,7 @@ TEST(EvolutionStrategy, PredictorPicksTheNeighbourItRatesBest) {
   NAS_ASSERT_OK(first);
   std::vector<int> best;
   int64_t id = 1;
-  for (const Proposal &p : *first) {
+  for (const Proposal& p : *first) {
     v1::EvaluationMetrics m;
     m.set_val_accuracy(Conv3Fraction(p.choices));
     s->Observe({id++, p.choices, m, 0});
@@ -402,9 +392,8 @@ TEST(EvolutionStrategy, ParetoRankingPicksNonDominatedParents) {
   absl::StatusOr<std::vector<Proposal>> kids = s->Propose(200);
   NAS_ASSERT_OK(kids);
   std::map<int64_t, int> parents;
-  for (const Proposal &k : *kids)
-    parents[k.parent_id]++;
-  EXPECT_LT(parents[2], 200 / 27 + 10); // ~1/27 of tournaments
+  for (const Proposal& k : *kids) parents[k.parent_id]++;
+  EXPECT_LT(parents[2], 200 / 27 + 10);  // ~1/27 of tournaments
   EXPECT_GT(parents[1], 50);
   EXPECT_GT(parents[3], 50);
   // With scalar ranking C (0.5) would almost never be a parent.
@@ -417,8 +406,7 @@ TEST(EvolutionStrategy, ParetoRankingPicksNonDominatedParents) {
     scalar->Observe({id, std::vector<int>(6, 0), m, 0});
   }
   parents.clear();
-  for (const Proposal &k : *scalar->Propose(200))
-    parents[k.parent_id]++;
+  for (const Proposal& k : *scalar->Propose(200)) parents[k.parent_id]++;
   EXPECT_LT(parents[3], 200 / 27 + 10);
 }
 
@@ -442,11 +430,10 @@ TEST(EvolutionStrategy, MnasRewardChangesTheWinner) {
   s->Observe({1, std::vector<int>(6, 0), slow, 0});
   s->Observe({2, std::vector<int>(6, 1), fast, 0});
   std::map<int64_t, int> parents;
-  for (const Proposal &k : *s->Propose(100))
-    parents[k.parent_id]++;
+  for (const Proposal& k : *s->Propose(100)) parents[k.parent_id]++;
   EXPECT_GT(parents[2], parents[1]);
-  EXPECT_GT(parents[2], 60); // 3/4 of size-2 tournaments contain it
+  EXPECT_GT(parents[2], 60);  // 3/4 of size-2 tournaments contain it
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
