@@ -355,6 +355,10 @@ std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec) {
       error("spec.strategy.evolution.sample_size",
             "must be in [1, population]");
     }
+    if (evo.predictor() && !(evo.local_search() > 0)) {
+      error("spec.strategy.evolution.predictor",
+            "only guides local-search steps: set evolution.local_search > 0");
+    }
     if (!(evo.local_search() >= 0 && evo.local_search() <= 1)) {
       error("spec.strategy.evolution.local_search",
             absl::StrCat("must be a probability in [0, 1], got ",

@@ -104,6 +104,9 @@ class ReinforceStrategy final : public Strategy {
         gen_(at::detail::createCPUGenerator(static_cast<uint64_t>(seed))),
         uniform_(static_cast<uint64_t>(seed) ^ 0x9e3779b97f4a7c15ULL),
         policy_(std::make_shared<Policy>(*space, options.hidden_size())) {
+    // The policy's tensors are tiny: one intra-op thread keeps LibTorch from
+    // starting a thread pool in the controller and the float order fixed.
+    at::set_num_threads(1);
     torch::NoGradGuard no_grad;
     for (torch::Tensor& p : policy_->parameters()) p.uniform_(-0.1, 0.1, gen_);
     optimizer_ = std::make_unique<torch::optim::Adam>(

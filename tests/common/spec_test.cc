@@ -207,6 +207,8 @@ TEST(Spec, EverySearchSettingIsValidated) {
   const Case cases[] = {
       {"strategy: {name: evolution, evolution: {local_search: 1.5}}",
        "spec.strategy.evolution.local_search (line 4): must be a probability"},
+      {"strategy: {name: evolution, evolution: {predictor: true}}",
+       "spec.strategy.evolution.predictor (line 4): only guides local-search"},
       {"strategy: {name: reinforce, reinforce: {learning_rate: 0}}",
        "spec.strategy.reinforce.learning_rate (line 4)"},
       {"strategy: {name: reinforce, reinforce: {learning_rate: 2}}",
