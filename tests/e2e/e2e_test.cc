@@ -653,6 +653,41 @@ TEST_F(Cluster, RestartedEvolutionProposesTheSameSequence) {
   CheckNoDuplicatesNoLoss(b.id(), 7);
 }
 
+// The same for REINFORCE: the policy lives in the controller process
+// (LibTorch), is rebuilt after the SIGKILL by replaying the stored results
+// into fresh Adam steps, and proposes the same sequence. A high learning
+// rate makes every proposal depend on the results observed before it.
+TEST_F(Cluster, RestartedReinforceProposesTheSameSequence) {
+  StartWorker("w1");
+  WaitForWorkers(1);
+  const std::string spec = TinySpec(
+      7, 1, 10, 500, 1,
+      "{name: reinforce, seed: 23, reinforce: {learning_rate: 0.2, "
+      "hidden_size: 8}}");
+  auto sequence = [&](int64_t id) {
+    return Psql(pg_->conninfo(),
+                absl::StrCat("SELECT string_agg(canonical, ' ' ORDER BY seq) "
+                             "FROM candidates WHERE experiment_id=",
+                             id));
+  };
+  v1::Experiment a;
+  ASSERT_TRUE(Create(spec, &a).ok());
+  WaitFinished(a.id(), absl::Minutes(4));
+  ASSERT_EQ(Get(a.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  v1::Experiment b;
+  ASSERT_TRUE(Create(spec, &b).ok());
+  WaitForResults(b.id(), 3);
+  KillController();
+  const int before_restart = Count(absl::StrCat(
+      "SELECT count(*) FROM candidates WHERE experiment_id=", b.id()));
+  StartController();
+  WaitFinished(b.id(), absl::Minutes(4));
+  EXPECT_EQ(Get(b.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  EXPECT_LT(before_restart, 7) << "the restart came too late to test replay";
+  EXPECT_EQ(sequence(b.id()), sequence(a.id()));
+  CheckNoDuplicatesNoLoss(b.id(), 7);
+}
+
 TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
   StartWorker("w1");
   WaitForWorkers(1);
