@@ -660,10 +660,10 @@ TEST_F(Cluster, RestartedEvolutionProposesTheSameSequence) {
 TEST_F(Cluster, RestartedReinforceProposesTheSameSequence) {
   StartWorker("w1");
   WaitForWorkers(1);
-  const std::string spec = TinySpec(
-      7, 1, 10, 500, 1,
-      "{name: reinforce, seed: 23, reinforce: {learning_rate: 0.2, "
-      "hidden_size: 8}}");
+  const std::string spec =
+      TinySpec(7, 1, 10, 500, 1,
+               "{name: reinforce, seed: 23, reinforce: {learning_rate: 0.2, "
+               "hidden_size: 8}}");
   auto sequence = [&](int64_t id) {
     return Psql(pg_->conninfo(),
                 absl::StrCat("SELECT string_agg(canonical, ' ' ORDER BY seq) "
