@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/mobilenet_space.h"
+#include "common/objective.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -240,9 +241,30 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
     fill("spec.strategy.evolution.sample_size", evo->sample_size(), 5,
          [evo](int v) { evo->set_sample_size(v); });
   }
+  if (st->name() == "reinforce") {
+    auto* rl = st->mutable_reinforce();
+    const std::string p = "spec.strategy.reinforce.";
+    fill((p + "learning_rate").c_str(), rl->learning_rate(), 0.01,
+         [rl](double v) { rl->set_learning_rate(v); });
+    fill((p + "entropy_weight").c_str(), rl->entropy_weight(), 1e-4,
+         [rl](double v) { rl->set_entropy_weight(v); });
+    fill((p + "baseline_decay").c_str(), rl->baseline_decay(), 0.9,
+         [rl](double v) { rl->set_baseline_decay(v); });
+    fill((p + "hidden_size").c_str(), rl->hidden_size(), 64,
+         [rl](int v) { rl->set_hidden_size(v); });
+  }
+  fill("spec.duplicates", spec->duplicates(), std::string("reuse"),
+       [spec](const std::string& v) { spec->set_duplicates(v); });
   auto* ob = spec->mutable_objective();
   fill("spec.objective.metric", ob->metric(), std::string("val_accuracy"),
        [ob](const std::string& v) { ob->set_metric(v); });
+  fill("spec.objective.ranking", ob->ranking(), std::string("scalar"),
+       [ob](const std::string& v) { ob->set_ranking(v); });
+  if (!ob->reward().metric().empty()) {
+    auto* r = ob->mutable_reward();
+    if (!r->has_below_weight()) r->set_below_weight(-0.07);
+    if (!r->has_above_weight()) r->set_above_weight(-0.07);
+  }
   auto* b = spec->mutable_budget();
   fill("spec.budget.parallel_trials", b->parallel_trials(), 2,
        [b](int v) { b->set_parallel_trials(v); });
@@ -326,6 +348,129 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   }
 }
 
+std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec) {
+  std::vector<FieldError> errors;
+  auto error = [&](const std::string& path, std::string message) {
+    errors.push_back({path, std::move(message), 0});
+  };
+  const v1::StrategySpec& strategy = spec.strategy();
+  if (strategy.name() == "evolution") {
+    const v1::EvolutionOptions& evo = strategy.evolution();
+    if (evo.population() < 2 || evo.population() > 100000) {
+      error("spec.strategy.evolution.population", "must be in [2, 100000]");
+    } else if (evo.sample_size() < 1 || evo.sample_size() > evo.population()) {
+      error("spec.strategy.evolution.sample_size",
+            "must be in [1, population]");
+    }
+    if (evo.predictor() && !(evo.local_search() > 0)) {
+      error("spec.strategy.evolution.predictor",
+            "only guides local-search steps: set evolution.local_search > 0");
+    }
+    if (!(evo.local_search() >= 0 && evo.local_search() <= 1)) {
+      error("spec.strategy.evolution.local_search",
+            absl::StrCat("must be a probability in [0, 1], got ",
+                         evo.local_search()));
+    }
+  } else if (strategy.name() == "reinforce") {
+    const v1::ReinforceOptions& rl = strategy.reinforce();
+    const std::string p = "spec.strategy.reinforce.";
+    if (!(rl.learning_rate() > 0 && rl.learning_rate() <= 1)) {
+      error(p + "learning_rate",
+            absl::StrCat("must be in (0, 1], got ", rl.learning_rate()));
+    }
+    if (!(rl.entropy_weight() >= 0 && rl.entropy_weight() <= 10)) {
+      error(p + "entropy_weight",
+            absl::StrCat("must be in [0, 10], got ", rl.entropy_weight()));
+    }
+    if (!(rl.baseline_decay() >= 0 && rl.baseline_decay() < 1)) {
+      error(p + "baseline_decay",
+            absl::StrCat("must be in [0, 1), got ", rl.baseline_decay()));
+    }
+    if (rl.hidden_size() < 1 || rl.hidden_size() > 1024) {
+      error(p + "hidden_size",
+            absl::StrCat("must be in [1, 1024], got ", rl.hidden_size()));
+    }
+  } else if (strategy.name() != "random") {
+    error("spec.strategy.name",
+          absl::StrCat("unknown strategy '", strategy.name(),
+                       "' (implemented: random, evolution, reinforce)"));
+  }
+  if (strategy.seed() < 0) error("spec.strategy.seed", "must be >= 0");
+  const v1::ObjectiveSpec& ob = spec.objective();
+  if (!ob.metric().empty() && ob.metric() != "val_accuracy") {
+    error("spec.objective.metric", "only 'val_accuracy' is supported");
+  }
+  const std::string costs = absl::StrJoin(CostMetricNames(), ", ");
+  for (int i = 0; i < ob.minimize_size(); ++i) {
+    const std::string path = absl::StrCat("spec.objective.minimize[", i, "]");
+    if (!IsCostMetric(ob.minimize(i))) {
+      error(path, absl::StrCat("unknown objective '", ob.minimize(i),
+                               "' (one of: ", costs, ")"));
+    }
+    for (int j = 0; j < i; ++j) {
+      if (ob.minimize(j) == ob.minimize(i)) {
+        error(path, absl::StrCat("'", ob.minimize(i), "' repeated"));
+      }
+    }
+  }
+  const v1::MnasRewardSpec& r = ob.reward();
+  const bool reward = !r.metric().empty();
+  if (ob.ranking() == "pareto") {
+    if (ob.minimize_size() == 0) {
+      error("spec.objective.minimize",
+            absl::StrCat("ranking: pareto needs at least one cost to "
+                         "minimize (",
+                         costs, ")"));
+    }
+    if (reward) {
+      error("spec.objective.ranking",
+            "pareto ranking and a scalar reward exclude each other; drop "
+            "objective.reward or use ranking: scalar");
+    }
+    if (strategy.name() == "reinforce") {
+      error("spec.objective.ranking",
+            "pareto ranking needs a population: use strategy evolution or "
+            "random, or a scalar reward (objective.reward) with reinforce");
+    }
+  } else if (!ob.ranking().empty() && ob.ranking() != "scalar") {
+    error(
+        "spec.objective.ranking",
+        absl::StrCat("unknown ranking '", ob.ranking(), "' (scalar, pareto)"));
+  }
+  if (reward) {
+    if (!IsCostMetric(r.metric())) {
+      error("spec.objective.reward.metric",
+            absl::StrCat("unknown cost '", r.metric(), "' (one of: ", costs,
+                         ")"));
+    }
+    if (!(r.target() > 0 && std::isfinite(r.target()))) {
+      error("spec.objective.reward.target",
+            absl::StrCat("must be > 0 (in the unit of ", r.metric(), "), got ",
+                         r.target()));
+    }
+  } else if (r.target() != 0 || r.has_below_weight() || r.has_above_weight()) {
+    error("spec.objective.reward.metric",
+          absl::StrCat("required when objective.reward is set (one of: ", costs,
+                       ")"));
+  }
+  if (r.has_below_weight() &&
+      !(r.below_weight() >= -10 && r.below_weight() <= 0)) {
+    error("spec.objective.reward.below_weight",
+          absl::StrCat("must be in [-10, 0], got ", r.below_weight()));
+  }
+  if (r.has_above_weight() &&
+      !(r.above_weight() >= -10 && r.above_weight() <= 0)) {
+    error("spec.objective.reward.above_weight",
+          absl::StrCat("must be in [-10, 0], got ", r.above_weight()));
+  }
+  if (!spec.duplicates().empty() && spec.duplicates() != "reuse" &&
+      spec.duplicates() != "retrain") {
+    error("spec.duplicates", absl::StrCat("unknown policy '", spec.duplicates(),
+                                          "' (reuse, retrain)"));
+  }
+  return errors;
+}
+
 std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
                                      const std::map<std::string, int>* lines) {
   std::vector<FieldError> errors;
@@ -399,23 +544,8 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
     list("stage_channels", mb.stage_channels(), 1, 1024);
     list("stage_strides", mb.stage_strides(), 1, 2);
   }
-  const v1::StrategySpec& strategy = spec.strategy();
-  if (strategy.name() == "evolution") {
-    const v1::EvolutionOptions& evo = strategy.evolution();
-    if (evo.population() < 2 || evo.population() > 100000) {
-      error("spec.strategy.evolution.population", "must be in [2, 100000]");
-    } else if (evo.sample_size() < 1 || evo.sample_size() > evo.population()) {
-      error("spec.strategy.evolution.sample_size",
-            "must be in [1, population]");
-    }
-  } else if (strategy.name() != "random") {
-    error("spec.strategy.name",
-          absl::StrCat("unknown strategy '", strategy.name(),
-                       "' (implemented: random, evolution)"));
-  }
-  if (spec.strategy().seed() < 0) error("spec.strategy.seed", "must be >= 0");
-  if (spec.objective().metric() != "val_accuracy") {
-    error("spec.objective.metric", "only 'val_accuracy' is supported");
+  for (FieldError& e : ValidateSearchSettings(spec)) {
+    error(e.path, std::move(e.message));
   }
   const v1::ConstraintsSpec& constraints = spec.objective().constraints();
   if (constraints.max_macs() < 0) {

@@ -48,6 +48,13 @@ std::vector<FieldError> ValidateSpec(
     const v1::ExperimentSpec& spec,
     const std::map<std::string, int>* lines = nullptr);
 
+// The problems of the search settings alone: strategy (name, seed and the
+// named strategy's options), objective (metric, minimize, ranking, reward)
+// and the duplicates policy. Part of ValidateSpec; strategy factories call
+// it so that they refuse exactly what spec validation refuses. Unset fields
+// are taken as written (apply defaults first); errors carry no lines.
+std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec);
+
 // InvalidArgument with all errors joined by "; " (OK when none).
 absl::Status ErrorsToStatus(const std::vector<FieldError>& errors);
 

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/objective.h"
 #include "common/pareto.h"
 #include "common/spec.h"
 #include "common/status_macros.h"
@@ -40,6 +41,27 @@ std::string ViolatedConstraint(const v1::ConstraintsSpec& c, const Cost& cost) {
                         " > objective.constraints.max_params ", c.max_params());
   }
   return "";
+}
+
+void ApplyDuplicatePolicy(absl::string_view policy,
+                          std::optional<int64_t> first, bool repeat_in_batch,
+                          NewCandidate* row) {
+  if (policy == "retrain") {
+    // Evaluated again as a trial of its own (a REJECTED genotype is
+    // rejected again by its own cost); it still names the first candidate.
+    if (first.has_value()) row->duplicate_of = *first;
+    return;
+  }
+  if (first.has_value()) {
+    row->state = v1::CANDIDATE_DUPLICATE;
+    row->duplicate_of = *first;
+    row->reason = "same genotype as an earlier candidate";
+  } else if (repeat_in_batch) {
+    // The first has no id yet, so this one is stored as DUPLICATE without
+    // duplicate_of (the equal hash links them).
+    row->state = v1::CANDIDATE_DUPLICATE;
+    row->reason = "same genotype as an earlier candidate in the same batch";
+  }
 }
 
 absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
@@ -253,16 +275,9 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     }
     NAS_ASSIGN_OR_RETURN(std::optional<int64_t> first,
                          store_->FindCandidateByHash(id, row.genotype.hash()));
-    if (first.has_value()) {
-      row.state = v1::CANDIDATE_DUPLICATE;
-      row.duplicate_of = *first;
-      row.reason = "same genotype as an earlier candidate";
-    } else if (!batch_hashes.insert(row.genotype.hash()).second) {
-      // Duplicate inside this batch: the first has no id yet, so this one is
-      // stored as DUPLICATE without duplicate_of (the equal hash links them).
-      row.state = v1::CANDIDATE_DUPLICATE;
-      row.reason = "same genotype as an earlier candidate in the same batch";
-    }
+    const bool repeat_in_batch =
+        !batch_hashes.insert(row.genotype.hash()).second;
+    ApplyDuplicatePolicy(run.spec.duplicates(), first, repeat_in_batch, &row);
     rows.push_back(std::move(row));
   }
   // Candidates are written before anything else happens to them.
@@ -462,16 +477,23 @@ absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
     const v1::GetParetoFrontRequest& request) {
   std::vector<std::string> minimize(request.minimize().begin(),
                                     request.minimize().end());
-  if (minimize.empty()) minimize = {"macs"};
   for (size_t i = 0; i < minimize.size(); ++i) {
-    const std::string& m = minimize[i];
-    if (m != "macs" && m != "params" && m != "latency_ms") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("minimize[", i, "]: unknown objective '", m,
-                       "' (one of: macs, params, latency_ms)"));
+    if (!IsCostMetric(minimize[i])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "minimize[", i, "]: unknown objective '", minimize[i],
+          "' (one of: ", absl::StrJoin(CostMetricNames(), ", "), ")"));
     }
   }
-  NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec,
+                       store_->GetExperiment(request.experiment_id()));
+  // Default objectives: the experiment's own, else accuracy against MACs.
+  if (minimize.empty()) {
+    minimize.assign(rec.spec.objective().minimize().begin(),
+                    rec.spec.objective().minimize().end());
+  }
+  if (minimize.empty()) minimize = {"macs"};
+  v1::ObjectiveSpec objective;
+  for (const std::string& m : minimize) objective.add_minimize(m);
   CandidateQuery q;
   q.experiment_id = request.experiment_id();
   q.state = v1::CANDIDATE_EVALUATED;
@@ -481,14 +503,7 @@ absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
   std::vector<std::vector<double>> points;
   for (const v1::Candidate& c : page.candidates) {
-    std::vector<double> p = {c.metrics().val_accuracy()};
-    for (const std::string& m : minimize) {
-      if (m == "macs") p.push_back(-static_cast<double>(c.metrics().macs()));
-      if (m == "params")
-        p.push_back(-static_cast<double>(c.metrics().params()));
-      if (m == "latency_ms") p.push_back(-c.metrics().latency_ms());
-    }
-    points.push_back(std::move(p));
+    points.push_back(ObjectiveVector(objective, c.metrics()));
   }
   v1::GetParetoFrontResponse out;
   out.add_objectives("val_accuracy");

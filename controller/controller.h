@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -147,6 +148,16 @@ class Controller {
 // objective.constraints.max_params 8000"), or "" when it satisfies all.
 std::string ViolatedConstraint(const v1::ConstraintsSpec& constraints,
                                const Cost& cost);
+
+// Applies the spec's duplicates policy to a proposal `row` whose genotype
+// was stored before as candidate `first` (nullopt: never) or repeats an
+// earlier proposal of the same batch. "reuse" (or empty): the row becomes
+// DUPLICATE (with duplicate_of = *first when known) and is not trained.
+// "retrain": the row keeps its state (QUEUED, or REJECTED by its cost) and
+// is trained again; duplicate_of still names `first`.
+void ApplyDuplicatePolicy(absl::string_view policy,
+                          std::optional<int64_t> first, bool repeat_in_batch,
+                          NewCandidate* row);
 
 // Validates reported metrics; InvalidArgument naming the field.
 absl::Status ValidateMetrics(const v1::EvaluationMetrics& m);

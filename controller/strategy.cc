@@ -1,28 +1,21 @@
 #include "controller/strategy.h"
 
-#include "absl/strings/str_cat.h"
+#include "common/spec.h"
 
 namespace nas {
 
 absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
     const v1::ExperimentSpec& spec, const SearchSpace* space, int64_t seed) {
+  absl::Status valid = ErrorsToStatus(ValidateSearchSettings(spec));
+  if (!valid.ok()) return valid;
   const v1::StrategySpec& s = spec.strategy();
-  if (s.name() == "random") return MakeRandomStrategy(space, seed);
   if (s.name() == "evolution") {
-    const v1::EvolutionOptions& e = s.evolution();
-    if (e.population() < 2) {
-      return absl::InvalidArgumentError(
-          "spec.strategy.evolution.population: must be >= 2");
-    }
-    if (e.sample_size() < 1 || e.sample_size() > e.population()) {
-      return absl::InvalidArgumentError(
-          "spec.strategy.evolution.sample_size: must be in [1, population]");
-    }
-    return MakeEvolutionStrategy(space, seed, e);
+    return MakeEvolutionStrategy(space, seed, s.evolution(), spec.objective());
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("spec.strategy.name: unknown strategy '", s.name(),
-                   "' (implemented: random, evolution)"));
+  if (s.name() == "reinforce") {
+    return MakeReinforceStrategy(space, seed, s.reinforce(), spec.objective());
+  }
+  return MakeRandomStrategy(space, seed);  // "random", the only other name
 }
 
 }  // namespace nas

@@ -44,8 +44,11 @@ class Strategy {
   virtual void Observe(const Observation& observation) = 0;
 };
 
-// Builds the strategy named in spec.strategy.name. InvalidArgument naming the
-// field for unknown names or bad settings.
+// Builds the strategy named in spec.strategy.name ("random", "evolution",
+// "reinforce") for spec.objective. InvalidArgument naming the field for
+// unknown names or bad settings (the checks of ValidateSearchSettings in
+// common/spec.h; apply spec defaults first); the error of the strategy's
+// own construction otherwise.
 absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
     const v1::ExperimentSpec& spec, const SearchSpace* space, int64_t seed);
 
@@ -53,10 +56,22 @@ absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
 std::unique_ptr<Strategy> MakeRandomStrategy(const SearchSpace* space,
                                              int64_t seed);
 
-// Regularized (aging) evolution; options validated by MakeStrategy.
+// Regularized (aging) evolution with optional de-duplication and local
+// search (see EvolutionOptions); parents ranked by `objective` (scalar
+// fitness or NSGA-II rank and crowding). Options validated by MakeStrategy.
 std::unique_ptr<Strategy> MakeEvolutionStrategy(
-    const SearchSpace* space, int64_t seed,
-    const v1::EvolutionOptions& options);
+    const SearchSpace* space, int64_t seed, const v1::EvolutionOptions& options,
+    const v1::ObjectiveSpec& objective = v1::ObjectiveSpec());
+
+// REINFORCE with an LSTM policy (LibTorch, CPU; see ReinforceOptions),
+// rewarded with ScalarFitness(objective). Its random draws (initial weights,
+// sampling) come from its own generator seeded with `seed`, never from
+// LibTorch's global one, so instances do not disturb each other. Options
+// validated by MakeStrategy; Internal if LibTorch fails to build the policy.
+// A LibTorch failure in Observe is returned by the next Propose.
+absl::StatusOr<std::unique_ptr<Strategy>> MakeReinforceStrategy(
+    const SearchSpace* space, int64_t seed, const v1::ReinforceOptions& options,
+    const v1::ObjectiveSpec& objective = v1::ObjectiveSpec());
 
 }  // namespace nas
 

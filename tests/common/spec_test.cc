@@ -160,7 +160,96 @@ TEST(Spec, EvolutionDefaultsAndErrors) {
           "strategy: {name: bayes}\n"),
       testing::StatusIs(
           absl::StatusCode::kInvalidArgument,
-          "unknown strategy 'bayes' (implemented: random, evolution)"));
+          "unknown strategy 'bayes' (implemented: random, evolution, "
+          "reinforce)"));
+}
+
+constexpr char kBase[] =
+    "name: x\nsearch_space: {name: nb201}\nbudget: {max_trials: 3}\n";
+
+TEST(Spec, SearchSettingDefaults) {
+  absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec(
+      {}, std::string(kBase) +
+              "strategy: {name: reinforce}\n"
+              "objective: {reward: {metric: latency_ms, target: 5}}\n");
+  NAS_ASSERT_OK(spec);
+  const v1::ReinforceOptions& rl = spec->strategy().reinforce();
+  EXPECT_DOUBLE_EQ(rl.learning_rate(), 0.01);
+  EXPECT_DOUBLE_EQ(rl.entropy_weight(), 1e-4);
+  EXPECT_DOUBLE_EQ(rl.baseline_decay(), 0.9);
+  EXPECT_EQ(rl.hidden_size(), 64);
+  EXPECT_FALSE(rl.dedupe());
+  EXPECT_EQ(spec->objective().ranking(), "scalar");
+  EXPECT_DOUBLE_EQ(spec->objective().reward().below_weight(), -0.07);
+  EXPECT_DOUBLE_EQ(spec->objective().reward().above_weight(), -0.07);
+  EXPECT_EQ(spec->duplicates(), "reuse");
+  // Explicit zeros are kept where zero is valid (the hard MnasNet variant,
+  // no entropy bonus, no baseline memory).
+  spec = PrepareSpec(
+      {}, std::string(kBase) +
+              "strategy: {name: reinforce, reinforce: {entropy_weight: 0, "
+              "baseline_decay: 0}}\n"
+              "objective: {reward: {metric: macs, target: 1000000, "
+              "below_weight: 0, above_weight: -1}}\nduplicates: retrain\n");
+  NAS_ASSERT_OK(spec);
+  EXPECT_EQ(spec->strategy().reinforce().entropy_weight(), 0);
+  EXPECT_EQ(spec->strategy().reinforce().baseline_decay(), 0);
+  EXPECT_EQ(spec->objective().reward().below_weight(), 0);
+  EXPECT_EQ(spec->objective().reward().above_weight(), -1);
+  EXPECT_EQ(spec->duplicates(), "retrain");
+}
+
+TEST(Spec, EverySearchSettingIsValidated) {
+  struct Case {
+    const char* yaml;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"strategy: {name: evolution, evolution: {local_search: 1.5}}",
+       "spec.strategy.evolution.local_search (line 4): must be a probability"},
+      {"strategy: {name: evolution, evolution: {predictor: true}}",
+       "spec.strategy.evolution.predictor (line 4): only guides local-search"},
+      {"strategy: {name: reinforce, reinforce: {learning_rate: 0}}",
+       "spec.strategy.reinforce.learning_rate (line 4)"},
+      {"strategy: {name: reinforce, reinforce: {learning_rate: 2}}",
+       "spec.strategy.reinforce.learning_rate"},
+      {"strategy: {name: reinforce, reinforce: {entropy_weight: -1}}",
+       "spec.strategy.reinforce.entropy_weight"},
+      {"strategy: {name: reinforce, reinforce: {baseline_decay: 1}}",
+       "spec.strategy.reinforce.baseline_decay"},
+      {"strategy: {name: reinforce, reinforce: {hidden_size: 0}}",
+       "spec.strategy.reinforce.hidden_size"},
+      {"objective: {minimize: [macs, flops]}",
+       "spec.objective.minimize[1] (line 4): unknown objective 'flops'"},
+      {"objective: {minimize: [macs, macs]}",
+       "spec.objective.minimize[1] (line 4): 'macs' repeated"},
+      {"objective: {ranking: lexicographic}",
+       "spec.objective.ranking (line 4): unknown ranking"},
+      {"objective: {ranking: pareto}",
+       "spec.objective.minimize (line 4): ranking: pareto needs"},
+      {"objective: {ranking: pareto, minimize: [macs], reward: {metric: "
+       "macs, target: 5}}",
+       "spec.objective.ranking (line 4): pareto ranking and a scalar reward"},
+      {"strategy: {name: reinforce}\nobjective: {ranking: pareto, minimize: "
+       "[params]}",
+       "spec.objective.ranking (line 5): pareto ranking needs a population"},
+      {"objective: {reward: {metric: energy, target: 5}}",
+       "spec.objective.reward.metric (line 4): unknown cost 'energy'"},
+      {"objective: {reward: {metric: latency_ms}}",
+       "spec.objective.reward.target (line 4): must be > 0"},
+      {"objective: {reward: {target: 5}}",
+       "spec.objective.reward.metric (line 4): required"},
+      {"objective: {reward: {metric: macs, target: 5, below_weight: 0.5}}",
+       "spec.objective.reward.below_weight (line 4): must be in [-10, 0]"},
+      {"objective: {reward: {metric: macs, target: 5, above_weight: -11}}",
+       "spec.objective.reward.above_weight"},
+      {"duplicates: skip", "spec.duplicates (line 4): unknown policy 'skip'"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_THAT(PrepareSpec({}, std::string(kBase) + c.yaml + "\n"),
+                testing::StatusIs(absl::StatusCode::kInvalidArgument, c.error))
+        << c.yaml;
+  }
 }
 
 TEST(Spec, FinalTrainingAndKeptModels) {

@@ -5,12 +5,14 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <random>
 #include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/nb201_space.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/postgres_server.h"
@@ -651,6 +653,100 @@ TEST_F(Cluster, RestartedEvolutionProposesTheSameSequence) {
             1);
   EXPECT_EQ(sequence(b.id()), sequence(a.id()));
   CheckNoDuplicatesNoLoss(b.id(), 7);
+}
+
+// The same for REINFORCE: the policy lives in the controller process
+// (LibTorch), is rebuilt after the SIGKILL by replaying the stored results
+// into fresh Adam steps, and proposes the same sequence. A high learning
+// rate makes every proposal depend on the results observed before it.
+TEST_F(Cluster, RestartedReinforceProposesTheSameSequence) {
+  StartWorker("w1");
+  WaitForWorkers(1);
+  const std::string spec =
+      TinySpec(7, 1, 10, 500, 1,
+               "{name: reinforce, seed: 23, reinforce: {learning_rate: 0.2, "
+               "hidden_size: 8}}");
+  auto sequence = [&](int64_t id) {
+    return Psql(pg_->conninfo(),
+                absl::StrCat("SELECT string_agg(canonical, ' ' ORDER BY seq) "
+                             "FROM candidates WHERE experiment_id=",
+                             id));
+  };
+  v1::Experiment a;
+  ASSERT_TRUE(Create(spec, &a).ok());
+  WaitFinished(a.id(), absl::Minutes(4));
+  ASSERT_EQ(Get(a.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  v1::Experiment b;
+  ASSERT_TRUE(Create(spec, &b).ok());
+  WaitForResults(b.id(), 3);
+  KillController();
+  const int before_restart = Count(absl::StrCat(
+      "SELECT count(*) FROM candidates WHERE experiment_id=", b.id()));
+  StartController();
+  WaitFinished(b.id(), absl::Minutes(4));
+  EXPECT_EQ(Get(b.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  EXPECT_LT(before_restart, 7) << "the restart came too late to test replay";
+  EXPECT_EQ(sequence(b.id()), sequence(a.id()));
+  CheckNoDuplicatesNoLoss(b.id(), 7);
+}
+
+// duplicates: retrain. Random search with the first seed that repeats a
+// genotype within its first 6 proposals (found here the way
+// controller/random_strategy.cc draws: SearchSpace::Sample on an
+// mt19937_64 seeded with the strategy seed); one trial at a time, so the
+// repeat is proposed after the first is stored: it must be trained again,
+// as a trial of its own, and name the first candidate.
+TEST_F(Cluster, RetrainedDuplicateIsASecondTrialLinkedToTheFirst) {
+  Nb201Space space;
+  int64_t seed = 0;
+  int repeat = -1;
+  for (int64_t s = 1; repeat < 0 && s < 100000; ++s) {
+    std::mt19937_64 rng(static_cast<uint64_t>(s));
+    std::vector<std::vector<int>> drawn;
+    for (int i = 0; i < 6 && repeat < 0; ++i) {
+      drawn.push_back(space.Sample(rng));
+      for (int j = 0; j < i; ++j) {
+        if (drawn[j] == drawn[i]) repeat = i;
+      }
+    }
+    seed = s;
+  }
+  ASSERT_GE(repeat, 1);
+  StartWorker("w1");
+  WaitForWorkers(1);
+  const int trials = repeat + 1;
+  v1::Experiment e;
+  ASSERT_TRUE(
+      Create(TinySpec(trials, 1, 10, 500, 1,
+                      absl::StrCat("{name: random, seed: ", seed, "}")) +
+                 "duplicates: retrain\n",
+             &e)
+          .ok());
+  WaitFinished(e.id(), absl::Minutes(4));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
+  const std::string id = absl::StrCat(e.id());
+  EXPECT_EQ(Count("SELECT count(*) FROM results WHERE experiment_id=" + id),
+            trials);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state='DUPLICATE' "
+                  "AND experiment_id=" +
+                  id),
+            0);
+  // The repeated genotype: two evaluated candidates, two trials, the later
+  // one linked to the earlier one.
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT count(*) || ':' || count(DISTINCT t.id) || ':' || "
+                 "bool_and(c.state = 'EVALUATED') FROM candidates c JOIN "
+                 "trials t ON t.candidate_id = c.id WHERE c.experiment_id=" +
+                     id +
+                     " AND c.arch_hash IN (SELECT arch_hash FROM "
+                     "candidates WHERE experiment_id=" +
+                     id + " GROUP BY arch_hash HAVING count(*) > 1)"),
+            "2:2:true");
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN candidates f ON "
+                  "c.duplicate_of = f.id AND f.arch_hash = c.arch_hash AND "
+                  "f.seq < c.seq WHERE c.experiment_id=" +
+                  id),
+            1);
 }
 
 TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
