@@ -62,7 +62,8 @@ constexpr char kCandidateColumns[] =
     "coalesce(duplicate_of, 0), macs, params, attempts, "
     "coalesce(worker_id, ''), val_accuracy, test_accuracy, latency_ms, "
     "latency_iqr_ms, train_seconds, train_loss, epochs, device, metric_macs, "
-    "metric_params, early_stopped";
+    "metric_params, early_stopped, throughput_images_per_second, "
+    "train_images_per_second";
 
 constexpr char kCandidateFilter[] =
     " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
@@ -250,7 +251,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "worker_id = $3, val_accuracy = $6, test_accuracy = $7, "
          "metric_macs = $8, metric_params = $9, latency_ms = $10, "
          "latency_iqr_ms = $11, train_seconds = $12, train_loss = $13, "
-         "epochs = $14, device = $15, reason = '', updated_at = now() "
+         "epochs = $14, device = $15, throughput_images_per_second = $17, "
+         "train_images_per_second = $18, reason = '', updated_at = now() "
          "WHERE id = $5"},
         {"end_attempt",
          "WITH t AS (UPDATE trials SET status = $2::text, "
@@ -435,6 +437,8 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     m->set_device(row[23].as<std::string>(""));
     m->set_macs(row[24].as<int64_t>(0));
     m->set_params(row[25].as<int64_t>(0));
+    m->set_throughput_images_per_second(row[27].as<double>(0));
+    m->set_train_images_per_second(row[28].as<double>(0));
   }
   c.set_early_stopped(row[26].as<std::string>());
   return c;
@@ -1182,7 +1186,8 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
             t.candidate_id, m.val_accuracy(), m.test_accuracy(), m.macs(),
             m.params(), m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(),
             m.train_loss(), m.epochs(), m.device(),
-            pqxx::binarystring(m.SerializeAsString()));
+            pqxx::binarystring(m.SerializeAsString()),
+            m.throughput_images_per_second(), m.train_images_per_second());
         txn.commit();
         return ReportOutcome::kStored;
       });

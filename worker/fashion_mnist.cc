@@ -279,6 +279,7 @@ absl::StatusOr<DataSplits> FashionMnistLoader::Load(
   s.shape.height = train_images.rows;
   s.shape.width = train_images.cols;
   s.shape.classes = kClasses;
+  s.background = (0.0 - kFashionMnistMean) / kFashionMnistStd;
   {
     const torch::Tensor all_x = NormalizeImages(train_images);
     const torch::Tensor all_y = LabelsTensor(train_labels);

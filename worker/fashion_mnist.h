@@ -65,6 +65,9 @@ struct DataSplits {
   torch::Tensor train_x, train_y, val_x, val_y, test_x, test_y;
   torch::Tensor train_index, val_index;
   InputShape shape;
+  // Normalised value of a background (black) pixel: what augmentation pads
+  // with. 0 when the loader does not say.
+  double background = 0;
 };
 
 class DatasetLoader {
