@@ -42,8 +42,7 @@ int Run() {
   };
   const int repeats = absl::GetFlag(FLAGS_repeats);
   std::printf("device %s, %d evaluations per candidate, %d timed runs each\n",
-              ev->device().c_str(), repeats,
-              absl::GetFlag(FLAGS_latency_runs));
+              ev->device().c_str(), repeats, absl::GetFlag(FLAGS_latency_runs));
   std::printf("| candidate | latency medians (ms) | IQRs (ms) | max/min |\n");
   std::printf("| --- | --- | --- | ---: |\n");
   double worst = 0;

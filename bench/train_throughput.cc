@@ -55,6 +55,10 @@ ABSL_FLAG(std::string, data_dir, "/usr/share/datasets/fashion-mnist",
 ABSL_FLAG(std::string, only, "", "run only architectures whose name has this");
 ABSL_FLAG(bool, keep_freed_memory, true,
           "tune malloc as nas-worker does (KeepFreedMemoryForReuse)");
+ABSL_FLAG(bool, channels_last, true,
+          "worker side: TrainOptions.channels_last (the worker's default)");
+ABSL_FLAG(bool, python_channels_last, true,
+          "also measure Python with torch.channels_last");
 ABSL_FLAG(bool, augment_micro, false,
           "time the random-crop implementations instead");
 
@@ -112,27 +116,39 @@ std::vector<Arch> ReferenceArchs() {
   for (int s : d.stage_strides) o->add_stage_strides(s);
   o->set_head_channels(d.head_channels);
   return {
-      {"nb201-small", "nb201",
+      {"nb201-small",
+       "nb201",
        "|skip_connect~0|+|skip_connect~0|none~1|+|skip_connect~0|"
        "nor_conv_1x1~1|avg_pool_3x3~2|",
        {},
        nb},
-      {"nb201-medium", "nb201",
+      {"nb201-medium",
+       "nb201",
        "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|"
        "nor_conv_3x3~1|skip_connect~2|",
        {},
        nb},
-      {"nb201-large", "nb201",
+      {"nb201-large",
+       "nb201",
        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|"
        "nor_conv_3x3~1|nor_conv_3x3~2|",
        {},
        nb},
-      {"mobilenet-small", "mobilenet", "k3e3d2se0-k3e3d2se0-k3e3d2se0-k3e3d2se0",
-       {}, mb},
-      {"mobilenet-medium", "mobilenet",
-       "k5e4d3se1-k5e4d3se0-k5e4d3se1-k5e4d3se0", {}, mb},
-      {"mobilenet-large", "mobilenet",
-       "k7e6d4se1-k7e6d4se1-k7e6d4se1-k7e6d4se1", {}, mb},
+      {"mobilenet-small",
+       "mobilenet",
+       "k3e3d2se0-k3e3d2se0-k3e3d2se0-k3e3d2se0",
+       {},
+       mb},
+      {"mobilenet-medium",
+       "mobilenet",
+       "k5e4d3se1-k5e4d3se0-k5e4d3se1-k5e4d3se0",
+       {},
+       mb},
+      {"mobilenet-large",
+       "mobilenet",
+       "k7e6d4se1-k7e6d4se1-k7e6d4se1-k7e6d4se1",
+       {},
+       mb},
   };
 }
 
@@ -152,7 +168,8 @@ class Child {
       close(out[0]);
       close(out[1]);
       std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      for (const std::string& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       execv(args[0], args.data());
       _exit(127);
@@ -207,12 +224,13 @@ struct Settings {
   TrainOptions train;
 };
 
-std::string Request(const Arch& a, const Settings& s, int steps) {
+std::string Request(const Arch& a, const Settings& s, int steps,
+                    bool channels_last) {
   std::string shape;
   if (a.space == "nb201") {
-    shape = absl::StrCat("\"nb201\": {\"channels\": ", a.spec.nb201().channels(),
-                         ", \"cells_per_stage\": ",
-                         a.spec.nb201().cells_per_stage(), "}");
+    shape = absl::StrCat(
+        "\"nb201\": {\"channels\": ", a.spec.nb201().channels(),
+        ", \"cells_per_stage\": ", a.spec.nb201().cells_per_stage(), "}");
   } else {
     const v1::MobileNetOptions& o = a.spec.mobilenet();
     shape = absl::StrCat(
@@ -228,11 +246,13 @@ std::string Request(const Arch& a, const Settings& s, int steps) {
       "{\"space\": \"", a.space, "\", \"choices\": [",
       absl::StrJoin(a.choices, ", "), "], ", shape, ", \"batch\": ", s.batch,
       ", \"warmup_steps\": ", s.warmup_steps, ", \"steps\": ", steps,
-      ", \"threads\": ", s.threads, ", \"seed\": 1, \"learning_rate\": ",
-      s.train.learning_rate, ", \"momentum\": ", s.train.momentum,
+      ", \"threads\": ", s.threads,
+      ", \"seed\": 1, \"learning_rate\": ", s.train.learning_rate,
+      ", \"momentum\": ", s.train.momentum,
       ", \"nesterov\": ", s.train.nesterov ? "true" : "false",
       ", \"weight_decay\": ", s.train.weight_decay,
-      ", \"label_smoothing\": ", s.train.label_smoothing, "}");
+      ", \"label_smoothing\": ", s.train.label_smoothing,
+      ", \"channels_last\": ", channels_last ? "true" : "false", "}");
 }
 
 struct CppRun {
@@ -259,8 +279,7 @@ CppRun MeasureCpp(const Arch& a, const Settings& s, const torch::Tensor& x,
   const double loss = trainer.RunEpoch(x.narrow(0, 0, n), y.narrow(0, 0, n));
   CppRun r;
   r.seconds = SecondsSince(t0);
-  r.images_per_cpu_second =
-      static_cast<double>(n) / (ProcessCpuSeconds() - c0);
+  r.images_per_cpu_second = static_cast<double>(n) / (ProcessCpuSeconds() - c0);
   if (!std::isfinite(loss)) std::fprintf(stderr, "non-finite loss\n");
   r.images_per_second = static_cast<double>(n) / r.seconds;
   r.params = CountParameters(*net);
@@ -271,9 +290,10 @@ int AugmentMicro(const Settings& s) {
   torch::set_num_threads(s.threads);
   const torch::Tensor x = torch::randn({s.batch, 1, 28, 28});
   torch::Generator gen = at::detail::createCPUGenerator(1);
-  std::printf("random crop (padding 2) of a %lld x 1 x 28 x 28 batch, %d "
-              "threads, median of 300 (microseconds)\n",
-              static_cast<long long>(s.batch), s.threads);
+  std::printf(
+      "random crop (padding 2) of a %lld x 1 x 28 x 28 batch, %d "
+      "threads, median of 300 (microseconds)\n",
+      static_cast<long long>(s.batch), s.threads);
   const torch::TensorOptions lo = torch::TensorOptions().dtype(torch::kInt64);
   for (CropMethod m : {CropMethod::kUnfoldIndex, CropMethod::kPerSampleCopy}) {
     std::vector<double> us;
@@ -285,9 +305,10 @@ int AugmentMicro(const Settings& s) {
       (void)out.data_ptr();
       if (i >= 20) us.push_back(SecondsSince(t0) * 1e6);
     }
-    std::printf("  %-16s %8.1f\n",
-                m == CropMethod::kUnfoldIndex ? "unfold+index" : "per-sample copy",
-                Median(us));
+    std::printf(
+        "  %-16s %8.1f\n",
+        m == CropMethod::kUnfoldIndex ? "unfold+index" : "per-sample copy",
+        Median(us));
   }
   AugmentOptions all;
   all.crop_padding = 2;
@@ -309,6 +330,7 @@ int Run() {
   s.batch = absl::GetFlag(FLAGS_batch);
   s.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);
   s.train.batch_size = s.batch;
+  s.train.channels_last = absl::GetFlag(FLAGS_channels_last);
   if (absl::GetFlag(FLAGS_keep_freed_memory) && !KeepFreedMemoryForReuse()) {
     std::fprintf(stderr, "train_throughput: mallopt refused\n");
   }
@@ -320,10 +342,9 @@ int Run() {
   absl::StatusOr<std::vector<uint8_t>> labels =
       ReadIdxLabels(dir + "/train-labels-idx1-ubyte.gz");
   if (!images.ok() || !labels.ok()) {
-    std::fprintf(stderr, "train_throughput: %s\n",
-                 (images.ok() ? labels.status() : images.status())
-                     .ToString()
-                     .c_str());
+    std::fprintf(
+        stderr, "train_throughput: %s\n",
+        (images.ok() ? labels.status() : images.status()).ToString().c_str());
     return 1;
   }
   // As FashionMnistLoader and the Python side: (x / 255 - mean) / std.
@@ -369,87 +390,102 @@ int Run() {
   const double target = absl::GetFlag(FLAGS_target_seconds);
   for (Arch& a : archs) {
     const CppRun r = MeasureCpp(a, s, x, y, 2, shape);
-    a.steps = std::clamp(
-        static_cast<int>(std::ceil(target * r.images_per_second /
-                                   static_cast<double>(s.batch))),
-        3, static_cast<int>(x.size(0) / s.batch));
+    a.steps =
+        std::clamp(static_cast<int>(std::ceil(target * r.images_per_second /
+                                              static_cast<double>(s.batch))),
+                   3, static_cast<int>(x.size(0) / s.batch));
     std::fprintf(stderr, "%s: %d steps per measurement\n", a.name.c_str(),
                  a.steps);
   }
 
   const int reps = absl::GetFlag(FLAGS_reps);
-  // Wall-clock and CPU-time images/s per architecture and side.
-  std::vector<std::vector<double>> cpp(archs.size()), pyv(archs.size());
-  std::vector<std::vector<double>> cpp_cpu(archs.size()), py_cpu(archs.size());
+  // Side 0: the worker (LibTorch); 1: Python as written (NCHW); 2: Python
+  // with torch.channels_last too (the worker's memory-format choice), to
+  // show how much of the gap is the format rather than the language.
+  const int sides = absl::GetFlag(FLAGS_python_channels_last) ? 3 : 2;
+  const char* kSideNames[] = {"libtorch", "python", "python-cl"};
+  // [side][arch]: wall-clock and CPU-time images/s of every repetition.
+  std::vector<std::vector<std::vector<double>>> wall(
+      3, std::vector<std::vector<double>>(archs.size()));
+  auto cpu = wall;
   bool params_equal = true;
   for (int rep = 0; rep < reps; ++rep) {
     for (size_t i = 0; i < archs.size(); ++i) {
       const Arch& a = archs[i];
-      const bool cpp_first = (rep + i) % 2 == 0;
-      for (int side = 0; side < 2; ++side) {
-        if ((side == 0) == cpp_first) {
+      for (int k = 0; k < sides; ++k) {
+        const int side = static_cast<int>((rep + i + k) % sides);  // rotate
+        if (side == 0) {
           const CppRun r = MeasureCpp(a, s, x, y, a.steps, shape);
-          cpp[i].push_back(r.images_per_second);
-          cpp_cpu[i].push_back(r.images_per_cpu_second);
+          wall[0][i].push_back(r.images_per_second);
+          cpu[0][i].push_back(r.images_per_cpu_second);
           if (r.params != a.params) params_equal = false;
-        } else {
-          const std::string ans = py.Call(Request(a, s, a.steps));
-          const double ips = JsonNumber(ans, "images_per_second");
-          const double params = JsonNumber(ans, "params");
-          if (!std::isfinite(ips)) {
-            std::fprintf(stderr, "python failed on %s: %s\n", a.name.c_str(),
-                         ans.c_str());
-            return 1;
-          }
-          if (static_cast<int64_t>(params) != a.params) {
-            std::fprintf(stderr, "%s: python params %.0f != %lld\n",
-                         a.name.c_str(), params,
-                         static_cast<long long>(a.params));
-            params_equal = false;
-          }
-          pyv[i].push_back(ips);
-          py_cpu[i].push_back(JsonNumber(ans, "images_per_cpu_second"));
+          continue;
         }
+        const std::string ans = py.Call(Request(a, s, a.steps, side == 2));
+        const double ips = JsonNumber(ans, "images_per_second");
+        const double params = JsonNumber(ans, "params");
+        if (!std::isfinite(ips)) {
+          std::fprintf(stderr, "python failed on %s: %s\n", a.name.c_str(),
+                       ans.c_str());
+          return 1;
+        }
+        if (static_cast<int64_t>(params) != a.params) {
+          std::fprintf(stderr, "%s: python params %.0f != %lld\n",
+                       a.name.c_str(), params,
+                       static_cast<long long>(a.params));
+          params_equal = false;
+        }
+        wall[side][i].push_back(ips);
+        cpu[side][i].push_back(JsonNumber(ans, "images_per_cpu_second"));
       }
-      std::fprintf(stderr,
-                   "rep %d %-17s libtorch %8.1f  python %8.1f img/s | per "
-                   "CPU-s %8.1f %8.1f\n",
-                   rep + 1, a.name.c_str(), cpp[i].back(), pyv[i].back(),
-                   cpp_cpu[i].back(), py_cpu[i].back());
+      std::string line = absl::StrFormat("rep %d %-17s", rep + 1, a.name);
+      for (int side = 0; side < sides; ++side) {
+        absl::StrAppendFormat(&line, " | %s %.1f img/s %.1f img/CPU-s",
+                              kSideNames[side], wall[side][i].back(),
+                              cpu[side][i].back());
+      }
+      std::fprintf(stderr, "%s\n", line.c_str());
     }
   }
 
   std::printf(
-      "training images/s, batch %lld, %d intra-op thread(s), %d reps "
-      "(median), SGD nesterov, label_smoothing %.2f\n",
-      static_cast<long long>(s.batch), s.threads, reps,
-      s.train.label_smoothing);
+      "training images/s, batch %lld, %d intra-op thread(s), median of %d "
+      "reps; ratio = libtorch / python; img/CPU-s = images per CPU second "
+      "of the process\n",
+      static_cast<long long>(s.batch), s.threads, reps);
   std::printf(
       "| architecture | MACs | params | steps | libtorch img/s | python "
-      "img/s | ratio | libtorch img/CPU-s | python img/CPU-s | CPU ratio |\n");
+      "img/s | ratio | libtorch img/CPU-s | python img/CPU-s | CPU ratio |%s\n",
+      sides == 3 ? " python-cl img/CPU-s | CPU ratio vs python-cl |" : "");
   std::printf(
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-      "|\n");
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+      "| ---: |%s\n",
+      sides == 3 ? " ---: | ---: |" : "");
   double worst = INFINITY, worst_cpu = INFINITY;
   for (size_t i = 0; i < archs.size(); ++i) {
-    const double c = Median(cpp[i]), p = Median(pyv[i]);
-    const double cc = Median(cpp_cpu[i]), pc = Median(py_cpu[i]);
+    const double c = Median(wall[0][i]), p = Median(wall[1][i]);
+    const double cc = Median(cpu[0][i]), pc = Median(cpu[1][i]);
     worst = std::min(worst, c / p);
     worst_cpu = std::min(worst_cpu, cc / pc);
+    std::string extra;
+    if (sides == 3) {
+      const double pcl = Median(cpu[2][i]);
+      extra = absl::StrFormat(" %.1f | %.2f |", pcl, cc / pcl);
+    }
     std::printf(
         "| %s | %.1fM | %lld | %d | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f "
-        "|\n",
+        "|%s\n",
         archs[i].name.c_str(), archs[i].macs / 1e6,
         static_cast<long long>(archs[i].params), archs[i].steps, c, p, c / p,
-        cc, pc, cc / pc);
+        cc, pc, cc / pc, extra.c_str());
   }
   for (size_t i = 0; i < archs.size(); ++i) {
     std::printf("%s = %s %s\n", archs[i].name.c_str(), archs[i].space.c_str(),
                 archs[i].canonical.c_str());
   }
   std::printf(
-      "worst ratio %.2f wall-clock, %.2f CPU time (target >= 1.20); "
-      "parameter counts %s\n",
+      "worst ratio vs python %.2f wall-clock, %.2f CPU time (target >= "
+      "1.20); parameter counts %s\n",
       worst, worst_cpu, params_equal ? "equal" : "DIFFER");
   return params_equal ? 0 : 2;
 }

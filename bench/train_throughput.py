@@ -13,7 +13,8 @@ line. Request fields: space ("nb201" | "mobilenet"), choices (list of int),
 nb201 {channels, cells_per_stage} or mobilenet {width_multiplier,
 channel_divisor, stem_channels, stem_stride, stage_channels, stage_strides,
 head_channels}, batch, warmup_steps, steps, threads, seed, learning_rate,
-momentum, nesterov, weight_decay, label_smoothing. Answer: params,
+momentum, nesterov, weight_decay, label_smoothing, channels_last (optional,
+default false: model and batches in torch.channels_last). Answer: params,
 images_per_second (wall clock), images_per_cpu_second (process CPU
 time: robust to other load on a shared machine at 1 thread), seconds,
 cpu_seconds, loss. A request {"quit": true} ends the process.
@@ -252,6 +253,9 @@ def measure(req, x_all, y_all):
     torch.manual_seed(req["seed"])
     model = build(req)
     params = sum(p.numel() for p in model.parameters())
+    channels_last = req.get("channels_last", False)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     batch, warmup, steps = req["batch"], req["warmup_steps"], req["steps"]
     lr0 = req["learning_rate"]
     total = warmup + steps
@@ -272,6 +276,8 @@ def measure(req, x_all, y_all):
         for b in range(0, n, batch):
             idx = perm[b:b + batch]
             xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
             lr = 0.5 * lr0 * (1 + math.cos(math.pi * step / total))
             for g in opt.param_groups:
                 g["lr"] = lr

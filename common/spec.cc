@@ -509,8 +509,9 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   }
   if (e.random_crop_padding() < 0 ||
       e.random_crop_padding() > kMaxRandomCropPadding) {
-    error("spec.evaluation.random_crop_padding",
-          absl::StrCat("must be in [0, ", kMaxRandomCropPadding, "] (0 = off)"));
+    error(
+        "spec.evaluation.random_crop_padding",
+        absl::StrCat("must be in [0, ", kMaxRandomCropPadding, "] (0 = off)"));
   }
   return errors;
 }

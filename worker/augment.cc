@@ -30,8 +30,8 @@ torch::Tensor RandomCrop(const torch::Tensor& x, int64_t padding,
   const torch::TensorOptions idx =
       torch::TensorOptions().dtype(torch::kInt64).device(x.device());
   // Advanced indices on dims 0, 2, 3 around a slice: result N x C x H x W.
-  return windows.index({torch::arange(n, idx), Slice(), offset_y.to(idx),
-                        offset_x.to(idx)});
+  return windows.index(
+      {torch::arange(n, idx), Slice(), offset_y.to(idx), offset_x.to(idx)});
 }
 
 torch::Tensor HorizontalFlip(const torch::Tensor& x,
@@ -47,8 +47,8 @@ torch::Tensor AugmentBatch(const torch::Tensor& x,
                            torch::Generator& gen) {
   if (!options.enabled()) return x;
   const int64_t n = x.size(0);
-  const torch::TensorOptions cpu_long = torch::TensorOptions().dtype(
-      torch::kInt64);
+  const torch::TensorOptions cpu_long =
+      torch::TensorOptions().dtype(torch::kInt64);
   torch::Tensor out = x;
   if (options.crop_padding > 0) {
     const int64_t span = 2 * options.crop_padding + 1;

@@ -40,6 +40,18 @@ DeviceChoice ChooseDevice(int threads, bool allow_mixed_precision) {
   return d;
 }
 
+void ConvertToChannelsLast(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& t : module.parameters()) {
+    if (t.dim() == 4)
+      t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  for (torch::Tensor& t : module.buffers()) {
+    if (t.dim() == 4)
+      t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
 AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
   if (!enabled_) return;
   previous_ = at::autocast::is_enabled();

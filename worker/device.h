@@ -41,6 +41,13 @@ DeviceChoice ChooseDevice(int threads, bool allow_mixed_precision = true);
 // (non-glibc). Idempotent.
 bool KeepFreedMemoryForReuse();
 
+// Converts every 4-D parameter and buffer of `module` (and its children)
+// to the channels-last (NHWC) memory format in place (values unchanged;
+// the tensors stay the same objects, so optimizers holding them are fine).
+// Convolutions then run in NHWC, which oneDNN on CPU does much faster than
+// NCHW for these networks (docs/BENCHMARKS.md).
+void ConvertToChannelsLast(torch::nn::Module& module);
+
 // While alive and `enabled`, CUDA ops run under autocast (fp16 where
 // PyTorch's autocast policy allows, fp32 elsewhere), like
 // `with torch.autocast("cuda"):`. Nests; restores the previous state.

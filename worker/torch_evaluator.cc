@@ -61,9 +61,9 @@ absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
         "latency_runs and random_crop_padding must not be negative");
   }
   if (!(e.label_smoothing() >= 0 && e.label_smoothing() < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "evaluation label_smoothing must be in [0, 1), got ",
-        e.label_smoothing()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("evaluation label_smoothing must be in [0, 1), got ",
+                     e.label_smoothing()));
   }
   TrainSettings s;
   if (e.epochs() > 0) s.epochs = e.epochs();
@@ -244,12 +244,11 @@ class TorchEvaluator final : public Evaluator {
         on_batch = [&](int64_t batch, const torch::Tensor& loss) {
           if (SecondsSince(last_print) <= 30) return;
           last_print = Clock::now();
-          std::fprintf(stderr,
-                       "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
-                       tag.c_str(), epoch, ts.epochs,
-                       static_cast<long long>(batch),
-                       static_cast<long long>(steps_per_epoch),
-                       loss.item<double>(), SecondsSince(t0));
+          std::fprintf(
+              stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
+              tag.c_str(), epoch, ts.epochs, static_cast<long long>(batch),
+              static_cast<long long>(steps_per_epoch), loss.item<double>(),
+              SecondsSince(t0));
         };
       }
       const Clock::time_point epoch_start = Clock::now();
@@ -282,9 +281,8 @@ class TorchEvaluator final : public Evaluator {
                        /*warmup=*/5, choice_.mixed_precision);
     m.set_latency_ms(latency.median_ms);
     m.set_latency_iqr_ms(latency.iqr_ms);
-    m.set_throughput_images_per_second(
-        MeasureThroughput(model, data->shape, device_, ts.batch_size,
-                          choice_.mixed_precision));
+    m.set_throughput_images_per_second(MeasureThroughput(
+        model, data->shape, device_, ts.batch_size, choice_.mixed_precision));
     m.set_train_images_per_second(
         step_seconds > 0 ? static_cast<double>(n) * epochs_run / step_seconds
                          : 0);

@@ -4,10 +4,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace nas {
 
 namespace F = torch::nn::functional;
+
+namespace {
+
+// The model's parameters, after converting it to channels-last if asked.
+std::vector<torch::Tensor> PrepareParameters(CandidateNet& model,
+                                             bool channels_last) {
+  if (channels_last) ConvertToChannelsLast(model);
+  return model.parameters();
+}
+
+}  // namespace
 
 torch::Tensor TrainingLoss(const torch::Tensor& logits, const torch::Tensor& y,
                            double smoothing) {
@@ -22,7 +34,7 @@ Trainer::Trainer(CandidateNet& model, const TrainOptions& options,
       device_(device),
       total_steps_(std::max<int64_t>(1, total_steps)),
       amp_(options.mixed_precision && device.is_cuda()),
-      optimizer_(model.parameters(),
+      optimizer_(PrepareParameters(model, options.channels_last),
                  torch::optim::SGDOptions(options.learning_rate)
                      .momentum(options.momentum)
                      .nesterov(options.nesterov && options.momentum > 0)
@@ -46,10 +58,12 @@ torch::Tensor Trainer::Step(const torch::Tensor& x, const torch::Tensor& y) {
   for (auto& group : optimizer_.param_groups()) {
     for (torch::Tensor& p : group.params()) p.mutable_grad().reset();
   }
-  const torch::Tensor input =
-      options_.augment.enabled() ? AugmentBatch(x, options_.augment,
-                                                augment_gen_)
-                                 : x;
+  torch::Tensor input = options_.augment.enabled()
+                            ? AugmentBatch(x, options_.augment, augment_gen_)
+                            : x;
+  if (options_.channels_last) {
+    input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
   torch::Tensor loss;
   {
     AutocastScope autocast(amp_);

@@ -40,6 +40,11 @@ struct TrainOptions {
   uint64_t seed = 1;
   // fp16 autocast + loss scaling; only honoured on CUDA. Default false.
   bool mixed_precision = false;
+  // Channels-last (NHWC) weights and batches: the Trainer converts the
+  // model's 4-D parameters and buffers when constructed
+  // (ConvertToChannelsLast) and each batch in Step. Same values, faster
+  // convolutions on CPU. Default true.
+  bool channels_last = true;
 };
 
 // Mean cross entropy of `logits` (N x K) against labels `y` (N int64) with
@@ -56,7 +61,9 @@ using BatchCallback =
 class Trainer {
  public:
   // `model` must be on `device` and outlive the Trainer. `total_steps`
-  // (> 0) is the length of the cosine schedule.
+  // (> 0) is the length of the cosine schedule. With
+  // options.channels_last, converts the model's memory format (it stays so
+  // afterwards; any input format works for inference).
   Trainer(CandidateNet& model, const TrainOptions& options,
           torch::Device device, int64_t total_steps);
 

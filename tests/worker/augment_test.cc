@@ -38,18 +38,19 @@ TEST(AugmentTest, CropShiftsContentAndPadsWithPadValue) {
     const torch::Tensor out =
         RandomCrop(x, p, -3.5, Longs({0, 2 * p}), Longs({0, 1}), m);
     ASSERT_EQ(out.sizes(), x.sizes());
-    EXPECT_TRUE(torch::equal(out[0].index({Slice(), Slice(p), Slice(p)}),
-                             x[0].index({Slice(), Slice(0, -p), Slice(0, -p)})));
-    EXPECT_TRUE(torch::all(out[0].index({Slice(), Slice(0, p)}) == -3.5)
-                    .item<bool>());
-    EXPECT_TRUE(torch::all(out[0].index({Slice(), Slice(), Slice(0, p)}) ==
-                           -3.5)
-                    .item<bool>());
+    EXPECT_TRUE(
+        torch::equal(out[0].index({Slice(), Slice(p), Slice(p)}),
+                     x[0].index({Slice(), Slice(0, -p), Slice(0, -p)})));
+    EXPECT_TRUE(
+        torch::all(out[0].index({Slice(), Slice(0, p)}) == -3.5).item<bool>());
+    EXPECT_TRUE(
+        torch::all(out[0].index({Slice(), Slice(), Slice(0, p)}) == -3.5)
+            .item<bool>());
     EXPECT_TRUE(
         torch::equal(out[1].index({Slice(), Slice(0, -p), Slice(p - 1)}),
                      x[1].index({Slice(), Slice(p), Slice(0, -(p - 1))})));
-    EXPECT_TRUE(torch::all(out[1].index({Slice(), Slice(-p)}) == -3.5)
-                    .item<bool>());
+    EXPECT_TRUE(
+        torch::all(out[1].index({Slice(), Slice(-p)}) == -3.5).item<bool>());
   }
 }
 
@@ -69,9 +70,8 @@ TEST(AugmentTest, CropMethodsAgreeOnRandomOffsets) {
 
 TEST(AugmentTest, FlipMirrorsOnlySelectedImages) {
   const torch::Tensor x = Batch(3);
-  const torch::Tensor flip =
-      torch::tensor({true, false, true}, torch::TensorOptions().dtype(
-                                             torch::kBool));
+  const torch::Tensor flip = torch::tensor(
+      {true, false, true}, torch::TensorOptions().dtype(torch::kBool));
   const torch::Tensor out = HorizontalFlip(x, flip);
   ASSERT_EQ(out.sizes(), x.sizes());
   EXPECT_TRUE(torch::equal(out[0], x[0].flip({2})));

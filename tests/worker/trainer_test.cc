@@ -21,8 +21,8 @@ TEST(TrainingLossTest, LabelSmoothingMatchesTheFormula) {
   const double s = 0.1;
   const torch::Tensor logp = torch::log_softmax(logits, 1)[0];
   // (1 - s) * -log p_y + s * mean_k(-log p_k)
-  const double expected = (1 - s) * -logp[0].item<double>() +
-                          s * -logp.mean().item<double>();
+  const double expected =
+      (1 - s) * -logp[0].item<double>() + s * -logp.mean().item<double>();
   EXPECT_NEAR(TrainingLoss(logits, y, s).item<double>(), expected, 1e-6);
   // Without smoothing: plain cross entropy, and smaller here (the label
   // already has the largest logit).
@@ -119,15 +119,68 @@ TEST(TrainerTest, EpochVisitsEveryImageOnce) {
   o.augment.crop_padding = 1;
   Trainer t(net, o, torch::kCPU, 3);
   std::vector<int64_t> batches;
-  const double loss =
-      t.RunEpoch(x, y, [&](int64_t b, const torch::Tensor& l) {
-        batches.push_back(b);
-        EXPECT_TRUE(std::isfinite(l.item<double>()));
-      });
+  const double loss = t.RunEpoch(x, y, [&](int64_t b, const torch::Tensor& l) {
+    batches.push_back(b);
+    EXPECT_TRUE(std::isfinite(l.item<double>()));
+  });
   EXPECT_EQ(batches, (std::vector<int64_t>{1, 2, 3}));  // 4 + 4 + 2 images
   EXPECT_EQ(t.steps(), 3);
   EXPECT_GT(loss, 0);
   EXPECT_TRUE(net.is_training());
+}
+
+// A small conv net (4-D weights) for the memory-format tests.
+class ConvNet : public CandidateNet {
+ public:
+  ConvNet()
+      : conv_(register_module(
+            "conv",
+            torch::nn::Conv2d(
+                torch::nn::Conv2dOptions(2, 4, 3).padding(1).bias(false)))),
+        bn_(register_module("bn", torch::nn::BatchNorm2d(4))),
+        fc_(register_module("fc", torch::nn::Linear(4, 3))) {}
+  torch::Tensor forward(const torch::Tensor& x) override {
+    return fc_(torch::relu(bn_(conv_(x))).mean({2, 3}));
+  }
+
+ private:
+  torch::nn::Conv2d conv_;
+  torch::nn::BatchNorm2d bn_;
+  torch::nn::Linear fc_;
+};
+
+TEST(ChannelsLastTest, ConvertKeepsValuesAndChangesLayout) {
+  torch::manual_seed(1);
+  ConvNet net;
+  const torch::Tensor before = net.named_parameters()["conv.weight"].clone();
+  ConvertToChannelsLast(net);
+  const torch::Tensor after = net.named_parameters()["conv.weight"];
+  EXPECT_TRUE(after.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_FALSE(after.is_contiguous());
+  EXPECT_TRUE(torch::equal(after, before));
+  EXPECT_TRUE(net.named_parameters()["fc.weight"].is_contiguous());
+}
+
+TEST(ChannelsLastTest, TrainingMatchesTheContiguousRun) {
+  auto run = [](bool channels_last) {
+    torch::manual_seed(1);
+    ConvNet net;
+    torch::manual_seed(2);
+    const torch::Tensor x = torch::randn({16, 2, 6, 6});
+    const torch::Tensor y = torch::arange(16, torch::kInt64) % 3;
+    TrainOptions o;
+    o.channels_last = channels_last;
+    Trainer t(net, o, torch::kCPU, 4);
+    std::vector<double> losses;
+    for (int i = 0; i < 4; ++i) losses.push_back(t.Step(x, y).item<double>());
+    EXPECT_EQ(net.named_parameters()["conv.weight"].is_contiguous(
+                  torch::MemoryFormat::ChannelsLast),
+              channels_last);
+    return losses;
+  };
+  const std::vector<double> a = run(false), b = run(true);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4) << i;
 }
 
 TEST(LossScalerTest, DisabledIsPlainSgd) {
@@ -148,9 +201,7 @@ TEST(LossScalerTest, SkipsNonFiniteStepsAndAdaptsTheScale) {
   EXPECT_DOUBLE_EQ(scaler.scale(), 8);
   // Non-finite: skipped, scale halved, weights unchanged.
   opt.zero_grad();
-  scaler
-      .Scale((w * std::numeric_limits<float>::infinity()).sum())
-      .backward();
+  scaler.Scale((w * std::numeric_limits<float>::infinity()).sum()).backward();
   EXPECT_FALSE(scaler.Step(opt));
   EXPECT_TRUE(torch::allclose(w, torch::full({2}, -2.0)));
   EXPECT_DOUBLE_EQ(scaler.scale(), 4);
@@ -207,8 +258,8 @@ TEST(ProfilerTest, LatencyStatsAreSane) {
 TEST(ProfilerTest, ThroughputIsPositiveAndQuantileInterpolates) {
   torch::manual_seed(1);
   TinyNet net;
-  const double ips = MeasureThroughput(net, InputShape{2, 4, 4, 3},
-                                       torch::kCPU, 64, false, 3, 0.01);
+  const double ips = MeasureThroughput(net, InputShape{2, 4, 4, 3}, torch::kCPU,
+                                       64, false, 3, 0.01);
   EXPECT_GT(ips, 0);
   EXPECT_TRUE(std::isfinite(ips));
   EXPECT_DOUBLE_EQ(Quantile({1, 2, 3, 4}, 0.5), 2.5);
