@@ -40,15 +40,23 @@ DeviceChoice ChooseDevice(int threads, bool allow_mixed_precision) {
   return d;
 }
 
+torch::Tensor ChannelsLast(const torch::Tensor& t) {
+  // Not t.contiguous(ChannelsLast): a tensor whose layout is ambiguous (a
+  // channel or both spatial sizes 1: 1x1 and depthwise weights, 1-channel
+  // images) is already "channels-last contiguous" and is returned with its
+  // NCHW strides, from which convolutions infer NCHW. to() with an explicit
+  // format writes real NHWC strides unless they are suggested already.
+  return t.to(t.options(), /*non_blocking=*/false, /*copy=*/false,
+              torch::MemoryFormat::ChannelsLast);
+}
+
 void ConvertToChannelsLast(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (torch::Tensor& t : module.parameters()) {
-    if (t.dim() == 4)
-      t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
+    if (t.dim() == 4) t.set_data(ChannelsLast(t));
   }
   for (torch::Tensor& t : module.buffers()) {
-    if (t.dim() == 4)
-      t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
+    if (t.dim() == 4) t.set_data(ChannelsLast(t));
   }
 }
 

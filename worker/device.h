@@ -48,6 +48,10 @@ bool KeepFreedMemoryForReuse();
 // NCHW for these networks (docs/BENCHMARKS.md).
 void ConvertToChannelsLast(torch::nn::Module& module);
 
+// `t` (4-D) with NHWC strides that convolutions recognise as channels-last
+// (suggest_memory_format() == ChannelsLast), copying only when needed.
+torch::Tensor ChannelsLast(const torch::Tensor& t);
+
 // While alive and `enabled`, CUDA ops run under autocast (fp16 where
 // PyTorch's autocast policy allows, fp32 elsewhere), like
 // `with torch.autocast("cuda"):`. Nests; restores the previous state.

@@ -62,7 +62,7 @@ torch::Tensor Trainer::Step(const torch::Tensor& x, const torch::Tensor& y) {
                             ? AugmentBatch(x, options_.augment, augment_gen_)
                             : x;
   if (options_.channels_last) {
-    input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+    input = ChannelsLast(input);
   }
   torch::Tensor loss;
   {

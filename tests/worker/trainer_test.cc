@@ -156,6 +156,7 @@ TEST(ChannelsLastTest, ConvertKeepsValuesAndChangesLayout) {
   ConvertToChannelsLast(net);
   const torch::Tensor after = net.named_parameters()["conv.weight"];
   EXPECT_TRUE(after.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_EQ(after.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
   EXPECT_FALSE(after.is_contiguous());
   EXPECT_TRUE(torch::equal(after, before));
   EXPECT_TRUE(net.named_parameters()["fc.weight"].is_contiguous());
@@ -181,6 +182,28 @@ TEST(ChannelsLastTest, TrainingMatchesTheContiguousRun) {
   const std::vector<double> a = run(false), b = run(true);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4) << i;
+}
+
+TEST(ChannelsLastTest, TrainerConvertsEveryConvOfARealCandidate) {
+  v1::SearchSpaceSpec spec;
+  spec.set_name("mobilenet");
+  std::vector<int> choices(16, 1);
+  absl::StatusOr<std::shared_ptr<CandidateNet>> net =
+      BuildCandidateNet("mobilenet", choices, spec, InputShape{1, 28, 28, 10});
+  NAS_ASSERT_OK(net);
+  Trainer t(**net, TrainOptions(), torch::kCPU, 1);
+  int convs = 0;
+  for (const auto& p : (*net)->named_parameters()) {
+    if (p.value().dim() != 4) continue;
+    ++convs;
+    // Recognised as channels-last, 1x1 and depthwise (ambiguous) too.
+    EXPECT_EQ(p.value().suggest_memory_format(),
+              torch::MemoryFormat::ChannelsLast)
+        << p.key();
+  }
+  EXPECT_GT(convs, 20);
+  const torch::Tensor out = (*net)->forward(torch::randn({4, 1, 28, 28}));
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 10}));
 }
 
 TEST(LossScalerTest, DisabledIsPlainSgd) {
