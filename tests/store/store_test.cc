@@ -196,7 +196,7 @@ TEST_F(MigrationTest, AppliesOnceAndIsIdempotent) {
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(applied);
-  EXPECT_THAT(*applied, ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(*applied, ElementsAre(1, 2, 3, 4, 8));
   auto again = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(again);
   EXPECT_THAT(*again, IsEmpty());
@@ -221,7 +221,7 @@ TEST_F(MigrationTest, ConcurrentMigrationsApplyEachVersionOnce) {
   NAS_ASSERT_OK(rb);
   std::vector<int> all = *ra;
   all.insert(all.end(), rb->begin(), rb->end());
-  EXPECT_THAT(all, UnorderedElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(all, UnorderedElementsAre(1, 2, 3, 4, 8));
 }
 
 TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
@@ -242,19 +242,20 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
   const fs::path dir = dir_template;
   const fs::path source = kMigrationsDir;
   fs::copy_file(source / "0001_init.sql", dir / "0001_init.sql");
-  // 0003 and 0004 (columns the current store reads and writes) do not
-  // touch trials, so they can go first; 0002 comes later, as an upgrade.
+  // 0003, 0004 and 0008 (columns the current store reads and writes) do
+  // not touch trials, so they can go first; 0002 comes later, as an upgrade.
   fs::copy_file(source / "0003_candidate_observed_results.sql",
                 dir / "0003_candidate_observed_results.sql");
   fs::copy_file(source / "0004_early_stopping.sql",
                 dir / "0004_early_stopping.sql");
+  fs::copy_file(source / "0008_throughput.sql", dir / "0008_throughput.sql");
 
   const std::string conninfo = NewDatabase("backfill");
   auto store = Store::Open({conninfo, 2});
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(dir.string());
   NAS_ASSERT_OK(applied);
-  ASSERT_THAT(*applied, ElementsAre(1, 3, 4));
+  ASSERT_THAT(*applied, ElementsAre(1, 3, 4, 8));
 
   auto exp_a = (*store)->CreateExperiment(MakeSpec("BackfillA"), 1);
   NAS_ASSERT_OK(exp_a);
