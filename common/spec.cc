@@ -23,6 +23,8 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 
 constexpr int kMaxTrials = 1000000;
+// Largest evaluation.random_crop_padding (pixels per side).
+constexpr int kMaxRandomCropPadding = 8;
 
 class YamlToProto {
  public:
@@ -341,6 +343,9 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
        [e](int64_t v) { e->set_data_seed(v); });
   fill("spec.evaluation.latency_runs", e->latency_runs(), 30,
        [e](int v) { e->set_latency_runs(v); });
+  // label_smoothing, random_crop_padding and horizontal_flip default to
+  // 0/off, their proto defaults; nesterov has presence and defaults to on.
+  if (!e->has_nesterov()) e->set_nesterov(true);
   if (spec->final().top_k() > 0) {
     auto* f = spec->mutable_final();
     fill("spec.final.epochs", f->epochs(), e->epochs(),
@@ -650,6 +655,15 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   }
   if (e.latency_runs() < 30 || e.latency_runs() > 100000) {
     error("spec.evaluation.latency_runs", "must be in [30, 100000]");
+  }
+  if (!(e.label_smoothing() >= 0 && e.label_smoothing() < 1)) {
+    error("spec.evaluation.label_smoothing", "must be in [0, 1)");
+  }
+  if (e.random_crop_padding() < 0 ||
+      e.random_crop_padding() > kMaxRandomCropPadding) {
+    error(
+        "spec.evaluation.random_crop_padding",
+        absl::StrCat("must be in [0, ", kMaxRandomCropPadding, "] (0 = off)"));
   }
   return errors;
 }

@@ -97,6 +97,12 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   }
   if (m.epochs() < 0)
     return absl::InvalidArgumentError("metrics.epochs: must be >= 0");
+  if (!finite_in(m.throughput_images_per_second(), 0, inf) ||
+      !finite_in(m.train_images_per_second(), 0, inf)) {
+    return absl::InvalidArgumentError(
+        "metrics.throughput_images_per_second and train_images_per_second: "
+        "must be finite numbers >= 0");
+  }
   return absl::OkStatus();
 }
 

@@ -62,7 +62,8 @@ constexpr char kCandidateColumns[] =
     "coalesce(duplicate_of, 0), macs, params, attempts, "
     "coalesce(worker_id, ''), val_accuracy, test_accuracy, latency_ms, "
     "latency_iqr_ms, train_seconds, train_loss, epochs, device, metric_macs, "
-    "metric_params, early_stopped, coalesce(final_of, 0), "
+    "metric_params, early_stopped, throughput_images_per_second, "
+    "train_images_per_second, coalesce(final_of, 0), "
     // The latest result of this candidate's final re-training, if any.
     "(SELECT r.metrics_proto FROM candidates f JOIN results r ON "
     "r.candidate_id = f.id WHERE f.final_of = candidates.id ORDER BY r.id "
@@ -272,7 +273,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "worker_id = $3, val_accuracy = $6, test_accuracy = $7, "
          "metric_macs = $8, metric_params = $9, latency_ms = $10, "
          "latency_iqr_ms = $11, train_seconds = $12, train_loss = $13, "
-         "epochs = $14, device = $15, reason = '', updated_at = now() "
+         "epochs = $14, device = $15, throughput_images_per_second = $17, "
+         "train_images_per_second = $18, reason = '', updated_at = now() "
          "WHERE id = $5"},
         {"end_attempt",
          "WITH t AS (UPDATE trials SET status = $2::text, "
@@ -495,15 +497,17 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     m->set_device(row[23].as<std::string>(""));
     m->set_macs(row[24].as<int64_t>(0));
     m->set_params(row[25].as<int64_t>(0));
+    m->set_throughput_images_per_second(row[27].as<double>(0));
+    m->set_train_images_per_second(row[28].as<double>(0));
   }
   c.set_early_stopped(row[26].as<std::string>());
-  c.set_final_of(row[27].as<int64_t>());
-  if (!row[28].is_null()) {
+  c.set_final_of(row[29].as<int64_t>());
+  if (!row[30].is_null()) {
     // Unparsable bytes leave `final` partly set; the row's own columns
     // above are unaffected.
-    c.mutable_final()->ParseFromString(Bytes(row[28]));
+    c.mutable_final()->ParseFromString(Bytes(row[30]));
   }
-  c.set_has_model(row[29].as<bool>());
+  c.set_has_model(row[31].as<bool>());
   return c;
 }
 
@@ -1255,7 +1259,8 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
             t.candidate_id, m.val_accuracy(), m.test_accuracy(), m.macs(),
             m.params(), m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(),
             m.train_loss(), m.epochs(), m.device(),
-            pqxx::binarystring(m.SerializeAsString()));
+            pqxx::binarystring(m.SerializeAsString()),
+            m.throughput_images_per_second(), m.train_images_per_second());
         if (!model.empty()) {
           txn.exec_prepared0("keep_model", t.candidate_id,
                              pqxx::binarystring(model));

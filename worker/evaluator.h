@@ -19,6 +19,10 @@ struct EvaluatorOptions {
   int threads = 0;
   // Print per-epoch lines to stderr. Default true.
   bool verbose = true;
+  // Tune the process's malloc to keep freed memory for reuse (faster CPU
+  // training, peak memory stays resident; see KeepFreedMemoryForReuse in
+  // worker/device.h). Process-wide. Default true.
+  bool keep_freed_memory = true;
 };
 
 // One epoch's progress, passed to the callback after each epoch.

@@ -283,6 +283,7 @@ absl::StatusOr<DataSplits> FashionMnistLoader::Load(
                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   s.norm_mean = kFashionMnistMean;
   s.norm_std = kFashionMnistStd;
+  s.background = (0.0 - kFashionMnistMean) / kFashionMnistStd;
   {
     const torch::Tensor all_x = NormalizeImages(train_images);
     const torch::Tensor all_y = LabelsTensor(train_labels);

@@ -70,6 +70,9 @@ struct DataSplits {
   std::vector<std::string> class_names;
   double norm_mean = 0;
   double norm_std = 1;
+  // Normalised value of a background (black) pixel: what augmentation pads
+  // with. 0 when the loader does not say.
+  double background = 0;
 };
 
 class DatasetLoader {

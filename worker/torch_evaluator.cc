@@ -1,7 +1,7 @@
 // The LibTorch evaluator: trains a candidate (any space of
-// worker/model_builder.h) with SGD (Nesterov
-// momentum, weight decay, per-step cosine learning rate) on cached in-memory
-// data splits and measures it.
+// worker/model_builder.h) with worker/trainer.h (SGD, per-step cosine
+// learning rate, optional label smoothing and augmentation) on cached
+// in-memory data splits and measures it (worker/profiler.h).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -15,16 +15,18 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "common/search_space.h"
-#include "common/status_macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "common/search_space.h"
+#include "common/status_macros.h"
+#include "worker/device.h"
 #include "worker/evaluator.h"
 #include "worker/fashion_mnist.h"
 #include "worker/model_builder.h"
 #include "worker/nb201_model.h"  // CountParameters
+#include "worker/profiler.h"
 #include "worker/torchscript_export.h"
+#include "worker/trainer.h"
 
 namespace nas {
 namespace {
@@ -47,14 +49,24 @@ struct TrainSettings {
   double weight_decay = 5e-4;
   int64_t seed = 1;
   int latency_runs = 30;
+  bool nesterov = true;
+  double label_smoothing = 0;
+  int64_t crop_padding = 0;
+  bool horizontal_flip = false;
 };
 
 absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
   if (e.epochs() < 0 || e.batch_size() < 0 || e.learning_rate() < 0 ||
-      e.momentum() < 0 || e.weight_decay() < 0 || e.latency_runs() < 0) {
+      e.momentum() < 0 || e.weight_decay() < 0 || e.latency_runs() < 0 ||
+      e.random_crop_padding() < 0) {
     return absl::InvalidArgumentError(
-        "evaluation epochs, batch_size, learning_rate, momentum, weight_decay "
-        "and latency_runs must not be negative");
+        "evaluation epochs, batch_size, learning_rate, momentum, weight_decay, "
+        "latency_runs and random_crop_padding must not be negative");
+  }
+  if (!(e.label_smoothing() >= 0 && e.label_smoothing() < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("evaluation label_smoothing must be in [0, 1), got ",
+                     e.label_smoothing()));
   }
   TrainSettings s;
   if (e.epochs() > 0) s.epochs = e.epochs();
@@ -64,6 +76,10 @@ absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
   s.weight_decay = e.weight_decay();
   if (e.data_seed() != 0) s.seed = e.data_seed();
   s.latency_runs = std::max(30, e.latency_runs());
+  s.nesterov = e.has_nesterov() ? e.nesterov() : true;
+  s.label_smoothing = e.label_smoothing();
+  s.crop_padding = e.random_crop_padding();
+  s.horizontal_flip = e.horizontal_flip();
   return s;
 }
 
@@ -84,21 +100,15 @@ double Accuracy(CandidateNet& model, const torch::Tensor& x,
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 
-double Quantile(const std::vector<double>& sorted, double q) {
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] +
-         (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
-}
-
 class TorchEvaluator final : public Evaluator {
  public:
   explicit TorchEvaluator(const EvaluatorOptions& options)
       : options_(options),
-        device_(torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
-                                            : torch::Device(torch::kCPU)) {
-    if (options_.threads > 0) torch::set_num_threads(options_.threads);
+        choice_(ChooseDevice(options.threads)),
+        device_(choice_.device) {
+    // Reuse freed activations instead of page-faulting fresh mmap()s every
+    // step (see docs/BENCHMARKS.md, train_throughput).
+    if (options_.keep_freed_memory) KeepFreedMemoryForReuse();
   }
 
   absl::StatusOr<v1::EvaluationMetrics> Evaluate(
@@ -116,10 +126,7 @@ class TorchEvaluator final : public Evaluator {
 
   std::string TakeModel() override { return std::move(model_bytes_); }
 
-  std::string device() const override {
-    if (device_.is_cuda()) return "cuda:0";
-    return absl::StrCat("cpu (", torch::get_num_threads(), " threads)");
-  }
+  std::string device() const override { return choice_.description; }
 
  private:
   struct CachedSplits {
@@ -223,56 +230,45 @@ class TorchEvaluator final : public Evaluator {
       train_y = torch::cat({data->train_y, data->val_y});
     }
 
-    torch::optim::SGD optimizer(model.parameters(),
-                                torch::optim::SGDOptions(ts.learning_rate)
-                                    .momentum(ts.momentum)
-                                    .nesterov(true)
-                                    .weight_decay(ts.weight_decay));
+    TrainOptions to;
+    to.batch_size = ts.batch_size;
+    to.learning_rate = ts.learning_rate;
+    to.momentum = ts.momentum;
+    to.nesterov = ts.nesterov;
+    to.weight_decay = ts.weight_decay;
+    to.label_smoothing = ts.label_smoothing;
+    to.augment.crop_padding = ts.crop_padding;
+    to.augment.horizontal_flip = ts.horizontal_flip;
+    to.augment.pad_value = data->background;
+    to.seed = static_cast<uint64_t>(ts.seed);
+    to.mixed_precision = choice_.mixed_precision;
     const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
     const int64_t n = train_x.size(0);
     const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
-    const double total_steps = static_cast<double>(steps_per_epoch) * ts.epochs;
-    int64_t step = 0;
+    Trainer trainer(model, to, device_, steps_per_epoch * ts.epochs);
     int epochs_run = 0;
     double train_loss = 0;
     double val_accuracy = 0;
+    double step_seconds = 0;  // in RunEpoch: training steps only
     const Clock::time_point t0 = Clock::now();
     Clock::time_point last_print = t0;
     for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
-      model.train();
-      const torch::Tensor perm = torch::randperm(
-          n, torch::TensorOptions().dtype(torch::kInt64).device(device_));
-      torch::Tensor loss_sum = torch::zeros(
-          {}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
-      for (int64_t b = 0; b < n; b += ts.batch_size, ++step) {
-        const int64_t len = std::min(ts.batch_size, n - b);
-        const torch::Tensor idx = perm.narrow(0, b, len);
-        const torch::Tensor x = train_x.index_select(0, idx);
-        const torch::Tensor y = train_y.index_select(0, idx);
-        const double lr =
-            0.5 * ts.learning_rate *
-            (1 + std::cos(M_PI * static_cast<double>(step) / total_steps));
-        for (auto& group : optimizer.param_groups()) {
-          static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-        }
-        optimizer.zero_grad();
-        const torch::Tensor loss =
-            torch::nn::functional::cross_entropy(model.forward(x), y);
-        loss.backward();
-        optimizer.step();
-        loss_sum += loss.detach().to(torch::kFloat64) * len;
-        if (options_.verbose && SecondsSince(last_print) > 30) {
+      BatchCallback on_batch;
+      if (options_.verbose) {
+        on_batch = [&](int64_t batch, const torch::Tensor& loss) {
+          if (SecondsSince(last_print) <= 30) return;
           last_print = Clock::now();
-          std::fprintf(stderr,
-                       "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
-                       tag.c_str(), epoch, ts.epochs,
-                       static_cast<long long>(b / ts.batch_size + 1),
-                       static_cast<long long>(steps_per_epoch),
-                       loss.item<double>(), SecondsSince(t0));
-        }
+          std::fprintf(
+              stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
+              tag.c_str(), epoch, ts.epochs, static_cast<long long>(batch),
+              static_cast<long long>(steps_per_epoch), loss.item<double>(),
+              SecondsSince(t0));
+        };
       }
-      train_loss = loss_sum.item<double>() / static_cast<double>(n);
+      const Clock::time_point epoch_start = Clock::now();
+      train_loss = trainer.RunEpoch(train_x, train_y, on_batch);
+      step_seconds += SecondsSince(epoch_start);
       val_accuracy = trial.final_training()
                          ? 0.0
                          : Accuracy(model, data->val_x, data->val_y);
@@ -297,7 +293,16 @@ class TorchEvaluator final : public Evaluator {
     m.set_test_accuracy(Accuracy(model, data->test_x, data->test_y));
     m.set_macs(cost.macs);
     m.set_params(CountParameters(model));
-    MeasureLatency(model, data->shape, ts.latency_runs, &m);
+    const LatencyStats latency =
+        MeasureLatency(model, data->shape, device_, ts.latency_runs,
+                       /*warmup=*/5, choice_.mixed_precision);
+    m.set_latency_ms(latency.median_ms);
+    m.set_latency_iqr_ms(latency.iqr_ms);
+    m.set_throughput_images_per_second(MeasureThroughput(
+        model, data->shape, device_, ts.batch_size, choice_.mixed_precision));
+    m.set_train_images_per_second(
+        step_seconds > 0 ? static_cast<double>(n) * epochs_run / step_seconds
+                         : 0);
     m.set_train_seconds(train_seconds);
     m.set_epochs(epochs_run);
     m.set_device(device());
@@ -351,6 +356,7 @@ class TorchEvaluator final : public Evaluator {
     (void)google::protobuf::util::JsonStringToMessage(json, &metrics);
     *f["metrics"].mutable_struct_value() = metrics;
     if (trial.has_search_space()) {
+      json.clear();
       (void)google::protobuf::util::MessageToJsonString(trial.search_space(),
                                                         &json, opts);
       google::protobuf::Struct space;
@@ -368,33 +374,8 @@ class TorchEvaluator final : public Evaluator {
     return ExportTorchScript(model, options);
   }
 
-  // Batch-1 forward latency: 5 warm-up runs, then `runs` timed ones.
-  void MeasureLatency(CandidateNet& model, const InputShape& shape, int runs,
-                      v1::EvaluationMetrics* m) {
-    constexpr int kWarmup = 5;
-    torch::NoGradGuard no_grad;
-    model.eval();
-    const torch::Tensor x =
-        torch::randn({1, shape.channels, shape.height, shape.width},
-                     torch::TensorOptions().device(device_));
-    std::vector<double> ms;
-    ms.reserve(runs);
-    for (int i = 0; i < kWarmup + runs; ++i) {
-      const Clock::time_point t = Clock::now();
-      const torch::Tensor out = model.forward(x);
-      if (device_.is_cuda()) {
-        torch::cuda::synchronize();
-      } else {
-        (void)out.data_ptr();
-      }
-      if (i >= kWarmup) ms.push_back(SecondsSince(t) * 1e3);
-    }
-    std::sort(ms.begin(), ms.end());
-    m->set_latency_ms(Quantile(ms, 0.5));
-    m->set_latency_iqr_ms(Quantile(ms, 0.75) - Quantile(ms, 0.25));
-  }
-
   const EvaluatorOptions options_;
+  const DeviceChoice choice_;
   const torch::Device device_;
   std::string model_bytes_;  // for TakeModel
   // Most recently used first.

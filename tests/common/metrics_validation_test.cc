@@ -47,6 +47,18 @@ TEST(ValidateMetrics, RefusesImpossibleValuesNamingTheField) {
   m.set_train_seconds(-3);
   EXPECT_THAT(ValidateMetrics(m),
               StatusIs(absl::StatusCode::kInvalidArgument, "train_seconds"));
+  m = Good();
+  m.set_throughput_images_per_second(std::nan(""));
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "throughput_images_per_second"));
+  m = Good();
+  m.set_train_images_per_second(-1);
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "train_images_per_second"));
+  m = Good();
+  m.set_throughput_images_per_second(1234.5);
+  m.set_train_images_per_second(321);
+  NAS_EXPECT_OK(ValidateMetrics(m));
 }
 
 }  // namespace

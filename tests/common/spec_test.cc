@@ -119,6 +119,61 @@ TEST(Spec, ListsEveryError) {
   EXPECT_EQ(errors[3].line, 8);
 }
 
+TEST(Spec, TrainingOptionDefaults) {
+  absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec({}, kGood);
+  NAS_ASSERT_OK(spec);
+  const v1::EvaluationSpec& e = spec->evaluation();
+  EXPECT_DOUBLE_EQ(e.label_smoothing(), 0);
+  EXPECT_EQ(e.random_crop_padding(), 0);
+  EXPECT_FALSE(e.horizontal_flip());
+  ASSERT_TRUE(e.has_nesterov());
+  EXPECT_TRUE(e.nesterov());
+}
+
+TEST(Spec, TrainingOptionsParsed) {
+  absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec(
+      {},
+      "name: x\nsearch_space:\n  name: nb201\nbudget:\n  max_trials: 2\n"
+      "evaluation:\n  label_smoothing: 0.1\n  random_crop_padding: 2\n"
+      "  horizontal_flip: true\n  nesterov: false\n");
+  NAS_ASSERT_OK(spec);
+  const v1::EvaluationSpec& e = spec->evaluation();
+  EXPECT_DOUBLE_EQ(e.label_smoothing(), 0.1);
+  EXPECT_EQ(e.random_crop_padding(), 2);
+  EXPECT_TRUE(e.horizontal_flip());
+  ASSERT_TRUE(e.has_nesterov());
+  EXPECT_FALSE(e.nesterov());  // written explicitly: kept
+}
+
+TEST(Spec, TrainingOptionsValidated) {
+  const std::string head =
+      "name: x\nsearch_space:\n  name: nb201\nbudget:\n  max_trials: 2\n"
+      "evaluation:\n";
+  EXPECT_THAT(PrepareSpec({}, head + "  label_smoothing: 1.0\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.label_smoothing (line 7): must be in "
+                       "[0, 1)"));
+  EXPECT_THAT(PrepareSpec({}, head + "  label_smoothing: -0.1\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.label_smoothing"));
+  EXPECT_THAT(PrepareSpec({}, head + "  label_smoothing: .nan\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.label_smoothing"));
+  EXPECT_THAT(PrepareSpec({}, head + "  random_crop_padding: 9\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.random_crop_padding (line 7): must "
+                       "be in [0, 8]"));
+  EXPECT_THAT(PrepareSpec({}, head + "  random_crop_padding: -1\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.random_crop_padding"));
+  EXPECT_THAT(PrepareSpec({}, head + "  horizontal_flip: sometimes\n"),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.horizontal_flip (line 7): expected "
+                       "true or false"));
+  NAS_EXPECT_OK(PrepareSpec(
+      {}, head + "  label_smoothing: 0.99\n  random_crop_padding: 8\n"));
+}
+
 TEST(Spec, MessageSpecValidatedToo) {
   v1::ExperimentSpec spec;
   spec.set_name("x");

@@ -80,6 +80,10 @@ TEST(TorchEvaluatorTest, ShortTrainingRunLearns) {
   EXPECT_GT(m->train_seconds(), 0);
   EXPECT_GT(m->latency_ms(), 0);
   EXPECT_GE(m->latency_iqr_ms(), 0);
+  EXPECT_GT(m->throughput_images_per_second(), 0);
+  EXPECT_GT(m->train_images_per_second(), 0);
+  // 2000 images in less than the whole training time's worth of seconds.
+  EXPECT_GE(m->train_images_per_second() * m->train_seconds(), 2000 * 0.99);
   EXPECT_EQ(m->device(), ev->device());
 
   v1::SearchSpaceSpec spec;
@@ -127,6 +131,34 @@ TEST(TorchEvaluatorTest, SameTrialSameResult) {
   NAS_ASSERT_OK(b);
   EXPECT_DOUBLE_EQ(a->val_accuracy(), b->val_accuracy());
   EXPECT_DOUBLE_EQ(a->train_loss(), b->train_loss());
+}
+
+TEST(TorchEvaluatorTest, TrainingOptionsChangeTheRunAndStillLearn) {
+  if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
+  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions());
+  const v1::Trial plain = SmallTrial(kGenotype, 1, 1000);
+  v1::Trial augmented = plain;
+  augmented.mutable_evaluation()->set_label_smoothing(0.1);
+  augmented.mutable_evaluation()->set_random_crop_padding(2);
+  augmented.mutable_evaluation()->set_horizontal_flip(true);
+  augmented.mutable_evaluation()->set_nesterov(false);
+  absl::StatusOr<v1::EvaluationMetrics> a = ev->Evaluate(plain, nullptr);
+  absl::StatusOr<v1::EvaluationMetrics> b = ev->Evaluate(augmented, nullptr);
+  absl::StatusOr<v1::EvaluationMetrics> b2 = ev->Evaluate(augmented, nullptr);
+  NAS_ASSERT_OK(a);
+  NAS_ASSERT_OK(b);
+  NAS_ASSERT_OK(b2);
+  EXPECT_NE(a->train_loss(), b->train_loss());
+  EXPECT_DOUBLE_EQ(b->train_loss(), b2->train_loss());  // seeded augmentation
+  EXPECT_DOUBLE_EQ(b->val_accuracy(), b2->val_accuracy());
+  // Label smoothing keeps the loss above the smoothed target's entropy.
+  EXPECT_GT(b->train_loss(), 0.3);
+  EXPECT_GT(b->val_accuracy(), 0.4);
+
+  v1::Trial bad = plain;
+  bad.mutable_evaluation()->set_label_smoothing(1.0);
+  EXPECT_THAT(ev->Evaluate(bad, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, "label_smoothing"));
 }
 
 TEST(TorchEvaluatorTest, ErrorsNameTheProblem) {

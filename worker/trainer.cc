@@ -1,0 +1,99 @@
+#include "worker/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace nas {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+// The model's parameters, after converting it to channels-last if asked.
+std::vector<torch::Tensor> PrepareParameters(CandidateNet& model,
+                                             bool channels_last) {
+  if (channels_last) ConvertToChannelsLast(model);
+  return model.parameters();
+}
+
+}  // namespace
+
+torch::Tensor TrainingLoss(const torch::Tensor& logits, const torch::Tensor& y,
+                           double smoothing) {
+  return F::cross_entropy(
+      logits, y, F::CrossEntropyFuncOptions().label_smoothing(smoothing));
+}
+
+Trainer::Trainer(CandidateNet& model, const TrainOptions& options,
+                 torch::Device device, int64_t total_steps)
+    : model_(model),
+      options_(options),
+      device_(device),
+      total_steps_(std::max<int64_t>(1, total_steps)),
+      amp_(options.mixed_precision && device.is_cuda()),
+      optimizer_(PrepareParameters(model, options.channels_last),
+                 torch::optim::SGDOptions(options.learning_rate)
+                     .momentum(options.momentum)
+                     .nesterov(options.nesterov && options.momentum > 0)
+                     .weight_decay(options.weight_decay)),
+      scaler_(amp_),
+      augment_gen_(at::detail::createCPUGenerator(options.seed)) {}
+
+double Trainer::LearningRate(int64_t step) const {
+  return 0.5 * options_.learning_rate *
+         (1 + std::cos(M_PI * static_cast<double>(step) /
+                       static_cast<double>(total_steps_)));
+}
+
+torch::Tensor Trainer::Step(const torch::Tensor& x, const torch::Tensor& y) {
+  const double lr = LearningRate(step_);
+  for (auto& group : optimizer_.param_groups()) {
+    static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+  }
+  // Drop the gradients instead of zeroing them (set_to_none): backward
+  // then writes fresh ones without a memset and an accumulation pass.
+  for (auto& group : optimizer_.param_groups()) {
+    for (torch::Tensor& p : group.params()) p.mutable_grad().reset();
+  }
+  torch::Tensor input = options_.augment.enabled()
+                            ? AugmentBatch(x, options_.augment, augment_gen_)
+                            : x;
+  if (options_.channels_last) {
+    input = ChannelsLast(input);
+  }
+  torch::Tensor loss;
+  {
+    AutocastScope autocast(amp_);
+    loss = TrainingLoss(model_.forward(input), y, options_.label_smoothing);
+  }
+  scaler_.Scale(loss).backward();
+  scaler_.Step(optimizer_);
+  ++step_;
+  return loss.detach();
+}
+
+double Trainer::RunEpoch(const torch::Tensor& x, const torch::Tensor& y,
+                         const BatchCallback& on_batch) {
+  model_.train();
+  const int64_t n = x.size(0);
+  if (n == 0) return 0;
+  const torch::Tensor perm = torch::randperm(
+      n, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+  torch::Tensor loss_sum = torch::zeros(
+      {}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  int64_t batch = 0;
+  for (int64_t b = 0; b < n; b += options_.batch_size) {
+    const int64_t len = std::min(options_.batch_size, n - b);
+    const torch::Tensor idx = perm.narrow(0, b, len);
+    const torch::Tensor loss =
+        Step(x.index_select(0, idx), y.index_select(0, idx));
+    loss_sum.add_(loss, static_cast<double>(len));
+    if (on_batch) on_batch(++batch, loss);
+  }
+  return loss_sum.item<double>() / static_cast<double>(n);
+}
+
+}  // namespace nas
