@@ -70,12 +70,58 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
     return absl::InvalidArgumentError(
         "metrics.train_seconds: must be a finite number >= 0");
   }
+  if (!finite_in(m.simulated_seconds(), 0, inf)) {
+    return absl::InvalidArgumentError(
+        "metrics.simulated_seconds: must be a finite number >= 0");
+  }
   if (!std::isfinite(m.train_loss())) {
     return absl::InvalidArgumentError("metrics.train_loss: must be finite");
   }
   if (m.epochs() < 0)
     return absl::InvalidArgumentError("metrics.epochs: must be >= 0");
   return absl::OkStatus();
+}
+
+void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
+                            SimulatedBudget* b) {
+  b->reported = b->used;
+  bool pending = false;
+  for (const TrialCost& t : rows) {
+    if (b->ended || t.seq <= b->cursor) continue;
+    if (t.status == TrialStatus::kQueued || t.status == TrialStatus::kRunning) {
+      pending = true;
+      continue;
+    }
+    if (t.status != TrialStatus::kSucceeded) {  // failed/cancelled: free
+      if (!pending) b->cursor = t.seq;
+      continue;
+    }
+    if (pending) {
+      b->reported += t.simulated_seconds;
+      continue;
+    }
+    if (b->used + t.simulated_seconds > limit) {
+      b->ended = true;
+      b->first_uncounted_seq = t.seq;
+      b->reason =
+          absl::StrCat("not counted: past budget.max_simulated_seconds ", limit,
+                       " (candidate seq ", t.seq, " would have brought ",
+                       b->used, " to ", b->used + t.simulated_seconds, ")");
+      break;
+    }
+    b->used += t.simulated_seconds;
+    b->reported += t.simulated_seconds;
+    ++b->counted;
+    b->cursor = t.seq;
+    if (b->used >= limit) {
+      b->ended = true;
+      b->first_uncounted_seq = t.seq + 1;
+      b->reason =
+          absl::StrCat("not counted: budget.max_simulated_seconds ", limit,
+                       " was spent exactly at candidate seq ", t.seq);
+      break;
+    }
+  }
 }
 
 Controller::Controller(Store* store, ControllerOptions options)
@@ -175,12 +221,11 @@ void Controller::Observe(Running& run, const ResultRecord& r) {
 }
 
 absl::Status Controller::FeedResults(int64_t id, Running& run) {
+  // Only the results not observed yet are read.
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
-                       store_->ListResults(id));
-  for (size_t i = static_cast<size_t>(run.observed); i < results.size(); ++i) {
-    Observe(run, results[i]);
-  }
-  run.observed = static_cast<int64_t>(results.size());
+                       store_->ListResults(id, run.observed));
+  for (const ResultRecord& r : results) Observe(run, r);
+  run.observed += static_cast<int64_t>(results.size());
   return absl::OkStatus();
 }
 
@@ -192,7 +237,40 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
   if (c.trials_succeeded() > run.observed) {
     NAS_RETURN_IF_ERROR(FeedResults(id, run));
   }
-  if (done >= budget.max_trials() && active == 0) {
+  const double max_sim = budget.max_simulated_seconds();
+  if (max_sim > 0 && done != run.budget_done) {
+    // Only trials that ended can move the budget.
+    NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> rows,
+                         store_->ListTrialCosts(id, run.budget.cursor));
+    AdvanceSimulatedBudget(rows, max_sim, &run.budget);
+    run.budget_done = done;
+    if (run.budget.ended) {
+      const bool any = run.budget.counted > 0;
+      absl::Status s = store_->FinishOverBudget(
+          id, any ? v1::EXPERIMENT_SUCCEEDED : v1::EXPERIMENT_FAILED,
+          any ? ""
+              : absl::StrCat("no evaluation fits in budget.max_simulated_"
+                             "seconds ",
+                             max_sim),
+          run.budget.first_uncounted_seq, run.budget.reason);
+      running_.erase(id);
+      return s;
+    }
+  }
+  const bool trial_cap = budget.max_trials() > 0;
+  if (!trial_cap && c.trials_failed() >= 10 &&
+      c.trials_failed() > c.trials_succeeded()) {
+    // Without max_trials nothing else would end an experiment whose every
+    // trial fails (e.g. a table missing on the workers).
+    absl::Status s = store_->FinishExperiment(
+        id, v1::EXPERIMENT_FAILED,
+        absl::StrCat(c.trials_failed(), " trials failed, ",
+                     c.trials_succeeded(),
+                     " succeeded; see the trials' errors"));
+    running_.erase(id);
+    return s;
+  }
+  if (trial_cap && done >= budget.max_trials() && active == 0) {
     // Budget spent. Without a single successful trial there is no result
     // to show: the experiment failed (the trials carry their errors).
     const bool any = c.trials_succeeded() > 0;
@@ -204,7 +282,9 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     running_.erase(id);
     return s;
   }
-  const int cap = budget.max_trials() * options_.duplicate_factor + 100;
+  const int cap =
+      (trial_cap ? budget.max_trials() : done) * options_.duplicate_factor +
+      100;
   if (c.candidates() >= cap) {
     absl::Status s = store_->FinishExperiment(
         id, v1::EXPERIMENT_FAILED,
@@ -213,8 +293,10 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     running_.erase(id);
     return s;
   }
-  const int n = std::min(budget.parallel_trials() - active,
-                         budget.max_trials() - done - active);
+  int n = budget.parallel_trials() - active;
+  if (trial_cap) n = std::min(n, budget.max_trials() - done - active);
+  // Once the reported costs reach the budget its end is certain.
+  if (max_sim > 0 && run.budget.reported >= max_sim) n = 0;
   if (n <= 0) return absl::OkStatus();
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
@@ -342,6 +424,15 @@ absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
   NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
   if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
   e.set_waiting(WaitingReason(e));
+  if (rec.spec.evaluation().mode() == v1::TABULAR) {
+    NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> costs,
+                         store_->ListTrialCosts(rec.id, -1));
+    double seconds = 0;
+    for (const TrialCost& t : costs) {
+      if (t.status == TrialStatus::kSucceeded) seconds += t.simulated_seconds;
+    }
+    e.set_simulated_seconds(seconds);
+  }
   return e;
 }
 

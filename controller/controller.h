@@ -30,6 +30,34 @@
 
 namespace nas {
 
+// An experiment's progress through budget.max_simulated_seconds. Trials are
+// accounted in proposal (seq) order, so the outcome does not depend on the
+// order in which parallel results arrive: an evaluation counts when the
+// total including it stays <= the budget (NAS-Bench-201's rule); the first
+// one that would exceed it ends the budget and neither it nor any later
+// candidate counts. Failed and cancelled trials cost nothing.
+struct SimulatedBudget {
+  // Seconds of the counted evaluations, those with seq <= cursor.
+  double used = 0;
+  // `used` plus the costs of succeeded trials after the first unfinished
+  // one: once it reaches the budget, the end is certain (no more proposals).
+  double reported = 0;
+  // Evaluations counted (succeeded with seq <= cursor).
+  int counted = 0;
+  // Last seq accounted for (every trial up to it is final); -1 = none.
+  int32_t cursor = -1;
+  bool ended = false;
+  // When ended: candidates from this seq on are not counted.
+  int32_t first_uncounted_seq = -1;
+  // When ended: a sentence saying why, stored as their reason.
+  std::string reason;
+};
+
+// Accounts `rows` (trials with seq > b->cursor, in seq order) against
+// `limit` seconds; stops at the first unfinished trial. Pure.
+void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
+                            SimulatedBudget* b);
+
 struct ControllerOptions {
   // Longest time between two ticks. Default 250 ms.
   absl::Duration tick = absl::Milliseconds(250);
@@ -98,6 +126,10 @@ class Controller {
     const SearchSpace* space = nullptr;
     std::unique_ptr<Strategy> strategy;
     int64_t observed = 0;  // results fed to the strategy
+    // budget.max_simulated_seconds accounting, and the number of ended
+    // trials when it was last advanced (it only changes when trials end).
+    SimulatedBudget budget;
+    int budget_done = -1;
   };
 
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

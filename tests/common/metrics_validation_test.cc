@@ -47,6 +47,13 @@ TEST(ValidateMetrics, RefusesImpossibleValuesNamingTheField) {
   m.set_train_seconds(-3);
   EXPECT_THAT(ValidateMetrics(m),
               StatusIs(absl::StatusCode::kInvalidArgument, "train_seconds"));
+  m = Good();
+  m.set_simulated_seconds(-1);
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "metrics.simulated_seconds"));
+  m.set_simulated_seconds(std::nan(""));
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "metrics.simulated_seconds"));
 }
 
 }  // namespace
