@@ -33,6 +33,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -55,16 +56,24 @@ ABSL_FLAG(int, runs, 100, "independent runs per strategy");
 ABSL_FLAG(int, workers, 4, "nas-worker processes");
 ABSL_FLAG(int, concurrent, 64, "experiments in flight at once");
 ABSL_FLAG(double, budget, 12000, "simulated seconds per run");
-ABSL_FLAG(int, population, 10, "evolution: population P");
-ABSL_FLAG(int, sample_size, 3, "evolution: tournament size S");
+ABSL_FLAG(int, population, 20, "evolution: population P");
+ABSL_FLAG(int, sample_size, 5, "evolution: tournament size S");
 ABSL_FLAG(int, pareto_runs, 0,
           "extra runs (strategy --pareto_strategy) whose Pareto front "
           "(accuracy vs flops_m) is compared with the table's exact front");
 ABSL_FLAG(std::string, pareto_strategy, "random",
-          "strategy of the --pareto_runs");
+          "strategy name of the --pareto_runs");
+ABSL_FLAG(std::string, pareto_strategy_yaml, "",
+          "if set, the whole strategy mapping of the --pareto_runs (the seed "
+          "is added), e.g. '{name: evolution, evolution: {population: 10}}'");
+ABSL_FLAG(std::string, pareto_objective_yaml, "",
+          "if set, the objective mapping of the --pareto_runs (multi-"
+          "objective settings of strategies that support them)");
 ABSL_FLAG(std::string, out_dir, "search_quality_out",
           "where search_quality.{csv,md,svg} are written");
 ABSL_FLAG(int, tick_ms, 250, "controller --tick_ms");
+ABSL_FLAG(std::string, controller_binary, "",
+          "nas-controller to run (default: the one of this build)");
 
 namespace nas {
 namespace {
@@ -95,7 +104,16 @@ std::string Spec(const std::string& strategy, int64_t seed, bool pareto) {
                                "\nsearch_space: {name: nb201}\n"
                                "strategy: {name: ",
                                strategy, ", seed: ", seed);
-  if (strategy == "evolution") {
+  const std::string custom(
+      absl::StripAsciiWhitespace(absl::GetFlag(FLAGS_pareto_strategy_yaml)));
+  if (pareto && custom.size() >= 2 && custom.front() == '{' &&
+      custom.back() == '}') {
+    // "{name: x, ...}" -> "{seed: S, name: x, ...}"
+    s = absl::StrCat("name: sq-pareto-", seed,
+                     "\nsearch_space: {name: nb201}\nstrategy: {seed: ", seed,
+                     ", ", custom.substr(custom.find('{') + 1));
+    s.pop_back();  // the closing brace, added back below
+  } else if (strategy == "evolution") {
     absl::StrAppend(
         &s, ", evolution: {population: ", absl::GetFlag(FLAGS_population),
         ", sample_size: ", absl::GetFlag(FLAGS_sample_size), "}");
@@ -111,6 +129,10 @@ std::string Spec(const std::string& strategy, int64_t seed, bool pareto) {
       "    cost_scale: 0.06\n");
   if (pareto) {
     absl::StrAppend(&s, "    macs_column: flops_m\n    macs_scale: 1e6\n");
+    if (!absl::GetFlag(FLAGS_pareto_objective_yaml).empty()) {
+      absl::StrAppend(
+          &s, "objective: ", absl::GetFlag(FLAGS_pareto_objective_yaml), "\n");
+    }
   }
   return s;
 }
@@ -264,7 +286,9 @@ class Bench {
     std::filesystem::create_directories(out_dir);
     const int port = testing::FreePort();
     auto controller = testing::ChildProcess::Spawn(
-        {testing::Binary("controller/nas-controller"),
+        {absl::GetFlag(FLAGS_controller_binary).empty()
+             ? testing::Binary("controller/nas-controller")
+             : absl::GetFlag(FLAGS_controller_binary),
          absl::StrCat("--listen=127.0.0.1:", port),
          "--database=" + (*pg)->conninfo(),
          absl::StrCat("--tick_ms=", absl::GetFlag(FLAGS_tick_ms))},
@@ -502,8 +526,10 @@ class Bench {
           "Pareto (%s, accuracy vs flops_m, %zu runs): the table's exact front "
           "has %zu cells; a run's GetParetoFront returned %.1f candidates on "
           "average and found %.1f%% ± %.1f%% of the exact front",
-          absl::GetFlag(FLAGS_pareto_strategy), shares.size(),
-          exact_front_.size(),
+          absl::GetFlag(FLAGS_pareto_strategy_yaml).empty()
+              ? absl::GetFlag(FLAGS_pareto_strategy)
+              : absl::GetFlag(FLAGS_pareto_strategy_yaml),
+          shares.size(), exact_front_.size(),
           static_cast<double>(returned) / static_cast<double>(shares.size()),
           100 * Mean(shares), 100 * Std(shares));
       printf("%s\n", line.c_str());

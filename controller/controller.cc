@@ -162,11 +162,21 @@ void Controller::RemoveTickListener(int id) {
 void Controller::Wake() {
   absl::MutexLock lock(&tick_mu_);
   wake_ = true;
+  wake_all_ = true;
+}
+
+void Controller::MarkDirty(int64_t id) {
+  absl::MutexLock lock(&tick_mu_);
+  wake_ = true;
+  dirty_.insert(id);
 }
 
 void Controller::TickerLoop() {
+  absl::Time last_full = absl::InfinitePast();
   while (true) {
     std::vector<std::function<void()>> listeners;
+    std::set<int64_t> dirty;
+    bool full = false;
     {
       absl::MutexLock lock(&tick_mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tick_mu_) {
@@ -174,9 +184,13 @@ void Controller::TickerLoop() {
       };
       tick_mu_.AwaitWithTimeout(absl::Condition(&ready), options_.tick);
       if (stop_) return;
+      full = wake_all_ || absl::Now() - last_full >= options_.tick;
       wake_ = false;
+      wake_all_ = false;
+      dirty.swap(dirty_);
     }
-    Tick();
+    if (full) last_full = absl::Now();
+    Tick(dirty, full);
     {
       absl::MutexLock lock(&tick_mu_);
       for (auto& [id, l] : listeners_) listeners.push_back(l);
@@ -341,21 +355,33 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     rows.push_back(std::move(row));
   }
   // Candidates are written before anything else happens to them.
-  return store_->InsertCandidates(id, rows).status();
+  NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, rows).status());
+  for (const NewCandidate& row : rows) {
+    if (row.state != v1::CANDIDATE_QUEUED) {
+      // Rejected or duplicate proposals left room: propose again at once.
+      MarkDirty(id);
+      break;
+    }
+  }
+  return absl::OkStatus();
 }
 
-void Controller::Tick() {
-  absl::StatusOr<ExpiryOutcome> expired = store_->ExpireLeases();
-  if (!expired.ok()) {
-    fprintf(stderr, "controller: expiring leases: %s\n",
-            std::string(expired.status().message()).c_str());
-  } else if (expired->requeued + expired->failed > 0) {
-    fprintf(stderr, "controller: leases expired: %d requeued, %d failed\n",
-            expired->requeued, expired->failed);
+void Controller::Tick(const std::set<int64_t>& dirty, bool full) {
+  if (full) {
+    absl::StatusOr<ExpiryOutcome> expired = store_->ExpireLeases();
+    if (!expired.ok()) {
+      fprintf(stderr, "controller: expiring leases: %s\n",
+              std::string(expired.status().message()).c_str());
+    } else if (expired->requeued + expired->failed > 0) {
+      fprintf(stderr, "controller: leases expired: %d requeued, %d failed\n",
+              expired->requeued, expired->failed);
+    }
   }
   absl::MutexLock lock(&mu_);
   std::vector<int64_t> ids;
-  for (auto& [id, run] : running_) ids.push_back(id);
+  for (auto& [id, run] : running_) {
+    if (full || dirty.count(id) > 0) ids.push_back(id);
+  }
   for (int64_t id : ids) {
     absl::Status s = TopUp(id, running_[id]);
     if (!s.ok()) {
@@ -677,29 +703,31 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
     const v1::ReportResultRequest& request) {
   Seen(request.worker_id());
   v1::ReportResultResponse out;
+  int64_t experiment_id = 0;
   if (!request.error().empty()) {
-    NAS_RETURN_IF_ERROR(
-        store_->RecordFailure(request.trial_id(), request.attempt(),
-                              request.worker_id(), request.error()));
+    NAS_RETURN_IF_ERROR(store_->RecordFailure(
+        request.trial_id(), request.attempt(), request.worker_id(),
+        request.error(), &experiment_id));
     out.set_accepted(true);
-    Wake();
+    MarkDirty(experiment_id);
     return out;
   }
   absl::Status valid = ValidateMetrics(request.metrics());
   if (!valid.ok()) {
     absl::Status s = store_->RecordFailure(
         request.trial_id(), request.attempt(), request.worker_id(),
-        std::string(valid.message()));
+        std::string(valid.message()), &experiment_id);
     if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
-    Wake();
+    if (s.ok()) MarkDirty(experiment_id);
     return valid;
   }
   NAS_ASSIGN_OR_RETURN(
       ReportOutcome outcome,
       store_->RecordResult(request.trial_id(), request.attempt(),
-                           request.worker_id(), request.metrics()));
+                           request.worker_id(), request.metrics(),
+                           &experiment_id));
   out.set_accepted(true);
-  if (outcome == ReportOutcome::kStored) Wake();
+  if (outcome == ReportOutcome::kStored) MarkDirty(experiment_id);
   return out;
 }
 

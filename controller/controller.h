@@ -8,6 +8,10 @@
 // trials until its budget is spent, finishes experiments whose trials are
 // all done, and then calls every registered tick listener (long polls and
 // watch streams use that to make progress without threads of their own).
+// A tick woken by a reported result or failure visits only that result's
+// experiment; every experiment is visited (and leases expired) at least
+// once per `tick`, so the per-tick cost does not grow with the number of
+// idle running experiments.
 #ifndef NAS_CONTROLLER_CONTROLLER_H_
 #define NAS_CONTROLLER_CONTROLLER_H_
 
@@ -16,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -86,7 +91,7 @@ class Controller {
   // for long. Returns an id for RemoveTickListener.
   int AddTickListener(std::function<void()> listener);
   void RemoveTickListener(int id);
-  // Asks for a tick as soon as possible.
+  // Asks for a tick of every experiment as soon as possible.
   void Wake();
 
   // --- ExperimentService ---------------------------------------------------
@@ -140,8 +145,12 @@ class Controller {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TopUp(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Tick();
+  // Visits the experiments in `dirty`, or every running one when `full`
+  // (and expires leases then).
+  void Tick(const std::set<int64_t>& dirty, bool full);
   void TickerLoop();
+  // Asks for a tick that visits experiment `id` as soon as possible.
+  void MarkDirty(int64_t id);
   absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);
 
   Store* const store_;
@@ -161,6 +170,9 @@ class Controller {
 
   absl::Mutex tick_mu_;
   bool wake_ ABSL_GUARDED_BY(tick_mu_) = false;
+  // Experiments to visit at the next tick; wake_all_: visit all of them.
+  std::set<int64_t> dirty_ ABSL_GUARDED_BY(tick_mu_);
+  bool wake_all_ ABSL_GUARDED_BY(tick_mu_) = false;
   bool stop_ ABSL_GUARDED_BY(tick_mu_) = false;
   int next_listener_ ABSL_GUARDED_BY(tick_mu_) = 0;
   std::map<int, std::function<void()>> listeners_ ABSL_GUARDED_BY(tick_mu_);

@@ -1243,12 +1243,13 @@ absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
 
 absl::StatusOr<ReportOutcome> Store::RecordResult(
     int64_t trial_id, int32_t attempt, const std::string& worker_id,
-    const v1::EvaluationMetrics& m) {
+    const v1::EvaluationMetrics& m, int64_t* experiment_id) {
   return impl_->Run(
       "RecordResult",
       [&](pqxx::connection& conn) -> absl::StatusOr<ReportOutcome> {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
+        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
         if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
           return ReportOutcome::kAlreadyStored;
         }
@@ -1266,11 +1267,13 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
 
 absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
                                   const std::string& worker_id,
-                                  const std::string& error) {
+                                  const std::string& error,
+                                  int64_t* experiment_id) {
   return impl_->Run(
       "RecordFailure", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
+        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
         NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
         std::string status = "QUEUED";
         std::string reason = error;

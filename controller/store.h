@@ -247,14 +247,16 @@ class Store {
   // (metrics copied to it). kFailedPrecondition naming the reason when the
   // trial is not RUNNING under this attempt and worker (stale or foreign),
   // unless the identical attempt was already stored: then kAlreadyStored.
+  // `experiment_id`, when given, receives the trial's experiment.
   absl::StatusOr<ReportOutcome> RecordResult(
       int64_t trial_id, int32_t attempt, const std::string& worker_id,
-      const v1::EvaluationMetrics& metrics);
+      const v1::EvaluationMetrics& metrics, int64_t* experiment_id = nullptr);
   // The attempt failed on the worker: back to QUEUED when attempts remain,
   // else trial and candidate FAILED with `error`. Same staleness rule.
   absl::Status RecordFailure(int64_t trial_id, int32_t attempt,
                              const std::string& worker_id,
-                             const std::string& error);
+                             const std::string& error,
+                             int64_t* experiment_id = nullptr);
   // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
   // ("lease expired after N attempts") when attempt >= max_attempts.
   absl::StatusOr<ExpiryOutcome> ExpireLeases();

@@ -194,7 +194,7 @@ TEST_F(MigrationTest, AppliesOnceAndIsIdempotent) {
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(applied);
-  EXPECT_THAT(*applied, ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(*applied, ElementsAre(1, 2, 3, 4, 5));
   auto again = (*store)->Migrate(kMigrationsDir);
   NAS_ASSERT_OK(again);
   EXPECT_THAT(*again, IsEmpty());
@@ -219,7 +219,7 @@ TEST_F(MigrationTest, ConcurrentMigrationsApplyEachVersionOnce) {
   NAS_ASSERT_OK(rb);
   std::vector<int> all = *ra;
   all.insert(all.end(), rb->begin(), rb->end());
-  EXPECT_THAT(all, UnorderedElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(all, UnorderedElementsAre(1, 2, 3, 4, 5));
 }
 
 TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
@@ -240,19 +240,22 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
   const fs::path dir = dir_template;
   const fs::path source = kMigrationsDir;
   fs::copy_file(source / "0001_init.sql", dir / "0001_init.sql");
-  // 0003 and 0004 (columns the current store reads and writes) do not
-  // touch trials, so they can go first; 0002 comes later, as an upgrade.
+  // 0003, 0004 and 0005 (columns the current store reads and writes) do
+  // not touch trials, so they can go first; 0002 comes later, as an
+  // upgrade.
   fs::copy_file(source / "0003_candidate_observed_results.sql",
                 dir / "0003_candidate_observed_results.sql");
   fs::copy_file(source / "0004_early_stopping.sql",
                 dir / "0004_early_stopping.sql");
+  fs::copy_file(source / "0005_simulated_seconds.sql",
+                dir / "0005_simulated_seconds.sql");
 
   const std::string conninfo = NewDatabase("backfill");
   auto store = Store::Open({conninfo, 2});
   NAS_ASSERT_OK(store);
   auto applied = (*store)->Migrate(dir.string());
   NAS_ASSERT_OK(applied);
-  ASSERT_THAT(*applied, ElementsAre(1, 3, 4));
+  ASSERT_THAT(*applied, ElementsAre(1, 3, 4, 5));
 
   auto exp_a = (*store)->CreateExperiment(MakeSpec("BackfillA"), 1);
   NAS_ASSERT_OK(exp_a);
@@ -1212,15 +1215,15 @@ TEST_F(StoreTest, TrialCostsAndFinishOverBudget) {
   EXPECT_EQ(counts->trials_succeeded(), 1);
   EXPECT_EQ(counts->trials_running(), 0);
   EXPECT_EQ(counts->trials_queued(), 0);
-  EXPECT_THAT(Attempts(server_->conninfo(), trials[1]),
-              ElementsAre(Attempt(1, "w1", "CANCELLED", "not counted: test",
-                                  true)));
+  EXPECT_THAT(
+      Attempts(server_->conninfo(), trials[1]),
+      ElementsAre(Attempt(1, "w1", "CANCELLED", "not counted: test", true)));
   // The cut-off running attempt's late report is stale, harmlessly.
   EXPECT_THAT(store_->RecordResult(trials[1], 1, "w1", MakeMetrics(0.7)),
               StatusIs(absl::StatusCode::kFailedPrecondition, "CANCELLED"));
-  EXPECT_THAT(store_->FinishOverBudget(exp, v1::EXPERIMENT_SUCCEEDED, "", 1,
-                                       "again"),
-              StatusIs(absl::StatusCode::kFailedPrecondition, "SUCCEEDED"));
+  EXPECT_THAT(
+      store_->FinishOverBudget(exp, v1::EXPERIMENT_SUCCEEDED, "", 1, "again"),
+      StatusIs(absl::StatusCode::kFailedPrecondition, "SUCCEEDED"));
 }
 
 }  // namespace
