@@ -106,6 +106,10 @@ class Controller {
       const v1::ListCandidatesRequest& request);
   absl::StatusOr<v1::GetParetoFrontResponse> GetParetoFront(
       const v1::GetParetoFrontRequest& request);
+  // The kept TorchScript model of a candidate (final re-training first).
+  // NotFound when the experiment is unknown or no model is kept.
+  absl::StatusOr<v1::ExportCandidateResponse> ExportCandidate(
+      const v1::ExportCandidateRequest& request);
 
   // --- WorkerService -------------------------------------------------------
   absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
@@ -144,6 +148,10 @@ class Controller {
   absl::Status FeedResults(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TopUp(int64_t id, Running& run)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores the final re-training candidates (spec.final) of the best
+  // search candidates.
+  absl::Status StartFinalTraining(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Visits the experiments in `dirty`, or every running one when `full`
   // (and expires leases then).

@@ -188,12 +188,7 @@ ExperimentServiceImpl::WatchExperiment(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ExperimentServiceImpl::ExportCandidate(
     grpc::CallbackServerContext* ctx, const v1::ExportCandidateRequest* req,
     v1::ExportCandidateResponse* resp) {
-  return FinishUnary<v1::ExportCandidateResponse>(
-      ctx,
-      absl::UnimplementedError(
-          "ExportCandidate: TorchScript export arrives with the worker "
-          "evaluation engine (issue 3)"),
-      resp);
+  return FinishUnary(ctx, controller_->ExportCandidate(*req), resp);
 }
 
 }  // namespace nas

@@ -53,6 +53,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
                            &port);
+  // Workers send trained models (TorchScript) with their results.
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
   builder.RegisterService(parts->experiments.get());
   builder.RegisterService(parts->workers.get());
   parts->server = builder.BuildAndStart();

@@ -34,7 +34,7 @@ namespace {
 
 // Key of the transaction-level advisory lock that serializes migrations. The
 // controller's leadership lock must use a different key.
-constexpr int64_t kMigrationLockKey = 0x6E61735F6D6967;  // "nas_mig"
+constexpr int64_t kMigrationLockKey = 0x6E61735F6D6967; // "nas_mig"
 
 constexpr int kDefaultLeaseSeconds = 60;
 constexpr int kDefaultMaxAttempts = 3;
@@ -62,17 +62,25 @@ constexpr char kCandidateColumns[] =
     "coalesce(duplicate_of, 0), macs, params, attempts, "
     "coalesce(worker_id, ''), val_accuracy, test_accuracy, latency_ms, "
     "latency_iqr_ms, train_seconds, train_loss, epochs, device, metric_macs, "
-    "metric_params, early_stopped, simulated_seconds";
+    "metric_params, early_stopped, coalesce(final_of, 0), "
+    // The latest result of this candidate's final re-training, if any.
+    "(SELECT r.metrics_proto FROM candidates f JOIN results r ON "
+    "r.candidate_id = f.id WHERE f.final_of = candidates.id ORDER BY r.id "
+    "DESC LIMIT 1), "
+    "EXISTS (SELECT 1 FROM artifacts a WHERE a.kind = 'torchscript' AND "
+    "(a.candidate_id = candidates.id OR a.candidate_id IN (SELECT f.id FROM "
+    "candidates f WHERE f.final_of = candidates.id))), "
+    "simulated_seconds";
 
 constexpr char kCandidateFilter[] =
     " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
-    "$2::text)";
+    "$2::text) AND (NOT $3::boolean OR final_of IS NULL)";
 
 // ListCandidates' order_by whitelist: user text only selects an entry.
 struct OrderBy {
-  const char* key;
-  const char* asc;
-  const char* desc;
+  const char *key;
+  const char *asc;
+  const char *desc;
 };
 constexpr OrderBy kOrderBys[] = {
     {"seq", "seq ASC", "seq DESC"},
@@ -84,13 +92,13 @@ constexpr OrderBy kOrderBys[] = {
      "latency_ms DESC NULLS LAST, seq"},
 };
 
-std::string ListCandidatesStatement(const OrderBy& o, bool desc) {
+std::string ListCandidatesStatement(const OrderBy &o, bool desc) {
   return absl::StrCat("list_candidates_", o.key, desc ? "_desc" : "_asc");
 }
 
-const std::vector<std::pair<std::string, std::string>>& Statements() {
-  static const auto* statements = [] {
-    auto* s = new std::vector<std::pair<std::string, std::string>>{
+const std::vector<std::pair<std::string, std::string>> &Statements() {
+  static const auto *statements = [] {
+    auto *s = new std::vector<std::pair<std::string, std::string>>{
         {"create_experiment",
          "INSERT INTO experiments (name, spec, spec_proto, seed, "
          "required_labels, lease_seconds, max_attempts) "
@@ -114,18 +122,26 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "RETURNING candidate_id) "
          "UPDATE candidates c SET state = 'CANCELLED', updated_at = now() "
          "FROM t WHERE c.id = t.candidate_id"},
+        // Trial counts are of search candidates; final re-trainings (0007)
+        // are counted apart.
         {"count_experiment",
          "SELECT cc.total, cc.rejected, cc.duplicates, tc.queued, tc.running, "
-         "tc.succeeded, tc.failed FROM experiments e, "
-         "LATERAL (SELECT count(*) AS total, "
+         "tc.succeeded, tc.failed, cc.final, cc.final_done "
+         "FROM experiments e, "
+         "LATERAL (SELECT count(*) FILTER (WHERE final_of IS NULL) AS total, "
          "  count(*) FILTER (WHERE state = 'REJECTED') AS rejected, "
-         "  count(*) FILTER (WHERE state = 'DUPLICATE') AS duplicates "
+         "  count(*) FILTER (WHERE state = 'DUPLICATE') AS duplicates, "
+         "  count(*) FILTER (WHERE final_of IS NOT NULL) AS final, "
+         "  count(*) FILTER (WHERE final_of IS NOT NULL AND state IN "
+         "    ('EVALUATED', 'FAILED', 'CANCELLED')) AS final_done "
          "  FROM candidates WHERE experiment_id = e.id) cc, "
-         "LATERAL (SELECT count(*) FILTER (WHERE status = 'QUEUED') AS queued, "
-         "  count(*) FILTER (WHERE status = 'RUNNING') AS running, "
-         "  count(*) FILTER (WHERE status = 'SUCCEEDED') AS succeeded, "
-         "  count(*) FILTER (WHERE status = 'FAILED') AS failed "
-         "  FROM trials WHERE experiment_id = e.id) tc "
+         "LATERAL (SELECT "
+         "  count(*) FILTER (WHERE t.status = 'QUEUED') AS queued, "
+         "  count(*) FILTER (WHERE t.status = 'RUNNING') AS running, "
+         "  count(*) FILTER (WHERE t.status = 'SUCCEEDED') AS succeeded, "
+         "  count(*) FILTER (WHERE t.status = 'FAILED') AS failed "
+         "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
+         "  WHERE t.experiment_id = e.id AND c.final_of IS NULL) tc "
          "WHERE e.id = $1"},
         {"reserve_seq",
          "UPDATE experiments SET next_seq = next_seq + $2 WHERE id = $1 "
@@ -133,10 +149,12 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"insert_candidate",
          "WITH c AS (INSERT INTO candidates (experiment_id, seq, space, "
          "canonical, choices, arch_hash, state, parent_id, generation, "
-         "strategy_data, reason, duplicate_of, macs, params, observed_results) "
+         "strategy_data, reason, duplicate_of, macs, params, observed_results, "
+         "final_of) "
          "VALUES ($1, $2, "
          "$3, $4, $5::integer[], $6, $7, NULLIF($8::bigint, 0), $9, "
-         "$10::jsonb, $11, NULLIF($12::bigint, 0), $13, $14, $15) "
+         "$10::jsonb, $11, NULLIF($12::bigint, 0), $13, $14, $15, "
+         "NULLIF($16::bigint, 0)) "
          "RETURNING id, experiment_id, state), "
          "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
          "lease_seconds, required_labels) SELECT c.experiment_id, c.id, "
@@ -148,7 +166,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // simulated cost (served by candidates_experiment_seq_key).
          "SELECT c.id, c.seq, t.status, coalesce(c.simulated_seconds, 0) "
          "FROM candidates c JOIN trials t ON t.candidate_id = c.id "
-         "WHERE c.experiment_id = $1 AND c.seq > $2 ORDER BY c.seq"},
+         "WHERE c.experiment_id = $1 AND c.seq > $2 AND c.final_of IS NULL "
+         "ORDER BY c.seq"},
         {"cancel_from_seq",
          // Ends every trial of candidates from seq $2 on that is queued,
          // running or succeeded (past the budget): CANCELLED with reason $3;
@@ -165,20 +184,22 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "updated_at = now() FROM x WHERE c.id = x.candidate_id"},
         {"find_candidate_by_hash",
          "SELECT id FROM candidates WHERE experiment_id = $1 AND arch_hash = "
-         "$2 AND state <> 'DUPLICATE' ORDER BY seq LIMIT 1"},
+         "$2 AND state <> 'DUPLICATE' AND final_of IS NULL ORDER BY seq "
+         "LIMIT 1"},
         {"count_candidates",
          absl::StrCat("SELECT (SELECT count(*)", kCandidateFilter,
                       "), EXISTS (SELECT 1 FROM experiments WHERE id = $1)")},
         {"list_genotypes",
          "SELECT space, canonical, array_to_string(choices, ','), arch_hash, "
-         "observed_results FROM candidates WHERE experiment_id = $1 ORDER BY "
-         "seq"},
+         "observed_results FROM candidates WHERE experiment_id = $1 AND "
+         "final_of IS NULL ORDER BY seq"},
         {"list_results",
          "SELECT r.candidate_id, r.trial_id, c.space, c.canonical, "
          "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto, "
          "coalesce(c.parent_id, 0), c.generation "
          "FROM results r JOIN candidates c ON c.id = r.candidate_id "
-         "WHERE r.experiment_id = $1 ORDER BY r.id OFFSET $2"},
+         "WHERE r.experiment_id = $1 AND c.final_of IS NULL ORDER BY r.id "
+         "OFFSET $2"},
         {"lease_trial",
          "WITH next AS ("
          "  SELECT t.id FROM trials t"
@@ -198,7 +219,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "    updated_at = now()"
          "  FROM leased l WHERE c.id = l.candidate_id"
          "  RETURNING c.id, c.space, c.canonical,"
-         "    array_to_string(c.choices, ',') AS choices, c.arch_hash), "
+         "    array_to_string(c.choices, ',') AS choices, c.arch_hash,"
+         "    coalesce(c.final_of, 0) AS final_of), "
          // History: a row of a (trial, attempt) can only pre-exist if the
          // trial's attempt counter was reset by hand; the new lease wins.
          "att AS ("
@@ -212,7 +234,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT l.id, l.attempt, l.experiment_id, l.candidate_id,"
          "  (extract(epoch FROM l.lease_until) * 1000000)::bigint,"
          "  cand.space, cand.canonical, cand.choices, cand.arch_hash,"
-         "  e.spec_proto "
+         "  e.spec_proto, cand.final_of "
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
          "  JOIN experiments e ON e.id = l.experiment_id"},
         {"renew_lease",
@@ -234,14 +256,17 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "NOTHING) "
          "SELECT count(*) FROM r"},
         {"progress_at_epoch",
-         // The latest attempt's accuracy at $2 of every other trial of the
-         // trial's experiment.
-         "WITH me AS (SELECT experiment_id FROM trials WHERE id = $1) "
-         "SELECT me.experiment_id, p.val_accuracy FROM me "
+         // The latest attempt's accuracy at $2 of every other search trial
+         // of the trial's experiment; none for a final re-training.
+         "WITH me AS (SELECT t.experiment_id, c.final_of IS NOT NULL AS fin "
+         "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
+         "  WHERE t.id = $1) "
+         "SELECT me.experiment_id, p.val_accuracy, me.fin FROM me "
          "LEFT JOIN LATERAL (SELECT DISTINCT ON (p.trial_id) p.val_accuracy "
          "  FROM trials t JOIN trial_progress p ON p.trial_id = t.id "
+         "  JOIN candidates c ON c.id = t.candidate_id "
          "  WHERE t.experiment_id = me.experiment_id AND t.id <> $1 "
-         "    AND p.epoch = $2 "
+         "    AND p.epoch = $2 AND c.final_of IS NULL AND NOT me.fin "
          "  ORDER BY p.trial_id, p.attempt DESC) p ON true"},
         {"record_stop_decision",
          "WITH p AS (UPDATE trial_progress SET decision = $4 WHERE trial_id = "
@@ -319,6 +344,44 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  FROM u WHERE c.id = u.candidate_id) "
          "SELECT count(*) FILTER (WHERE status = 'QUEUED'),"
          "  count(*) FILTER (WHERE status = 'FAILED') FROM u"},
+        // Keeps a model when its candidate is a final re-training or ranks
+        // among the spec.keep_models best search candidates by val_accuracy
+        // (ties by seq). The spec's JSON omits a zero keep_models.
+        {"keep_model",
+         "WITH me AS (SELECT c.id, c.experiment_id, c.final_of, c.val_accuracy,"
+         "  c.seq, coalesce((e.spec->>'keep_models')::int, 0) AS keep "
+         "  FROM candidates c JOIN experiments e ON e.id = c.experiment_id "
+         "  WHERE c.id = $1), "
+         "rank AS (SELECT count(*) AS better FROM candidates o, me "
+         "  WHERE o.experiment_id = me.experiment_id AND o.final_of IS NULL "
+         "  AND o.state = 'EVALUATED' AND o.id <> me.id AND "
+         "  (o.val_accuracy > me.val_accuracy OR (o.val_accuracy = "
+         "   me.val_accuracy AND o.seq < me.seq))) "
+         "INSERT INTO artifacts (hash, kind, experiment_id, candidate_id, "
+         "size, "
+         "  data) "
+         "SELECT 'torchscript/' || me.id, 'torchscript', me.experiment_id, "
+         "  me.id, length($2::bytea), $2::bytea FROM me, rank "
+         "WHERE me.final_of IS NOT NULL OR rank.better < me.keep "
+         "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, "
+         "  size = EXCLUDED.size, created_at = now()"},
+        {"prune_models",
+         "DELETE FROM artifacts a USING candidates c "
+         "WHERE a.kind = 'torchscript' AND a.experiment_id = $1 AND "
+         "c.id = a.candidate_id AND c.final_of IS NULL AND c.id NOT IN ("
+         "  SELECT id FROM candidates WHERE experiment_id = $1 AND "
+         "  final_of IS NULL AND state = 'EVALUATED' "
+         "  ORDER BY val_accuracy DESC NULLS LAST, seq LIMIT (SELECT "
+         "  coalesce((spec->>'keep_models')::int, 0) FROM experiments "
+         "  WHERE id = $1))"},
+        {"get_model",
+         // The final re-training's model first, then the candidate's own.
+         "SELECT a.data, c.id, c.final_of IS NOT NULL, r.metrics_proto "
+         "FROM candidates c JOIN artifacts a ON a.candidate_id = c.id AND "
+         "  a.kind = 'torchscript' "
+         "LEFT JOIN results r ON r.candidate_id = c.id "
+         "WHERE c.experiment_id = $1 AND (c.id = $2 OR c.final_of = $2) "
+         "ORDER BY (c.final_of IS NOT NULL) DESC, r.id DESC LIMIT 1"},
         {"upsert_worker",
          "INSERT INTO workers (worker_id, device, labels, version) "
          "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (worker_id) DO UPDATE "
@@ -332,13 +395,13 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "UPDATE workers SET last_seen_at = now() WHERE worker_id = $1 "
          "RETURNING 1"},
     };
-    for (const OrderBy& o : kOrderBys) {
+    for (const OrderBy &o : kOrderBys) {
       for (bool desc : {false, true}) {
-        s->emplace_back(
-            ListCandidatesStatement(o, desc),
-            absl::StrCat("SELECT ", kCandidateColumns, kCandidateFilter,
-                         " ORDER BY ", desc ? o.desc : o.asc,
-                         " LIMIT $3 OFFSET $4"));
+        s->emplace_back(ListCandidatesStatement(o, desc),
+                        absl::StrCat("SELECT ", kCandidateColumns,
+                                     kCandidateFilter, " ORDER BY ",
+                                     desc ? o.desc : o.asc,
+                                     " LIMIT $4 OFFSET $5"));
       }
     }
     return s;
@@ -359,13 +422,13 @@ std::string CandidateStateName(v1::CandidateState s) {
       absl::StripPrefix(v1::CandidateState_Name(s), "CANDIDATE_"));
 }
 
-v1::ExperimentState ParseExperimentState(const std::string& text) {
+v1::ExperimentState ParseExperimentState(const std::string &text) {
   v1::ExperimentState s = v1::EXPERIMENT_STATE_UNSPECIFIED;
   v1::ExperimentState_Parse("EXPERIMENT_" + text, &s);
   return s;
 }
 
-v1::CandidateState ParseCandidateState(const std::string& text) {
+v1::CandidateState ParseCandidateState(const std::string &text) {
   v1::CandidateState s = v1::CANDIDATE_STATE_UNSPECIFIED;
   v1::CandidateState_Parse("CANDIDATE_" + text, &s);
   return s;
@@ -378,10 +441,9 @@ bool IsFinal(v1::ExperimentState s) {
 
 // A JSON object of string values, for jsonb label columns, written by
 // protobuf's JSON printer (google.protobuf.Struct does the escaping).
-template <typename Map>
-absl::StatusOr<std::string> JsonObject(const Map& m) {
+template <typename Map> absl::StatusOr<std::string> JsonObject(const Map &m) {
   google::protobuf::Struct object;
-  for (const auto& [k, v] : m) {
+  for (const auto &[k, v] : m) {
     (*object.mutable_fields())[k].set_string_value(v);
   }
   std::string out;
@@ -393,26 +455,27 @@ absl::StatusOr<std::string> JsonObject(const Map& m) {
   return out;
 }
 
-std::string ChoicesArray(const v1::Genotype& g) {
+std::string ChoicesArray(const v1::Genotype &g) {
   return absl::StrCat("{", absl::StrJoin(g.choices(), ","), "}");
 }
 
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
 // ("1,2,3"), hash.
-void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g) {
+void GenotypeFromRow(const pqxx::row &row, int first, v1::Genotype *g) {
   g->set_space(row[first].as<std::string>());
   g->set_canonical(row[first + 1].as<std::string>());
   for (absl::string_view part : absl::StrSplit(row[first + 2].as<std::string>(),
                                                ',', absl::SkipEmpty())) {
     int v = 0;
-    if (absl::SimpleAtoi(part, &v)) g->add_choices(v);
+    if (absl::SimpleAtoi(part, &v))
+      g->add_choices(v);
   }
   g->set_hash(row[first + 3].as<std::string>());
 }
 
-std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
+std::string Bytes(const pqxx::field &f) { return pqxx::binarystring(f).str(); }
 
-absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row& row) {
+absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row &row) {
   ExperimentRecord e;
   e.id = row[0].as<int64_t>();
   if (!e.spec.ParseFromString(Bytes(row[1]))) {
@@ -429,7 +492,7 @@ absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row& row) {
   return e;
 }
 
-v1::Candidate CandidateFromRow(const pqxx::row& row) {
+v1::Candidate CandidateFromRow(const pqxx::row &row) {
   v1::Candidate c;
   c.set_id(row[0].as<int64_t>());
   c.set_experiment_id(row[1].as<int64_t>());
@@ -445,7 +508,7 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
   c.set_attempts(row[14].as<int32_t>());
   c.set_worker_id(row[15].as<std::string>());
   if (!row[16].is_null()) {
-    v1::EvaluationMetrics* m = c.mutable_metrics();
+    v1::EvaluationMetrics *m = c.mutable_metrics();
     m->set_val_accuracy(row[16].as<double>());
     m->set_test_accuracy(row[17].as<double>(0));
     m->set_latency_ms(row[18].as<double>(0));
@@ -456,9 +519,16 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     m->set_device(row[23].as<std::string>(""));
     m->set_macs(row[24].as<int64_t>(0));
     m->set_params(row[25].as<int64_t>(0));
-    m->set_simulated_seconds(row[27].as<double>(0));
+    m->set_simulated_seconds(row[30].as<double>(0));
   }
   c.set_early_stopped(row[26].as<std::string>());
+  c.set_final_of(row[27].as<int64_t>());
+  if (!row[28].is_null()) {
+    // Unparsable bytes leave `final` partly set; the row's own columns
+    // above are unaffected.
+    c.mutable_final()->ParseFromString(Bytes(row[28]));
+  }
+  c.set_has_model(row[29].as<bool>());
   return c;
 }
 
@@ -468,7 +538,7 @@ struct Migration {
   std::string path;
 };
 
-absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string& dir) {
+absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string &dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -477,7 +547,7 @@ absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string& dir) {
         "migrations_dir: cannot read \"", dir, "\": ", ec.message()));
   }
   std::vector<Migration> out;
-  for (const fs::directory_entry& entry : it) {
+  for (const fs::directory_entry &entry : it) {
     const std::string name = entry.path().filename().string();
     // NNNN_name.sql
     if (name.size() < 10 || name[4] != '_' || !absl::EndsWith(name, ".sql") ||
@@ -490,7 +560,7 @@ absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string& dir) {
     m.path = entry.path().string();
     out.push_back(std::move(m));
   }
-  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) {
+  std::sort(out.begin(), out.end(), [](const Migration &a, const Migration &b) {
     return a.version < b.version;
   });
   for (size_t i = 1; i < out.size(); ++i) {
@@ -503,25 +573,27 @@ absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string& dir) {
   return out;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
+absl::StatusOr<std::string> ReadFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  if (!in)
+    return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-}  // namespace
+} // namespace
 
 // --- the connection pool ---------------------------------------------------
 
 class Store::Impl {
- public:
+public:
   explicit Impl(StoreOptions options)
       : options_(std::move(options)),
         conns_(static_cast<size_t>(options_.pool_size)),
         slot_epochs_(static_cast<size_t>(options_.pool_size), 0) {
-    for (int i = 0; i < options_.pool_size; ++i) free_.push_back(i);
+    for (int i = 0; i < options_.pool_size; ++i)
+      free_.push_back(i);
   }
 
   // Connects every slot now, so that Open reports an unreachable server.
@@ -536,16 +608,16 @@ class Store::Impl {
   // destroyed. A connection marked broken is dropped and reconnected by the
   // next user of its slot.
   class Lease {
-   public:
-    Lease(Impl* impl, int slot) : impl_(impl), slot_(slot) {}
+  public:
+    Lease(Impl *impl, int slot) : impl_(impl), slot_(slot) {}
     ~Lease() { impl_->Release(slot_, broken_); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    pqxx::connection& conn() { return *impl_->conns_[slot_]; }
+    Lease(const Lease &) = delete;
+    Lease &operator=(const Lease &) = delete;
+    pqxx::connection &conn() { return *impl_->conns_[slot_]; }
     void MarkBroken() { broken_ = true; }
 
-   private:
-    Impl* impl_;
+  private:
+    Impl *impl_;
     int slot_;
     bool broken_ = false;
   };
@@ -553,8 +625,8 @@ class Store::Impl {
   // Runs f(pqxx::connection&) (which returns absl::Status or StatusOr<T>)
   // on a pooled connection; converts every exception to a status.
   template <typename F>
-  auto Run(absl::string_view op, F&& f)
-      -> decltype(f(std::declval<pqxx::connection&>())) {
+  auto Run(absl::string_view op, F &&f)
+      -> decltype(f(std::declval<pqxx::connection &>())) {
     int slot = Acquire();
     Lease lease(this, slot);
     if (conns_[slot] == nullptr || !conns_[slot]->is_open() ||
@@ -564,25 +636,25 @@ class Store::Impl {
         return absl::UnavailableError(absl::StrCat(op, ": ", s.message()));
       }
     }
-    pqxx::connection& conn = lease.conn();
+    pqxx::connection &conn = lease.conn();
     try {
       return f(conn);
-    } catch (const pqxx::broken_connection& e) {
+    } catch (const pqxx::broken_connection &e) {
       lease.MarkBroken();
       return absl::UnavailableError(
           absl::StrCat(op, ": database connection lost: ", e.what()));
-    } catch (const pqxx::in_doubt_error& e) {
+    } catch (const pqxx::in_doubt_error &e) {
       lease.MarkBroken();
       return absl::UnknownError(
           absl::StrCat(op, ": commit outcome unknown: ", e.what()));
-    } catch (const pqxx::transaction_rollback& e) {
+    } catch (const pqxx::transaction_rollback &e) {
       // serialization_failure, deadlock_detected, ...: retry the call.
       return absl::AbortedError(absl::StrCat(op, ": ", e.what()));
-    } catch (const pqxx::data_exception& e) {
+    } catch (const pqxx::data_exception &e) {
       return absl::InvalidArgumentError(absl::StrCat(op, ": ", e.what()));
-    } catch (const pqxx::integrity_constraint_violation& e) {
+    } catch (const pqxx::integrity_constraint_violation &e) {
       return absl::InvalidArgumentError(absl::StrCat(op, ": ", e.what()));
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
       if (!conn.is_open()) {
         lease.MarkBroken();
         return absl::UnavailableError(
@@ -595,16 +667,17 @@ class Store::Impl {
     }
   }
 
- private:
+private:
   absl::Status Connect(int slot) {
     conns_[slot].reset();
     slot_epochs_[slot] = epoch_.load();
     try {
       auto c = std::make_unique<pqxx::connection>(options_.conninfo);
-      for (const auto& [name, sql] : Statements()) c->prepare(name, sql);
+      for (const auto &[name, sql] : Statements())
+        c->prepare(name, sql);
       conns_[slot] = std::move(c);
       return absl::OkStatus();
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
       return absl::UnavailableError(
           absl::StrCat("cannot connect to the database: ", e.what()));
     }
@@ -636,11 +709,11 @@ class Store::Impl {
   // One connection per slot; a slot's pointer is touched only by the holder
   // of its lease (or by ConnectAll before the pool is shared).
   std::vector<std::unique_ptr<pqxx::connection>> conns_;
-  std::vector<int64_t> slot_epochs_;  // epoch_ when each slot connected
-  std::atomic<int64_t> epoch_{0};     // bumped when a connection breaks
+  std::vector<int64_t> slot_epochs_; // epoch_ when each slot connected
+  std::atomic<int64_t> epoch_{0};    // bumped when a connection breaks
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<int> free_;  // guarded by mu_: slots not leased
+  std::vector<int> free_; // guarded by mu_: slots not leased
 };
 
 // --- Store -----------------------------------------------------------------
@@ -653,14 +726,14 @@ Store::~Store() = default;
 constexpr int64_t kLeadershipLockKey = 0x6E61735F6C656164;
 
 class LeadershipLock::Impl {
- public:
+public:
   std::unique_ptr<pqxx::connection> conn;
 };
 
-absl::StatusOr<std::unique_ptr<LeadershipLock>> LeadershipLock::Acquire(
-    const std::string& conninfo, absl::Duration poll,
-    const std::function<void()>& on_wait,
-    const std::function<bool()>& give_up) {
+absl::StatusOr<std::unique_ptr<LeadershipLock>>
+LeadershipLock::Acquire(const std::string &conninfo, absl::Duration poll,
+                        const std::function<void()> &on_wait,
+                        const std::function<bool()> &give_up) {
   auto impl = std::make_unique<Impl>();
   bool waited = false;
   while (true) {
@@ -675,13 +748,14 @@ absl::StatusOr<std::unique_ptr<LeadershipLock>> LeadershipLock::Acquire(
         return std::unique_ptr<LeadershipLock>(
             new LeadershipLock(std::move(impl)));
       }
-    } catch (const pqxx::broken_connection& e) {
+    } catch (const pqxx::broken_connection &e) {
       return absl::UnavailableError(
           absl::StrCat("leadership lock: database unreachable: ", e.what()));
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
       return absl::InternalError(absl::StrCat("leadership lock: ", e.what()));
     }
-    if (!waited && on_wait) on_wait();
+    if (!waited && on_wait)
+      on_wait();
     waited = true;
     if (give_up && give_up()) {
       return absl::CancelledError("leadership lock: gave up waiting");
@@ -704,13 +778,13 @@ bool LeadershipLock::StillHeld() {
                   "((classid::bigint << 32) | objid::bigint) = $1",
                   kLeadershipLockKey)[0]
                .as<int64_t>() > 0;
-  } catch (const std::exception&) {
+  } catch (const std::exception &) {
     return false;
   }
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(
-    const StoreOptions& options) {
+absl::StatusOr<std::unique_ptr<Store>>
+Store::Open(const StoreOptions &options) {
   if (options.pool_size <= 0) {
     return absl::InvalidArgumentError("pool_size: must be > 0");
   }
@@ -719,30 +793,29 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-absl::StatusOr<std::vector<int>> Store::Migrate(
-    const std::string& migrations_dir) {
+absl::StatusOr<std::vector<int>>
+Store::Migrate(const std::string &migrations_dir) {
   NAS_ASSIGN_OR_RETURN(std::vector<Migration> migrations,
                        ListMigrations(migrations_dir));
   std::vector<std::string> sql;
-  for (const Migration& m : migrations) {
+  for (const Migration &m : migrations) {
     NAS_ASSIGN_OR_RETURN(std::string text, ReadFile(m.path));
     sql.push_back(std::move(text));
   }
   return impl_->Run(
       "Migrate",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int>> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<int>> {
         std::vector<int> applied;
         for (size_t i = 0; i < migrations.size(); ++i) {
-          const Migration& m = migrations[i];
+          const Migration &m = migrations[i];
           pqxx::work txn(conn);
           // Rare and schema-changing: parameterized but not prepared (a
           // prepared statement could outlive the table it names).
           txn.exec_params("SELECT pg_advisory_xact_lock($1)",
                           kMigrationLockKey);
-          txn.exec(
-              "CREATE TABLE IF NOT EXISTS schema_migrations ("
-              "version integer PRIMARY KEY, name text NOT NULL, "
-              "applied_at timestamptz NOT NULL DEFAULT now())");
+          txn.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                   "version integer PRIMARY KEY, name text NOT NULL, "
+                   "applied_at timestamptz NOT NULL DEFAULT now())");
           if (!txn.exec_params(
                       "SELECT 1 FROM schema_migrations WHERE version = $1",
                       m.version)
@@ -752,7 +825,7 @@ absl::StatusOr<std::vector<int>> Store::Migrate(
           }
           try {
             txn.exec(sql[i]);
-          } catch (const pqxx::sql_error& e) {
+          } catch (const pqxx::sql_error &e) {
             return absl::InternalError(absl::StrFormat(
                 "migration %04d_%s failed: %s", m.version, m.name, e.what()));
           }
@@ -768,7 +841,7 @@ absl::StatusOr<std::vector<int>> Store::Migrate(
 
 // --- experiments -------------------------------------------------------------
 
-absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
+absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec &spec,
                                                 int64_t seed) {
   std::string json;
   google::protobuf::util::JsonPrintOptions json_options;
@@ -786,7 +859,7 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
   const int max_attempts =
       spec.max_attempts() > 0 ? spec.max_attempts() : kDefaultMaxAttempts;
   return impl_->Run("CreateExperiment",
-                    [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                    [&](pqxx::connection &conn) -> absl::StatusOr<int64_t> {
                       pqxx::work txn(conn);
                       pqxx::row row = txn.exec_prepared1(
                           "create_experiment", spec.name(), json,
@@ -800,7 +873,7 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
 absl::StatusOr<ExperimentRecord> Store::GetExperiment(int64_t id) {
   return impl_->Run(
       "GetExperiment",
-      [&](pqxx::connection& conn) -> absl::StatusOr<ExperimentRecord> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<ExperimentRecord> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("get_experiment", id);
         if (r.empty()) {
@@ -810,19 +883,20 @@ absl::StatusOr<ExperimentRecord> Store::GetExperiment(int64_t id) {
       });
 }
 
-absl::StatusOr<std::vector<ExperimentRecord>> Store::ListExperiments(
-    int64_t before_id, int limit) {
-  if (limit <= 0) return absl::InvalidArgumentError("limit: must be > 0");
+absl::StatusOr<std::vector<ExperimentRecord>>
+Store::ListExperiments(int64_t before_id, int limit) {
+  if (limit <= 0)
+    return absl::InvalidArgumentError("limit: must be > 0");
   return impl_->Run(
       "ListExperiments",
-      [&](pqxx::connection& conn)
+      [&](pqxx::connection &conn)
           -> absl::StatusOr<std::vector<ExperimentRecord>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("list_experiments", before_id, limit);
         std::vector<ExperimentRecord> out;
         out.reserve(r.size());
-        for (const pqxx::row& row : r) {
+        for (const pqxx::row &row : r) {
           NAS_ASSIGN_OR_RETURN(ExperimentRecord e, ExperimentFromRow(row));
           out.push_back(std::move(e));
         }
@@ -833,10 +907,10 @@ absl::StatusOr<std::vector<ExperimentRecord>> Store::ListExperiments(
 absl::StatusOr<std::vector<int64_t>> Store::ListRunningExperimentIds() {
   return impl_->Run(
       "ListRunningExperimentIds",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<int64_t>> {
         pqxx::nontransaction txn(conn);
         std::vector<int64_t> out;
-        for (const pqxx::row& row :
+        for (const pqxx::row &row :
              txn.exec_prepared("list_running_experiments")) {
           out.push_back(row[0].as<int64_t>());
         }
@@ -845,15 +919,16 @@ absl::StatusOr<std::vector<int64_t>> Store::ListRunningExperimentIds() {
 }
 
 absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
-                                     const std::string& error) {
-  if (state == v1::EXPERIMENT_RUNNING) return absl::OkStatus();  // no change
+                                     const std::string &error) {
+  if (state == v1::EXPERIMENT_RUNNING)
+    return absl::OkStatus(); // no change
   if (!IsFinal(state)) {
     return absl::InvalidArgumentError(
         absl::StrCat("state: not a final experiment state: ",
                      v1::ExperimentState_Name(state)));
   }
   return impl_->Run(
-      "FinishExperiment", [&](pqxx::connection& conn) -> absl::Status {
+      "FinishExperiment", [&](pqxx::connection &conn) -> absl::Status {
         pqxx::work txn(conn);
         pqxx::result r = txn.exec_prepared("lock_experiment", id);
         if (r.empty())
@@ -873,16 +948,16 @@ absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
 }
 
 absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
-                                     const std::string& error,
+                                     const std::string &error,
                                      int32_t first_uncounted_seq,
-                                     const std::string& reason) {
+                                     const std::string &reason) {
   if (!IsFinal(state)) {
     return absl::InvalidArgumentError(
         absl::StrCat("state: not a final experiment state: ",
                      v1::ExperimentState_Name(state)));
   }
   return impl_->Run(
-      "FinishOverBudget", [&](pqxx::connection& conn) -> absl::Status {
+      "FinishOverBudget", [&](pqxx::connection &conn) -> absl::Status {
         pqxx::work txn(conn);
         pqxx::result r = txn.exec_prepared("lock_experiment", id);
         if (r.empty())
@@ -901,11 +976,11 @@ absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
       });
 }
 
-absl::StatusOr<std::vector<TrialCost>> Store::ListTrialCosts(
-    int64_t experiment_id, int32_t after_seq) {
+absl::StatusOr<std::vector<TrialCost>>
+Store::ListTrialCosts(int64_t experiment_id, int32_t after_seq) {
   return impl_->Run(
       "ListTrialCosts",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<TrialCost>> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<TrialCost>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("list_trial_costs", experiment_id, after_seq);
@@ -928,13 +1003,13 @@ absl::StatusOr<std::vector<TrialCost>> Store::ListTrialCosts(
 absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
   return impl_->Run(
       "CountExperiment",
-      [&](pqxx::connection& conn) -> absl::StatusOr<v1::ExperimentCounts> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<v1::ExperimentCounts> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("count_experiment", id);
         if (r.empty()) {
           return absl::NotFoundError(absl::StrCat("experiment ", id));
         }
-        const pqxx::row& row = r[0];
+        const pqxx::row &row = r[0];
         v1::ExperimentCounts c;
         c.set_candidates(row[0].as<int32_t>());
         c.set_rejected(row[1].as<int32_t>());
@@ -943,14 +1018,17 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
         c.set_trials_running(row[4].as<int32_t>());
         c.set_trials_succeeded(row[5].as<int32_t>());
         c.set_trials_failed(row[6].as<int32_t>());
+        c.set_final_trainings(row[7].as<int32_t>());
+        c.set_final_trainings_done(row[8].as<int32_t>());
         return c;
       });
 }
 
 // --- candidates --------------------------------------------------------------
 
-absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
-    int64_t experiment_id, const std::vector<NewCandidate>& candidates) {
+absl::StatusOr<std::vector<int64_t>>
+Store::InsertCandidates(int64_t experiment_id,
+                        const std::vector<NewCandidate> &candidates) {
   for (size_t i = 0; i < candidates.size(); ++i) {
     const v1::CandidateState s = candidates[i].state;
     if (s != v1::CANDIDATE_QUEUED && s != v1::CANDIDATE_REJECTED &&
@@ -962,10 +1040,11 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
                        v1::CandidateState_Name(s)));
     }
   }
-  if (candidates.empty()) return std::vector<int64_t>{};
+  if (candidates.empty())
+    return std::vector<int64_t>{};
   return impl_->Run(
       "InsertCandidates",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<int64_t>> {
         pqxx::work txn(conn);
         const int n = static_cast<int>(candidates.size());
         pqxx::result r = txn.exec_prepared("reserve_seq", experiment_id, n);
@@ -981,13 +1060,14 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
         int seq = r[0][0].as<int>();
         std::vector<int64_t> ids;
         ids.reserve(candidates.size());
-        for (const NewCandidate& c : candidates) {
+        for (const NewCandidate &c : candidates) {
           pqxx::row row = txn.exec_prepared1(
               "insert_candidate", experiment_id, seq++, c.genotype.space(),
               c.genotype.canonical(), ChoicesArray(c.genotype),
               c.genotype.hash(), CandidateStateName(c.state), c.parent_id,
               c.generation, c.strategy_data.empty() ? "{}" : c.strategy_data,
-              c.reason, c.duplicate_of, c.macs, c.params, c.observed_results);
+              c.reason, c.duplicate_of, c.macs, c.params, c.observed_results,
+              c.final_of);
           ids.push_back(row[0].as<int64_t>());
         }
         txn.commit();
@@ -995,27 +1075,30 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
       });
 }
 
-absl::StatusOr<std::optional<int64_t>> Store::FindCandidateByHash(
-    int64_t experiment_id, const std::string& hash) {
+absl::StatusOr<std::optional<int64_t>>
+Store::FindCandidateByHash(int64_t experiment_id, const std::string &hash) {
   return impl_->Run(
       "FindCandidateByHash",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::optional<int64_t>> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<std::optional<int64_t>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("find_candidate_by_hash", experiment_id, hash);
-        if (r.empty()) return std::optional<int64_t>();
+        if (r.empty())
+          return std::optional<int64_t>();
         return std::optional<int64_t>(r[0][0].as<int64_t>());
       });
 }
 
-absl::StatusOr<CandidatePage> Store::ListCandidates(
-    const CandidateQuery& query) {
+absl::StatusOr<CandidatePage>
+Store::ListCandidates(const CandidateQuery &query) {
   absl::string_view order = query.order_by;
   const bool desc = absl::ConsumePrefix(&order, "-");
-  if (order.empty() && !desc) order = "seq";
-  const OrderBy* order_by = nullptr;
-  for (const OrderBy& o : kOrderBys) {
-    if (order == o.key) order_by = &o;
+  if (order.empty() && !desc)
+    order = "seq";
+  const OrderBy *order_by = nullptr;
+  for (const OrderBy &o : kOrderBys) {
+    if (order == o.key)
+      order_by = &o;
   }
   if (order_by == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -1025,27 +1108,29 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
   }
   if (query.offset < 0)
     return absl::InvalidArgumentError("offset: must be >= 0");
-  if (query.limit <= 0) return absl::InvalidArgumentError("limit: must be > 0");
+  if (query.limit <= 0)
+    return absl::InvalidArgumentError("limit: must be > 0");
   const std::string state = query.state == v1::CANDIDATE_STATE_UNSPECIFIED
                                 ? ""
                                 : CandidateStateName(query.state);
   const std::string statement = ListCandidatesStatement(*order_by, desc);
   return impl_->Run(
       "ListCandidates",
-      [&](pqxx::connection& conn) -> absl::StatusOr<CandidatePage> {
-        pqxx::read_transaction txn(conn);  // count and page from one snapshot
-        pqxx::row count =
-            txn.exec_prepared1("count_candidates", query.experiment_id, state);
+      [&](pqxx::connection &conn) -> absl::StatusOr<CandidatePage> {
+        pqxx::read_transaction txn(conn); // count and page from one snapshot
+        pqxx::row count = txn.exec_prepared1(
+            "count_candidates", query.experiment_id, state, query.search_only);
         if (!count[1].as<bool>()) {
           return absl::NotFoundError(
               absl::StrCat("experiment ", query.experiment_id));
         }
         CandidatePage page;
         page.total = count[0].as<int32_t>();
-        pqxx::result r = txn.exec_prepared(statement, query.experiment_id,
-                                           state, query.limit, query.offset);
+        pqxx::result r =
+            txn.exec_prepared(statement, query.experiment_id, state,
+                              query.search_only, query.limit, query.offset);
         page.candidates.reserve(r.size());
-        for (const pqxx::row& row : r) {
+        for (const pqxx::row &row : r) {
           page.candidates.push_back(CandidateFromRow(row));
         }
         txn.commit();
@@ -1053,10 +1138,10 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
       });
 }
 
-absl::StatusOr<std::vector<ProposalRecord>> Store::ListProposals(
-    int64_t experiment_id) {
+absl::StatusOr<std::vector<ProposalRecord>>
+Store::ListProposals(int64_t experiment_id) {
   return impl_->Run("ListProposals",
-                    [&](pqxx::connection& conn)
+                    [&](pqxx::connection &conn)
                         -> absl::StatusOr<std::vector<ProposalRecord>> {
                       pqxx::nontransaction txn(conn);
                       pqxx::result r =
@@ -1070,11 +1155,11 @@ absl::StatusOr<std::vector<ProposalRecord>> Store::ListProposals(
                     });
 }
 
-absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
-    int64_t experiment_id, int64_t skip) {
+absl::StatusOr<std::vector<ResultRecord>>
+Store::ListResults(int64_t experiment_id, int64_t skip) {
   return impl_->Run(
       "ListResults",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<ResultRecord>> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<ResultRecord>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("list_results", experiment_id,
                                            std::max<int64_t>(skip, 0));
@@ -1096,23 +1181,24 @@ absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
 
 // --- trials ------------------------------------------------------------------
 
-absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
-    const std::string& worker_id,
-    const std::map<std::string, std::string>& labels) {
+absl::StatusOr<std::optional<LeasedTrial>>
+Store::LeaseTrial(const std::string &worker_id,
+                  const std::map<std::string, std::string> &labels) {
   if (worker_id.empty()) {
     return absl::InvalidArgumentError("worker_id: must not be empty");
   }
   NAS_ASSIGN_OR_RETURN(const std::string labels_json, JsonObject(labels));
   return impl_->Run(
       "LeaseTrial",
-      [&](pqxx::connection& conn)
+      [&](pqxx::connection &conn)
           -> absl::StatusOr<std::optional<LeasedTrial>> {
         pqxx::work txn(conn);
         pqxx::result r =
             txn.exec_prepared("lease_trial", worker_id, labels_json);
         txn.commit();
-        if (r.empty()) return std::optional<LeasedTrial>();
-        const pqxx::row& row = r[0];
+        if (r.empty())
+          return std::optional<LeasedTrial>();
+        const pqxx::row &row = r[0];
         LeasedTrial t;
         t.trial_id = row[0].as<int64_t>();
         t.attempt = row[1].as<int32_t>();
@@ -1124,24 +1210,25 @@ absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
           return absl::DataLossError(absl::StrCat(
               "experiment ", t.experiment_id, ": stored spec does not parse"));
         }
+        t.final_of = row[10].as<int64_t>();
         return std::optional<LeasedTrial>(std::move(t));
       });
 }
 
 absl::StatusOr<bool> Store::RenewLease(int64_t trial_id, int32_t attempt,
-                                       const std::string& worker_id) {
+                                       const std::string &worker_id) {
   return impl_->Run(
-      "RenewLease", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+      "RenewLease", [&](pqxx::connection &conn) -> absl::StatusOr<bool> {
         pqxx::nontransaction txn(conn);
         return !txn.exec_prepared("renew_lease", trial_id, attempt, worker_id)
                     .empty();
       });
 }
 
-absl::StatusOr<bool> Store::RecordProgress(const v1::ReportProgressRequest& p) {
+absl::StatusOr<bool> Store::RecordProgress(const v1::ReportProgressRequest &p) {
   return impl_->Run(
-      "RecordProgress", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
-        pqxx::nontransaction txn(conn);  // one statement: atomic by itself
+      "RecordProgress", [&](pqxx::connection &conn) -> absl::StatusOr<bool> {
+        pqxx::nontransaction txn(conn); // one statement: atomic by itself
         pqxx::row row = txn.exec_prepared1(
             "record_progress", p.trial_id(), p.attempt(), p.worker_id(),
             p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds());
@@ -1153,7 +1240,7 @@ absl::StatusOr<EpochPeers> Store::ProgressAtEpoch(int64_t trial_id,
                                                   int32_t epoch) {
   return impl_->Run(
       "ProgressAtEpoch",
-      [&](pqxx::connection& conn) -> absl::StatusOr<EpochPeers> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<EpochPeers> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("progress_at_epoch", trial_id, epoch);
@@ -1162,8 +1249,10 @@ absl::StatusOr<EpochPeers> Store::ProgressAtEpoch(int64_t trial_id,
         }
         EpochPeers out;
         out.experiment_id = r[0][0].as<int64_t>();
-        for (const pqxx::row& row : r) {
-          if (!row[1].is_null()) out.others.push_back(row[1].as<double>());
+        out.final_training = r[0][2].as<bool>();
+        for (const pqxx::row &row : r) {
+          if (!row[1].is_null())
+            out.others.push_back(row[1].as<double>());
         }
         return out;
       });
@@ -1171,11 +1260,11 @@ absl::StatusOr<EpochPeers> Store::ProgressAtEpoch(int64_t trial_id,
 
 absl::Status Store::RecordStopDecision(int64_t trial_id, int32_t attempt,
                                        int32_t epoch,
-                                       const std::string& reason) {
+                                       const std::string &reason) {
   return impl_
       ->Run("RecordStopDecision",
-            [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
-              pqxx::nontransaction txn(conn);  // one statement
+            [&](pqxx::connection &conn) -> absl::StatusOr<bool> {
+              pqxx::nontransaction txn(conn); // one statement
               return !txn.exec_prepared("record_stop_decision", trial_id,
                                         attempt, epoch, reason)
                           .empty();
@@ -1194,14 +1283,15 @@ struct TrialState {
   int64_t experiment_id = 0;
   int32_t max_attempts = 0;
   std::string experiment_state;
-  std::optional<int32_t> result_attempt;  // when a result is stored
+  std::optional<int32_t> result_attempt; // when a result is stored
   std::string result_worker_id;
 };
 
-absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
+absl::StatusOr<TrialState> LockTrial(pqxx::work &txn, int64_t trial_id) {
   pqxx::result r = txn.exec_prepared("lock_trial", trial_id);
-  if (r.empty()) return absl::NotFoundError(absl::StrCat("trial ", trial_id));
-  const pqxx::row& row = r[0];
+  if (r.empty())
+    return absl::NotFoundError(absl::StrCat("trial ", trial_id));
+  const pqxx::row &row = r[0];
   TrialState t;
   t.status = row[0].as<std::string>();
   t.attempt = row[1].as<int32_t>();
@@ -1219,8 +1309,8 @@ absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
 
 // OK when `t` is RUNNING under this attempt and worker; else
 // kFailedPrecondition saying why the report is stale.
-absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
-                        const std::string& worker_id) {
+absl::Status CheckLease(const TrialState &t, int64_t trial_id, int32_t attempt,
+                        const std::string &worker_id) {
   if (t.status != "RUNNING") {
     return absl::FailedPreconditionError(
         absl::StrCat("stale report for trial ", trial_id, " attempt ", attempt,
@@ -1239,17 +1329,20 @@ absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
   return absl::OkStatus();
 }
 
-}  // namespace
+} // namespace
 
-absl::StatusOr<ReportOutcome> Store::RecordResult(
-    int64_t trial_id, int32_t attempt, const std::string& worker_id,
-    const v1::EvaluationMetrics& m, int64_t* experiment_id) {
+absl::StatusOr<ReportOutcome>
+Store::RecordResult(int64_t trial_id, int32_t attempt,
+                    const std::string &worker_id,
+                    const v1::EvaluationMetrics &m, const std::string &model,
+                    int64_t *experiment_id) {
   return impl_->Run(
       "RecordResult",
-      [&](pqxx::connection& conn) -> absl::StatusOr<ReportOutcome> {
+      [&](pqxx::connection &conn) -> absl::StatusOr<ReportOutcome> {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
-        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
+        if (experiment_id != nullptr)
+          *experiment_id = t.experiment_id;
         if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
           return ReportOutcome::kAlreadyStored;
         }
@@ -1260,25 +1353,58 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
             m.params(), m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(),
             m.train_loss(), m.epochs(), m.device(),
             pqxx::binarystring(m.SerializeAsString()), m.simulated_seconds());
+        if (!model.empty()) {
+          txn.exec_prepared0("keep_model", t.candidate_id,
+                             pqxx::binarystring(model));
+          txn.exec_prepared0("prune_models", t.experiment_id);
+        }
         txn.commit();
         return ReportOutcome::kStored;
       });
 }
 
-absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
-                                  const std::string& worker_id,
-                                  const std::string& error,
-                                  int64_t* experiment_id) {
+absl::StatusOr<StoredModel> Store::GetModel(int64_t experiment_id,
+                                            int64_t candidate_id) {
   return impl_->Run(
-      "RecordFailure", [&](pqxx::connection& conn) -> absl::Status {
+      "GetModel", [&](pqxx::connection &conn) -> absl::StatusOr<StoredModel> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("get_model", experiment_id, candidate_id);
+        if (r.empty()) {
+          return absl::NotFoundError(absl::StrCat(
+              "no model kept for candidate ", candidate_id, " of experiment ",
+              experiment_id,
+              " (models are kept for the spec.keep_models best candidates "
+              "and for final re-trainings)"));
+        }
+        StoredModel out;
+        out.bytes = Bytes(r[0][0]);
+        out.candidate_id = r[0][1].as<int64_t>();
+        out.final_training = r[0][2].as<bool>();
+        if (!r[0][3].is_null() &&
+            !out.metrics.ParseFromString(Bytes(r[0][3]))) {
+          return absl::DataLossError(absl::StrCat(
+              "candidate ", out.candidate_id, ": stored metrics do not parse"));
+        }
+        return out;
+      });
+}
+
+absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
+                                  const std::string &worker_id,
+                                  const std::string &error,
+                                  int64_t *experiment_id) {
+  return impl_->Run(
+      "RecordFailure", [&](pqxx::connection &conn) -> absl::Status {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
-        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
+        if (experiment_id != nullptr)
+          *experiment_id = t.experiment_id;
         NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
         std::string status = "QUEUED";
         std::string reason = error;
         if (t.experiment_state != "RUNNING") {
-          status = "CANCELLED";  // nobody would lease it again
+          status = "CANCELLED"; // nobody would lease it again
         } else if (t.attempt >= t.max_attempts) {
           status = "FAILED";
           reason = absl::StrCat(error, " (after ", t.attempt, " attempts)");
@@ -1294,8 +1420,8 @@ absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
 absl::StatusOr<ExpiryOutcome> Store::ExpireLeases() {
   return impl_->Run(
       "ExpireLeases",
-      [&](pqxx::connection& conn) -> absl::StatusOr<ExpiryOutcome> {
-        pqxx::nontransaction txn(conn);  // one statement: atomic by itself
+      [&](pqxx::connection &conn) -> absl::StatusOr<ExpiryOutcome> {
+        pqxx::nontransaction txn(conn); // one statement: atomic by itself
         pqxx::row row = txn.exec_prepared1("expire_leases");
         ExpiryOutcome out;
         out.requeued = row[0].as<int>();
@@ -1306,13 +1432,13 @@ absl::StatusOr<ExpiryOutcome> Store::ExpireLeases() {
 
 // --- workers -----------------------------------------------------------------
 
-absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest& worker) {
+absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest &worker) {
   if (worker.worker_id().empty()) {
     return absl::InvalidArgumentError("worker_id: must not be empty");
   }
   NAS_ASSIGN_OR_RETURN(const std::string labels, JsonObject(worker.labels()));
   return impl_->Run(
-      "UpsertWorker", [&](pqxx::connection& conn) -> absl::Status {
+      "UpsertWorker", [&](pqxx::connection &conn) -> absl::Status {
         pqxx::nontransaction txn(conn);
         txn.exec_prepared0("upsert_worker", worker.worker_id(), worker.device(),
                            labels, worker.version());
@@ -1320,11 +1446,11 @@ absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest& worker) {
       });
 }
 
-absl::StatusOr<std::map<std::string, std::string>> Store::GetWorkerLabels(
-    const std::string& worker_id) {
+absl::StatusOr<std::map<std::string, std::string>>
+Store::GetWorkerLabels(const std::string &worker_id) {
   return impl_->Run(
       "GetWorkerLabels",
-      [&](pqxx::connection& conn)
+      [&](pqxx::connection &conn)
           -> absl::StatusOr<std::map<std::string, std::string>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("get_worker_labels", worker_id);
@@ -1333,16 +1459,17 @@ absl::StatusOr<std::map<std::string, std::string>> Store::GetWorkerLabels(
               absl::StrCat("worker \"", worker_id, "\" is not registered"));
         }
         std::map<std::string, std::string> labels;
-        for (const pqxx::row& row : r) {
-          if (row[0].is_null()) continue;  // registered without labels
+        for (const pqxx::row &row : r) {
+          if (row[0].is_null())
+            continue; // registered without labels
           labels[row[0].as<std::string>()] = row[1].as<std::string>();
         }
         return labels;
       });
 }
 
-absl::Status Store::TouchWorker(const std::string& worker_id) {
-  return impl_->Run("TouchWorker", [&](pqxx::connection& conn) -> absl::Status {
+absl::Status Store::TouchWorker(const std::string &worker_id) {
+  return impl_->Run("TouchWorker", [&](pqxx::connection &conn) -> absl::Status {
     pqxx::nontransaction txn(conn);
     if (txn.exec_prepared("touch_worker", worker_id).empty()) {
       return absl::NotFoundError(
@@ -1352,4 +1479,4 @@ absl::Status Store::TouchWorker(const std::string& worker_id) {
   });
 }
 
-}  // namespace nas
+} // namespace nas

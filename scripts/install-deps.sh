@@ -8,7 +8,7 @@ PKGS=(
   libtorch-dev libabsl-dev libpqxx-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev zlib1g-dev
   postgresql-15 postgresql-client-15 dataset-fashion-mnist
-  python3 util-linux procps ca-certificates
+  python3 python3-torch util-linux procps ca-certificates
 )
 missing=()
 for p in "${PKGS[@]}"; do

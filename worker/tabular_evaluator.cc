@@ -260,14 +260,18 @@ class ModeRouter final : public Evaluator {
       : trained_(std::move(trained)), tabular_(std::move(tabular)) {}
   absl::StatusOr<v1::EvaluationMetrics> Evaluate(
       const v1::Trial& trial, const ProgressCallback& on_epoch) override {
-    if (trial.evaluation().mode() == v1::TABULAR) {
-      return tabular_->Evaluate(trial, on_epoch);
-    }
-    return trained_->Evaluate(trial, on_epoch);
+    last_ = trial.evaluation().mode() == v1::TABULAR ? tabular_.get()
+                                                     : trained_.get();
+    return last_->Evaluate(trial, on_epoch);
+  }
+  // The model of the evaluator that ran the last trial.
+  std::string TakeModel() override {
+    return last_ == nullptr ? "" : last_->TakeModel();
   }
   std::string device() const override { return trained_->device(); }
 
  private:
+  Evaluator* last_ = nullptr;
   std::unique_ptr<Evaluator> trained_;
   std::unique_ptr<Evaluator> tabular_;
 };

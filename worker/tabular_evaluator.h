@@ -85,7 +85,8 @@ class TabularEvaluator final : public Evaluator {
 };
 
 // Routes each trial by evaluation.mode: TABULAR to `tabular`, every other
-// mode to `trained`. Takes ownership of both; device() is `trained`'s.
+// mode to `trained`; TakeModel asks the one that ran the last trial. Takes
+// ownership of both; device() is `trained`'s.
 std::unique_ptr<Evaluator> MakeModeRouter(std::unique_ptr<Evaluator> trained,
                                           std::unique_ptr<Evaluator> tabular);
 

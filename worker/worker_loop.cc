@@ -183,6 +183,7 @@ class Worker {
     req.set_attempt(trial.attempt());
     if (metrics.ok()) {
       *req.mutable_metrics() = *metrics;
+      req.set_model(evaluator_->TakeModel());
     } else {
       req.set_error(metrics.status().ToString());
     }

@@ -215,6 +215,7 @@ class FakeTrained final : public Evaluator {
     m.set_device("trained");
     return m;
   }
+  std::string TakeModel() override { return "trained model"; }
   std::string device() const override { return "fake device"; }
 };
 
@@ -231,6 +232,10 @@ TEST_F(TabularTest, RouterSendsTabularTrialsToTheTable) {
   m = router->Evaluate(full, nullptr);
   NAS_ASSERT_OK(m);
   EXPECT_EQ(m->device(), "trained");
+  // The model comes from the evaluator that ran the last trial.
+  EXPECT_EQ(router->TakeModel(), "trained model");
+  NAS_ASSERT_OK(router->Evaluate(Trial(kArch1, path_), nullptr));
+  EXPECT_EQ(router->TakeModel(), "");
 }
 
 // Every nb201 cell's canonical string parses back to the same cell: the
