@@ -1030,5 +1030,32 @@ TEST_F(TabularCluster, ParallelEvolutionKeepsTheRuleAndTheParetoFront) {
   EXPECT_EQ(got, exact);
 }
 
+// A table missing on the workers: each trial fails naming the file, and an
+// experiment without max_trials ends FAILED instead of retrying forever.
+TEST_F(TabularCluster, MissingTableFailsTrialsNamingTheFile) {
+  StartWorker("t1");
+  WaitForWorkers(1);
+  const std::string missing = logs_ + "/no_such_table.csv";
+  v1::Experiment e;
+  ASSERT_TRUE(Create(TabularSpec(missing, "{name: random, seed: 2}", 2, 1000) +
+                         "max_attempts: 1\n",
+                     &e)
+                  .ok());
+  WaitFinished(e.id(), absl::Minutes(2));
+  const v1::Experiment done = Get(e.id());
+  EXPECT_EQ(done.state(), v1::EXPERIMENT_FAILED);
+  EXPECT_NE(done.error().find("trials failed, 0 succeeded"), std::string::npos)
+      << done.error();
+  const std::string id = absl::StrCat(e.id());
+  EXPECT_GE(Count("SELECT count(*) FROM candidates WHERE state = 'FAILED' AND "
+                  "experiment_id=" +
+                  id),
+            10);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state = 'FAILED' AND "
+                  "reason NOT LIKE '%cannot open benchmark table ''" +
+                  missing + "''%' AND experiment_id=" + id),
+            0);
+}
+
 } // namespace
 } // namespace nas
