@@ -47,15 +47,15 @@ exit codes: 0 ok, 1 refused by the controller, 2 bad usage or spec, 3 unreachabl
 )";
 
 struct Ctx {
-  std::ostream &out;
-  std::ostream &err;
+  std::ostream& out;
+  std::ostream& err;
   std::unique_ptr<v1::ExperimentService::Stub> stub;
   bool json = false;
-  std::map<std::string, std::string> flags; // command flags
+  std::map<std::string, std::string> flags;  // command flags
   std::vector<std::string> positional;
 };
 
-int Fail(Ctx &c, const grpc::Status &s, const std::string &what) {
+int Fail(Ctx& c, const grpc::Status& s, const std::string& what) {
   c.err << "nasctl: " << what << ": " << s.error_message() << " ("
         << (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT
                 ? "INVALID_ARGUMENT"
@@ -69,15 +69,14 @@ int Fail(Ctx &c, const grpc::Status &s, const std::string &what) {
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
 }
 
-void PrintJson(Ctx &c, const google::protobuf::Message &m) {
+void PrintJson(Ctx& c, const google::protobuf::Message& m) {
   std::string s;
   google::protobuf::util::JsonPrintOptions o;
   o.add_whitespace = true;
   o.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(m, &s, o);
   c.out << s;
-  if (s.empty() || s.back() != '\n')
-    c.out << "\n";
+  if (s.empty() || s.back() != '\n') c.out << "\n";
 }
 
 std::unique_ptr<grpc::ClientContext> Context(int seconds = 30) {
@@ -87,7 +86,7 @@ std::unique_ptr<grpc::ClientContext> Context(int seconds = 30) {
   return ctx;
 }
 
-bool ParseId(Ctx &c, int64_t *id) {
+bool ParseId(Ctx& c, int64_t* id) {
   if (c.positional.empty() || !absl::SimpleAtoi(c.positional[0], id) ||
       *id <= 0) {
     c.err << "nasctl: expected an experiment ID (a positive integer)\n";
@@ -106,22 +105,19 @@ std::string State(v1::CandidateState s) {
 }
 
 std::string Human(int64_t v) {
-  if (v >= 1000000000)
-    return absl::StrFormat("%.2fG", v / 1e9);
-  if (v >= 1000000)
-    return absl::StrFormat("%.2fM", v / 1e6);
-  if (v >= 1000)
-    return absl::StrFormat("%.1fk", v / 1e3);
+  if (v >= 1000000000) return absl::StrFormat("%.2fG", v / 1e9);
+  if (v >= 1000000) return absl::StrFormat("%.2fM", v / 1e6);
+  if (v >= 1000) return absl::StrFormat("%.1fk", v / 1e3);
   return absl::StrCat(v);
 }
 
 void PrintCandidateTable(
-    Ctx &c, const google::protobuf::RepeatedPtrField<v1::Candidate> &cs) {
+    Ctx& c, const google::protobuf::RepeatedPtrField<v1::Candidate>& cs) {
   c.out << absl::StrFormat("%6s %4s %-10s %8s %8s %9s %9s %9s %10s %8s  %s\n",
                            "ID", "SEQ", "STATE", "VAL_ACC", "TEST_ACC",
                            "FINAL_ACC", "MACS", "PARAMS", "LATENCY_MS",
                            "TRAIN_S", "GENOTYPE");
-  for (const v1::Candidate &k : cs) {
+  for (const v1::Candidate& k : cs) {
     const bool has = k.state() == v1::CANDIDATE_EVALUATED;
     const bool is_final = k.final_of() != 0;
     c.out << absl::StrFormat(
@@ -141,8 +137,8 @@ void PrintCandidateTable(
   }
 }
 
-void PrintExperimentLine(Ctx &c, const v1::Experiment &e) {
-  const auto &n = e.counts();
+void PrintExperimentLine(Ctx& c, const v1::Experiment& e) {
+  const auto& n = e.counts();
   c.out << absl::StrFormat(
       "%6d %-24s %-10s %5d/%-5d %7d %6s  %s\n", e.id(), e.spec().name(),
       State(e.state()), n.trials_succeeded() + n.trials_failed(),
@@ -152,7 +148,7 @@ void PrintExperimentLine(Ctx &c, const v1::Experiment &e) {
       e.spec().search_space().name() + "/" + e.spec().strategy().name());
 }
 
-int Submit(Ctx &c) {
+int Submit(Ctx& c) {
   if (c.positional.empty()) {
     c.err << "nasctl submit: expected SPEC.yaml\n";
     return 2;
@@ -175,7 +171,7 @@ int Submit(Ctx &c) {
   ApplySpecDefaults(&parsed->spec, &parsed->lines);
   std::vector<FieldError> errors = ValidateSpec(parsed->spec, &parsed->lines);
   if (!errors.empty()) {
-    for (const FieldError &e : errors) {
+    for (const FieldError& e : errors) {
       c.err << "nasctl submit: " << c.positional[0] << ": " << e.ToString()
             << "\n";
     }
@@ -185,21 +181,19 @@ int Submit(Ctx &c) {
   req.set_spec_yaml(yaml);
   v1::Experiment e;
   grpc::Status s = c.stub->CreateExperiment(Context().get(), req, &e);
-  if (!s.ok())
-    return Fail(c, s, "submit");
+  if (!s.ok()) return Fail(c, s, "submit");
   if (c.json) {
     PrintJson(c, e);
   } else {
     c.out << e.id() << "\n";
   }
-  c.positional = {std::to_string(e.id())}; // for --watch
+  c.positional = {std::to_string(e.id())};  // for --watch
   return 0;
 }
 
-int Watch(Ctx &c) {
+int Watch(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id))
-    return 2;
+  if (!ParseId(c, &id)) return 2;
   const bool tty = isatty(fileno(stdout)) && &c.out == &std::cout && !c.json;
   const absl::Time start = absl::Now();
   grpc::ClientContext ctx;
@@ -215,7 +209,7 @@ int Watch(Ctx &c) {
       PrintJson(c, ev);
       continue;
     }
-    const auto &n = last.counts();
+    const auto& n = last.counts();
     const int total = last.spec().budget().max_trials();
     const int done = n.trials_succeeded() + n.trials_failed();
     const int width = 30;
@@ -252,21 +246,18 @@ int Watch(Ctx &c) {
       c.out << line << "\n" << std::flush;
     }
   }
-  if (tty)
-    c.out << "\n";
+  if (tty) c.out << "\n";
   grpc::Status s = reader->Finish();
-  if (!s.ok())
-    return Fail(c, s, "watch");
+  if (!s.ok()) return Fail(c, s, "watch");
   return last.state() == v1::EXPERIMENT_FAILED ? 1 : 0;
 }
 
-int List(Ctx &c) {
+int List(Ctx& c) {
   v1::ListExperimentsRequest req;
   req.set_page_size(100);
   v1::ListExperimentsResponse resp;
   grpc::Status s = c.stub->ListExperiments(Context().get(), req, &resp);
-  if (!s.ok())
-    return Fail(c, s, "list");
+  if (!s.ok()) return Fail(c, s, "list");
   if (c.json) {
     PrintJson(c, resp);
     return 0;
@@ -274,33 +265,28 @@ int List(Ctx &c) {
   c.out << absl::StrFormat("%6s %-24s %-10s %11s %7s %6s  %s\n", "ID", "NAME",
                            "STATE", "DONE/BUDGET", "RUNNING", "BEST",
                            "SPACE/STRATEGY");
-  for (const v1::Experiment &e : resp.experiments())
-    PrintExperimentLine(c, e);
+  for (const v1::Experiment& e : resp.experiments()) PrintExperimentLine(c, e);
   return 0;
 }
 
-int Show(Ctx &c) {
+int Show(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id))
-    return 2;
+  if (!ParseId(c, &id)) return 2;
   v1::GetExperimentRequest req;
   req.set_id(id);
   v1::Experiment e;
   grpc::Status s = c.stub->GetExperiment(Context().get(), req, &e);
-  if (!s.ok())
-    return Fail(c, s, "show");
+  if (!s.ok()) return Fail(c, s, "show");
   PrintJson(c, e);
   return 0;
 }
 
-int Candidates(Ctx &c) {
+int Candidates(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id))
-    return 2;
+  if (!ParseId(c, &id)) return 2;
   v1::ListCandidatesRequest req;
   req.set_experiment_id(id);
-  if (c.flags.count("order-by"))
-    req.set_order_by(c.flags["order-by"]);
+  if (c.flags.count("order-by")) req.set_order_by(c.flags["order-by"]);
   if (c.flags.count("state")) {
     v1::CandidateState st;
     if (!v1::CandidateState_Parse("CANDIDATE_" + c.flags["state"], &st)) {
@@ -320,8 +306,7 @@ int Candidates(Ctx &c) {
   req.set_page_size(limit);
   v1::ListCandidatesResponse resp;
   grpc::Status s = c.stub->ListCandidates(Context().get(), req, &resp);
-  if (!s.ok())
-    return Fail(c, s, "candidates");
+  if (!s.ok()) return Fail(c, s, "candidates");
   if (c.json) {
     PrintJson(c, resp);
     return 0;
@@ -331,26 +316,23 @@ int Candidates(Ctx &c) {
   return 0;
 }
 
-double Objective(const v1::Candidate &k, const std::string &name) {
-  if (name == "params")
-    return static_cast<double>(k.metrics().params());
-  if (name == "latency_ms")
-    return k.metrics().latency_ms();
+double Objective(const v1::Candidate& k, const std::string& name) {
+  if (name == "params") return static_cast<double>(k.metrics().params());
+  if (name == "latency_ms") return k.metrics().latency_ms();
   return static_cast<double>(k.metrics().macs());
 }
 
 // Draws every evaluated candidate (grey) and the front (red) against the
 // first minimized objective.
-int WriteParetoSvg(Ctx &c, int64_t id,
-                   const v1::GetParetoFrontResponse &front) {
+int WriteParetoSvg(Ctx& c, int64_t id,
+                   const v1::GetParetoFrontResponse& front) {
   v1::ListCandidatesRequest req;
   req.set_experiment_id(id);
   req.set_state(v1::CANDIDATE_EVALUATED);
   req.set_page_size(10000);
   v1::ListCandidatesResponse all;
   grpc::Status s = c.stub->ListCandidates(Context().get(), req, &all);
-  if (!s.ok())
-    return Fail(c, s, "pareto --svg");
+  if (!s.ok()) return Fail(c, s, "pareto --svg");
   const std::string x =
       front.objectives_size() > 1 ? front.objectives(1) : "macs";
   ScatterPlot plot;
@@ -359,14 +341,14 @@ int WriteParetoSvg(Ctx &c, int64_t id,
                    " of ", all.candidates_size(), " evaluated candidates)");
   plot.x_label = x == "latency_ms" ? "latency (ms, batch 1)" : x;
   plot.y_label = "validation accuracy";
-  auto point = [&](const v1::Candidate &k) {
+  auto point = [&](const v1::Candidate& k) {
     return PlotPoint{
         Objective(k, x), k.metrics().val_accuracy(),
         absl::StrCat("candidate ", k.id(), " ", k.genotype().canonical())};
   };
-  for (const v1::Candidate &k : all.candidates())
+  for (const v1::Candidate& k : all.candidates())
     plot.points.push_back(point(k));
-  for (const v1::Candidate &k : front.front())
+  for (const v1::Candidate& k : front.front())
     plot.highlight.push_back(point(k));
   std::ofstream f(c.flags["svg"]);
   f << RenderScatterSvg(plot);
@@ -378,10 +360,9 @@ int WriteParetoSvg(Ctx &c, int64_t id,
   return 0;
 }
 
-int Pareto(Ctx &c) {
+int Pareto(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id))
-    return 2;
+  if (!ParseId(c, &id)) return 2;
   v1::GetParetoFrontRequest req;
   req.set_experiment_id(id);
   if (c.flags.count("minimize")) {
@@ -391,12 +372,10 @@ int Pareto(Ctx &c) {
   }
   v1::GetParetoFrontResponse resp;
   grpc::Status s = c.stub->GetParetoFront(Context().get(), req, &resp);
-  if (!s.ok())
-    return Fail(c, s, "pareto");
+  if (!s.ok()) return Fail(c, s, "pareto");
   if (c.flags.count("svg")) {
     int rc = WriteParetoSvg(c, id, resp);
-    if (rc != 0)
-      return rc;
+    if (rc != 0) return rc;
   }
   if (c.json) {
     PrintJson(c, resp);
@@ -410,11 +389,10 @@ int Pareto(Ctx &c) {
   return 0;
 }
 
-int Export(Ctx &c) {
+int Export(Ctx& c) {
   int64_t id;
   int64_t candidate = 0;
-  if (!ParseId(c, &id))
-    return 2;
+  if (!ParseId(c, &id)) return 2;
   if (c.positional.size() < 2 ||
       !absl::SimpleAtoi(c.positional[1], &candidate) || candidate <= 0) {
     c.err << "nasctl export: expected a CANDIDATE id (a positive integer) "
@@ -430,9 +408,8 @@ int Export(Ctx &c) {
   req.set_candidate_id(candidate);
   v1::ExportCandidateResponse resp;
   grpc::Status s = c.stub->ExportCandidate(Context(120).get(), req, &resp);
-  if (!s.ok())
-    return Fail(c, s, "export");
-  const std::string &path = c.flags["out"];
+  if (!s.ok()) return Fail(c, s, "export");
+  const std::string& path = c.flags["out"];
   {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     f.write(resp.torchscript().data(),
@@ -454,16 +431,14 @@ int Export(Ctx &c) {
   return 0;
 }
 
-int Stop(Ctx &c) {
+int Stop(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id))
-    return 2;
+  if (!ParseId(c, &id)) return 2;
   v1::StopExperimentRequest req;
   req.set_id(id);
   v1::Experiment e;
   grpc::Status s = c.stub->StopExperiment(Context().get(), req, &e);
-  if (!s.ok())
-    return Fail(c, s, "stop");
+  if (!s.ok()) return Fail(c, s, "stop");
   if (c.json) {
     PrintJson(c, e);
   } else {
@@ -472,10 +447,10 @@ int Stop(Ctx &c) {
   return 0;
 }
 
-} // namespace
+}  // namespace
 
-int RunNasctl(const std::vector<std::string> &args, std::ostream &out,
-              std::ostream &err) {
+int RunNasctl(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err) {
   std::string controller = std::getenv("NAS_CONTROLLER")
                                ? std::getenv("NAS_CONTROLLER")
                                : "127.0.0.1:50051";
@@ -483,7 +458,7 @@ int RunNasctl(const std::vector<std::string> &args, std::ostream &out,
   std::string command;
   Ctx c{out, err, nullptr};
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
+    const std::string& a = args[i];
     if ((a == "-o" || a == "--out") && i + 1 < args.size()) {
       c.flags["out"] = args[++i];
     } else if (a.rfind("--", 0) == 0) {
@@ -520,31 +495,23 @@ int RunNasctl(const std::vector<std::string> &args, std::ostream &out,
   }
   c.json = output == "json";
   grpc::ChannelArguments channel_args;
-  channel_args.SetMaxReceiveMessageSize(256 << 20); // exported models
+  channel_args.SetMaxReceiveMessageSize(256 << 20);  // exported models
   c.stub = v1::ExperimentService::NewStub(grpc::CreateCustomChannel(
       controller, grpc::InsecureChannelCredentials(), channel_args));
   if (command == "submit") {
     int rc = Submit(c);
-    if (rc != 0 || !c.flags.count("watch"))
-      return rc;
+    if (rc != 0 || !c.flags.count("watch")) return rc;
     return Watch(c);
   }
-  if (command == "watch")
-    return Watch(c);
-  if (command == "list")
-    return List(c);
-  if (command == "show")
-    return Show(c);
-  if (command == "candidates")
-    return Candidates(c);
-  if (command == "pareto")
-    return Pareto(c);
-  if (command == "stop")
-    return Stop(c);
-  if (command == "export")
-    return Export(c);
+  if (command == "watch") return Watch(c);
+  if (command == "list") return List(c);
+  if (command == "show") return Show(c);
+  if (command == "candidates") return Candidates(c);
+  if (command == "pareto") return Pareto(c);
+  if (command == "stop") return Stop(c);
+  if (command == "export") return Export(c);
   err << "nasctl: unknown command '" << command << "'\n" << kUsage;
   return 2;
 }
 
-} // namespace nas
+}  // namespace nas

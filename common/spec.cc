@@ -25,21 +25,21 @@ using google::protobuf::Reflection;
 constexpr int kMaxTrials = 1000000;
 
 class YamlToProto {
-public:
-  explicit YamlToProto(ParsedSpec *out) : out_(out) {}
+ public:
+  explicit YamlToProto(ParsedSpec* out) : out_(out) {}
 
-  void FillMessage(const YAML::Node &node, Message *msg,
-                   const std::string &path) {
+  void FillMessage(const YAML::Node& node, Message* msg,
+                   const std::string& path) {
     if (!node.IsMap()) {
       Error(path, node, "expected a mapping of fields");
       return;
     }
-    const Descriptor *desc = msg->GetDescriptor();
-    for (const auto &kv : node) {
+    const Descriptor* desc = msg->GetDescriptor();
+    for (const auto& kv : node) {
       const std::string key = kv.first.as<std::string>();
       const std::string field_path = path + "." + key;
       out_->lines[field_path] = kv.first.Mark().line + 1;
-      const FieldDescriptor *fd = desc->FindFieldByName(key);
+      const FieldDescriptor* fd = desc->FindFieldByName(key);
       if (fd == nullptr) {
         std::vector<std::string> known;
         for (int i = 0; i < desc->field_count(); ++i) {
@@ -56,30 +56,29 @@ public:
 
   std::vector<FieldError> errors;
 
-private:
-  void Error(const std::string &path, const YAML::Node &node,
-             const std::string &message) {
+ private:
+  void Error(const std::string& path, const YAML::Node& node,
+             const std::string& message) {
     errors.push_back({path, message, node.Mark().line + 1});
   }
 
-  void FillField(const YAML::Node &node, Message *msg,
-                 const FieldDescriptor *fd, const std::string &path) {
-    const Reflection *refl = msg->GetReflection();
-    if (node.IsNull())
-      return; // "key:" with no value = unset
+  void FillField(const YAML::Node& node, Message* msg,
+                 const FieldDescriptor* fd, const std::string& path) {
+    const Reflection* refl = msg->GetReflection();
+    if (node.IsNull()) return;  // "key:" with no value = unset
     if (fd->is_map()) {
       if (!node.IsMap()) {
         Error(path, node, "expected a mapping of key: value");
         return;
       }
-      for (const auto &kv : node) {
+      for (const auto& kv : node) {
         if (!kv.second.IsScalar()) {
           Error(path + "." + kv.first.as<std::string>(), kv.second,
                 "expected a scalar value");
           continue;
         }
-        Message *entry = refl->AddMessage(msg, fd);
-        const Descriptor *ed = entry->GetDescriptor();
+        Message* entry = refl->AddMessage(msg, fd);
+        const Descriptor* ed = entry->GetDescriptor();
         entry->GetReflection()->SetString(entry, ed->FindFieldByName("key"),
                                           kv.first.as<std::string>());
         entry->GetReflection()->SetString(entry, ed->FindFieldByName("value"),
@@ -109,97 +108,92 @@ private:
     SetScalar(node, msg, fd, path);
   }
 
-  void SetScalar(const YAML::Node &node, Message *msg,
-                 const FieldDescriptor *fd, const std::string &path) {
-    const Reflection *refl = msg->GetReflection();
+  void SetScalar(const YAML::Node& node, Message* msg,
+                 const FieldDescriptor* fd, const std::string& path) {
+    const Reflection* refl = msg->GetReflection();
     if (!node.IsScalar()) {
       Error(path, node, "expected a single value");
       return;
     }
     const std::string s = node.Scalar();
     const bool rep = fd->is_repeated();
-    auto bad = [&](const char *what) {
+    auto bad = [&](const char* what) {
       Error(path, node, absl::StrCat("expected ", what, ", got '", s, "'"));
     };
     switch (fd->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: {
-      int32_t v;
-      if (!absl::SimpleAtoi(s, &v))
-        return bad("an integer");
-      rep ? refl->AddInt32(msg, fd, v) : refl->SetInt32(msg, fd, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_INT64: {
-      int64_t v;
-      if (!absl::SimpleAtoi(s, &v))
-        return bad("an integer");
-      rep ? refl->AddInt64(msg, fd, v) : refl->SetInt64(msg, fd, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_UINT32:
-    case FieldDescriptor::CPPTYPE_UINT64: {
-      uint64_t v;
-      if (!absl::SimpleAtoi(s, &v))
-        return bad("a non-negative integer");
-      if (fd->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
-        rep ? refl->AddUInt32(msg, fd, v) : refl->SetUInt32(msg, fd, v);
-      } else {
-        rep ? refl->AddUInt64(msg, fd, v) : refl->SetUInt64(msg, fd, v);
-      }
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: {
-      double v;
-      if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) {
-        return bad("a finite number");
-      }
-      if (fd->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
-        rep ? refl->AddDouble(msg, fd, v) : refl->SetDouble(msg, fd, v);
-      } else {
-        rep ? refl->AddFloat(msg, fd, v) : refl->SetFloat(msg, fd, v);
-      }
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      bool v;
-      if (!absl::SimpleAtob(s, &v))
-        return bad("true or false");
-      rep ? refl->AddBool(msg, fd, v) : refl->SetBool(msg, fd, v);
-      return;
-    }
-    case FieldDescriptor::CPPTYPE_STRING:
-      rep ? refl->AddString(msg, fd, s) : refl->SetString(msg, fd, s);
-      return;
-    case FieldDescriptor::CPPTYPE_ENUM: {
-      const EnumValueDescriptor *v =
-          fd->enum_type()->FindValueByName(absl::AsciiStrToUpper(s));
-      if (v == nullptr || v->number() == 0) {
-        std::vector<std::string> names;
-        for (int i = 1; i < fd->enum_type()->value_count(); ++i) {
-          names.push_back(fd->enum_type()->value(i)->name());
-        }
-        Error(path, node,
-              absl::StrCat("unknown value '", s,
-                           "' (one of: ", absl::StrJoin(names, ", "), ")"));
+      case FieldDescriptor::CPPTYPE_INT32: {
+        int32_t v;
+        if (!absl::SimpleAtoi(s, &v)) return bad("an integer");
+        rep ? refl->AddInt32(msg, fd, v) : refl->SetInt32(msg, fd, v);
         return;
       }
-      rep ? refl->AddEnum(msg, fd, v) : refl->SetEnum(msg, fd, v);
-      return;
-    }
-    default:
-      Error(path, node, "unsupported field type");
+      case FieldDescriptor::CPPTYPE_INT64: {
+        int64_t v;
+        if (!absl::SimpleAtoi(s, &v)) return bad("an integer");
+        rep ? refl->AddInt64(msg, fd, v) : refl->SetInt64(msg, fd, v);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64: {
+        uint64_t v;
+        if (!absl::SimpleAtoi(s, &v)) return bad("a non-negative integer");
+        if (fd->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+          rep ? refl->AddUInt32(msg, fd, v) : refl->SetUInt32(msg, fd, v);
+        } else {
+          rep ? refl->AddUInt64(msg, fd, v) : refl->SetUInt64(msg, fd, v);
+        }
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT: {
+        double v;
+        if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) {
+          return bad("a finite number");
+        }
+        if (fd->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+          rep ? refl->AddDouble(msg, fd, v) : refl->SetDouble(msg, fd, v);
+        } else {
+          rep ? refl->AddFloat(msg, fd, v) : refl->SetFloat(msg, fd, v);
+        }
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_BOOL: {
+        bool v;
+        if (!absl::SimpleAtob(s, &v)) return bad("true or false");
+        rep ? refl->AddBool(msg, fd, v) : refl->SetBool(msg, fd, v);
+        return;
+      }
+      case FieldDescriptor::CPPTYPE_STRING:
+        rep ? refl->AddString(msg, fd, s) : refl->SetString(msg, fd, s);
+        return;
+      case FieldDescriptor::CPPTYPE_ENUM: {
+        const EnumValueDescriptor* v =
+            fd->enum_type()->FindValueByName(absl::AsciiStrToUpper(s));
+        if (v == nullptr || v->number() == 0) {
+          std::vector<std::string> names;
+          for (int i = 1; i < fd->enum_type()->value_count(); ++i) {
+            names.push_back(fd->enum_type()->value(i)->name());
+          }
+          Error(path, node,
+                absl::StrCat("unknown value '", s,
+                             "' (one of: ", absl::StrJoin(names, ", "), ")"));
+          return;
+        }
+        rep ? refl->AddEnum(msg, fd, v) : refl->SetEnum(msg, fd, v);
+        return;
+      }
+      default:
+        Error(path, node, "unsupported field type");
     }
   }
 
-  ParsedSpec *out_;
+  ParsedSpec* out_;
 };
 
-} // namespace
+}  // namespace
 
 std::string FieldError::ToString() const {
-  if (line > 0)
-    return absl::StrCat(path, " (line ", line, "): ", message);
+  if (line > 0) return absl::StrCat(path, " (line ", line, "): ", message);
   return absl::StrCat(path, ": ", message);
 }
 
@@ -208,7 +202,7 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception &e) {
+  } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec_yaml: malformed YAML at line ", e.mark.line + 1,
                      ", column ", e.mark.column + 1, ": ", e.msg));
@@ -221,39 +215,36 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
   YamlToProto converter(&out);
   try {
     converter.FillMessage(root, &out.spec, "spec");
-  } catch (const YAML::Exception &e) {
+  } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec_yaml: line ", e.mark.line + 1, ": ", e.msg));
   }
-  if (!converter.errors.empty())
-    return ErrorsToStatus(converter.errors);
+  if (!converter.errors.empty()) return ErrorsToStatus(converter.errors);
   return out;
 }
 
-void ApplySpecDefaults(v1::ExperimentSpec *spec,
-                       const std::map<std::string, int> *present) {
+void ApplySpecDefaults(v1::ExperimentSpec* spec,
+                       const std::map<std::string, int>* present) {
   // Sets `field` to `def` when it is zero/empty and was not written.
-  auto fill = [present](const char *path, auto value, auto def, auto set) {
-    if (value != decltype(value){})
-      return;
-    if (present != nullptr && present->count(path) > 0)
-      return;
+  auto fill = [present](const char* path, auto value, auto def, auto set) {
+    if (value != decltype(value){}) return;
+    if (present != nullptr && present->count(path) > 0) return;
     set(def);
   };
-  auto *st = spec->mutable_strategy();
+  auto* st = spec->mutable_strategy();
   fill("spec.strategy.name", st->name(), std::string("random"),
-       [st](const std::string &v) { st->set_name(v); });
+       [st](const std::string& v) { st->set_name(v); });
   if (st->name() == "evolution") {
-    auto *evo = st->mutable_evolution();
+    auto* evo = st->mutable_evolution();
     fill("spec.strategy.evolution.population", evo->population(), 20,
          [evo](int v) { evo->set_population(v); });
     fill("spec.strategy.evolution.sample_size", evo->sample_size(), 5,
          [evo](int v) { evo->set_sample_size(v); });
   }
-  auto *ob = spec->mutable_objective();
+  auto* ob = spec->mutable_objective();
   fill("spec.objective.metric", ob->metric(), std::string("val_accuracy"),
-       [ob](const std::string &v) { ob->set_metric(v); });
-  auto *b = spec->mutable_budget();
+       [ob](const std::string& v) { ob->set_metric(v); });
+  auto* b = spec->mutable_budget();
   fill("spec.budget.parallel_trials", b->parallel_trials(), 2,
        [b](int v) { b->set_parallel_trials(v); });
   fill("spec.lease_seconds", spec->lease_seconds(), 60,
@@ -263,17 +254,17 @@ void ApplySpecDefaults(v1::ExperimentSpec *spec,
   fill("spec.keep_models", spec->keep_models(), 3,
        [spec](int v) { spec->set_keep_models(v); });
   if (spec->search_space().name() == "nb201") {
-    auto *nb = spec->mutable_search_space()->mutable_nb201();
+    auto* nb = spec->mutable_search_space()->mutable_nb201();
     fill("spec.search_space.nb201.channels", nb->channels(), 16,
          [nb](int v) { nb->set_channels(v); });
     fill("spec.search_space.nb201.cells_per_stage", nb->cells_per_stage(), 5,
          [nb](int v) { nb->set_cells_per_stage(v); });
   }
   if (spec->search_space().name() == "mobilenet") {
-    const MobileNetShape def; // defaults, documented in architecture.proto
-    auto *mb = spec->mutable_search_space()->mutable_mobilenet();
+    const MobileNetShape def;  // defaults, documented in architecture.proto
+    auto* mb = spec->mutable_search_space()->mutable_mobilenet();
     const std::string p = "spec.search_space.mobilenet.";
-    auto fill_int = [&](const char *field, int32_t value, int def_value,
+    auto fill_int = [&](const char* field, int32_t value, int def_value,
                         void (v1::MobileNetOptions::*set)(int32_t)) {
       fill((p + field).c_str(), value, def_value,
            [mb, set](int v) { (mb->*set)(v); });
@@ -290,20 +281,17 @@ void ApplySpecDefaults(v1::ExperimentSpec *spec,
              &v1::MobileNetOptions::set_channel_divisor);
     if (mb->stage_channels().empty() &&
         (present == nullptr || present->count(p + "stage_channels") == 0)) {
-      for (int c : def.stage_channels)
-        mb->add_stage_channels(c);
+      for (int c : def.stage_channels) mb->add_stage_channels(c);
     }
     if (mb->stage_strides().empty() &&
         (present == nullptr || present->count(p + "stage_strides") == 0)) {
-      for (int c : def.stage_strides)
-        mb->add_stage_strides(c);
+      for (int c : def.stage_strides) mb->add_stage_strides(c);
     }
   }
-  v1::EvaluationSpec *e = spec->mutable_evaluation();
-  if (e->mode() == v1::EVALUATION_MODE_UNSPECIFIED)
-    e->set_mode(v1::FULL);
+  v1::EvaluationSpec* e = spec->mutable_evaluation();
+  if (e->mode() == v1::EVALUATION_MODE_UNSPECIFIED) e->set_mode(v1::FULL);
   if (!spec->early_stopping().rule().empty()) {
-    auto *es = spec->mutable_early_stopping();
+    auto* es = spec->mutable_early_stopping();
     fill("spec.early_stopping.min_epochs", es->min_epochs(), 1,
          [es](int v) { es->set_min_epochs(v); });
     fill("spec.early_stopping.min_trials", es->min_trials(), 3,
@@ -312,10 +300,10 @@ void ApplySpecDefaults(v1::ExperimentSpec *spec,
          [es](int v) { es->set_reduction_factor(v); });
   }
   fill("spec.evaluation.dataset", e->dataset(), std::string("fashion_mnist"),
-       [e](const std::string &v) { e->set_dataset(v); });
+       [e](const std::string& v) { e->set_dataset(v); });
   fill("spec.evaluation.data_dir", e->data_dir(),
        std::string("/usr/share/datasets/fashion-mnist"),
-       [e](const std::string &v) { e->set_data_dir(v); });
+       [e](const std::string& v) { e->set_data_dir(v); });
   fill("spec.evaluation.epochs", e->epochs(), 3,
        [e](int v) { e->set_epochs(v); });
   fill("spec.evaluation.batch_size", e->batch_size(), 128,
@@ -333,10 +321,10 @@ void ApplySpecDefaults(v1::ExperimentSpec *spec,
   fill("spec.evaluation.latency_runs", e->latency_runs(), 30,
        [e](int v) { e->set_latency_runs(v); });
   if (e->mode() == v1::TABULAR) {
-    v1::TabularOptions *t = e->mutable_tabular();
+    v1::TabularOptions* t = e->mutable_tabular();
     fill("spec.evaluation.tabular.key_column", t->key_column(),
          std::string("arch"),
-         [t](const std::string &v) { t->set_key_column(v); });
+         [t](const std::string& v) { t->set_key_column(v); });
     fill("spec.evaluation.tabular.cost_scale", t->cost_scale(), 1.0,
          [t](double v) { t->set_cost_scale(v); });
     fill("spec.evaluation.tabular.accuracy_scale", t->accuracy_scale(), 0.01,
@@ -347,7 +335,7 @@ void ApplySpecDefaults(v1::ExperimentSpec *spec,
          [t](double v) { t->set_params_scale(v); });
   }
   if (spec->final().top_k() > 0) {
-    auto *f = spec->mutable_final();
+    auto* f = spec->mutable_final();
     fill("spec.final.epochs", f->epochs(), e->epochs(),
          [f](int v) { f->set_epochs(v); });
   }
@@ -357,11 +345,11 @@ namespace {
 
 // Problems of evaluation.tabular (mode TABULAR), appended via `error`.
 void ValidateTabular(
-    const v1::TabularOptions &t,
-    const std::function<void(const std::string &, std::string)> &error) {
+    const v1::TabularOptions& t,
+    const std::function<void(const std::string&, std::string)>& error) {
   const std::string p = "spec.evaluation.tabular.";
-  auto required = [&](const char *field, const std::string &v,
-                      const char *example) {
+  auto required = [&](const char* field, const std::string& v,
+                      const char* example) {
     if (v.empty()) {
       error(p + field,
             absl::StrCat("required with evaluation.mode TABULAR (e.g. ",
@@ -373,7 +361,7 @@ void ValidateTabular(
   required("val_column", t.val_column(), "cifar10_valid_acc_12ep");
   required("test_column", t.test_column(), "cifar10_test_acc");
   required("cost_column", t.cost_column(), "train_seconds_200ep");
-  auto positive = [&](const char *field, double v) {
+  auto positive = [&](const char* field, double v) {
     if (!(std::isfinite(v) && v > 0)) {
       error(p + field, absl::StrCat("must be a finite number > 0, got ", v));
     }
@@ -384,12 +372,12 @@ void ValidateTabular(
   positive("params_scale", t.params_scale());
 }
 
-} // namespace
+}  // namespace
 
-std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
-                                     const std::map<std::string, int> *lines) {
+std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
+                                     const std::map<std::string, int>* lines) {
   std::vector<FieldError> errors;
-  auto error = [&](const std::string &path, std::string message) {
+  auto error = [&](const std::string& path, std::string message) {
     int line = 0;
     if (lines != nullptr) {
       // The field's own line, else its nearest parent's.
@@ -400,8 +388,7 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
           break;
         }
         size_t dot = p.rfind('.');
-        if (dot == std::string::npos)
-          break;
+        if (dot == std::string::npos) break;
         p.resize(dot);
       }
     }
@@ -410,8 +397,8 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
   if (spec.name().empty() || spec.name().size() > 128) {
     error("spec.name", "must be 1 to 128 characters");
   }
-  const std::string &space = spec.search_space().name();
-  absl::StatusOr<const SearchSpace *> ss = GetSearchSpace(space);
+  const std::string& space = spec.search_space().name();
+  absl::StatusOr<const SearchSpace*> ss = GetSearchSpace(space);
   if (space.empty()) {
     error("spec.search_space.name",
           absl::StrCat("required (one of: ",
@@ -420,7 +407,7 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
     error("spec.search_space.name", std::string(ss.status().message()));
   }
   if (space == "nb201") {
-    const auto &nb = spec.search_space().nb201();
+    const auto& nb = spec.search_space().nb201();
     if (nb.channels() < 1 || nb.channels() > 1024) {
       error("spec.search_space.nb201.channels", "must be in [1, 1024]");
     }
@@ -429,12 +416,12 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
     }
   }
   if (space == "mobilenet") {
-    const v1::MobileNetOptions &mb = spec.search_space().mobilenet();
+    const v1::MobileNetOptions& mb = spec.search_space().mobilenet();
     const std::string p = "spec.search_space.mobilenet.";
     if (!(mb.width_multiplier() > 0 && mb.width_multiplier() <= 4)) {
       error(p + "width_multiplier", "must be in (0, 4]");
     }
-    auto range = [&](const std::string &field, int64_t v, int64_t lo,
+    auto range = [&](const std::string& field, int64_t v, int64_t lo,
                      int64_t hi) {
       if (v < lo || v > hi) {
         error(p + field, absl::StrCat("must be in [", lo, ", ", hi, "]"));
@@ -444,8 +431,8 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
     range("stem_stride", mb.stem_stride(), 1, 2);
     range("head_channels", mb.head_channels(), 1, 4096);
     range("channel_divisor", mb.channel_divisor(), 1, 64);
-    auto list = [&](const std::string &field,
-                    const google::protobuf::RepeatedField<int32_t> &v,
+    auto list = [&](const std::string& field,
+                    const google::protobuf::RepeatedField<int32_t>& v,
                     int64_t lo, int64_t hi) {
       if (v.size() != kMobileNetStages) {
         error(p + field,
@@ -460,9 +447,9 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
     list("stage_channels", mb.stage_channels(), 1, 1024);
     list("stage_strides", mb.stage_strides(), 1, 2);
   }
-  const v1::StrategySpec &strategy = spec.strategy();
+  const v1::StrategySpec& strategy = spec.strategy();
   if (strategy.name() == "evolution") {
-    const v1::EvolutionOptions &evo = strategy.evolution();
+    const v1::EvolutionOptions& evo = strategy.evolution();
     if (evo.population() < 2 || evo.population() > 100000) {
       error("spec.strategy.evolution.population", "must be in [2, 100000]");
     } else if (evo.sample_size() < 1 || evo.sample_size() > evo.population()) {
@@ -474,12 +461,11 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
           absl::StrCat("unknown strategy '", strategy.name(),
                        "' (implemented: random, evolution)"));
   }
-  if (spec.strategy().seed() < 0)
-    error("spec.strategy.seed", "must be >= 0");
+  if (spec.strategy().seed() < 0) error("spec.strategy.seed", "must be >= 0");
   if (spec.objective().metric() != "val_accuracy") {
     error("spec.objective.metric", "only 'val_accuracy' is supported");
   }
-  const v1::ConstraintsSpec &constraints = spec.objective().constraints();
+  const v1::ConstraintsSpec& constraints = spec.objective().constraints();
   if (constraints.max_macs() < 0) {
     error("spec.objective.constraints.max_macs", "must be >= 0 (0 = no limit)");
   }
@@ -535,11 +521,11 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
       error("spec.final.epochs", "must be in [1, 1000]");
     }
   }
-  for (const auto &[k, v] : spec.required_labels()) {
+  for (const auto& [k, v] : spec.required_labels()) {
     if (k.empty())
       error("spec.required_labels", "label names must be non-empty");
   }
-  const v1::EvaluationSpec &e = spec.evaluation();
+  const v1::EvaluationSpec& e = spec.evaluation();
   if (e.mode() != v1::FULL && e.mode() != v1::EARLY_STOPPED &&
       e.mode() != v1::TABULAR) {
     error("spec.evaluation.mode",
@@ -551,7 +537,7 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
     error("spec.evaluation.tabular",
           "set evaluation.mode to TABULAR to use a benchmark table");
   }
-  const v1::EarlyStoppingSpec &es = spec.early_stopping();
+  const v1::EarlyStoppingSpec& es = spec.early_stopping();
   if (e.mode() == v1::EARLY_STOPPED && es.rule().empty()) {
     error("spec.early_stopping.rule",
           "required when evaluation.mode is EARLY_STOPPED (median or asha)");
@@ -610,38 +596,33 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec &spec,
   return errors;
 }
 
-absl::Status ErrorsToStatus(const std::vector<FieldError> &errors) {
-  if (errors.empty())
-    return absl::OkStatus();
+absl::Status ErrorsToStatus(const std::vector<FieldError>& errors) {
+  if (errors.empty()) return absl::OkStatus();
   std::vector<std::string> parts;
-  for (const FieldError &e : errors)
-    parts.push_back(e.ToString());
+  for (const FieldError& e : errors) parts.push_back(e.ToString());
   return absl::InvalidArgumentError(absl::StrJoin(parts, "; "));
 }
 
 absl::StatusOr<InputShape> DatasetShape(absl::string_view dataset) {
-  if (dataset == "fashion_mnist")
-    return InputShape{1, 28, 28, 10};
+  if (dataset == "fashion_mnist") return InputShape{1, 28, 28, 10};
   return absl::InvalidArgumentError(
       absl::StrCat("unknown dataset '", dataset, "'"));
 }
 
-absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec &spec,
+absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec& spec,
                                                absl::string_view yaml) {
   ParsedSpec parsed;
   if (!yaml.empty()) {
     absl::StatusOr<ParsedSpec> p = ParseSpecYaml(yaml);
-    if (!p.ok())
-      return p.status();
+    if (!p.ok()) return p.status();
     parsed = *std::move(p);
   } else {
     parsed.spec = spec;
   }
   ApplySpecDefaults(&parsed.spec, &parsed.lines);
   absl::Status s = ErrorsToStatus(ValidateSpec(parsed.spec, &parsed.lines));
-  if (!s.ok())
-    return s;
+  if (!s.ok()) return s;
   return parsed.spec;
 }
 
-} // namespace nas
+}  // namespace nas

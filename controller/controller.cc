@@ -18,19 +18,19 @@
 namespace nas {
 namespace {
 
-std::vector<int> Choices(const v1::Genotype &g) {
+std::vector<int> Choices(const v1::Genotype& g) {
   return std::vector<int>(g.choices().begin(), g.choices().end());
 }
 
-void SetTime(absl::Time t, google::protobuf::Timestamp *ts) {
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
   const int64_t us = absl::ToUnixMicros(t);
   ts->set_seconds(us / 1000000);
   ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
 }
 
-} // namespace
+}  // namespace
 
-std::string ViolatedConstraint(const v1::ConstraintsSpec &c, const Cost &cost) {
+std::string ViolatedConstraint(const v1::ConstraintsSpec& c, const Cost& cost) {
   if (c.max_macs() > 0 && cost.macs > c.max_macs()) {
     return absl::StrCat("macs ", cost.macs,
                         " > objective.constraints.max_macs ", c.max_macs());
@@ -42,7 +42,7 @@ std::string ViolatedConstraint(const v1::ConstraintsSpec &c, const Cost &cost) {
   return "";
 }
 
-absl::Status ValidateMetrics(const v1::EvaluationMetrics &m) {
+absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   auto finite_in = [](double v, double lo, double hi) {
     return std::isfinite(v) && v >= lo && v <= hi;
   };
@@ -82,20 +82,18 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics &m) {
   return absl::OkStatus();
 }
 
-void AdvanceSimulatedBudget(const std::vector<TrialCost> &rows, double limit,
-                            SimulatedBudget *b) {
+void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
+                            SimulatedBudget* b) {
   b->reported = b->used;
   bool pending = false;
-  for (const TrialCost &t : rows) {
-    if (b->ended || t.seq <= b->cursor)
-      continue;
+  for (const TrialCost& t : rows) {
+    if (b->ended || t.seq <= b->cursor) continue;
     if (t.status == TrialStatus::kQueued || t.status == TrialStatus::kRunning) {
       pending = true;
       continue;
     }
-    if (t.status != TrialStatus::kSucceeded) { // failed/cancelled: free
-      if (!pending)
-        b->cursor = t.seq;
+    if (t.status != TrialStatus::kSucceeded) {  // failed/cancelled: free
+      if (!pending) b->cursor = t.seq;
       continue;
     }
     if (pending) {
@@ -126,7 +124,7 @@ void AdvanceSimulatedBudget(const std::vector<TrialCost> &rows, double limit,
   }
 }
 
-Controller::Controller(Store *store, ControllerOptions options)
+Controller::Controller(Store* store, ControllerOptions options)
     : store_(store), options_(std::move(options)) {}
 
 Controller::~Controller() { Shutdown(); }
@@ -136,8 +134,7 @@ absl::Status Controller::Start() {
                        store_->ListRunningExperimentIds());
   {
     absl::MutexLock lock(&mu_);
-    for (int64_t id : ids)
-      NAS_RETURN_IF_ERROR(LoadExperiment(id));
+    for (int64_t id : ids) NAS_RETURN_IF_ERROR(LoadExperiment(id));
   }
   ticker_ = std::thread([this] { TickerLoop(); });
   return absl::OkStatus();
@@ -148,8 +145,7 @@ void Controller::Shutdown() {
     absl::MutexLock lock(&tick_mu_);
     stop_ = true;
   }
-  if (ticker_.joinable())
-    ticker_.join();
+  if (ticker_.joinable()) ticker_.join();
 }
 
 int Controller::AddTickListener(std::function<void()> listener) {
@@ -187,23 +183,19 @@ void Controller::TickerLoop() {
         return wake_ || stop_;
       };
       tick_mu_.AwaitWithTimeout(absl::Condition(&ready), options_.tick);
-      if (stop_)
-        return;
+      if (stop_) return;
       full = wake_all_ || absl::Now() - last_full >= options_.tick;
       wake_ = false;
       wake_all_ = false;
       dirty.swap(dirty_);
     }
-    if (full)
-      last_full = absl::Now();
+    if (full) last_full = absl::Now();
     Tick(dirty, full);
     {
       absl::MutexLock lock(&tick_mu_);
-      for (auto &[id, l] : listeners_)
-        listeners.push_back(l);
+      for (auto& [id, l] : listeners_) listeners.push_back(l);
     }
-    for (auto &l : listeners)
-      l();
+    for (auto& l : listeners) l();
   }
 }
 
@@ -225,40 +217,37 @@ absl::Status Controller::LoadExperiment(int64_t id) {
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
                        store_->ListResults(id));
   size_t observed = 0;
-  for (const ProposalRecord &p : proposals) {
+  for (const ProposalRecord& p : proposals) {
     const size_t seen =
         std::min(results.size(), static_cast<size_t>(p.observed_results));
-    for (; observed < seen; ++observed)
-      Observe(run, results[observed]);
+    for (; observed < seen; ++observed) Observe(run, results[observed]);
     NAS_RETURN_IF_ERROR(run.strategy->Propose(1).status());
   }
-  for (; observed < results.size(); ++observed)
-    Observe(run, results[observed]);
+  for (; observed < results.size(); ++observed) Observe(run, results[observed]);
   run.observed = static_cast<int64_t>(results.size());
   running_[id] = std::move(run);
   return absl::OkStatus();
 }
 
-void Controller::Observe(Running &run, const ResultRecord &r) {
+void Controller::Observe(Running& run, const ResultRecord& r) {
   run.strategy->Observe(
       {r.candidate_id, Choices(r.genotype), r.metrics, r.generation});
 }
 
-absl::Status Controller::FeedResults(int64_t id, Running &run) {
+absl::Status Controller::FeedResults(int64_t id, Running& run) {
   // Only the results not observed yet are read.
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
                        store_->ListResults(id, run.observed));
-  for (const ResultRecord &r : results)
-    Observe(run, r);
+  for (const ResultRecord& r : results) Observe(run, r);
   run.observed += static_cast<int64_t>(results.size());
   return absl::OkStatus();
 }
 
-absl::Status Controller::TopUp(int64_t id, Running &run) {
+absl::Status Controller::TopUp(int64_t id, Running& run) {
   NAS_ASSIGN_OR_RETURN(v1::ExperimentCounts c, store_->CountExperiment(id));
   const int active = c.trials_queued() + c.trials_running();
   const int done = c.trials_succeeded() + c.trials_failed();
-  const v1::BudgetSpec &budget = run.spec.budget();
+  const v1::BudgetSpec& budget = run.spec.budget();
   if (c.trials_succeeded() > run.observed) {
     NAS_RETURN_IF_ERROR(FeedResults(id, run));
   }
@@ -299,10 +288,9 @@ absl::Status Controller::TopUp(int64_t id, Running &run) {
     // Budget spent. With spec.final, re-train the best candidates first.
     const bool any = c.trials_succeeded() > 0;
     if (any && run.spec.final().top_k() > 0) {
-      if (c.final_trainings() == 0)
-        return StartFinalTraining(id, run);
+      if (c.final_trainings() == 0) return StartFinalTraining(id, run);
       if (c.final_trainings_done() < c.final_trainings()) {
-        return absl::OkStatus(); // final re-trainings still running
+        return absl::OkStatus();  // final re-trainings still running
       }
     }
     // Without a single successful trial there is no result to show: the
@@ -327,20 +315,17 @@ absl::Status Controller::TopUp(int64_t id, Running &run) {
     return s;
   }
   int n = budget.parallel_trials() - active;
-  if (trial_cap)
-    n = std::min(n, budget.max_trials() - done - active);
+  if (trial_cap) n = std::min(n, budget.max_trials() - done - active);
   // Once the reported costs reach the budget its end is certain.
-  if (max_sim > 0 && run.budget.reported >= max_sim)
-    n = 0;
-  if (n <= 0)
-    return absl::OkStatus();
+  if (max_sim > 0 && run.budget.reported >= max_sim) n = 0;
+  if (n <= 0) return absl::OkStatus();
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
   NAS_ASSIGN_OR_RETURN(InputShape input,
                        DatasetShape(run.spec.evaluation().dataset()));
   std::vector<NewCandidate> rows;
   std::set<std::string> batch_hashes;
-  for (Proposal &p : proposals) {
+  for (Proposal& p : proposals) {
     NewCandidate row;
     NAS_ASSIGN_OR_RETURN(row.genotype, run.space->ToProto(p.choices));
     row.parent_id = p.parent_id;
@@ -378,7 +363,7 @@ absl::Status Controller::TopUp(int64_t id, Running &run) {
   }
   // Candidates are written before anything else happens to them.
   NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, rows).status());
-  for (const NewCandidate &row : rows) {
+  for (const NewCandidate& row : rows) {
     if (row.state != v1::CANDIDATE_QUEUED) {
       // Rejected or duplicate proposals left room: propose again at once.
       MarkDirty(id);
@@ -388,7 +373,7 @@ absl::Status Controller::TopUp(int64_t id, Running &run) {
   return absl::OkStatus();
 }
 
-absl::Status Controller::StartFinalTraining(int64_t id, Running &run) {
+absl::Status Controller::StartFinalTraining(int64_t id, Running& run) {
   CandidateQuery q;
   q.experiment_id = id;
   q.state = v1::CANDIDATE_EVALUATED;
@@ -397,7 +382,7 @@ absl::Status Controller::StartFinalTraining(int64_t id, Running &run) {
   q.search_only = true;
   NAS_ASSIGN_OR_RETURN(CandidatePage top, store_->ListCandidates(q));
   std::vector<NewCandidate> rows;
-  for (const v1::Candidate &c : top.candidates) {
+  for (const v1::Candidate& c : top.candidates) {
     NewCandidate row;
     row.genotype = c.genotype();
     row.generation = c.generation();
@@ -414,7 +399,7 @@ absl::Status Controller::StartFinalTraining(int64_t id, Running &run) {
   return store_->InsertCandidates(id, rows).status();
 }
 
-void Controller::Tick(const std::set<int64_t> &dirty, bool full) {
+void Controller::Tick(const std::set<int64_t>& dirty, bool full) {
   if (full) {
     absl::StatusOr<ExpiryOutcome> expired = store_->ExpireLeases();
     if (!expired.ok()) {
@@ -427,9 +412,8 @@ void Controller::Tick(const std::set<int64_t> &dirty, bool full) {
   }
   absl::MutexLock lock(&mu_);
   std::vector<int64_t> ids;
-  for (auto &[id, run] : running_) {
-    if (full || dirty.count(id) > 0)
-      ids.push_back(id);
+  for (auto& [id, run] : running_) {
+    if (full || dirty.count(id) > 0) ids.push_back(id);
   }
   for (int64_t id : ids) {
     absl::Status s = TopUp(id, running_[id]);
@@ -440,41 +424,37 @@ void Controller::Tick(const std::set<int64_t> &dirty, bool full) {
   }
 }
 
-void Controller::Seen(const std::string &worker_id) {
+void Controller::Seen(const std::string& worker_id) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
-  if (it != workers_.end())
-    it->second.last_seen = absl::Now();
+  if (it != workers_.end()) it->second.last_seen = absl::Now();
 }
 
-std::string Controller::WaitingReason(const v1::Experiment &e) {
+std::string Controller::WaitingReason(const v1::Experiment& e) {
   const int queued = e.counts().trials_queued();
-  if (queued == 0 || e.state() != v1::EXPERIMENT_RUNNING)
-    return "";
+  if (queued == 0 || e.state() != v1::EXPERIMENT_RUNNING) return "";
   const absl::Time cutoff = absl::Now() - options_.worker_alive;
   int alive = 0;
   int matching = 0;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto &[id, w] : workers_) {
-      if (w.last_seen < cutoff)
-        continue;
+    for (const auto& [id, w] : workers_) {
+      if (w.last_seen < cutoff) continue;
       ++alive;
       bool match = true;
-      for (const auto &[k, v] : e.spec().required_labels()) {
+      for (const auto& [k, v] : e.spec().required_labels()) {
         auto it = w.labels.find(k);
         match = match && it != w.labels.end() && it->second == v;
       }
       matching += match;
     }
   }
-  if (matching > 0)
-    return "";
+  if (matching > 0) return "";
   if (e.spec().required_labels().empty()) {
     return absl::StrCat(queued, " queued trial(s) wait: no live worker");
   }
   std::vector<std::string> labels;
-  for (const auto &[k, v] : e.spec().required_labels()) {
+  for (const auto& [k, v] : e.spec().required_labels()) {
     labels.push_back(absl::StrCat(k, "=", v));
   }
   std::sort(labels.begin(), labels.end());
@@ -483,8 +463,8 @@ std::string Controller::WaitingReason(const v1::Experiment &e) {
                       " live worker(s) carries them");
 }
 
-absl::StatusOr<v1::Experiment>
-Controller::BuildExperiment(const ExperimentRecord &rec) {
+absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
+    const ExperimentRecord& rec) {
   v1::Experiment e;
   e.set_id(rec.id);
   *e.mutable_spec() = rec.spec;
@@ -502,8 +482,7 @@ Controller::BuildExperiment(const ExperimentRecord &rec) {
   q.limit = 1;
   q.search_only = true;
   NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
-  if (!best.candidates.empty())
-    *e.mutable_best() = best.candidates[0];
+  if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
   e.set_waiting(WaitingReason(e));
   if (rec.state == v1::EXPERIMENT_RUNNING) {
     e.set_phase(e.counts().final_trainings() > 0 ? "final" : "search");
@@ -512,22 +491,20 @@ Controller::BuildExperiment(const ExperimentRecord &rec) {
     NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> costs,
                          store_->ListTrialCosts(rec.id, -1));
     double seconds = 0;
-    for (const TrialCost &t : costs) {
-      if (t.status == TrialStatus::kSucceeded)
-        seconds += t.simulated_seconds;
+    for (const TrialCost& t : costs) {
+      if (t.status == TrialStatus::kSucceeded) seconds += t.simulated_seconds;
     }
     e.set_simulated_seconds(seconds);
   }
   return e;
 }
 
-absl::StatusOr<v1::Experiment>
-Controller::CreateExperiment(const v1::CreateExperimentRequest &request) {
+absl::StatusOr<v1::Experiment> Controller::CreateExperiment(
+    const v1::CreateExperimentRequest& request) {
   NAS_ASSIGN_OR_RETURN(v1::ExperimentSpec spec,
                        PrepareSpec(request.spec(), request.spec_yaml()));
   int64_t seed = spec.strategy().seed();
-  if (seed == 0)
-    seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
+  if (seed == 0) seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
   NAS_ASSIGN_OR_RETURN(int64_t id, store_->CreateExperiment(spec, seed));
   {
     absl::MutexLock lock(&mu_);
@@ -542,8 +519,8 @@ absl::StatusOr<v1::Experiment> Controller::GetExperiment(int64_t id) {
   return BuildExperiment(rec);
 }
 
-absl::StatusOr<v1::ListExperimentsResponse>
-Controller::ListExperiments(const v1::ListExperimentsRequest &request) {
+absl::StatusOr<v1::ListExperimentsResponse> Controller::ListExperiments(
+    const v1::ListExperimentsRequest& request) {
   int limit =
       request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
   int64_t before = 0;
@@ -574,13 +551,12 @@ absl::StatusOr<v1::Experiment> Controller::StopExperiment(int64_t id) {
   return GetExperiment(id);
 }
 
-absl::StatusOr<v1::ListCandidatesResponse>
-Controller::ListCandidates(const v1::ListCandidatesRequest &request) {
+absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
+    const v1::ListCandidatesRequest& request) {
   CandidateQuery q;
   q.experiment_id = request.experiment_id();
   q.state = request.state();
-  if (!request.order_by().empty())
-    q.order_by = request.order_by();
+  if (!request.order_by().empty()) q.order_by = request.order_by();
   q.limit =
       request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
   if (!request.page_token().empty() &&
@@ -591,8 +567,7 @@ Controller::ListCandidates(const v1::ListCandidatesRequest &request) {
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
   v1::ListCandidatesResponse out;
-  for (auto &c : page.candidates)
-    *out.add_candidates() = std::move(c);
+  for (auto& c : page.candidates) *out.add_candidates() = std::move(c);
   out.set_total(page.total);
   if (q.offset + out.candidates_size() < page.total) {
     out.set_next_page_token(absl::StrCat(q.offset + out.candidates_size()));
@@ -600,14 +575,13 @@ Controller::ListCandidates(const v1::ListCandidatesRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::GetParetoFrontResponse>
-Controller::GetParetoFront(const v1::GetParetoFrontRequest &request) {
+absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
+    const v1::GetParetoFrontRequest& request) {
   std::vector<std::string> minimize(request.minimize().begin(),
                                     request.minimize().end());
-  if (minimize.empty())
-    minimize = {"macs"};
+  if (minimize.empty()) minimize = {"macs"};
   for (size_t i = 0; i < minimize.size(); ++i) {
-    const std::string &m = minimize[i];
+    const std::string& m = minimize[i];
     if (m != "macs" && m != "params" && m != "latency_ms") {
       return absl::InvalidArgumentError(
           absl::StrCat("minimize[", i, "]: unknown objective '", m,
@@ -623,29 +597,25 @@ Controller::GetParetoFront(const v1::GetParetoFrontRequest &request) {
   q.search_only = true;
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
   std::vector<std::vector<double>> points;
-  for (const v1::Candidate &c : page.candidates) {
+  for (const v1::Candidate& c : page.candidates) {
     std::vector<double> p = {c.metrics().val_accuracy()};
-    for (const std::string &m : minimize) {
-      if (m == "macs")
-        p.push_back(-static_cast<double>(c.metrics().macs()));
+    for (const std::string& m : minimize) {
+      if (m == "macs") p.push_back(-static_cast<double>(c.metrics().macs()));
       if (m == "params")
         p.push_back(-static_cast<double>(c.metrics().params()));
-      if (m == "latency_ms")
-        p.push_back(-c.metrics().latency_ms());
+      if (m == "latency_ms") p.push_back(-c.metrics().latency_ms());
     }
     points.push_back(std::move(p));
   }
   v1::GetParetoFrontResponse out;
   out.add_objectives("val_accuracy");
-  for (const std::string &m : minimize)
-    out.add_objectives(m);
-  for (int i : ParetoFront(points))
-    *out.add_front() = page.candidates[i];
+  for (const std::string& m : minimize) out.add_objectives(m);
+  for (int i : ParetoFront(points)) *out.add_front() = page.candidates[i];
   return out;
 }
 
-absl::StatusOr<v1::ExportCandidateResponse>
-Controller::ExportCandidate(const v1::ExportCandidateRequest &request) {
+absl::StatusOr<v1::ExportCandidateResponse> Controller::ExportCandidate(
+    const v1::ExportCandidateRequest& request) {
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
   NAS_ASSIGN_OR_RETURN(
       StoredModel model,
@@ -659,8 +629,8 @@ Controller::ExportCandidate(const v1::ExportCandidateRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::RegisterWorkerResponse>
-Controller::RegisterWorker(const v1::RegisterWorkerRequest &request) {
+absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
+    const v1::RegisterWorkerRequest& request) {
   if (request.worker_id().empty() || request.worker_id().size() > 200) {
     return absl::InvalidArgumentError("worker_id: must be 1 to 200 characters");
   }
@@ -677,8 +647,8 @@ Controller::RegisterWorker(const v1::RegisterWorkerRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::AcquireTrialResponse>
-Controller::TryAcquireTrial(const std::string &worker_id) {
+absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
+    const std::string& worker_id) {
   std::map<std::string, std::string> labels;
   bool known = false;
   {
@@ -706,9 +676,8 @@ Controller::TryAcquireTrial(const std::string &worker_id) {
   NAS_ASSIGN_OR_RETURN(std::optional<LeasedTrial> leased,
                        store_->LeaseTrial(worker_id, labels));
   v1::AcquireTrialResponse out;
-  if (!leased.has_value())
-    return out;
-  v1::Trial *t = out.mutable_trial();
+  if (!leased.has_value()) return out;
+  v1::Trial* t = out.mutable_trial();
   t->set_trial_id(leased->trial_id);
   t->set_attempt(leased->attempt);
   t->set_experiment_id(leased->experiment_id);
@@ -729,8 +698,8 @@ Controller::TryAcquireTrial(const std::string &worker_id) {
   return out;
 }
 
-absl::StatusOr<v1::RenewLeaseResponse>
-Controller::RenewLease(const v1::RenewLeaseRequest &request) {
+absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
+    const v1::RenewLeaseRequest& request) {
   Seen(request.worker_id());
   NAS_ASSIGN_OR_RETURN(bool ok,
                        store_->RenewLease(request.trial_id(), request.attempt(),
@@ -740,8 +709,8 @@ Controller::RenewLease(const v1::RenewLeaseRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::ReportProgressResponse>
-Controller::ReportProgress(const v1::ReportProgressRequest &request) {
+absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
+    const v1::ReportProgressRequest& request) {
   Seen(request.worker_id());
   if (request.epoch() < 1) {
     return absl::InvalidArgumentError("epoch: must be >= 1");
@@ -764,31 +733,27 @@ Controller::ReportProgress(const v1::ReportProgressRequest &request) {
   bool any_rule = false;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto &[id, run] : running_) {
+    for (const auto& [id, run] : running_) {
       any_rule = any_rule || !run.spec.early_stopping().rule().empty();
     }
   }
-  if (!any_rule)
-    return out;
+  if (!any_rule) return out;
   NAS_ASSIGN_OR_RETURN(
       EpochPeers peers,
       store_->ProgressAtEpoch(request.trial_id(), request.epoch()));
-  if (peers.final_training)
-    return out; // final re-trainings run to the end
+  if (peers.final_training) return out;  // final re-trainings run to the end
   v1::EarlyStoppingSpec rule;
   int max_epochs = 0;
   {
     absl::MutexLock lock(&mu_);
     auto it = running_.find(peers.experiment_id);
-    if (it == running_.end())
-      return out;
+    if (it == running_.end()) return out;
     rule = it->second.spec.early_stopping();
     max_epochs = it->second.spec.evaluation().epochs();
   }
   StopDecision d = DecideStop(rule, request.epoch(), max_epochs,
                               request.val_accuracy(), peers.others);
-  if (!d.stop)
-    return out;
+  if (!d.stop) return out;
   NAS_RETURN_IF_ERROR(store_->RecordStopDecision(
       request.trial_id(), request.attempt(), request.epoch(), d.reason));
   out.set_action(v1::ReportProgressResponse::STOP);
@@ -796,8 +761,8 @@ Controller::ReportProgress(const v1::ReportProgressRequest &request) {
   return out;
 }
 
-absl::StatusOr<v1::ReportResultResponse>
-Controller::ReportResult(const v1::ReportResultRequest &request) {
+absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
+    const v1::ReportResultRequest& request) {
   Seen(request.worker_id());
   v1::ReportResultResponse out;
   int64_t experiment_id = 0;
@@ -814,10 +779,8 @@ Controller::ReportResult(const v1::ReportResultRequest &request) {
     absl::Status s = store_->RecordFailure(
         request.trial_id(), request.attempt(), request.worker_id(),
         std::string(valid.message()), &experiment_id);
-    if (!s.ok() && !absl::IsFailedPrecondition(s))
-      return s;
-    if (s.ok())
-      MarkDirty(experiment_id);
+    if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
+    if (s.ok()) MarkDirty(experiment_id);
     return valid;
   }
   NAS_ASSIGN_OR_RETURN(
@@ -826,9 +789,8 @@ Controller::ReportResult(const v1::ReportResultRequest &request) {
                            request.worker_id(), request.metrics(),
                            request.model(), &experiment_id));
   out.set_accepted(true);
-  if (outcome == ReportOutcome::kStored)
-    MarkDirty(experiment_id);
+  if (outcome == ReportOutcome::kStored) MarkDirty(experiment_id);
   return out;
 }
 
-} // namespace nas
+}  // namespace nas

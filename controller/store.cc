@@ -34,7 +34,7 @@ namespace {
 
 // Key of the transaction-level advisory lock that serializes migrations. The
 // controller's leadership lock must use a different key.
-constexpr int64_t kMigrationLockKey = 0x6E61735F6D6967; // "nas_mig"
+constexpr int64_t kMigrationLockKey = 0x6E61735F6D6967;  // "nas_mig"
 
 constexpr int kDefaultLeaseSeconds = 60;
 constexpr int kDefaultMaxAttempts = 3;
@@ -78,9 +78,9 @@ constexpr char kCandidateFilter[] =
 
 // ListCandidates' order_by whitelist: user text only selects an entry.
 struct OrderBy {
-  const char *key;
-  const char *asc;
-  const char *desc;
+  const char* key;
+  const char* asc;
+  const char* desc;
 };
 constexpr OrderBy kOrderBys[] = {
     {"seq", "seq ASC", "seq DESC"},
@@ -92,13 +92,13 @@ constexpr OrderBy kOrderBys[] = {
      "latency_ms DESC NULLS LAST, seq"},
 };
 
-std::string ListCandidatesStatement(const OrderBy &o, bool desc) {
+std::string ListCandidatesStatement(const OrderBy& o, bool desc) {
   return absl::StrCat("list_candidates_", o.key, desc ? "_desc" : "_asc");
 }
 
-const std::vector<std::pair<std::string, std::string>> &Statements() {
-  static const auto *statements = [] {
-    auto *s = new std::vector<std::pair<std::string, std::string>>{
+const std::vector<std::pair<std::string, std::string>>& Statements() {
+  static const auto* statements = [] {
+    auto* s = new std::vector<std::pair<std::string, std::string>>{
         {"create_experiment",
          "INSERT INTO experiments (name, spec, spec_proto, seed, "
          "required_labels, lease_seconds, max_attempts) "
@@ -395,13 +395,13 @@ const std::vector<std::pair<std::string, std::string>> &Statements() {
          "UPDATE workers SET last_seen_at = now() WHERE worker_id = $1 "
          "RETURNING 1"},
     };
-    for (const OrderBy &o : kOrderBys) {
+    for (const OrderBy& o : kOrderBys) {
       for (bool desc : {false, true}) {
-        s->emplace_back(ListCandidatesStatement(o, desc),
-                        absl::StrCat("SELECT ", kCandidateColumns,
-                                     kCandidateFilter, " ORDER BY ",
-                                     desc ? o.desc : o.asc,
-                                     " LIMIT $4 OFFSET $5"));
+        s->emplace_back(
+            ListCandidatesStatement(o, desc),
+            absl::StrCat("SELECT ", kCandidateColumns, kCandidateFilter,
+                         " ORDER BY ", desc ? o.desc : o.asc,
+                         " LIMIT $4 OFFSET $5"));
       }
     }
     return s;
@@ -422,13 +422,13 @@ std::string CandidateStateName(v1::CandidateState s) {
       absl::StripPrefix(v1::CandidateState_Name(s), "CANDIDATE_"));
 }
 
-v1::ExperimentState ParseExperimentState(const std::string &text) {
+v1::ExperimentState ParseExperimentState(const std::string& text) {
   v1::ExperimentState s = v1::EXPERIMENT_STATE_UNSPECIFIED;
   v1::ExperimentState_Parse("EXPERIMENT_" + text, &s);
   return s;
 }
 
-v1::CandidateState ParseCandidateState(const std::string &text) {
+v1::CandidateState ParseCandidateState(const std::string& text) {
   v1::CandidateState s = v1::CANDIDATE_STATE_UNSPECIFIED;
   v1::CandidateState_Parse("CANDIDATE_" + text, &s);
   return s;
@@ -441,9 +441,10 @@ bool IsFinal(v1::ExperimentState s) {
 
 // A JSON object of string values, for jsonb label columns, written by
 // protobuf's JSON printer (google.protobuf.Struct does the escaping).
-template <typename Map> absl::StatusOr<std::string> JsonObject(const Map &m) {
+template <typename Map>
+absl::StatusOr<std::string> JsonObject(const Map& m) {
   google::protobuf::Struct object;
-  for (const auto &[k, v] : m) {
+  for (const auto& [k, v] : m) {
     (*object.mutable_fields())[k].set_string_value(v);
   }
   std::string out;
@@ -455,27 +456,26 @@ template <typename Map> absl::StatusOr<std::string> JsonObject(const Map &m) {
   return out;
 }
 
-std::string ChoicesArray(const v1::Genotype &g) {
+std::string ChoicesArray(const v1::Genotype& g) {
   return absl::StrCat("{", absl::StrJoin(g.choices(), ","), "}");
 }
 
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
 // ("1,2,3"), hash.
-void GenotypeFromRow(const pqxx::row &row, int first, v1::Genotype *g) {
+void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g) {
   g->set_space(row[first].as<std::string>());
   g->set_canonical(row[first + 1].as<std::string>());
   for (absl::string_view part : absl::StrSplit(row[first + 2].as<std::string>(),
                                                ',', absl::SkipEmpty())) {
     int v = 0;
-    if (absl::SimpleAtoi(part, &v))
-      g->add_choices(v);
+    if (absl::SimpleAtoi(part, &v)) g->add_choices(v);
   }
   g->set_hash(row[first + 3].as<std::string>());
 }
 
-std::string Bytes(const pqxx::field &f) { return pqxx::binarystring(f).str(); }
+std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
 
-absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row &row) {
+absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row& row) {
   ExperimentRecord e;
   e.id = row[0].as<int64_t>();
   if (!e.spec.ParseFromString(Bytes(row[1]))) {
@@ -492,7 +492,7 @@ absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row &row) {
   return e;
 }
 
-v1::Candidate CandidateFromRow(const pqxx::row &row) {
+v1::Candidate CandidateFromRow(const pqxx::row& row) {
   v1::Candidate c;
   c.set_id(row[0].as<int64_t>());
   c.set_experiment_id(row[1].as<int64_t>());
@@ -508,7 +508,7 @@ v1::Candidate CandidateFromRow(const pqxx::row &row) {
   c.set_attempts(row[14].as<int32_t>());
   c.set_worker_id(row[15].as<std::string>());
   if (!row[16].is_null()) {
-    v1::EvaluationMetrics *m = c.mutable_metrics();
+    v1::EvaluationMetrics* m = c.mutable_metrics();
     m->set_val_accuracy(row[16].as<double>());
     m->set_test_accuracy(row[17].as<double>(0));
     m->set_latency_ms(row[18].as<double>(0));
@@ -538,7 +538,7 @@ struct Migration {
   std::string path;
 };
 
-absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string &dir) {
+absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -547,7 +547,7 @@ absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string &dir) {
         "migrations_dir: cannot read \"", dir, "\": ", ec.message()));
   }
   std::vector<Migration> out;
-  for (const fs::directory_entry &entry : it) {
+  for (const fs::directory_entry& entry : it) {
     const std::string name = entry.path().filename().string();
     // NNNN_name.sql
     if (name.size() < 10 || name[4] != '_' || !absl::EndsWith(name, ".sql") ||
@@ -560,7 +560,7 @@ absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string &dir) {
     m.path = entry.path().string();
     out.push_back(std::move(m));
   }
-  std::sort(out.begin(), out.end(), [](const Migration &a, const Migration &b) {
+  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) {
     return a.version < b.version;
   });
   for (size_t i = 1; i < out.size(); ++i) {
@@ -573,27 +573,25 @@ absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string &dir) {
   return out;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string &path) {
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-} // namespace
+}  // namespace
 
 // --- the connection pool ---------------------------------------------------
 
 class Store::Impl {
-public:
+ public:
   explicit Impl(StoreOptions options)
       : options_(std::move(options)),
         conns_(static_cast<size_t>(options_.pool_size)),
         slot_epochs_(static_cast<size_t>(options_.pool_size), 0) {
-    for (int i = 0; i < options_.pool_size; ++i)
-      free_.push_back(i);
+    for (int i = 0; i < options_.pool_size; ++i) free_.push_back(i);
   }
 
   // Connects every slot now, so that Open reports an unreachable server.
@@ -608,16 +606,16 @@ public:
   // destroyed. A connection marked broken is dropped and reconnected by the
   // next user of its slot.
   class Lease {
-  public:
-    Lease(Impl *impl, int slot) : impl_(impl), slot_(slot) {}
+   public:
+    Lease(Impl* impl, int slot) : impl_(impl), slot_(slot) {}
     ~Lease() { impl_->Release(slot_, broken_); }
-    Lease(const Lease &) = delete;
-    Lease &operator=(const Lease &) = delete;
-    pqxx::connection &conn() { return *impl_->conns_[slot_]; }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    pqxx::connection& conn() { return *impl_->conns_[slot_]; }
     void MarkBroken() { broken_ = true; }
 
-  private:
-    Impl *impl_;
+   private:
+    Impl* impl_;
     int slot_;
     bool broken_ = false;
   };
@@ -625,8 +623,8 @@ public:
   // Runs f(pqxx::connection&) (which returns absl::Status or StatusOr<T>)
   // on a pooled connection; converts every exception to a status.
   template <typename F>
-  auto Run(absl::string_view op, F &&f)
-      -> decltype(f(std::declval<pqxx::connection &>())) {
+  auto Run(absl::string_view op, F&& f)
+      -> decltype(f(std::declval<pqxx::connection&>())) {
     int slot = Acquire();
     Lease lease(this, slot);
     if (conns_[slot] == nullptr || !conns_[slot]->is_open() ||
@@ -636,25 +634,25 @@ public:
         return absl::UnavailableError(absl::StrCat(op, ": ", s.message()));
       }
     }
-    pqxx::connection &conn = lease.conn();
+    pqxx::connection& conn = lease.conn();
     try {
       return f(conn);
-    } catch (const pqxx::broken_connection &e) {
+    } catch (const pqxx::broken_connection& e) {
       lease.MarkBroken();
       return absl::UnavailableError(
           absl::StrCat(op, ": database connection lost: ", e.what()));
-    } catch (const pqxx::in_doubt_error &e) {
+    } catch (const pqxx::in_doubt_error& e) {
       lease.MarkBroken();
       return absl::UnknownError(
           absl::StrCat(op, ": commit outcome unknown: ", e.what()));
-    } catch (const pqxx::transaction_rollback &e) {
+    } catch (const pqxx::transaction_rollback& e) {
       // serialization_failure, deadlock_detected, ...: retry the call.
       return absl::AbortedError(absl::StrCat(op, ": ", e.what()));
-    } catch (const pqxx::data_exception &e) {
+    } catch (const pqxx::data_exception& e) {
       return absl::InvalidArgumentError(absl::StrCat(op, ": ", e.what()));
-    } catch (const pqxx::integrity_constraint_violation &e) {
+    } catch (const pqxx::integrity_constraint_violation& e) {
       return absl::InvalidArgumentError(absl::StrCat(op, ": ", e.what()));
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       if (!conn.is_open()) {
         lease.MarkBroken();
         return absl::UnavailableError(
@@ -667,17 +665,16 @@ public:
     }
   }
 
-private:
+ private:
   absl::Status Connect(int slot) {
     conns_[slot].reset();
     slot_epochs_[slot] = epoch_.load();
     try {
       auto c = std::make_unique<pqxx::connection>(options_.conninfo);
-      for (const auto &[name, sql] : Statements())
-        c->prepare(name, sql);
+      for (const auto& [name, sql] : Statements()) c->prepare(name, sql);
       conns_[slot] = std::move(c);
       return absl::OkStatus();
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       return absl::UnavailableError(
           absl::StrCat("cannot connect to the database: ", e.what()));
     }
@@ -709,11 +706,11 @@ private:
   // One connection per slot; a slot's pointer is touched only by the holder
   // of its lease (or by ConnectAll before the pool is shared).
   std::vector<std::unique_ptr<pqxx::connection>> conns_;
-  std::vector<int64_t> slot_epochs_; // epoch_ when each slot connected
-  std::atomic<int64_t> epoch_{0};    // bumped when a connection breaks
+  std::vector<int64_t> slot_epochs_;  // epoch_ when each slot connected
+  std::atomic<int64_t> epoch_{0};     // bumped when a connection breaks
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<int> free_; // guarded by mu_: slots not leased
+  std::vector<int> free_;  // guarded by mu_: slots not leased
 };
 
 // --- Store -----------------------------------------------------------------
@@ -726,14 +723,14 @@ Store::~Store() = default;
 constexpr int64_t kLeadershipLockKey = 0x6E61735F6C656164;
 
 class LeadershipLock::Impl {
-public:
+ public:
   std::unique_ptr<pqxx::connection> conn;
 };
 
-absl::StatusOr<std::unique_ptr<LeadershipLock>>
-LeadershipLock::Acquire(const std::string &conninfo, absl::Duration poll,
-                        const std::function<void()> &on_wait,
-                        const std::function<bool()> &give_up) {
+absl::StatusOr<std::unique_ptr<LeadershipLock>> LeadershipLock::Acquire(
+    const std::string& conninfo, absl::Duration poll,
+    const std::function<void()>& on_wait,
+    const std::function<bool()>& give_up) {
   auto impl = std::make_unique<Impl>();
   bool waited = false;
   while (true) {
@@ -748,14 +745,13 @@ LeadershipLock::Acquire(const std::string &conninfo, absl::Duration poll,
         return std::unique_ptr<LeadershipLock>(
             new LeadershipLock(std::move(impl)));
       }
-    } catch (const pqxx::broken_connection &e) {
+    } catch (const pqxx::broken_connection& e) {
       return absl::UnavailableError(
           absl::StrCat("leadership lock: database unreachable: ", e.what()));
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("leadership lock: ", e.what()));
     }
-    if (!waited && on_wait)
-      on_wait();
+    if (!waited && on_wait) on_wait();
     waited = true;
     if (give_up && give_up()) {
       return absl::CancelledError("leadership lock: gave up waiting");
@@ -778,13 +774,13 @@ bool LeadershipLock::StillHeld() {
                   "((classid::bigint << 32) | objid::bigint) = $1",
                   kLeadershipLockKey)[0]
                .as<int64_t>() > 0;
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     return false;
   }
 }
 
-absl::StatusOr<std::unique_ptr<Store>>
-Store::Open(const StoreOptions &options) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreOptions& options) {
   if (options.pool_size <= 0) {
     return absl::InvalidArgumentError("pool_size: must be > 0");
   }
@@ -793,29 +789,30 @@ Store::Open(const StoreOptions &options) {
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-absl::StatusOr<std::vector<int>>
-Store::Migrate(const std::string &migrations_dir) {
+absl::StatusOr<std::vector<int>> Store::Migrate(
+    const std::string& migrations_dir) {
   NAS_ASSIGN_OR_RETURN(std::vector<Migration> migrations,
                        ListMigrations(migrations_dir));
   std::vector<std::string> sql;
-  for (const Migration &m : migrations) {
+  for (const Migration& m : migrations) {
     NAS_ASSIGN_OR_RETURN(std::string text, ReadFile(m.path));
     sql.push_back(std::move(text));
   }
   return impl_->Run(
       "Migrate",
-      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<int>> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int>> {
         std::vector<int> applied;
         for (size_t i = 0; i < migrations.size(); ++i) {
-          const Migration &m = migrations[i];
+          const Migration& m = migrations[i];
           pqxx::work txn(conn);
           // Rare and schema-changing: parameterized but not prepared (a
           // prepared statement could outlive the table it names).
           txn.exec_params("SELECT pg_advisory_xact_lock($1)",
                           kMigrationLockKey);
-          txn.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                   "version integer PRIMARY KEY, name text NOT NULL, "
-                   "applied_at timestamptz NOT NULL DEFAULT now())");
+          txn.exec(
+              "CREATE TABLE IF NOT EXISTS schema_migrations ("
+              "version integer PRIMARY KEY, name text NOT NULL, "
+              "applied_at timestamptz NOT NULL DEFAULT now())");
           if (!txn.exec_params(
                       "SELECT 1 FROM schema_migrations WHERE version = $1",
                       m.version)
@@ -825,7 +822,7 @@ Store::Migrate(const std::string &migrations_dir) {
           }
           try {
             txn.exec(sql[i]);
-          } catch (const pqxx::sql_error &e) {
+          } catch (const pqxx::sql_error& e) {
             return absl::InternalError(absl::StrFormat(
                 "migration %04d_%s failed: %s", m.version, m.name, e.what()));
           }
@@ -841,7 +838,7 @@ Store::Migrate(const std::string &migrations_dir) {
 
 // --- experiments -------------------------------------------------------------
 
-absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec &spec,
+absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
                                                 int64_t seed) {
   std::string json;
   google::protobuf::util::JsonPrintOptions json_options;
@@ -859,7 +856,7 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec &spec,
   const int max_attempts =
       spec.max_attempts() > 0 ? spec.max_attempts() : kDefaultMaxAttempts;
   return impl_->Run("CreateExperiment",
-                    [&](pqxx::connection &conn) -> absl::StatusOr<int64_t> {
+                    [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
                       pqxx::work txn(conn);
                       pqxx::row row = txn.exec_prepared1(
                           "create_experiment", spec.name(), json,
@@ -873,7 +870,7 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec &spec,
 absl::StatusOr<ExperimentRecord> Store::GetExperiment(int64_t id) {
   return impl_->Run(
       "GetExperiment",
-      [&](pqxx::connection &conn) -> absl::StatusOr<ExperimentRecord> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<ExperimentRecord> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("get_experiment", id);
         if (r.empty()) {
@@ -883,20 +880,19 @@ absl::StatusOr<ExperimentRecord> Store::GetExperiment(int64_t id) {
       });
 }
 
-absl::StatusOr<std::vector<ExperimentRecord>>
-Store::ListExperiments(int64_t before_id, int limit) {
-  if (limit <= 0)
-    return absl::InvalidArgumentError("limit: must be > 0");
+absl::StatusOr<std::vector<ExperimentRecord>> Store::ListExperiments(
+    int64_t before_id, int limit) {
+  if (limit <= 0) return absl::InvalidArgumentError("limit: must be > 0");
   return impl_->Run(
       "ListExperiments",
-      [&](pqxx::connection &conn)
+      [&](pqxx::connection& conn)
           -> absl::StatusOr<std::vector<ExperimentRecord>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("list_experiments", before_id, limit);
         std::vector<ExperimentRecord> out;
         out.reserve(r.size());
-        for (const pqxx::row &row : r) {
+        for (const pqxx::row& row : r) {
           NAS_ASSIGN_OR_RETURN(ExperimentRecord e, ExperimentFromRow(row));
           out.push_back(std::move(e));
         }
@@ -907,10 +903,10 @@ Store::ListExperiments(int64_t before_id, int limit) {
 absl::StatusOr<std::vector<int64_t>> Store::ListRunningExperimentIds() {
   return impl_->Run(
       "ListRunningExperimentIds",
-      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<int64_t>> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
         pqxx::nontransaction txn(conn);
         std::vector<int64_t> out;
-        for (const pqxx::row &row :
+        for (const pqxx::row& row :
              txn.exec_prepared("list_running_experiments")) {
           out.push_back(row[0].as<int64_t>());
         }
@@ -919,16 +915,15 @@ absl::StatusOr<std::vector<int64_t>> Store::ListRunningExperimentIds() {
 }
 
 absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
-                                     const std::string &error) {
-  if (state == v1::EXPERIMENT_RUNNING)
-    return absl::OkStatus(); // no change
+                                     const std::string& error) {
+  if (state == v1::EXPERIMENT_RUNNING) return absl::OkStatus();  // no change
   if (!IsFinal(state)) {
     return absl::InvalidArgumentError(
         absl::StrCat("state: not a final experiment state: ",
                      v1::ExperimentState_Name(state)));
   }
   return impl_->Run(
-      "FinishExperiment", [&](pqxx::connection &conn) -> absl::Status {
+      "FinishExperiment", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::work txn(conn);
         pqxx::result r = txn.exec_prepared("lock_experiment", id);
         if (r.empty())
@@ -948,16 +943,16 @@ absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
 }
 
 absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
-                                     const std::string &error,
+                                     const std::string& error,
                                      int32_t first_uncounted_seq,
-                                     const std::string &reason) {
+                                     const std::string& reason) {
   if (!IsFinal(state)) {
     return absl::InvalidArgumentError(
         absl::StrCat("state: not a final experiment state: ",
                      v1::ExperimentState_Name(state)));
   }
   return impl_->Run(
-      "FinishOverBudget", [&](pqxx::connection &conn) -> absl::Status {
+      "FinishOverBudget", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::work txn(conn);
         pqxx::result r = txn.exec_prepared("lock_experiment", id);
         if (r.empty())
@@ -976,11 +971,11 @@ absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
       });
 }
 
-absl::StatusOr<std::vector<TrialCost>>
-Store::ListTrialCosts(int64_t experiment_id, int32_t after_seq) {
+absl::StatusOr<std::vector<TrialCost>> Store::ListTrialCosts(
+    int64_t experiment_id, int32_t after_seq) {
   return impl_->Run(
       "ListTrialCosts",
-      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<TrialCost>> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<TrialCost>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("list_trial_costs", experiment_id, after_seq);
@@ -1003,13 +998,13 @@ Store::ListTrialCosts(int64_t experiment_id, int32_t after_seq) {
 absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
   return impl_->Run(
       "CountExperiment",
-      [&](pqxx::connection &conn) -> absl::StatusOr<v1::ExperimentCounts> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<v1::ExperimentCounts> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("count_experiment", id);
         if (r.empty()) {
           return absl::NotFoundError(absl::StrCat("experiment ", id));
         }
-        const pqxx::row &row = r[0];
+        const pqxx::row& row = r[0];
         v1::ExperimentCounts c;
         c.set_candidates(row[0].as<int32_t>());
         c.set_rejected(row[1].as<int32_t>());
@@ -1026,9 +1021,8 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
 
 // --- candidates --------------------------------------------------------------
 
-absl::StatusOr<std::vector<int64_t>>
-Store::InsertCandidates(int64_t experiment_id,
-                        const std::vector<NewCandidate> &candidates) {
+absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
+    int64_t experiment_id, const std::vector<NewCandidate>& candidates) {
   for (size_t i = 0; i < candidates.size(); ++i) {
     const v1::CandidateState s = candidates[i].state;
     if (s != v1::CANDIDATE_QUEUED && s != v1::CANDIDATE_REJECTED &&
@@ -1040,11 +1034,10 @@ Store::InsertCandidates(int64_t experiment_id,
                        v1::CandidateState_Name(s)));
     }
   }
-  if (candidates.empty())
-    return std::vector<int64_t>{};
+  if (candidates.empty()) return std::vector<int64_t>{};
   return impl_->Run(
       "InsertCandidates",
-      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<int64_t>> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
         pqxx::work txn(conn);
         const int n = static_cast<int>(candidates.size());
         pqxx::result r = txn.exec_prepared("reserve_seq", experiment_id, n);
@@ -1060,7 +1053,7 @@ Store::InsertCandidates(int64_t experiment_id,
         int seq = r[0][0].as<int>();
         std::vector<int64_t> ids;
         ids.reserve(candidates.size());
-        for (const NewCandidate &c : candidates) {
+        for (const NewCandidate& c : candidates) {
           pqxx::row row = txn.exec_prepared1(
               "insert_candidate", experiment_id, seq++, c.genotype.space(),
               c.genotype.canonical(), ChoicesArray(c.genotype),
@@ -1075,30 +1068,27 @@ Store::InsertCandidates(int64_t experiment_id,
       });
 }
 
-absl::StatusOr<std::optional<int64_t>>
-Store::FindCandidateByHash(int64_t experiment_id, const std::string &hash) {
+absl::StatusOr<std::optional<int64_t>> Store::FindCandidateByHash(
+    int64_t experiment_id, const std::string& hash) {
   return impl_->Run(
       "FindCandidateByHash",
-      [&](pqxx::connection &conn) -> absl::StatusOr<std::optional<int64_t>> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::optional<int64_t>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("find_candidate_by_hash", experiment_id, hash);
-        if (r.empty())
-          return std::optional<int64_t>();
+        if (r.empty()) return std::optional<int64_t>();
         return std::optional<int64_t>(r[0][0].as<int64_t>());
       });
 }
 
-absl::StatusOr<CandidatePage>
-Store::ListCandidates(const CandidateQuery &query) {
+absl::StatusOr<CandidatePage> Store::ListCandidates(
+    const CandidateQuery& query) {
   absl::string_view order = query.order_by;
   const bool desc = absl::ConsumePrefix(&order, "-");
-  if (order.empty() && !desc)
-    order = "seq";
-  const OrderBy *order_by = nullptr;
-  for (const OrderBy &o : kOrderBys) {
-    if (order == o.key)
-      order_by = &o;
+  if (order.empty() && !desc) order = "seq";
+  const OrderBy* order_by = nullptr;
+  for (const OrderBy& o : kOrderBys) {
+    if (order == o.key) order_by = &o;
   }
   if (order_by == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -1108,16 +1098,15 @@ Store::ListCandidates(const CandidateQuery &query) {
   }
   if (query.offset < 0)
     return absl::InvalidArgumentError("offset: must be >= 0");
-  if (query.limit <= 0)
-    return absl::InvalidArgumentError("limit: must be > 0");
+  if (query.limit <= 0) return absl::InvalidArgumentError("limit: must be > 0");
   const std::string state = query.state == v1::CANDIDATE_STATE_UNSPECIFIED
                                 ? ""
                                 : CandidateStateName(query.state);
   const std::string statement = ListCandidatesStatement(*order_by, desc);
   return impl_->Run(
       "ListCandidates",
-      [&](pqxx::connection &conn) -> absl::StatusOr<CandidatePage> {
-        pqxx::read_transaction txn(conn); // count and page from one snapshot
+      [&](pqxx::connection& conn) -> absl::StatusOr<CandidatePage> {
+        pqxx::read_transaction txn(conn);  // count and page from one snapshot
         pqxx::row count = txn.exec_prepared1(
             "count_candidates", query.experiment_id, state, query.search_only);
         if (!count[1].as<bool>()) {
@@ -1130,7 +1119,7 @@ Store::ListCandidates(const CandidateQuery &query) {
             txn.exec_prepared(statement, query.experiment_id, state,
                               query.search_only, query.limit, query.offset);
         page.candidates.reserve(r.size());
-        for (const pqxx::row &row : r) {
+        for (const pqxx::row& row : r) {
           page.candidates.push_back(CandidateFromRow(row));
         }
         txn.commit();
@@ -1138,10 +1127,10 @@ Store::ListCandidates(const CandidateQuery &query) {
       });
 }
 
-absl::StatusOr<std::vector<ProposalRecord>>
-Store::ListProposals(int64_t experiment_id) {
+absl::StatusOr<std::vector<ProposalRecord>> Store::ListProposals(
+    int64_t experiment_id) {
   return impl_->Run("ListProposals",
-                    [&](pqxx::connection &conn)
+                    [&](pqxx::connection& conn)
                         -> absl::StatusOr<std::vector<ProposalRecord>> {
                       pqxx::nontransaction txn(conn);
                       pqxx::result r =
@@ -1155,11 +1144,11 @@ Store::ListProposals(int64_t experiment_id) {
                     });
 }
 
-absl::StatusOr<std::vector<ResultRecord>>
-Store::ListResults(int64_t experiment_id, int64_t skip) {
+absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
+    int64_t experiment_id, int64_t skip) {
   return impl_->Run(
       "ListResults",
-      [&](pqxx::connection &conn) -> absl::StatusOr<std::vector<ResultRecord>> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<ResultRecord>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("list_results", experiment_id,
                                            std::max<int64_t>(skip, 0));
@@ -1181,24 +1170,23 @@ Store::ListResults(int64_t experiment_id, int64_t skip) {
 
 // --- trials ------------------------------------------------------------------
 
-absl::StatusOr<std::optional<LeasedTrial>>
-Store::LeaseTrial(const std::string &worker_id,
-                  const std::map<std::string, std::string> &labels) {
+absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
+    const std::string& worker_id,
+    const std::map<std::string, std::string>& labels) {
   if (worker_id.empty()) {
     return absl::InvalidArgumentError("worker_id: must not be empty");
   }
   NAS_ASSIGN_OR_RETURN(const std::string labels_json, JsonObject(labels));
   return impl_->Run(
       "LeaseTrial",
-      [&](pqxx::connection &conn)
+      [&](pqxx::connection& conn)
           -> absl::StatusOr<std::optional<LeasedTrial>> {
         pqxx::work txn(conn);
         pqxx::result r =
             txn.exec_prepared("lease_trial", worker_id, labels_json);
         txn.commit();
-        if (r.empty())
-          return std::optional<LeasedTrial>();
-        const pqxx::row &row = r[0];
+        if (r.empty()) return std::optional<LeasedTrial>();
+        const pqxx::row& row = r[0];
         LeasedTrial t;
         t.trial_id = row[0].as<int64_t>();
         t.attempt = row[1].as<int32_t>();
@@ -1216,19 +1204,19 @@ Store::LeaseTrial(const std::string &worker_id,
 }
 
 absl::StatusOr<bool> Store::RenewLease(int64_t trial_id, int32_t attempt,
-                                       const std::string &worker_id) {
+                                       const std::string& worker_id) {
   return impl_->Run(
-      "RenewLease", [&](pqxx::connection &conn) -> absl::StatusOr<bool> {
+      "RenewLease", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
         pqxx::nontransaction txn(conn);
         return !txn.exec_prepared("renew_lease", trial_id, attempt, worker_id)
                     .empty();
       });
 }
 
-absl::StatusOr<bool> Store::RecordProgress(const v1::ReportProgressRequest &p) {
+absl::StatusOr<bool> Store::RecordProgress(const v1::ReportProgressRequest& p) {
   return impl_->Run(
-      "RecordProgress", [&](pqxx::connection &conn) -> absl::StatusOr<bool> {
-        pqxx::nontransaction txn(conn); // one statement: atomic by itself
+      "RecordProgress", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+        pqxx::nontransaction txn(conn);  // one statement: atomic by itself
         pqxx::row row = txn.exec_prepared1(
             "record_progress", p.trial_id(), p.attempt(), p.worker_id(),
             p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds());
@@ -1240,7 +1228,7 @@ absl::StatusOr<EpochPeers> Store::ProgressAtEpoch(int64_t trial_id,
                                                   int32_t epoch) {
   return impl_->Run(
       "ProgressAtEpoch",
-      [&](pqxx::connection &conn) -> absl::StatusOr<EpochPeers> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<EpochPeers> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("progress_at_epoch", trial_id, epoch);
@@ -1250,9 +1238,8 @@ absl::StatusOr<EpochPeers> Store::ProgressAtEpoch(int64_t trial_id,
         EpochPeers out;
         out.experiment_id = r[0][0].as<int64_t>();
         out.final_training = r[0][2].as<bool>();
-        for (const pqxx::row &row : r) {
-          if (!row[1].is_null())
-            out.others.push_back(row[1].as<double>());
+        for (const pqxx::row& row : r) {
+          if (!row[1].is_null()) out.others.push_back(row[1].as<double>());
         }
         return out;
       });
@@ -1260,11 +1247,11 @@ absl::StatusOr<EpochPeers> Store::ProgressAtEpoch(int64_t trial_id,
 
 absl::Status Store::RecordStopDecision(int64_t trial_id, int32_t attempt,
                                        int32_t epoch,
-                                       const std::string &reason) {
+                                       const std::string& reason) {
   return impl_
       ->Run("RecordStopDecision",
-            [&](pqxx::connection &conn) -> absl::StatusOr<bool> {
-              pqxx::nontransaction txn(conn); // one statement
+            [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+              pqxx::nontransaction txn(conn);  // one statement
               return !txn.exec_prepared("record_stop_decision", trial_id,
                                         attempt, epoch, reason)
                           .empty();
@@ -1283,15 +1270,14 @@ struct TrialState {
   int64_t experiment_id = 0;
   int32_t max_attempts = 0;
   std::string experiment_state;
-  std::optional<int32_t> result_attempt; // when a result is stored
+  std::optional<int32_t> result_attempt;  // when a result is stored
   std::string result_worker_id;
 };
 
-absl::StatusOr<TrialState> LockTrial(pqxx::work &txn, int64_t trial_id) {
+absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
   pqxx::result r = txn.exec_prepared("lock_trial", trial_id);
-  if (r.empty())
-    return absl::NotFoundError(absl::StrCat("trial ", trial_id));
-  const pqxx::row &row = r[0];
+  if (r.empty()) return absl::NotFoundError(absl::StrCat("trial ", trial_id));
+  const pqxx::row& row = r[0];
   TrialState t;
   t.status = row[0].as<std::string>();
   t.attempt = row[1].as<int32_t>();
@@ -1309,8 +1295,8 @@ absl::StatusOr<TrialState> LockTrial(pqxx::work &txn, int64_t trial_id) {
 
 // OK when `t` is RUNNING under this attempt and worker; else
 // kFailedPrecondition saying why the report is stale.
-absl::Status CheckLease(const TrialState &t, int64_t trial_id, int32_t attempt,
-                        const std::string &worker_id) {
+absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
+                        const std::string& worker_id) {
   if (t.status != "RUNNING") {
     return absl::FailedPreconditionError(
         absl::StrCat("stale report for trial ", trial_id, " attempt ", attempt,
@@ -1329,20 +1315,18 @@ absl::Status CheckLease(const TrialState &t, int64_t trial_id, int32_t attempt,
   return absl::OkStatus();
 }
 
-} // namespace
+}  // namespace
 
-absl::StatusOr<ReportOutcome>
-Store::RecordResult(int64_t trial_id, int32_t attempt,
-                    const std::string &worker_id,
-                    const v1::EvaluationMetrics &m, const std::string &model,
-                    int64_t *experiment_id) {
+absl::StatusOr<ReportOutcome> Store::RecordResult(
+    int64_t trial_id, int32_t attempt, const std::string& worker_id,
+    const v1::EvaluationMetrics& m, const std::string& model,
+    int64_t* experiment_id) {
   return impl_->Run(
       "RecordResult",
-      [&](pqxx::connection &conn) -> absl::StatusOr<ReportOutcome> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<ReportOutcome> {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
-        if (experiment_id != nullptr)
-          *experiment_id = t.experiment_id;
+        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
         if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
           return ReportOutcome::kAlreadyStored;
         }
@@ -1366,7 +1350,7 @@ Store::RecordResult(int64_t trial_id, int32_t attempt,
 absl::StatusOr<StoredModel> Store::GetModel(int64_t experiment_id,
                                             int64_t candidate_id) {
   return impl_->Run(
-      "GetModel", [&](pqxx::connection &conn) -> absl::StatusOr<StoredModel> {
+      "GetModel", [&](pqxx::connection& conn) -> absl::StatusOr<StoredModel> {
         pqxx::nontransaction txn(conn);
         pqxx::result r =
             txn.exec_prepared("get_model", experiment_id, candidate_id);
@@ -1391,20 +1375,19 @@ absl::StatusOr<StoredModel> Store::GetModel(int64_t experiment_id,
 }
 
 absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
-                                  const std::string &worker_id,
-                                  const std::string &error,
-                                  int64_t *experiment_id) {
+                                  const std::string& worker_id,
+                                  const std::string& error,
+                                  int64_t* experiment_id) {
   return impl_->Run(
-      "RecordFailure", [&](pqxx::connection &conn) -> absl::Status {
+      "RecordFailure", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
-        if (experiment_id != nullptr)
-          *experiment_id = t.experiment_id;
+        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
         NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
         std::string status = "QUEUED";
         std::string reason = error;
         if (t.experiment_state != "RUNNING") {
-          status = "CANCELLED"; // nobody would lease it again
+          status = "CANCELLED";  // nobody would lease it again
         } else if (t.attempt >= t.max_attempts) {
           status = "FAILED";
           reason = absl::StrCat(error, " (after ", t.attempt, " attempts)");
@@ -1420,8 +1403,8 @@ absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
 absl::StatusOr<ExpiryOutcome> Store::ExpireLeases() {
   return impl_->Run(
       "ExpireLeases",
-      [&](pqxx::connection &conn) -> absl::StatusOr<ExpiryOutcome> {
-        pqxx::nontransaction txn(conn); // one statement: atomic by itself
+      [&](pqxx::connection& conn) -> absl::StatusOr<ExpiryOutcome> {
+        pqxx::nontransaction txn(conn);  // one statement: atomic by itself
         pqxx::row row = txn.exec_prepared1("expire_leases");
         ExpiryOutcome out;
         out.requeued = row[0].as<int>();
@@ -1432,13 +1415,13 @@ absl::StatusOr<ExpiryOutcome> Store::ExpireLeases() {
 
 // --- workers -----------------------------------------------------------------
 
-absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest &worker) {
+absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest& worker) {
   if (worker.worker_id().empty()) {
     return absl::InvalidArgumentError("worker_id: must not be empty");
   }
   NAS_ASSIGN_OR_RETURN(const std::string labels, JsonObject(worker.labels()));
   return impl_->Run(
-      "UpsertWorker", [&](pqxx::connection &conn) -> absl::Status {
+      "UpsertWorker", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::nontransaction txn(conn);
         txn.exec_prepared0("upsert_worker", worker.worker_id(), worker.device(),
                            labels, worker.version());
@@ -1446,11 +1429,11 @@ absl::Status Store::UpsertWorker(const v1::RegisterWorkerRequest &worker) {
       });
 }
 
-absl::StatusOr<std::map<std::string, std::string>>
-Store::GetWorkerLabels(const std::string &worker_id) {
+absl::StatusOr<std::map<std::string, std::string>> Store::GetWorkerLabels(
+    const std::string& worker_id) {
   return impl_->Run(
       "GetWorkerLabels",
-      [&](pqxx::connection &conn)
+      [&](pqxx::connection& conn)
           -> absl::StatusOr<std::map<std::string, std::string>> {
         pqxx::nontransaction txn(conn);
         pqxx::result r = txn.exec_prepared("get_worker_labels", worker_id);
@@ -1459,17 +1442,16 @@ Store::GetWorkerLabels(const std::string &worker_id) {
               absl::StrCat("worker \"", worker_id, "\" is not registered"));
         }
         std::map<std::string, std::string> labels;
-        for (const pqxx::row &row : r) {
-          if (row[0].is_null())
-            continue; // registered without labels
+        for (const pqxx::row& row : r) {
+          if (row[0].is_null()) continue;  // registered without labels
           labels[row[0].as<std::string>()] = row[1].as<std::string>();
         }
         return labels;
       });
 }
 
-absl::Status Store::TouchWorker(const std::string &worker_id) {
-  return impl_->Run("TouchWorker", [&](pqxx::connection &conn) -> absl::Status {
+absl::Status Store::TouchWorker(const std::string& worker_id) {
+  return impl_->Run("TouchWorker", [&](pqxx::connection& conn) -> absl::Status {
     pqxx::nontransaction txn(conn);
     if (txn.exec_prepared("touch_worker", worker_id).empty()) {
       return absl::NotFoundError(
@@ -1479,4 +1461,4 @@ absl::Status Store::TouchWorker(const std::string &worker_id) {
   });
 }
 
-} // namespace nas
+}  // namespace nas

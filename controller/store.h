@@ -35,8 +35,8 @@ struct StoreOptions {
 // An experiment as stored.
 struct ExperimentRecord {
   int64_t id = 0;
-  v1::ExperimentSpec spec; // with defaults applied, as validated
-  int64_t seed = 0;        // strategy seed actually used
+  v1::ExperimentSpec spec;  // with defaults applied, as validated
+  int64_t seed = 0;         // strategy seed actually used
   v1::ExperimentState state = v1::EXPERIMENT_RUNNING;
   absl::Time created_at;
   std::optional<absl::Time> finished_at;
@@ -45,14 +45,14 @@ struct ExperimentRecord {
 
 // A proposal to store as a candidate row (and, when state is QUEUED, a trial).
 struct NewCandidate {
-  v1::Genotype genotype; // space, canonical, choices, hash
+  v1::Genotype genotype;  // space, canonical, choices, hash
   v1::CandidateState state =
-      v1::CANDIDATE_QUEUED; // QUEUED, REJECTED or DUPLICATE
-  int64_t parent_id = 0;    // 0 = none
+      v1::CANDIDATE_QUEUED;  // QUEUED, REJECTED or DUPLICATE
+  int64_t parent_id = 0;     // 0 = none
   int32_t generation = 0;
-  std::string strategy_data; // JSON object text, "{}" if empty
-  std::string reason;        // for REJECTED
-  int64_t duplicate_of = 0;  // for DUPLICATE
+  std::string strategy_data;  // JSON object text, "{}" if empty
+  std::string reason;         // for REJECTED
+  int64_t duplicate_of = 0;   // for DUPLICATE
   int64_t macs = 0;
   int64_t params = 0;
   // Results the strategy had observed when it proposed this candidate.
@@ -71,13 +71,13 @@ struct ProposalRecord {
 // A trial just leased to a worker.
 struct LeasedTrial {
   int64_t trial_id = 0;
-  int32_t attempt = 0; // 1 for the first lease
+  int32_t attempt = 0;  // 1 for the first lease
   int64_t experiment_id = 0;
   int64_t candidate_id = 0;
   v1::Genotype genotype;
   v1::ExperimentSpec spec;
   absl::Time lease_until;
-  int64_t final_of = 0; // a final re-training of this search candidate
+  int64_t final_of = 0;  // a final re-training of this search candidate
 };
 
 // One finished, successful evaluation, as the strategy and Pareto code see it.
@@ -86,14 +86,14 @@ struct ResultRecord {
   int64_t trial_id = 0;
   v1::Genotype genotype;
   v1::EvaluationMetrics metrics;
-  int64_t parent_id = 0;  // of the candidate, 0 = none
-  int32_t generation = 0; // of the candidate
+  int64_t parent_id = 0;   // of the candidate, 0 = none
+  int32_t generation = 0;  // of the candidate
 };
 
 enum class ReportOutcome {
-  kStored,        // stored now
-  kAlreadyStored, // the same attempt had been stored before (a retry): no
-                  // change
+  kStored,         // stored now
+  kAlreadyStored,  // the same attempt had been stored before (a retry): no
+                   // change
 };
 
 // Accuracies other trials reported at one epoch (ProgressAtEpoch).
@@ -106,8 +106,8 @@ struct EpochPeers {
 
 // What ExpireLeases did.
 struct ExpiryOutcome {
-  int requeued = 0; // back to QUEUED with the attempt kept for the next lease
-  int failed = 0;   // attempts exhausted: trial and candidate FAILED
+  int requeued = 0;  // back to QUEUED with the attempt kept for the next lease
+  int failed = 0;    // attempts exhausted: trial and candidate FAILED
 };
 
 enum class TrialStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
@@ -123,7 +123,7 @@ struct TrialCost {
 
 struct CandidateQuery {
   int64_t experiment_id = 0;
-  v1::CandidateState state = v1::CANDIDATE_STATE_UNSPECIFIED; // = all
+  v1::CandidateState state = v1::CANDIDATE_STATE_UNSPECIFIED;  // = all
   // "seq", "val_accuracy", "macs", "params", "latency_ms", optional "-" prefix
   // for descending. Anything else: InvalidArgument naming order_by.
   std::string order_by = "seq";
@@ -136,13 +136,13 @@ struct CandidateQuery {
 // A kept TorchScript model (artifacts table) and where it came from.
 struct StoredModel {
   std::string bytes;
-  int64_t candidate_id = 0; // the row that was trained
+  int64_t candidate_id = 0;  // the row that was trained
   bool final_training = false;
   v1::EvaluationMetrics metrics;
 };
 struct CandidatePage {
   std::vector<v1::Candidate> candidates;
-  int32_t total = 0; // rows matching, over all pages
+  int32_t total = 0;  // rows matching, over all pages
 };
 
 // Leadership of one controller per database: a session-level PostgreSQL
@@ -150,54 +150,54 @@ struct CandidatePage {
 // When the holder dies its connection closes and the server releases the
 // lock, so a standby waiting in Acquire takes over. Not thread-safe.
 class LeadershipLock {
-public:
+ public:
   // Connects and tries the lock every `poll` until it is held (calling
   // `on_wait` once, before the first wait) or `give_up()` returns true
   // (kCancelled). kUnavailable when the server cannot be reached.
-  static absl::StatusOr<std::unique_ptr<LeadershipLock>>
-  Acquire(const std::string &conninfo, absl::Duration poll,
-          const std::function<void()> &on_wait,
-          const std::function<bool()> &give_up);
-  ~LeadershipLock(); // closes the connection: the lock is released
+  static absl::StatusOr<std::unique_ptr<LeadershipLock>> Acquire(
+      const std::string& conninfo, absl::Duration poll,
+      const std::function<void()>& on_wait,
+      const std::function<bool()>& give_up);
+  ~LeadershipLock();  // closes the connection: the lock is released
   // False once the lock's connection is lost (then the lock may be held
   // by another controller already).
   bool StillHeld();
 
-private:
+ private:
   class Impl;
   explicit LeadershipLock(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
 class Store {
-public:
+ public:
   // Connects the pool. kUnavailable when the server cannot be reached.
-  static absl::StatusOr<std::unique_ptr<Store>>
-  Open(const StoreOptions &options);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
   ~Store();
-  Store(const Store &) = delete;
-  Store &operator=(const Store &) = delete;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
   // Applies migrations_dir/NNNN_*.sql not yet in schema_migrations, in
   // order, each in its own transaction, all under a transaction-level
   // advisory lock so concurrent controllers apply each once. Returns the
   // versions applied now (empty when up to date).
-  absl::StatusOr<std::vector<int>> Migrate(const std::string &migrations_dir);
+  absl::StatusOr<std::vector<int>> Migrate(const std::string& migrations_dir);
 
   // --- experiments ---------------------------------------------------------
   // Stores a validated spec (as JSON and as binary proto); state RUNNING.
-  absl::StatusOr<int64_t> CreateExperiment(const v1::ExperimentSpec &spec,
+  absl::StatusOr<int64_t> CreateExperiment(const v1::ExperimentSpec& spec,
                                            int64_t seed);
   absl::StatusOr<ExperimentRecord> GetExperiment(int64_t id);
   // Newest first; ids < before_id when before_id > 0.
-  absl::StatusOr<std::vector<ExperimentRecord>>
-  ListExperiments(int64_t before_id, int limit);
+  absl::StatusOr<std::vector<ExperimentRecord>> ListExperiments(
+      int64_t before_id, int limit);
   absl::StatusOr<std::vector<int64_t>> ListRunningExperimentIds();
   // Sets state (and finished_at for final states). Setting STOPPED also
   // cancels the experiment's QUEUED trials (candidates -> CANCELLED).
   // kFailedPrecondition when the experiment is already in a final state.
   absl::Status FinishExperiment(int64_t id, v1::ExperimentState state,
-                                const std::string &error);
+                                const std::string& error);
   absl::StatusOr<v1::ExperimentCounts> CountExperiment(int64_t id);
   // Ends a RUNNING experiment whose simulated-seconds budget is spent, in
   // one transaction: sets `state`/`error` like FinishExperiment, and every
@@ -206,9 +206,9 @@ public:
   // (metrics of evaluated ones are kept; a running attempt's later report
   // is refused as stale). kFailedPrecondition when already final.
   absl::Status FinishOverBudget(int64_t id, v1::ExperimentState state,
-                                const std::string &error,
+                                const std::string& error,
                                 int32_t first_uncounted_seq,
-                                const std::string &reason);
+                                const std::string& reason);
   // The experiment's trials of candidates with seq > after_seq (-1: all),
   // in seq order, with their simulated cost.
   absl::StatusOr<std::vector<TrialCost>> ListTrialCosts(int64_t experiment_id,
@@ -218,18 +218,17 @@ public:
   // In one transaction: inserts the candidates (seq continuing from the
   // experiment's last one) and a QUEUED trial (attempt 0) for each QUEUED
   // one. Returns the new candidate ids in input order.
-  absl::StatusOr<std::vector<int64_t>>
-  InsertCandidates(int64_t experiment_id,
-                   const std::vector<NewCandidate> &candidates);
+  absl::StatusOr<std::vector<int64_t>> InsertCandidates(
+      int64_t experiment_id, const std::vector<NewCandidate>& candidates);
   // Id of the first non-duplicate candidate of the experiment with this
   // genotype hash, or nullopt.
-  absl::StatusOr<std::optional<int64_t>>
-  FindCandidateByHash(int64_t experiment_id, const std::string &hash);
-  absl::StatusOr<CandidatePage> ListCandidates(const CandidateQuery &query);
+  absl::StatusOr<std::optional<int64_t>> FindCandidateByHash(
+      int64_t experiment_id, const std::string& hash);
+  absl::StatusOr<CandidatePage> ListCandidates(const CandidateQuery& query);
   // All candidates of the experiment in seq order, with the number of
   // results observed when each was proposed (for replay).
-  absl::StatusOr<std::vector<ProposalRecord>>
-  ListProposals(int64_t experiment_id);
+  absl::StatusOr<std::vector<ProposalRecord>> ListProposals(
+      int64_t experiment_id);
   // Successful results of the experiment, in the order they were stored,
   // without the first `skip` (those a caller has seen already).
   absl::StatusOr<std::vector<ResultRecord>> ListResults(int64_t experiment_id,
@@ -240,18 +239,18 @@ public:
   // required_labels are all among `labels` (FOR UPDATE SKIP LOCKED):
   // status RUNNING, attempt+1, worker_id, lease_until = now() + the
   // experiment's lease_seconds; candidate -> RUNNING. nullopt when none.
-  absl::StatusOr<std::optional<LeasedTrial>>
-  LeaseTrial(const std::string &worker_id,
-             const std::map<std::string, std::string> &labels);
+  absl::StatusOr<std::optional<LeasedTrial>> LeaseTrial(
+      const std::string& worker_id,
+      const std::map<std::string, std::string>& labels);
   // Extends the lease when the trial is RUNNING with this attempt and worker.
   // Returns false (not an error) when the lease is no longer held.
   absl::StatusOr<bool> RenewLease(int64_t trial_id, int32_t attempt,
-                                  const std::string &worker_id);
+                                  const std::string& worker_id);
   // Stores one epoch's progress (idempotent on trial, attempt, epoch) and
   // renews the lease. Returns false when the lease is no longer held (the
   // progress is still not stored then).
-  absl::StatusOr<bool>
-  RecordProgress(const v1::ReportProgressRequest &progress);
+  absl::StatusOr<bool> RecordProgress(
+      const v1::ReportProgressRequest& progress);
   // For early stopping: the experiment of `trial_id` and the validation
   // accuracies that its other trials reported at `epoch` (latest attempt of
   // each). kNotFound for an unknown trial.
@@ -259,7 +258,7 @@ public:
   // Records that the controller stopped the trial early at `epoch`: on that
   // progress row and on the candidate (Candidate.early_stopped).
   absl::Status RecordStopDecision(int64_t trial_id, int32_t attempt,
-                                  int32_t epoch, const std::string &reason);
+                                  int32_t epoch, const std::string& reason);
   // In one transaction: results row, trial SUCCEEDED, candidate EVALUATED
   // (metrics copied to it). kFailedPrecondition naming the reason when the
   // trial is not RUNNING under this attempt and worker (stale or foreign),
@@ -270,11 +269,10 @@ public:
   // accuracy; kept models of search candidates that drop out of that top
   // are deleted. `experiment_id`, when given, receives the trial's
   // experiment.
-  absl::StatusOr<ReportOutcome>
-  RecordResult(int64_t trial_id, int32_t attempt, const std::string &worker_id,
-               const v1::EvaluationMetrics &metrics,
-               const std::string &model = "",
-               int64_t *experiment_id = nullptr);
+  absl::StatusOr<ReportOutcome> RecordResult(
+      int64_t trial_id, int32_t attempt, const std::string& worker_id,
+      const v1::EvaluationMetrics& metrics, const std::string& model = "",
+      int64_t* experiment_id = nullptr);
   // The model to export for candidate `candidate_id` of `experiment_id`:
   // its final re-training's when kept, else its own. kNotFound when neither
   // is kept (or the candidate is not in the experiment).
@@ -283,26 +281,26 @@ public:
   // The attempt failed on the worker: back to QUEUED when attempts remain,
   // else trial and candidate FAILED with `error`. Same staleness rule.
   absl::Status RecordFailure(int64_t trial_id, int32_t attempt,
-                             const std::string &worker_id,
-                             const std::string &error,
-                             int64_t *experiment_id = nullptr);
+                             const std::string& worker_id,
+                             const std::string& error,
+                             int64_t* experiment_id = nullptr);
   // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
   // ("lease expired after N attempts") when attempt >= max_attempts.
   absl::StatusOr<ExpiryOutcome> ExpireLeases();
 
   // --- workers -------------------------------------------------------------
-  absl::Status UpsertWorker(const v1::RegisterWorkerRequest &worker);
+  absl::Status UpsertWorker(const v1::RegisterWorkerRequest& worker);
   // Labels of a registered worker; kNotFound when it never registered.
-  absl::StatusOr<std::map<std::string, std::string>>
-  GetWorkerLabels(const std::string &worker_id);
-  absl::Status TouchWorker(const std::string &worker_id);
+  absl::StatusOr<std::map<std::string, std::string>> GetWorkerLabels(
+      const std::string& worker_id);
+  absl::Status TouchWorker(const std::string& worker_id);
 
-private:
+ private:
   class Impl;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_CONTROLLER_STORE_H_
+#endif  // NAS_CONTROLLER_STORE_H_

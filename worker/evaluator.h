@@ -23,25 +23,25 @@ struct EvaluatorOptions {
 
 // One epoch's progress, passed to the callback after each epoch.
 struct EpochProgress {
-  int epoch = 0; // from 1
+  int epoch = 0;  // from 1
   double train_loss = 0;
   double val_accuracy = 0;
-  double seconds = 0; // since training started
+  double seconds = 0;  // since training started
 };
 // Returns true to continue, false to stop training now (the result so far is
 // still measured and returned).
-using ProgressCallback = std::function<bool(const EpochProgress &)>;
+using ProgressCallback = std::function<bool(const EpochProgress&)>;
 
 class Evaluator {
-public:
+ public:
   virtual ~Evaluator() = default;
   // Trains and measures trial.genotype per trial.evaluation. Datasets are
   // loaded on first use and cached for later trials with the same data
   // settings. InvalidArgument for an unknown space/dataset or a bad
   // genotype, NotFound when dataset files are missing, Internal for a
   // LibTorch error (its message included).
-  virtual absl::StatusOr<v1::EvaluationMetrics>
-  Evaluate(const v1::Trial &trial, const ProgressCallback &on_epoch) = 0;
+  virtual absl::StatusOr<v1::EvaluationMetrics> Evaluate(
+      const v1::Trial& trial, const ProgressCallback& on_epoch) = 0;
   // The TorchScript archive of the network trained by the last successful
   // Evaluate, when its trial asked for one (Trial.export_model) and the
   // evaluator can make one; "" otherwise. Hands it over (a second call
@@ -52,8 +52,8 @@ public:
 };
 
 // The LibTorch evaluator (CUDA when available, else CPU).
-std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions &options);
+std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions& options);
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_WORKER_EVALUATOR_H_
+#endif  // NAS_WORKER_EVALUATOR_H_

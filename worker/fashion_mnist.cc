@@ -24,40 +24,36 @@ constexpr int64_t kIdxMaxSide = 4096;
 
 // An open gzip (or plain) file; closes on destruction.
 class GzFile {
-public:
-  static absl::StatusOr<GzFile> Open(const std::string &path) {
+ public:
+  static absl::StatusOr<GzFile> Open(const std::string& path) {
     gzFile f = gzopen(path.c_str(), "rb");
     if (f == nullptr) {
       const int err = errno;
       std::string msg =
           absl::StrCat("cannot open '", path,
                        "': ", err ? std::strerror(err) : "gzopen failed");
-      if (err == ENOENT || err == ENOTDIR)
-        return absl::NotFoundError(msg);
-      if (err == EACCES)
-        return absl::PermissionDeniedError(msg);
+      if (err == ENOENT || err == ENOTDIR) return absl::NotFoundError(msg);
+      if (err == EACCES) return absl::PermissionDeniedError(msg);
       return absl::UnavailableError(msg);
     }
     return GzFile(f, path);
   }
-  GzFile(GzFile &&o) noexcept
+  GzFile(GzFile&& o) noexcept
       : f_(std::exchange(o.f_, nullptr)), path_(std::move(o.path_)) {}
-  GzFile &operator=(GzFile &&) = delete;
+  GzFile& operator=(GzFile&&) = delete;
   ~GzFile() {
-    if (f_ != nullptr)
-      gzclose(f_);
+    if (f_ != nullptr) gzclose(f_);
   }
 
   // Reads exactly `n` bytes; DataLoss naming `what` when the file ends first
   // or the compressed stream is corrupt.
-  absl::Status ReadExactly(void *dst, size_t n, absl::string_view what) {
-    auto *out = static_cast<char *>(dst);
+  absl::Status ReadExactly(void* dst, size_t n, absl::string_view what) {
+    auto* out = static_cast<char*>(dst);
     while (n > 0) {
       const unsigned chunk =
           static_cast<unsigned>(std::min<size_t>(n, 1u << 30));
       const int got = gzread(f_, out, chunk);
-      if (got < 0)
-        return StreamError();
+      if (got < 0) return StreamError();
       if (got == 0) {
         return absl::DataLossError(absl::StrCat(
             "'", path_, "' is truncated (while reading ", what, ")"));
@@ -79,8 +75,7 @@ public:
   absl::Status ExpectEnd() {
     char c;
     const int got = gzread(f_, &c, 1);
-    if (got < 0)
-      return StreamError();
+    if (got < 0) return StreamError();
     if (got > 0) {
       return absl::DataLossError(
           absl::StrCat("'", path_, "' has trailing data after the payload"));
@@ -88,14 +83,14 @@ public:
     return absl::OkStatus();
   }
 
-  const std::string &path() const { return path_; }
+  const std::string& path() const { return path_; }
 
-private:
+ private:
   GzFile(gzFile f, std::string path) : f_(f), path_(std::move(path)) {}
 
   absl::Status StreamError() {
     int errnum = 0;
-    const char *msg = gzerror(f_, &errnum);
+    const char* msg = gzerror(f_, &errnum);
     return absl::DataLossError(absl::StrCat(
         "'", path_, "' is corrupt: ", msg != nullptr ? msg : "gzread failed"));
   }
@@ -104,9 +99,8 @@ private:
   std::string path_;
 };
 
-absl::Status CheckMagic(uint32_t got, uint32_t want, const std::string &path) {
-  if (got == want)
-    return absl::OkStatus();
+absl::Status CheckMagic(uint32_t got, uint32_t want, const std::string& path) {
+  if (got == want) return absl::OkStatus();
   char buf[64];
   std::snprintf(buf, sizeof(buf), "0x%08x, expected 0x%08x", got, want);
   return absl::InvalidArgumentError(absl::StrCat(
@@ -114,7 +108,7 @@ absl::Status CheckMagic(uint32_t got, uint32_t want, const std::string &path) {
 }
 
 absl::Status CheckDim(uint32_t v, int64_t max, absl::string_view what,
-                      const std::string &path) {
+                      const std::string& path) {
   if (v == 0 || v > max) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", path, "' has an implausible ", what, " of ", v,
@@ -124,9 +118,9 @@ absl::Status CheckDim(uint32_t v, int64_t max, absl::string_view what,
 }
 
 // uint8 images -> normalized float32 N x 1 x H x W (a new tensor).
-torch::Tensor NormalizeImages(const IdxImages &images) {
+torch::Tensor NormalizeImages(const IdxImages& images) {
   torch::Tensor raw = torch::from_blob(
-      const_cast<uint8_t *>(images.pixels.data()),
+      const_cast<uint8_t*>(images.pixels.data()),
       {images.count, 1, images.rows, images.cols}, torch::kUInt8);
   return raw.to(torch::kFloat32)
       .div_(255.0)
@@ -134,16 +128,16 @@ torch::Tensor NormalizeImages(const IdxImages &images) {
       .div_(kFashionMnistStd);
 }
 
-torch::Tensor LabelsTensor(const std::vector<uint8_t> &labels) {
-  return torch::from_blob(const_cast<uint8_t *>(labels.data()),
+torch::Tensor LabelsTensor(const std::vector<uint8_t>& labels) {
+  return torch::from_blob(const_cast<uint8_t*>(labels.data()),
                           {static_cast<int64_t>(labels.size())}, torch::kUInt8)
       .to(torch::kInt64);
 }
 
-absl::Status CheckPair(const IdxImages &images,
-                       const std::vector<uint8_t> &labels, int classes,
-                       const std::string &images_path,
-                       const std::string &labels_path) {
+absl::Status CheckPair(const IdxImages& images,
+                       const std::vector<uint8_t>& labels, int classes,
+                       const std::string& images_path,
+                       const std::string& labels_path) {
   if (images.count != static_cast<int64_t>(labels.size())) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", images_path, "' has ", images.count, " images but '",
@@ -159,16 +153,16 @@ absl::Status CheckPair(const IdxImages &images,
   return absl::OkStatus();
 }
 
-torch::Tensor IndexTensor(const std::vector<int64_t> &perm, int64_t begin,
+torch::Tensor IndexTensor(const std::vector<int64_t>& perm, int64_t begin,
                           int64_t end) {
   return torch::tensor(
       std::vector<int64_t>(perm.begin() + begin, perm.begin() + end),
       torch::kInt64);
 }
 
-} // namespace
+}  // namespace
 
-absl::StatusOr<IdxImages> ReadIdxImages(const std::string &path) {
+absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path) {
   NAS_ASSIGN_OR_RETURN(GzFile f, GzFile::Open(path));
   NAS_ASSIGN_OR_RETURN(uint32_t magic, f.ReadBigEndian32("magic number"));
   NAS_RETURN_IF_ERROR(CheckMagic(magic, kIdxImageMagic, path));
@@ -189,7 +183,7 @@ absl::StatusOr<IdxImages> ReadIdxImages(const std::string &path) {
   return images;
 }
 
-absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string &path) {
+absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string& path) {
   NAS_ASSIGN_OR_RETURN(GzFile f, GzFile::Open(path));
   NAS_ASSIGN_OR_RETURN(uint32_t magic, f.ReadBigEndian32("magic number"));
   NAS_RETURN_IF_ERROR(CheckMagic(magic, kIdxLabelMagic, path));
@@ -203,8 +197,7 @@ absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string &path) {
 
 std::vector<int64_t> SeededPermutation(int64_t n, uint64_t seed) {
   std::vector<int64_t> perm(n);
-  for (int64_t i = 0; i < n; ++i)
-    perm[i] = i;
+  for (int64_t i = 0; i < n; ++i) perm[i] = i;
   std::mt19937_64 rng(seed);
   for (int64_t i = n - 1; i > 0; --i) {
     // Unbiased draw from [0, i] by rejection (std distributions differ
@@ -220,8 +213,8 @@ std::vector<int64_t> SeededPermutation(int64_t n, uint64_t seed) {
   return perm;
 }
 
-absl::StatusOr<DataSplits>
-FashionMnistLoader::Load(const DataOptions &options) const {
+absl::StatusOr<DataSplits> FashionMnistLoader::Load(
+    const DataOptions& options) const {
   constexpr int kClasses = 10;
   const std::string dir =
       options.dir.empty() ? kFashionMnistDefaultDir : options.dir;
@@ -313,13 +306,12 @@ FashionMnistLoader::Load(const DataOptions &options) const {
   return s;
 }
 
-absl::StatusOr<const DatasetLoader *> GetDatasetLoader(absl::string_view name) {
-  static const FashionMnistLoader *const kFashionMnist =
+absl::StatusOr<const DatasetLoader*> GetDatasetLoader(absl::string_view name) {
+  static const FashionMnistLoader* const kFashionMnist =
       new FashionMnistLoader();
-  if (name.empty() || name == kFashionMnist->name())
-    return kFashionMnist;
+  if (name.empty() || name == kFashionMnist->name()) return kFashionMnist;
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown dataset '", name, "' (known: ", kFashionMnist->name(), ")"));
 }
 
-} // namespace nas
+}  // namespace nas

@@ -35,10 +35,10 @@ struct IdxImages {
 // cannot be opened; DataLoss when the file is truncated or carries trailing
 // data; InvalidArgument when the magic number or dimensions are wrong. Every
 // message names the file.
-absl::StatusOr<IdxImages> ReadIdxImages(const std::string &path);
+absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path);
 
 // Reads an idx1-ubyte label file (magic 0x00000801); errors as ReadIdxImages.
-absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string &path);
+absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string& path);
 
 // ---------------------------------------------------------------------------
 // Splits and the loader interface.
@@ -73,19 +73,19 @@ struct DataSplits {
 };
 
 class DatasetLoader {
-public:
+ public:
   virtual ~DatasetLoader() = default;
   // Dataset name as in EvaluationSpec.dataset, e.g. "fashion_mnist".
   virtual absl::string_view name() const = 0;
   // Loads the files and builds the splits. NotFound when a file is missing,
   // DataLoss/InvalidArgument when one is corrupt, InvalidArgument when the
   // requested counts do not fit the dataset (the message names the field).
-  virtual absl::StatusOr<DataSplits> Load(const DataOptions &options) const = 0;
+  virtual absl::StatusOr<DataSplits> Load(const DataOptions& options) const = 0;
 };
 
 // The loader registered as `name` ("fashion_mnist"; empty also means
 // fashion_mnist), or InvalidArgument listing the known names.
-absl::StatusOr<const DatasetLoader *> GetDatasetLoader(absl::string_view name);
+absl::StatusOr<const DatasetLoader*> GetDatasetLoader(absl::string_view name);
 
 // ---------------------------------------------------------------------------
 // Fashion-MNIST: 60,000 training and 10,000 test images, 1 x 28 x 28, 10
@@ -97,20 +97,20 @@ inline constexpr double kFashionMnistMean = 0.2860;
 inline constexpr double kFashionMnistStd = 0.3530;
 
 class FashionMnistLoader final : public DatasetLoader {
-public:
+ public:
   absl::string_view name() const override { return "fashion_mnist"; }
   // Reads {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz from options.dir.
   // The validation images are the first val_samples of a permutation of the
   // 60,000 training images seeded by options.seed (a platform-independent
   // Fisher-Yates shuffle over mt19937_64); the training images follow in
   // the same permutation.
-  absl::StatusOr<DataSplits> Load(const DataOptions &options) const override;
+  absl::StatusOr<DataSplits> Load(const DataOptions& options) const override;
 };
 
 // The seeded permutation of [0, n) that FashionMnistLoader splits by; the
 // same on every platform.
 std::vector<int64_t> SeededPermutation(int64_t n, uint64_t seed);
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_WORKER_FASHION_MNIST_H_
+#endif  // NAS_WORKER_FASHION_MNIST_H_

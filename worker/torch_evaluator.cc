@@ -23,7 +23,7 @@
 #include "worker/evaluator.h"
 #include "worker/fashion_mnist.h"
 #include "worker/model_builder.h"
-#include "worker/nb201_model.h" // CountParameters
+#include "worker/nb201_model.h"  // CountParameters
 #include "worker/torchscript_export.h"
 
 namespace nas {
@@ -49,7 +49,7 @@ struct TrainSettings {
   int latency_runs = 30;
 };
 
-absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec &e) {
+absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
   if (e.epochs() < 0 || e.batch_size() < 0 || e.learning_rate() < 0 ||
       e.momentum() < 0 || e.weight_decay() < 0 || e.latency_runs() < 0) {
     return absl::InvalidArgumentError(
@@ -57,27 +57,22 @@ absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec &e) {
         "and latency_runs must not be negative");
   }
   TrainSettings s;
-  if (e.epochs() > 0)
-    s.epochs = e.epochs();
-  if (e.batch_size() > 0)
-    s.batch_size = e.batch_size();
-  if (e.learning_rate() > 0)
-    s.learning_rate = e.learning_rate();
+  if (e.epochs() > 0) s.epochs = e.epochs();
+  if (e.batch_size() > 0) s.batch_size = e.batch_size();
+  if (e.learning_rate() > 0) s.learning_rate = e.learning_rate();
   s.momentum = e.momentum();
   s.weight_decay = e.weight_decay();
-  if (e.data_seed() != 0)
-    s.seed = e.data_seed();
+  if (e.data_seed() != 0) s.seed = e.data_seed();
   s.latency_runs = std::max(30, e.latency_runs());
   return s;
 }
 
 // Fraction of (x, y) classified correctly; eval mode, no grad, big batches.
-double Accuracy(CandidateNet &model, const torch::Tensor &x,
-                const torch::Tensor &y) {
+double Accuracy(CandidateNet& model, const torch::Tensor& x,
+                const torch::Tensor& y) {
   constexpr int64_t kBatch = 1000;
   const int64_t n = x.size(0);
-  if (n == 0)
-    return 0;
+  if (n == 0) return 0;
   torch::NoGradGuard no_grad;
   model.eval();
   int64_t correct = 0;
@@ -89,7 +84,7 @@ double Accuracy(CandidateNet &model, const torch::Tensor &x,
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 
-double Quantile(const std::vector<double> &sorted, double q) {
+double Quantile(const std::vector<double>& sorted, double q) {
   const double pos = q * static_cast<double>(sorted.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, sorted.size() - 1);
@@ -98,24 +93,23 @@ double Quantile(const std::vector<double> &sorted, double q) {
 }
 
 class TorchEvaluator final : public Evaluator {
-public:
-  explicit TorchEvaluator(const EvaluatorOptions &options)
+ public:
+  explicit TorchEvaluator(const EvaluatorOptions& options)
       : options_(options),
         device_(torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
                                             : torch::Device(torch::kCPU)) {
-    if (options_.threads > 0)
-      torch::set_num_threads(options_.threads);
+    if (options_.threads > 0) torch::set_num_threads(options_.threads);
   }
 
-  absl::StatusOr<v1::EvaluationMetrics>
-  Evaluate(const v1::Trial &trial, const ProgressCallback &on_epoch) override {
+  absl::StatusOr<v1::EvaluationMetrics> Evaluate(
+      const v1::Trial& trial, const ProgressCallback& on_epoch) override {
     model_bytes_.clear();
     try {
       return EvaluateOrThrow(trial, on_epoch);
-    } catch (const c10::Error &e) {
+    } catch (const c10::Error& e) {
       return absl::InternalError(
           absl::StrCat("libtorch: ", e.what_without_backtrace()));
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("evaluation failed: ", e.what()));
     }
   }
@@ -123,12 +117,11 @@ public:
   std::string TakeModel() override { return std::move(model_bytes_); }
 
   std::string device() const override {
-    if (device_.is_cuda())
-      return "cuda:0";
+    if (device_.is_cuda()) return "cuda:0";
     return absl::StrCat("cpu (", torch::get_num_threads(), " threads)");
   }
 
-private:
+ private:
   struct CachedSplits {
     std::string key;
     std::shared_ptr<const DataSplits> splits;
@@ -136,9 +129,9 @@ private:
   static constexpr size_t kMaxCachedSplits = 2;
 
   // Splits for `e` on device_, from the cache or loaded now.
-  absl::StatusOr<std::shared_ptr<const DataSplits>>
-  Data(const v1::EvaluationSpec &e) {
-    NAS_ASSIGN_OR_RETURN(const DatasetLoader *loader,
+  absl::StatusOr<std::shared_ptr<const DataSplits>> Data(
+      const v1::EvaluationSpec& e) {
+    NAS_ASSIGN_OR_RETURN(const DatasetLoader* loader,
                          GetDatasetLoader(e.dataset()));
     DataOptions opts;
     opts.dir = e.data_dir();
@@ -152,14 +145,14 @@ private:
     for (size_t i = 0; i < cache_.size(); ++i) {
       if (cache_[i].key == key) {
         std::rotate(cache_.begin(), cache_.begin() + i,
-                    cache_.begin() + i + 1); // most recent first
+                    cache_.begin() + i + 1);  // most recent first
         return cache_.front().splits;
       }
     }
     const Clock::time_point t0 = Clock::now();
     NAS_ASSIGN_OR_RETURN(DataSplits s, loader->Load(opts));
     if (!device_.is_cpu()) {
-      for (torch::Tensor *t :
+      for (torch::Tensor* t :
            {&s.train_x, &s.train_y, &s.val_x, &s.val_y, &s.test_x, &s.test_y}) {
         *t = t->to(device_);
       }
@@ -174,14 +167,13 @@ private:
     }
     auto shared = std::make_shared<const DataSplits>(std::move(s));
     cache_.insert(cache_.begin(), CachedSplits{key, shared});
-    if (cache_.size() > kMaxCachedSplits)
-      cache_.pop_back();
+    if (cache_.size() > kMaxCachedSplits) cache_.pop_back();
     return shared;
   }
 
-  absl::StatusOr<v1::EvaluationMetrics>
-  EvaluateOrThrow(const v1::Trial &trial, const ProgressCallback &on_epoch) {
-    const v1::EvaluationSpec &spec = trial.evaluation();
+  absl::StatusOr<v1::EvaluationMetrics> EvaluateOrThrow(
+      const v1::Trial& trial, const ProgressCallback& on_epoch) {
+    const v1::EvaluationSpec& spec = trial.evaluation();
     if (spec.mode() == v1::SUPERNET || spec.mode() == v1::TABULAR) {
       return absl::UnimplementedError(
           absl::StrCat("evaluation mode ", v1::EvaluationMode_Name(spec.mode()),
@@ -203,7 +195,7 @@ private:
       *space_spec.mutable_nb201() = trial.nb201();
     }
     space_spec.set_name(space);
-    NAS_ASSIGN_OR_RETURN(const SearchSpace *search_space,
+    NAS_ASSIGN_OR_RETURN(const SearchSpace* search_space,
                          GetSearchSpace(space));
     const std::vector<int> choices(trial.genotype().choices().begin(),
                                    trial.genotype().choices().end());
@@ -216,7 +208,7 @@ private:
     NAS_ASSIGN_OR_RETURN(
         std::shared_ptr<CandidateNet> net,
         BuildCandidateNet(space, choices, space_spec, data->shape));
-    CandidateNet &model = *net;
+    CandidateNet& model = *net;
     NAS_ASSIGN_OR_RETURN(
         const Cost cost,
         search_space->ComputeCost(choices, space_spec, data->shape));
@@ -261,8 +253,8 @@ private:
         const double lr =
             0.5 * ts.learning_rate *
             (1 + std::cos(M_PI * static_cast<double>(step) / total_steps));
-        for (auto &group : optimizer.param_groups()) {
-          static_cast<torch::optim::SGDOptions &>(group.options()).lr(lr);
+        for (auto& group : optimizer.param_groups()) {
+          static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
         }
         optimizer.zero_grad();
         const torch::Tensor loss =
@@ -296,8 +288,7 @@ private:
                      tag.c_str(), epoch, ts.epochs, train_loss, val_accuracy,
                      progress.seconds);
       }
-      if (on_epoch && !on_epoch(progress))
-        break;
+      if (on_epoch && !on_epoch(progress)) break;
     }
     const double train_seconds = SecondsSince(t0);
 
@@ -327,20 +318,20 @@ private:
 
   // The trained network as TorchScript, with meta.json: input shape, class
   // names, normalization, genotype, search space and metrics.
-  absl::StatusOr<std::string> Export(const v1::Trial &trial,
-                                     CandidateNet &model,
-                                     const DataSplits &data,
-                                     const v1::EvaluationMetrics &m) {
+  absl::StatusOr<std::string> Export(const v1::Trial& trial,
+                                     CandidateNet& model,
+                                     const DataSplits& data,
+                                     const v1::EvaluationMetrics& m) {
     google::protobuf::Struct meta;
-    auto &f = *meta.mutable_fields();
-    auto *shape = f["input_shape"].mutable_list_value();
+    auto& f = *meta.mutable_fields();
+    auto* shape = f["input_shape"].mutable_list_value();
     for (int d :
          {1, data.shape.channels, data.shape.height, data.shape.width}) {
       shape->add_values()->set_number_value(d);
     }
     f["input_range"].set_string_value("float32 in [0, 1]");
-    auto *classes = f["class_names"].mutable_list_value();
-    for (const std::string &c : data.class_names) {
+    auto* classes = f["class_names"].mutable_list_value();
+    for (const std::string& c : data.class_names) {
       classes->add_values()->set_string_value(c);
     }
     f["normalization_mean"].set_number_value(data.norm_mean);
@@ -378,8 +369,8 @@ private:
   }
 
   // Batch-1 forward latency: 5 warm-up runs, then `runs` timed ones.
-  void MeasureLatency(CandidateNet &model, const InputShape &shape, int runs,
-                      v1::EvaluationMetrics *m) {
+  void MeasureLatency(CandidateNet& model, const InputShape& shape, int runs,
+                      v1::EvaluationMetrics* m) {
     constexpr int kWarmup = 5;
     torch::NoGradGuard no_grad;
     model.eval();
@@ -396,8 +387,7 @@ private:
       } else {
         (void)out.data_ptr();
       }
-      if (i >= kWarmup)
-        ms.push_back(SecondsSince(t) * 1e3);
+      if (i >= kWarmup) ms.push_back(SecondsSince(t) * 1e3);
     }
     std::sort(ms.begin(), ms.end());
     m->set_latency_ms(Quantile(ms, 0.5));
@@ -406,15 +396,15 @@ private:
 
   const EvaluatorOptions options_;
   const torch::Device device_;
-  std::string model_bytes_; // for TakeModel
+  std::string model_bytes_;  // for TakeModel
   // Most recently used first.
   std::vector<CachedSplits> cache_;
 };
 
-} // namespace
+}  // namespace
 
-std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions &options) {
+std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions& options) {
   return std::make_unique<TorchEvaluator>(options);
 }
 
-} // namespace nas
+}  // namespace nas

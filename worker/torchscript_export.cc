@@ -17,12 +17,12 @@
 namespace nas {
 namespace {
 
-std::string AttributeName(const std::string &dotted) {
+std::string AttributeName(const std::string& dotted) {
   return absl::StrReplaceAll(dotted, {{".", "_"}});
 }
 
-absl::StatusOr<std::string> ExportOrThrow(CandidateNet &net,
-                                          const ExportOptions &options) {
+absl::StatusOr<std::string> ExportOrThrow(CandidateNet& net,
+                                          const ExportOptions& options) {
   net.eval();
   torch::NoGradGuard no_grad;
   // Trace on the CPU: the archive must load anywhere. The caller's network
@@ -30,14 +30,13 @@ absl::StatusOr<std::string> ExportOrThrow(CandidateNet &net,
   const torch::Device device = net.parameters().empty()
                                    ? torch::Device(torch::kCPU)
                                    : net.parameters().front().device();
-  if (!device.is_cpu())
-    net.to(torch::kCPU);
+  if (!device.is_cpu()) net.to(torch::kCPU);
   torch::jit::Module module(c10::QualifiedName("__torch__.nas.Candidate"));
-  for (const auto &p : net.named_parameters(/*recurse=*/true)) {
+  for (const auto& p : net.named_parameters(/*recurse=*/true)) {
     module.register_parameter(AttributeName(p.key()), p.value(),
                               /*is_buffer=*/false);
   }
-  for (const auto &b : net.named_buffers(/*recurse=*/true)) {
+  for (const auto& b : net.named_buffers(/*recurse=*/true)) {
     module.register_buffer(AttributeName(b.key()), b.value());
   }
   // The tracer maps every tensor registered on `module` to an attribute
@@ -51,15 +50,14 @@ absl::StatusOr<std::string> ExportOrThrow(CandidateNet &net,
   const torch::Tensor example = torch::rand(
       {2, options.input.channels, options.input.height, options.input.width});
   auto traced = torch::jit::tracer::trace(
-      {example}, fn, [](const torch::autograd::Variable &) { return ""; },
+      {example}, fn, [](const torch::autograd::Variable&) { return ""; },
       /*strict=*/true, /*force_outplace=*/false, &module, {"images"});
   std::shared_ptr<torch::jit::Graph> graph = traced.first->graph;
   torch::jit::Inline(*graph);
   auto method = module._ivalue()->compilation_unit()->create_function(
       c10::QualifiedName(*module.type()->name(), "forward"), graph);
   module.type()->addMethod(method);
-  if (!device.is_cpu())
-    net.to(device);
+  if (!device.is_cpu()) net.to(device);
 
   // Sanity check: the scripted module computes what the network computes.
   const torch::Tensor want =
@@ -76,18 +74,18 @@ absl::StatusOr<std::string> ExportOrThrow(CandidateNet &net,
   return out.str();
 }
 
-} // namespace
+}  // namespace
 
-absl::StatusOr<std::string> ExportTorchScript(CandidateNet &net,
-                                              const ExportOptions &options) {
+absl::StatusOr<std::string> ExportTorchScript(CandidateNet& net,
+                                              const ExportOptions& options) {
   try {
     return ExportOrThrow(net, options);
-  } catch (const c10::Error &e) {
+  } catch (const c10::Error& e) {
     return absl::InternalError(
         absl::StrCat("torchscript export: ", e.what_without_backtrace()));
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("torchscript export: ", e.what()));
   }
 }
 
-} // namespace nas
+}  // namespace nas

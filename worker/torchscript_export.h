@@ -29,9 +29,9 @@ struct ExportOptions {
 
 // The archive's bytes. Leaves `net` in eval mode. Internal for a LibTorch
 // error (message included).
-absl::StatusOr<std::string> ExportTorchScript(CandidateNet &net,
-                                              const ExportOptions &options);
+absl::StatusOr<std::string> ExportTorchScript(CandidateNet& net,
+                                              const ExportOptions& options);
 
-} // namespace nas
+}  // namespace nas
 
-#endif // NAS_WORKER_TORCHSCRIPT_EXPORT_H_
+#endif  // NAS_WORKER_TORCHSCRIPT_EXPORT_H_

@@ -15,11 +15,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/search_space.h"
+#include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
-#include "gtest/gtest.h"
 
 namespace nas {
 namespace {
@@ -31,7 +31,7 @@ using ::nas::testing::Psql;
 // Tiny but real training: a few seconds per candidate on one core.
 std::string TinySpec(int trials, int parallel, int lease_seconds,
                      int train_samples, int epochs,
-                     const std::string &strategy = "{name: random, seed: 11}") {
+                     const std::string& strategy = "{name: random, seed: 11}") {
   return absl::StrCat(R"(
 name: e2e
 search_space:
@@ -56,7 +56,7 @@ evaluation:
 }
 
 class Cluster : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     char tmpl[] = "/tmp/nas-e2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -96,7 +96,7 @@ protected:
     stub_ = v1::ExperimentService::NewStub(channel_);
   }
 
-  void StartWorker(const std::string &id, const std::string &labels = "") {
+  void StartWorker(const std::string& id, const std::string& labels = "") {
     auto w = ChildProcess::Spawn(
         {Binary("worker/nas-worker"),
          absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
@@ -107,13 +107,13 @@ protected:
     workers_[id] = *std::move(w);
   }
 
-  int Count(const std::string &sql) {
+  int Count(const std::string& sql) {
     int n = -1;
     EXPECT_TRUE(absl::SimpleAtoi(Psql(pg_->conninfo(), sql), &n)) << sql;
     return n;
   }
 
-  void WaitFor(const std::string &what, const std::function<bool()> &cond,
+  void WaitFor(const std::string& what, const std::function<bool()>& cond,
                absl::Duration timeout) {
     const absl::Time end = absl::Now() + timeout;
     while (!cond()) {
@@ -122,14 +122,14 @@ protected:
     }
   }
 
-  grpc::Status Create(const std::string &yaml, v1::Experiment *out) {
+  grpc::Status Create(const std::string& yaml, v1::Experiment* out) {
     grpc::ClientContext ctx;
     v1::CreateExperimentRequest req;
     req.set_spec_yaml(yaml);
     return stub_->CreateExperiment(&ctx, req, out);
   }
 
-  grpc::Status TryGet(int64_t id, v1::Experiment *e) {
+  grpc::Status TryGet(int64_t id, v1::Experiment* e) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::seconds(10));
@@ -271,7 +271,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   ASSERT_TRUE(stub_->GetParetoFront(&ctx, preq, &front).ok());
   EXPECT_GE(front.front_size(), 1);
   EXPECT_EQ(front.front(0).id(),
-            done.best().id()); // most accurate is never dominated
+            done.best().id());  // most accurate is never dominated
 
   // nasctl, as a user runs it.
   std::string out;
@@ -291,7 +291,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
             0);
   const std::string svg = testing::ReadFile(svg_path);
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
-  auto count = [&](const std::string &needle) {
+  auto count = [&](const std::string& needle) {
     int n = 0;
     for (size_t p = svg.find(needle); p != std::string::npos;
          p = svg.find(needle, p + 1))
@@ -313,8 +313,9 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   WaitFor(
       "victim to report its first epoch",
       [&] {
-        return Count("SELECT count(*) FROM trial_progress WHERE "
-                     "worker_id='victim'") >= 1;
+        return Count(
+                   "SELECT count(*) FROM trial_progress WHERE "
+                   "worker_id='victim'") >= 1;
       },
       absl::Minutes(3));
   const int64_t first_trial = std::stoll(
@@ -329,11 +330,11 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
   CheckNoDuplicatesNoLoss(e.id(), 2);
   const std::string t = absl::StrCat(first_trial);
   // The killed attempt expired and the second attempt, by the rescuer, won.
-  EXPECT_EQ(
-      Psql(pg_->conninfo(), "SELECT attempt || ',' || worker_id FROM results "
-                            "WHERE trial_id=" +
-                                t),
-      "2,rescuer");
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT attempt || ',' || worker_id FROM results "
+                 "WHERE trial_id=" +
+                     t),
+            "2,rescuer");
   EXPECT_EQ(Count("SELECT count(*) FROM results WHERE worker_id='victim'"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE experiment_id=" + id),
             2);
@@ -362,15 +363,15 @@ TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
   EXPECT_NE(waiting.waiting().find("wait for a worker with labels gpu=h100"),
             std::string::npos)
       << waiting.waiting();
-  absl::SleepFor(absl::Seconds(2)); // the unlabeled worker keeps polling
+  absl::SleepFor(absl::Seconds(2));  // the unlabeled worker keeps polling
   EXPECT_EQ(Count("SELECT count(*) FROM trials WHERE status <> 'QUEUED'"), 0);
   std::string out;
   EXPECT_EQ(
-      testing::RunCommand(absl::StrCat("timeout 3 ", Binary("client/nasctl"),
-                                       " --controller 127.0.0.1:", port_,
-                                       " watch ", e.id()),
-                          &out),
-      124); // still running when timeout stops it
+      testing::RunCommand(
+          absl::StrCat("timeout 3 ", Binary("client/nasctl"),
+                       " --controller 127.0.0.1:", port_, " watch ", e.id()),
+          &out),
+      124);  // still running when timeout stops it
   EXPECT_NE(
       out.find("[2 queued trial(s) wait for a worker with labels gpu=h100"),
       std::string::npos)
@@ -411,10 +412,10 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
   EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
   CheckNoDuplicatesNoLoss(e.id(), 6);
   const std::string id = absl::StrCat(e.id());
-  const int stopped =
-      Count("SELECT count(*) FROM candidates WHERE early_stopped <> '' AND "
-            "experiment_id=" +
-            id);
+  const int stopped = Count(
+      "SELECT count(*) FROM candidates WHERE early_stopped <> '' AND "
+      "experiment_id=" +
+      id);
   EXPECT_GE(stopped, 1);
   // Stopped candidates ran exactly to a rung (1 or 2), the decision is on
   // that epoch's progress row, and nothing was reported after it.
@@ -432,9 +433,10 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
                   id),
             6 - stopped);
   // The first trial was alone at its rungs, so it always continues.
-  EXPECT_EQ(Psql(pg_->conninfo(), "SELECT epochs FROM candidates WHERE seq = 0 "
-                                  "AND experiment_id=" +
-                                      id),
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT epochs FROM candidates WHERE seq = 0 "
+                 "AND experiment_id=" +
+                     id),
             "3");
 }
 
@@ -564,7 +566,7 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
        "2}\nevaluation: {epoch: 3}\n",
        "spec.evaluation.epoch"},
   };
-  for (const Case &c : cases) {
+  for (const Case& c : cases) {
     v1::Experiment e;
     grpc::Status s = Create(c.yaml, &e);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.yaml;
@@ -575,7 +577,7 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM candidates"), 0);
   // nasctl refuses locally with the line, exit code 2.
   const std::string path = logs_ + "/bad.yaml";
-  FILE *f = fopen(path.c_str(), "w");
+  FILE* f = fopen(path.c_str(), "w");
   fputs(cases[1].yaml.c_str(), f);
   fclose(f);
   std::string out;
@@ -706,7 +708,7 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   v1::Experiment done = Get(e.id());
   EXPECT_EQ(done.state(), v1::EXPERIMENT_SUCCEEDED) << done.error();
   EXPECT_EQ(done.phase(), "");
-  EXPECT_EQ(done.counts().trials_succeeded(), 3); // search trials only
+  EXPECT_EQ(done.counts().trials_succeeded(), 3);  // search trials only
   EXPECT_EQ(done.counts().final_trainings(), 1);
   EXPECT_EQ(done.counts().final_trainings_done(), 1);
   const std::string id = absl::StrCat(e.id());
@@ -753,11 +755,11 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   // nasctl export writes the final re-training's model.
   const std::string model = logs_ + "/best.pt";
   std::string out;
-  ASSERT_EQ(testing::RunCommand(absl::StrCat(Binary("client/nasctl"),
-                                             " --controller=127.0.0.1:", port_,
-                                             " export ", e.id(), " ", best,
-                                             " -o ", model, " 2>&1"),
-                                &out),
+  ASSERT_EQ(testing::RunCommand(
+                absl::StrCat(Binary("client/nasctl"),
+                             " --controller=127.0.0.1:", port_, " export ",
+                             e.id(), " ", best, " -o ", model, " 2>&1"),
+                &out),
             0)
       << out;
   EXPECT_NE(out.find("final training"), std::string::npos) << out;
@@ -782,8 +784,8 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   EXPECT_NE(out.find("Ankle boot"), std::string::npos) << out;
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
 
 // --- TABULAR mode and the simulated-seconds budget ---------------------------
 
@@ -814,8 +816,8 @@ SyntheticRow SyntheticCell(int index) {
   return r;
 }
 
-std::string WriteSyntheticTable(const std::string &dir) {
-  const SearchSpace *space = *GetSearchSpace("nb201");
+std::string WriteSyntheticTable(const std::string& dir) {
+  const SearchSpace* space = *GetSearchSpace("nb201");
   const std::string path = dir + "/synthetic_nb201.csv";
   std::ofstream out(path);
   out << std::setprecision(10);
@@ -828,14 +830,13 @@ std::string WriteSyntheticTable(const std::string &dir) {
   return path;
 }
 
-int SyntheticIndex(const std::vector<int> &choices) {
+int SyntheticIndex(const std::vector<int>& choices) {
   int index = 0;
-  for (int e = 5; e >= 0; --e)
-    index = index * 5 + choices[e];
+  for (int e = 5; e >= 0; --e) index = index * 5 + choices[e];
   return index;
 }
 
-std::string TabularSpec(const std::string &table, const std::string &strategy,
+std::string TabularSpec(const std::string& table, const std::string& strategy,
                         int parallel, double seconds) {
   return absl::StrCat(R"(
 name: e2e-tabular
@@ -869,7 +870,7 @@ struct StoredCandidate {
 };
 
 class TabularCluster : public Cluster {
-protected:
+ protected:
   std::vector<StoredCandidate> Candidates(int64_t id) {
     std::vector<StoredCandidate> out;
     const std::string rows = Psql(
@@ -909,12 +910,10 @@ protected:
     double total = 0;
     int past = 0;
     bool ended = false;
-    for (const StoredCandidate &c : Candidates(id)) {
-      if (c.state == "DUPLICATE" || c.state == "REJECTED")
-        continue;
+    for (const StoredCandidate& c : Candidates(id)) {
+      if (c.state == "DUPLICATE" || c.state == "REJECTED") continue;
       const SyntheticRow row = SyntheticCell(SyntheticIndex(c.choices));
-      if (!ended && total + 2 * row.cost > budget)
-        ended = true;
+      if (!ended && total + 2 * row.cost > budget) ended = true;
       if (ended) {
         ++past;
         EXPECT_EQ(c.state, "CANCELLED") << "seq " << c.seq;
@@ -932,8 +931,7 @@ protected:
     // else. (With several in flight the number past the budget depends on
     // timing: proposals stop once the reported costs reach the budget.)
     EXPECT_GE(past, 1);
-    if (parallel == 1)
-      EXPECT_EQ(past, 1);
+    if (parallel == 1) EXPECT_EQ(past, 1);
     EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM trials WHERE status IN "
                                  "('QUEUED', 'RUNNING') AND experiment_id=",
                                  id)),
@@ -945,8 +943,7 @@ protected:
     EXPECT_EQ(e.counts().trials_succeeded(), static_cast<int>(counted.size()));
     // The best candidate is the best within the budget.
     double best = -1;
-    for (const StoredCandidate &c : counted)
-      best = std::max(best, c.val);
+    for (const StoredCandidate& c : counted) best = std::max(best, c.val);
     EXPECT_NEAR(e.best().metrics().val_accuracy(), best, 1e-12);
     EXPECT_NEAR(e.best().metrics().test_accuracy(), best + 0.05, 1e-9);
     return counted;
@@ -1002,16 +999,15 @@ TEST_F(TabularCluster, ParallelEvolutionKeepsTheRuleAndTheParetoFront) {
   ASSERT_GE(counted.size(), 10u);
   // Exact front of the counted candidates: val up, FLOPs down.
   std::set<std::vector<int>> exact;
-  for (const StoredCandidate &a : counted) {
+  for (const StoredCandidate& a : counted) {
     const SyntheticRow ra = SyntheticCell(SyntheticIndex(a.choices));
     bool dominated = false;
-    for (const StoredCandidate &b : counted) {
+    for (const StoredCandidate& b : counted) {
       const SyntheticRow rb = SyntheticCell(SyntheticIndex(b.choices));
       dominated = dominated || (rb.val >= ra.val && rb.flops_m <= ra.flops_m &&
                                 (rb.val > ra.val || rb.flops_m < ra.flops_m));
     }
-    if (!dominated)
-      exact.insert(a.choices);
+    if (!dominated) exact.insert(a.choices);
   }
   grpc::ClientContext ctx;
   v1::GetParetoFrontRequest req;
@@ -1020,7 +1016,7 @@ TEST_F(TabularCluster, ParallelEvolutionKeepsTheRuleAndTheParetoFront) {
   v1::GetParetoFrontResponse front;
   ASSERT_TRUE(stub_->GetParetoFront(&ctx, req, &front).ok());
   std::set<std::vector<int>> got;
-  for (const v1::Candidate &c : front.front()) {
+  for (const v1::Candidate& c : front.front()) {
     got.insert(std::vector<int>(c.genotype().choices().begin(),
                                 c.genotype().choices().end()));
     const SyntheticRow r = SyntheticCell(SyntheticIndex(std::vector<int>(
@@ -1057,5 +1053,5 @@ TEST_F(TabularCluster, MissingTableFailsTrialsNamingTheFile) {
             0);
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas

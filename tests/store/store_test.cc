@@ -25,11 +25,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 
 namespace nas {
 namespace {
@@ -47,7 +47,7 @@ std::string TestName() {
   return ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
 
-v1::ExperimentSpec MakeSpec(const std::string &name, int max_attempts = 3,
+v1::ExperimentSpec MakeSpec(const std::string& name, int max_attempts = 3,
                             int lease_seconds = 60) {
   v1::ExperimentSpec spec;
   spec.set_name(name);
@@ -71,8 +71,7 @@ NewCandidate MakeCandidate(int i,
   NewCandidate c;
   c.genotype.set_space("nb201");
   c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
-  for (int k = 0; k < 6; ++k)
-    c.genotype.add_choices((i + k) % 5);
+  for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
   c.genotype.set_hash(absl::StrCat("hash", i));
   c.state = state;
   c.macs = 1000 * (10 - i);
@@ -98,8 +97,8 @@ v1::EvaluationMetrics MakeMetrics(double val) {
 }
 
 // Protos with maps serialize in no fixed order: compare field by field.
-bool SameMessage(const google::protobuf::Message &a,
-                 const google::protobuf::Message &b) {
+bool SameMessage(const google::protobuf::Message& a,
+                 const google::protobuf::Message& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
@@ -107,19 +106,19 @@ bool SameMessage(const google::protobuf::Message &a,
 // outcome, error, ended_at IS NOT NULL.
 using AttemptRow = std::tuple<int, std::string, std::string, std::string, bool>;
 
-AttemptRow Attempt(int attempt, const std::string &worker,
-                   const std::string &outcome, const std::string &error,
+AttemptRow Attempt(int attempt, const std::string& worker,
+                   const std::string& outcome, const std::string& error,
                    bool ended) {
   return {attempt, worker, outcome, error, ended};
 }
 
 // The history of a trial, by attempt.
-std::vector<AttemptRow> Attempts(const std::string &conninfo,
+std::vector<AttemptRow> Attempts(const std::string& conninfo,
                                  int64_t trial_id) {
   pqxx::connection conn(conninfo);
   pqxx::nontransaction txn(conn);
   std::vector<AttemptRow> out;
-  for (const pqxx::row &row : txn.exec_params(
+  for (const pqxx::row& row : txn.exec_params(
            "SELECT attempt, worker_id, outcome, error, ended_at IS NOT NULL "
            "FROM trial_attempts WHERE trial_id = $1 ORDER BY attempt",
            trial_id)) {
@@ -131,7 +130,7 @@ std::vector<AttemptRow> Attempts(const std::string &conninfo,
 }
 
 // Every column of every attempt row of a trial, as text (for "unchanged").
-std::string AttemptsText(const std::string &conninfo, int64_t trial_id) {
+std::string AttemptsText(const std::string& conninfo, int64_t trial_id) {
   pqxx::connection conn(conninfo);
   pqxx::nontransaction txn(conn);
   return txn
@@ -144,7 +143,7 @@ std::string AttemptsText(const std::string &conninfo, int64_t trial_id) {
 
 // Whether the current attempt's row has the trial's lease_until and
 // started_at.
-bool AttemptMatchesTrial(const std::string &conninfo, int64_t trial_id) {
+bool AttemptMatchesTrial(const std::string& conninfo, int64_t trial_id) {
   pqxx::connection conn(conninfo);
   pqxx::nontransaction txn(conn);
   pqxx::result r = txn.exec_params(
@@ -167,7 +166,7 @@ TEST(StoreOpenTest, DeadPortIsUnavailable) {
 }
 
 class MigrationTest : public ::testing::Test {
-protected:
+ protected:
   static void SetUpTestSuite() {
     auto server = PostgresServer::Start();
     ASSERT_TRUE(server.ok()) << server.status();
@@ -180,7 +179,7 @@ protected:
   void SetUp() override { ASSERT_NE(server_, nullptr); }
 
   // A new empty database on the suite's server; returns its conninfo.
-  static std::string NewDatabase(const std::string &name) {
+  static std::string NewDatabase(const std::string& name) {
     pqxx::connection conn(server_->conninfo());
     pqxx::nontransaction txn(conn);
     txn.exec("CREATE DATABASE " + txn.quote_name(name));
@@ -188,14 +187,14 @@ protected:
                         " dbname=", name, " user=nas");
   }
 
-  static PostgresServer *server_;
+  static PostgresServer* server_;
 };
-PostgresServer *MigrationTest::server_ = nullptr;
+PostgresServer* MigrationTest::server_ = nullptr;
 
 // Versions of every migration file in kMigrationsDir, ascending.
 std::vector<int> AllVersions() {
   std::vector<int> out;
-  for (const auto &f : std::filesystem::directory_iterator(kMigrationsDir)) {
+  for (const auto& f : std::filesystem::directory_iterator(kMigrationsDir)) {
     const std::string name = f.path().filename().string();
     int v = 0;
     if (f.path().extension() == ".sql" && name.size() > 4 &&
@@ -262,7 +261,7 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
   // reads and writes, and do not touch trial history) goes first; 0002
   // comes later, as an upgrade.
   std::vector<int> first;
-  for (const auto &f : fs::directory_iterator(source)) {
+  for (const auto& f : fs::directory_iterator(source)) {
     const std::string name = f.path().filename().string();
     if (f.path().extension() != ".sql" || name.rfind("0002_", 0) == 0) {
       continue;
@@ -282,18 +281,17 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
   auto exp_a = (*store)->CreateExperiment(MakeSpec("BackfillA"), 1);
   NAS_ASSERT_OK(exp_a);
   std::vector<NewCandidate> cands;
-  for (int i = 0; i < 5; ++i)
-    cands.push_back(MakeCandidate(i));
+  for (int i = 0; i < 5; ++i) cands.push_back(MakeCandidate(i));
   NAS_ASSERT_OK((*store)->InsertCandidates(*exp_a, cands));
   auto exp_b = (*store)->CreateExperiment(MakeSpec("BackfillB"), 1);
   NAS_ASSERT_OK(exp_b);
   NAS_ASSERT_OK((*store)->InsertCandidates(*exp_b, {MakeCandidate(0)}));
 
-  std::vector<int64_t> t; // t[0..4]: experiment A, t[5]: B
+  std::vector<int64_t> t;  // t[0..4]: experiment A, t[5]: B
   {
     pqxx::connection conn(conninfo);
     pqxx::work txn(conn);
-    for (const pqxx::row &row : txn.exec_params(
+    for (const pqxx::row& row : txn.exec_params(
              "SELECT id FROM trials WHERE experiment_id IN ($1, $2) "
              "ORDER BY experiment_id, id",
              *exp_a, *exp_b)) {
@@ -360,7 +358,7 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
   EXPECT_EQ(*stored, ReportOutcome::kStored);
   EXPECT_THAT(Attempts(conninfo, t[1]),
               ElementsAre(Attempt(2, "wA", "SUCCEEDED", "", true)));
-  for (int i = 0; i < 2; ++i) { // t[0], then t[3]
+  for (int i = 0; i < 2; ++i) {  // t[0], then t[3]
     auto leased = (*store)->LeaseTrial("wD", {{"test", "BackfillA"}});
     NAS_ASSERT_OK(leased);
     ASSERT_TRUE(leased->has_value());
@@ -380,7 +378,7 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
 // --- the store ---------------------------------------------------------------
 
 class StoreTest : public ::testing::Test {
-protected:
+ protected:
   static void SetUpTestSuite() {
     auto server = PostgresServer::Start();
     ASSERT_TRUE(server.ok()) << server.status();
@@ -409,21 +407,19 @@ protected:
 
   // Creates an experiment with `n` QUEUED candidates; returns its id.
   static int64_t NewExperiment(int n, int max_attempts = 3,
-                               std::vector<int64_t> *candidate_ids = nullptr) {
+                               std::vector<int64_t>* candidate_ids = nullptr) {
     auto id = store_->CreateExperiment(MakeSpec(TestName(), max_attempts), 42);
     EXPECT_TRUE(id.ok()) << id.status();
     std::vector<NewCandidate> cands;
-    for (int i = 0; i < n; ++i)
-      cands.push_back(MakeCandidate(i));
+    for (int i = 0; i < n; ++i) cands.push_back(MakeCandidate(i));
     auto ids = store_->InsertCandidates(*id, cands);
     EXPECT_TRUE(ids.ok()) << ids.status();
-    if (candidate_ids != nullptr)
-      *candidate_ids = *ids;
+    if (candidate_ids != nullptr) *candidate_ids = *ids;
     return *id;
   }
 
   // Runs one SQL statement with a separate connection (test set-up only).
-  static void Sql(const std::string &sql) {
+  static void Sql(const std::string& sql) {
     pqxx::connection conn(server_->conninfo());
     pqxx::nontransaction txn(conn);
     txn.exec(sql);
@@ -441,19 +437,18 @@ protected:
     q.limit = 1000;
     auto page = store_->ListCandidates(q);
     EXPECT_TRUE(page.ok()) << page.status();
-    for (const v1::Candidate &c : page->candidates) {
-      if (c.id() == id)
-        return c;
+    for (const v1::Candidate& c : page->candidates) {
+      if (c.id() == id) return c;
     }
     ADD_FAILURE() << "candidate " << id << " not listed";
     return {};
   }
 
-  static PostgresServer *server_;
-  static Store *store_;
+  static PostgresServer* server_;
+  static Store* store_;
 };
-PostgresServer *StoreTest::server_ = nullptr;
-Store *StoreTest::store_ = nullptr;
+PostgresServer* StoreTest::server_ = nullptr;
+Store* StoreTest::store_ = nullptr;
 
 TEST_F(StoreTest, ExperimentRoundTrip) {
   const v1::ExperimentSpec spec = MakeSpec(TestName());
@@ -476,7 +471,7 @@ TEST_F(StoreTest, ExperimentRoundTrip) {
   auto list = store_->ListExperiments(0, 2);
   NAS_ASSERT_OK(list);
   ASSERT_EQ(list->size(), 2u);
-  EXPECT_EQ((*list)[0].id, *second); // newest first
+  EXPECT_EQ((*list)[0].id, *second);  // newest first
   EXPECT_EQ((*list)[1].id, *id);
   auto older = store_->ListExperiments(*second, 10);
   NAS_ASSERT_OK(older);
@@ -516,8 +511,7 @@ TEST_F(StoreTest, InsertCandidatesQueuesOnlyQueuedOnes) {
   NAS_ASSERT_OK(page);
   ASSERT_EQ(page->total, 4);
   ASSERT_EQ(page->candidates.size(), 4u);
-  for (int i = 0; i < 4; ++i)
-    EXPECT_EQ(page->candidates[i].seq(), i);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(page->candidates[i].seq(), i);
   EXPECT_EQ(page->candidates[0].state(), v1::CANDIDATE_QUEUED);
   EXPECT_TRUE(
       SameMessage(page->candidates[0].genotype(), MakeCandidate(0).genotype));
@@ -578,7 +572,7 @@ TEST_F(StoreTest, LeaseRespectsRequiredLabels) {
       "h100-worker", {{"test", TestName()}, {"gpu", "h100"}, {"zone", "eu"}});
   NAS_ASSERT_OK(leased);
   ASSERT_TRUE(leased->has_value());
-  const LeasedTrial &t = **leased;
+  const LeasedTrial& t = **leased;
   EXPECT_EQ(t.attempt, 1);
   EXPECT_EQ(t.experiment_id, *exp);
   EXPECT_EQ(t.candidate_id, (*ids)[0]);
@@ -617,15 +611,13 @@ TEST_F(StoreTest, ConcurrentLeasesNeverShareATrial) {
           ADD_FAILURE() << t.status();
           return;
         }
-        if (!t->has_value())
-          return;
+        if (!t->has_value()) return;
         std::lock_guard<std::mutex> lock(mu);
         leased.push_back((*t)->trial_id);
       }
     });
   }
-  for (auto &th : threads)
-    th.join();
+  for (auto& th : threads) th.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(leased.size(), static_cast<size_t>(kTrials));
   EXPECT_EQ(std::set<int64_t>(leased.begin(), leased.end()).size(),
@@ -676,7 +668,7 @@ TEST_F(StoreTest, ProgressAtEpochAndStopDecisions) {
   q.experiment_id = exp;
   auto page = store_->ListCandidates(q);
   NAS_ASSERT_OK(page);
-  for (const v1::Candidate &c : page->candidates) {
+  for (const v1::Candidate& c : page->candidates) {
     EXPECT_EQ(c.early_stopped(),
               c.id() == trials[0].candidate_id ? "median: low" : "");
   }
@@ -703,7 +695,7 @@ TEST_F(StoreTest, RecordProgressIsIdempotentAndChecksTheLease) {
   p.set_val_accuracy(0.4);
   p.set_seconds(3.0);
   EXPECT_EQ(store_->RecordProgress(p).value(), true);
-  EXPECT_EQ(store_->RecordProgress(p).value(), true); // same epoch again
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);  // same epoch again
   p.set_epoch(2);
   EXPECT_EQ(store_->RecordProgress(p).value(), true);
   v1::ReportProgressRequest stale = p;
@@ -1022,7 +1014,7 @@ TEST_F(StoreTest, FinishExperimentCancelsQueuedTrials) {
   auto counts = store_->CountExperiment(exp);
   NAS_ASSERT_OK(counts);
   EXPECT_EQ(counts->trials_queued(), 0);
-  EXPECT_EQ(counts->trials_running(), 1); // told STOP by the controller
+  EXPECT_EQ(counts->trials_running(), 1);  // told STOP by the controller
   EXPECT_EQ(GetCandidate(exp, ids[1]).state(), v1::CANDIDATE_CANCELLED);
   EXPECT_EQ(GetCandidate(exp, ids[2]).state(), v1::CANDIDATE_CANCELLED);
 
@@ -1043,7 +1035,7 @@ TEST_F(StoreTest, FinishExperimentCancelsQueuedTrials) {
 
 TEST_F(StoreTest, ListCandidatesOrdersFiltersAndPages) {
   std::vector<int64_t> ids;
-  const int64_t exp = NewExperiment(5, 3, &ids); // macs 10000, 9000, ...
+  const int64_t exp = NewExperiment(5, 3, &ids);  // macs 10000, 9000, ...
   NewCandidate rejected = MakeCandidate(5, v1::CANDIDATE_REJECTED);
   NAS_ASSERT_OK(store_->InsertCandidates(exp, {rejected}));
   // Evaluate seq 0, 1, 2 with accuracies 0.5, 0.9, 0.7.
@@ -1052,15 +1044,14 @@ TEST_F(StoreTest, ListCandidatesOrdersFiltersAndPages) {
     auto t = store_->LeaseTrial("w", Labels());
     NAS_ASSERT_OK(t);
     ASSERT_TRUE(t->has_value());
-    ASSERT_EQ((*t)->candidate_id, ids[i]); // oldest first
+    ASSERT_EQ((*t)->candidate_id, ids[i]);  // oldest first
     NAS_ASSERT_OK(
         store_->RecordResult((*t)->trial_id, 1, "w", MakeMetrics(acc[i])));
   }
 
-  auto seqs = [](const CandidatePage &page) {
+  auto seqs = [](const CandidatePage& page) {
     std::vector<int> out;
-    for (const auto &c : page.candidates)
-      out.push_back(c.seq());
+    for (const auto& c : page.candidates) out.push_back(c.seq());
     return out;
   };
   CandidateQuery q;
@@ -1069,7 +1060,7 @@ TEST_F(StoreTest, ListCandidatesOrdersFiltersAndPages) {
   auto page = store_->ListCandidates(q);
   NAS_ASSERT_OK(page);
   EXPECT_EQ(page->total, 6);
-  EXPECT_THAT(seqs(*page), ElementsAre(1, 2, 0, 3, 4, 5)); // NULLs last
+  EXPECT_THAT(seqs(*page), ElementsAre(1, 2, 0, 3, 4, 5));  // NULLs last
   EXPECT_DOUBLE_EQ(page->candidates[0].metrics().val_accuracy(), 0.9);
 
   q.order_by = "val_accuracy";
@@ -1176,8 +1167,8 @@ TEST(StoreOutageTest, UnavailableWhileDownThenReconnects) {
   NAS_EXPECT_OK(id);
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
 
 namespace nas {
 namespace {
@@ -1256,5 +1247,5 @@ TEST_F(StoreTest, TrialCostsAndFinishOverBudget) {
       StatusIs(absl::StatusCode::kFailedPrecondition, "SUCCEEDED"));
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas

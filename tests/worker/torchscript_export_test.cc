@@ -9,15 +9,15 @@
 #include <vector>
 
 #include "common/search_space.h"
-#include "worker/model_builder.h"
 #include "gtest/gtest.h"
+#include "worker/model_builder.h"
 
 namespace nas {
 namespace {
 
-std::shared_ptr<CandidateNet> Build(const std::string &space,
-                                    const std::vector<int> &choices,
-                                    const InputShape &input) {
+std::shared_ptr<CandidateNet> Build(const std::string& space,
+                                    const std::vector<int>& choices,
+                                    const InputShape& input) {
   v1::SearchSpaceSpec spec;
   spec.set_name(space);
   if (space == "nb201") {
@@ -30,7 +30,7 @@ std::shared_ptr<CandidateNet> Build(const std::string &space,
   return *net;
 }
 
-std::vector<int> RandomChoices(const SearchSpace &space, std::mt19937_64 &rng) {
+std::vector<int> RandomChoices(const SearchSpace& space, std::mt19937_64& rng) {
   std::vector<int> c;
   for (int d = 0; d < space.num_decisions(); ++d) {
     c.push_back(
@@ -46,15 +46,14 @@ TEST(TorchScriptExportTest, RoundTripsBothSpaces) {
   std::mt19937_64 rng(7);
   const InputShape input{1, 28, 28, 10};
   for (const std::string space_name : {"nb201", "mobilenet"}) {
-    const SearchSpace *space = *GetSearchSpace(space_name);
+    const SearchSpace* space = *GetSearchSpace(space_name);
     for (int i = 0; i < 4; ++i) {
       torch::manual_seed(i);
       const std::vector<int> choices = RandomChoices(*space, rng);
       std::shared_ptr<CandidateNet> net = Build(space_name, choices, input);
       // Make batch-norm statistics non-trivial, as after training.
       net->train();
-      for (int k = 0; k < 3; ++k)
-        net->forward(torch::randn({8, 1, 28, 28}));
+      for (int k = 0; k < 3; ++k) net->forward(torch::randn({8, 1, 28, 28}));
       ExportOptions opts;
       opts.input = input;
       opts.mean = 0.25;
@@ -81,5 +80,5 @@ TEST(TorchScriptExportTest, RoundTripsBothSpaces) {
   }
 }
 
-} // namespace
-} // namespace nas
+}  // namespace
+}  // namespace nas
