@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -212,13 +213,23 @@ int Watch(Ctx& c) {
     const int total = last.spec().budget().max_trials();
     const int done = n.trials_succeeded() + n.trials_failed();
     const int width = 30;
-    const int filled = total > 0 ? width * done / total : 0;
+    const double sim_budget = last.spec().budget().max_simulated_seconds();
+    int filled = total > 0 ? width * done / total : 0;
+    std::string progress = absl::StrFormat("%d/%d done", done, total);
+    if (sim_budget > 0) {  // a simulated-seconds budget: show its progress
+      filled = std::max(
+          filled,
+          std::min(width, static_cast<int>(width * last.simulated_seconds() /
+                                           sim_budget)));
+      progress = absl::StrFormat("%d done, %.0f/%.0f simulated s", done,
+                                 last.simulated_seconds(), sim_budget);
+    }
     std::string bar =
         std::string(filled, '#') + std::string(width - filled, '.');
     const double secs = absl::ToDoubleSeconds(absl::Now() - start);
     std::string line = absl::StrFormat(
-        "[%s] %d/%d done, %d running, %d queued, best val_acc %s, %s, %.0fs",
-        bar, done, total, n.trials_running(), n.trials_queued(),
+        "[%s] %s, %d running, %d queued, best val_acc %s, %s, %.0fs", bar,
+        progress, n.trials_running(), n.trials_queued(),
         last.has_best()
             ? absl::StrFormat("%.4f", last.best().metrics().val_accuracy())
             : "-",

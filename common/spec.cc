@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <functional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -346,6 +347,20 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   // label_smoothing, random_crop_padding and horizontal_flip default to
   // 0/off, their proto defaults; nesterov has presence and defaults to on.
   if (!e->has_nesterov()) e->set_nesterov(true);
+  if (e->mode() == v1::TABULAR) {
+    v1::TabularOptions* t = e->mutable_tabular();
+    fill("spec.evaluation.tabular.key_column", t->key_column(),
+         std::string("arch"),
+         [t](const std::string& v) { t->set_key_column(v); });
+    fill("spec.evaluation.tabular.cost_scale", t->cost_scale(), 1.0,
+         [t](double v) { t->set_cost_scale(v); });
+    fill("spec.evaluation.tabular.accuracy_scale", t->accuracy_scale(), 0.01,
+         [t](double v) { t->set_accuracy_scale(v); });
+    fill("spec.evaluation.tabular.macs_scale", t->macs_scale(), 1.0,
+         [t](double v) { t->set_macs_scale(v); });
+    fill("spec.evaluation.tabular.params_scale", t->params_scale(), 1.0,
+         [t](double v) { t->set_params_scale(v); });
+  }
   if (spec->final().top_k() > 0) {
     auto* f = spec->mutable_final();
     fill("spec.final.epochs", f->epochs(), e->epochs(),
@@ -476,6 +491,39 @@ std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec) {
   return errors;
 }
 
+namespace {
+
+// Problems of evaluation.tabular (mode TABULAR), appended via `error`.
+void ValidateTabular(
+    const v1::TabularOptions& t,
+    const std::function<void(const std::string&, std::string)>& error) {
+  const std::string p = "spec.evaluation.tabular.";
+  auto required = [&](const char* field, const std::string& v,
+                      const char* example) {
+    if (v.empty()) {
+      error(p + field,
+            absl::StrCat("required with evaluation.mode TABULAR (e.g. ",
+                         example, ")"));
+    }
+  };
+  required("path", t.path(), "/data/nb201.csv");
+  required("key_column", t.key_column(), "arch");
+  required("val_column", t.val_column(), "cifar10_valid_acc_12ep");
+  required("test_column", t.test_column(), "cifar10_test_acc");
+  required("cost_column", t.cost_column(), "train_seconds_200ep");
+  auto positive = [&](const char* field, double v) {
+    if (!(std::isfinite(v) && v > 0)) {
+      error(p + field, absl::StrCat("must be a finite number > 0, got ", v));
+    }
+  };
+  positive("cost_scale", t.cost_scale());
+  positive("accuracy_scale", t.accuracy_scale());
+  positive("macs_scale", t.macs_scale());
+  positive("params_scale", t.params_scale());
+}
+
+}  // namespace
+
 std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
                                      const std::map<std::string, int>* lines) {
   std::vector<FieldError> errors;
@@ -560,9 +608,26 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
     error("spec.objective.constraints.max_params",
           "must be >= 0 (0 = no limit)");
   }
-  if (spec.budget().max_trials() <= 0) {
+  const double max_sim = spec.budget().max_simulated_seconds();
+  if (!std::isfinite(max_sim) || max_sim < 0) {
+    error(
+        "spec.budget.max_simulated_seconds",
+        absl::StrCat("must be a finite number >= 0 (0 = none), got ", max_sim));
+  } else if (max_sim > 0 && spec.evaluation().mode() != v1::TABULAR) {
+    error("spec.budget.max_simulated_seconds",
+          "needs evaluation.mode TABULAR (only table lookups report "
+          "simulated seconds)");
+  }
+  if (max_sim > 0 && spec.budget().max_trials() < 0) {
     error("spec.budget.max_trials",
-          absl::StrCat("must be > 0, got ", spec.budget().max_trials()));
+          absl::StrCat("must be >= 0 (0 = no limit with "
+                       "max_simulated_seconds), got ",
+                       spec.budget().max_trials()));
+  } else if (max_sim <= 0 && spec.budget().max_trials() <= 0) {
+    error("spec.budget.max_trials",
+          absl::StrCat("must be > 0 (or set budget.max_simulated_seconds), "
+                       "got ",
+                       spec.budget().max_trials()));
   } else if (spec.budget().max_trials() > kMaxTrials) {
     error("spec.budget.max_trials", absl::StrCat("must be <= ", kMaxTrials));
   }
@@ -596,9 +661,16 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
       error("spec.required_labels", "label names must be non-empty");
   }
   const v1::EvaluationSpec& e = spec.evaluation();
-  if (e.mode() != v1::FULL && e.mode() != v1::EARLY_STOPPED) {
+  if (e.mode() != v1::FULL && e.mode() != v1::EARLY_STOPPED &&
+      e.mode() != v1::TABULAR) {
     error("spec.evaluation.mode",
-          "only FULL and EARLY_STOPPED are implemented");
+          "only FULL, EARLY_STOPPED and TABULAR are implemented");
+  }
+  if (e.mode() == v1::TABULAR) {
+    ValidateTabular(e.tabular(), error);
+  } else if (e.has_tabular()) {
+    error("spec.evaluation.tabular",
+          "set evaluation.mode to TABULAR to use a benchmark table");
   }
   const v1::EarlyStoppingSpec& es = spec.early_stopping();
   if (e.mode() == v1::EARLY_STOPPED && es.rule().empty()) {

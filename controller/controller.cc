@@ -92,6 +92,10 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
     return absl::InvalidArgumentError(
         "metrics.train_seconds: must be a finite number >= 0");
   }
+  if (!finite_in(m.simulated_seconds(), 0, inf)) {
+    return absl::InvalidArgumentError(
+        "metrics.simulated_seconds: must be a finite number >= 0");
+  }
   if (!std::isfinite(m.train_loss())) {
     return absl::InvalidArgumentError("metrics.train_loss: must be finite");
   }
@@ -104,6 +108,48 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
         "must be finite numbers >= 0");
   }
   return absl::OkStatus();
+}
+
+void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
+                            SimulatedBudget* b) {
+  b->reported = b->used;
+  bool pending = false;
+  for (const TrialCost& t : rows) {
+    if (b->ended || t.seq <= b->cursor) continue;
+    if (t.status == TrialStatus::kQueued || t.status == TrialStatus::kRunning) {
+      pending = true;
+      continue;
+    }
+    if (t.status != TrialStatus::kSucceeded) {  // failed/cancelled: free
+      if (!pending) b->cursor = t.seq;
+      continue;
+    }
+    if (pending) {
+      b->reported += t.simulated_seconds;
+      continue;
+    }
+    if (b->used + t.simulated_seconds > limit) {
+      b->ended = true;
+      b->first_uncounted_seq = t.seq;
+      b->reason =
+          absl::StrCat("not counted: past budget.max_simulated_seconds ", limit,
+                       " (candidate seq ", t.seq, " would have brought ",
+                       b->used, " to ", b->used + t.simulated_seconds, ")");
+      break;
+    }
+    b->used += t.simulated_seconds;
+    b->reported += t.simulated_seconds;
+    ++b->counted;
+    b->cursor = t.seq;
+    if (b->used >= limit) {
+      b->ended = true;
+      b->first_uncounted_seq = t.seq + 1;
+      b->reason =
+          absl::StrCat("not counted: budget.max_simulated_seconds ", limit,
+                       " was spent exactly at candidate seq ", t.seq);
+      break;
+    }
+  }
 }
 
 Controller::Controller(Store* store, ControllerOptions options)
@@ -144,11 +190,21 @@ void Controller::RemoveTickListener(int id) {
 void Controller::Wake() {
   absl::MutexLock lock(&tick_mu_);
   wake_ = true;
+  wake_all_ = true;
+}
+
+void Controller::MarkDirty(int64_t id) {
+  absl::MutexLock lock(&tick_mu_);
+  wake_ = true;
+  dirty_.insert(id);
 }
 
 void Controller::TickerLoop() {
+  absl::Time last_full = absl::InfinitePast();
   while (true) {
     std::vector<std::function<void()>> listeners;
+    std::set<int64_t> dirty;
+    bool full = false;
     {
       absl::MutexLock lock(&tick_mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tick_mu_) {
@@ -156,9 +212,13 @@ void Controller::TickerLoop() {
       };
       tick_mu_.AwaitWithTimeout(absl::Condition(&ready), options_.tick);
       if (stop_) return;
+      full = wake_all_ || absl::Now() - last_full >= options_.tick;
       wake_ = false;
+      wake_all_ = false;
+      dirty.swap(dirty_);
     }
-    Tick();
+    if (full) last_full = absl::Now();
+    Tick(dirty, full);
     {
       absl::MutexLock lock(&tick_mu_);
       for (auto& [id, l] : listeners_) listeners.push_back(l);
@@ -203,12 +263,11 @@ void Controller::Observe(Running& run, const ResultRecord& r) {
 }
 
 absl::Status Controller::FeedResults(int64_t id, Running& run) {
+  // Only the results not observed yet are read.
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
-                       store_->ListResults(id));
-  for (size_t i = static_cast<size_t>(run.observed); i < results.size(); ++i) {
-    Observe(run, results[i]);
-  }
-  run.observed = static_cast<int64_t>(results.size());
+                       store_->ListResults(id, run.observed));
+  for (const ResultRecord& r : results) Observe(run, r);
+  run.observed += static_cast<int64_t>(results.size());
   return absl::OkStatus();
 }
 
@@ -220,7 +279,40 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
   if (c.trials_succeeded() > run.observed) {
     NAS_RETURN_IF_ERROR(FeedResults(id, run));
   }
-  if (done >= budget.max_trials() && active == 0) {
+  const double max_sim = budget.max_simulated_seconds();
+  if (max_sim > 0 && done != run.budget_done) {
+    // Only trials that ended can move the budget.
+    NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> rows,
+                         store_->ListTrialCosts(id, run.budget.cursor));
+    AdvanceSimulatedBudget(rows, max_sim, &run.budget);
+    run.budget_done = done;
+    if (run.budget.ended) {
+      const bool any = run.budget.counted > 0;
+      absl::Status s = store_->FinishOverBudget(
+          id, any ? v1::EXPERIMENT_SUCCEEDED : v1::EXPERIMENT_FAILED,
+          any ? ""
+              : absl::StrCat("no evaluation fits in budget.max_simulated_"
+                             "seconds ",
+                             max_sim),
+          run.budget.first_uncounted_seq, run.budget.reason);
+      running_.erase(id);
+      return s;
+    }
+  }
+  const bool trial_cap = budget.max_trials() > 0;
+  if (!trial_cap && c.trials_failed() >= 10 &&
+      c.trials_failed() > c.trials_succeeded()) {
+    // Without max_trials nothing else would end an experiment whose every
+    // trial fails (e.g. a table missing on the workers).
+    absl::Status s = store_->FinishExperiment(
+        id, v1::EXPERIMENT_FAILED,
+        absl::StrCat(c.trials_failed(), " trials failed, ",
+                     c.trials_succeeded(),
+                     " succeeded; see the trials' errors"));
+    running_.erase(id);
+    return s;
+  }
+  if (trial_cap && done >= budget.max_trials() && active == 0) {
     // Budget spent. With spec.final, re-train the best candidates first.
     const bool any = c.trials_succeeded() > 0;
     if (any && run.spec.final().top_k() > 0) {
@@ -239,7 +331,9 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     running_.erase(id);
     return s;
   }
-  const int cap = budget.max_trials() * options_.duplicate_factor + 100;
+  const int cap =
+      (trial_cap ? budget.max_trials() : done) * options_.duplicate_factor +
+      100;
   if (c.candidates() >= cap) {
     absl::Status s = store_->FinishExperiment(
         id, v1::EXPERIMENT_FAILED,
@@ -248,8 +342,10 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     running_.erase(id);
     return s;
   }
-  const int n = std::min(budget.parallel_trials() - active,
-                         budget.max_trials() - done - active);
+  int n = budget.parallel_trials() - active;
+  if (trial_cap) n = std::min(n, budget.max_trials() - done - active);
+  // Once the reported costs reach the budget its end is certain.
+  if (max_sim > 0 && run.budget.reported >= max_sim) n = 0;
   if (n <= 0) return absl::OkStatus();
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
@@ -287,7 +383,15 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     rows.push_back(std::move(row));
   }
   // Candidates are written before anything else happens to them.
-  return store_->InsertCandidates(id, rows).status();
+  NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, rows).status());
+  for (const NewCandidate& row : rows) {
+    if (row.state != v1::CANDIDATE_QUEUED) {
+      // Rejected or duplicate proposals left room: propose again at once.
+      MarkDirty(id);
+      break;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Controller::StartFinalTraining(int64_t id, Running& run) {
@@ -316,18 +420,22 @@ absl::Status Controller::StartFinalTraining(int64_t id, Running& run) {
   return store_->InsertCandidates(id, rows).status();
 }
 
-void Controller::Tick() {
-  absl::StatusOr<ExpiryOutcome> expired = store_->ExpireLeases();
-  if (!expired.ok()) {
-    fprintf(stderr, "controller: expiring leases: %s\n",
-            std::string(expired.status().message()).c_str());
-  } else if (expired->requeued + expired->failed > 0) {
-    fprintf(stderr, "controller: leases expired: %d requeued, %d failed\n",
-            expired->requeued, expired->failed);
+void Controller::Tick(const std::set<int64_t>& dirty, bool full) {
+  if (full) {
+    absl::StatusOr<ExpiryOutcome> expired = store_->ExpireLeases();
+    if (!expired.ok()) {
+      fprintf(stderr, "controller: expiring leases: %s\n",
+              std::string(expired.status().message()).c_str());
+    } else if (expired->requeued + expired->failed > 0) {
+      fprintf(stderr, "controller: leases expired: %d requeued, %d failed\n",
+              expired->requeued, expired->failed);
+    }
   }
   absl::MutexLock lock(&mu_);
   std::vector<int64_t> ids;
-  for (auto& [id, run] : running_) ids.push_back(id);
+  for (auto& [id, run] : running_) {
+    if (full || dirty.count(id) > 0) ids.push_back(id);
+  }
   for (int64_t id : ids) {
     absl::Status s = TopUp(id, running_[id]);
     if (!s.ok()) {
@@ -399,6 +507,15 @@ absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
   e.set_waiting(WaitingReason(e));
   if (rec.state == v1::EXPERIMENT_RUNNING) {
     e.set_phase(e.counts().final_trainings() > 0 ? "final" : "search");
+  }
+  if (rec.spec.evaluation().mode() == v1::TABULAR) {
+    NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> costs,
+                         store_->ListTrialCosts(rec.id, -1));
+    double seconds = 0;
+    for (const TrialCost& t : costs) {
+      if (t.status == TrialStatus::kSucceeded) seconds += t.simulated_seconds;
+    }
+    e.set_simulated_seconds(seconds);
   }
   return e;
 }
@@ -669,30 +786,31 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
     const v1::ReportResultRequest& request) {
   Seen(request.worker_id());
   v1::ReportResultResponse out;
+  int64_t experiment_id = 0;
   if (!request.error().empty()) {
-    NAS_RETURN_IF_ERROR(
-        store_->RecordFailure(request.trial_id(), request.attempt(),
-                              request.worker_id(), request.error()));
+    NAS_RETURN_IF_ERROR(store_->RecordFailure(
+        request.trial_id(), request.attempt(), request.worker_id(),
+        request.error(), &experiment_id));
     out.set_accepted(true);
-    Wake();
+    MarkDirty(experiment_id);
     return out;
   }
   absl::Status valid = ValidateMetrics(request.metrics());
   if (!valid.ok()) {
     absl::Status s = store_->RecordFailure(
         request.trial_id(), request.attempt(), request.worker_id(),
-        std::string(valid.message()));
+        std::string(valid.message()), &experiment_id);
     if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
-    Wake();
+    if (s.ok()) MarkDirty(experiment_id);
     return valid;
   }
   NAS_ASSIGN_OR_RETURN(
       ReportOutcome outcome,
       store_->RecordResult(request.trial_id(), request.attempt(),
                            request.worker_id(), request.metrics(),
-                           request.model()));
+                           request.model(), &experiment_id));
   out.set_accepted(true);
-  if (outcome == ReportOutcome::kStored) Wake();
+  if (outcome == ReportOutcome::kStored) MarkDirty(experiment_id);
   return out;
 }
 

@@ -8,6 +8,10 @@
 // trials until its budget is spent, finishes experiments whose trials are
 // all done, and then calls every registered tick listener (long polls and
 // watch streams use that to make progress without threads of their own).
+// A tick woken by a reported result or failure visits only that result's
+// experiment; every experiment is visited (and leases expired) at least
+// once per `tick`, so the per-tick cost does not grow with the number of
+// idle running experiments.
 #ifndef NAS_CONTROLLER_CONTROLLER_H_
 #define NAS_CONTROLLER_CONTROLLER_H_
 
@@ -17,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -30,6 +35,34 @@
 #include "nas/v1/worker.pb.h"
 
 namespace nas {
+
+// An experiment's progress through budget.max_simulated_seconds. Trials are
+// accounted in proposal (seq) order, so the outcome does not depend on the
+// order in which parallel results arrive: an evaluation counts when the
+// total including it stays <= the budget (NAS-Bench-201's rule); the first
+// one that would exceed it ends the budget and neither it nor any later
+// candidate counts. Failed and cancelled trials cost nothing.
+struct SimulatedBudget {
+  // Seconds of the counted evaluations, those with seq <= cursor.
+  double used = 0;
+  // `used` plus the costs of succeeded trials after the first unfinished
+  // one: once it reaches the budget, the end is certain (no more proposals).
+  double reported = 0;
+  // Evaluations counted (succeeded with seq <= cursor).
+  int counted = 0;
+  // Last seq accounted for (every trial up to it is final); -1 = none.
+  int32_t cursor = -1;
+  bool ended = false;
+  // When ended: candidates from this seq on are not counted.
+  int32_t first_uncounted_seq = -1;
+  // When ended: a sentence saying why, stored as their reason.
+  std::string reason;
+};
+
+// Accounts `rows` (trials with seq > b->cursor, in seq order) against
+// `limit` seconds; stops at the first unfinished trial. Pure.
+void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
+                            SimulatedBudget* b);
 
 struct ControllerOptions {
   // Longest time between two ticks. Default 250 ms.
@@ -59,7 +92,7 @@ class Controller {
   // for long. Returns an id for RemoveTickListener.
   int AddTickListener(std::function<void()> listener);
   void RemoveTickListener(int id);
-  // Asks for a tick as soon as possible.
+  // Asks for a tick of every experiment as soon as possible.
   void Wake();
 
   // --- ExperimentService ---------------------------------------------------
@@ -103,6 +136,10 @@ class Controller {
     const SearchSpace* space = nullptr;
     std::unique_ptr<Strategy> strategy;
     int64_t observed = 0;  // results fed to the strategy
+    // budget.max_simulated_seconds accounting, and the number of ended
+    // trials when it was last advanced (it only changes when trials end).
+    SimulatedBudget budget;
+    int budget_done = -1;
   };
 
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -117,8 +154,12 @@ class Controller {
   // search candidates.
   absl::Status StartFinalTraining(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Tick();
+  // Visits the experiments in `dirty`, or every running one when `full`
+  // (and expires leases then).
+  void Tick(const std::set<int64_t>& dirty, bool full);
   void TickerLoop();
+  // Asks for a tick that visits experiment `id` as soon as possible.
+  void MarkDirty(int64_t id);
   absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);
 
   Store* const store_;
@@ -138,6 +179,9 @@ class Controller {
 
   absl::Mutex tick_mu_;
   bool wake_ ABSL_GUARDED_BY(tick_mu_) = false;
+  // Experiments to visit at the next tick; wake_all_: visit all of them.
+  std::set<int64_t> dirty_ ABSL_GUARDED_BY(tick_mu_);
+  bool wake_all_ ABSL_GUARDED_BY(tick_mu_) = false;
   bool stop_ ABSL_GUARDED_BY(tick_mu_) = false;
   int next_listener_ ABSL_GUARDED_BY(tick_mu_) = 0;
   std::map<int, std::function<void()>> listeners_ ABSL_GUARDED_BY(tick_mu_);

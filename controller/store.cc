@@ -70,7 +70,8 @@ constexpr char kCandidateColumns[] =
     "DESC LIMIT 1), "
     "EXISTS (SELECT 1 FROM artifacts a WHERE a.kind = 'torchscript' AND "
     "(a.candidate_id = candidates.id OR a.candidate_id IN (SELECT f.id FROM "
-    "candidates f WHERE f.final_of = candidates.id)))";
+    "candidates f WHERE f.final_of = candidates.id))), "
+    "simulated_seconds";
 
 constexpr char kCandidateFilter[] =
     " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
@@ -161,6 +162,27 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "e.max_attempts, e.lease_seconds, e.required_labels FROM c JOIN "
          "experiments e ON e.id = c.experiment_id WHERE c.state = 'QUEUED') "
          "SELECT id FROM c"},
+        {"list_trial_costs",
+         // Budget walk: trials after seq $2 in seq order with their
+         // simulated cost (served by candidates_experiment_seq_key).
+         "SELECT c.id, c.seq, t.status, coalesce(c.simulated_seconds, 0) "
+         "FROM candidates c JOIN trials t ON t.candidate_id = c.id "
+         "WHERE c.experiment_id = $1 AND c.seq > $2 AND c.final_of IS NULL "
+         "ORDER BY c.seq"},
+        {"cancel_from_seq",
+         // Ends every trial of candidates from seq $2 on that is queued,
+         // running or succeeded (past the budget): CANCELLED with reason $3;
+         // evaluated candidates keep their metrics.
+         "WITH x AS (UPDATE trials t SET status = 'CANCELLED', "
+         "lease_until = NULL, finished_at = coalesce(t.finished_at, now()), "
+         "error = $3 FROM candidates c WHERE c.id = t.candidate_id AND "
+         "c.experiment_id = $1 AND c.seq >= $2 AND t.status IN ('QUEUED', "
+         "'RUNNING', 'SUCCEEDED') RETURNING t.id, t.attempt, t.candidate_id), "
+         "a AS (UPDATE trial_attempts a SET outcome = 'CANCELLED', ended_at = "
+         "now(), error = $3 FROM x WHERE a.trial_id = x.id AND a.attempt = "
+         "x.attempt AND a.outcome = 'RUNNING') "
+         "UPDATE candidates c SET state = 'CANCELLED', reason = $3, "
+         "updated_at = now() FROM x WHERE c.id = x.candidate_id"},
         {"find_candidate_by_hash",
          "SELECT id FROM candidates WHERE experiment_id = $1 AND arch_hash = "
          "$2 AND state <> 'DUPLICATE' AND final_of IS NULL ORDER BY seq "
@@ -177,7 +199,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto, "
          "coalesce(c.parent_id, 0), c.generation "
          "FROM results r JOIN candidates c ON c.id = r.candidate_id "
-         "WHERE r.experiment_id = $1 AND c.final_of IS NULL ORDER BY r.id"},
+         "WHERE r.experiment_id = $1 AND c.final_of IS NULL ORDER BY r.id "
+         "OFFSET $2"},
         {"lease_trial",
          "WITH next AS ("
          "  SELECT t.id FROM trials t"
@@ -262,9 +285,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"store_result",
          "WITH r AS (INSERT INTO results (trial_id, attempt, worker_id, "
          "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
-         "params, latency_ms, train_seconds, epochs, device, metrics_proto) "
+         "params, latency_ms, train_seconds, epochs, device, metrics_proto, "
+         "simulated_seconds) "
          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $14, $15, "
-         "$16)), "
+         "$16, $19)), "
          "t AS (UPDATE trials SET status = 'SUCCEEDED', finished_at = now(), "
          "lease_until = NULL, error = '' WHERE id = $1), "
          "a AS (UPDATE trial_attempts SET outcome = 'SUCCEEDED', "
@@ -274,8 +298,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "metric_macs = $8, metric_params = $9, latency_ms = $10, "
          "latency_iqr_ms = $11, train_seconds = $12, train_loss = $13, "
          "epochs = $14, device = $15, throughput_images_per_second = $17, "
-         "train_images_per_second = $18, reason = '', updated_at = now() "
-         "WHERE id = $5"},
+         "train_images_per_second = $18, simulated_seconds = $19, "
+         "reason = '', updated_at = now() WHERE id = $5"},
         {"end_attempt",
          "WITH t AS (UPDATE trials SET status = $2::text, "
          "worker_id = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE worker_id "
@@ -499,6 +523,7 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     m->set_params(row[25].as<int64_t>(0));
     m->set_throughput_images_per_second(row[27].as<double>(0));
     m->set_train_images_per_second(row[28].as<double>(0));
+    m->set_simulated_seconds(row[32].as<double>(0));
   }
   c.set_early_stopped(row[26].as<std::string>());
   c.set_final_of(row[29].as<int64_t>());
@@ -921,6 +946,59 @@ absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
       });
 }
 
+absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
+                                     const std::string& error,
+                                     int32_t first_uncounted_seq,
+                                     const std::string& reason) {
+  if (!IsFinal(state)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state: not a final experiment state: ",
+                     v1::ExperimentState_Name(state)));
+  }
+  return impl_->Run(
+      "FinishOverBudget", [&](pqxx::connection& conn) -> absl::Status {
+        pqxx::work txn(conn);
+        pqxx::result r = txn.exec_prepared("lock_experiment", id);
+        if (r.empty())
+          return absl::NotFoundError(absl::StrCat("experiment ", id));
+        const std::string current = r[0][0].as<std::string>();
+        if (current != "RUNNING") {
+          return absl::FailedPreconditionError(
+              absl::StrCat("experiment ", id, " already ", current));
+        }
+        txn.exec_prepared0("finish_experiment", id, ExperimentStateName(state),
+                           error);
+        txn.exec_prepared0("cancel_from_seq", id, first_uncounted_seq, reason);
+        txn.exec_prepared0("cancel_queued_trials", id);
+        txn.commit();
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<std::vector<TrialCost>> Store::ListTrialCosts(
+    int64_t experiment_id, int32_t after_seq) {
+  return impl_->Run(
+      "ListTrialCosts",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<TrialCost>> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r =
+            txn.exec_prepared("list_trial_costs", experiment_id, after_seq);
+        std::vector<TrialCost> out(r.size());
+        for (size_t i = 0; i < r.size(); ++i) {
+          out[i].candidate_id = r[i][0].as<int64_t>();
+          out[i].seq = r[i][1].as<int32_t>();
+          const std::string status = r[i][2].as<std::string>();
+          out[i].status = status == "QUEUED"      ? TrialStatus::kQueued
+                          : status == "RUNNING"   ? TrialStatus::kRunning
+                          : status == "SUCCEEDED" ? TrialStatus::kSucceeded
+                          : status == "FAILED"    ? TrialStatus::kFailed
+                                                  : TrialStatus::kCancelled;
+          out[i].simulated_seconds = r[i][3].as<double>();
+        }
+        return out;
+      });
+}
+
 absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
   return impl_->Run(
       "CountExperiment",
@@ -1071,12 +1149,13 @@ absl::StatusOr<std::vector<ProposalRecord>> Store::ListProposals(
 }
 
 absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
-    int64_t experiment_id) {
+    int64_t experiment_id, int64_t skip) {
   return impl_->Run(
       "ListResults",
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<ResultRecord>> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("list_results", experiment_id);
+        pqxx::result r = txn.exec_prepared("list_results", experiment_id,
+                                           std::max<int64_t>(skip, 0));
         std::vector<ResultRecord> out(r.size());
         for (size_t i = 0; i < r.size(); ++i) {
           out[i].candidate_id = r[i][0].as<int64_t>();
@@ -1244,12 +1323,14 @@ absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
 
 absl::StatusOr<ReportOutcome> Store::RecordResult(
     int64_t trial_id, int32_t attempt, const std::string& worker_id,
-    const v1::EvaluationMetrics& m, const std::string& model) {
+    const v1::EvaluationMetrics& m, const std::string& model,
+    int64_t* experiment_id) {
   return impl_->Run(
       "RecordResult",
       [&](pqxx::connection& conn) -> absl::StatusOr<ReportOutcome> {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
+        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
         if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
           return ReportOutcome::kAlreadyStored;
         }
@@ -1260,7 +1341,8 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
             m.params(), m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(),
             m.train_loss(), m.epochs(), m.device(),
             pqxx::binarystring(m.SerializeAsString()),
-            m.throughput_images_per_second(), m.train_images_per_second());
+            m.throughput_images_per_second(), m.train_images_per_second(),
+            m.simulated_seconds());
         if (!model.empty()) {
           txn.exec_prepared0("keep_model", t.candidate_id,
                              pqxx::binarystring(model));
@@ -1300,11 +1382,13 @@ absl::StatusOr<StoredModel> Store::GetModel(int64_t experiment_id,
 
 absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
                                   const std::string& worker_id,
-                                  const std::string& error) {
+                                  const std::string& error,
+                                  int64_t* experiment_id) {
   return impl_->Run(
       "RecordFailure", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::work txn(conn);
         NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
+        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
         NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
         std::string status = "QUEUED";
         std::string reason = error;

@@ -110,6 +110,17 @@ struct ExpiryOutcome {
   int failed = 0;    // attempts exhausted: trial and candidate FAILED
 };
 
+enum class TrialStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+
+// A trial's place in proposal order and its simulated cost (0 unless
+// SUCCEEDED with EvaluationMetrics.simulated_seconds), for budgets.
+struct TrialCost {
+  int64_t candidate_id = 0;
+  int32_t seq = 0;
+  TrialStatus status = TrialStatus::kQueued;
+  double simulated_seconds = 0;
+};
+
 struct CandidateQuery {
   int64_t experiment_id = 0;
   v1::CandidateState state = v1::CANDIDATE_STATE_UNSPECIFIED;  // = all
@@ -188,6 +199,20 @@ class Store {
   absl::Status FinishExperiment(int64_t id, v1::ExperimentState state,
                                 const std::string& error);
   absl::StatusOr<v1::ExperimentCounts> CountExperiment(int64_t id);
+  // Ends a RUNNING experiment whose simulated-seconds budget is spent, in
+  // one transaction: sets `state`/`error` like FinishExperiment, and every
+  // trial of a candidate with seq >= first_uncounted_seq that is QUEUED,
+  // RUNNING or SUCCEEDED becomes CANCELLED with `reason`, its candidate too
+  // (metrics of evaluated ones are kept; a running attempt's later report
+  // is refused as stale). kFailedPrecondition when already final.
+  absl::Status FinishOverBudget(int64_t id, v1::ExperimentState state,
+                                const std::string& error,
+                                int32_t first_uncounted_seq,
+                                const std::string& reason);
+  // The experiment's trials of candidates with seq > after_seq (-1: all),
+  // in seq order, with their simulated cost.
+  absl::StatusOr<std::vector<TrialCost>> ListTrialCosts(int64_t experiment_id,
+                                                        int32_t after_seq);
 
   // --- candidates ----------------------------------------------------------
   // In one transaction: inserts the candidates (seq continuing from the
@@ -204,8 +229,10 @@ class Store {
   // results observed when each was proposed (for replay).
   absl::StatusOr<std::vector<ProposalRecord>> ListProposals(
       int64_t experiment_id);
-  // Successful results of the experiment, in the order they were stored.
-  absl::StatusOr<std::vector<ResultRecord>> ListResults(int64_t experiment_id);
+  // Successful results of the experiment, in the order they were stored,
+  // without the first `skip` (those a caller has seen already).
+  absl::StatusOr<std::vector<ResultRecord>> ListResults(int64_t experiment_id,
+                                                        int64_t skip = 0);
 
   // --- trials --------------------------------------------------------------
   // Leases the oldest QUEUED trial of a RUNNING experiment whose
@@ -240,10 +267,12 @@ class Store {
   // artifacts when the candidate is a final re-training, or when it ranks
   // among the spec.keep_models best search candidates by validation
   // accuracy; kept models of search candidates that drop out of that top
-  // are deleted.
+  // are deleted. `experiment_id`, when given, receives the trial's
+  // experiment.
   absl::StatusOr<ReportOutcome> RecordResult(
       int64_t trial_id, int32_t attempt, const std::string& worker_id,
-      const v1::EvaluationMetrics& metrics, const std::string& model = "");
+      const v1::EvaluationMetrics& metrics, const std::string& model = "",
+      int64_t* experiment_id = nullptr);
   // The model to export for candidate `candidate_id` of `experiment_id`:
   // its final re-training's when kept, else its own. kNotFound when neither
   // is kept (or the candidate is not in the experiment).
@@ -253,7 +282,8 @@ class Store {
   // else trial and candidate FAILED with `error`. Same staleness rule.
   absl::Status RecordFailure(int64_t trial_id, int32_t attempt,
                              const std::string& worker_id,
-                             const std::string& error);
+                             const std::string& error,
+                             int64_t* experiment_id = nullptr);
   // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
   // ("lease expired after N attempts") when attempt >= max_attempts.
   absl::StatusOr<ExpiryOutcome> ExpireLeases();

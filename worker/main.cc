@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "worker/evaluator.h"
+#include "worker/tabular_evaluator.h"
 #include "worker/worker_loop.h"
 
 ABSL_FLAG(std::string, controller, "127.0.0.1:50051", "controller address");
@@ -55,8 +56,10 @@ int main(int argc, char** argv) {
       absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));
   nas::EvaluatorOptions eval_options;
   eval_options.threads = absl::GetFlag(FLAGS_threads);
+  // TABULAR trials are table lookups; every other mode trains.
   std::unique_ptr<nas::Evaluator> evaluator =
-      nas::MakeTorchEvaluator(eval_options);
+      nas::MakeModeRouter(nas::MakeTorchEvaluator(eval_options),
+                          std::make_unique<nas::TabularEvaluator>());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   absl::Status s = nas::RunWorker(options, evaluator.get(), &g_stop);

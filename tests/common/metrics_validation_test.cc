@@ -59,6 +59,12 @@ TEST(ValidateMetrics, RefusesImpossibleValuesNamingTheField) {
   m.set_throughput_images_per_second(1234.5);
   m.set_train_images_per_second(321);
   NAS_EXPECT_OK(ValidateMetrics(m));
+  m.set_simulated_seconds(-1);
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "metrics.simulated_seconds"));
+  m.set_simulated_seconds(std::nan(""));
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "metrics.simulated_seconds"));
 }
 
 }  // namespace

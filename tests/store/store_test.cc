@@ -1171,3 +1171,83 @@ TEST(StoreOutageTest, UnavailableWhileDownThenReconnects) {
 
 }  // namespace
 }  // namespace nas
+
+namespace nas {
+namespace {
+
+// The simulated-seconds budget's storage: costs in seq order, and ending
+// an experiment from a seq on (running, queued and evaluated trials alike).
+TEST_F(StoreTest, TrialCostsAndFinishOverBudget) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(4, 3, &ids);
+  std::vector<int64_t> trials;
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    ASSERT_EQ((*t)->candidate_id, ids[i]);
+    trials.push_back((*t)->trial_id);
+  }
+  v1::EvaluationMetrics m0 = MakeMetrics(0.5);
+  m0.set_simulated_seconds(10);
+  v1::EvaluationMetrics m2 = MakeMetrics(0.9);
+  m2.set_simulated_seconds(30.5);
+  NAS_ASSERT_OK(store_->RecordResult(trials[0], 1, "w1", m0));
+  NAS_ASSERT_OK(store_->RecordResult(trials[2], 1, "w1", m2));
+
+  auto costs = store_->ListTrialCosts(exp, -1);
+  NAS_ASSERT_OK(costs);
+  ASSERT_EQ(costs->size(), 4u);
+  const std::vector<TrialStatus> want = {
+      TrialStatus::kSucceeded, TrialStatus::kRunning, TrialStatus::kSucceeded,
+      TrialStatus::kQueued};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ((*costs)[i].seq, i);
+    EXPECT_EQ((*costs)[i].candidate_id, ids[i]);
+    EXPECT_EQ((*costs)[i].status, want[i]) << i;
+  }
+  EXPECT_DOUBLE_EQ((*costs)[0].simulated_seconds, 10);
+  EXPECT_DOUBLE_EQ((*costs)[1].simulated_seconds, 0);
+  EXPECT_DOUBLE_EQ((*costs)[2].simulated_seconds, 30.5);
+  costs = store_->ListTrialCosts(exp, 1);
+  NAS_ASSERT_OK(costs);
+  ASSERT_EQ(costs->size(), 2u);
+  EXPECT_EQ((*costs)[0].seq, 2);
+  EXPECT_DOUBLE_EQ(GetCandidate(exp, ids[2]).metrics().simulated_seconds(),
+                   30.5);
+  auto skipped = store_->ListResults(exp, 1);
+  NAS_ASSERT_OK(skipped);
+  ASSERT_EQ(skipped->size(), 1u);
+  EXPECT_EQ((*skipped)[0].trial_id, trials[2]);
+
+  NAS_ASSERT_OK(store_->FinishOverBudget(exp, v1::EXPERIMENT_SUCCEEDED, "", 1,
+                                         "not counted: test"));
+  auto got = store_->GetExperiment(exp);
+  NAS_ASSERT_OK(got);
+  EXPECT_EQ(got->state, v1::EXPERIMENT_SUCCEEDED);
+  EXPECT_EQ(GetCandidate(exp, ids[0]).state(), v1::CANDIDATE_EVALUATED);
+  for (int i = 1; i < 4; ++i) {
+    const v1::Candidate c = GetCandidate(exp, ids[i]);
+    EXPECT_EQ(c.state(), v1::CANDIDATE_CANCELLED) << i;
+    EXPECT_EQ(c.reason(), "not counted: test") << i;
+  }
+  // The evaluated one past the budget keeps its metrics.
+  EXPECT_DOUBLE_EQ(GetCandidate(exp, ids[2]).metrics().val_accuracy(), 0.9);
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 1);
+  EXPECT_EQ(counts->trials_running(), 0);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  EXPECT_THAT(
+      Attempts(server_->conninfo(), trials[1]),
+      ElementsAre(Attempt(1, "w1", "CANCELLED", "not counted: test", true)));
+  // The cut-off running attempt's late report is stale, harmlessly.
+  EXPECT_THAT(store_->RecordResult(trials[1], 1, "w1", MakeMetrics(0.7)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "CANCELLED"));
+  EXPECT_THAT(
+      store_->FinishOverBudget(exp, v1::EXPERIMENT_SUCCEEDED, "", 1, "again"),
+      StatusIs(absl::StatusCode::kFailedPrecondition, "SUCCEEDED"));
+}
+
+}  // namespace
+}  // namespace nas
