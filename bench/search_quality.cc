@@ -51,7 +51,9 @@ ABSL_FLAG(std::string, table,
           "NAS-Bench-201 table (default: ../shared/bench/nb201.csv from the "
           "repository root)");
 ABSL_FLAG(std::string, strategies, "random,evolution",
-          "comma-separated strategies to measure (e.g. add reinforce)");
+          "comma-separated strategies to measure: random, evolution "
+          "(--population, --sample_size), evolution_ls (evolution with "
+          "dedupe and predictor-guided local search: P 35, S 10), reinforce");
 ABSL_FLAG(int, runs, 100, "independent runs per strategy");
 ABSL_FLAG(int, workers, 4, "nas-worker processes");
 ABSL_FLAG(int, concurrent, 64, "experiments in flight at once");
@@ -100,10 +102,18 @@ struct RunResult {
 };
 
 std::string Spec(const std::string& strategy, int64_t seed, bool pareto) {
+  // "evolution_ls": evolution with dedupe and predictor-guided local search
+  // around the incumbent, the best setting of bench/strategy_sim.
+  const bool ls = strategy == "evolution_ls";
   std::string s = absl::StrCat("name: sq-", strategy, "-", seed,
                                "\nsearch_space: {name: nb201}\n"
                                "strategy: {name: ",
-                               strategy, ", seed: ", seed);
+                               ls ? "evolution" : strategy, ", seed: ", seed);
+  if (ls && !pareto) {
+    absl::StrAppend(&s,
+                    ", evolution: {population: 35, sample_size: 10, dedupe: "
+                    "true, local_search: 1, predictor: true}");
+  }
   const std::string custom(
       absl::StripAsciiWhitespace(absl::GetFlag(FLAGS_pareto_strategy_yaml)));
   if (pareto && custom.size() >= 2 && custom.front() == '{' &&

@@ -65,12 +65,17 @@ constexpr char kCandidateColumns[] =
     "metric_params, early_stopped, throughput_images_per_second, "
     "train_images_per_second, coalesce(final_of, 0), "
     // The latest result of this candidate's final re-training, if any.
+    // Both subqueries start from indexes keyed by this candidate's id
+    // (candidates_final_of_idx, results_candidate_idx, artifacts_candidate_
+    // idx): a form the planner could answer by scanning all results instead
+    // made every listing cost O(all results) per row.
     "(SELECT r.metrics_proto FROM candidates f JOIN results r ON "
-    "r.candidate_id = f.id WHERE f.final_of = candidates.id ORDER BY r.id "
-    "DESC LIMIT 1), "
-    "EXISTS (SELECT 1 FROM artifacts a WHERE a.kind = 'torchscript' AND "
-    "(a.candidate_id = candidates.id OR a.candidate_id IN (SELECT f.id FROM "
-    "candidates f WHERE f.final_of = candidates.id))), "
+    "r.candidate_id = f.id WHERE f.final_of = candidates.id AND "
+    "f.final_of IS NOT NULL ORDER BY f.id DESC, r.id DESC LIMIT 1), "
+    "(EXISTS (SELECT 1 FROM artifacts a WHERE a.candidate_id = candidates.id "
+    "AND a.kind = 'torchscript') OR EXISTS (SELECT 1 FROM candidates f JOIN "
+    "artifacts a ON a.candidate_id = f.id AND a.kind = 'torchscript' WHERE "
+    "f.final_of = candidates.id AND f.final_of IS NOT NULL)), "
     "simulated_seconds";
 
 constexpr char kCandidateFilter[] =
@@ -675,6 +680,17 @@ class Store::Impl {
     slot_epochs_[slot] = epoch_.load();
     try {
       auto c = std::make_unique<pqxx::connection>(options_.conninfo);
+      // Plan every execution with its parameters. Statements are prepared
+      // when a connection opens, often on near-empty tables; a generic plan
+      // chosen then (after five executions) kept scanning whole tables once
+      // they held tens of thousands of rows: per-experiment counts went
+      // from under 1 ms to several ms and capped the controller at ~50
+      // results/s (docs/BENCHMARKS.md, search_quality). Planning costs well
+      // under a millisecond per statement here.
+      {
+        pqxx::nontransaction setup(*c);
+        setup.exec0("SET plan_cache_mode = force_custom_plan");
+      }
       for (const auto& [name, sql] : Statements()) c->prepare(name, sql);
       conns_[slot] = std::move(c);
       return absl::OkStatus();
