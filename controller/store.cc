@@ -934,6 +934,28 @@ absl::StatusOr<std::vector<int64_t>> Store::ListRunningExperimentIds() {
       });
 }
 
+namespace {
+
+// Under the experiment's row lock: RUNNING -> `state` with `error`.
+// kNotFound for an unknown experiment, kFailedPrecondition when it already
+// finished.
+absl::Status FinishRunning(pqxx::work& txn, int64_t id,
+                           v1::ExperimentState state,
+                           const std::string& error) {
+  pqxx::result r = txn.exec_prepared("lock_experiment", id);
+  if (r.empty()) return absl::NotFoundError(absl::StrCat("experiment ", id));
+  const std::string current = r[0][0].as<std::string>();
+  if (current != "RUNNING") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("experiment ", id, " already ", current));
+  }
+  txn.exec_prepared0("finish_experiment", id, ExperimentStateName(state),
+                     error);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
                                      const std::string& error) {
   if (state == v1::EXPERIMENT_RUNNING) return absl::OkStatus();  // no change
@@ -942,24 +964,15 @@ absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
         absl::StrCat("state: not a final experiment state: ",
                      v1::ExperimentState_Name(state)));
   }
-  return impl_->Run(
-      "FinishExperiment", [&](pqxx::connection& conn) -> absl::Status {
-        pqxx::work txn(conn);
-        pqxx::result r = txn.exec_prepared("lock_experiment", id);
-        if (r.empty())
-          return absl::NotFoundError(absl::StrCat("experiment ", id));
-        const std::string current = r[0][0].as<std::string>();
-        if (current != "RUNNING") {
-          return absl::FailedPreconditionError(
-              absl::StrCat("experiment ", id, " already ", current));
-        }
-        txn.exec_prepared0("finish_experiment", id, ExperimentStateName(state),
-                           error);
-        // No final state leaves work in the queue.
-        txn.exec_prepared0("cancel_queued_trials", id);
-        txn.commit();
-        return absl::OkStatus();
-      });
+  return impl_->Run("FinishExperiment",
+                    [&](pqxx::connection& conn) -> absl::Status {
+                      pqxx::work txn(conn);
+                      NAS_RETURN_IF_ERROR(FinishRunning(txn, id, state, error));
+                      // No final state leaves work in the queue.
+                      txn.exec_prepared0("cancel_queued_trials", id);
+                      txn.commit();
+                      return absl::OkStatus();
+                    });
 }
 
 absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
@@ -974,16 +987,7 @@ absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
   return impl_->Run(
       "FinishOverBudget", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::work txn(conn);
-        pqxx::result r = txn.exec_prepared("lock_experiment", id);
-        if (r.empty())
-          return absl::NotFoundError(absl::StrCat("experiment ", id));
-        const std::string current = r[0][0].as<std::string>();
-        if (current != "RUNNING") {
-          return absl::FailedPreconditionError(
-              absl::StrCat("experiment ", id, " already ", current));
-        }
-        txn.exec_prepared0("finish_experiment", id, ExperimentStateName(state),
-                           error);
+        NAS_RETURN_IF_ERROR(FinishRunning(txn, id, state, error));
         txn.exec_prepared0("cancel_from_seq", id, first_uncounted_seq, reason);
         txn.exec_prepared0("cancel_queued_trials", id);
         txn.commit();
