@@ -15,10 +15,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "common/search_space.h"
 #include "common/status_macros.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "worker/device.h"
 #include "worker/evaluator.h"
 #include "worker/fashion_mnist.h"
@@ -348,21 +348,19 @@ class TorchEvaluator final : public Evaluator {
     f["candidate_id"].set_number_value(
         static_cast<double>(trial.candidate_id()));
     f["final_training"].set_bool_value(trial.final_training());
-    std::string json;
     google::protobuf::util::JsonPrintOptions opts;
     opts.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(m, &json, opts);
-    google::protobuf::Struct metrics;
-    (void)google::protobuf::util::JsonStringToMessage(json, &metrics);
-    *f["metrics"].mutable_struct_value() = metrics;
-    if (trial.has_search_space()) {
-      json.clear();
-      (void)google::protobuf::util::MessageToJsonString(trial.search_space(),
-                                                        &json, opts);
-      google::protobuf::Struct space;
-      (void)google::protobuf::util::JsonStringToMessage(json, &space);
-      *f["search_space"].mutable_struct_value() = space;
-    }
+    // A message as a JSON object inside meta.json (field names as in YAML).
+    auto as_struct = [&opts](const google::protobuf::Message& msg,
+                             google::protobuf::Value* out) {
+      std::string json;
+      (void)google::protobuf::util::MessageToJsonString(msg, &json, opts);
+      (void)google::protobuf::util::JsonStringToMessage(
+          json, out->mutable_struct_value());
+    };
+    as_struct(m, &f["metrics"]);
+    if (trial.has_search_space())
+      as_struct(trial.search_space(), &f["search_space"]);
     std::string meta_json;
     opts.add_whitespace = true;
     (void)google::protobuf::util::MessageToJsonString(meta, &meta_json, opts);
