@@ -361,6 +361,17 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
     fill("spec.evaluation.tabular.params_scale", t->params_scale(), 1.0,
          [t](double v) { t->set_params_scale(v); });
   }
+  if (e->mode() == v1::SUPERNET) {
+    v1::SupernetOptions* n = e->mutable_supernet();
+    fill("spec.evaluation.supernet.epochs", n->epochs(), e->epochs(),
+         [n](int v) { n->set_epochs(v); });
+    fill("spec.evaluation.supernet.calibration_batches",
+         n->calibration_batches(), 20,
+         [n](int v) { n->set_calibration_batches(v); });
+    fill("spec.evaluation.supernet.finetune_learning_rate",
+         n->finetune_learning_rate(), e->learning_rate() / 10,
+         [n](double v) { n->set_finetune_learning_rate(v); });
+  }
   if (spec->final().top_k() > 0) {
     auto* f = spec->mutable_final();
     fill("spec.final.epochs", f->epochs(), e->epochs(),
@@ -662,9 +673,35 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   }
   const v1::EvaluationSpec& e = spec.evaluation();
   if (e.mode() != v1::FULL && e.mode() != v1::EARLY_STOPPED &&
-      e.mode() != v1::TABULAR) {
+      e.mode() != v1::TABULAR && e.mode() != v1::SUPERNET) {
     error("spec.evaluation.mode",
-          "only FULL, EARLY_STOPPED and TABULAR are implemented");
+          "must be FULL, EARLY_STOPPED, SUPERNET or TABULAR");
+  }
+  if (e.mode() == v1::SUPERNET) {
+    const v1::SupernetOptions& n = e.supernet();
+    const std::string p = "spec.evaluation.supernet.";
+    if (n.epochs() < 1 || n.epochs() > 1000) {
+      error(p + "epochs",
+            absl::StrCat("must be in [1, 1000], got ", n.epochs()));
+    }
+    if (n.calibration_batches() < 1 || n.calibration_batches() > 10000) {
+      error(
+          p + "calibration_batches",
+          absl::StrCat("must be in [1, 10000], got ", n.calibration_batches()));
+    }
+    if (n.finetune_steps() < 0 || n.finetune_steps() > 1000000) {
+      error(p + "finetune_steps",
+            absl::StrCat("must be in [0, 1000000], got ", n.finetune_steps()));
+    }
+    if (!(std::isfinite(n.finetune_learning_rate()) &&
+          n.finetune_learning_rate() > 0)) {
+      error(p + "finetune_learning_rate",
+            absl::StrCat("must be a finite number > 0, got ",
+                         n.finetune_learning_rate()));
+    }
+  } else if (e.has_supernet()) {
+    error("spec.evaluation.supernet",
+          "set evaluation.mode to SUPERNET to use a supernet");
   }
   if (e.mode() == v1::TABULAR) {
     ValidateTabular(e.tabular(), error);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/objective.h"
 #include "common/pareto.h"
+#include "common/sha256.h"
 #include "common/spec.h"
 #include "common/status_macros.h"
 #include "controller/early_stopping.h"
@@ -271,8 +272,50 @@ absl::Status Controller::FeedResults(int64_t id, Running& run) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> Controller::SupernetReady(int64_t id, Running& run,
+                                               const v1::ExperimentCounts& c) {
+  switch (c.supernet()) {
+    case v1::CANDIDATE_EVALUATED:
+      return true;
+    case v1::CANDIDATE_STATE_UNSPECIFIED: {
+      // First visit: the supernet-training row (and its trial).
+      NewCandidate row;
+      row.genotype.set_space(run.spec.search_space().name());
+      row.genotype.set_canonical("supernet");
+      row.genotype.set_hash("supernet");
+      row.supernet = true;
+      fprintf(stderr,
+              "controller: experiment %lld: training the supernet first "
+              "(%d epochs)\n",
+              static_cast<long long>(id),
+              run.spec.evaluation().supernet().epochs());
+      NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, {row}).status());
+      return false;
+    }
+    case v1::CANDIDATE_QUEUED:
+    case v1::CANDIDATE_RUNNING:
+      return false;
+    default: {
+      // FAILED after max_attempts (or CANCELLED): nothing to inherit from.
+      absl::Status s = store_->FinishExperiment(
+          id, v1::EXPERIMENT_FAILED,
+          absl::StrCat("the supernet's training ended ",
+                       v1::CandidateState_Name(c.supernet()),
+                       "; see its trial's error (nasctl candidates)"));
+      running_.erase(id);
+      NAS_RETURN_IF_ERROR(s);
+      return false;
+    }
+  }
+}
+
 absl::Status Controller::TopUp(int64_t id, Running& run) {
   NAS_ASSIGN_OR_RETURN(v1::ExperimentCounts c, store_->CountExperiment(id));
+  if (run.spec.evaluation().mode() == v1::SUPERNET) {
+    // Candidates are dispatched only once the supernet is trained.
+    NAS_ASSIGN_OR_RETURN(const bool ready, SupernetReady(id, run, c));
+    if (!ready) return absl::OkStatus();
+  }
   const int active = c.trials_queued() + c.trials_running();
   const int done = c.trials_succeeded() + c.trials_failed();
   const v1::BudgetSpec& budget = run.spec.budget();
@@ -506,7 +549,11 @@ absl::StatusOr<v1::Experiment> Controller::BuildExperiment(
   if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
   e.set_waiting(WaitingReason(e));
   if (rec.state == v1::EXPERIMENT_RUNNING) {
-    e.set_phase(e.counts().final_trainings() > 0 ? "final" : "search");
+    e.set_phase(e.counts().final_trainings() > 0 ? "final"
+                : e.spec().evaluation().mode() == v1::SUPERNET &&
+                        e.counts().supernet() != v1::CANDIDATE_EVALUATED
+                    ? "supernet"
+                    : "search");
   }
   if (rec.spec.evaluation().mode() == v1::TABULAR) {
     NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> costs,
@@ -635,6 +682,22 @@ absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
   return out;
 }
 
+absl::StatusOr<ArtifactInfo> Controller::GetArtifactInfo(
+    const std::string& worker_id, const std::string& hash) {
+  if (!worker_id.empty()) Seen(worker_id);
+  if (!IsSha256Hex(hash)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hash: must be 64 lowercase hex digits (sha256), got \"",
+                     hash.substr(0, 80), "\""));
+  }
+  return store_->GetArtifactInfo(hash);
+}
+
+absl::StatusOr<std::string> Controller::ReadArtifactChunk(
+    const std::string& hash, int32_t seq) {
+  return store_->ReadArtifactChunk(hash, seq);
+}
+
 absl::StatusOr<v1::ExportCandidateResponse> Controller::ExportCandidate(
     const v1::ExportCandidateRequest& request) {
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
@@ -713,9 +776,21 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
   if (leased->final_of != 0) {
     t->set_final_training(true);
     t->mutable_evaluation()->set_epochs(leased->spec.final().epochs());
+    // A final re-training trains from scratch, in every mode.
+    if (mode == v1::SUPERNET) t->mutable_evaluation()->set_mode(v1::FULL);
   }
+  if (leased->supernet) {
+    t->set_supernet_training(true);
+    t->mutable_evaluation()->set_epochs(
+        leased->spec.evaluation().supernet().epochs());
+  } else if (mode == v1::SUPERNET) {
+    t->set_supernet_hash(leased->supernet_hash);
+  }
+  // Inherited candidates are exported like trained ones; the supernet's
+  // weights travel as the result's model anyway.
+  const bool exports = trains || (mode == v1::SUPERNET && !leased->supernet);
   t->set_export_model(
-      trains && (leased->final_of != 0 || leased->spec.keep_models() > 0));
+      exports && (leased->final_of != 0 || leased->spec.keep_models() > 0));
   return out;
 }
 

@@ -128,6 +128,12 @@ class Controller {
   // reason. FailedPrecondition for a stale attempt (nothing changes).
   absl::StatusOr<v1::ReportResultResponse> ReportResult(
       const v1::ReportResultRequest& request);
+  // FetchArtifact: the artifact's header, then its pieces by seq.
+  // InvalidArgument for a malformed hash, NotFound for an unknown one.
+  absl::StatusOr<ArtifactInfo> GetArtifactInfo(const std::string& worker_id,
+                                               const std::string& hash);
+  absl::StatusOr<std::string> ReadArtifactChunk(const std::string& hash,
+                                                int32_t seq);
 
  private:
   struct Running {
@@ -153,6 +159,12 @@ class Controller {
   // Stores the final re-training candidates (spec.final) of the best
   // search candidates.
   absl::Status StartFinalTraining(int64_t id, Running& run)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Evaluation mode SUPERNET: stores the supernet-training row when there
+  // is none, ends the experiment when it failed. Returns true when the
+  // search may go on (the supernet is trained).
+  absl::StatusOr<bool> SupernetReady(int64_t id, Running& run,
+                                     const v1::ExperimentCounts& c)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Visits the experiments in `dirty`, or every running one when `full`
   // (and expires leases then).

@@ -16,6 +16,8 @@ ABSL_FLAG(std::string, database, "",
 ABSL_FLAG(std::string, migrations_dir, NAS_DEFAULT_MIGRATIONS_DIR,
           "directory of NNNN_*.sql migrations");
 ABSL_FLAG(int, tick_ms, 250, "longest time between scheduler ticks");
+ABSL_FLAG(int, artifact_chunk_kib, 1024,
+          "piece size of stored artifacts (supernet weights), KiB");
 
 namespace {
 volatile std::sig_atomic_t g_signal = 0;
@@ -32,6 +34,14 @@ int main(int argc, char** argv) {
     options.store.conninfo = std::getenv("NAS_DATABASE");
   }
   options.migrations_dir = absl::GetFlag(FLAGS_migrations_dir);
+  if (absl::GetFlag(FLAGS_artifact_chunk_kib) < 1 ||
+      absl::GetFlag(FLAGS_artifact_chunk_kib) > 65536) {
+    fprintf(stderr,
+            "nas-controller: --artifact_chunk_kib must be in [1, 65536]\n");
+    return 2;
+  }
+  options.store.artifact_chunk_bytes =
+      absl::GetFlag(FLAGS_artifact_chunk_kib) * 1024;
   options.controller.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
   if (options.store.conninfo.empty()) {
     fprintf(stderr,

@@ -27,6 +27,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 
 namespace nas {
@@ -76,11 +77,11 @@ constexpr char kCandidateColumns[] =
     "AND a.kind = 'torchscript') OR EXISTS (SELECT 1 FROM candidates f JOIN "
     "artifacts a ON a.candidate_id = f.id AND a.kind = 'torchscript' WHERE "
     "f.final_of = candidates.id AND f.final_of IS NOT NULL)), "
-    "simulated_seconds";
+    "simulated_seconds, supernet, coalesce(artifact_hash, '')";
 
 constexpr char kCandidateFilter[] =
     " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
-    "$2::text) AND (NOT $3::boolean OR final_of IS NULL)";
+    "$2::text) AND (NOT $3::boolean OR final_of IS NULL AND NOT supernet)";
 
 // ListCandidates' order_by whitelist: user text only selects an entry.
 struct OrderBy {
@@ -132,9 +133,12 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         // are counted apart.
         {"count_experiment",
          "SELECT cc.total, cc.rejected, cc.duplicates, tc.queued, tc.running, "
-         "tc.succeeded, tc.failed, cc.final, cc.final_done "
+         "tc.succeeded, tc.failed, cc.final, cc.final_done, "
+         "coalesce((SELECT state FROM candidates WHERE experiment_id = e.id "
+         "AND supernet), '') "
          "FROM experiments e, "
-         "LATERAL (SELECT count(*) FILTER (WHERE final_of IS NULL) AS total, "
+         "LATERAL (SELECT count(*) FILTER (WHERE final_of IS NULL AND NOT "
+         "supernet) AS total, "
          "  count(*) FILTER (WHERE state = 'REJECTED') AS rejected, "
          "  count(*) FILTER (WHERE state = 'DUPLICATE') AS duplicates, "
          "  count(*) FILTER (WHERE final_of IS NOT NULL) AS final, "
@@ -147,7 +151,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  count(*) FILTER (WHERE t.status = 'SUCCEEDED') AS succeeded, "
          "  count(*) FILTER (WHERE t.status = 'FAILED') AS failed "
          "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
-         "  WHERE t.experiment_id = e.id AND c.final_of IS NULL) tc "
+         "  WHERE t.experiment_id = e.id AND c.final_of IS NULL AND NOT "
+         "c.supernet) tc "
          "WHERE e.id = $1"},
         {"reserve_seq",
          "UPDATE experiments SET next_seq = next_seq + $2 WHERE id = $1 "
@@ -156,11 +161,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "WITH c AS (INSERT INTO candidates (experiment_id, seq, space, "
          "canonical, choices, arch_hash, state, parent_id, generation, "
          "strategy_data, reason, duplicate_of, macs, params, observed_results, "
-         "final_of) "
+         "final_of, supernet) "
          "VALUES ($1, $2, "
          "$3, $4, $5::integer[], $6, $7, NULLIF($8::bigint, 0), $9, "
          "$10::jsonb, $11, NULLIF($12::bigint, 0), $13, $14, $15, "
-         "NULLIF($16::bigint, 0)) "
+         "NULLIF($16::bigint, 0), $17) "
          "RETURNING id, experiment_id, state), "
          "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
          "lease_seconds, required_labels) SELECT c.experiment_id, c.id, "
@@ -172,7 +177,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // simulated cost (served by candidates_experiment_seq_key).
          "SELECT c.id, c.seq, t.status, coalesce(c.simulated_seconds, 0) "
          "FROM candidates c JOIN trials t ON t.candidate_id = c.id "
-         "WHERE c.experiment_id = $1 AND c.seq > $2 AND c.final_of IS NULL "
+         "WHERE c.experiment_id = $1 AND c.seq > $2 AND c.final_of IS NULL AND "
+         "NOT c.supernet "
          "ORDER BY c.seq"},
         {"cancel_from_seq",
          // Ends every trial of candidates from seq $2 on that is queued,
@@ -190,7 +196,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "updated_at = now() FROM x WHERE c.id = x.candidate_id"},
         {"find_candidate_by_hash",
          "SELECT id FROM candidates WHERE experiment_id = $1 AND arch_hash = "
-         "$2 AND state <> 'DUPLICATE' AND final_of IS NULL ORDER BY seq "
+         "$2 AND state <> 'DUPLICATE' AND final_of IS NULL AND NOT supernet "
+         "ORDER BY seq "
          "LIMIT 1"},
         {"count_candidates",
          absl::StrCat("SELECT (SELECT count(*)", kCandidateFilter,
@@ -198,13 +205,14 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"list_genotypes",
          "SELECT space, canonical, array_to_string(choices, ','), arch_hash, "
          "observed_results FROM candidates WHERE experiment_id = $1 AND "
-         "final_of IS NULL ORDER BY seq"},
+         "final_of IS NULL AND NOT supernet ORDER BY seq"},
         {"list_results",
          "SELECT r.candidate_id, r.trial_id, c.space, c.canonical, "
          "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto, "
          "coalesce(c.parent_id, 0), c.generation "
          "FROM results r JOIN candidates c ON c.id = r.candidate_id "
-         "WHERE r.experiment_id = $1 AND c.final_of IS NULL ORDER BY r.id "
+         "WHERE r.experiment_id = $1 AND c.final_of IS NULL AND NOT c.supernet "
+         "ORDER BY r.id "
          "OFFSET $2"},
         {"lease_trial",
          "WITH next AS ("
@@ -226,7 +234,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  FROM leased l WHERE c.id = l.candidate_id"
          "  RETURNING c.id, c.space, c.canonical,"
          "    array_to_string(c.choices, ',') AS choices, c.arch_hash,"
-         "    coalesce(c.final_of, 0) AS final_of), "
+         "    coalesce(c.final_of, 0) AS final_of, c.supernet), "
          // History: a row of a (trial, attempt) can only pre-exist if the
          // trial's attempt counter was reset by hand; the new lease wins.
          "att AS ("
@@ -240,7 +248,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT l.id, l.attempt, l.experiment_id, l.candidate_id,"
          "  (extract(epoch FROM l.lease_until) * 1000000)::bigint,"
          "  cand.space, cand.canonical, cand.choices, cand.arch_hash,"
-         "  e.spec_proto, cand.final_of "
+         "  e.spec_proto, cand.final_of, cand.supernet, "
+         // The experiment's trained supernet (mode SUPERNET), by the
+         // partial unique index candidates_supernet_idx.
+         "  coalesce((SELECT s.artifact_hash FROM candidates s WHERE "
+         "    s.experiment_id = l.experiment_id AND s.supernet), '') "
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
          "  JOIN experiments e ON e.id = l.experiment_id"},
         {"renew_lease",
@@ -272,7 +284,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  FROM trials t JOIN trial_progress p ON p.trial_id = t.id "
          "  JOIN candidates c ON c.id = t.candidate_id "
          "  WHERE t.experiment_id = me.experiment_id AND t.id <> $1 "
-         "    AND p.epoch = $2 AND c.final_of IS NULL AND NOT me.fin "
+         "    AND p.epoch = $2 AND c.final_of IS NULL AND NOT c.supernet AND "
+         "NOT me.fin "
          "  ORDER BY p.trial_id, p.attempt DESC) p ON true"},
         {"record_stop_decision",
          "WITH p AS (UPDATE trial_progress SET decision = $4 WHERE trial_id = "
@@ -283,8 +296,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"lock_trial",
          "SELECT t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
-         "r.attempt, r.worker_id "
+         "r.attempt, r.worker_id, c.supernet "
          "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
+         "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "
          "WHERE t.id = $1 FOR UPDATE OF t"},
         {"store_result",
@@ -361,6 +375,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  WHERE c.id = $1), "
          "rank AS (SELECT count(*) AS better FROM candidates o, me "
          "  WHERE o.experiment_id = me.experiment_id AND o.final_of IS NULL "
+         "AND NOT o.supernet "
          "  AND o.state = 'EVALUATED' AND o.id <> me.id AND "
          "  (o.val_accuracy > me.val_accuracy OR (o.val_accuracy = "
          "   me.val_accuracy AND o.seq < me.seq))) "
@@ -375,9 +390,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"prune_models",
          "DELETE FROM artifacts a USING candidates c "
          "WHERE a.kind = 'torchscript' AND a.experiment_id = $1 AND "
-         "c.id = a.candidate_id AND c.final_of IS NULL AND c.id NOT IN ("
+         "c.id = a.candidate_id AND c.final_of IS NULL AND NOT c.supernet AND "
+         "c.id NOT IN ("
          "  SELECT id FROM candidates WHERE experiment_id = $1 AND "
-         "  final_of IS NULL AND state = 'EVALUATED' "
+         "  final_of IS NULL AND NOT supernet AND state = 'EVALUATED' "
          "  ORDER BY val_accuracy DESC NULLS LAST, seq LIMIT (SELECT "
          "  coalesce((spec->>'keep_models')::int, 0) FROM experiments "
          "  WHERE id = $1))"},
@@ -389,6 +405,23 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "LEFT JOIN results r ON r.candidate_id = c.id "
          "WHERE c.experiment_id = $1 AND (c.id = $2 OR c.final_of = $2) "
          "ORDER BY (c.final_of IS NOT NULL) DESC, r.id DESC LIMIT 1"},
+        // Content-addressed artifacts (0010): the row, then its chunks; an
+        // artifact stored before (same bytes) is kept as it is.
+        {"insert_chunked_artifact",
+         "INSERT INTO artifacts (hash, kind, size, data, chunks) "
+         "VALUES ($1, $2, $3, ''::bytea, $4) ON CONFLICT (hash) DO NOTHING "
+         "RETURNING hash"},
+        {"insert_artifact_chunk",
+         "INSERT INTO artifact_chunks (hash, seq, data) VALUES ($1, $2, $3)"},
+        {"set_candidate_artifact",
+         "UPDATE candidates SET artifact_hash = $2 WHERE id = $1"},
+        {"artifact_info",
+         "SELECT kind, size, chunks FROM artifacts WHERE hash = $1"},
+        {"artifact_chunk",
+         "SELECT CASE WHEN a.chunks = 0 THEN a.data ELSE c.data END "
+         "FROM artifacts a LEFT JOIN artifact_chunks c ON c.hash = a.hash "
+         "AND c.seq = $2 WHERE a.hash = $1 AND (a.chunks = 0 AND $2 = 0 OR "
+         "c.seq IS NOT NULL)"},
         {"upsert_worker",
          "INSERT INTO workers (worker_id, device, labels, version) "
          "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (worker_id) DO UPDATE "
@@ -538,6 +571,8 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     c.mutable_final()->ParseFromString(Bytes(row[30]));
   }
   c.set_has_model(row[31].as<bool>());
+  c.set_supernet(row[33].as<bool>());
+  c.set_supernet_hash(row[34].as<std::string>());
   return c;
 }
 
@@ -610,6 +645,8 @@ class Store::Impl {
     }
     return absl::OkStatus();
   }
+
+  const StoreOptions& options() const { return options_; }
 
   // A connection used by one caller at a time; returned to the pool when
   // destroyed. A connection marked broken is dropped and reconnected by the
@@ -1039,6 +1076,10 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
         c.set_trials_failed(row[6].as<int32_t>());
         c.set_final_trainings(row[7].as<int32_t>());
         c.set_final_trainings_done(row[8].as<int32_t>());
+        const std::string supernet = row[9].as<std::string>();
+        if (!supernet.empty()) {
+          c.set_supernet(ParseCandidateState(supernet));
+        }
         return c;
       });
 }
@@ -1084,7 +1125,7 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
               c.genotype.hash(), CandidateStateName(c.state), c.parent_id,
               c.generation, c.strategy_data.empty() ? "{}" : c.strategy_data,
               c.reason, c.duplicate_of, c.macs, c.params, c.observed_results,
-              c.final_of);
+              c.final_of, c.supernet);
           ids.push_back(row[0].as<int64_t>());
         }
         txn.commit();
@@ -1223,6 +1264,8 @@ absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
               "experiment ", t.experiment_id, ": stored spec does not parse"));
         }
         t.final_of = row[10].as<int64_t>();
+        t.supernet = row[11].as<bool>();
+        t.supernet_hash = row[12].as<std::string>();
         return std::optional<LeasedTrial>(std::move(t));
       });
 }
@@ -1296,6 +1339,7 @@ struct TrialState {
   std::string experiment_state;
   std::optional<int32_t> result_attempt;  // when a result is stored
   std::string result_worker_id;
+  bool supernet = false;  // the candidate is a supernet-training row
 };
 
 absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
@@ -1314,6 +1358,7 @@ absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
     t.result_attempt = row[7].as<int32_t>();
     t.result_worker_id = row[8].as<std::string>();
   }
+  t.supernet = row[9].as<bool>();
   return t;
 }
 
@@ -1341,6 +1386,62 @@ absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
 
 }  // namespace
 
+namespace {
+
+// Stores `bytes` as artifact `hash` in pieces of `chunk_bytes`, unless an
+// artifact with this hash (the same bytes) is stored already.
+void StoreChunked(pqxx::work& txn, const std::string& hash,
+                  const std::string& kind, const std::string& bytes,
+                  int chunk_bytes) {
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  const int64_t step = std::max(1, chunk_bytes);
+  const int32_t chunks = static_cast<int32_t>((size + step - 1) / step);
+  pqxx::result r =
+      txn.exec_prepared("insert_chunked_artifact", hash, kind, size, chunks);
+  if (r.empty()) return;  // stored before
+  for (int32_t i = 0; i < chunks; ++i) {
+    const int64_t off = i * step;
+    txn.exec_prepared0(
+        "insert_artifact_chunk", hash, i,
+        pqxx::binarystring(bytes.data() + off,
+                           static_cast<size_t>(std::min(step, size - off))));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ArtifactInfo> Store::GetArtifactInfo(const std::string& hash) {
+  return impl_->Run(
+      "GetArtifactInfo",
+      [&](pqxx::connection& conn) -> absl::StatusOr<ArtifactInfo> {
+        pqxx::nontransaction txn(conn);
+        pqxx::result r = txn.exec_prepared("artifact_info", hash);
+        if (r.empty()) {
+          return absl::NotFoundError(absl::StrCat("artifact ", hash));
+        }
+        ArtifactInfo out;
+        out.kind = r[0][0].as<std::string>();
+        out.size = r[0][1].as<int64_t>();
+        out.chunks = std::max(1, r[0][2].as<int32_t>());
+        return out;
+      });
+}
+
+absl::StatusOr<std::string> Store::ReadArtifactChunk(const std::string& hash,
+                                                     int32_t seq) {
+  return impl_->Run("ReadArtifactChunk",
+                    [&](pqxx::connection& conn) -> absl::StatusOr<std::string> {
+                      pqxx::nontransaction txn(conn);
+                      pqxx::result r =
+                          txn.exec_prepared("artifact_chunk", hash, seq);
+                      if (r.empty()) {
+                        return absl::NotFoundError(
+                            absl::StrCat("artifact ", hash, " chunk ", seq));
+                      }
+                      return Bytes(r[0][0]);
+                    });
+}
+
 absl::StatusOr<ReportOutcome> Store::RecordResult(
     int64_t trial_id, int32_t attempt, const std::string& worker_id,
     const v1::EvaluationMetrics& m, const std::string& model,
@@ -1355,6 +1456,12 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
           return ReportOutcome::kAlreadyStored;
         }
         NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
+        if (t.supernet && model.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "model: trial ", trial_id,
+              " trains the experiment's supernet; its result must carry the "
+              "trained weights"));
+        }
         txn.exec_prepared0(
             "store_result", trial_id, attempt, worker_id, t.experiment_id,
             t.candidate_id, m.val_accuracy(), m.test_accuracy(), m.macs(),
@@ -1363,7 +1470,12 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
             pqxx::binarystring(m.SerializeAsString()),
             m.throughput_images_per_second(), m.train_images_per_second(),
             m.simulated_seconds());
-        if (!model.empty()) {
+        if (t.supernet) {
+          const std::string hash = Sha256Hex(model);
+          StoreChunked(txn, hash, "supernet", model,
+                       impl_->options().artifact_chunk_bytes);
+          txn.exec_prepared0("set_candidate_artifact", t.candidate_id, hash);
+        } else if (!model.empty()) {
           txn.exec_prepared0("keep_model", t.candidate_id,
                              pqxx::binarystring(model));
           txn.exec_prepared0("prune_models", t.experiment_id);

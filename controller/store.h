@@ -30,6 +30,9 @@ struct StoreOptions {
   std::string conninfo;
   // Connections kept open. Default 4.
   int pool_size = 4;
+  // Size of the pieces content-addressed artifacts (supernet weights) are
+  // stored and streamed in. Default 1 MiB.
+  int artifact_chunk_bytes = 1 << 20;
 };
 
 // An experiment as stored.
@@ -60,6 +63,9 @@ struct NewCandidate {
   // For a final re-training: the search candidate it re-trains (0 = a
   // search candidate). See migrations/0007_final_training.sql.
   int64_t final_of = 0;
+  // The experiment's supernet-training row (mode SUPERNET; genotype
+  // "supernet"). See migrations/0010_supernet.sql.
+  bool supernet = false;
 };
 
 // A stored proposal, for replaying a strategy.
@@ -77,7 +83,10 @@ struct LeasedTrial {
   v1::Genotype genotype;
   v1::ExperimentSpec spec;
   absl::Time lease_until;
-  int64_t final_of = 0;  // a final re-training of this search candidate
+  int64_t final_of = 0;   // a final re-training of this search candidate
+  bool supernet = false;  // trains the experiment's supernet
+  // The experiment's trained supernet (sha256), "" while there is none.
+  std::string supernet_hash;
 };
 
 // One finished, successful evaluation, as the strategy and Pareto code see it.
@@ -139,6 +148,12 @@ struct StoredModel {
   int64_t candidate_id = 0;  // the row that was trained
   bool final_training = false;
   v1::EvaluationMetrics metrics;
+};
+// A stored artifact's header (ReadArtifactChunk serves its bytes).
+struct ArtifactInfo {
+  std::string kind;    // e.g. "supernet", "torchscript"
+  int64_t size = 0;    // bytes
+  int32_t chunks = 1;  // pieces, read with seq 0 .. chunks-1
 };
 struct CandidatePage {
   std::vector<v1::Candidate> candidates;
@@ -267,8 +282,10 @@ class Store {
   // artifacts when the candidate is a final re-training, or when it ranks
   // among the spec.keep_models best search candidates by validation
   // accuracy; kept models of search candidates that drop out of that top
-  // are deleted. `experiment_id`, when given, receives the trial's
-  // experiment.
+  // are deleted. A supernet row's result must carry its model
+  // (kInvalidArgument otherwise), which becomes a content-addressed
+  // artifact (GetArtifactInfo). `experiment_id`, when given, receives the
+  // trial's experiment.
   absl::StatusOr<ReportOutcome> RecordResult(
       int64_t trial_id, int32_t attempt, const std::string& worker_id,
       const v1::EvaluationMetrics& metrics, const std::string& model = "",
@@ -278,6 +295,14 @@ class Store {
   // is kept (or the candidate is not in the experiment).
   absl::StatusOr<StoredModel> GetModel(int64_t experiment_id,
                                        int64_t candidate_id);
+  // Content-addressed artifacts. A supernet row's RecordResult stores its
+  // model as the artifact sha256(model) in artifact_chunk_bytes pieces (an
+  // identical artifact stored before is reused) and links the row to it.
+  // kNotFound for an unknown hash.
+  absl::StatusOr<ArtifactInfo> GetArtifactInfo(const std::string& hash);
+  // Piece `seq` (0 .. chunks-1) of artifact `hash`. kNotFound when absent.
+  absl::StatusOr<std::string> ReadArtifactChunk(const std::string& hash,
+                                                int32_t seq);
   // The attempt failed on the worker: back to QUEUED when attempts remain,
   // else trial and candidate FAILED with `error`. Same staleness rule.
   absl::Status RecordFailure(int64_t trial_id, int32_t attempt,

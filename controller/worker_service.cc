@@ -52,6 +52,59 @@ class AcquireReactor final : public grpc::ServerUnaryReactor {
   v1::AcquireTrialResponse* const response_;
 };
 
+// One FetchArtifact call: writes chunk 0, 1, ... as each write completes.
+class ArtifactWriter final
+    : public grpc::ServerWriteReactor<v1::ArtifactChunk> {
+ public:
+  ArtifactWriter(Controller* controller, const v1::FetchArtifactRequest& req)
+      : controller_(controller), hash_(req.hash()) {
+    absl::StatusOr<ArtifactInfo> info =
+        controller_->GetArtifactInfo(req.worker_id(), hash_);
+    if (!info.ok()) {
+      Finish(ToGrpcStatus(info.status()));
+      return;
+    }
+    info_ = *std::move(info);
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (seq_ >= info_.chunks) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    absl::StatusOr<std::string> data =
+        controller_->ReadArtifactChunk(hash_, seq_);
+    if (!data.ok()) {
+      Finish(ToGrpcStatus(data.status()));
+      return;
+    }
+    chunk_.set_offset(offset_);
+    chunk_.set_total_size(info_.size);
+    offset_ += static_cast<int64_t>(data->size());
+    chunk_.set_data(*std::move(data));
+    ++seq_;
+    StartWrite(&chunk_);
+  }
+
+  Controller* const controller_;
+  const std::string hash_;
+  ArtifactInfo info_;
+  int32_t seq_ = 0;
+  int64_t offset_ = 0;
+  v1::ArtifactChunk chunk_;
+};
+
 WorkerServiceImpl::WorkerServiceImpl(Controller* controller)
     : controller_(controller) {
   listener_id_ = controller_->AddTickListener([this] { ServeWaiters(); });
@@ -128,6 +181,11 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(
     grpc::CallbackServerContext* ctx, const v1::ReportResultRequest* req,
     v1::ReportResultResponse* resp) {
   return FinishUnary(ctx, controller_->ReportResult(*req), resp);
+}
+
+grpc::ServerWriteReactor<v1::ArtifactChunk>* WorkerServiceImpl::FetchArtifact(
+    grpc::CallbackServerContext* ctx, const v1::FetchArtifactRequest* req) {
+  return new ArtifactWriter(controller_, *req);
 }
 
 }  // namespace nas

@@ -36,6 +36,11 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   grpc::ServerUnaryReactor* ReportResult(
       grpc::CallbackServerContext* ctx, const v1::ReportResultRequest* req,
       v1::ReportResultResponse* resp) override;
+  // Streams the artifact's chunks in order, reading one chunk from the
+  // store per write (memory stays at one chunk per call).
+  grpc::ServerWriteReactor<v1::ArtifactChunk>* FetchArtifact(
+      grpc::CallbackServerContext* ctx,
+      const v1::FetchArtifactRequest* req) override;
 
   // Removes a waiting call; true when it was still waiting (the caller then
   // owns finishing it).

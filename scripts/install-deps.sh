@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
-  libtorch-dev libabsl-dev libpqxx-dev prometheus-cpp-dev
+  libtorch-dev libabsl-dev libpqxx-dev prometheus-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev zlib1g-dev
   postgresql-15 postgresql-client-15 dataset-fashion-mnist
   python3 python3-torch util-linux procps ca-certificates

@@ -36,6 +36,12 @@ struct EpochProgress {
 // still measured and returned).
 using ProgressCallback = std::function<bool(const EpochProgress&)>;
 
+// Returns the path of a local file holding the stored artifact whose
+// content hash (sha256 hex) is `hash`, fetching it first when needed.
+// Provided by the worker loop (FetchArtifact with a disk cache).
+using ArtifactFetcher =
+    std::function<absl::StatusOr<std::string>(const std::string& hash)>;
+
 class Evaluator {
  public:
   virtual ~Evaluator() = default;
@@ -50,7 +56,12 @@ class Evaluator {
   // Evaluate, when its trial asked for one (Trial.export_model) and the
   // evaluator can make one; "" otherwise. Hands it over (a second call
   // returns "").
+  // For a supernet-training trial (Trial.supernet_training) this is the
+  // supernet's weights.
   virtual std::string TakeModel() { return ""; }
+  // Where SUPERNET candidate trials get their supernet (Trial.supernet_hash)
+  // from. Evaluators that need no artifacts ignore it.
+  virtual void SetArtifactFetcher(ArtifactFetcher fetcher) {}
   // Device description, e.g. "cpu (2 threads)".
   virtual std::string device() const = 0;
 };

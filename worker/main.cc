@@ -21,6 +21,10 @@ ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0 = LibTorch default)");
 ABSL_FLAG(int, max_trials, 0, "exit after this many trials (0 = never)");
 ABSL_FLAG(int, idle_exit_seconds, 0,
           "exit after this long without work (0 = never)");
+ABSL_FLAG(std::string, cache_dir, "",
+          "directory of fetched artifacts (supernet weights), by content "
+          "hash (default $NAS_CACHE_DIR, $XDG_CACHE_HOME/nas-worker or "
+          "~/.cache/nas-worker)");
 ABSL_FLAG(int, unreachable_timeout_seconds, 300,
           "exit non-zero when the controller is unreachable this long");
 
@@ -51,6 +55,7 @@ int main(int argc, char** argv) {
     options.labels[p.first] = p.second;
   }
   options.max_trials = absl::GetFlag(FLAGS_max_trials);
+  options.cache_dir = absl::GetFlag(FLAGS_cache_dir);
   options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit_seconds));
   options.unreachable_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));

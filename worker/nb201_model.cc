@@ -81,7 +81,7 @@ torch::Tensor Nb201CellImpl::forward(const torch::Tensor& x) {
           y = convs_[e](in);
           break;
         case kAvgPool3x3:
-          y = AvgPool3x3(in);
+          y = BoxAvgPool3x3(in, box_weight_, &inv_count_);
           break;
         default:
           break;
@@ -93,7 +93,10 @@ torch::Tensor Nb201CellImpl::forward(const torch::Tensor& x) {
   return node[3];
 }
 
-torch::Tensor Nb201CellImpl::AvgPool3x3(const torch::Tensor& x) {
+torch::Tensor BoxAvgPool3x3(const torch::Tensor& x,
+                            const torch::Tensor& box_weight,
+                            torch::Tensor* inv_count) {
+  torch::Tensor& inv_count_ = *inv_count;
   const int64_t h = x.size(2), w = x.size(3);
   if (!inv_count_.defined() || inv_count_.size(2) != h ||
       inv_count_.size(3) != w || inv_count_.device() != x.device() ||
@@ -110,7 +113,7 @@ torch::Tensor Nb201CellImpl::AvgPool3x3(const torch::Tensor& x) {
                      .to(x.options());
   }
   return torch::nn::functional::conv2d(
-             x, box_weight_,
+             x, box_weight,
              torch::nn::functional::Conv2dFuncOptions().padding(1).groups(
                  x.size(1))) *
          inv_count_;

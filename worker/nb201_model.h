@@ -28,6 +28,15 @@ class ReluConvBnImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ReluConvBn);
 
+// avg_pool_3x3 (count_include_pad=false) computed as a depthwise 3x3 box sum
+// with `box_weight` (channels x 1 x 3 x 3 ones) divided by the number of
+// in-bounds pixels: the same values as torch's avg_pool2d, about 3x faster
+// on CPU (whose avg_pool2d backward is slow). `*inv_count` caches the
+// divisor for the last input size.
+torch::Tensor BoxAvgPool3x3(const torch::Tensor& x,
+                            const torch::Tensor& box_weight,
+                            torch::Tensor* inv_count);
+
 // One cell: node 0 is the input, node i (1..3) sums op_e(node j) over its
 // incoming edges e = (i <- j) in kNb201EdgeNodes order; the output is node 3.
 // `none` edges are skipped (a node with only `none` inputs is zero), and so
@@ -41,11 +50,7 @@ class Nb201CellImpl : public torch::nn::Module {
   std::array<int, kNb201Edges> ops_;
   // Per edge; non-null for nor_conv_* edges only.
   std::vector<ReluConvBn> convs_;
-  // avg_pool_3x3 (count_include_pad=false) computed as a depthwise 3x3 box
-  // sum (fixed all-ones weight, a buffer, not a parameter) divided by the
-  // number of in-bounds pixels: the same values as torch's avg_pool2d, about
-  // 3x faster on CPU (whose avg_pool2d backward is slow).
-  torch::Tensor AvgPool3x3(const torch::Tensor& x);
+  // For BoxAvgPool3x3: all-ones weight (a buffer, not a parameter).
   torch::Tensor box_weight_;  // channels x 1 x 3 x 3 ones (buffer)
   torch::Tensor inv_count_;   // 1 x 1 x H x W, cached for the last input size
   // Whether node i feeds the output (unused nodes are not computed).

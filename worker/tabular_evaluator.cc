@@ -269,6 +269,10 @@ class ModeRouter final : public Evaluator {
     return last_ == nullptr ? "" : last_->TakeModel();
   }
   std::string device() const override { return trained_->device(); }
+  void SetArtifactFetcher(ArtifactFetcher fetcher) override {
+    trained_->SetArtifactFetcher(fetcher);
+    tabular_->SetArtifactFetcher(std::move(fetcher));
+  }
 
  private:
   Evaluator* last_ = nullptr;

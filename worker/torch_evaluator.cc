@@ -8,7 +8,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <random>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +28,7 @@
 #include "worker/model_builder.h"
 #include "worker/nb201_model.h"  // CountParameters
 #include "worker/profiler.h"
+#include "worker/supernet.h"
 #include "worker/torchscript_export.h"
 #include "worker/trainer.h"
 
@@ -100,6 +104,61 @@ double Accuracy(CandidateNet& model, const torch::Tensor& x,
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 
+// Supernet validation score during its training: the mean accuracy of
+// kProbePaths fixed random paths (seeded) on up to kProbeImages of (x, y),
+// with batch statistics (the supernet's running statistics mix all paths,
+// so they mean nothing for any one of them). Leaves sampling on.
+double SupernetProbeAccuracy(Supernet& net, const SearchSpace& space,
+                             const torch::Tensor& x, const torch::Tensor& y,
+                             uint64_t seed) {
+  constexpr int kProbePaths = 3;
+  constexpr int64_t kProbeImages = 2000;
+  constexpr int64_t kBatch = 500;
+  const int64_t n = std::min(kProbeImages, x.size(0));
+  if (n == 0) return 0;
+  std::mt19937_64 rng(seed);
+  torch::NoGradGuard no_grad;
+  net.train();
+  double sum = 0;
+  for (int p = 0; p < kProbePaths; ++p) {
+    std::vector<int> path(space.num_decisions());
+    for (int d = 0; d < space.num_decisions(); ++d) {
+      path[d] =
+          std::uniform_int_distribution<int>(0, space.num_choices(d) - 1)(rng);
+    }
+    (void)net.SetPath(path);  // drawn from the space: always valid
+    int64_t correct = 0;
+    for (int64_t b = 0; b < n; b += kBatch) {
+      const int64_t len = std::min(kBatch, n - b);
+      correct += net.forward(x.narrow(0, b, len))
+                     .argmax(1)
+                     .eq(y.narrow(0, b, len))
+                     .sum()
+                     .item<int64_t>();
+    }
+    sum += static_cast<double>(correct) / static_cast<double>(n);
+  }
+  net.ResumeSampling();
+  return sum / kProbePaths;
+}
+
+TrainOptions MakeTrainOptions(const TrainSettings& ts, const DataSplits& data,
+                              bool mixed_precision) {
+  TrainOptions to;
+  to.batch_size = ts.batch_size;
+  to.learning_rate = ts.learning_rate;
+  to.momentum = ts.momentum;
+  to.nesterov = ts.nesterov;
+  to.weight_decay = ts.weight_decay;
+  to.label_smoothing = ts.label_smoothing;
+  to.augment.crop_padding = ts.crop_padding;
+  to.augment.horizontal_flip = ts.horizontal_flip;
+  to.augment.pad_value = data.background;
+  to.seed = static_cast<uint64_t>(ts.seed);
+  to.mixed_precision = mixed_precision;
+  return to;
+}
+
 class TorchEvaluator final : public Evaluator {
  public:
   explicit TorchEvaluator(const EvaluatorOptions& options)
@@ -125,6 +184,10 @@ class TorchEvaluator final : public Evaluator {
   }
 
   std::string TakeModel() override { return std::move(model_bytes_); }
+
+  void SetArtifactFetcher(ArtifactFetcher fetcher) override {
+    fetcher_ = std::move(fetcher);
+  }
 
   std::string device() const override { return choice_.description; }
 
@@ -181,7 +244,7 @@ class TorchEvaluator final : public Evaluator {
   absl::StatusOr<v1::EvaluationMetrics> EvaluateOrThrow(
       const v1::Trial& trial, const ProgressCallback& on_epoch) {
     const v1::EvaluationSpec& spec = trial.evaluation();
-    if (spec.mode() == v1::SUPERNET || spec.mode() == v1::TABULAR) {
+    if (spec.mode() == v1::TABULAR) {
       return absl::UnimplementedError(
           absl::StrCat("evaluation mode ", v1::EvaluationMode_Name(spec.mode()),
                        " is not implemented by the torch evaluator"));
@@ -206,10 +269,22 @@ class TorchEvaluator final : public Evaluator {
                          GetSearchSpace(space));
     const std::vector<int> choices(trial.genotype().choices().begin(),
                                    trial.genotype().choices().end());
+    const bool supernet_mode =
+        spec.mode() == v1::SUPERNET && !trial.final_training();
+    if (supernet_mode && trial.supernet_training()) {
+      NAS_ASSIGN_OR_RETURN(const TrainSettings ts, ResolveSettings(spec));
+      NAS_ASSIGN_OR_RETURN(std::shared_ptr<const DataSplits> data, Data(spec));
+      return TrainSupernet(trial, space, *search_space, space_spec, ts, *data,
+                           on_epoch);
+    }
     // Reject a bad genotype before loading any data.
     NAS_RETURN_IF_ERROR(search_space->Canonical(choices).status());
     NAS_ASSIGN_OR_RETURN(const TrainSettings ts, ResolveSettings(spec));
     NAS_ASSIGN_OR_RETURN(std::shared_ptr<const DataSplits> data, Data(spec));
+    if (supernet_mode) {
+      return EvaluateInherited(trial, space, *search_space, choices, space_spec,
+                               ts, *data);
+    }
 
     torch::manual_seed(static_cast<uint64_t>(ts.seed));
     NAS_ASSIGN_OR_RETURN(
@@ -230,18 +305,8 @@ class TorchEvaluator final : public Evaluator {
       train_y = torch::cat({data->train_y, data->val_y});
     }
 
-    TrainOptions to;
-    to.batch_size = ts.batch_size;
-    to.learning_rate = ts.learning_rate;
-    to.momentum = ts.momentum;
-    to.nesterov = ts.nesterov;
-    to.weight_decay = ts.weight_decay;
-    to.label_smoothing = ts.label_smoothing;
-    to.augment.crop_padding = ts.crop_padding;
-    to.augment.horizontal_flip = ts.horizontal_flip;
-    to.augment.pad_value = data->background;
-    to.seed = static_cast<uint64_t>(ts.seed);
-    to.mixed_precision = choice_.mixed_precision;
+    const TrainOptions to =
+        MakeTrainOptions(ts, *data, choice_.mixed_precision);
     const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
     const int64_t n = train_x.size(0);
@@ -321,6 +386,225 @@ class TorchEvaluator final : public Evaluator {
     return m;
   }
 
+  // Trains the experiment's supernet (SPOS) and keeps its weights for
+  // TakeModel. Reports each epoch like a training trial, with the supernet
+  // probe accuracy as val_accuracy.
+  absl::StatusOr<v1::EvaluationMetrics> TrainSupernet(
+      const v1::Trial& trial, const std::string& space,
+      const SearchSpace& search_space, const v1::SearchSpaceSpec& space_spec,
+      const TrainSettings& ts, const DataSplits& data,
+      const ProgressCallback& on_epoch) {
+    const Clock::time_point t0 = Clock::now();
+    torch::manual_seed(static_cast<uint64_t>(ts.seed));
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<Supernet> net,
+                         BuildSupernet(space, space_spec, data.shape));
+    net->to(device_);
+    net->EnableSampling(static_cast<uint64_t>(ts.seed));
+    const int64_t n = data.train_x.size(0);
+    const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
+    Trainer trainer(*net, MakeTrainOptions(ts, data, choice_.mixed_precision),
+                    device_, steps_per_epoch * ts.epochs);
+    const std::string tag = absl::StrCat("[supernet trial ", trial.trial_id(),
+                                         " attempt ", trial.attempt(), "]");
+    if (options_.verbose) {
+      std::fprintf(stderr, "%s %s supernet: %lld parameters, %d epochs\n",
+                   tag.c_str(), space.c_str(),
+                   static_cast<long long>(CountParameters(*net)), ts.epochs);
+    }
+    int epochs_run = 0;
+    double train_loss = 0, probe = 0, step_seconds = 0;
+    Clock::time_point last_print = t0;
+    for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
+      BatchCallback on_batch;
+      if (options_.verbose) {
+        on_batch = [&](int64_t batch, const torch::Tensor& loss) {
+          if (SecondsSince(last_print) <= 30) return;
+          last_print = Clock::now();
+          std::fprintf(
+              stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
+              tag.c_str(), epoch, ts.epochs, static_cast<long long>(batch),
+              static_cast<long long>(steps_per_epoch), loss.item<double>(),
+              SecondsSince(t0));
+        };
+      }
+      const Clock::time_point epoch_start = Clock::now();
+      train_loss = trainer.RunEpoch(data.train_x, data.train_y, on_batch);
+      step_seconds += SecondsSince(epoch_start);
+      probe = SupernetProbeAccuracy(*net, search_space, data.val_x, data.val_y,
+                                    static_cast<uint64_t>(ts.seed));
+      epochs_run = epoch;
+      EpochProgress progress;
+      progress.epoch = epoch;
+      progress.train_loss = train_loss;
+      progress.val_accuracy = probe;
+      progress.seconds = SecondsSince(t0);
+      if (options_.verbose) {
+        last_print = Clock::now();
+        std::fprintf(
+            stderr, "%s epoch %d/%d loss %.3f probe_acc %.3f (%.1fs)\n",
+            tag.c_str(), epoch, ts.epochs, train_loss, probe, progress.seconds);
+      }
+      if (on_epoch && !on_epoch(progress)) break;
+    }
+    v1::EvaluationMetrics m;
+    m.set_val_accuracy(probe);
+    m.set_params(CountParameters(*net));
+    m.set_train_seconds(SecondsSince(t0));
+    m.set_train_images_per_second(
+        step_seconds > 0 ? static_cast<double>(n) * epochs_run / step_seconds
+                         : 0);
+    m.set_epochs(epochs_run);
+    m.set_device(device());
+    m.set_train_loss(train_loss);
+    NAS_ASSIGN_OR_RETURN(model_bytes_, SaveWeights(*net));
+    if (options_.verbose) {
+      std::fprintf(stderr, "%s done: probe_acc %.4f, %zu bytes (%.1fs)\n",
+                   tag.c_str(), probe, model_bytes_.size(), SecondsSince(t0));
+    }
+    return m;
+  }
+
+  // The supernet `hash` for (space, options, input), from memory or
+  // fetched and loaded now.
+  absl::StatusOr<Supernet*> LoadSupernet(const std::string& hash,
+                                         const std::string& space,
+                                         const v1::SearchSpaceSpec& space_spec,
+                                         const InputShape& input) {
+    const std::string key =
+        absl::StrCat(hash, "|", space, "|", space_spec.SerializeAsString(), "|",
+                     input.channels, "x", input.height, "x", input.width, "|",
+                     input.classes);
+    if (supernet_ != nullptr && supernet_key_ == key) return supernet_.get();
+    if (!fetcher_) {
+      return absl::FailedPreconditionError(
+          "this evaluator has no way to fetch the supernet (no artifact "
+          "fetcher)");
+    }
+    NAS_ASSIGN_OR_RETURN(const std::string path, fetcher_(hash));
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read the supernet file ", path));
+    }
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<Supernet> net,
+                         BuildSupernet(space, space_spec, input));
+    NAS_RETURN_IF_ERROR(LoadWeights(*net, bytes.str()));
+    net->to(device_);
+    net->eval();
+    supernet_ = std::move(net);
+    supernet_key_ = key;
+    return supernet_.get();
+  }
+
+  // The first `batches` batches of a fixed (data_seed) shuffle of the
+  // training images, for batch-norm recalibration and fine-tuning.
+  torch::Tensor CalibrationImages(const DataSplits& data, int64_t seed,
+                                  int64_t images, torch::Tensor* labels) {
+    const int64_t n = std::min(images, data.train_x.size(0));
+    const std::string key =
+        absl::StrCat(reinterpret_cast<uintptr_t>(&data), "|", seed, "|", n);
+    if (calib_key_ != key) {
+      torch::Generator gen =
+          at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
+      const torch::Tensor perm =
+          torch::randperm(data.train_x.size(0), gen,
+                          torch::TensorOptions().dtype(torch::kInt64))
+              .narrow(0, 0, n)
+              .to(data.train_x.device());
+      calib_x_ = data.train_x.index_select(0, perm);
+      calib_y_ = data.train_y.index_select(0, perm);
+      calib_key_ = key;
+    }
+    *labels = calib_y_;
+    return calib_x_;
+  }
+
+  // SUPERNET candidate: inherit, optionally fine-tune, recalibrate batch
+  // norm, measure. train_seconds is the time of those steps (the
+  // evaluation's cost, without the latency and throughput measurements).
+  absl::StatusOr<v1::EvaluationMetrics> EvaluateInherited(
+      const v1::Trial& trial, const std::string& space,
+      const SearchSpace& search_space, const std::vector<int>& choices,
+      const v1::SearchSpaceSpec& space_spec, const TrainSettings& ts,
+      const DataSplits& data) {
+    const v1::SupernetOptions& so = trial.evaluation().supernet();
+    if (trial.supernet_hash().empty()) {
+      return absl::InvalidArgumentError(
+          "supernet_hash: a SUPERNET candidate trial must name the trained "
+          "supernet");
+    }
+    NAS_ASSIGN_OR_RETURN(
+        Supernet * supernet,
+        LoadSupernet(trial.supernet_hash(), space, space_spec, data.shape));
+    const Clock::time_point t0 = Clock::now();
+    torch::manual_seed(static_cast<uint64_t>(ts.seed));
+    NAS_ASSIGN_OR_RETURN(
+        std::shared_ptr<CandidateNet> net,
+        BuildCandidateNet(space, choices, space_spec, data.shape));
+    net->to(device_);
+    NAS_RETURN_IF_ERROR(InheritWeights(*supernet, choices, *net));
+    const int64_t calib_batches =
+        so.calibration_batches() > 0 ? so.calibration_batches() : 20;
+    const int64_t finetune = std::max(0, so.finetune_steps());
+    torch::Tensor calib_y;
+    const torch::Tensor calib_x = CalibrationImages(
+        data, ts.seed, std::max(calib_batches, finetune) * ts.batch_size,
+        &calib_y);
+    double train_loss = 0;
+    if (finetune > 0) {
+      TrainOptions to = MakeTrainOptions(ts, data, choice_.mixed_precision);
+      to.learning_rate = so.finetune_learning_rate() > 0
+                             ? so.finetune_learning_rate()
+                             : ts.learning_rate / 10;
+      Trainer trainer(*net, to, device_, finetune);
+      net->train();
+      torch::Tensor loss_sum = torch::zeros({}, torch::kFloat64);
+      const int64_t n = calib_x.size(0);
+      for (int64_t s = 0; s < finetune; ++s) {
+        const int64_t b = (s * ts.batch_size) % n;
+        const int64_t len = std::min(ts.batch_size, n - b);
+        loss_sum +=
+            trainer.Step(calib_x.narrow(0, b, len), calib_y.narrow(0, b, len))
+                .to(torch::kCPU, torch::kFloat64);
+      }
+      train_loss = loss_sum.item<double>() / static_cast<double>(finetune);
+    }
+    RecalibrateBatchNorm(*net, calib_x, calib_batches, ts.batch_size);
+    v1::EvaluationMetrics m;
+    m.set_val_accuracy(Accuracy(*net, data.val_x, data.val_y));
+    m.set_train_seconds(SecondsSince(t0));
+    m.set_test_accuracy(Accuracy(*net, data.test_x, data.test_y));
+    NAS_ASSIGN_OR_RETURN(const Cost cost, search_space.ComputeCost(
+                                              choices, space_spec, data.shape));
+    m.set_macs(cost.macs);
+    m.set_params(CountParameters(*net));
+    const LatencyStats latency =
+        MeasureLatency(*net, data.shape, device_, ts.latency_runs,
+                       /*warmup=*/5, choice_.mixed_precision);
+    m.set_latency_ms(latency.median_ms);
+    m.set_latency_iqr_ms(latency.iqr_ms);
+    m.set_throughput_images_per_second(MeasureThroughput(
+        *net, data.shape, device_, ts.batch_size, choice_.mixed_precision));
+    m.set_epochs(0);
+    m.set_device(device());
+    m.set_train_loss(train_loss);
+    if (trial.export_model()) {
+      NAS_ASSIGN_OR_RETURN(model_bytes_, Export(trial, *net, data, m));
+    }
+    if (options_.verbose) {
+      std::fprintf(stderr,
+                   "[trial %lld attempt %d] inherited from supernet %.12s: "
+                   "val_acc %.4f test_acc %.4f params %lld (%.2fs)\n",
+                   static_cast<long long>(trial.trial_id()), trial.attempt(),
+                   trial.supernet_hash().c_str(), m.val_accuracy(),
+                   m.test_accuracy(), static_cast<long long>(m.params()),
+                   m.train_seconds());
+    }
+    return m;
+  }
+
   // The trained network as TorchScript, with meta.json: input shape, class
   // names, normalization, genotype, search space and metrics.
   absl::StatusOr<std::string> Export(const v1::Trial& trial,
@@ -376,6 +660,13 @@ class TorchEvaluator final : public Evaluator {
   const DeviceChoice choice_;
   const torch::Device device_;
   std::string model_bytes_;  // for TakeModel
+  ArtifactFetcher fetcher_;
+  // The last supernet loaded for inheritance, and what it was loaded for.
+  std::shared_ptr<Supernet> supernet_;
+  std::string supernet_key_;
+  // Calibration images (CalibrationImages) and their key.
+  torch::Tensor calib_x_, calib_y_;
+  std::string calib_key_;
   // Most recently used first.
   std::vector<CachedSplits> cache_;
 };

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nas/v1/worker.grpc.pb.h"
+#include "worker/artifact_cache.h"
 
 namespace nas {
 namespace {
@@ -35,9 +36,17 @@ class Worker {
         evaluator_(evaluator),
         stop_(stop),
         stub_(WorkerService::NewStub(grpc::CreateChannel(
-            options.controller, grpc::InsecureChannelCredentials()))) {}
+            options.controller, grpc::InsecureChannelCredentials()))),
+        cache_(
+            options.cache_dir.empty() ? DefaultArtifactCacheDir()
+                                      : options.cache_dir,
+            [this](const std::string& hash, const ArtifactCache::Sink& sink) {
+              return FetchArtifact(hash, sink);
+            }) {}
 
   absl::Status Run() {
+    evaluator_->SetArtifactFetcher(
+        [this](const std::string& hash) { return cache_.Get(hash); });
     v1::RegisterWorkerRequest reg;
     reg.set_worker_id(options_.worker_id);
     reg.set_device(evaluator_->device());
@@ -103,6 +112,62 @@ class Worker {
             status.error_message()));
       }
       if (stop_->load()) return FromGrpc(status, what);
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+    }
+  }
+
+  // Streams artifact `hash` from the controller into `sink`; a stream that
+  // breaks off (controller restart, network) is fetched again from the
+  // start, with backoff, until unreachable_timeout.
+  absl::Status FetchArtifact(const std::string& hash,
+                             const ArtifactCache::Sink& sink) {
+    const absl::Time start = absl::Now();
+    absl::Time first_failure = absl::InfiniteFuture();
+    absl::Duration backoff = absl::Milliseconds(200);
+    while (true) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::minutes(30));
+      v1::FetchArtifactRequest req;
+      req.set_worker_id(options_.worker_id);
+      req.set_hash(hash);
+      std::unique_ptr<grpc::ClientReader<v1::ArtifactChunk>> reader =
+          stub_->FetchArtifact(&ctx, req);
+      // Pieces go to a buffer first so that a broken stream can restart.
+      std::string bytes;
+      int64_t total = 0;
+      int chunks = 0;
+      v1::ArtifactChunk chunk;
+      absl::Status bad;
+      while (bad.ok() && reader->Read(&chunk)) {
+        if (chunk.offset() != static_cast<int64_t>(bytes.size())) {
+          bad = absl::DataLossError(
+              absl::StrCat("artifact ", hash, ": chunk at offset ",
+                           chunk.offset(), ", expected ", bytes.size()));
+          ctx.TryCancel();
+          break;
+        }
+        total = chunk.total_size();
+        bytes += chunk.data();
+        ++chunks;
+      }
+      grpc::Status status = reader->Finish();
+      if (!bad.ok()) return bad;
+      if (status.ok()) {
+        fprintf(stderr,
+                "nas-worker %s: fetched artifact %.12s (%zu bytes in %d "
+                "chunks, %.2fs)\n",
+                options_.worker_id.c_str(), hash.c_str(), bytes.size(), chunks,
+                absl::ToDoubleSeconds(absl::Now() - start));
+        return sink(bytes, total);
+      }
+      if (!Retryable(status)) return FromGrpc(status, "FetchArtifact");
+      const absl::Time now = absl::Now();
+      if (first_failure == absl::InfiniteFuture()) first_failure = now;
+      if (now - first_failure > options_.unreachable_timeout || stop_->load()) {
+        return FromGrpc(status, "FetchArtifact");
+      }
       absl::SleepFor(backoff);
       backoff = std::min(backoff * 2, absl::Seconds(5));
     }
@@ -211,6 +276,7 @@ class Worker {
   Evaluator* const evaluator_;
   const std::atomic<bool>* stop_;
   std::unique_ptr<WorkerService::Stub> stub_;
+  ArtifactCache cache_;
 };
 
 }  // namespace

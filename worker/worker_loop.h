@@ -29,10 +29,15 @@ struct WorkerOptions {
   absl::Duration unreachable_timeout = absl::Minutes(5);
   // Exit OK after this long with no work offered (0 = never).
   absl::Duration idle_exit = absl::ZeroDuration();
+  // Where fetched artifacts (supernet weights) are cached by content hash;
+  // "" = DefaultArtifactCacheDir() (worker/artifact_cache.h).
+  std::string cache_dir;
 };
 
-// Runs until `stop` becomes true, max_trials are done, idle_exit passes, or
-// the controller is unreachable for unreachable_timeout (kUnavailable).
+// Gives the evaluator an ArtifactFetcher (FetchArtifact into the cache
+// directory), then runs until `stop` becomes true, max_trials are done,
+// idle_exit passes, or the controller is unreachable for unreachable_timeout
+// (kUnavailable).
 absl::Status RunWorker(const WorkerOptions& options, Evaluator* evaluator,
                        const std::atomic<bool>* stop);
 
