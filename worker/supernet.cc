@@ -476,11 +476,35 @@ absl::StatusOr<std::string> SaveWeights(torch::nn::Module& module) {
 }
 
 absl::Status LoadWeights(torch::nn::Module& module, const std::string& bytes) {
+  // LibTorch replaces a tensor of another shape without complaint: compare
+  // every shape after loading.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& item : module.named_parameters()) {
+    shapes.emplace_back(item.key(), item.value().sizes().vec());
+  }
+  for (const auto& item : module.named_buffers()) {
+    shapes.emplace_back(item.key(), item.value().sizes().vec());
+  }
   try {
     torch::serialize::InputArchive archive;
     std::istringstream in(bytes);
     archive.load_from(in);
     module.load(archive);
+    const auto params = module.named_parameters();
+    const auto buffers = module.named_buffers();
+    for (const auto& [name, shape] : shapes) {
+      const torch::Tensor* t = params.find(name);
+      if (t == nullptr) t = buffers.find(name);
+      if (t == nullptr || t->sizes().vec() != shape) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "weights do not fit the supernet: tensor ", name,
+            t == nullptr
+                ? " is missing"
+                : absl::StrCat(" has shape [", absl::StrJoin(t->sizes(), ","),
+                               "], the supernet [", absl::StrJoin(shape, ","),
+                               "]")));
+      }
+    }
     return absl::OkStatus();
   } catch (const c10::Error& e) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -93,7 +93,8 @@ void RecalibrateBatchNorm(CandidateNet& net, const torch::Tensor& x,
 
 // The module's parameters and buffers as bytes (LibTorch's archive
 // format), and back into a module of the same structure. Load returns
-// InvalidArgument when the bytes do not fit the module.
+// InvalidArgument when the bytes do not fit the module (a tensor missing or
+// of another shape); the module's weights are unspecified then.
 absl::StatusOr<std::string> SaveWeights(torch::nn::Module& module);
 absl::Status LoadWeights(torch::nn::Module& module, const std::string& bytes);
 

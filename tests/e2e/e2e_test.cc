@@ -83,11 +83,12 @@ class Cluster : public ::testing::Test {
   }
 
   void StartController() {
-    auto c =
-        ChildProcess::Spawn({Binary("controller/nas-controller"),
-                             absl::StrCat("--listen=127.0.0.1:", port_),
-                             "--database=" + pg_->conninfo(), "--tick_ms=100"},
-                            logs_ + "/controller.log");
+    std::vector<std::string> argv = {Binary("controller/nas-controller"),
+                                     absl::StrCat("--listen=127.0.0.1:", port_),
+                                     "--database=" + pg_->conninfo(),
+                                     "--tick_ms=100"};
+    argv.insert(argv.end(), controller_flags_.begin(), controller_flags_.end());
+    auto c = ChildProcess::Spawn(argv, logs_ + "/controller.log");
     NAS_ASSERT_OK(c);
     controller_ = *std::move(c);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
@@ -103,7 +104,8 @@ class Cluster : public ::testing::Test {
         {Binary("worker/nas-worker"),
          absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
          "--threads=1", "--unreachable_timeout_seconds=60",
-         "--labels=" + labels},
+         "--labels=" + labels,
+         absl::StrCat("--cache_dir=", logs_, "/cache-", id)},
         absl::StrCat(logs_, "/", id, ".log"));
     NAS_ASSERT_OK(w);
     workers_[id] = *std::move(w);
@@ -217,6 +219,7 @@ class Cluster : public ::testing::Test {
   }
 
   std::string logs_;
+  std::vector<std::string> controller_flags_;  // extra nas-controller flags
   std::unique_ptr<testing::PostgresServer> pg_;
   int port_ = 0;
   std::unique_ptr<ChildProcess> controller_;
@@ -447,6 +450,101 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
 // The mobilenet space end to end: options travel to the worker with the
 // trial, and the worker's measured MACs/params equal the controller's
 // analytic ones for the same options.
+// Mode SUPERNET: one trial trains the supernet first; its weights are
+// stored once, content-addressed and in chunks, fetched by both workers
+// (each with its own cache) and inherited by every candidate.
+TEST_F(Cluster, SupernetIsStoredOnceAndInheritedByBothWorkers) {
+  KillController();
+  controller_flags_ = {"--artifact_chunk_kib=16"};
+  StartController();
+  StartWorker("w1");
+  StartWorker("w2");
+  WaitForWorkers(2);
+  v1::Experiment e;
+  grpc::Status st = Create(R"(
+name: supernet-e2e
+search_space:
+  name: nb201
+  nb201: {channels: 8, cells_per_stage: 1}
+strategy: {name: random, seed: 5}
+budget: {max_trials: 8, parallel_trials: 2}
+evaluation:
+  mode: SUPERNET
+  batch_size: 32
+  train_samples: 2000
+  val_samples: 500
+  test_samples: 500
+  supernet: {epochs: 2, calibration_batches: 5, finetune_steps: 2}
+)",
+                           &e);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  WaitFinished(e.id(), absl::Minutes(5));
+  const v1::Experiment done = Get(e.id());
+  EXPECT_EQ(done.state(), v1::EXPERIMENT_SUCCEEDED) << done.error();
+  EXPECT_EQ(done.counts().trials_succeeded(), 8);
+  EXPECT_EQ(done.counts().supernet(), v1::CANDIDATE_EVALUATED);
+  const std::string id = absl::StrCat(e.id());
+  // One supernet row, trained with per-epoch progress, linked to one
+  // artifact whose chunks hash (in SQL) to its address.
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN trials t ON "
+                  "t.candidate_id = c.id WHERE c.supernet AND c.state = "
+                  "'EVALUATED' AND t.status = 'SUCCEEDED' AND "
+                  "c.experiment_id=" +
+                  id),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM trial_progress p JOIN trials t ON "
+                  "t.id = p.trial_id JOIN candidates c ON c.id = "
+                  "t.candidate_id WHERE c.supernet AND c.experiment_id=" +
+                  id),
+            2);
+  const std::string hash = Psql(
+      pg_->conninfo(),
+      "SELECT artifact_hash FROM candidates WHERE supernet AND experiment_id=" +
+          id);
+  ASSERT_EQ(hash.size(), 64u) << hash;
+  EXPECT_EQ(Count("SELECT count(*) FROM artifacts WHERE kind = 'supernet'"), 1);
+  EXPECT_GT(Count("SELECT chunks FROM artifacts WHERE hash = '" + hash + "'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM artifacts a WHERE a.hash = '" + hash +
+                  "' AND a.size = (SELECT sum(length(data)) FROM "
+                  "artifact_chunks WHERE hash = a.hash) AND a.hash = "
+                  "encode(sha256((SELECT string_agg(data, ''::bytea ORDER BY "
+                  "seq) FROM artifact_chunks WHERE hash = a.hash)), 'hex')"),
+            1);
+  // Candidates were dispatched only after the supernet, and evaluated by
+  // inheritance (no epochs) with real metrics of the standalone subnet.
+  EXPECT_EQ(Count("SELECT count(*) FROM trials t JOIN candidates c ON "
+                  "c.id = t.candidate_id WHERE NOT c.supernet AND "
+                  "t.experiment_id=" +
+                  id +
+                  " AND t.started_at < (SELECT "
+                  "s.finished_at FROM trials s JOIN candidates sc ON sc.id = "
+                  "s.candidate_id WHERE sc.supernet AND s.experiment_id=" +
+                  id + ")"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN results r ON "
+                  "r.candidate_id = c.id WHERE NOT c.supernet AND "
+                  "c.state = 'EVALUATED' AND r.epochs = 0 AND "
+                  "r.val_accuracy > 0.15 AND r.latency_ms > 0 AND "
+                  "c.metric_params = c.params AND c.metric_macs = c.macs AND "
+                  "c.experiment_id=" +
+                  id),
+            8);
+  EXPECT_EQ(Count("SELECT count(DISTINCT r.worker_id) FROM results r JOIN "
+                  "candidates c ON c.id = r.candidate_id WHERE NOT c.supernet "
+                  "AND c.experiment_id=" +
+                  id),
+            2);
+  // Each worker fetched the supernet exactly once, over FetchArtifact.
+  for (const std::string w : {"w1", "w2"}) {
+    const std::string log = testing::ReadFile(logs_ + "/" + w + ".log");
+    const std::string needle = "fetched artifact " + hash.substr(0, 12);
+    const size_t first = log.find(needle);
+    EXPECT_NE(first, std::string::npos) << w << ":\n" << log;
+    EXPECT_EQ(log.find(needle, first + 1), std::string::npos) << w;
+  }
+}
+
 TEST_F(Cluster, MobileNetSearchRunsEndToEnd) {
   StartWorker("w1");
   v1::Experiment e;

@@ -25,6 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
@@ -1117,6 +1118,94 @@ TEST_F(StoreTest, ListCandidatesOrdersFiltersAndPages) {
   q.experiment_id = 999999;
   EXPECT_THAT(store_->ListCandidates(q),
               StatusIs(absl::StatusCode::kNotFound, "999999"));
+}
+
+// Mode SUPERNET: the supernet row is no search candidate; its result must
+// carry the weights, which become one content-addressed, chunked artifact
+// that reads back byte for byte and that a second experiment with the same
+// bytes shares.
+TEST_F(StoreTest, SupernetRowStoresChunkedContentAddressedWeights) {
+  StoreOptions options{server_->conninfo(), 1};
+  options.artifact_chunk_bytes = 1000;
+  auto small = Store::Open(options);
+  NAS_ASSERT_OK(small);
+  std::string weights(4321, '\0');
+  for (size_t i = 0; i < weights.size(); ++i) {
+    weights[i] = static_cast<char>((i * 7919) % 251);
+  }
+  const std::string hash = Sha256Hex(weights);
+  for (int round = 0; round < 2; ++round) {
+    auto exp = store_->CreateExperiment(MakeSpec(TestName()), 42);
+    NAS_ASSERT_OK(exp);
+    NewCandidate row;
+    row.genotype.set_space("nb201");
+    row.genotype.set_canonical("supernet");
+    row.genotype.set_hash("supernet");
+    row.supernet = true;
+    NAS_ASSERT_OK(store_->InsertCandidates(*exp, {row}));
+    // Not a search candidate: no search counts, no proposals.
+    auto counts = store_->CountExperiment(*exp);
+    NAS_ASSERT_OK(counts);
+    EXPECT_EQ(counts->candidates(), 0);
+    EXPECT_EQ(counts->trials_queued(), 0);
+    EXPECT_EQ(counts->supernet(), v1::CANDIDATE_QUEUED);
+    EXPECT_THAT(store_->ListProposals(*exp).value(), IsEmpty());
+    // A second supernet row for the same experiment is refused.
+    EXPECT_FALSE(store_->InsertCandidates(*exp, {row}).ok());
+
+    auto t = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    EXPECT_TRUE((*t)->supernet);
+    EXPECT_EQ((*t)->supernet_hash, "");
+    const int64_t trial = (*t)->trial_id;
+    EXPECT_THAT((*small)->RecordResult(trial, 1, "w1", MakeMetrics(0.5)),
+                StatusIs(absl::StatusCode::kInvalidArgument, "model"));
+    NAS_ASSERT_OK(
+        (*small)->RecordResult(trial, 1, "w1", MakeMetrics(0.5), weights));
+    counts = store_->CountExperiment(*exp);
+    NAS_ASSERT_OK(counts);
+    EXPECT_EQ(counts->supernet(), v1::CANDIDATE_EVALUATED);
+    EXPECT_EQ(counts->trials_succeeded(), 0);  // search trials only
+    EXPECT_THAT(store_->ListResults(*exp).value(), IsEmpty());
+    const v1::Candidate c = GetCandidate(*exp, (*t)->candidate_id);
+    EXPECT_TRUE(c.supernet());
+    EXPECT_EQ(c.supernet_hash(), hash);
+
+    // Search candidates leased afterwards carry the supernet's hash.
+    NAS_ASSERT_OK(store_->InsertCandidates(*exp, {MakeCandidate(1)}));
+    auto next = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(next);
+    ASSERT_TRUE(next->has_value());
+    EXPECT_FALSE((*next)->supernet);
+    EXPECT_EQ((*next)->supernet_hash, hash);
+    NAS_ASSERT_OK(
+        store_->RecordResult((*next)->trial_id, 1, "w1", MakeMetrics(0.7)));
+  }
+  auto info = store_->GetArtifactInfo(hash);
+  NAS_ASSERT_OK(info);
+  EXPECT_EQ(info->kind, "supernet");
+  EXPECT_EQ(info->size, 4321);
+  EXPECT_EQ(info->chunks, 5);
+  std::string back;
+  for (int32_t i = 0; i < info->chunks; ++i) {
+    auto piece = store_->ReadArtifactChunk(hash, i);
+    NAS_ASSERT_OK(piece);
+    EXPECT_LE(piece->size(), 1000u);
+    back += *piece;
+  }
+  EXPECT_EQ(back, weights);
+  EXPECT_THAT(store_->ReadArtifactChunk(hash, 5),
+              StatusIs(absl::StatusCode::kNotFound, ""));
+  EXPECT_THAT(store_->GetArtifactInfo(std::string(64, 'a')),
+              StatusIs(absl::StatusCode::kNotFound, ""));
+  // Stored once although two experiments reported it.
+  pqxx::connection conn(server_->conninfo());
+  pqxx::nontransaction txn(conn);
+  EXPECT_EQ(txn.exec1("SELECT count(*) FROM artifact_chunks WHERE hash = " +
+                      txn.quote(hash))[0]
+                .as<int>(),
+            5);
 }
 
 TEST_F(StoreTest, WorkersRegisterAndTouch) {
