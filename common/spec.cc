@@ -658,10 +658,11 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   if (spec.final().top_k() < 0 || spec.final().top_k() > 20) {
     error("spec.final.top_k", "must be in [0, 20]");
   } else if (spec.final().top_k() > 0) {
-    if (spec.evaluation().mode() != v1::FULL &&
-        spec.evaluation().mode() != v1::EARLY_STOPPED) {
+    if (spec.evaluation().mode() == v1::TABULAR) {
+      // (SUPERNET re-trains the best candidates from scratch, FULL.)
       error("spec.final.top_k",
-            "final re-training needs evaluation.mode FULL or EARLY_STOPPED");
+            "final re-training needs evaluation.mode FULL, EARLY_STOPPED or "
+            "SUPERNET");
     }
     if (spec.final().epochs() < 1 || spec.final().epochs() > 1000) {
       error("spec.final.epochs", "must be in [1, 1000]");
