@@ -1,5 +1,6 @@
 #include "worker/supernet.h"
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 #include <utility>
@@ -358,9 +359,12 @@ class MobileNetSupernet final : public Supernet {
 torch::Tensor Supernet::forward(const torch::Tensor& x) {
   if (sampling_ && is_training()) {
     for (int d = 0; d < space_->num_decisions(); ++d) {
-      std::uniform_int_distribution<int> pick(0, space_->num_choices(d) - 1);
-      path_[d] = pick(rng_);
+      std::vector<int>& cycle = cycles_[d];
+      const int64_t k = static_cast<int64_t>(cycle.size());
+      if (step_ % k == 0) std::shuffle(cycle.begin(), cycle.end(), rng_);
+      path_[d] = cycle[step_ % k];
     }
+    ++step_;
   }
   return ForwardPath(x, path_);
 }
@@ -375,6 +379,11 @@ absl::Status Supernet::SetPath(const std::vector<int>& choices) {
 void Supernet::EnableSampling(uint64_t seed) {
   rng_.seed(seed);
   path_.assign(space_->num_decisions(), 0);
+  cycles_.assign(space_->num_decisions(), {});
+  for (int d = 0; d < space_->num_decisions(); ++d) {
+    for (int c = 0; c < space_->num_choices(d); ++c) cycles_[d].push_back(c);
+  }
+  step_ = 0;
   sampling_ = true;
 }
 

@@ -33,8 +33,12 @@ namespace nas {
 class Supernet : public CandidateNet {
  public:
   // forward() runs one path. With sampling on, each forward in training
-  // mode first draws a new path uniformly at random (one uniform choice per
-  // decision of the space); otherwise it runs the path of SetPath.
+  // mode first draws a new path uniformly at random; otherwise it runs the
+  // path of SetPath. Sampling is stratified per decision (as FairNAS's
+  // strict fairness, without its gradient accumulation): decision d cycles
+  // through a fresh random permutation of its k choices every k steps, so
+  // each choice is trained equally often while every path stays uniformly
+  // likely at every step.
   torch::Tensor forward(const torch::Tensor& x) final;
 
   // Fixes the path (and turns sampling off). InvalidArgument for a genotype
@@ -62,6 +66,9 @@ class Supernet : public CandidateNet {
   std::vector<int> path_;
   bool sampling_ = false;
   std::mt19937_64 rng_;
+  // Per decision: the current permutation of its choices, and the position.
+  std::vector<std::vector<int>> cycles_;
+  int64_t step_ = 0;
 };
 
 // Builds the supernet of `space` ("nb201" or "mobilenet") with the options

@@ -5,6 +5,7 @@
 #include "worker/supernet.h"
 
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,43 @@ TEST_P(SupernetTest, SaveLoadRoundTripAndMismatch) {
   NAS_ASSERT_OK(c);
   EXPECT_THAT(LoadWeights(**c, *bytes),
               StatusIs(absl::StatusCode::kInvalidArgument, "fit"));
+}
+
+// Sampling is stratified: over k steps every choice of a k-way decision is
+// used once, and eval mode or a fixed path do not sample.
+TEST_P(SupernetTest, SamplingUsesEveryChoiceEquallyOften) {
+  const std::string name = GetParam();
+  const InputShape input{1, 28, 28, 10};
+  const SearchSpace* space = GetSearchSpace(name).value();
+  auto supernet = BuildSupernet(name, SmallSpace(name), input);
+  NAS_ASSERT_OK(supernet);
+  Supernet& sn = **supernet;
+  sn.EnableSampling(9);
+  sn.train();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::rand({2, 1, 28, 28});
+  const int steps = 30;  // a multiple of 2, 3 and 5
+  std::vector<std::vector<int>> counts(space->num_decisions());
+  for (int d = 0; d < space->num_decisions(); ++d) {
+    counts[d].assign(space->num_choices(d), 0);
+  }
+  std::set<std::vector<int>> paths;
+  for (int i = 0; i < steps; ++i) {
+    sn.forward(x);
+    paths.insert(sn.path());
+    for (int d = 0; d < space->num_decisions(); ++d) ++counts[d][sn.path()[d]];
+  }
+  for (int d = 0; d < space->num_decisions(); ++d) {
+    for (int c = 0; c < space->num_choices(d); ++c) {
+      EXPECT_EQ(counts[d][c], steps / space->num_choices(d))
+          << "decision " << d << " choice " << c;
+    }
+  }
+  EXPECT_GT(paths.size(), 20u);  // paths differ from step to step
+  const std::vector<int> before = sn.path();
+  sn.eval();
+  sn.forward(x);
+  EXPECT_EQ(sn.path(), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Spaces, SupernetTest,
