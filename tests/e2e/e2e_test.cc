@@ -545,6 +545,63 @@ evaluation:
   }
 }
 
+// The supernet's trial is an ordinary trial: its worker killed mid-training,
+// the lease expires and another worker trains it; the search then runs on
+// the rescuer's supernet.
+TEST_F(Cluster, SupernetTrialOfAKilledWorkerIsReleased) {
+  StartWorker("victim");
+  WaitForWorkers(1);
+  v1::Experiment e;
+  grpc::Status st = Create(R"(
+name: supernet-kill
+search_space:
+  name: nb201
+  nb201: {channels: 4, cells_per_stage: 1}
+strategy: {name: random, seed: 2}
+budget: {max_trials: 2, parallel_trials: 1}
+lease_seconds: 3
+evaluation:
+  mode: SUPERNET
+  batch_size: 32
+  train_samples: 3000
+  val_samples: 300
+  test_samples: 300
+  supernet: {epochs: 3, calibration_batches: 3}
+)",
+                           &e);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  const std::string id = absl::StrCat(e.id());
+  EXPECT_EQ(Get(e.id()).phase(), "supernet");
+  WaitFor(
+      "victim to report a supernet epoch",
+      [&] {
+        return Count(
+                   "SELECT count(*) FROM trial_progress WHERE "
+                   "worker_id='victim'") >= 1;
+      },
+      absl::Minutes(3));
+  workers_["victim"]->Signal(SIGKILL);
+  ASSERT_TRUE(workers_["victim"]->WaitFor(absl::Seconds(10)).has_value());
+  StartWorker("rescuer");
+  WaitFinished(e.id(), absl::Minutes(4));
+  const v1::Experiment done = Get(e.id());
+  EXPECT_EQ(done.state(), v1::EXPERIMENT_SUCCEEDED) << done.error();
+  EXPECT_EQ(done.counts().trials_succeeded(), 2);
+  EXPECT_EQ(Psql(pg_->conninfo(),
+                 "SELECT string_agg(a.attempt || ':' || a.worker_id || ':' || "
+                 "a.outcome, ' ' ORDER BY a.attempt) FROM trial_attempts a "
+                 "JOIN trials t ON t.id = a.trial_id JOIN candidates c ON "
+                 "c.id = t.candidate_id WHERE c.supernet AND "
+                 "c.experiment_id=" +
+                     id),
+            "1:victim:EXPIRED 2:rescuer:SUCCEEDED");
+  EXPECT_EQ(Count("SELECT count(*) FROM results r JOIN candidates c ON "
+                  "c.id = r.candidate_id WHERE NOT c.supernet AND "
+                  "r.worker_id = 'rescuer' AND c.experiment_id=" +
+                  id),
+            2);
+}
+
 TEST_F(Cluster, MobileNetSearchRunsEndToEnd) {
   StartWorker("w1");
   v1::Experiment e;
