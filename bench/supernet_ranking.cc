@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -29,6 +30,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/search_space.h"
 #include "common/sha256.h"
 #include "worker/evaluator.h"
@@ -51,6 +53,10 @@ ABSL_FLAG(std::string, data_dir, "",
           "Fashion-MNIST directory (default: "
           "Debian's)");
 ABSL_FLAG(std::string, out_dir, ".", "where supernet_ranking.{csv,svg} go");
+ABSL_FLAG(std::string, reuse_standalone, "",
+          "a supernet_ranking.csv of an earlier run with the same "
+          "--archs/--seed/--epochs/data flags: take the standalone results "
+          "from it instead of training again (to compare supernet settings)");
 
 namespace {
 
@@ -274,6 +280,23 @@ int main(int argc, char** argv) {
   printf("supernet: %lld parameters, %.0fs\n",
          static_cast<long long>(sm->params()), supernet_seconds);
 
+  // Standalone results of an earlier run, by architecture.
+  std::map<std::string, std::vector<std::string>> reused;
+  if (const std::string f = absl::GetFlag(FLAGS_reuse_standalone); !f.empty()) {
+    std::ifstream in(f);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::vector<std::string> cols = absl::StrSplit(line, ',');
+      if (cols.size() == 8) reused[cols[0]] = cols;
+    }
+    if (reused.empty()) {
+      fprintf(stderr, "supernet_ranking: --reuse_standalone: no rows in %s\n",
+              f.c_str());
+      return 2;
+    }
+  }
+
   // 2. The architectures, both ways.
   std::mt19937 rng(static_cast<uint32_t>(absl::GetFlag(FLAGS_seed)));
   std::set<std::vector<int>> seen;
@@ -300,8 +323,22 @@ int main(int argc, char** argv) {
     t.mutable_evaluation()->set_mode(nas::v1::FULL);
     t.clear_supernet_hash();
     t0 = Clock::now();
-    auto standalone = evaluator->Evaluate(t, nullptr);
-    row.standalone_wall_s = Seconds(t0);
+    absl::StatusOr<nas::v1::EvaluationMetrics> standalone;
+    if (auto it = reused.find(row.arch); it != reused.end()) {
+      nas::v1::EvaluationMetrics m;
+      m.set_params(std::stoll(it->second[1]));
+      m.set_val_accuracy(std::stod(it->second[3]));
+      m.set_train_seconds(std::stod(it->second[5]));
+      standalone = m;
+      row.standalone_wall_s = std::stod(it->second[7]);
+    } else if (!reused.empty()) {
+      fprintf(stderr, "supernet_ranking: %s is not in --reuse_standalone\n",
+              row.arch.c_str());
+      return 2;
+    } else {
+      standalone = evaluator->Evaluate(t, nullptr);
+      row.standalone_wall_s = Seconds(t0);
+    }
     if (!inherited.ok() || !standalone.ok()) {
       fprintf(stderr, "supernet_ranking: %s: %s / %s\n", row.arch.c_str(),
               inherited.status().ToString().c_str(),
