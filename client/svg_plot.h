@@ -22,8 +22,13 @@ struct ScatterPlot {
   std::vector<PlotPoint> highlight;  // drawn as red dots joined by a step line
 };
 
-// A complete SVG document, 720x480.
+// A complete SVG document, 720x480. Points are <circle>s inside
+// <g class="points">, highlighted ones inside <g class="highlight">.
 std::string RenderScatterSvg(const ScatterPlot& plot);
+
+// Several 720x480 plots side by side in one SVG document, each inside its
+// own <g class="panel">.
+std::string RenderPanelsSvg(const std::vector<ScatterPlot>& panels);
 
 }  // namespace nas
 

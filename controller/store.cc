@@ -76,7 +76,7 @@ constexpr char kCandidateColumns[] =
     "AND a.kind = 'torchscript') OR EXISTS (SELECT 1 FROM candidates f JOIN "
     "artifacts a ON a.candidate_id = f.id AND a.kind = 'torchscript' WHERE "
     "f.final_of = candidates.id AND f.final_of IS NOT NULL)), "
-    "simulated_seconds";
+    "simulated_seconds, (extract(epoch FROM updated_at) * 1000000)::bigint";
 
 constexpr char kCandidateFilter[] =
     " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
@@ -538,6 +538,10 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     c.mutable_final()->ParseFromString(Bytes(row[30]));
   }
   c.set_has_model(row[31].as<bool>());
+  const int64_t updated_us = row[33].as<int64_t>();
+  c.mutable_updated_at()->set_seconds(updated_us / 1000000);
+  c.mutable_updated_at()->set_nanos(static_cast<int32_t>(updated_us % 1000000) *
+                                    1000);
   return c;
 }
 
