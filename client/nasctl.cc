@@ -44,7 +44,7 @@ commands:
                                RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE,
                                CANCELLED; F: seq, val_accuracy, macs, params,
                                latency_ms, prefix - for descending; pages of
-                               N (default 50), --all for every page
+                               N (default 100), --all for every page
   pareto ID [--minimize macs,params,latency_ms] [--svg FILE]
                                the non-dominated candidates; --svg also draws
                                them over all evaluated candidates
@@ -495,7 +495,7 @@ int Candidates(Ctx& c) {
     req.set_state(st);
   }
   int limit;
-  if (!ParseLimit(c, 50, &limit)) return 2;
+  if (!ParseLimit(c, 100, &limit)) return 2;
   req.set_page_size(limit);
   if (c.flags.count("page-token")) req.set_page_token(c.flags["page-token"]);
   const bool all = c.flags.count("all") > 0;
