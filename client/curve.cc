@@ -30,13 +30,15 @@ std::vector<CurvePoint> BestSoFarCurve(
             });
   const double start = Seconds(experiment.created_at());
   std::vector<CurvePoint> out;
-  double best = -1;
+  double best = -1, simulated = 0;
   for (const v1::Candidate* c : done) {
     CurvePoint p;
     p.trial = static_cast<int>(out.size()) + 1;
     p.candidate_id = c->id();
     p.seconds = std::max(0.0, Seconds(c->updated_at()) - start);
     p.val_accuracy = c->metrics().val_accuracy();
+    simulated += c->metrics().simulated_seconds();
+    p.simulated_seconds = simulated;
     p.improved = p.val_accuracy > best;
     best = std::max(best, p.val_accuracy);
     p.best_val_accuracy = best;

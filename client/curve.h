@@ -15,6 +15,9 @@ struct CurvePoint {
   int trial = 0;  // 1-based, in order of evaluation
   int64_t candidate_id = 0;
   double seconds = 0;  // since the experiment was created
+  // Sum of EvaluationMetrics.simulated_seconds over trials 1..trial (e.g.
+  // TABULAR mode's table cost); 0 when the evaluations report none.
+  double simulated_seconds = 0;
   double val_accuracy = 0;
   double best_val_accuracy = 0;  // over trials 1..trial
   bool improved = false;         // this trial set a new best

@@ -381,9 +381,12 @@ int List(Ctx& c) {
   for (const v1::Experiment& e : resp.experiments()) {
     const auto& n = e.counts();
     c.out << absl::StrFormat(
-        "%6d %-24s %-10s %5d/%-5d %7d %6s  %s\n", e.id(), e.spec().name(),
+        "%6d %-24s %-10s %5d/%-5s %7d %6s  %s\n", e.id(), e.spec().name(),
         State(e.state()), n.trials_succeeded() + n.trials_failed(),
-        e.spec().budget().max_trials(), n.trials_running(),
+        e.spec().budget().max_trials() > 0
+            ? absl::StrCat(e.spec().budget().max_trials())
+            : "-",
+        n.trials_running(),
         e.has_best()
             ? absl::StrFormat("%.4f", e.best().metrics().val_accuracy())
             : "-",
@@ -428,7 +431,9 @@ int Show(Ctx& c) {
       absl::StrCat(spec.search_space().name(), " / ", spec.strategy().name(),
                    " (seed ", spec.strategy().seed(), ") / ",
                    v1::EvaluationMode_Name(spec.evaluation().mode())));
-  std::string budget = absl::StrCat(spec.budget().max_trials(), " trials");
+  std::string budget = spec.budget().max_trials() > 0
+                           ? absl::StrCat(spec.budget().max_trials(), " trials")
+                           : "no trial limit";
   if (spec.budget().max_simulated_seconds() > 0) {
     absl::StrAppend(&budget, ", ", spec.budget().max_simulated_seconds(),
                     " simulated s (", e.simulated_seconds(), " spent)");
@@ -615,30 +620,41 @@ int Curve(Ctx& c) {
   s = ListAll(c, id, v1::CANDIDATE_EVALUATED, &all);
   if (!s.ok()) return Fail(c, s);
   const std::vector<CurvePoint> curve = BestSoFarCurve(e, all);
+  const bool simulated = !curve.empty() && curve.back().simulated_seconds > 0;
   if (c.flags.count("svg")) {
-    ScatterPlot by_trial, by_time;
-    by_trial.title =
+    // Panels: by trial, by wall-clock time, and by simulated seconds when
+    // the evaluations report them (TABULAR mode).
+    std::vector<ScatterPlot> panels(simulated ? 3 : 2);
+    panels[0].title =
         absl::StrCat("Experiment ", id, ": best validation accuracy by trial (",
                      curve.size(), " trials)");
-    by_trial.x_label = "trials evaluated";
-    by_time.title =
+    panels[0].x_label = "trials evaluated";
+    panels[1].title =
         absl::StrCat("Experiment ", id, ": best validation accuracy over time");
-    by_time.x_label = "seconds since the experiment started";
-    by_trial.y_label = by_time.y_label = "validation accuracy";
+    panels[1].x_label = "seconds since the experiment started";
+    if (simulated) {
+      panels[2].title = absl::StrCat(
+          "Experiment ", id, ": best validation accuracy over simulated time");
+      panels[2].x_label = "simulated seconds (cumulative)";
+    }
     for (const CurvePoint& p : curve) {
       const std::string label =
           absl::StrFormat("trial %d: candidate %d, val_acc %.4f", p.trial,
                           p.candidate_id, p.val_accuracy);
-      by_trial.points.push_back(
-          {static_cast<double>(p.trial), p.val_accuracy, label});
-      by_time.points.push_back({p.seconds, p.val_accuracy, label});
-      if (p.improved) {
-        by_trial.highlight.push_back(
-            {static_cast<double>(p.trial), p.best_val_accuracy, label});
-        by_time.highlight.push_back({p.seconds, p.best_val_accuracy, label});
+      const double xs[] = {static_cast<double>(p.trial), p.seconds,
+                           p.simulated_seconds};
+      for (size_t i = 0; i < panels.size(); ++i) {
+        panels[i].points.push_back({xs[i], p.val_accuracy, label});
+        if (p.improved) {
+          panels[i].highlight.push_back({xs[i], p.best_val_accuracy, label});
+        }
+        panels[i].step_line_to_x = xs[i];  // the best line reaches the end
       }
     }
-    int rc = WriteFile(c, c.flags["svg"], RenderPanelsSvg({by_trial, by_time}));
+    for (ScatterPlot& panel : panels) {
+      panel.y_label = "validation accuracy";
+    }
+    int rc = WriteFile(c, c.flags["svg"], RenderPanelsSvg(panels));
     if (rc != 0) return rc;
   }
   if (c.json) {
@@ -649,20 +665,23 @@ int Curve(Ctx& c) {
       c.out << (i ? ",\n  " : "\n  ")
             << absl::StrFormat(
                    "{\"trial\": %d, \"candidate_id\": %d, \"seconds\": %.3f, "
-                   "\"val_accuracy\": %.17g, \"best_val_accuracy\": %.17g, "
-                   "\"improved\": %s}",
-                   p.trial, p.candidate_id, p.seconds, p.val_accuracy,
-                   p.best_val_accuracy, p.improved ? "true" : "false");
+                   "\"simulated_seconds\": %.17g, \"val_accuracy\": %.17g, "
+                   "\"best_val_accuracy\": %.17g, \"improved\": %s}",
+                   p.trial, p.candidate_id, p.seconds, p.simulated_seconds,
+                   p.val_accuracy, p.best_val_accuracy,
+                   p.improved ? "true" : "false");
     }
     c.out << "\n]}\n";
     return 0;
   }
-  c.out << absl::StrFormat("%6s %9s %9s %8s %8s\n", "TRIAL", "CANDIDATE",
-                           "SECONDS", "VAL_ACC", "BEST");
+  c.out << absl::StrFormat("%6s %9s %9s %s%8s %8s\n", "TRIAL", "CANDIDATE",
+                           "SECONDS", simulated ? "    SIM_S " : "", "VAL_ACC",
+                           "BEST");
   for (const CurvePoint& p : curve) {
-    c.out << absl::StrFormat("%6d %9d %9.1f %8.4f %8.4f%s\n", p.trial,
-                             p.candidate_id, p.seconds, p.val_accuracy,
-                             p.best_val_accuracy, p.improved ? " *" : "");
+    c.out << absl::StrFormat(
+        "%6d %9d %9.1f %s%8.4f %8.4f%s\n", p.trial, p.candidate_id, p.seconds,
+        simulated ? absl::StrFormat("%9.0f ", p.simulated_seconds) : "",
+        p.val_accuracy, p.best_val_accuracy, p.improved ? " *" : "");
   }
   return 0;
 }

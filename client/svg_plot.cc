@@ -109,6 +109,9 @@ void AppendPanel(const ScatterPlot& plot, std::string& s) {
     for (size_t i = 1; i < h.size(); ++i) {
       absl::StrAppendFormat(&path, " H %.1f V %.1f", sx(h[i].x), sy(h[i].y));
     }
+    if (plot.step_line_to_x.has_value() && *plot.step_line_to_x > h.back().x) {
+      absl::StrAppendFormat(&path, " H %.1f", sx(*plot.step_line_to_x));
+    }
     absl::StrAppendFormat(
         &s,
         "<path d=\"%s\" fill=\"none\" stroke=\"#d33\" stroke-width=\"1.5\"/>\n",

@@ -3,6 +3,7 @@
 #ifndef NAS_CLIENT_SVG_PLOT_H_
 #define NAS_CLIENT_SVG_PLOT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct ScatterPlot {
   std::string y_label;
   std::vector<PlotPoint> points;     // drawn as grey dots
   std::vector<PlotPoint> highlight;  // drawn as red dots joined by a step line
+  // When set, the step line continues flat from the last highlighted point
+  // to this x (a best-so-far line up to the last trial).
+  std::optional<double> step_line_to_x;
 };
 
 // A complete SVG document, 720x480. Points are <circle>s inside

@@ -52,6 +52,7 @@ TEST(BestSoFarCurve, OrdersByResultTimeAndSkipsWhatIsNotASearchResult) {
   EXPECT_EQ(best, (std::vector<double>{0.50, 0.60, 0.70, 0.80, 0.80}));
   EXPECT_TRUE(curve[3].improved);
   EXPECT_FALSE(curve[4].improved);
+  EXPECT_EQ(curve[4].simulated_seconds, 0);  // none reported
 }
 
 TEST(SvgPanels, OnePanelGroupPerPlotAndEscapedText) {

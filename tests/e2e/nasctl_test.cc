@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -429,8 +430,12 @@ TEST_F(Nasctl, CurveTableJsonAndSvgByTrialAndTime) {
   auto curve = ParseJson<google::protobuf::Struct>(r.out);
   const auto& points = curve.fields().at("points").list_value();
   ASSERT_EQ(points.values_size(), kTrials);
-  double best = -1, last_seconds = -1;
+  double best = -1, last_seconds = -1, simulated = 0;
   int improved = 0;
+  std::map<int64_t, double> table_cost;  // candidate id -> simulated seconds
+  for (const v1::Candidate& k : Evaluated()) {
+    table_cost[k.id()] = k.metrics().simulated_seconds();
+  }
   for (int i = 0; i < points.values_size(); ++i) {
     const auto& f = points.values(i).struct_value().fields();
     EXPECT_EQ(f.at("trial").number_value(), i + 1);
@@ -439,6 +444,13 @@ TEST_F(Nasctl, CurveTableJsonAndSvgByTrialAndTime) {
     improved += val > best;
     best = std::max(best, val);
     EXPECT_DOUBLE_EQ(f.at("best_val_accuracy").number_value(), best);
+    // The table's cost column (train_s, 20..26 s per lookup), summed.
+    const int64_t candidate =
+        static_cast<int64_t>(f.at("candidate_id").number_value());
+    ASSERT_TRUE(table_cost.count(candidate)) << candidate;
+    EXPECT_GE(table_cost[candidate], 20);
+    simulated += table_cost[candidate];
+    EXPECT_NEAR(f.at("simulated_seconds").number_value(), simulated, 1e-6);
     EXPECT_GE(f.at("seconds").number_value(), last_seconds);
     last_seconds = f.at("seconds").number_value();
   }
@@ -451,8 +463,12 @@ TEST_F(Nasctl, CurveTableJsonAndSvgByTrialAndTime) {
 
   google::protobuf::Struct summary = Svg(svg);
   const auto& panels = summary.fields().at("panels").list_value();
-  ASSERT_EQ(panels.values_size(), 2);  // by trial, by time
-  for (int i = 0; i < 2; ++i) {
+  // By trial, by time and (TABULAR lookups report a cost) by simulated time.
+  ASSERT_EQ(panels.values_size(), 3);
+  const std::vector<std::string> x_labels = {
+      "trials evaluated", "seconds since the experiment started",
+      "simulated seconds (cumulative)"};
+  for (int i = 0; i < 3; ++i) {
     const auto& p = panels.values(i).struct_value().fields();
     EXPECT_EQ(p.at("points").number_value(), kTrials);
     EXPECT_EQ(p.at("highlight").number_value(), improved);
@@ -460,14 +476,14 @@ TEST_F(Nasctl, CurveTableJsonAndSvgByTrialAndTime) {
     for (const auto& t : p.at("texts").list_value().values()) {
       texts.insert(t.string_value());
     }
-    EXPECT_TRUE(texts.count(i == 0 ? "trials evaluated"
-                                   : "seconds since the experiment started"));
+    EXPECT_TRUE(texts.count(x_labels[i])) << x_labels[i];
     EXPECT_TRUE(texts.count("validation accuracy"));
   }
 
   r = Run("curve " + Id());
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.out, "TRIAL CANDIDATE")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "TRIAL CANDIDATE   SECONDS     SIM_S"))
+      << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), kTrials + 1);
 }
 
@@ -655,14 +671,13 @@ TEST_F(Nasctl, WatchInATerminalMovesTheBarAndEndsWithTheExperiment) {
   constexpr int kLong = 150;
   const std::string spec = env->dir + "/tty.yaml";
   WriteText(spec, Spec("tty-watch", env->table, kLong, 1));
-  Result r = Run("submit " + spec);
-  ASSERT_EQ(r.rc, 0) << r.err;
-  const std::string id(absl::StripAsciiWhitespace(r.out));
+  // Submitted from inside the terminal, so the watch starts right away.
   const std::string tmux = absl::StrCat("tmux -L nasctl-e2e-", getpid(), " ");
-  r = Shell(absl::StrCat(
-                tmux, "new-session -d -s watch -x 200 -y 12 ",
-                Quote(Cmd("watch " + id) + "; echo WATCH-EXIT=$?; sleep 300")),
-            env->dir);
+  Result r = Shell(
+      absl::StrCat(tmux, "new-session -d -s watch -x 200 -y 12 ",
+                   Quote("id=$(" + Cmd("submit " + spec) + ") && " +
+                         Cmd("watch $id") + "; echo WATCH-EXIT=$?; sleep 300")),
+      env->dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   std::set<int> done_values;
   std::string pane;
