@@ -40,11 +40,15 @@ commands:
                                trials done/budget, running, best val_acc,
                                Pareto-front size, elapsed and remaining time
   candidates ID [--state S] [--order-by F] [--limit N] [--page-token T] [--all]
+                [--min-val-accuracy A] [--max-macs M] [--max-params P]
+                [--max-latency-ms L]
                                candidates with their metrics; S: QUEUED,
                                RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE,
                                CANCELLED; F: seq, val_accuracy, macs, params,
                                latency_ms, prefix - for descending; pages of
-                               N (default 100), --all for every page
+                               N (default 100), --all for every page; the
+                               --min/--max filters keep candidates within
+                               those bounds (M and P accept 5e6)
   pareto ID [--minimize macs,params,latency_ms] [--svg FILE]
                                the non-dominated candidates; --svg also draws
                                them over all evaluated candidates
@@ -79,7 +83,9 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
       {"list", {"limit"}},
       {"show", {}},
       {"watch", {}},
-      {"candidates", {"state", "order-by", "limit", "page-token", "all"}},
+      {"candidates",
+       {"state", "order-by", "limit", "page-token", "all", "min-val-accuracy",
+        "max-macs", "max-params", "max-latency-ms"}},
       {"pareto", {"minimize", "svg"}},
       {"curve", {"svg"}},
       {"export", {"out"}},
@@ -503,6 +509,34 @@ int Candidates(Ctx& c) {
   if (!ParseLimit(c, 100, &limit)) return 2;
   req.set_page_size(limit);
   if (c.flags.count("page-token")) req.set_page_token(c.flags["page-token"]);
+  // Metric filters, applied by the controller (so totals and pages agree).
+  for (const char* flag : {"min-val-accuracy", "max-latency-ms"}) {
+    if (!c.flags.count(flag)) continue;
+    double v;
+    if (!absl::SimpleAtod(c.flags[flag], &v) || !(v > 0)) {
+      return Usage(c, absl::StrCat("--", flag, ": expected a number > 0, got '",
+                                   c.flags[flag], "'"));
+    }
+    if (flag == std::string("min-val-accuracy")) {
+      req.set_min_val_accuracy(v);
+    } else {
+      req.set_max_latency_ms(v);
+    }
+  }
+  for (const char* flag : {"max-macs", "max-params"}) {
+    if (!c.flags.count(flag)) continue;
+    double v;  // accepts 5e6
+    if (!absl::SimpleAtod(c.flags[flag], &v) || !(v >= 1) || v > 9e18) {
+      return Usage(
+          c, absl::StrCat("--", flag, ": expected a positive count, got '",
+                          c.flags[flag], "'"));
+    }
+    if (flag == std::string("max-macs")) {
+      req.set_max_macs(static_cast<int64_t>(v));
+    } else {
+      req.set_max_params(static_cast<int64_t>(v));
+    }
+  }
   const bool all = c.flags.count("all") > 0;
   v1::ListCandidatesResponse resp;
   while (true) {

@@ -359,6 +359,38 @@ TEST_F(Nasctl, CandidatesSortFilterAndPage) {
   EXPECT_TRUE(absl::StrContains(r.out, "4 of ")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "next page: --page-token 4")) << r.out;
 
+  // Metric filters, applied by the controller: exactly the candidates
+  // within the bounds, and the total counts them.
+  const double min_acc =
+      sorted.candidates(kTrials / 2).metrics().val_accuracy();
+  int64_t max_macs = 0;
+  for (const v1::Candidate& k : sorted.candidates()) {
+    max_macs = std::max(max_macs, k.macs());
+  }
+  max_macs = max_macs * 3 / 4;
+  std::set<int64_t> within;
+  for (const v1::Candidate& k : sorted.candidates()) {
+    if (k.metrics().val_accuracy() >= min_acc && k.macs() <= max_macs) {
+      within.insert(k.id());
+    }
+  }
+  ASSERT_FALSE(within.empty());
+  ASSERT_LT(within.size(), static_cast<size_t>(kTrials));
+  r = Run(absl::StrCat("--output json candidates ", Id(),
+                       " --min-val-accuracy ",
+                       absl::StrFormat("%.17g", min_acc), " --max-macs ",
+                       max_macs, " --limit 2 --all"));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto filtered = ParseJson<v1::ListCandidatesResponse>(r.out);
+  std::set<int64_t> got;
+  for (const v1::Candidate& k : filtered.candidates()) got.insert(k.id());
+  EXPECT_EQ(got, within);
+  EXPECT_EQ(filtered.total(), static_cast<int>(within.size()));
+  r = Run("candidates " + Id() + " --max-macs lots");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "--max-macs: expected a positive count"))
+      << r.err;
+
   // Mistakes name the flag: locally (exit 2) or by the controller (exit 1).
   r = Run("candidates " + Id() + " --state DONE");
   EXPECT_EQ(r.rc, 2);

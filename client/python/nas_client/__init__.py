@@ -107,12 +107,14 @@ class Client:
             metadata=self._metadata)
 
     def candidates(self, experiment_id, state=None, order_by="seq",
-                   page_size=1000):
+                   page_size=1000, **filters):
         """Yields every candidate, page by page. `state` is a
-        CandidateState name such as "EVALUATED" (None: all)."""
+        CandidateState name such as "EVALUATED" (None: all); `filters` are
+        ListCandidatesRequest's min_val_accuracy, max_macs, max_params,
+        max_latency_ms."""
         request = experiment_pb2.ListCandidatesRequest(
             experiment_id=experiment_id, order_by=order_by,
-            page_size=page_size)
+            page_size=page_size, **filters)
         if state:
             request.state = experiment_pb2.CandidateState.Value(
                 "CANDIDATE_" + state)
