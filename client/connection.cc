@@ -69,6 +69,9 @@ absl::StatusOr<Connection> Connect(const ConnectionOptions& options) {
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);  // exported models
+  // Reconnect within seconds of a controller restart (watch re-opens its
+  // stream), not after gRPC's default backoff of up to two minutes.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (options.tls || !options.tls_ca_file.empty()) {
     grpc::SslCredentialsOptions ssl;

@@ -38,7 +38,8 @@ commands:
   show ID                      one experiment: state, counts, best candidate
   watch ID                     live progress bar until the experiment ends:
                                trials done/budget, running, best val_acc,
-                               Pareto-front size, elapsed and remaining time
+                               Pareto-front size, elapsed and remaining time;
+                               reconnects if the controller restarts
   candidates ID [--state S] [--order-by F] [--limit N] [--page-token T] [--all]
                 [--min-val-accuracy A] [--max-macs M] [--max-params P]
                 [--max-latency-ms L]
@@ -317,44 +318,73 @@ std::string ProgressLine(const v1::Experiment& e, int front_size) {
   return line;
 }
 
+// Follows the experiment until it ends. A stream that breaks after it was
+// established (the controller restarted, or a standby took over) is opened
+// again, for up to kReconnectFor; an unreachable controller at the start
+// fails at once (exit 3).
 int Watch(Ctx& c) {
+  constexpr absl::Duration kReconnectFor = absl::Seconds(60);
   int64_t id;
   if (!ParseId(c, &id)) return 2;
   const bool tty = isatty(fileno(stdout)) && &c.out == &std::cout && !c.json;
-  std::unique_ptr<grpc::ClientContext> ctx = c.Context(0);  // no deadline
-  v1::WatchExperimentRequest req;
-  req.set_id(id);
-  std::unique_ptr<grpc::ClientReader<v1::ExperimentEvent>> reader =
-      c.stub->WatchExperiment(ctx.get(), req);
-  v1::ExperimentEvent ev;
-  v1::Experiment last;
-  int front_size = -1, front_at = -1;  // front size, and at how many results
-  while (reader->Read(&ev)) {
-    last = ev.experiment();
-    if (c.json) {
-      PrintJson(c, ev, /*one_line=*/true);
-      c.out << std::flush;
-      continue;
-    }
-    if (last.counts().trials_succeeded() != front_at) {
-      v1::GetParetoFrontRequest preq;
-      preq.set_experiment_id(id);
-      v1::GetParetoFrontResponse front;
-      if (c.stub->GetParetoFront(c.Context(10).get(), preq, &front).ok()) {
-        front_size = front.front_size();
-        front_at = last.counts().trials_succeeded();
-      }
-    }
-    const std::string line = ProgressLine(last, front_size);
+  auto show = [&](const std::string& line) {
     if (tty) {
       c.out << "\r" << line << "\033[K" << std::flush;
     } else {
       c.out << line << "\n" << std::flush;
     }
+  };
+  v1::WatchExperimentRequest req;
+  req.set_id(id);
+  v1::ExperimentEvent ev;
+  v1::Experiment last;
+  bool connected = false;  // a stream delivered at least one event
+  absl::Time broken_since = absl::InfiniteFuture();  // of this outage
+  int front_size = -1, front_at = -1;  // front size, and at how many results
+  while (true) {
+    std::unique_ptr<grpc::ClientContext> ctx = c.Context(0);  // no deadline
+    std::unique_ptr<grpc::ClientReader<v1::ExperimentEvent>> reader =
+        c.stub->WatchExperiment(ctx.get(), req);
+    while (reader->Read(&ev)) {
+      connected = true;
+      broken_since = absl::InfiniteFuture();
+      last = ev.experiment();
+      if (c.json) {
+        PrintJson(c, ev, /*one_line=*/true);
+        c.out << std::flush;
+        continue;
+      }
+      if (last.counts().trials_succeeded() != front_at) {
+        v1::GetParetoFrontRequest preq;
+        preq.set_experiment_id(id);
+        v1::GetParetoFrontResponse front;
+        if (c.stub->GetParetoFront(c.Context(10).get(), preq, &front).ok()) {
+          front_size = front.front_size();
+          front_at = last.counts().trials_succeeded();
+        }
+      }
+      show(ProgressLine(last, front_size));
+    }
+    grpc::Status s = reader->Finish();
+    if (s.ok()) break;
+    const bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE;
+    if (!connected || !transient) {
+      if (tty) c.out << "\n";
+      return Fail(c, s);
+    }
+    const absl::Time now = absl::Now();
+    if (broken_since == absl::InfiniteFuture()) broken_since = now;
+    if (now - broken_since > kReconnectFor) {
+      if (tty) c.out << "\n";
+      return Fail(c, s);
+    }
+    if (!c.json) {
+      show(absl::StrCat("[reconnecting to the controller: ",
+                        s.error_message().substr(0, 120), "]"));
+    }
+    absl::SleepFor(absl::Seconds(1));
   }
   if (tty) c.out << "\n";
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) return Fail(c, s);
   return last.state() == v1::EXPERIMENT_FAILED ? 1 : 0;
 }
 

@@ -5,8 +5,10 @@
 // SVGs are parsed as XML (svg_summary.py), the progress bar is read from a
 // real terminal (tmux capture-pane).
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -753,6 +755,68 @@ TEST_F(Nasctl, WatchInATerminalMovesTheBarAndEndsWithTheExperiment) {
       << "counts seen: " << absl::StrJoin(done_values, ",") << "\n"
       << pane;
   EXPECT_TRUE(done_values.count(kLong)) << pane;
+}
+
+// Runs last in the suite: it restarts the shared controller. A watch whose
+// stream breaks because the controller died re-opens it once the
+// controller is back, and still ends with the experiment.
+TEST_F(Nasctl, WatchSurvivesAControllerRestart) {
+  const std::string spec = env->dir + "/restart.yaml";
+  WriteText(spec, Spec("restart-watch", env->table, 100000, 1));
+  Result r = Run("submit " + spec);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string id(absl::StripAsciiWhitespace(r.out));
+  const std::string log = env->dir + "/restart-watch.log";
+  auto watch =
+      ChildProcess::Spawn({Binary("client/nasctl"), "--controller",
+                           absl::StrCat("127.0.0.1:", env->port), "watch", id},
+                          log);
+  NAS_ASSERT_OK(watch);
+  auto lines = [&] {
+    const std::string text = testing::ReadFile(log);
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  };
+  auto wait_for = [&](const std::string& what, const std::function<bool()>& f) {
+    const absl::Time end = absl::Now() + absl::Seconds(60);
+    while (!f()) {
+      ASSERT_LT(absl::Now(), end) << "timed out waiting for " << what << "\n"
+                                  << testing::ReadFile(log);
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  };
+  wait_for("progress lines", [&] { return lines() >= 3; });
+  env->controller->Signal(SIGKILL);
+  ASSERT_TRUE(env->controller->WaitFor(absl::Seconds(10)).has_value());
+  wait_for("the watch to notice", [&] {
+    return absl::StrContains(testing::ReadFile(log), "[reconnecting");
+  });
+  EXPECT_TRUE((*watch)->Running()) << testing::ReadFile(log);
+  auto c = ChildProcess::Spawn(
+      {Binary("controller/nas-controller"),
+       absl::StrCat("--listen=127.0.0.1:", env->port),
+       "--database=" + env->pg->conninfo(), "--tick_ms=100"},
+      env->dir + "/controller2.log");
+  NAS_ASSERT_OK(c);
+  env->controller = *std::move(c);
+  const int before = lines();
+  // Progress again after the outage, from the restarted controller.
+  wait_for("progress after the restart", [&] {
+    const std::string text = testing::ReadFile(log);
+    const size_t at = text.rfind("[reconnecting");
+    return text.find(" done, ", at) != std::string::npos && lines() > before;
+  });
+  r = Run("stop " + id);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::optional<int> rc = (*watch)->WaitFor(absl::Seconds(20));
+  ASSERT_TRUE(rc.has_value()) << testing::ReadFile(log);
+  EXPECT_EQ(*rc, 0) << testing::ReadFile(log);
+  const std::string text = testing::ReadFile(log);
+  EXPECT_TRUE(absl::EndsWith(text, "STOPPED\n")) << text;
+  // A progress line came from the new stream before the stop.
+  const size_t reconnect = text.rfind("[reconnecting");
+  ASSERT_NE(reconnect, std::string::npos);
+  EXPECT_TRUE(absl::StrContains(text.substr(reconnect), " left, RUNNING"))
+      << text;
 }
 
 // A stand-in controller that requires TLS and a bearer token, so the
