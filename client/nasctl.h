@@ -1,7 +1,16 @@
 // nasctl, the command-line client, as a function so tests can run it in
-// process. Writes results to `out`, diagnostics to `err`; returns the exit
-// code: 0 success, 1 the controller refused or failed the call, 2 bad
-// usage or a spec that failed local validation, 3 controller unreachable.
+// process. Writes results to `out`, diagnostics to `err`. Thread-compatible
+// (reads the environment; no shared state between calls).
+//
+// Exit codes (also in `nasctl help` and docs/USER_GUIDE.md):
+//   0  success (for watch: the experiment ended SUCCEEDED or STOPPED)
+//   1  the controller refused or failed the call (NOT_FOUND,
+//      INVALID_ARGUMENT, FAILED_PRECONDITION, ...), or the watched
+//      experiment ended FAILED
+//   2  bad usage, or a spec that failed local validation
+//   3  controller unreachable (UNAVAILABLE, DEADLINE_EXCEEDED)
+//   4  not authenticated or not allowed (UNAUTHENTICATED,
+//      PERMISSION_DENIED)
 #ifndef NAS_CLIENT_NASCTL_H_
 #define NAS_CLIENT_NASCTL_H_
 

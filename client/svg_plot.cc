@@ -38,10 +38,11 @@ std::string Tick(double v) {
   return absl::StrFormat("%.3g", v);
 }
 
-}  // namespace
+constexpr double kW = 720, kH = 480;
 
-std::string RenderScatterSvg(const ScatterPlot& plot) {
-  constexpr double kW = 720, kH = 480, kL = 80, kR = 20, kT = 40, kB = 60;
+// Appends one plot's elements, drawn in a kW x kH box at the origin.
+void AppendPanel(const ScatterPlot& plot, std::string& s) {
+  constexpr double kL = 80, kR = 20, kT = 40, kB = 60;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const auto* set : {&plot.points, &plot.highlight}) {
     for (const PlotPoint& p : *set) {
@@ -63,13 +64,6 @@ std::string RenderScatterSvg(const ScatterPlot& plot) {
     return kH - kB - (y - y0) / (y1 - y0) * (kH - kT - kB);
   };
 
-  std::string s = absl::StrFormat(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-      "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-      static_cast<int>(kW), static_cast<int>(kH), static_cast<int>(kW),
-      static_cast<int>(kH));
   absl::StrAppendFormat(&s,
                         "<text x=\"%g\" y=\"24\" font-size=\"15\">%s</text>\n",
                         kL, Escape(plot.title));
@@ -115,6 +109,9 @@ std::string RenderScatterSvg(const ScatterPlot& plot) {
     for (size_t i = 1; i < h.size(); ++i) {
       absl::StrAppendFormat(&path, " H %.1f V %.1f", sx(h[i].x), sy(h[i].y));
     }
+    if (plot.step_line_to_x.has_value() && *plot.step_line_to_x > h.back().x) {
+      absl::StrAppendFormat(&path, " H %.1f", sx(*plot.step_line_to_x));
+    }
     absl::StrAppendFormat(
         &s,
         "<path d=\"%s\" fill=\"none\" stroke=\"#d33\" stroke-width=\"1.5\"/>\n",
@@ -128,8 +125,32 @@ std::string RenderScatterSvg(const ScatterPlot& plot) {
     }
     s += "</g>\n";
   }
+}
+
+}  // namespace
+
+std::string RenderPanelsSvg(const std::vector<ScatterPlot>& panels) {
+  const int width = static_cast<int>(kW) * std::max<int>(1, panels.size());
+  const int height = static_cast<int>(kH);
+  std::string s = absl::StrFormat(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+      "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+      width, height, width, height);
+  for (size_t i = 0; i < panels.size(); ++i) {
+    absl::StrAppendFormat(&s,
+                          "<g class=\"panel\" transform=\"translate(%d 0)\">\n",
+                          static_cast<int>(kW * i));
+    AppendPanel(panels[i], s);
+    s += "</g>\n";
+  }
   s += "</svg>\n";
   return s;
+}
+
+std::string RenderScatterSvg(const ScatterPlot& plot) {
+  return RenderPanelsSvg({plot});
 }
 
 }  // namespace nas

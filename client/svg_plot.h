@@ -3,6 +3,7 @@
 #ifndef NAS_CLIENT_SVG_PLOT_H_
 #define NAS_CLIENT_SVG_PLOT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,18 @@ struct ScatterPlot {
   std::string y_label;
   std::vector<PlotPoint> points;     // drawn as grey dots
   std::vector<PlotPoint> highlight;  // drawn as red dots joined by a step line
+  // When set, the step line continues flat from the last highlighted point
+  // to this x (a best-so-far line up to the last trial).
+  std::optional<double> step_line_to_x;
 };
 
-// A complete SVG document, 720x480.
+// A complete SVG document, 720x480. Points are <circle>s inside
+// <g class="points">, highlighted ones inside <g class="highlight">.
 std::string RenderScatterSvg(const ScatterPlot& plot);
+
+// Several 720x480 plots side by side in one SVG document, each inside its
+// own <g class="panel">.
+std::string RenderPanelsSvg(const std::vector<ScatterPlot>& panels);
 
 }  // namespace nas
 

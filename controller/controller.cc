@@ -625,6 +625,10 @@ absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
   q.experiment_id = request.experiment_id();
   q.state = request.state();
   if (!request.order_by().empty()) q.order_by = request.order_by();
+  q.min_val_accuracy = request.min_val_accuracy();
+  q.max_macs = request.max_macs();
+  q.max_params = request.max_params();
+  q.max_latency_ms = request.max_latency_ms();
   q.limit =
       request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
   if (!request.page_token().empty() &&

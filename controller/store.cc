@@ -77,11 +77,18 @@ constexpr char kCandidateColumns[] =
     "AND a.kind = 'torchscript') OR EXISTS (SELECT 1 FROM candidates f JOIN "
     "artifacts a ON a.candidate_id = f.id AND a.kind = 'torchscript' WHERE "
     "f.final_of = candidates.id AND f.final_of IS NOT NULL)), "
-    "simulated_seconds, supernet, coalesce(artifact_hash, '')";
+    "simulated_seconds, supernet, coalesce(artifact_hash, ''), "
+    "(extract(epoch FROM updated_at) * 1000000)::bigint";
 
+// $1 experiment, $2 state ('' = any), $3 search only, $4..$7 the metric
+// filters of CandidateQuery (0 = none).
 constexpr char kCandidateFilter[] =
     " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
-    "$2::text) AND (NOT $3::boolean OR final_of IS NULL AND NOT supernet)";
+    "$2::text) AND (NOT $3::boolean OR final_of IS NULL AND NOT supernet) "
+    "AND ($4::float8 = 0 OR val_accuracy >= $4::float8) AND "
+    "($5::bigint = 0 OR macs <= $5::bigint) AND "
+    "($6::bigint = 0 OR params <= $6::bigint) AND "
+    "($7::float8 = 0 OR latency_ms <= $7::float8)";
 
 // ListCandidates' order_by whitelist: user text only selects an entry.
 struct OrderBy {
@@ -441,7 +448,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
             ListCandidatesStatement(o, desc),
             absl::StrCat("SELECT ", kCandidateColumns, kCandidateFilter,
                          " ORDER BY ", desc ? o.desc : o.asc,
-                         " LIMIT $4 OFFSET $5"));
+                         " LIMIT $8 OFFSET $9"));
       }
     }
     return s;
@@ -573,6 +580,10 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
   c.set_has_model(row[31].as<bool>());
   c.set_supernet(row[33].as<bool>());
   c.set_supernet_hash(row[34].as<std::string>());
+  const int64_t updated_us = row[35].as<int64_t>();
+  c.mutable_updated_at()->set_seconds(updated_us / 1000000);
+  c.mutable_updated_at()->set_nanos(static_cast<int32_t>(updated_us % 1000000) *
+                                    1000);
   return c;
 }
 
@@ -1164,6 +1175,14 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
   if (query.offset < 0)
     return absl::InvalidArgumentError("offset: must be >= 0");
   if (query.limit <= 0) return absl::InvalidArgumentError("limit: must be > 0");
+  if (query.min_val_accuracy < 0 || query.max_macs < 0 ||
+      query.max_params < 0 || query.max_latency_ms < 0) {
+    return absl::InvalidArgumentError(
+        query.min_val_accuracy < 0 ? "min_val_accuracy: must be >= 0"
+        : query.max_macs < 0       ? "max_macs: must be >= 0"
+        : query.max_params < 0     ? "max_params: must be >= 0"
+                                   : "max_latency_ms: must be >= 0");
+  }
   const std::string state = query.state == v1::CANDIDATE_STATE_UNSPECIFIED
                                 ? ""
                                 : CandidateStateName(query.state);
@@ -1173,16 +1192,19 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
       [&](pqxx::connection& conn) -> absl::StatusOr<CandidatePage> {
         pqxx::read_transaction txn(conn);  // count and page from one snapshot
         pqxx::row count = txn.exec_prepared1(
-            "count_candidates", query.experiment_id, state, query.search_only);
+            "count_candidates", query.experiment_id, state, query.search_only,
+            query.min_val_accuracy, query.max_macs, query.max_params,
+            query.max_latency_ms);
         if (!count[1].as<bool>()) {
           return absl::NotFoundError(
               absl::StrCat("experiment ", query.experiment_id));
         }
         CandidatePage page;
         page.total = count[0].as<int32_t>();
-        pqxx::result r =
-            txn.exec_prepared(statement, query.experiment_id, state,
-                              query.search_only, query.limit, query.offset);
+        pqxx::result r = txn.exec_prepared(
+            statement, query.experiment_id, state, query.search_only,
+            query.min_val_accuracy, query.max_macs, query.max_params,
+            query.max_latency_ms, query.limit, query.offset);
         page.candidates.reserve(r.size());
         for (const pqxx::row& row : r) {
           page.candidates.push_back(CandidateFromRow(row));

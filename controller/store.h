@@ -140,6 +140,13 @@ struct CandidateQuery {
   int32_t limit = 50;
   // Only search candidates (leave out final re-trainings).
   bool search_only = false;
+  // Metric filters; 0 = none. val_accuracy >= min_val_accuracy, analytic
+  // macs/params <= max_macs/max_params, latency_ms <= max_latency_ms.
+  // Negative values: InvalidArgument naming the field.
+  double min_val_accuracy = 0;
+  int64_t max_macs = 0;
+  int64_t max_params = 0;
+  double max_latency_ms = 0;
 };
 
 // A kept TorchScript model (artifacts table) and where it came from.

@@ -56,5 +56,7 @@ echo "== Pareto front (validation accuracy up, MACs down) =="
 mkdir -p "$build/demo"
 "$build/client/nasctl" pareto "$id" --svg "$build/demo/pareto-$id.svg"
 echo "(picture: $build/demo/pareto-$id.svg)"
+"$build/client/nasctl" curve "$id" --svg "$build/demo/curve-$id.svg" >/dev/null
+echo "(best accuracy by trial and by time: $build/demo/curve-$id.svg)"
 echo
 echo "demo: finished in $(( $(date +%s) - start )) s"

@@ -9,6 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev libyaml-cpp-dev zlib1g-dev
   postgresql-15 postgresql-client-15 dataset-fashion-mnist
   python3 python3-torch util-linux procps ca-certificates
+  python3-grpcio python3-protobuf tmux openssl
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1206,6 +1206,59 @@ TEST_F(StoreTest, SupernetRowStoresChunkedContentAddressedWeights) {
                       txn.quote(hash))[0]
                 .as<int>(),
             5);
+
+TEST_F(StoreTest, ListCandidatesFiltersOnMetricsAndStampsUpdates) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(5, 3, &ids);  // macs 10000, 9000, ...
+  NAS_ASSERT_OK(store_->InsertCandidates(
+      exp, {MakeCandidate(5, v1::CANDIDATE_REJECTED)}));  // macs 5000
+  const double acc[] = {0.5, 0.9, 0.7};  // seq 0, 1, 2; latency 1.25
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial("w", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    NAS_ASSERT_OK(
+        store_->RecordResult((*t)->trial_id, 1, "w", MakeMetrics(acc[i])));
+  }
+  auto seqs = [](const absl::StatusOr<CandidatePage>& page) {
+    std::vector<int> out;
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return out;
+    for (const auto& c : page->candidates) out.push_back(c.seq());
+    EXPECT_EQ(page->total, static_cast<int>(out.size()));
+    return out;
+  };
+  CandidateQuery q;
+  q.experiment_id = exp;
+  q.min_val_accuracy = 0.6;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(1, 2));
+  q.max_macs = 8500;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(2));
+  q = CandidateQuery();
+  q.experiment_id = exp;
+  q.max_macs = 8000;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(2, 3, 4, 5));
+  q.max_macs = 0;
+  q.max_params = 101;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(0, 1));
+  q.max_params = 0;
+  q.max_latency_ms = 1.0;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), IsEmpty());
+  q.max_latency_ms = 1.25;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(0, 1, 2));
+  q.max_latency_ms = -1;
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kInvalidArgument, "max_latency_ms"));
+
+  // Every row carries the time it last changed (nasctl curve's time axis).
+  q = CandidateQuery();
+  q.experiment_id = exp;
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  for (const v1::Candidate& c : page->candidates) {
+    EXPECT_NEAR(c.updated_at().seconds(), now, 60) << c.seq();
+  }
 }
 
 TEST_F(StoreTest, WorkersRegisterAndTouch) {

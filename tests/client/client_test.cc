@@ -1,0 +1,133 @@
+// Unit tests of nasctl's pure parts: the best-so-far curve, SVG panels and
+// connection options.
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "client/connection.h"
+#include "client/curve.h"
+#include "client/svg_plot.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+v1::Candidate Evaluated(int64_t id, double val, int64_t at_seconds,
+                        int32_t nanos = 0) {
+  v1::Candidate c;
+  c.set_id(id);
+  c.set_state(v1::CANDIDATE_EVALUATED);
+  c.mutable_metrics()->set_val_accuracy(val);
+  c.mutable_updated_at()->set_seconds(at_seconds);
+  c.mutable_updated_at()->set_nanos(nanos);
+  return c;
+}
+
+TEST(BestSoFarCurve, OrdersByResultTimeAndSkipsWhatIsNotASearchResult) {
+  v1::Experiment e;
+  e.mutable_created_at()->set_seconds(1000);
+  std::vector<v1::Candidate> cs = {
+      Evaluated(3, 0.70, 1010),
+      Evaluated(1, 0.50, 1002),
+      Evaluated(2, 0.60, 1002, 500000000),  // same second, later
+      Evaluated(4, 0.65, 1020),
+      Evaluated(5, 0.99, 1030),  // a final re-training: not a search result
+      Evaluated(6, 0.99, 1040),  // failed: no result
+      Evaluated(7, 0.80, 1010),  // same time as 3: by id
+  };
+  cs[4].set_final_of(3);
+  cs[5].set_state(v1::CANDIDATE_FAILED);
+  const std::vector<CurvePoint> curve = BestSoFarCurve(e, cs);
+  ASSERT_EQ(curve.size(), 5u);
+  const std::vector<int64_t> order = {
+      curve[0].candidate_id, curve[1].candidate_id, curve[2].candidate_id,
+      curve[3].candidate_id, curve[4].candidate_id};
+  EXPECT_EQ(order, (std::vector<int64_t>{1, 2, 3, 7, 4}));
+  EXPECT_DOUBLE_EQ(curve[1].seconds, 2.5);
+  EXPECT_EQ(curve[4].trial, 5);
+  const std::vector<double> best = {
+      curve[0].best_val_accuracy, curve[1].best_val_accuracy,
+      curve[2].best_val_accuracy, curve[3].best_val_accuracy,
+      curve[4].best_val_accuracy};
+  EXPECT_EQ(best, (std::vector<double>{0.50, 0.60, 0.70, 0.80, 0.80}));
+  EXPECT_TRUE(curve[3].improved);
+  EXPECT_FALSE(curve[4].improved);
+  EXPECT_EQ(curve[4].simulated_seconds, 0);  // none reported
+}
+
+TEST(SvgPanels, OnePanelGroupPerPlotAndEscapedText) {
+  ScatterPlot a, b;
+  a.x_label = "trials <all>";
+  a.points = {{1, 0.5, "p & q"}, {2, 0.6, ""}};
+  a.highlight = {{1, 0.5, ""}};
+  const std::string svg = RenderPanelsSvg({a, b});
+  EXPECT_TRUE(absl::StartsWith(svg, "<?xml"));
+  EXPECT_TRUE(absl::StrContains(svg, "width=\"1440\""));
+  EXPECT_TRUE(absl::StrContains(svg, "translate(720 0)"));
+  EXPECT_TRUE(absl::StrContains(svg, "trials &lt;all&gt;"));
+  EXPECT_TRUE(absl::StrContains(svg, "p &amp; q"));
+  size_t panels = 0;
+  for (size_t p = svg.find("class=\"panel\""); p != std::string::npos;
+       p = svg.find("class=\"panel\"", p + 1)) {
+    ++panels;
+  }
+  EXPECT_EQ(panels, 2u);
+}
+
+TEST(Connect, UnreadableOrEmptyFilesNameTheOption) {
+  ConnectionOptions o;
+  o.token_file = "/nonexistent/token";
+  EXPECT_THAT(Connect(o).status(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                "--token-file: cannot read"));
+  const std::string empty = ::testing::TempDir() + "/empty-token";
+  std::ofstream(empty) << "  \n";
+  o.token_file = empty;
+  EXPECT_THAT(Connect(o).status(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                "--token-file: \"" + empty + "\" is empty"));
+  o = ConnectionOptions();
+  o.tls_ca_file = "/nonexistent/ca.pem";
+  EXPECT_THAT(Connect(o).status(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                "--tls-ca: cannot read"));
+}
+
+TEST(Connect, TokenFileIsTrimmedAndAFlagTokenWins) {
+  const std::string path = ::testing::TempDir() + "/token";
+  std::ofstream(path) << "\n  abc123 \n";
+  ConnectionOptions o;
+  o.token_file = path;
+  absl::StatusOr<Connection> c = Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->token, "abc123");
+  o.token = "flag";
+  c = Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->token, "flag");
+}
+
+TEST(ConnectionOptionsFromEnv, ReadsEveryVariable) {
+  setenv("NAS_CONTROLLER", "ctl:1", 1);
+  setenv("NAS_TLS", "1", 1);
+  setenv("NAS_TLS_CA", "/ca.pem", 1);
+  setenv("NAS_TLS_SERVER_NAME", "nas", 1);
+  setenv("NAS_TOKEN", "t", 1);
+  setenv("NAS_TOKEN_FILE", "/t", 1);
+  const ConnectionOptions o = ConnectionOptionsFromEnv();
+  EXPECT_EQ(o.controller, "ctl:1");
+  EXPECT_TRUE(o.tls);
+  EXPECT_EQ(o.tls_ca_file, "/ca.pem");
+  EXPECT_EQ(o.tls_server_name, "nas");
+  EXPECT_EQ(o.token, "t");
+  EXPECT_EQ(o.token_file, "/t");
+  for (const char* v : {"NAS_CONTROLLER", "NAS_TLS", "NAS_TLS_CA",
+                        "NAS_TLS_SERVER_NAME", "NAS_TOKEN", "NAS_TOKEN_FILE"}) {
+    unsetenv(v);
+  }
+  EXPECT_EQ(ConnectionOptionsFromEnv().controller, "127.0.0.1:50051");
+  EXPECT_FALSE(ConnectionOptionsFromEnv().tls);
+}
+
+}  // namespace
+}  // namespace nas
