@@ -17,7 +17,8 @@ std::vector<CurvePoint> BestSoFarCurve(
     const std::vector<v1::Candidate>& candidates) {
   std::vector<const v1::Candidate*> done;
   for (const v1::Candidate& c : candidates) {
-    if (c.state() == v1::CANDIDATE_EVALUATED && c.final_of() == 0) {
+    if (c.state() == v1::CANDIDATE_EVALUATED && c.final_of() == 0 &&
+        !c.supernet()) {
       done.push_back(&c);
     }
   }

@@ -227,7 +227,9 @@ void PrintCandidateTable(
         has ? absl::StrFormat("%.3f", k.metrics().latency_ms()) : "-",
         has ? absl::StrFormat("%.1f", k.metrics().train_seconds()) : "-",
         is_final ? absl::StrCat("(final re-training of ", k.final_of(), ") ")
-                 : "",
+        : k.supernet() ? absl::StrCat("(trains the supernet; weights ",
+                                      k.supernet_hash().substr(0, 12), ") ")
+                       : "",
         k.genotype().canonical());
   }
 }
@@ -618,10 +620,11 @@ int WriteParetoSvg(Ctx& c, int64_t id,
   std::vector<v1::Candidate> all;
   grpc::Status s = ListAll(c, id, v1::CANDIDATE_EVALUATED, &all);
   if (!s.ok()) return Fail(c, s);
-  all.erase(
-      std::remove_if(all.begin(), all.end(),
-                     [](const v1::Candidate& k) { return k.final_of() != 0; }),
-      all.end());
+  all.erase(std::remove_if(all.begin(), all.end(),
+                           [](const v1::Candidate& k) {
+                             return k.final_of() != 0 || k.supernet();
+                           }),
+            all.end());
   const std::string x =
       front.objectives_size() > 1 ? front.objectives(1) : "macs";
   ScatterPlot plot;

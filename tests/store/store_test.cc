@@ -1206,6 +1206,7 @@ TEST_F(StoreTest, SupernetRowStoresChunkedContentAddressedWeights) {
                       txn.quote(hash))[0]
                 .as<int>(),
             5);
+}
 
 TEST_F(StoreTest, ListCandidatesFiltersOnMetricsAndStampsUpdates) {
   std::vector<int64_t> ids;
