@@ -461,7 +461,11 @@ TEST_F(Cluster, SupernetIsStoredOnceAndInheritedByBothWorkers) {
   StartWorker("w2");
   WaitForWorkers(2);
   v1::Experiment e;
-  grpc::Status st = Create(R"(
+  // The channel may still hold the killed controller's connection: retry a
+  // call that never reached the server.
+  grpc::Status st;
+  for (int i = 0; i < 20; ++i) {
+    st = Create(R"(
 name: supernet-e2e
 search_space:
   name: nb201
@@ -476,7 +480,10 @@ evaluation:
   test_samples: 500
   supernet: {epochs: 2, calibration_batches: 5, finetune_steps: 2}
 )",
-                           &e);
+                &e);
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
   ASSERT_TRUE(st.ok()) << st.error_message();
   WaitFinished(e.id(), absl::Minutes(5));
   const v1::Experiment done = Get(e.id());
