@@ -24,6 +24,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -39,7 +40,10 @@ ABSL_FLAG(std::string, space, "nb201", "search space (nb201 or mobilenet)");
 ABSL_FLAG(int, channels, 8, "nb201 channels of the first stage");
 ABSL_FLAG(int, cells, 1, "nb201 cells per stage");
 ABSL_FLAG(int, archs, 30, "architectures evaluated both ways");
-ABSL_FLAG(int, epochs, 4, "epochs of the supernet and of each standalone run");
+ABSL_FLAG(int, epochs, 4, "epochs of each standalone training");
+ABSL_FLAG(int, supernet_epochs, 0,
+          "epochs of supernet training (0 = --epochs); the supernet's cost "
+          "is reported in standalone trainings");
 ABSL_FLAG(int, train_samples, 0, "training images (0 = all but validation)");
 ABSL_FLAG(int, val_samples, 5000, "validation images");
 ABSL_FLAG(int, test_samples, 2000, "test images");
@@ -245,7 +249,10 @@ int main(int argc, char** argv) {
   ev->set_val_samples(absl::GetFlag(FLAGS_val_samples));
   ev->set_test_samples(absl::GetFlag(FLAGS_test_samples));
   ev->set_data_seed(absl::GetFlag(FLAGS_seed));
-  ev->mutable_supernet()->set_epochs(absl::GetFlag(FLAGS_epochs));
+  const int supernet_epochs = absl::GetFlag(FLAGS_supernet_epochs) > 0
+                                  ? absl::GetFlag(FLAGS_supernet_epochs)
+                                  : absl::GetFlag(FLAGS_epochs);
+  ev->mutable_supernet()->set_epochs(supernet_epochs);
   ev->mutable_supernet()->set_calibration_batches(
       absl::GetFlag(FLAGS_calibration_batches));
   ev->mutable_supernet()->set_finetune_steps(
@@ -258,8 +265,9 @@ int main(int argc, char** argv) {
   st.set_trial_id(1);
   st.set_supernet_training(true);
   st.mutable_evaluation()->set_mode(nas::v1::SUPERNET);
+  st.mutable_evaluation()->set_epochs(supernet_epochs);
   printf("supernet_ranking: %s supernet, %d epochs ...\n", space_name.c_str(),
-         absl::GetFlag(FLAGS_epochs));
+         supernet_epochs);
   fflush(stdout);
   const Clock::time_point t_super = Clock::now();
   auto sm = evaluator->Evaluate(st, [&](const nas::EpochProgress& p) {
@@ -283,6 +291,12 @@ int main(int argc, char** argv) {
   // Standalone results of an earlier run, by architecture.
   std::map<std::string, std::vector<std::string>> reused;
   if (const std::string f = absl::GetFlag(FLAGS_reuse_standalone); !f.empty()) {
+    // The file may still be being written by a run started earlier.
+    for (int i = 0; i < 360 && !std::filesystem::exists(f); ++i) {
+      if (i == 0) printf("waiting for %s ...\n", f.c_str());
+      fflush(stdout);
+      std::this_thread::sleep_for(std::chrono::seconds(10));
+    }
     std::ifstream in(f);
     std::string line;
     std::getline(in, line);  // header
@@ -379,8 +393,8 @@ int main(int argc, char** argv) {
   }
   const double eval_ratio = Median(sta_eval) / Median(inh_eval);
   const double wall_ratio = Median(sta_wall) / Median(inh_wall);
-  printf("\n%zu architectures, %d epochs each way\n", rows.size(),
-         absl::GetFlag(FLAGS_epochs));
+  printf("\n%zu architectures; supernet %d epochs, standalone %d epochs\n",
+         rows.size(), supernet_epochs, absl::GetFlag(FLAGS_epochs));
   printf("Kendall tau-b %.3f, Spearman rho %.3f\n", tau, rho);
   printf("  (the %zu that learn standalone, val > 0.2: tau-b %.3f, rho %.3f)\n",
          inh_live.size(), KendallTauB(inh_live, sta_live),
