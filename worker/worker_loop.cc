@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -94,6 +95,8 @@ class Worker {
       grpc::Status status = call(&ctx);
       if (status.ok()) return absl::OkStatus();
       if (!Retryable(status)) return FromGrpc(status, what);
+      if (options_.metrics != nullptr)
+        options_.metrics->ControllerUnreachable();
       const absl::Time now = absl::Now();
       if (first_failure == absl::InfiniteFuture()) first_failure = now;
       if (now - first_failure > options_.unreachable_timeout) {
@@ -136,7 +139,12 @@ class Worker {
         if (s.ok() && !resp.ok()) lease_lost = true;
       }
     });
+    double last_epoch_end = 0;
     auto on_epoch = [&](const EpochProgress& p) {
+      if (options_.metrics != nullptr) {
+        options_.metrics->EpochDone(std::max(0.0, p.seconds - last_epoch_end));
+      }
+      last_epoch_end = p.seconds;
       v1::ReportProgressRequest req;
       req.set_worker_id(options_.worker_id);
       req.set_trial_id(trial.trial_id());
@@ -164,8 +172,13 @@ class Worker {
       }
       return !lease_lost.load() && !stop_->load();
     };
+    if (options_.metrics != nullptr) options_.metrics->EvaluationStarted();
     absl::StatusOr<v1::EvaluationMetrics> metrics =
         evaluator_->Evaluate(trial, on_epoch);
+    if (options_.metrics != nullptr) {
+      options_.metrics->EvaluationEnded(trial.evaluation().mode(),
+                                        metrics.ok() ? &*metrics : nullptr);
+    }
     {
       std::lock_guard<std::mutex> lock(hb_mu);
       hb_stop = true;

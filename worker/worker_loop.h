@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "worker/evaluator.h"
+#include "worker/metrics.h"
 
 namespace nas {
 
@@ -29,6 +30,9 @@ struct WorkerOptions {
   absl::Duration unreachable_timeout = absl::Minutes(5);
   // Exit OK after this long with no work offered (0 = never).
   absl::Duration idle_exit = absl::ZeroDuration();
+  // Where to count evaluations, epochs and controller errors (not owned;
+  // must outlive RunWorker). Default nullptr: no metrics.
+  WorkerMetrics* metrics = nullptr;
 };
 
 // Runs until `stop` becomes true, max_trials are done, idle_exit passes, or
