@@ -17,6 +17,18 @@
 
 namespace nas {
 
+namespace {
+
+// Sets the grpc.health.v1 status of the server ("") and of each service.
+void SetHealth(grpc::Server* server, bool serving) {
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(v1::ExperimentService::service_full_name(), serving);
+  health->SetServingStatus(v1::WorkerService::service_full_name(), serving);
+}
+
+}  // namespace
+
 struct ControllerServer::Parts {
   ServerOptions options;
   std::unique_ptr<ControllerMetrics> metrics;
@@ -75,7 +87,7 @@ bool ControllerServer::Parts::Check(bool* serving, absl::Time* lost_since,
   const bool ok = leader && store->Ping().ok();
   if (ok != *serving) {
     *serving = ok;
-    server->GetHealthCheckService()->SetServingStatus(ok);
+    SetHealth(server.get(), ok);
     fprintf(stderr, "nas-controller: health: %s\n",
             ok ? "SERVING" : "NOT_SERVING (database unreachable)");
   }
@@ -170,7 +182,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
-  parts->server->GetHealthCheckService()->SetServingStatus(true);
+  SetHealth(parts->server.get(), true);
   Parts* raw = parts.get();
   parts->supervisor = std::thread([raw] { raw->Supervise(); });
   return std::unique_ptr<ControllerServer>(

@@ -28,6 +28,19 @@ absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
                       absl::StrCat(what, ": ", s.error_message()));
 }
 
+// gRPC's own reconnect backoff grows to 120 s, during which calls fail at
+// once without trying to connect: a controller back after a restart would
+// go unnoticed until unreachable_timeout. Keep reconnect attempts at most
+// 2 s apart (CallWithRetry backs off between calls). The minimum backoff
+// is also gRPC's connect timeout: keep it at a few seconds.
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return args;
+}
+
 class Worker {
  public:
   Worker(const WorkerOptions& options, Evaluator* evaluator,
@@ -35,8 +48,9 @@ class Worker {
       : options_(options),
         evaluator_(evaluator),
         stop_(stop),
-        stub_(WorkerService::NewStub(grpc::CreateChannel(
-            options.controller, grpc::InsecureChannelCredentials()))) {}
+        stub_(WorkerService::NewStub(grpc::CreateCustomChannel(
+            options.controller, grpc::InsecureChannelCredentials(),
+            ChannelArgs()))) {}
 
   absl::Status Run() {
     v1::RegisterWorkerRequest reg;
