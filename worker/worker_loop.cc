@@ -29,16 +29,17 @@ absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
 }
 
 // gRPC's own reconnect backoff grows to 120 s, during which calls fail at
-// once without trying to connect: a controller back after a restart would
-// go unnoticed until unreachable_timeout. Keep reconnect attempts at most
-// 2 s apart (CallWithRetry backs off between calls). The minimum backoff
-// is also gRPC's connect timeout: keep it at a few seconds.
-grpc::ChannelArguments ChannelArgs() {
+// once with the last connection error: a controller back after a restart
+// could go unnoticed until unreachable_timeout. CallWithRetry therefore
+// replaces the channel after an UNAVAILABLE call (with a subchannel pool of
+// its own, so that the new channel does not inherit the old one's backoff)
+// and does the backing off itself.
+std::shared_ptr<WorkerService::Stub> NewStub(const std::string& target) {
   grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return args;
+  return WorkerService::NewStub(grpc::CreateCustomChannel(
+      target, grpc::InsecureChannelCredentials(), args));
 }
 
 class Worker {
@@ -48,9 +49,7 @@ class Worker {
       : options_(options),
         evaluator_(evaluator),
         stop_(stop),
-        stub_(WorkerService::NewStub(grpc::CreateCustomChannel(
-            options.controller, grpc::InsecureChannelCredentials(),
-            ChannelArgs()))) {}
+        stub_(NewStub(options.controller)) {}
 
   absl::Status Run() {
     v1::RegisterWorkerRequest reg;
@@ -62,7 +61,7 @@ class Worker {
     v1::RegisterWorkerResponse reg_resp;
     absl::Status s =
         CallWithRetry("RegisterWorker", [&](grpc::ClientContext* ctx) {
-          return stub_->RegisterWorker(ctx, reg, &reg_resp);
+          return stub()->RegisterWorker(ctx, reg, &reg_resp);
         });
     if (!s.ok()) return s;
     fprintf(stderr, "nas-worker %s: registered (%s)\n",
@@ -84,7 +83,7 @@ class Worker {
       s = CallWithRetry("AcquireTrial", [&](grpc::ClientContext* ctx) {
         ctx->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::seconds(15));
-        return stub_->AcquireTrial(ctx, req, &resp);
+        return stub()->AcquireTrial(ctx, req, &resp);
       });
       if (!s.ok()) return s;
       if (!resp.has_trial()) continue;
@@ -111,6 +110,7 @@ class Worker {
       if (!Retryable(status)) return FromGrpc(status, what);
       if (options_.metrics != nullptr)
         options_.metrics->ControllerUnreachable();
+      if (status.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
       const absl::Time now = absl::Now();
       if (first_failure == absl::InfiniteFuture()) first_failure = now;
       if (now - first_failure > options_.unreachable_timeout) {
@@ -149,7 +149,7 @@ class Worker {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(period_s));
-        grpc::Status s = stub_->RenewLease(&ctx, req, &resp);
+        grpc::Status s = stub()->RenewLease(&ctx, req, &resp);
         if (s.ok() && !resp.ok()) lease_lost = true;
       }
     });
@@ -171,7 +171,7 @@ class Worker {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
-      grpc::Status s = stub_->ReportProgress(&ctx, req, &resp);
+      grpc::Status s = stub()->ReportProgress(&ctx, req, &resp);
       if (s.ok() && resp.action() == v1::ReportProgressResponse::STOP) {
         // Early stopping: end training now, then report the result.
         fprintf(stderr, "nas-worker %s: %s stopped early: %s\n",
@@ -217,7 +217,7 @@ class Worker {
     v1::ReportResultResponse resp;
     absl::Status s =
         CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
-          return stub_->ReportResult(ctx, req, &resp);
+          return stub()->ReportResult(ctx, req, &resp);
         });
     if (!s.ok()) {
       fprintf(stderr, "nas-worker %s: %s result refused: %s\n",
@@ -237,7 +237,19 @@ class Worker {
   const WorkerOptions& options_;
   Evaluator* const evaluator_;
   const std::atomic<bool>* stop_;
-  std::unique_ptr<WorkerService::Stub> stub_;
+  // The current stub (replaced by Reconnect); shared with the heartbeat.
+  std::shared_ptr<WorkerService::Stub> stub() {
+    std::lock_guard<std::mutex> lock(stub_mu_);
+    return stub_;
+  }
+  void Reconnect() {
+    std::shared_ptr<WorkerService::Stub> fresh = NewStub(options_.controller);
+    std::lock_guard<std::mutex> lock(stub_mu_);
+    stub_ = std::move(fresh);
+  }
+
+  std::mutex stub_mu_;
+  std::shared_ptr<WorkerService::Stub> stub_;
 };
 
 }  // namespace

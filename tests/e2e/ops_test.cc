@@ -113,8 +113,13 @@ class Ops : public ::testing::Test {
         dir_ + "/controller.log");
     NAS_ASSERT_OK(c);
     controller_ = *std::move(c);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
-                                   grpc::InsecureChannelCredentials());
+    // A subchannel of its own: after a restart, a channel from the global
+    // pool may inherit the previous channel's reconnect backoff.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    channel_ =
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
+                                  grpc::InsecureChannelCredentials(), args);
     ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
                                            std::chrono::seconds(30)))
         << testing::ReadFile(dir_ + "/controller.log");
@@ -518,6 +523,19 @@ TEST_F(Ops, WorkerReconnectsThenExitsWhenTheControllerStaysAway) {
   ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
   absl::SleepFor(absl::Seconds(2));
   StartController();
+  // The new controller hears from the worker (it knows the worker only
+  // from its calls: nas_workers_alive counts them).
+  WaitFor(
+      "the worker to call the restarted controller",
+      [&] {
+        std::string out;
+        testing::RunCommand(
+            absl::StrCat("curl -s --max-time 2 http://127.0.0.1:",
+                         metrics_port_, "/metrics"),
+            &out);
+        return out.find("\nnas_workers_alive 1\n") != std::string::npos;
+      },
+      absl::Seconds(14));
   const int64_t id = Create(absl::StrCat(
       R"(
 name: ops-reconnect
