@@ -219,7 +219,7 @@ void Controller::TickerLoop() {
       dirty.swap(dirty_);
     }
     if (full) last_full = absl::Now();
-    Tick(dirty, full);
+    if (!paused_.load()) Tick(dirty, full);
     {
       absl::MutexLock lock(&tick_mu_);
       for (auto& [id, l] : listeners_) listeners.push_back(l);
@@ -427,6 +427,12 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
   }
   // Candidates are written before anything else happens to them.
   NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, rows).status());
+  if (options_.metrics != nullptr) {
+    options_.metrics->CandidatesRejected(static_cast<int>(
+        std::count_if(rows.begin(), rows.end(), [](const NewCandidate& r) {
+          return r.state == v1::CANDIDATE_REJECTED;
+        })));
+  }
   for (const NewCandidate& row : rows) {
     if (row.state != v1::CANDIDATE_QUEUED) {
       // Rejected or duplicate proposals left room: propose again at once.
@@ -472,6 +478,9 @@ void Controller::Tick(const std::set<int64_t>& dirty, bool full) {
     } else if (expired->requeued + expired->failed > 0) {
       fprintf(stderr, "controller: leases expired: %d requeued, %d failed\n",
               expired->requeued, expired->failed);
+      if (options_.metrics != nullptr) {
+        options_.metrics->LeasesExpired(expired->requeued, expired->failed);
+      }
     }
   }
   absl::MutexLock lock(&mu_);
@@ -761,10 +770,15 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
     absl::MutexLock lock(&mu_);
     workers_[worker_id] = {labels, absl::Now()};
   }
+  const absl::Time lease_start = absl::Now();
   NAS_ASSIGN_OR_RETURN(std::optional<LeasedTrial> leased,
                        store_->LeaseTrial(worker_id, labels));
   v1::AcquireTrialResponse out;
   if (!leased.has_value()) return out;
+  if (options_.metrics != nullptr) {
+    options_.metrics->TrialLeased(leased->trial_id, leased->queue_wait,
+                                  absl::Now() - lease_start);
+  }
   v1::Trial* t = out.mutable_trial();
   t->set_trial_id(leased->trial_id);
   t->set_attempt(leased->attempt);
@@ -872,6 +886,9 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
         request.error(), &experiment_id));
     out.set_accepted(true);
     MarkDirty(experiment_id);
+    if (options_.metrics != nullptr) {
+      options_.metrics->TrialReported(request.trial_id(), "failed");
+    }
     return out;
   }
   absl::Status valid = ValidateMetrics(request.metrics());
@@ -881,6 +898,9 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
         std::string(valid.message()), &experiment_id);
     if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
     if (s.ok()) MarkDirty(experiment_id);
+    if (s.ok() && options_.metrics != nullptr) {
+      options_.metrics->TrialReported(request.trial_id(), "failed");
+    }
     return valid;
   }
   NAS_ASSIGN_OR_RETURN(
@@ -890,6 +910,37 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
                            request.model(), &experiment_id));
   out.set_accepted(true);
   if (outcome == ReportOutcome::kStored) MarkDirty(experiment_id);
+  if (outcome == ReportOutcome::kStored && options_.metrics != nullptr) {
+    options_.metrics->TrialReported(request.trial_id(), "succeeded");
+  }
+  return out;
+}
+
+void Controller::SetPaused(bool paused) {
+  paused_ = paused;
+  if (!paused) Wake();
+}
+
+absl::StatusOr<OpsSnapshot> Controller::GetOpsSnapshot() {
+  NAS_ASSIGN_OR_RETURN(OpsStats stats, store_->GetOpsStats());
+  OpsSnapshot out;
+  out.trials_by_status = std::move(stats.trials_by_status);
+  out.oldest_queued_seconds = stats.oldest_queued_seconds;
+  {
+    const absl::Time cutoff = absl::Now() - options_.worker_alive;
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, w] : workers_)
+      out.workers_alive += w.last_seen >= cutoff;
+  }
+  for (const auto& [id, best] : stats.running_best_val_accuracy) {
+    OpsSnapshot::Experiment& e = out.running[id];
+    e.best_val_accuracy = best;
+    v1::GetParetoFrontRequest req;
+    req.set_experiment_id(id);
+    absl::StatusOr<v1::GetParetoFrontResponse> front = GetParetoFront(req);
+    // An experiment that finished meanwhile has no front to count: skip.
+    if (front.ok()) e.pareto_front_size = front->front_size();
+  }
   return out;
 }
 

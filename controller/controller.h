@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/metrics.h"
 #include "controller/store.h"
 #include "controller/strategy.h"
 #include "nas/v1/experiment.pb.h"
@@ -74,6 +75,9 @@ struct ControllerOptions {
   // candidates per experiment: max_trials * 10 + 100. Past it the experiment
   // fails ("search space exhausted").
   int duplicate_factor = 10;
+  // Where to count leases, reports, rejections (not owned; must outlive
+  // the controller). Default nullptr: no metrics.
+  ControllerMetrics* metrics = nullptr;
 };
 
 class Controller {
@@ -94,6 +98,14 @@ class Controller {
   void RemoveTickListener(int id);
   // Asks for a tick of every experiment as soon as possible.
   void Wake();
+  // While paused (the leadership lock is lost, e.g. the database is down)
+  // the ticker proposes, expires and finishes nothing; RPCs still work.
+  void SetPaused(bool paused);
+
+  // For the metrics: the database's counts plus this controller's view of
+  // the fleet (workers alive) and each running experiment's Pareto front.
+  // kUnavailable when the database cannot be reached.
+  absl::StatusOr<OpsSnapshot> GetOpsSnapshot();
 
   // --- ExperimentService ---------------------------------------------------
   absl::StatusOr<v1::Experiment> CreateExperiment(
@@ -198,6 +210,7 @@ class Controller {
   int next_listener_ ABSL_GUARDED_BY(tick_mu_) = 0;
   std::map<int, std::function<void()>> listeners_ ABSL_GUARDED_BY(tick_mu_);
   std::thread ticker_;
+  std::atomic<bool> paused_{false};
 };
 
 // The first hard constraint `cost` exceeds, as a reason ("params 9000 >

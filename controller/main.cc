@@ -18,6 +18,11 @@ ABSL_FLAG(std::string, migrations_dir, NAS_DEFAULT_MIGRATIONS_DIR,
 ABSL_FLAG(int, tick_ms, 250, "longest time between scheduler ticks");
 ABSL_FLAG(int, artifact_chunk_kib, 1024,
           "piece size of stored artifacts (supernet weights), KiB");
+ABSL_FLAG(std::string, metrics_address, "",
+          "host:port of the Prometheus /metrics endpoint, e.g. "
+          "0.0.0.0:9100 (empty = no endpoint)");
+ABSL_FLAG(int, database_outage_seconds, 60,
+          "exit non-zero when the database stays unreachable this long");
 
 namespace {
 volatile std::sig_atomic_t g_signal = 0;
@@ -43,6 +48,9 @@ int main(int argc, char** argv) {
   options.store.artifact_chunk_bytes =
       absl::GetFlag(FLAGS_artifact_chunk_kib) * 1024;
   options.controller.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.database_outage =
+      absl::Seconds(absl::GetFlag(FLAGS_database_outage_seconds));
   if (options.store.conninfo.empty()) {
     fprintf(stderr,
             "nas-controller: --database (or NAS_DATABASE) is required\n");
@@ -77,12 +85,11 @@ int main(int argc, char** argv) {
   fprintf(stderr, "nas-controller: listening on port %d\n", (*server)->port());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  for (int tick = 1; g_signal == 0; ++tick) {
+  while (g_signal == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (tick % 20 == 0 && !(*server)->StillLeader()) {
-      fprintf(stderr,
-              "nas-controller: lost the leadership lock (database connection "
-              "lost); exiting so that only one controller is active\n");
+    const std::string failed = (*server)->Failed();
+    if (!failed.empty()) {
+      fprintf(stderr, "nas-controller: %s\n", failed.c_str());
       return 1;
     }
   }

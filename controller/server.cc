@@ -4,14 +4,35 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/metrics_endpoint.h"
 #include "common/status_macros.h"
 #include "controller/experiment_service.h"
+#include "controller/metrics.h"
+#include "controller/rpc_metrics.h"
 #include "controller/worker_service.h"
 
 namespace nas {
 
+namespace {
+
+// Sets the grpc.health.v1 status of the server ("") and of each service.
+void SetHealth(grpc::Server* server, bool serving) {
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(v1::ExperimentService::service_full_name(), serving);
+  health->SetServingStatus(v1::WorkerService::service_full_name(), serving);
+}
+
+}  // namespace
+
 struct ControllerServer::Parts {
+  ServerOptions options;
+  std::unique_ptr<ControllerMetrics> metrics;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint;
   std::unique_ptr<LeadershipLock> leadership;
   std::unique_ptr<Store> store;
   std::unique_ptr<Controller> controller;
@@ -19,11 +40,101 @@ struct ControllerServer::Parts {
   std::unique_ptr<WorkerServiceImpl> workers;
   std::unique_ptr<grpc::Server> server;
   bool shut_down = false;
+
+  absl::Mutex mu;
+  bool stop ABSL_GUARDED_BY(mu) = false;
+  std::string failed ABSL_GUARDED_BY(mu);
+  std::thread supervisor;
+
+  void Supervise();
+  // One check; returns false once failed.
+  bool Check(bool* serving, absl::Time* lost_since, absl::Time* last_stats);
 };
+
+bool ControllerServer::Parts::Check(bool* serving, absl::Time* lost_since,
+                                    absl::Time* last_stats) {
+  bool leader = leadership->StillHeld();
+  if (!leader) {
+    if (*lost_since == absl::InfiniteFuture()) {
+      *lost_since = absl::Now();
+      controller->SetPaused(true);
+      fprintf(stderr,
+              "nas-controller: lost the database connection of the "
+              "leadership lock; NOT_SERVING, ticker paused, retaking the "
+              "lock for up to %s\n",
+              absl::FormatDuration(options.database_outage).c_str());
+    }
+    absl::Status s = leadership->Retake();
+    if (s.ok()) {
+      leader = true;
+      *lost_since = absl::InfiniteFuture();
+      controller->SetPaused(false);
+      fprintf(stderr, "nas-controller: leadership lock retaken; resuming\n");
+    } else if (absl::IsFailedPrecondition(s) ||
+               absl::Now() - *lost_since > options.database_outage) {
+      absl::MutexLock lock(&mu);
+      failed =
+          absl::IsFailedPrecondition(s)
+              ? "another controller took the leadership lock while the "
+                "database connection was lost; exiting so that only "
+                "one controller is active"
+              : absl::StrCat("database unreachable for longer than ",
+                             absl::FormatDuration(options.database_outage),
+                             " (--database_outage_seconds): ", s.message());
+      return false;
+    }
+  }
+  const bool ok = leader && store->Ping().ok();
+  if (ok != *serving) {
+    *serving = ok;
+    SetHealth(server.get(), ok);
+    fprintf(stderr, "nas-controller: health: %s\n",
+            ok ? "SERVING" : "NOT_SERVING (database unreachable)");
+  }
+  if (ok && metrics != nullptr &&
+      absl::Now() - *last_stats >= options.stats_interval) {
+    *last_stats = absl::Now();
+    absl::StatusOr<OpsSnapshot> snap = controller->GetOpsSnapshot();
+    if (snap.ok()) {
+      metrics->SetSnapshot(*snap);
+    } else {
+      fprintf(stderr, "nas-controller: metrics: %s\n",
+              snap.status().ToString().c_str());
+    }
+  }
+  return true;
+}
+
+void ControllerServer::Parts::Supervise() {
+  bool serving = true;
+  absl::Time lost_since = absl::InfiniteFuture();
+  absl::Time last_stats = absl::InfinitePast();
+  while (true) {
+    {
+      absl::MutexLock lock(&mu);
+      auto stopping = [this]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return stop; };
+      mu.AwaitWithTimeout(absl::Condition(&stopping), options.health_poll);
+      if (stop) return;
+    }
+    if (!Check(&serving, &lost_since, &last_stats)) return;
+  }
+}
 
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const ServerOptions& options) {
   auto parts = std::make_unique<Parts>();
+  parts->options = options;
+  ControllerOptions controller_options = options.controller;
+  if (!options.metrics_address.empty()) {
+    parts->metrics = std::make_unique<ControllerMetrics>();
+    NAS_ASSIGN_OR_RETURN(parts->metrics_endpoint,
+                         MetricsEndpoint::Start(options.metrics_address,
+                                                parts->metrics->registry()));
+    fprintf(stderr, "nas-controller: metrics on port %d (/metrics)\n",
+            parts->metrics_endpoint->port());
+    controller_options.metrics = parts->metrics.get();
+  }
   NAS_ASSIGN_OR_RETURN(
       parts->leadership,
       LeadershipLock::Acquire(
@@ -41,7 +152,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   for (int v : applied)
     fprintf(stderr, "nas-controller: applied migration %04d\n", v);
   parts->controller =
-      std::make_unique<Controller>(parts->store.get(), options.controller);
+      std::make_unique<Controller>(parts->store.get(), controller_options);
   NAS_RETURN_IF_ERROR(parts->controller->Start());
   parts->experiments =
       std::make_unique<ExperimentServiceImpl>(parts->controller.get());
@@ -58,11 +169,22 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   builder.SetMaxSendMessageSize(256 << 20);
   builder.RegisterService(parts->experiments.get());
   builder.RegisterService(parts->workers.get());
+  if (parts->metrics != nullptr) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        MakeRpcMetricsInterceptorFactory(parts->metrics.get()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   parts->server = builder.BuildAndStart();
   if (parts->server == nullptr || port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
+  SetHealth(parts->server.get(), true);
+  Parts* raw = parts.get();
+  parts->supervisor = std::thread([raw] { raw->Supervise(); });
   return std::unique_ptr<ControllerServer>(
       new ControllerServer(std::move(parts), port));
 }
@@ -76,9 +198,24 @@ void ControllerServer::Wait() { parts_->server->Wait(); }
 
 bool ControllerServer::StillLeader() { return parts_->leadership->StillHeld(); }
 
+int ControllerServer::metrics_port() const {
+  return parts_->metrics_endpoint == nullptr ? 0
+                                             : parts_->metrics_endpoint->port();
+}
+
+std::string ControllerServer::Failed() {
+  absl::MutexLock lock(&parts_->mu);
+  return parts_->failed;
+}
+
 void ControllerServer::Shutdown() {
   if (parts_->shut_down) return;
   parts_->shut_down = true;
+  {
+    absl::MutexLock lock(&parts_->mu);
+    parts_->stop = true;
+  }
+  if (parts_->supervisor.joinable()) parts_->supervisor.join();
   parts_->controller->Shutdown();
   parts_->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(2));

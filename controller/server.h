@@ -1,6 +1,17 @@
 // Wires a Store, a Controller and both gRPC services into a running
-// nas-controller (health checking and reflection included). RAII: the
-// destructor shuts the server down before the controller and the store.
+// nas-controller (health checking and reflection included), with its
+// Prometheus endpoint. RAII: the destructor shuts the server down before
+// the controller and the store.
+//
+// A supervisor thread checks the database every `health_poll`: the
+// grpc.health.v1 status (overall "" and each service) is SERVING while the
+// database answers and this controller holds the leadership lock, else
+// NOT_SERVING. When the lock's connection is lost (database restarted or
+// unreachable) the ticker pauses and the lock is retaken as soon as the
+// database is back; if another controller took it meanwhile, or the
+// database stays unreachable longer than `database_outage`, Failed() says
+// why and main exits. The metrics' gauges are refreshed every
+// `stats_interval` while SERVING.
 #ifndef NAS_CONTROLLER_SERVER_H_
 #define NAS_CONTROLLER_SERVER_H_
 
@@ -21,6 +32,15 @@ struct ServerOptions {
   ControllerOptions controller;
   // How often a standby retries the leadership lock. Default 1 s.
   absl::Duration leadership_poll = absl::Seconds(1);
+  // host:port of the Prometheus endpoint (/metrics); "" = no endpoint.
+  // Default "".
+  std::string metrics_address;
+  // How often the supervisor checks the database. Default 500 ms.
+  absl::Duration health_poll = absl::Milliseconds(500);
+  // How often the metrics' gauges are read from the database. Default 2 s.
+  absl::Duration stats_interval = absl::Seconds(2);
+  // Longest database outage (leadership lock lost) survived. Default 60 s.
+  absl::Duration database_outage = absl::Seconds(60);
 };
 
 class ControllerServer {
@@ -32,12 +52,17 @@ class ControllerServer {
       const ServerOptions& options);
   ~ControllerServer();
   int port() const { return port_; }
+  // Port of /metrics, 0 when there is no metrics endpoint.
+  int metrics_port() const;
   // Blocks until Shutdown() is called from another thread or a signal.
   void Wait();
   void Shutdown();
   // False once the leadership lock's connection is lost: another
   // controller may be active, so this one must stop (main exits).
   bool StillLeader();
+  // Non-empty once this controller must stop: why (the leadership lock was
+  // taken by another controller, or the database outage lasted too long).
+  std::string Failed();
 
  private:
   struct Parts;

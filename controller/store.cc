@@ -228,6 +228,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "    AND EXISTS (SELECT 1 FROM experiments e"
          "                WHERE e.id = t.experiment_id AND e.state = 'RUNNING')"
          "  ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+         "waited AS ("
+         "  SELECT t.id, extract(epoch FROM now() - CASE WHEN t.attempt = 0"
+         "    THEN t.created_at ELSE coalesce(t.lease_until, t.created_at)"
+         "    END)::float8 AS queue_wait"
+         "  FROM trials t JOIN next ON next.id = t.id), "
          "leased AS ("
          "  UPDATE trials t SET status = 'RUNNING', attempt = t.attempt + 1,"
          "    worker_id = $1, started_at = now(),"
@@ -259,8 +264,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // The experiment's trained supernet (mode SUPERNET), by the
          // partial unique index candidates_supernet_idx.
          "  coalesce((SELECT s.artifact_hash FROM candidates s WHERE "
-         "    s.experiment_id = l.experiment_id AND s.supernet), '') "
+         "    s.experiment_id = l.experiment_id AND s.supernet), ''), "
+         "  w.queue_wait "
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
+         "  JOIN waited w ON w.id = l.id"
          "  JOIN experiments e ON e.id = l.experiment_id"},
         {"renew_lease",
          "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
@@ -792,6 +799,7 @@ constexpr int64_t kLeadershipLockKey = 0x6E61735F6C656164;
 
 class LeadershipLock::Impl {
  public:
+  std::string conninfo;
   std::unique_ptr<pqxx::connection> conn;
 };
 
@@ -800,6 +808,7 @@ absl::StatusOr<std::unique_ptr<LeadershipLock>> LeadershipLock::Acquire(
     const std::function<void()>& on_wait,
     const std::function<bool()>& give_up) {
   auto impl = std::make_unique<Impl>();
+  impl->conninfo = conninfo;
   bool waited = false;
   while (true) {
     try {
@@ -834,6 +843,7 @@ LeadershipLock::LeadershipLock(std::unique_ptr<Impl> impl)
 LeadershipLock::~LeadershipLock() = default;
 
 bool LeadershipLock::StillHeld() {
+  if (impl_->conn == nullptr) return false;
   try {
     pqxx::nontransaction txn(*impl_->conn);
     return txn.exec_params1(
@@ -844,6 +854,27 @@ bool LeadershipLock::StillHeld() {
                .as<int64_t>() > 0;
   } catch (const std::exception&) {
     return false;
+  }
+}
+
+absl::Status LeadershipLock::Retake() {
+  try {
+    impl_->conn = std::make_unique<pqxx::connection>(impl_->conninfo);
+    pqxx::nontransaction txn(*impl_->conn);
+    if (txn.exec_params1("SELECT pg_try_advisory_lock($1)",
+                         kLeadershipLockKey)[0]
+            .as<bool>()) {
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(
+        "leadership lock: another controller holds it now");
+  } catch (const pqxx::broken_connection& e) {
+    impl_->conn.reset();
+    return absl::UnavailableError(
+        absl::StrCat("leadership lock: database unreachable: ", e.what()));
+  } catch (const std::exception& e) {
+    impl_->conn.reset();
+    return absl::UnavailableError(absl::StrCat("leadership lock: ", e.what()));
   }
 }
 
@@ -1288,7 +1319,48 @@ absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
         t.final_of = row[10].as<int64_t>();
         t.supernet = row[11].as<bool>();
         t.supernet_hash = row[12].as<std::string>();
+        t.queue_wait = absl::Seconds(std::max(0.0, row[13].as<double>()));
         return std::optional<LeasedTrial>(std::move(t));
+      });
+}
+
+absl::Status Store::Ping() {
+  return impl_->Run("Ping", [&](pqxx::connection& conn) -> absl::Status {
+    pqxx::nontransaction txn(conn);
+    txn.exec1("SELECT 1");
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<OpsStats> Store::GetOpsStats() {
+  return impl_->Run(
+      "GetOpsStats", [&](pqxx::connection& conn) -> absl::StatusOr<OpsStats> {
+        // Rare (every few seconds) and not on the hot path: not prepared.
+        pqxx::read_transaction txn(conn);
+        OpsStats out;
+        for (const pqxx::row& row :
+             txn.exec("SELECT lower(status), count(*) FROM trials "
+                      "GROUP BY status")) {
+          out.trials_by_status[row[0].as<std::string>()] = row[1].as<int64_t>();
+        }
+        out.oldest_queued_seconds =
+            txn.exec1(
+                   "SELECT coalesce(extract(epoch FROM now() - "
+                   "min(t.created_at)), 0)::float8 FROM trials t JOIN "
+                   "experiments e ON e.id = t.experiment_id WHERE t.status = "
+                   "'QUEUED' AND e.state = 'RUNNING'")[0]
+                .as<double>();
+        for (const pqxx::row& row : txn.exec(
+                 "SELECT e.id, coalesce(max(c.val_accuracy), 0)::float8 FROM "
+                 "experiments e LEFT JOIN candidates c ON c.experiment_id = "
+                 "e.id AND c.state = 'EVALUATED' AND c.final_of IS NULL AND "
+                 "NOT "
+                 "c.supernet "
+                 "WHERE e.state = 'RUNNING' GROUP BY e.id")) {
+          out.running_best_val_accuracy[row[0].as<int64_t>()] =
+              row[1].as<double>();
+        }
+        return out;
       });
 }
 

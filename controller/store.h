@@ -87,6 +87,9 @@ struct LeasedTrial {
   bool supernet = false;  // trains the experiment's supernet
   // The experiment's trained supernet (sha256), "" while there is none.
   std::string supernet_hash;
+  // Time it waited QUEUED: since it was created (first attempt) or since
+  // the previous attempt's lease ran out (for metrics).
+  absl::Duration queue_wait;
 };
 
 // One finished, successful evaluation, as the strategy and Pareto code see it.
@@ -117,6 +120,17 @@ struct EpochPeers {
 struct ExpiryOutcome {
   int requeued = 0;  // back to QUEUED with the attempt kept for the next lease
   int failed = 0;    // attempts exhausted: trial and candidate FAILED
+};
+
+// What the database says now, for the operational metrics.
+struct OpsStats {
+  // Trials by status, lower case ("queued", "running", ...).
+  std::map<std::string, int64_t> trials_by_status;
+  // Age of the oldest QUEUED trial of a RUNNING experiment (0 when none).
+  double oldest_queued_seconds = 0;
+  // Best validation accuracy of the evaluated search candidates of each
+  // RUNNING experiment (0 before the first result).
+  std::map<int64_t, double> running_best_val_accuracy;
 };
 
 enum class TrialStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
@@ -184,6 +198,11 @@ class LeadershipLock {
   // False once the lock's connection is lost (then the lock may be held
   // by another controller already).
   bool StillHeld();
+  // After StillHeld() turned false: reconnects and tries the lock once. OK
+  // when held again; kFailedPrecondition when another controller holds it
+  // now (this one must stop); kUnavailable when the database is still
+  // unreachable (try again later).
+  absl::Status Retake();
 
  private:
   class Impl;
@@ -319,6 +338,13 @@ class Store {
   // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
   // ("lease expired after N attempts") when attempt >= max_attempts.
   absl::StatusOr<ExpiryOutcome> ExpireLeases();
+
+  // --- operations ----------------------------------------------------------
+  // One round trip; kUnavailable when the database cannot be reached (the
+  // health service reports NOT_SERVING then).
+  absl::Status Ping();
+  // Counts for the metrics (one snapshot, a few aggregate queries).
+  absl::StatusOr<OpsStats> GetOpsStats();
 
   // --- workers -------------------------------------------------------------
   absl::Status UpsertWorker(const v1::RegisterWorkerRequest& worker);

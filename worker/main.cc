@@ -10,7 +10,9 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/metrics_endpoint.h"
 #include "worker/evaluator.h"
+#include "worker/metrics.h"
 #include "worker/tabular_evaluator.h"
 #include "worker/worker_loop.h"
 
@@ -26,7 +28,11 @@ ABSL_FLAG(std::string, cache_dir, "",
           "hash (default $NAS_CACHE_DIR, $XDG_CACHE_HOME/nas-worker or "
           "~/.cache/nas-worker)");
 ABSL_FLAG(int, unreachable_timeout_seconds, 300,
-          "exit non-zero when the controller is unreachable this long");
+          "exit non-zero when the controller is unreachable this long "
+          "(calls are retried with exponential backoff until then)");
+ABSL_FLAG(std::string, metrics_address, "",
+          "host:port of the Prometheus /metrics endpoint, e.g. "
+          "0.0.0.0:9101 (empty = no endpoint)");
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -65,6 +71,22 @@ int main(int argc, char** argv) {
   std::unique_ptr<nas::Evaluator> evaluator =
       nas::MakeModeRouter(nas::MakeTorchEvaluator(eval_options),
                           std::make_unique<nas::TabularEvaluator>());
+  std::unique_ptr<nas::WorkerMetrics> metrics;
+  std::unique_ptr<nas::MetricsEndpoint> endpoint;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
+      !address.empty()) {
+    metrics = std::make_unique<nas::WorkerMetrics>(evaluator->device());
+    auto started = nas::MetricsEndpoint::Start(address, metrics->registry());
+    if (!started.ok()) {
+      fprintf(stderr, "nas-worker: --metrics_address: %s\n",
+              started.status().ToString().c_str());
+      return 2;
+    }
+    endpoint = *std::move(started);
+    options.metrics = metrics.get();
+    fprintf(stderr, "nas-worker: metrics on port %d (/metrics)\n",
+            endpoint->port());
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   absl::Status s = nas::RunWorker(options, evaluator.get(), &g_stop);

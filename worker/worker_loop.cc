@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -28,6 +29,20 @@ absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
                       absl::StrCat(what, ": ", s.error_message()));
 }
 
+// gRPC's own reconnect backoff grows to 120 s, during which calls fail at
+// once with the last connection error: a controller back after a restart
+// could go unnoticed until unreachable_timeout. CallWithRetry therefore
+// replaces the channel after an UNAVAILABLE call (with a subchannel pool of
+// its own, so that the new channel does not inherit the old one's backoff)
+// and does the backing off itself.
+std::shared_ptr<WorkerService::Stub> NewStub(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return WorkerService::NewStub(grpc::CreateCustomChannel(
+      target, grpc::InsecureChannelCredentials(), args));
+}
+
 class Worker {
  public:
   Worker(const WorkerOptions& options, Evaluator* evaluator,
@@ -35,8 +50,7 @@ class Worker {
       : options_(options),
         evaluator_(evaluator),
         stop_(stop),
-        stub_(WorkerService::NewStub(grpc::CreateChannel(
-            options.controller, grpc::InsecureChannelCredentials()))),
+        stub_(NewStub(options.controller)),
         cache_(
             options.cache_dir.empty() ? DefaultArtifactCacheDir()
                                       : options.cache_dir,
@@ -56,7 +70,7 @@ class Worker {
     v1::RegisterWorkerResponse reg_resp;
     absl::Status s =
         CallWithRetry("RegisterWorker", [&](grpc::ClientContext* ctx) {
-          return stub_->RegisterWorker(ctx, reg, &reg_resp);
+          return stub()->RegisterWorker(ctx, reg, &reg_resp);
         });
     if (!s.ok()) return s;
     fprintf(stderr, "nas-worker %s: registered (%s)\n",
@@ -78,7 +92,7 @@ class Worker {
       s = CallWithRetry("AcquireTrial", [&](grpc::ClientContext* ctx) {
         ctx->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::seconds(15));
-        return stub_->AcquireTrial(ctx, req, &resp);
+        return stub()->AcquireTrial(ctx, req, &resp);
       });
       if (!s.ok()) return s;
       if (!resp.has_trial()) continue;
@@ -103,6 +117,9 @@ class Worker {
       grpc::Status status = call(&ctx);
       if (status.ok()) return absl::OkStatus();
       if (!Retryable(status)) return FromGrpc(status, what);
+      if (options_.metrics != nullptr)
+        options_.metrics->ControllerUnreachable();
+      if (status.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
       const absl::Time now = absl::Now();
       if (first_failure == absl::InfiniteFuture()) first_failure = now;
       if (now - first_failure > options_.unreachable_timeout) {
@@ -133,7 +150,7 @@ class Worker {
       req.set_worker_id(options_.worker_id);
       req.set_hash(hash);
       std::unique_ptr<grpc::ClientReader<v1::ArtifactChunk>> reader =
-          stub_->FetchArtifact(&ctx, req);
+          stub()->FetchArtifact(&ctx, req);
       // Pieces go to a buffer first so that a broken stream can restart.
       std::string bytes;
       int64_t total = 0;
@@ -163,6 +180,7 @@ class Worker {
         return sink(bytes, total);
       }
       if (!Retryable(status)) return FromGrpc(status, "FetchArtifact");
+      if (status.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
       const absl::Time now = absl::Now();
       if (first_failure == absl::InfiniteFuture()) first_failure = now;
       if (now - first_failure > options_.unreachable_timeout || stop_->load()) {
@@ -197,11 +215,16 @@ class Worker {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(period_s));
-        grpc::Status s = stub_->RenewLease(&ctx, req, &resp);
+        grpc::Status s = stub()->RenewLease(&ctx, req, &resp);
         if (s.ok() && !resp.ok()) lease_lost = true;
       }
     });
+    double last_epoch_end = 0;
     auto on_epoch = [&](const EpochProgress& p) {
+      if (options_.metrics != nullptr) {
+        options_.metrics->EpochDone(std::max(0.0, p.seconds - last_epoch_end));
+      }
+      last_epoch_end = p.seconds;
       v1::ReportProgressRequest req;
       req.set_worker_id(options_.worker_id);
       req.set_trial_id(trial.trial_id());
@@ -214,7 +237,7 @@ class Worker {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
-      grpc::Status s = stub_->ReportProgress(&ctx, req, &resp);
+      grpc::Status s = stub()->ReportProgress(&ctx, req, &resp);
       if (s.ok() && resp.action() == v1::ReportProgressResponse::STOP) {
         // Early stopping: end training now, then report the result.
         fprintf(stderr, "nas-worker %s: %s stopped early: %s\n",
@@ -229,8 +252,13 @@ class Worker {
       }
       return !lease_lost.load() && !stop_->load();
     };
+    if (options_.metrics != nullptr) options_.metrics->EvaluationStarted();
     absl::StatusOr<v1::EvaluationMetrics> metrics =
         evaluator_->Evaluate(trial, on_epoch);
+    if (options_.metrics != nullptr) {
+      options_.metrics->EvaluationEnded(trial.evaluation().mode(),
+                                        metrics.ok() ? &*metrics : nullptr);
+    }
     {
       std::lock_guard<std::mutex> lock(hb_mu);
       hb_stop = true;
@@ -255,7 +283,7 @@ class Worker {
     v1::ReportResultResponse resp;
     absl::Status s =
         CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
-          return stub_->ReportResult(ctx, req, &resp);
+          return stub()->ReportResult(ctx, req, &resp);
         });
     if (!s.ok()) {
       fprintf(stderr, "nas-worker %s: %s result refused: %s\n",
@@ -275,7 +303,19 @@ class Worker {
   const WorkerOptions& options_;
   Evaluator* const evaluator_;
   const std::atomic<bool>* stop_;
-  std::unique_ptr<WorkerService::Stub> stub_;
+  // The current stub (replaced by Reconnect); shared with the heartbeat.
+  std::shared_ptr<WorkerService::Stub> stub() {
+    std::lock_guard<std::mutex> lock(stub_mu_);
+    return stub_;
+  }
+  void Reconnect() {
+    std::shared_ptr<WorkerService::Stub> fresh = NewStub(options_.controller);
+    std::lock_guard<std::mutex> lock(stub_mu_);
+    stub_ = std::move(fresh);
+  }
+
+  std::mutex stub_mu_;
+  std::shared_ptr<WorkerService::Stub> stub_;
   ArtifactCache cache_;
 };
 

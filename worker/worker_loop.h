@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "worker/evaluator.h"
+#include "worker/metrics.h"
 
 namespace nas {
 
@@ -32,6 +33,9 @@ struct WorkerOptions {
   // Where fetched artifacts (supernet weights) are cached by content hash;
   // "" = DefaultArtifactCacheDir() (worker/artifact_cache.h).
   std::string cache_dir;
+  // Where to count evaluations, epochs and controller errors (not owned;
+  // must outlive RunWorker). Default nullptr: no metrics.
+  WorkerMetrics* metrics = nullptr;
 };
 
 // Gives the evaluator an ArtifactFetcher (FetchArtifact into the cache

@@ -1,0 +1,40 @@
+# nas-controller image. Build from the repository root:
+#   docker build -f deploy/docker/controller.Dockerfile -t nas-controller .
+# Serves gRPC on 50051 and /metrics on 9100; the database comes from
+# NAS_DATABASE (a libpq connection string). Migrations are applied at start.
+# --- build stage: Debian 12 packages only ------------------------------------
+FROM debian:12 AS build
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config \
+      libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
+      libtorch-dev libabsl-dev libpqxx-dev prometheus-cpp-dev \
+      libyaml-cpp-dev zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY proto proto
+COPY common common
+COPY controller controller
+COPY worker worker
+COPY client client
+COPY migrations migrations
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DNAS_BUILD_TESTS=OFF -DNAS_BUILD_BENCH=OFF
+RUN cmake --build /build --target nas-controller nasctl
+
+# --- runtime stage --------------------------------------------------------------
+FROM debian:12-slim
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libprotobuf32 libabsl20220623 libyaml-cpp0.7 \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtorch1.13 zlib1g libpqxx-6.4 ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /build/controller/nas-controller /usr/local/bin/
+COPY --from=build /build/client/nasctl /usr/local/bin/
+COPY migrations /usr/share/nas/migrations
+USER nobody
+EXPOSE 50051 9100
+ENTRYPOINT ["nas-controller", "--listen=0.0.0.0:50051", \
+            "--metrics_address=0.0.0.0:9100", \
+            "--migrations_dir=/usr/share/nas/migrations"]

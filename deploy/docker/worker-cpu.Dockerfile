@@ -1,0 +1,38 @@
+# nas-worker image for CPU nodes. Build from the repository root:
+#   docker build -f deploy/docker/worker-cpu.Dockerfile -t nas-worker-cpu .
+# Pulls trials from NAS_CONTROLLER-style flags (see the ENTRYPOINT and the
+# compose/k8s files); /metrics on 9101. Fashion-MNIST from Debian's
+# dataset-fashion-mnist.
+# --- build stage: Debian 12 packages only ------------------------------------
+FROM debian:12 AS build
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config \
+      libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
+      libtorch-dev libabsl-dev libpqxx-dev prometheus-cpp-dev \
+      libyaml-cpp-dev zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY proto proto
+COPY common common
+COPY controller controller
+COPY worker worker
+COPY client client
+COPY migrations migrations
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DNAS_BUILD_TESTS=OFF -DNAS_BUILD_BENCH=OFF
+RUN cmake --build /build --target nas-worker
+
+# --- runtime stage --------------------------------------------------------------
+FROM debian:12-slim
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libprotobuf32 libabsl20220623 libyaml-cpp0.7 \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtorch1.13 zlib1g dataset-fashion-mnist ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /build/worker/nas-worker /usr/local/bin/
+USER nobody
+EXPOSE 9101
+ENTRYPOINT ["nas-worker", "--metrics_address=0.0.0.0:9101"]
+CMD ["--controller=controller:50051", "--labels=device=cpu"]

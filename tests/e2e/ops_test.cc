@@ -1,0 +1,566 @@
+// Operations end to end: a real Prometheus (Debian's `prometheus`) scrapes a
+// real controller and two real workers on loopback, with a configuration
+// generated from deploy/prometheus/prometheus.yml, and answers every PromQL
+// expression of the Grafana dashboard; promtool lints each /metrics; the
+// grpc.health.v1 service follows the database; a worker exits non-zero
+// when the controller stays unreachable.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <iomanip>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/search_space.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "nas/v1/experiment.grpc.pb.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/process.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using ::google::protobuf::Struct;
+using ::google::protobuf::Value;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::nas::testing::Binary;
+using ::nas::testing::ChildProcess;
+using ::nas::testing::Psql;
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+Struct ParseJson(const std::string& json) {
+  Struct out;
+  auto s = google::protobuf::util::JsonStringToMessage(json, &out);
+  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << json.substr(0, 500);
+  return out;
+}
+
+// The all-15,625-cells table of the TABULAR experiment: accuracy grows with
+// the number of 3x3 convolutions, so the best accuracy is visible.
+std::string WriteTable(const std::string& dir) {
+  const SearchSpace* space = *GetSearchSpace("nb201");
+  const std::string path = dir + "/table.csv";
+  std::ofstream out(path);
+  out << std::setprecision(8) << "arch,val_pct,test_pct,train_s,flops_m\n";
+  for (int i = 0; i < 15625; ++i) {
+    std::vector<int> choices;
+    int conv3 = 0;
+    for (int e = 0, x = i; e < 6; ++e, x /= 5) {
+      choices.push_back(x % 5);
+      conv3 += x % 5 == 3;
+    }
+    const double val = 50 + 7 * conv3 + (i % 89) * 0.01;
+    out << *space->Canonical(choices) << "," << val << "," << val - 1 << ","
+        << 20 + 3 * conv3 << "," << 1 + 5 * conv3 + (i % 7) * 0.1 << "\n";
+  }
+  return path;
+}
+
+class Ops : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nas-ops-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto pg = testing::PostgresServer::Start();
+    NAS_ASSERT_OK(pg);
+    pg_ = *std::move(pg);
+    port_ = testing::FreePort();
+    metrics_port_ = testing::FreePort();
+  }
+
+  void TearDown() override {
+    prometheus_.reset();
+    workers_.clear();
+    controller_.reset();
+    std::string out;
+    if (HasFailure()) {
+      testing::RunCommand(absl::StrCat("tail -n 30 ", dir_, "/*.log"), &out);
+      std::cerr << "---- process logs ----\n" << out;
+    } else {
+      testing::RunCommand("rm -rf " + dir_, &out);
+    }
+  }
+
+  void StartController() {
+    auto c = ChildProcess::Spawn(
+        {Binary("controller/nas-controller"),
+         absl::StrCat("--listen=127.0.0.1:", port_),
+         "--database=" + pg_->conninfo(), "--tick_ms=100",
+         absl::StrCat("--metrics_address=127.0.0.1:", metrics_port_),
+         "--database_outage_seconds=120"},
+        dir_ + "/controller.log");
+    NAS_ASSERT_OK(c);
+    controller_ = *std::move(c);
+    // A subchannel of its own: after a restart, a channel from the global
+    // pool may inherit the previous channel's reconnect backoff.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    channel_ =
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
+                                  grpc::InsecureChannelCredentials(), args);
+    ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(30)))
+        << testing::ReadFile(dir_ + "/controller.log");
+    stub_ = v1::ExperimentService::NewStub(channel_);
+    health_ = grpc::health::v1::Health::NewStub(channel_);
+  }
+
+  // Returns the worker's metrics port.
+  int StartWorker(const std::string& id, int unreachable_seconds = 60) {
+    const int mport = testing::FreePort();
+    auto w = ChildProcess::Spawn(
+        {Binary("worker/nas-worker"),
+         absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
+         "--threads=1",
+         absl::StrCat("--unreachable_timeout_seconds=", unreachable_seconds),
+         absl::StrCat("--metrics_address=127.0.0.1:", mport)},
+        absl::StrCat(dir_, "/", id, ".log"));
+    EXPECT_TRUE(w.ok()) << w.status();
+    if (w.ok()) workers_[id] = *std::move(w);
+    return mport;
+  }
+
+  void WaitFor(const std::string& what, const std::function<bool()>& cond,
+               absl::Duration timeout) {
+    const absl::Time end = absl::Now() + timeout;
+    while (!cond()) {
+      ASSERT_LT(absl::Now(), end) << "timed out waiting for " << what;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  }
+
+  int Count(const std::string& sql) {
+    int n = -1;
+    EXPECT_TRUE(absl::SimpleAtoi(Psql(pg_->conninfo(), sql), &n)) << sql;
+    return n;
+  }
+
+  // Retries UNAVAILABLE for a few seconds (a controller just restarted).
+  int64_t Create(const std::string& yaml) {
+    v1::CreateExperimentRequest req;
+    req.set_spec_yaml(yaml);
+    v1::Experiment e;
+    grpc::Status s;
+    for (int i = 0; i < 20; ++i) {
+      grpc::ClientContext ctx;
+      s = stub_->CreateExperiment(&ctx, req, &e);
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+      absl::SleepFor(absl::Milliseconds(250));
+    }
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return e.id();
+  }
+
+  v1::ExperimentState State(int64_t id) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+    v1::GetExperimentRequest req;
+    req.set_id(id);
+    v1::Experiment e;
+    grpc::Status s = stub_->GetExperiment(&ctx, req, &e);
+    return s.ok() ? e.state() : v1::EXPERIMENT_STATE_UNSPECIFIED;
+  }
+
+  // The overall health status ("" service) or of `service`; -1 when the
+  // call fails.
+  int Health(const std::string& service = "") {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(3));
+    HealthCheckRequest req;
+    req.set_service(service);
+    HealthCheckResponse resp;
+    grpc::Status s = health_->Check(&ctx, req, &resp);
+    return s.ok() ? static_cast<int>(resp.status()) : -1;
+  }
+
+  // Runs `curl` on `url` (extra curl arguments in `args`); the body.
+  std::string Curl(const std::string& url, const std::string& args = "") {
+    std::string out;
+    const int rc =
+        testing::RunCommand(absl::StrCat("curl -sS --max-time 10 ", args, " ",
+                                         ShellQuote(url), " 2>&1"),
+                            &out);
+    EXPECT_EQ(rc, 0) << "curl " << url << ": " << out;
+    return out;
+  }
+
+  // Evaluates `expr` at Prometheus now; the "result" list (fails the test
+  // unless the API answers "success").
+  std::vector<Value> Query(const std::string& expr) {
+    const Struct r = ParseJson(
+        Curl(absl::StrCat("http://127.0.0.1:", prom_port_, "/api/v1/query"),
+             "-G --data-urlencode " + ShellQuote("query=" + expr)));
+    auto status = r.fields().find("status");
+    EXPECT_TRUE(status != r.fields().end() &&
+                status->second.string_value() == "success")
+        << expr;
+    std::vector<Value> out;
+    auto data = r.fields().find("data");
+    if (data == r.fields().end()) return out;
+    auto result = data->second.struct_value().fields().find("result");
+    if (result == data->second.struct_value().fields().end()) return out;
+    for (const Value& v : result->second.list_value().values()) {
+      out.push_back(v);
+    }
+    return out;
+  }
+
+  // The value of a one-series instant vector (NaN when there is none).
+  double Scalar(const std::string& expr) {
+    std::vector<Value> r = Query(expr);
+    if (r.size() != 1) return std::nan("");
+    const Value& v = r[0].struct_value().fields().at("value");
+    double d = std::nan("");
+    if (v.list_value().values_size() == 2) {
+      absl::SimpleAtod(v.list_value().values(1).string_value(), &d);
+    }
+    return d;
+  }
+
+  // Writes a Prometheus configuration made from the shipped one: each
+  // job's service discovery replaced by static loopback targets, and a
+  // 1 s scrape interval. Fails when the shipped jobs are not the two
+  // expected ones.
+  std::string GeneratePrometheusConfig(
+      const std::map<std::string, std::vector<int>>& ports) {
+    YAML::Node shipped = YAML::LoadFile(std::string(NAS_SOURCE_DIR) +
+                                        "/deploy/prometheus/prometheus.yml");
+    YAML::Node out;
+    out["global"] = shipped["global"];
+    out["global"]["scrape_interval"] = "1s";
+    out["global"]["scrape_timeout"] = "1s";
+    std::set<std::string> jobs;
+    for (const YAML::Node& job : shipped["scrape_configs"]) {
+      const std::string name = job["job_name"].as<std::string>();
+      jobs.insert(name);
+      YAML::Node j;
+      for (const auto& kv : job) {
+        const std::string key = kv.first.as<std::string>();
+        if (key.size() > 11 && key.substr(key.size() - 11) == "_sd_configs")
+          continue;
+        if (key == "static_configs") continue;
+        j[key] = kv.second;
+      }
+      YAML::Node targets;
+      if (ports.count(name) > 0) {
+        for (int p : ports.at(name)) {
+          targets.push_back(absl::StrCat("127.0.0.1:", p));
+        }
+      }
+      YAML::Node sc;
+      sc["targets"] = targets;
+      j["static_configs"].push_back(sc);
+      out["scrape_configs"].push_back(j);
+    }
+    EXPECT_EQ(jobs, (std::set<std::string>{"nas-controller", "nas-worker"}));
+    const std::string path = dir_ + "/prometheus.yml";
+    std::ofstream(path) << YAML::Dump(out) << "\n";
+    return path;
+  }
+
+  void StartPrometheus(const std::string& config) {
+    prom_port_ = testing::FreePort();
+    auto p = ChildProcess::Spawn(
+        {"/usr/bin/prometheus", "--config.file=" + config,
+         "--storage.tsdb.path=" + dir_ + "/tsdb",
+         absl::StrCat("--web.listen-address=127.0.0.1:", prom_port_),
+         "--log.level=warn"},
+        dir_ + "/prometheus.log");
+    NAS_ASSERT_OK(p);
+    prometheus_ = *std::move(p);
+    WaitFor(
+        "Prometheus ready",
+        [&] {
+          std::string out;
+          return testing::RunCommand(
+                     absl::StrCat("curl -sf --max-time 2 http://127.0.0.1:",
+                                  prom_port_, "/-/ready"),
+                     &out) == 0;
+        },
+        absl::Seconds(30));
+  }
+
+  std::string dir_;
+  std::unique_ptr<testing::PostgresServer> pg_;
+  int port_ = 0;
+  int metrics_port_ = 0;
+  int prom_port_ = 0;
+  std::unique_ptr<ChildProcess> controller_;
+  std::unique_ptr<ChildProcess> prometheus_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> workers_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ExperimentService::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+// Every expression of every panel of deploy/grafana/dashboards/*.json.
+std::vector<std::pair<std::string, std::string>> DashboardQueries() {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string path =
+      std::string(NAS_SOURCE_DIR) + "/deploy/grafana/dashboards/nas.json";
+  const Struct dash = ParseJson(testing::ReadFile(path));
+  std::function<void(const Value&)> visit = [&](const Value& panels) {
+    for (const Value& p : panels.list_value().values()) {
+      const auto& f = p.struct_value().fields();
+      const std::string title =
+          f.count("title") ? f.at("title").string_value() : "";
+      if (f.count("targets")) {
+        for (const Value& t : f.at("targets").list_value().values()) {
+          const auto& tf = t.struct_value().fields();
+          EXPECT_TRUE(tf.count("expr")) << "panel '" << title << "'";
+          if (tf.count("expr")) {
+            out.emplace_back(title, tf.at("expr").string_value());
+          }
+        }
+      }
+      if (f.count("panels")) visit(f.at("panels"));  // rows
+    }
+  };
+  EXPECT_TRUE(dash.fields().count("panels")) << path;
+  if (dash.fields().count("panels")) visit(dash.fields().at("panels"));
+  return out;
+}
+
+TEST_F(Ops, PrometheusAnswersEveryDashboardQuery) {
+  StartController();
+  const int w1 = StartWorker("w1");
+  const int w2 = StartWorker("w2");
+  WaitFor(
+      "2 workers registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 2; },
+      absl::Seconds(60));
+  const std::string config = GeneratePrometheusConfig(
+      {{"nas-controller", {metrics_port_}}, {"nas-worker", {w1, w2}}});
+  std::string out;
+  EXPECT_EQ(
+      testing::RunCommand(
+          absl::StrCat("promtool check config ", NAS_SOURCE_DIR,
+                       "/deploy/prometheus/prometheus.yml ", config, " 2>&1"),
+          &out),
+      0)
+      << out;
+  StartPrometheus(config);
+
+  // A TABULAR search that keeps running (stopped by the teardown) with a
+  // hard constraint that rejects the costliest cells, and a tiny real
+  // training run (epochs, images/s).
+  const SearchSpace* space = *GetSearchSpace("nb201");
+  v1::SearchSpaceSpec ss;
+  ss.set_name("nb201");
+  ss.mutable_nb201()->set_channels(4);
+  ss.mutable_nb201()->set_cells_per_stage(1);
+  const int64_t cheap = space->ComputeCost({0, 0, 0, 0, 0, 0}, ss, {})->params;
+  const int64_t dear = space->ComputeCost({3, 3, 3, 3, 3, 3}, ss, {})->params;
+  ASSERT_LT(cheap, dear);
+  const int64_t tabular = Create(absl::StrCat(R"(
+name: ops-tabular
+search_space:
+  name: nb201
+  nb201: {channels: 4, cells_per_stage: 1}
+strategy: {name: random, seed: 3}
+budget: {max_trials: 5000, parallel_trials: 2}
+objective:
+  constraints: {max_params: )",
+                                              (cheap + dear) / 2, R"(}
+evaluation:
+  mode: TABULAR
+  tabular:
+    path: )",
+                                              WriteTable(dir_), R"(
+    val_column: val_pct
+    test_column: test_pct
+    cost_column: train_s
+    cost_scale: 1
+    macs_column: flops_m
+    macs_scale: 1e6
+)"));
+  const int64_t full = Create(R"(
+name: ops-full
+search_space:
+  name: nb201
+  nb201: {channels: 4, cells_per_stage: 1}
+strategy: {name: random, seed: 4}
+budget: {max_trials: 2, parallel_trials: 2}
+evaluation:
+  epochs: 2
+  batch_size: 32
+  learning_rate: 0.1
+  train_samples: 256
+  val_samples: 200
+  test_samples: 200
+)");
+  ASSERT_GT(tabular, 0);
+  ASSERT_GT(full, 0);
+  WaitFor(
+      "the training experiment to finish",
+      [&] { return State(full) == v1::EXPERIMENT_SUCCEEDED; },
+      absl::Minutes(3));
+  WaitFor(
+      "20 tabular results",
+      [&] {
+        return Count(absl::StrCat(
+                   "SELECT count(*) FROM results WHERE experiment_id=",
+                   tabular)) >= 20;
+      },
+      absl::Minutes(1));
+  ASSERT_EQ(State(tabular), v1::EXPERIMENT_RUNNING);
+  // Two scrapes after the last change of the finished training run (the
+  // controller's gauges are refreshed every 2 s).
+  absl::SleepFor(absl::Seconds(5));
+
+  // promtool's linter has nothing to say about any /metrics.
+  for (int port : {metrics_port_, w1, w2}) {
+    const std::string file = absl::StrCat(dir_, "/metrics-", port, ".txt");
+    std::ofstream(file) << Curl(
+        absl::StrCat("http://127.0.0.1:", port, "/metrics"));
+    EXPECT_EQ(
+        testing::RunCommand(
+            absl::StrCat("promtool check metrics < ", file, " 2>&1"), &out),
+        0)
+        << out;
+    EXPECT_EQ(out, "") << "port " << port;
+  }
+
+  // Every panel's every query returns at least one series.
+  const auto queries = DashboardQueries();
+  EXPECT_GE(queries.size(), 20u);
+  for (const auto& [title, expr] : queries) {
+    EXPECT_FALSE(Query(expr).empty())
+        << "panel '" << title << "': no series for " << expr;
+  }
+
+  // And the numbers are the cluster's.
+  EXPECT_EQ(Scalar("count(up{job=~\"nas-.*\"} == 1)"), 3);
+  EXPECT_EQ(Scalar("nas_workers_alive"), 2);
+  EXPECT_EQ(Scalar("nas_experiments_running"), 1);
+  EXPECT_GT(
+      Scalar(absl::StrCat("nas_experiment_best_val_accuracy{experiment=\"",
+                          tabular, "\"}")),
+      0.5);
+  EXPECT_GE(Scalar(absl::StrCat("nas_experiment_pareto_front_size{experiment="
+                                "\"",
+                                tabular, "\"}")),
+            1);
+  EXPECT_GT(Scalar("nas_candidates_rejected_total"), 0);
+  EXPECT_GE(Scalar("sum(nas_worker_evaluations_total{mode=\"tabular\","
+                   "outcome=\"ok\"})"),
+            20);
+  EXPECT_EQ(
+      Scalar("sum(nas_worker_evaluations_total{mode=\"full\",outcome=\"ok\"})"),
+      2);
+  EXPECT_EQ(Scalar("sum(nas_worker_epoch_seconds_count)"), 4);
+  EXPECT_GT(Scalar("max(nas_worker_train_images_per_second)"), 0);
+  EXPECT_GE(Scalar("sum(nas_trials_reported_total{outcome=\"succeeded\"})"),
+            22);
+  EXPECT_GT(Scalar("sum(nas_rpc_duration_seconds_count{method=\"/"
+                   "nas.v1.WorkerService/AcquireTrial\",code=\"OK\"})"),
+            0);
+  EXPECT_GE(Scalar("sum(nas_trial_queue_wait_seconds_count)"), 22);
+  EXPECT_GT(Scalar("min(nas_process_resident_memory_bytes)"), 1e6);
+}
+
+TEST_F(Ops, HealthIsNotServingWhileTheDatabaseIsDown) {
+  StartController();
+  WaitFor(
+      "SERVING", [&] { return Health() == HealthCheckResponse::SERVING; },
+      absl::Seconds(10));
+  EXPECT_EQ(Health("nas.v1.WorkerService"), HealthCheckResponse::SERVING);
+  NAS_ASSERT_OK(pg_->Stop());
+  WaitFor(
+      "NOT_SERVING",
+      [&] { return Health() == HealthCheckResponse::NOT_SERVING; },
+      absl::Seconds(20));
+  EXPECT_EQ(Health("nas.v1.ExperimentService"),
+            HealthCheckResponse::NOT_SERVING);
+  EXPECT_TRUE(controller_->Running());
+  NAS_ASSERT_OK(pg_->Restart());
+  WaitFor(
+      "SERVING again", [&] { return Health() == HealthCheckResponse::SERVING; },
+      absl::Seconds(30));
+  // The controller works again: a request that needs the database.
+  grpc::ClientContext ctx;
+  v1::ListExperimentsRequest req;
+  v1::ListExperimentsResponse resp;
+  EXPECT_TRUE(stub_->ListExperiments(&ctx, req, &resp).ok());
+  EXPECT_NE(testing::ReadFile(dir_ + "/controller.log")
+                .find("leadership lock retaken"),
+            std::string::npos);
+}
+
+TEST_F(Ops, WorkerReconnectsThenExitsWhenTheControllerStaysAway) {
+  StartController();
+  StartWorker("w1", /*unreachable_seconds=*/15);
+  WaitFor(
+      "worker registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 1; },
+      absl::Seconds(60));
+  // Away for less than the limit: the worker retries and carries on.
+  controller_->Signal(SIGKILL);
+  ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
+  absl::SleepFor(absl::Seconds(2));
+  StartController();
+  // The new controller hears from the worker (it knows the worker only
+  // from its calls: nas_workers_alive counts them).
+  WaitFor(
+      "the worker to call the restarted controller",
+      [&] {
+        std::string out;
+        testing::RunCommand(
+            absl::StrCat("curl -s --max-time 2 http://127.0.0.1:",
+                         metrics_port_, "/metrics"),
+            &out);
+        return out.find("\nnas_workers_alive 1\n") != std::string::npos;
+      },
+      absl::Seconds(14));
+  const int64_t id = Create(absl::StrCat(
+      R"(
+name: ops-reconnect
+search_space: {name: nb201}
+strategy: {name: random, seed: 1}
+budget: {max_trials: 3, parallel_trials: 1}
+evaluation:
+  mode: TABULAR
+  tabular: {path: )",
+      WriteTable(dir_),
+      R"(, val_column: val_pct, test_column: test_pct, cost_column: train_s, cost_scale: 1}
+)"));
+  WaitFor(
+      "the experiment to finish after the reconnect",
+      [&] { return State(id) == v1::EXPERIMENT_SUCCEEDED; }, absl::Minutes(1));
+  ASSERT_TRUE(workers_["w1"]->Running());
+  // Away for longer: exit status 1 with a message that says why.
+  controller_->Signal(SIGKILL);
+  ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
+  std::optional<int> code = workers_["w1"]->WaitFor(absl::Seconds(60));
+  ASSERT_TRUE(code.has_value()) << "worker still running";
+  EXPECT_EQ(*code, 1);
+  const std::string log = testing::ReadFile(dir_ + "/w1.log");
+  EXPECT_NE(log.find("unreachable for"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace nas

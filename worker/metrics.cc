@@ -1,0 +1,100 @@
+#include "worker/metrics.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/ascii.h"
+
+namespace nas {
+namespace {
+
+double SteadySeconds() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ModeLabel(v1::EvaluationMode mode) {
+  std::string name = v1::EvaluationMode_Name(mode);
+  if (name.empty()) name = "unknown";
+  return absl::AsciiStrToLower(name);
+}
+
+}  // namespace
+
+WorkerMetrics::WorkerMetrics(const std::string& device)
+    : registry_(std::make_shared<prometheus::Registry>()) {
+  prometheus::Registry& r = *registry_;
+  evaluations_ = &prometheus::BuildCounter()
+                      .Name("nas_worker_evaluations_total")
+                      .Help(
+                          "Evaluations finished by this worker, by mode and "
+                          "outcome (ok or error)")
+                      .Register(r);
+  epoch_seconds_ = &prometheus::BuildHistogram()
+                        .Name("nas_worker_epoch_seconds")
+                        .Help("Duration of one training epoch")
+                        .Register(r)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100,
+                                     250, 500, 1000});
+  images_per_second_ =
+      &prometheus::BuildGauge()
+           .Name("nas_worker_train_images_per_second")
+           .Help(
+               "Training throughput of the last evaluation that trained "
+               "(images per second)")
+           .Register(r)
+           .Add({});
+  busy_ = &prometheus::BuildGauge()
+               .Name("nas_worker_trials_in_progress")
+               .Help("Trials being evaluated by this worker (0 or 1)")
+               .Register(r)
+               .Add({});
+  busy_seconds_ = &prometheus::BuildCounter()
+                       .Name("nas_worker_busy_seconds_total")
+                       .Help(
+                           "Time spent evaluating trials; its rate is the "
+                           "worker's utilisation (0..1)")
+                       .Register(r)
+                       .Add({});
+  unreachable_ = &prometheus::BuildCounter()
+                      .Name("nas_worker_controller_errors_total")
+                      .Help(
+                          "Calls to the controller that failed and were "
+                          "retried (controller unreachable)")
+                      .Register(r)
+                      .Add({});
+  prometheus::BuildGauge()
+      .Name("nas_worker_info")
+      .Help("Always 1; the device this worker evaluates on")
+      .Register(r)
+      .Add({{"device", device}})
+      .Set(1);
+}
+
+void WorkerMetrics::EvaluationStarted() {
+  busy_since_ = SteadySeconds();
+  busy_->Set(1);
+}
+
+void WorkerMetrics::EvaluationEnded(v1::EvaluationMode mode,
+                                    const v1::EvaluationMetrics* metrics) {
+  busy_->Set(0);
+  busy_seconds_->Increment(std::max(0.0, SteadySeconds() - busy_since_));
+  evaluations_
+      ->Add({{"mode", ModeLabel(mode)},
+             {"outcome", metrics != nullptr ? "ok" : "error"}})
+      .Increment();
+  if (metrics != nullptr && metrics->train_images_per_second() > 0) {
+    images_per_second_->Set(metrics->train_images_per_second());
+  }
+}
+
+void WorkerMetrics::EpochDone(double seconds) {
+  epoch_seconds_->Observe(seconds);
+}
+
+void WorkerMetrics::ControllerUnreachable() { unreachable_->Increment(); }
+
+}  // namespace nas

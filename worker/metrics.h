@@ -1,0 +1,52 @@
+// The worker's Prometheus metrics (prometheus-cpp), LibTorch-free: what the
+// client loop sees of each evaluation. Process memory and CPU time come
+// from common/metrics_endpoint.h's ProcessCollector at scrape time; device
+// (GPU) memory and utilisation are not read (see docs/OPERATIONS.md).
+// Thread-safe.
+#ifndef NAS_WORKER_METRICS_H_
+#define NAS_WORKER_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "nas/v1/worker.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace nas {
+
+class WorkerMetrics {
+ public:
+  // `device`: the evaluator's device description (a label of
+  // nas_worker_info).
+  explicit WorkerMetrics(const std::string& device);
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  // An evaluation starts / ends (busy time, trials in progress).
+  void EvaluationStarted();
+  // `metrics` is null when the evaluation failed.
+  void EvaluationEnded(v1::EvaluationMode mode,
+                       const v1::EvaluationMetrics* metrics);
+  // One training epoch took `seconds`.
+  void EpochDone(double seconds);
+  // A call to the controller failed with a retryable error.
+  void ControllerUnreachable();
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* evaluations_;
+  prometheus::Histogram* epoch_seconds_;
+  prometheus::Gauge* images_per_second_;
+  prometheus::Gauge* busy_;
+  prometheus::Counter* busy_seconds_;
+  prometheus::Counter* unreachable_;
+  double busy_since_ = 0;  // steady seconds; guarded by the single trial loop
+};
+
+}  // namespace nas
+
+#endif  // NAS_WORKER_METRICS_H_
