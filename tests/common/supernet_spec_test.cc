@@ -22,7 +22,7 @@ TEST(SupernetSpec, DefaultsFollowTheEvaluation) {
   NAS_ASSERT_OK(spec);
   const v1::SupernetOptions& s = spec->evaluation().supernet();
   EXPECT_EQ(spec->evaluation().mode(), v1::SUPERNET);
-  EXPECT_EQ(s.epochs(), 6);
+  EXPECT_EQ(s.epochs(), 30);  // 5 x evaluation.epochs
   EXPECT_EQ(s.calibration_batches(), 20);
   EXPECT_EQ(s.finetune_steps(), 0);
   EXPECT_DOUBLE_EQ(s.finetune_learning_rate(), 0.02);
