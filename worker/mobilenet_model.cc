@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "worker/layers.h"
 
 namespace nas {
 namespace {
@@ -13,16 +14,9 @@ namespace nn = torch::nn;
 
 nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
                 int64_t groups = 1, bool bias = false) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
-                        .stride(stride)
-                        .padding(kernel / 2)
-                        .groups(groups)
-                        .bias(bias));
+  return MakeConv(in, out, kernel, stride, groups, bias);
 }
-
-nn::BatchNorm2d Bn(int64_t c) {
-  return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).affine(true));
-}
+nn::BatchNorm2d Bn(int64_t c) { return MakeBatchNorm(c); }
 
 torch::Tensor Relu6(const torch::Tensor& x) { return torch::hardtanh(x, 0, 6); }
 

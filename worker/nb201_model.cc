@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "worker/layers.h"
 
 namespace nas {
 namespace {
@@ -12,16 +13,11 @@ enum Op { kNone = 0, kSkip = 1, kConv1x1 = 2, kConv3x3 = 3, kAvgPool3x3 = 4 };
 
 namespace nn = torch::nn;
 
-nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
-                        .stride(stride)
-                        .padding(kernel / 2)
-                        .bias(false));
+nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                int64_t groups = 1, bool bias = false) {
+  return MakeConv(in, out, kernel, stride, groups, bias);
 }
-
-nn::BatchNorm2d Bn(int64_t c) {
-  return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).affine(true));
-}
+nn::BatchNorm2d Bn(int64_t c) { return MakeBatchNorm(c); }
 
 }  // namespace
 

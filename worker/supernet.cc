@@ -13,6 +13,7 @@
 #include "common/mobilenet_space.h"
 #include "common/nb201_space.h"
 #include "common/status_macros.h"
+#include "worker/layers.h"
 #include "worker/nb201_model.h"
 
 namespace nas {
@@ -25,16 +26,9 @@ enum Nb201Op { kNone = 0, kSkip = 1, kConv1x1 = 2, kConv3x3 = 3, kPool = 4 };
 
 nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
                 int64_t groups = 1, bool bias = false) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
-                        .stride(stride)
-                        .padding(kernel / 2)
-                        .groups(groups)
-                        .bias(bias));
+  return MakeConv(in, out, kernel, stride, groups, bias);
 }
-
-nn::BatchNorm2d Bn(int64_t c) {
-  return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).affine(true));
-}
+nn::BatchNorm2d Bn(int64_t c) { return MakeBatchNorm(c); }
 
 // --- nb201 -------------------------------------------------------------------
 

@@ -41,6 +41,21 @@ double SecondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// A BatchCallback that prints a step line at most every 30 s (since
+// *last_print, which it updates), for long epochs.
+BatchCallback StepPrinter(const std::string& tag, int epoch, int epochs,
+                          int64_t steps_per_epoch, Clock::time_point t0,
+                          Clock::time_point* last_print) {
+  return [=](int64_t batch, const torch::Tensor& loss) {
+    if (SecondsSince(*last_print) <= 30) return;
+    *last_print = Clock::now();
+    std::fprintf(stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
+                 tag.c_str(), epoch, epochs, static_cast<long long>(batch),
+                 static_cast<long long>(steps_per_epoch), loss.item<double>(),
+                 SecondsSince(t0));
+  };
+}
+
 // EvaluationSpec as the controller sent it (defaults already applied there,
 // common/spec.cc). Zero epochs/batch/learning rate cannot pass validation,
 // so they fall back to the defaults only for callers that skip it (tests);
@@ -319,18 +334,10 @@ class TorchEvaluator final : public Evaluator {
     const Clock::time_point t0 = Clock::now();
     Clock::time_point last_print = t0;
     for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
-      BatchCallback on_batch;
-      if (options_.verbose) {
-        on_batch = [&](int64_t batch, const torch::Tensor& loss) {
-          if (SecondsSince(last_print) <= 30) return;
-          last_print = Clock::now();
-          std::fprintf(
-              stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
-              tag.c_str(), epoch, ts.epochs, static_cast<long long>(batch),
-              static_cast<long long>(steps_per_epoch), loss.item<double>(),
-              SecondsSince(t0));
-        };
-      }
+      const BatchCallback on_batch =
+          options_.verbose ? StepPrinter(tag, epoch, ts.epochs, steps_per_epoch,
+                                         t0, &last_print)
+                           : BatchCallback();
       const Clock::time_point epoch_start = Clock::now();
       train_loss = trainer.RunEpoch(train_x, train_y, on_batch);
       step_seconds += SecondsSince(epoch_start);
@@ -415,18 +422,10 @@ class TorchEvaluator final : public Evaluator {
     double train_loss = 0, probe = 0, step_seconds = 0;
     Clock::time_point last_print = t0;
     for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
-      BatchCallback on_batch;
-      if (options_.verbose) {
-        on_batch = [&](int64_t batch, const torch::Tensor& loss) {
-          if (SecondsSince(last_print) <= 30) return;
-          last_print = Clock::now();
-          std::fprintf(
-              stderr, "%s epoch %d/%d step %lld/%lld loss %.3f (%.1fs)\n",
-              tag.c_str(), epoch, ts.epochs, static_cast<long long>(batch),
-              static_cast<long long>(steps_per_epoch), loss.item<double>(),
-              SecondsSince(t0));
-        };
-      }
+      const BatchCallback on_batch =
+          options_.verbose ? StepPrinter(tag, epoch, ts.epochs, steps_per_epoch,
+                                         t0, &last_print)
+                           : BatchCallback();
       const Clock::time_point epoch_start = Clock::now();
       train_loss = trainer.RunEpoch(data.train_x, data.train_y, on_batch);
       step_seconds += SecondsSince(epoch_start);
