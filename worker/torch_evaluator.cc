@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -327,37 +328,19 @@ class TorchEvaluator final : public Evaluator {
     const int64_t n = train_x.size(0);
     const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
     Trainer trainer(model, to, device_, steps_per_epoch * ts.epochs);
-    int epochs_run = 0;
-    double train_loss = 0;
-    double val_accuracy = 0;
-    double step_seconds = 0;  // in RunEpoch: training steps only
     const Clock::time_point t0 = Clock::now();
-    Clock::time_point last_print = t0;
-    for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
-      const BatchCallback on_batch =
-          options_.verbose ? StepPrinter(tag, epoch, ts.epochs, steps_per_epoch,
-                                         t0, &last_print)
-                           : BatchCallback();
-      const Clock::time_point epoch_start = Clock::now();
-      train_loss = trainer.RunEpoch(train_x, train_y, on_batch);
-      step_seconds += SecondsSince(epoch_start);
-      val_accuracy = trial.final_training()
-                         ? 0.0
-                         : Accuracy(model, data->val_x, data->val_y);
-      epochs_run = epoch;
-      EpochProgress progress;
-      progress.epoch = epoch;
-      progress.train_loss = train_loss;
-      progress.val_accuracy = val_accuracy;
-      progress.seconds = SecondsSince(t0);
-      if (options_.verbose) {
-        last_print = Clock::now();
-        std::fprintf(stderr, "%s epoch %d/%d loss %.3f val_acc %.3f (%.1fs)\n",
-                     tag.c_str(), epoch, ts.epochs, train_loss, val_accuracy,
-                     progress.seconds);
-      }
-      if (on_epoch && !on_epoch(progress)) break;
-    }
+    const EpochLoop loop = RunEpochs(
+        trainer, train_x, train_y, ts.epochs, steps_per_epoch, tag, "val_acc",
+        [&] {
+          return trial.final_training()
+                     ? 0.0
+                     : Accuracy(model, data->val_x, data->val_y);
+        },
+        on_epoch);
+    const int epochs_run = loop.epochs_run;
+    const double train_loss = loop.train_loss;
+    const double val_accuracy = loop.score;
+    const double step_seconds = loop.step_seconds;
     const double train_seconds = SecondsSince(t0);
 
     v1::EvaluationMetrics m;
@@ -393,6 +376,52 @@ class TorchEvaluator final : public Evaluator {
     return m;
   }
 
+  struct EpochLoop {
+    int epochs_run = 0;
+    double train_loss = 0;    // of the last epoch
+    double score = 0;         // score() after the last epoch
+    double step_seconds = 0;  // in RunEpoch: training steps only
+  };
+
+  // Up to `epochs` epochs (of `steps_per_epoch` steps) of `trainer` over
+  // (x, y), each followed by
+  // `score()` (printed as `score_name`) and a report to `on_epoch`, which
+  // may stop the loop; step lines every 30 s when verbose.
+  EpochLoop RunEpochs(Trainer& trainer, const torch::Tensor& x,
+                      const torch::Tensor& y, int epochs,
+                      int64_t steps_per_epoch, const std::string& tag,
+                      const char* score_name,
+                      const std::function<double()>& score,
+                      const ProgressCallback& on_epoch) {
+    EpochLoop out;
+    const Clock::time_point t0 = Clock::now();
+    Clock::time_point last_print = t0;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      const BatchCallback on_batch =
+          options_.verbose ? StepPrinter(tag, epoch, epochs, steps_per_epoch,
+                                         t0, &last_print)
+                           : BatchCallback();
+      const Clock::time_point epoch_start = Clock::now();
+      out.train_loss = trainer.RunEpoch(x, y, on_batch);
+      out.step_seconds += SecondsSince(epoch_start);
+      out.score = score();
+      out.epochs_run = epoch;
+      EpochProgress progress;
+      progress.epoch = epoch;
+      progress.train_loss = out.train_loss;
+      progress.val_accuracy = out.score;
+      progress.seconds = SecondsSince(t0);
+      if (options_.verbose) {
+        last_print = Clock::now();
+        std::fprintf(stderr, "%s epoch %d/%d loss %.3f %s %.3f (%.1fs)\n",
+                     tag.c_str(), epoch, epochs, out.train_loss, score_name,
+                     out.score, progress.seconds);
+      }
+      if (on_epoch && !on_epoch(progress)) break;
+    }
+    return out;
+  }
+
   // Trains the experiment's supernet (SPOS) and keeps its weights for
   // TakeModel. Reports each epoch like a training trial, with the supernet
   // probe accuracy as val_accuracy.
@@ -418,33 +447,18 @@ class TorchEvaluator final : public Evaluator {
                    tag.c_str(), space.c_str(),
                    static_cast<long long>(CountParameters(*net)), ts.epochs);
     }
-    int epochs_run = 0;
-    double train_loss = 0, probe = 0, step_seconds = 0;
-    Clock::time_point last_print = t0;
-    for (int epoch = 1; epoch <= ts.epochs; ++epoch) {
-      const BatchCallback on_batch =
-          options_.verbose ? StepPrinter(tag, epoch, ts.epochs, steps_per_epoch,
-                                         t0, &last_print)
-                           : BatchCallback();
-      const Clock::time_point epoch_start = Clock::now();
-      train_loss = trainer.RunEpoch(data.train_x, data.train_y, on_batch);
-      step_seconds += SecondsSince(epoch_start);
-      probe = SupernetProbeAccuracy(*net, search_space, data.val_x, data.val_y,
-                                    static_cast<uint64_t>(ts.seed));
-      epochs_run = epoch;
-      EpochProgress progress;
-      progress.epoch = epoch;
-      progress.train_loss = train_loss;
-      progress.val_accuracy = probe;
-      progress.seconds = SecondsSince(t0);
-      if (options_.verbose) {
-        last_print = Clock::now();
-        std::fprintf(
-            stderr, "%s epoch %d/%d loss %.3f probe_acc %.3f (%.1fs)\n",
-            tag.c_str(), epoch, ts.epochs, train_loss, probe, progress.seconds);
-      }
-      if (on_epoch && !on_epoch(progress)) break;
-    }
+    const EpochLoop loop = RunEpochs(
+        trainer, data.train_x, data.train_y, ts.epochs, steps_per_epoch, tag,
+        "probe_acc",
+        [&] {
+          return SupernetProbeAccuracy(*net, search_space, data.val_x,
+                                       data.val_y,
+                                       static_cast<uint64_t>(ts.seed));
+        },
+        on_epoch);
+    const int epochs_run = loop.epochs_run;
+    const double train_loss = loop.train_loss, probe = loop.score,
+                 step_seconds = loop.step_seconds;
     v1::EvaluationMetrics m;
     m.set_val_accuracy(probe);
     m.set_params(CountParameters(*net));
