@@ -42,7 +42,7 @@ void WriteText(const std::string& path, const std::string& text) {
 bool MakeCertificates(const std::string& dir, std::string* out) {
   const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1";
   const std::string cmd = absl::StrCat(
-      "cd ", dir, " && set -e", " && openssl req -x509 ", key,
+      "(cd ", dir, " && set -e", " && openssl req -x509 ", key,
       " -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=nas-test-ca",
       " && openssl req ", key,
       " -nodes -keyout server.key -out server.csr -subj /CN=nas-controller",
@@ -53,8 +53,8 @@ bool MakeCertificates(const std::string& dir, std::string* out) {
       " && openssl req ", key,
       " -nodes -keyout client.key -out client.csr -subj /CN=nas-worker",
       " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
-      "-CAcreateserial -out client.pem -days 1 2>&1");
-  return testing::RunCommand(cmd + " 2>&1", out) == 0;
+      "-CAcreateserial -out client.pem -days 1) 2>&1");
+  return testing::RunCommand(cmd, out) == 0;
 }
 
 std::string WriteTable(const std::string& dir) {
