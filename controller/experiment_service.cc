@@ -101,8 +101,9 @@ class WatchReactor final
   v1::ExperimentEvent event_;
 };
 
-ExperimentServiceImpl::ExperimentServiceImpl(Controller* controller)
-    : controller_(controller) {
+ExperimentServiceImpl::ExperimentServiceImpl(Controller* controller,
+                                             const TokenAuthorizer* auth)
+    : controller_(controller), auth_(auth) {
   listener_id_ = controller_->AddTickListener([this] { PollWatchers(); });
 }
 
@@ -140,42 +141,51 @@ void ExperimentServiceImpl::PollWatchers() {
 grpc::ServerUnaryReactor* ExperimentServiceImpl::CreateExperiment(
     grpc::CallbackServerContext* ctx, const v1::CreateExperimentRequest* req,
     v1::Experiment* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
   return FinishUnary(ctx, controller_->CreateExperiment(*req), resp);
 }
 
 grpc::ServerUnaryReactor* ExperimentServiceImpl::GetExperiment(
     grpc::CallbackServerContext* ctx, const v1::GetExperimentRequest* req,
     v1::Experiment* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
   return FinishUnary(ctx, controller_->GetExperiment(req->id()), resp);
 }
 
 grpc::ServerUnaryReactor* ExperimentServiceImpl::ListExperiments(
     grpc::CallbackServerContext* ctx, const v1::ListExperimentsRequest* req,
     v1::ListExperimentsResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
   return FinishUnary(ctx, controller_->ListExperiments(*req), resp);
 }
 
 grpc::ServerUnaryReactor* ExperimentServiceImpl::StopExperiment(
     grpc::CallbackServerContext* ctx, const v1::StopExperimentRequest* req,
     v1::Experiment* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
   return FinishUnary(ctx, controller_->StopExperiment(req->id()), resp);
 }
 
 grpc::ServerUnaryReactor* ExperimentServiceImpl::ListCandidates(
     grpc::CallbackServerContext* ctx, const v1::ListCandidatesRequest* req,
     v1::ListCandidatesResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
   return FinishUnary(ctx, controller_->ListCandidates(*req), resp);
 }
 
 grpc::ServerUnaryReactor* ExperimentServiceImpl::GetParetoFront(
     grpc::CallbackServerContext* ctx, const v1::GetParetoFrontRequest* req,
     v1::GetParetoFrontResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
   return FinishUnary(ctx, controller_->GetParetoFront(*req), resp);
 }
 
 grpc::ServerWriteReactor<v1::ExperimentEvent>*
 ExperimentServiceImpl::WatchExperiment(grpc::CallbackServerContext* ctx,
                                        const v1::WatchExperimentRequest* req) {
+  if (absl::Status s = CheckCaller(ctx, *auth_, Role::kClient); !s.ok()) {
+    return new RefusedWriter<v1::ExperimentEvent>(s);
+  }
   auto* reactor = new WatchReactor(this, req->id());
   {
     absl::MutexLock lock(&mu_);
@@ -188,6 +198,7 @@ ExperimentServiceImpl::WatchExperiment(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* ExperimentServiceImpl::ExportCandidate(
     grpc::CallbackServerContext* ctx, const v1::ExportCandidateRequest* req,
     v1::ExportCandidateResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
   return FinishUnary(ctx, controller_->ExportCandidate(*req), resp);
 }
 

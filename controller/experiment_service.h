@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/synchronization/mutex.h"
+#include "controller/auth.h"
 #include "controller/controller.h"
 #include "nas/v1/experiment.grpc.pb.h"
 
@@ -20,7 +21,7 @@ class ExperimentServiceImpl final
  public:
   // `controller` must outlive the service; the server must be shut down
   // before the service is destroyed.
-  explicit ExperimentServiceImpl(Controller* controller);
+  ExperimentServiceImpl(Controller* controller, const TokenAuthorizer* auth);
   ~ExperimentServiceImpl() override;
 
   grpc::ServerUnaryReactor* CreateExperiment(
@@ -54,6 +55,7 @@ class ExperimentServiceImpl final
   void PollWatchers();
 
   Controller* const controller_;
+  const TokenAuthorizer* const auth_;
   int listener_id_ = -1;
   absl::Mutex mu_;
   std::set<WatchReactor*> watchers_ ABSL_GUARDED_BY(mu_);

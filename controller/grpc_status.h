@@ -1,5 +1,6 @@
 // The one place where absl::Status becomes grpc::Status (messages capped at
-// 1 KB), and the unary-reactor helper every handler uses.
+// 1 KB), the unary-reactor helper every handler uses, and the adapters of
+// TokenAuthorizer (controller/auth.h) that every handler calls first.
 #ifndef NAS_CONTROLLER_GRPC_STATUS_H_
 #define NAS_CONTROLLER_GRPC_STATUS_H_
 
@@ -7,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "controller/auth.h"
 
 namespace nas {
 
@@ -22,6 +24,28 @@ grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
   reactor->Finish(ToGrpcStatus(result.status()));
   return reactor;
 }
+
+// The call's `authorization` metadata checked by `auth` for `role`.
+absl::Status CheckCaller(const grpc::CallbackServerContext* context,
+                         const TokenAuthorizer& auth, Role role);
+
+// For unary handlers: nullptr when the caller may call the service of
+// `role`; else the context's default reactor, finished with the refusal
+// (the handler returns it).
+grpc::ServerUnaryReactor* RejectUnauthorized(
+    grpc::CallbackServerContext* context, const TokenAuthorizer& auth,
+    Role role);
+
+// For server-streaming handlers: a reactor that only finishes with
+// `status` (a refusal), writing nothing.
+template <typename T>
+class RefusedWriter final : public grpc::ServerWriteReactor<T> {
+ public:
+  explicit RefusedWriter(const absl::Status& status) {
+    this->Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
 
 }  // namespace nas
 

@@ -8,6 +8,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/secrets.h"
 #include "controller/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address");
@@ -23,6 +24,17 @@ ABSL_FLAG(std::string, metrics_address, "",
           "0.0.0.0:9100 (empty = no endpoint)");
 ABSL_FLAG(int, database_outage_seconds, 60,
           "exit non-zero when the database stays unreachable this long");
+
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA: when set, clients must present a certificate it signed");
+ABSL_FLAG(std::string, client_token_file, "",
+          "file holding the client role's bearer token (or env "
+          "NAS_CLIENT_TOKEN); none = ExperimentService open");
+ABSL_FLAG(std::string, worker_token_file, "",
+          "file holding the worker role's bearer token (or env "
+          "NAS_WORKER_TOKEN); none = WorkerService open");
 
 namespace {
 volatile std::sig_atomic_t g_signal = 0;
@@ -51,6 +63,21 @@ int main(int argc, char** argv) {
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.database_outage =
       absl::Seconds(absl::GetFlag(FLAGS_database_outage_seconds));
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  auto client_token = nas::ReadToken(absl::GetFlag(FLAGS_client_token_file),
+                                     "NAS_CLIENT_TOKEN");
+  auto worker_token = nas::ReadToken(absl::GetFlag(FLAGS_worker_token_file),
+                                     "NAS_WORKER_TOKEN");
+  for (const auto* t : {&client_token, &worker_token}) {
+    if (!t->ok()) {
+      fprintf(stderr, "nas-controller: %s\n", t->status().ToString().c_str());
+      return 2;
+    }
+  }
+  options.client_token = *client_token;
+  options.worker_token = *worker_token;
   if (options.store.conninfo.empty()) {
     fprintf(stderr,
             "nas-controller: --database (or NAS_DATABASE) is required\n");

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/metrics_endpoint.h"
+#include "common/secrets.h"
 #include "common/status_macros.h"
 #include "controller/experiment_service.h"
 #include "controller/metrics.h"
@@ -27,6 +28,35 @@ void SetHealth(grpc::Server* server, bool serving) {
   health->SetServingStatus(v1::WorkerService::service_full_name(), serving);
 }
 
+// The credentials of the listening port: TLS from PEM files, or plaintext.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
+    const ServerTlsOptions& tls) {
+  if (tls.cert_file.empty() && tls.key_file.empty()) {
+    if (!tls.client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca needs --tls_cert and --tls_key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key must be given together");
+  }
+  grpc::SslServerCredentialsOptions ssl(
+      tls.client_ca_file.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  NAS_ASSIGN_OR_RETURN(pair.cert_chain, ReadFileContents(tls.cert_file));
+  NAS_ASSIGN_OR_RETURN(pair.private_key, ReadFileContents(tls.key_file));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file.empty()) {
+    NAS_ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                         ReadFileContents(tls.client_ca_file));
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
 }  // namespace
 
 struct ControllerServer::Parts {
@@ -36,6 +66,7 @@ struct ControllerServer::Parts {
   std::unique_ptr<LeadershipLock> leadership;
   std::unique_ptr<Store> store;
   std::unique_ptr<Controller> controller;
+  std::unique_ptr<TokenAuthorizer> auth;
   std::unique_ptr<ExperimentServiceImpl> experiments;
   std::unique_ptr<WorkerServiceImpl> workers;
   std::unique_ptr<grpc::Server> server;
@@ -125,6 +156,10 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const ServerOptions& options) {
   auto parts = std::make_unique<Parts>();
   parts->options = options;
+  NAS_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                       MakeCredentials(options.tls));
+  parts->auth = std::make_unique<TokenAuthorizer>(options.client_token,
+                                                  options.worker_token);
   ControllerOptions controller_options = options.controller;
   if (!options.metrics_address.empty()) {
     parts->metrics = std::make_unique<ControllerMetrics>();
@@ -154,16 +189,16 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   parts->controller =
       std::make_unique<Controller>(parts->store.get(), controller_options);
   NAS_RETURN_IF_ERROR(parts->controller->Start());
-  parts->experiments =
-      std::make_unique<ExperimentServiceImpl>(parts->controller.get());
-  parts->workers = std::make_unique<WorkerServiceImpl>(parts->controller.get());
+  parts->experiments = std::make_unique<ExperimentServiceImpl>(
+      parts->controller.get(), parts->auth.get());
+  parts->workers = std::make_unique<WorkerServiceImpl>(parts->controller.get(),
+                                                       parts->auth.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(options.listen, credentials, &port);
   // Workers send trained models (TorchScript) with their results.
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
@@ -183,6 +218,13 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
         absl::StrCat("cannot listen on ", options.listen));
   }
   SetHealth(parts->server.get(), true);
+  fprintf(
+      stderr, "nas-controller: %s, %s\n",
+      options.tls.cert_file.empty() ? "plaintext gRPC"
+                                    : (options.tls.client_ca_file.empty()
+                                           ? "TLS"
+                                           : "TLS with client certificates"),
+      parts->auth->enabled() ? "bearer tokens required" : "no tokens (open)");
   Parts* raw = parts.get();
   parts->supervisor = std::thread([raw] { raw->Supervise(); });
   return std::unique_ptr<ControllerServer>(

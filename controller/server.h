@@ -10,7 +10,12 @@
 // unreachable) the ticker pauses and the lock is retaken as soon as the
 // database is back; if another controller took it meanwhile, or the
 // database stays unreachable longer than `database_outage`, Failed() says
-// why and main exits. The metrics' gauges are refreshed every
+// why and main exits.
+//
+// Authentication (docs/SECURITY.md): TLS when `tls` names a certificate,
+// optionally requiring client certificates; bearer tokens per role checked
+// by every handler of both services (controller/auth.h). Health checking
+// and reflection stay open. The metrics' gauges are refreshed every
 // `stats_interval` while SERVING.
 #ifndef NAS_CONTROLLER_SERVER_H_
 #define NAS_CONTROLLER_SERVER_H_
@@ -22,6 +27,15 @@
 #include "controller/controller.h"
 
 namespace nas {
+
+// TLS of the gRPC port: PEM file paths. All empty (the default): plaintext.
+struct ServerTlsOptions {
+  // Server certificate chain and its private key; both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // When set: clients must present a certificate signed by this CA.
+  std::string client_ca_file;
+};
 
 struct ServerOptions {
   // gRPC listen address. Default "127.0.0.1:50051". Port 0 picks a free one.
@@ -41,6 +55,11 @@ struct ServerOptions {
   absl::Duration stats_interval = absl::Seconds(2);
   // Longest database outage (leadership lock lost) survived. Default 60 s.
   absl::Duration database_outage = absl::Seconds(60);
+  ServerTlsOptions tls;
+  // Bearer tokens of the two roles (controller/auth.h); "" = that role's
+  // service is open. Default: both open.
+  std::string client_token;
+  std::string worker_token;
 };
 
 class ControllerServer {

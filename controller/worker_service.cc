@@ -105,8 +105,9 @@ class ArtifactWriter final
   v1::ArtifactChunk chunk_;
 };
 
-WorkerServiceImpl::WorkerServiceImpl(Controller* controller)
-    : controller_(controller) {
+WorkerServiceImpl::WorkerServiceImpl(Controller* controller,
+                                     const TokenAuthorizer* auth)
+    : controller_(controller), auth_(auth) {
   listener_id_ = controller_->AddTickListener([this] { ServeWaiters(); });
 }
 
@@ -142,12 +143,14 @@ void WorkerServiceImpl::ServeWaiters() {
 grpc::ServerUnaryReactor* WorkerServiceImpl::RegisterWorker(
     grpc::CallbackServerContext* ctx, const v1::RegisterWorkerRequest* req,
     v1::RegisterWorkerResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kWorker)) return r;
   return FinishUnary(ctx, controller_->RegisterWorker(*req), resp);
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireTrial(
     grpc::CallbackServerContext* ctx, const v1::AcquireTrialRequest* req,
     v1::AcquireTrialResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kWorker)) return r;
   int wait_ms = req->wait_ms() <= 0 ? 30000 : std::min(req->wait_ms(), 60000);
   absl::Time deadline = absl::Now() + absl::Milliseconds(wait_ms);
   // Answer a little before the client's own deadline, so it gets a response.
@@ -168,23 +171,29 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireTrial(
 grpc::ServerUnaryReactor* WorkerServiceImpl::RenewLease(
     grpc::CallbackServerContext* ctx, const v1::RenewLeaseRequest* req,
     v1::RenewLeaseResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kWorker)) return r;
   return FinishUnary(ctx, controller_->RenewLease(*req), resp);
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::ReportProgress(
     grpc::CallbackServerContext* ctx, const v1::ReportProgressRequest* req,
     v1::ReportProgressResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kWorker)) return r;
   return FinishUnary(ctx, controller_->ReportProgress(*req), resp);
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(
     grpc::CallbackServerContext* ctx, const v1::ReportResultRequest* req,
     v1::ReportResultResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kWorker)) return r;
   return FinishUnary(ctx, controller_->ReportResult(*req), resp);
 }
 
 grpc::ServerWriteReactor<v1::ArtifactChunk>* WorkerServiceImpl::FetchArtifact(
     grpc::CallbackServerContext* ctx, const v1::FetchArtifactRequest* req) {
+  if (absl::Status s = CheckCaller(ctx, *auth_, Role::kWorker); !s.ok()) {
+    return new RefusedWriter<v1::ArtifactChunk>(s);
+  }
   return new ArtifactWriter(controller_, *req);
 }
 

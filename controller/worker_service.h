@@ -8,6 +8,7 @@
 #include <list>
 
 #include "absl/synchronization/mutex.h"
+#include "controller/auth.h"
 #include "controller/controller.h"
 #include "nas/v1/worker.grpc.pb.h"
 
@@ -17,8 +18,9 @@ class AcquireReactor;
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
-  // `controller` must outlive the service; shut the server down first.
-  explicit WorkerServiceImpl(Controller* controller);
+  // `controller` and `auth` must outlive the service; shut the server
+  // down first. Every call is first checked by `auth` (role worker).
+  WorkerServiceImpl(Controller* controller, const TokenAuthorizer* auth);
   ~WorkerServiceImpl() override;
 
   grpc::ServerUnaryReactor* RegisterWorker(
@@ -50,6 +52,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   void ServeWaiters();
 
   Controller* const controller_;
+  const TokenAuthorizer* const auth_;
   int listener_id_ = -1;
   absl::Mutex mu_;
   std::list<AcquireReactor*> waiters_ ABSL_GUARDED_BY(mu_);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/metrics_endpoint.h"
+#include "common/secrets.h"
 #include "worker/evaluator.h"
 #include "worker/metrics.h"
 #include "worker/tabular_evaluator.h"
@@ -34,9 +35,47 @@ ABSL_FLAG(std::string, metrics_address, "",
           "host:port of the Prometheus /metrics endpoint, e.g. "
           "0.0.0.0:9101 (empty = no endpoint)");
 
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the worker role's bearer token (or env NAS_TOKEN)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA of the controller's certificate (enables TLS)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (optional)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name expected in the controller's certificate (default: the "
+          "host of --controller)");
+
 namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
+
+// Reads the PEM files named by the --tls_* flags into `options`.
+absl::Status ReadTls(nas::WorkerOptions* options) {
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  options->tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  if (ca.empty()) {
+    if (!cert.empty() || !key.empty() || !options->tls_server_name.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_cert, --tls_key and --tls_server_name need --tls_ca");
+    }
+    return absl::OkStatus();
+  }
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key must be given together");
+  }
+  for (auto [path, pem] : {std::pair{&ca, &options->tls_ca_pem},
+                           std::pair{&cert, &options->tls_cert_pem},
+                           std::pair{&key, &options->tls_key_pem}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> content = nas::ReadFileContents(*path);
+    if (!content.ok()) return content.status();
+    *pem = *std::move(content);
+  }
+  return absl::OkStatus();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +104,16 @@ int main(int argc, char** argv) {
   options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit_seconds));
   options.unreachable_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));
+  auto token = nas::ReadToken(absl::GetFlag(FLAGS_token_file), "NAS_TOKEN");
+  if (!token.ok()) {
+    fprintf(stderr, "nas-worker: %s\n", token.status().ToString().c_str());
+    return 2;
+  }
+  options.token = *token;
+  if (absl::Status s = ReadTls(&options); !s.ok()) {
+    fprintf(stderr, "nas-worker: %s\n", s.ToString().c_str());
+    return 2;
+  }
   nas::EvaluatorOptions eval_options;
   eval_options.threads = absl::GetFlag(FLAGS_threads);
   // TABULAR trials are table lookups; every other mode trains.

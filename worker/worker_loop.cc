@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -25,9 +26,49 @@ bool Retryable(const grpc::Status& s) {
 }
 
 absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(what, ": ", s.error_message()));
+  const bool auth = s.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+                    s.error_code() == grpc::StatusCode::PERMISSION_DENIED;
+  return absl::Status(
+      static_cast<absl::StatusCode>(s.error_code()),
+      absl::StrCat(what, ": ", s.error_message(),
+                   auth ? " (the controller refused this worker's token: "
+                          "check --token_file / NAS_TOKEN, which must hold "
+                          "the controller's worker token)"
+                        : ""));
 }
+
+// Adds `authorization: Bearer <token>` to every call of the channel.
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string* header) : header_(header) {}
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const header_;
+};
+
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  // `header` must outlive every channel made with this factory.
+  explicit BearerInterceptorFactory(const std::string* header)
+      : header_(header) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(header_);
+  }
+
+ private:
+  const std::string* const header_;
+};
 
 // gRPC's own reconnect backoff grows to 120 s, during which calls fail at
 // once with the last connection error: a controller back after a restart
@@ -35,12 +76,34 @@ absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
 // replaces the channel after an UNAVAILABLE call (with a subchannel pool of
 // its own, so that the new channel does not inherit the old one's backoff)
 // and does the backing off itself.
-std::shared_ptr<WorkerService::Stub> NewStub(const std::string& target) {
+// `auth_header` ("" = no token) must outlive the stub.
+std::shared_ptr<WorkerService::Stub> NewStub(const WorkerOptions& options,
+                                             const std::string* auth_header) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return WorkerService::NewStub(grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), args));
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (!options.tls_ca_pem.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_ca_pem;
+    ssl.pem_cert_chain = options.tls_cert_pem;
+    ssl.pem_private_key = options.tls_key_pem;
+    credentials = grpc::SslCredentials(ssl);
+    if (!options.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(options.tls_server_name);
+    }
+  }
+  std::vector<
+      std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+      interceptors;
+  if (!auth_header->empty()) {
+    interceptors.push_back(
+        std::make_unique<BearerInterceptorFactory>(auth_header));
+  }
+  return WorkerService::NewStub(
+      grpc::experimental::CreateCustomChannelWithInterceptors(
+          options.controller, credentials, args, std::move(interceptors)));
 }
 
 class Worker {
@@ -50,7 +113,10 @@ class Worker {
       : options_(options),
         evaluator_(evaluator),
         stop_(stop),
-        stub_(NewStub(options.controller)),
+        auth_header_(options.token.empty()
+                         ? std::string()
+                         : absl::StrCat("Bearer ", options.token)),
+        stub_(NewStub(options, &auth_header_)),
         cache_(
             options.cache_dir.empty() ? DefaultArtifactCacheDir()
                                       : options.cache_dir,
@@ -303,13 +369,16 @@ class Worker {
   const WorkerOptions& options_;
   Evaluator* const evaluator_;
   const std::atomic<bool>* stop_;
+  // "Bearer <token>", or "" without a token; never logged.
+  const std::string auth_header_;
   // The current stub (replaced by Reconnect); shared with the heartbeat.
   std::shared_ptr<WorkerService::Stub> stub() {
     std::lock_guard<std::mutex> lock(stub_mu_);
     return stub_;
   }
   void Reconnect() {
-    std::shared_ptr<WorkerService::Stub> fresh = NewStub(options_.controller);
+    std::shared_ptr<WorkerService::Stub> fresh =
+        NewStub(options_, &auth_header_);
     std::lock_guard<std::mutex> lock(stub_mu_);
     stub_ = std::move(fresh);
   }

@@ -3,6 +3,11 @@
 // each epoch, and report the result (retried while the controller is
 // unreachable). Single-threaded apart from the heartbeat thread of the
 // trial in progress.
+//
+// Authentication (docs/SECURITY.md): every call, including heartbeats and
+// the FetchArtifact stream, carries `authorization: Bearer <token>` when a
+// token is set; an UNAUTHENTICATED or PERMISSION_DENIED answer is never
+// retried: RunWorker returns it (main exits non-zero).
 #ifndef NAS_WORKER_WORKER_LOOP_H_
 #define NAS_WORKER_WORKER_LOOP_H_
 
@@ -36,6 +41,18 @@ struct WorkerOptions {
   // Where to count evaluations, epochs and controller errors (not owned;
   // must outlive RunWorker). Default nullptr: no metrics.
   WorkerMetrics* metrics = nullptr;
+  // Bearer token of the worker role; "" = send none. Default "".
+  std::string token;
+  // TLS to the controller, PEM contents (not paths). tls_ca_pem non-empty
+  // turns TLS on and is the CA that must have signed the server's
+  // certificate; tls_cert_pem/tls_key_pem are an optional client
+  // certificate; tls_server_name overrides the name checked against the
+  // server certificate (default: the host of `controller`). Default: all
+  // empty, plaintext.
+  std::string tls_ca_pem;
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  std::string tls_server_name;
 };
 
 // Gives the evaluator an ArtifactFetcher (FetchArtifact into the cache

@@ -819,24 +819,8 @@ TEST_F(Nasctl, WatchSurvivesAControllerRestart) {
       << text;
 }
 
-// A stand-in controller that requires TLS and a bearer token, so the
-// client side of both is exercised before the real server supports them.
-class TokenCheckingService final : public v1::ExperimentService::Service {
- public:
-  grpc::Status ListExperiments(grpc::ServerContext* ctx,
-                               const v1::ListExperimentsRequest*,
-                               v1::ListExperimentsResponse* out) override {
-    auto it = ctx->client_metadata().find("authorization");
-    if (it == ctx->client_metadata().end() ||
-        std::string(it->second.data(), it->second.size()) != "Bearer s3cret") {
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                          "missing or wrong bearer token");
-    }
-    out->add_experiments()->set_id(77);
-    return grpc::Status::OK;
-  }
-};
-
+// The real controller serving TLS and requiring the client token: nasctl
+// and the Python client reach it with a CA file and a bearer token.
 TEST(NasctlConnection, TlsCaFileAndBearerTokenFromFlagsAndEnvironment) {
   char tmpl[] = "/tmp/nasctl-tls-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
@@ -847,29 +831,33 @@ TEST(NasctlConnection, TlsCaFileAndBearerTokenFromFlagsAndEnvironment) {
                    "subjectAltName=DNS:nas-test"),
       dir);
   ASSERT_EQ(r.rc, 0) << r.err;
-  grpc::SslServerCredentialsOptions ssl;
-  ssl.pem_key_cert_pairs.push_back({testing::ReadFile(dir + "/key.pem"),
-                                    testing::ReadFile(dir + "/cert.pem")});
-  TokenCheckingService service;
+  auto pg = testing::PostgresServer::Start();
+  NAS_ASSERT_OK(pg);
   const int port = testing::FreePort();
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat("127.0.0.1:", port),
-                           grpc::SslServerCredentials(ssl));
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
   WriteText(dir + "/token", "s3cret\n");
+  WriteText(dir + "/worker-token", "w0rker\n");
+  auto controller = ChildProcess::Spawn(
+      {Binary("controller/nas-controller"),
+       absl::StrCat("--listen=127.0.0.1:", port),
+       "--database=" + (*pg)->conninfo(), "--tls_cert=" + dir + "/cert.pem",
+       "--tls_key=" + dir + "/key.pem", "--client_token_file=" + dir + "/token",
+       "--worker_token_file=" + dir + "/worker-token"},
+      dir + "/controller.log");
+  NAS_ASSERT_OK(controller);
   const std::string nasctl = Binary("client/nasctl");
   const std::string addr = absl::StrCat("127.0.0.1:", port);
-
-  // Flags.
-  r = Shell(absl::StrCat(nasctl, " --controller ", addr, " --tls-ca ", dir,
-                         "/cert.pem --tls-server-name nas-test --token s3cret "
-                         "--output json list"),
-            dir);
-  ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(ParseJson<v1::ListExperimentsResponse>(r.out).experiments(0).id(),
-            77);
+  // Flags (retried while the controller starts).
+  for (int i = 0; i < 50; ++i) {
+    r = Shell(absl::StrCat(nasctl, " --controller ", addr, " --tls-ca ", dir,
+                           "/cert.pem --tls-server-name nas-test --token "
+                           "s3cret --output json list"),
+              dir);
+    if (r.rc != 3) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(r.rc, 0) << r.err << testing::ReadFile(dir + "/controller.log");
+  EXPECT_EQ(ParseJson<v1::ListExperimentsResponse>(r.out).experiments_size(),
+            0);
   // Environment variables, token from a file.
   const std::string env_vars =
       absl::StrCat("NAS_CONTROLLER=", addr, " NAS_TLS_CA=", dir,
@@ -878,11 +866,13 @@ TEST(NasctlConnection, TlsCaFileAndBearerTokenFromFlagsAndEnvironment) {
                          " list"),
             dir);
   EXPECT_EQ(r.rc, 0) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.out, "    77 ")) << r.out;
-  // A wrong token: exit 4, the server's message.
+  // A wrong token, or the worker role's token: exit 4, the server's message.
   r = Shell(absl::StrCat(env_vars, "NAS_TOKEN=guess ", nasctl, " list"), dir);
   EXPECT_EQ(r.rc, 4) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "UNAUTHENTICATED")) << r.err;
+  r = Shell(absl::StrCat(env_vars, "NAS_TOKEN=w0rker ", nasctl, " list"), dir);
+  EXPECT_EQ(r.rc, 4) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "PERMISSION_DENIED")) << r.err;
   // Plaintext against a TLS server, or TLS without the right CA: no
   // connection, exit 3.
   r = Shell(
@@ -908,8 +898,9 @@ TEST(NasctlConnection, TlsCaFileAndBearerTokenFromFlagsAndEnvironment) {
                    "print([e.id for e in nas_client.Client().list()])'"),
       dir);
   EXPECT_EQ(r.rc, 0) << r.err;
-  EXPECT_EQ(r.out, "[77]\n");
-  server->Shutdown();
+  EXPECT_EQ(r.out, "[]\n");
+  const std::string log = testing::ReadFile(dir + "/controller.log");
+  EXPECT_FALSE(absl::StrContains(log, "s3cret")) << log;
   std::string out;
   testing::RunCommand("rm -rf " + dir, &out);
 }
