@@ -299,7 +299,7 @@ class TorchEvaluator final : public Evaluator {
     NAS_ASSIGN_OR_RETURN(std::shared_ptr<const DataSplits> data, Data(spec));
     if (supernet_mode) {
       return EvaluateInherited(trial, space, *search_space, choices, space_spec,
-                               ts, *data);
+                               ts, data);
     }
 
     torch::manual_seed(static_cast<uint64_t>(ts.seed));
@@ -511,14 +511,16 @@ class TorchEvaluator final : public Evaluator {
     return supernet_.get();
   }
 
-  // The first `batches` batches of a fixed (data_seed) shuffle of the
-  // training images, for batch-norm recalibration and fine-tuning.
-  torch::Tensor CalibrationImages(const DataSplits& data, int64_t seed,
-                                  int64_t images, torch::Tensor* labels) {
+  // The first `images` of a fixed (seed) shuffle of the training images of
+  // `splits`, for batch-norm recalibration and fine-tuning; kept while the
+  // same splits (still alive), seed and count are asked for again.
+  torch::Tensor CalibrationImages(
+      const std::shared_ptr<const DataSplits>& splits, int64_t seed,
+      int64_t images, torch::Tensor* labels) {
+    const DataSplits& data = *splits;
     const int64_t n = std::min(images, data.train_x.size(0));
-    const std::string key =
-        absl::StrCat(reinterpret_cast<uintptr_t>(&data), "|", seed, "|", n);
-    if (calib_key_ != key) {
+    if (calib_data_.lock() != splits || calib_seed_ != seed ||
+        calib_x_.size(0) != n) {
       torch::Generator gen =
           at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
       const torch::Tensor perm =
@@ -528,7 +530,8 @@ class TorchEvaluator final : public Evaluator {
               .to(data.train_x.device());
       calib_x_ = data.train_x.index_select(0, perm);
       calib_y_ = data.train_y.index_select(0, perm);
-      calib_key_ = key;
+      calib_data_ = splits;
+      calib_seed_ = seed;
     }
     *labels = calib_y_;
     return calib_x_;
@@ -541,7 +544,8 @@ class TorchEvaluator final : public Evaluator {
       const v1::Trial& trial, const std::string& space,
       const SearchSpace& search_space, const std::vector<int>& choices,
       const v1::SearchSpaceSpec& space_spec, const TrainSettings& ts,
-      const DataSplits& data) {
+      const std::shared_ptr<const DataSplits>& splits) {
+    const DataSplits& data = *splits;
     const v1::SupernetOptions& so = trial.evaluation().supernet();
     if (trial.supernet_hash().empty()) {
       return absl::InvalidArgumentError(
@@ -563,7 +567,7 @@ class TorchEvaluator final : public Evaluator {
     const int64_t finetune = std::max(0, so.finetune_steps());
     torch::Tensor calib_y;
     const torch::Tensor calib_x = CalibrationImages(
-        data, ts.seed, std::max(calib_batches, finetune) * ts.batch_size,
+        splits, ts.seed, std::max(calib_batches, finetune) * ts.batch_size,
         &calib_y);
     double train_loss = 0;
     if (finetune > 0) {
@@ -677,9 +681,11 @@ class TorchEvaluator final : public Evaluator {
   // The last supernet loaded for inheritance, and what it was loaded for.
   std::shared_ptr<Supernet> supernet_;
   std::string supernet_key_;
-  // Calibration images (CalibrationImages) and their key.
+  // Calibration images (CalibrationImages): of which splits (not owned: a
+  // split evicted from the cache expires here too) and seed.
   torch::Tensor calib_x_, calib_y_;
-  std::string calib_key_;
+  std::weak_ptr<const DataSplits> calib_data_;
+  int64_t calib_seed_ = 0;
   // Most recently used first.
   std::vector<CachedSplits> cache_;
 };
