@@ -16,6 +16,7 @@
 #include "common/spec.h"
 #include "common/status_macros.h"
 #include "controller/early_stopping.h"
+#include "controller/request_validation.h"
 
 namespace nas {
 namespace {
@@ -374,9 +375,25 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
     running_.erase(id);
     return s;
   }
-  const int cap =
-      (trial_cap ? budget.max_trials() : done) * options_.duplicate_factor +
-      100;
+  const int64_t limit = options_.max_candidates_per_experiment;
+  if (limit > 0 && c.candidates() >= limit) {
+    // The candidate limit ends the search once the active trials are done:
+    // a success when the budget is not in trials (and something succeeded),
+    // else the trial budget can no longer be met.
+    if (active > 0) return absl::OkStatus();
+    const bool ok = !trial_cap && c.trials_succeeded() > 0;
+    absl::Status s = store_->FinishExperiment(
+        id, ok ? v1::EXPERIMENT_SUCCEEDED : v1::EXPERIMENT_FAILED,
+        absl::StrCat("stored ", c.candidates(),
+                     " candidates, this controller's limit per experiment "
+                     "(--max_candidates_per_experiment), with ",
+                     c.trials_succeeded(), " evaluated"));
+    running_.erase(id);
+    return s;
+  }
+  const int64_t cap = int64_t{trial_cap ? budget.max_trials() : done} *
+                          options_.duplicate_factor +
+                      100;
   if (c.candidates() >= cap) {
     absl::Status s = store_->FinishExperiment(
         id, v1::EXPERIMENT_FAILED,
@@ -387,6 +404,9 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
   }
   int n = budget.parallel_trials() - active;
   if (trial_cap) n = std::min(n, budget.max_trials() - done - active);
+  if (limit > 0) {
+    n = static_cast<int>(std::min<int64_t>(n, limit - c.candidates()));
+  }
   // Once the reported costs reach the budget its end is certain.
   if (max_sim > 0 && run.budget.reported >= max_sim) n = 0;
   if (n <= 0) return absl::OkStatus();
@@ -580,9 +600,18 @@ absl::StatusOr<v1::Experiment> Controller::CreateExperiment(
     const v1::CreateExperimentRequest& request) {
   NAS_ASSIGN_OR_RETURN(v1::ExperimentSpec spec,
                        PrepareSpec(request.spec(), request.spec_yaml()));
+  const int64_t max_candidates = options_.max_candidates_per_experiment;
+  if (max_candidates > 0 && spec.budget().max_trials() > max_candidates) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "budget.max_trials: ", spec.budget().max_trials(),
+        " exceeds this controller's limit of ", max_candidates,
+        " candidates per experiment (--max_candidates_per_experiment)"));
+  }
   int64_t seed = spec.strategy().seed();
   if (seed == 0) seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
-  NAS_ASSIGN_OR_RETURN(int64_t id, store_->CreateExperiment(spec, seed));
+  NAS_ASSIGN_OR_RETURN(
+      int64_t id,
+      store_->CreateExperiment(spec, seed, options_.max_running_experiments));
   {
     absl::MutexLock lock(&mu_);
     NAS_RETURN_IF_ERROR(LoadExperiment(id));
@@ -592,12 +621,14 @@ absl::StatusOr<v1::Experiment> Controller::CreateExperiment(
 }
 
 absl::StatusOr<v1::Experiment> Controller::GetExperiment(int64_t id) {
+  NAS_RETURN_IF_ERROR(ValidateId("id", id));
   NAS_ASSIGN_OR_RETURN(ExperimentRecord rec, store_->GetExperiment(id));
   return BuildExperiment(rec);
 }
 
 absl::StatusOr<v1::ListExperimentsResponse> Controller::ListExperiments(
     const v1::ListExperimentsRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   int limit =
       request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
   int64_t before = 0;
@@ -619,6 +650,7 @@ absl::StatusOr<v1::ListExperimentsResponse> Controller::ListExperiments(
 }
 
 absl::StatusOr<v1::Experiment> Controller::StopExperiment(int64_t id) {
+  NAS_RETURN_IF_ERROR(ValidateId("id", id));
   NAS_RETURN_IF_ERROR(store_->FinishExperiment(id, v1::EXPERIMENT_STOPPED, ""));
   {
     absl::MutexLock lock(&mu_);
@@ -630,6 +662,7 @@ absl::StatusOr<v1::Experiment> Controller::StopExperiment(int64_t id) {
 
 absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
     const v1::ListCandidatesRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   CandidateQuery q;
   q.experiment_id = request.experiment_id();
   q.state = request.state();
@@ -658,15 +691,9 @@ absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
 
 absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
     const v1::GetParetoFrontRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   std::vector<std::string> minimize(request.minimize().begin(),
                                     request.minimize().end());
-  for (size_t i = 0; i < minimize.size(); ++i) {
-    if (!IsCostMetric(minimize[i])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "minimize[", i, "]: unknown objective '", minimize[i],
-          "' (one of: ", absl::StrJoin(CostMetricNames(), ", "), ")"));
-    }
-  }
   NAS_ASSIGN_OR_RETURN(ExperimentRecord rec,
                        store_->GetExperiment(request.experiment_id()));
   // Default objectives: the experiment's own, else accuracy against MACs.
@@ -697,6 +724,9 @@ absl::StatusOr<v1::GetParetoFrontResponse> Controller::GetParetoFront(
 
 absl::StatusOr<ArtifactInfo> Controller::GetArtifactInfo(
     const std::string& worker_id, const std::string& hash) {
+  v1::FetchArtifactRequest request;
+  request.set_worker_id(worker_id);
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   if (!worker_id.empty()) Seen(worker_id);
   if (!IsSha256Hex(hash)) {
     return absl::InvalidArgumentError(
@@ -713,6 +743,7 @@ absl::StatusOr<std::string> Controller::ReadArtifactChunk(
 
 absl::StatusOr<v1::ExportCandidateResponse> Controller::ExportCandidate(
     const v1::ExportCandidateRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
   NAS_ASSIGN_OR_RETURN(
       StoredModel model,
@@ -728,9 +759,7 @@ absl::StatusOr<v1::ExportCandidateResponse> Controller::ExportCandidate(
 
 absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
     const v1::RegisterWorkerRequest& request) {
-  if (request.worker_id().empty() || request.worker_id().size() > 200) {
-    return absl::InvalidArgumentError("worker_id: must be 1 to 200 characters");
-  }
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   NAS_RETURN_IF_ERROR(store_->UpsertWorker(request));
   {
     absl::MutexLock lock(&mu_);
@@ -771,8 +800,9 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
     workers_[worker_id] = {labels, absl::Now()};
   }
   const absl::Time lease_start = absl::Now();
-  NAS_ASSIGN_OR_RETURN(std::optional<LeasedTrial> leased,
-                       store_->LeaseTrial(worker_id, labels));
+  NAS_ASSIGN_OR_RETURN(
+      std::optional<LeasedTrial> leased,
+      store_->LeaseTrial(worker_id, labels, options_.max_leases_per_worker));
   v1::AcquireTrialResponse out;
   if (!leased.has_value()) return out;
   if (options_.metrics != nullptr) {
@@ -814,6 +844,7 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
 
 absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
     const v1::RenewLeaseRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   Seen(request.worker_id());
   NAS_ASSIGN_OR_RETURN(bool ok,
                        store_->RenewLease(request.trial_id(), request.attempt(),
@@ -825,15 +856,8 @@ absl::StatusOr<v1::RenewLeaseResponse> Controller::RenewLease(
 
 absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
     const v1::ReportProgressRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   Seen(request.worker_id());
-  if (request.epoch() < 1) {
-    return absl::InvalidArgumentError("epoch: must be >= 1");
-  }
-  if (!std::isfinite(request.val_accuracy()) || request.val_accuracy() < 0 ||
-      request.val_accuracy() > 1) {
-    return absl::InvalidArgumentError(
-        "val_accuracy: must be a number in [0, 1]");
-  }
   NAS_ASSIGN_OR_RETURN(bool held, store_->RecordProgress(request));
   v1::ReportProgressResponse out;
   if (!held) {
@@ -877,13 +901,21 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
 
 absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
     const v1::ReportResultRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
   Seen(request.worker_id());
   v1::ReportResultResponse out;
   int64_t experiment_id = 0;
   if (!request.error().empty()) {
-    NAS_RETURN_IF_ERROR(store_->RecordFailure(
-        request.trial_id(), request.attempt(), request.worker_id(),
-        request.error(), &experiment_id));
+    // Long errors (a whole traceback) are kept, cut to a bounded size.
+    std::string error = request.error();
+    if (error.size() > kMaxErrorBytes) {
+      error.resize(kMaxErrorBytes);
+      absl::StrAppend(&error, " ... [cut at ", kMaxErrorBytes, " of ",
+                      request.error().size(), " bytes]");
+    }
+    NAS_RETURN_IF_ERROR(
+        store_->RecordFailure(request.trial_id(), request.attempt(),
+                              request.worker_id(), error, &experiment_id));
     out.set_accepted(true);
     MarkDirty(experiment_id);
     if (options_.metrics != nullptr) {
@@ -891,7 +923,12 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
     }
     return out;
   }
-  absl::Status valid = ValidateMetrics(request.metrics());
+  absl::Status valid =
+      request.has_metrics()
+          ? ValidateMetrics(request.metrics())
+          : absl::InvalidArgumentError(
+                "metrics: required when error is empty (report either the "
+                "evaluation's metrics or why it failed)");
   if (!valid.ok()) {
     absl::Status s = store_->RecordFailure(
         request.trial_id(), request.attempt(), request.worker_id(),

@@ -78,6 +78,16 @@ struct ControllerOptions {
   // Where to count leases, reports, rejections (not owned; must outlive
   // the controller). Default nullptr: no metrics.
   ControllerMetrics* metrics = nullptr;
+  // Limits (docs/SECURITY.md); 0 = none. CreateExperiment answers
+  // kResourceExhausted while this many experiments are RUNNING.
+  int max_running_experiments = 100;
+  // Stored candidates per experiment (duplicates and rejected proposals
+  // included): CreateExperiment refuses a larger budget.max_trials, and an
+  // experiment without max_trials ends when it has stored this many.
+  int64_t max_candidates_per_experiment = 10000000;
+  // RUNNING leases one worker id may hold; AcquireTrial answers
+  // kResourceExhausted, naming the held trials, past it.
+  int max_leases_per_worker = 1;
 };
 
 class Controller {

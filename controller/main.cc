@@ -24,6 +24,14 @@ ABSL_FLAG(std::string, metrics_address, "",
           "0.0.0.0:9100 (empty = no endpoint)");
 ABSL_FLAG(int, database_outage_seconds, 60,
           "exit non-zero when the database stays unreachable this long");
+ABSL_FLAG(int, max_message_mib, 256,
+          "largest gRPC message received or sent (results with models), MiB");
+ABSL_FLAG(int, max_running_experiments, 100,
+          "experiments RUNNING at once; more are refused (0 = no limit)");
+ABSL_FLAG(int64_t, max_candidates_per_experiment, 10000000,
+          "candidates stored per experiment (0 = no limit)");
+ABSL_FLAG(int, max_leases_per_worker, 1,
+          "trials one worker id may hold leased at once (0 = no limit)");
 
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
@@ -60,6 +68,27 @@ int main(int argc, char** argv) {
   options.store.artifact_chunk_bytes =
       absl::GetFlag(FLAGS_artifact_chunk_kib) * 1024;
   options.controller.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
+  if (absl::GetFlag(FLAGS_max_message_mib) < 1 ||
+      absl::GetFlag(FLAGS_max_message_mib) > 2047) {
+    fprintf(stderr, "nas-controller: --max_message_mib must be in [1, 2047]\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_max_running_experiments) < 0 ||
+      absl::GetFlag(FLAGS_max_candidates_per_experiment) < 0 ||
+      absl::GetFlag(FLAGS_max_leases_per_worker) < 0) {
+    fprintf(stderr,
+            "nas-controller: --max_running_experiments, "
+            "--max_candidates_per_experiment and --max_leases_per_worker must "
+            "be >= 0 (0 = no limit)\n");
+    return 2;
+  }
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_mib) << 20;
+  options.controller.max_running_experiments =
+      absl::GetFlag(FLAGS_max_running_experiments);
+  options.controller.max_candidates_per_experiment =
+      absl::GetFlag(FLAGS_max_candidates_per_experiment);
+  options.controller.max_leases_per_worker =
+      absl::GetFlag(FLAGS_max_leases_per_worker);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.database_outage =
       absl::Seconds(absl::GetFlag(FLAGS_database_outage_seconds));

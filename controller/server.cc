@@ -200,8 +200,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   int port = 0;
   builder.AddListeningPort(options.listen, credentials, &port);
   // Workers send trained models (TorchScript) with their results.
-  builder.SetMaxReceiveMessageSize(256 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.RegisterService(parts->experiments.get());
   builder.RegisterService(parts->workers.get());
   if (parts->metrics != nullptr) {

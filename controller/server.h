@@ -55,6 +55,10 @@ struct ServerOptions {
   absl::Duration stats_interval = absl::Seconds(2);
   // Longest database outage (leadership lock lost) survived. Default 60 s.
   absl::Duration database_outage = absl::Seconds(60);
+  // Largest gRPC message received or sent, bytes (a result carrying a model
+  // or supernet weights, an exported model). Larger ones are refused with
+  // RESOURCE_EXHAUSTED. Default 256 MiB.
+  int max_message_bytes = 256 << 20;
   ServerTlsOptions tls;
   // Bearer tokens of the two roles (controller/auth.h); "" = that role's
   // service is open. Default: both open.

@@ -117,6 +117,15 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "INSERT INTO experiments (name, spec, spec_proto, seed, "
          "required_labels, lease_seconds, max_attempts) "
          "VALUES ($1, $2::jsonb, $3, $4, $5::jsonb, $6, $7) RETURNING id"},
+        // Serializes experiment creation (transaction-level advisory lock,
+        // released at commit) so that the running count below is exact.
+        {"lock_experiment_creation",
+         "SELECT pg_advisory_xact_lock(7247531469713870082)"},
+        {"count_running_experiments",
+         "SELECT count(*) FROM experiments WHERE state = 'RUNNING'"},
+        {"worker_leases",
+         "SELECT id FROM trials WHERE status = 'RUNNING' AND worker_id = $1 "
+         "ORDER BY id"},
         {"get_experiment", absl::StrCat("SELECT ", kExperimentColumns,
                                         " FROM experiments WHERE id = $1")},
         {"list_experiments",
@@ -225,6 +234,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "WITH next AS ("
          "  SELECT t.id FROM trials t"
          "  WHERE t.status = 'QUEUED' AND t.required_labels <@ $2::jsonb"
+         // Per-worker lease limit ($3 <= 0: none), by
+         // trials_worker_running_idx.
+         "    AND ($3::int <= 0 OR (SELECT count(*) FROM trials h"
+         "      WHERE h.status = 'RUNNING' AND h.worker_id = $1) < $3)"
          "    AND EXISTS (SELECT 1 FROM experiments e"
          "                WHERE e.id = t.experiment_id AND e.state = 'RUNNING')"
          "  ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
@@ -938,7 +951,7 @@ absl::StatusOr<std::vector<int>> Store::Migrate(
 // --- experiments -------------------------------------------------------------
 
 absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
-                                                int64_t seed) {
+                                                int64_t seed, int max_running) {
   std::string json;
   google::protobuf::util::JsonPrintOptions json_options;
   json_options.preserve_proto_field_names = true;
@@ -954,16 +967,31 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
       spec.lease_seconds() > 0 ? spec.lease_seconds() : kDefaultLeaseSeconds;
   const int max_attempts =
       spec.max_attempts() > 0 ? spec.max_attempts() : kDefaultMaxAttempts;
-  return impl_->Run("CreateExperiment",
-                    [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
-                      pqxx::work txn(conn);
-                      pqxx::row row = txn.exec_prepared1(
-                          "create_experiment", spec.name(), json,
-                          pqxx::binarystring(spec.SerializeAsString()), seed,
-                          labels, lease_seconds, max_attempts);
-                      txn.commit();
-                      return row[0].as<int64_t>();
-                    });
+  return impl_->Run(
+      "CreateExperiment",
+      [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+        pqxx::work txn(conn);
+        if (max_running > 0) {
+          txn.exec_prepared("lock_experiment_creation");
+          const int64_t running =
+              txn.exec_prepared1("count_running_experiments")[0].as<int64_t>();
+          if (running >= max_running) {
+            return absl::ResourceExhaustedError(
+                absl::StrCat(running,
+                             " experiments are running and this controller "
+                             "allows at most ",
+                             max_running,
+                             " at once (--max_running_experiments): stop one "
+                             "or wait for one to finish"));
+          }
+        }
+        pqxx::row row =
+            txn.exec_prepared1("create_experiment", spec.name(), json,
+                               pqxx::binarystring(spec.SerializeAsString()),
+                               seed, labels, lease_seconds, max_attempts);
+        txn.commit();
+        return row[0].as<int64_t>();
+      });
 }
 
 absl::StatusOr<ExperimentRecord> Store::GetExperiment(int64_t id) {
@@ -1290,7 +1318,7 @@ absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
 
 absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
     const std::string& worker_id,
-    const std::map<std::string, std::string>& labels) {
+    const std::map<std::string, std::string>& labels, int max_leases) {
   if (worker_id.empty()) {
     return absl::InvalidArgumentError("worker_id: must not be empty");
   }
@@ -1300,8 +1328,22 @@ absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
       [&](pqxx::connection& conn)
           -> absl::StatusOr<std::optional<LeasedTrial>> {
         pqxx::work txn(conn);
-        pqxx::result r =
-            txn.exec_prepared("lease_trial", worker_id, labels_json);
+        pqxx::result r = txn.exec_prepared("lease_trial", worker_id,
+                                           labels_json, max_leases);
+        if (r.empty() && max_leases > 0) {
+          // Nothing leased: say so when it is the worker's limit.
+          pqxx::result held = txn.exec_prepared("worker_leases", worker_id);
+          if (static_cast<int>(held.size()) >= max_leases) {
+            std::vector<std::string> ids;
+            for (const pqxx::row& h : held) ids.push_back(h[0].c_str());
+            return absl::ResourceExhaustedError(absl::StrCat(
+                "worker '", worker_id, "' already holds ", held.size(),
+                " lease(s) (trial ", absl::StrJoin(ids, ", "),
+                ") and this controller allows ", max_leases,
+                " per worker (--max_leases_per_worker): report or abandon "
+                "them first, or let them expire"));
+          }
+        }
         txn.commit();
         if (r.empty()) return std::optional<LeasedTrial>();
         const pqxx::row& row = r[0];

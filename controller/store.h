@@ -227,8 +227,10 @@ class Store {
 
   // --- experiments ---------------------------------------------------------
   // Stores a validated spec (as JSON and as binary proto); state RUNNING.
+  // kResourceExhausted (nothing stored) when max_running > 0 experiments
+  // are RUNNING already; creations are serialized so the count is exact.
   absl::StatusOr<int64_t> CreateExperiment(const v1::ExperimentSpec& spec,
-                                           int64_t seed);
+                                           int64_t seed, int max_running = 0);
   absl::StatusOr<ExperimentRecord> GetExperiment(int64_t id);
   // Newest first; ids < before_id when before_id > 0.
   absl::StatusOr<std::vector<ExperimentRecord>> ListExperiments(
@@ -280,9 +282,11 @@ class Store {
   // required_labels are all among `labels` (FOR UPDATE SKIP LOCKED):
   // status RUNNING, attempt+1, worker_id, lease_until = now() + the
   // experiment's lease_seconds; candidate -> RUNNING. nullopt when none.
+  // kResourceExhausted, naming the trials held, when max_leases > 0 and
+  // the worker already holds that many RUNNING leases.
   absl::StatusOr<std::optional<LeasedTrial>> LeaseTrial(
       const std::string& worker_id,
-      const std::map<std::string, std::string>& labels);
+      const std::map<std::string, std::string>& labels, int max_leases = 0);
   // Extends the lease when the trial is RUNNING with this attempt and worker.
   // Returns false (not an error) when the lease is no longer held.
   absl::StatusOr<bool> RenewLease(int64_t trial_id, int32_t attempt,

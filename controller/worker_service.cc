@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "controller/grpc_status.h"
+#include "controller/request_validation.h"
 
 namespace nas {
 
@@ -151,6 +152,9 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireTrial(
     grpc::CallbackServerContext* ctx, const v1::AcquireTrialRequest* req,
     v1::AcquireTrialResponse* resp) {
   if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kWorker)) return r;
+  if (absl::Status s = ValidateRequest(*req); !s.ok()) {
+    return FinishUnary(ctx, absl::StatusOr<v1::AcquireTrialResponse>(s), resp);
+  }
   int wait_ms = req->wait_ms() <= 0 ? 30000 : std::min(req->wait_ms(), 60000);
   absl::Time deadline = absl::Now() + absl::Milliseconds(wait_ms);
   // Answer a little before the client's own deadline, so it gets a response.

@@ -160,6 +160,15 @@ class Worker {
                           std::chrono::seconds(15));
         return stub()->AcquireTrial(ctx, req, &resp);
       });
+      if (absl::IsResourceExhausted(s)) {
+        // This worker id holds the controller's limit of leases (e.g. a
+        // restarted process reusing an id whose old lease has not expired
+        // yet): wait, the lease expires or is released.
+        fprintf(stderr, "nas-worker %s: waiting: %s\n",
+                options_.worker_id.c_str(), s.ToString().c_str());
+        absl::SleepFor(absl::Seconds(5));
+        continue;
+      }
       if (!s.ok()) return s;
       if (!resp.has_trial()) continue;
       RunTrial(resp.trial());
@@ -260,10 +269,12 @@ class Worker {
   void RunTrial(const v1::Trial& trial) {
     const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
-    fprintf(stderr, "nas-worker %s: %s candidate %lld %s\n",
-            options_.worker_id.c_str(), tag.c_str(),
-            static_cast<long long>(trial.candidate_id()),
-            trial.genotype().canonical().c_str());
+    if (options_.log_trials) {
+      fprintf(stderr, "nas-worker %s: %s candidate %lld %s\n",
+              options_.worker_id.c_str(), tag.c_str(),
+              static_cast<long long>(trial.candidate_id()),
+              trial.genotype().canonical().c_str());
+    }
     std::atomic<bool> lease_lost{false};
     std::mutex hb_mu;
     std::condition_variable hb_cv;
@@ -304,6 +315,11 @@ class Worker {
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
       grpc::Status s = stub()->ReportProgress(&ctx, req, &resp);
+      if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+        fprintf(stderr, "nas-worker %s: %s progress refused: %s\n",
+                options_.worker_id.c_str(), tag.c_str(),
+                s.error_message().c_str());
+      }
       if (s.ok() && resp.action() == v1::ReportProgressResponse::STOP) {
         // Early stopping: end training now, then report the result.
         fprintf(stderr, "nas-worker %s: %s stopped early: %s\n",
@@ -351,18 +367,34 @@ class Worker {
         CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
           return stub()->ReportResult(ctx, req, &resp);
         });
+    if (absl::IsResourceExhausted(s) && req.error().empty()) {
+      // Too large for the controller (--max_message_mib): the trial fails
+      // with that reason instead of being retried by every worker.
+      const size_t bytes = req.ByteSizeLong();
+      req.clear_metrics();
+      req.clear_model();
+      req.set_error(
+          absl::StrCat("result of ", bytes,
+                       " bytes refused by the controller: ", s.message()));
+      s = CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
+        return stub()->ReportResult(ctx, req, &resp);
+      });
+    }
     if (!s.ok()) {
       fprintf(stderr, "nas-worker %s: %s result refused: %s\n",
               options_.worker_id.c_str(), tag.c_str(), s.ToString().c_str());
-    } else if (metrics.ok()) {
+    } else if (req.error().empty()) {
+      if (options_.results_accepted != nullptr && resp.accepted()) {
+        ++*options_.results_accepted;
+      }
+      if (!options_.log_trials) return;
       fprintf(stderr,
               "nas-worker %s: %s done: val_acc %.4f test_acc %.4f (%.1fs)\n",
               options_.worker_id.c_str(), tag.c_str(), metrics->val_accuracy(),
               metrics->test_accuracy(), metrics->train_seconds());
     } else {
       fprintf(stderr, "nas-worker %s: %s failed: %s\n",
-              options_.worker_id.c_str(), tag.c_str(),
-              metrics.status().ToString().c_str());
+              options_.worker_id.c_str(), tag.c_str(), req.error().c_str());
     }
   }
 

@@ -41,6 +41,12 @@ struct WorkerOptions {
   // Where to count evaluations, epochs and controller errors (not owned;
   // must outlive RunWorker). Default nullptr: no metrics.
   WorkerMetrics* metrics = nullptr;
+  // Log a line when each trial starts and ends (errors are always logged).
+  // Default true; simulated fleets (nas-simworker) turn it off.
+  bool log_trials = true;
+  // When set, counts the evaluations whose ReportResult the controller
+  // accepted (results, not failures). Not owned. Default nullptr.
+  std::atomic<int64_t>* results_accepted = nullptr;
   // Bearer token of the worker role; "" = send none. Default "".
   std::string token;
   // TLS to the controller, PEM contents (not paths). tls_ca_pem non-empty

@@ -598,6 +598,61 @@ TEST_F(StoreTest, LeaseRespectsRequiredLabels) {
   EXPECT_FALSE(empty->has_value());
 }
 
+TEST_F(StoreTest, PerWorkerLeaseLimitRefusesNamingTheHeldTrials) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(exp);
+  NAS_ASSERT_OK(store_->InsertCandidates(
+      *exp, {MakeCandidate(0), MakeCandidate(1), MakeCandidate(2)}));
+  const std::map<std::string, std::string> labels = {{"test", TestName()}};
+  auto first = store_->LeaseTrial("w-limit", labels, 1);
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const std::string held = absl::StrCat((*first)->trial_id);
+  // At the limit: refused, naming the trial held; nothing else leased.
+  EXPECT_THAT(
+      store_->LeaseTrial("w-limit", labels, 1),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               absl::StrCat("already holds 1 lease(s) (trial ", held, ")")));
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), 1);
+  EXPECT_EQ(counts->trials_queued(), 2);
+  // Other workers, and a higher limit, still lease.
+  auto other = store_->LeaseTrial("w-other", labels, 1);
+  NAS_ASSERT_OK(other);
+  EXPECT_TRUE(other->has_value());
+  auto second = store_->LeaseTrial("w-limit", labels, 2);
+  NAS_ASSERT_OK(second);
+  EXPECT_TRUE(second->has_value());
+  // Reporting frees the slot.
+  NAS_ASSERT_OK(store_->RecordFailure((*first)->trial_id, (*first)->attempt,
+                                      "w-limit", "boom", nullptr));
+  auto after = store_->LeaseTrial("w-limit", labels, 2);
+  NAS_ASSERT_OK(after);
+}
+
+TEST_F(StoreTest, RunningExperimentLimitRefusesAndStoresNothing) {
+  // At least one RUNNING experiment (0 would mean "no limit").
+  auto first = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(first);
+  auto running = store_->ListRunningExperimentIds();
+  NAS_ASSERT_OK(running);
+  const int n = static_cast<int>(running->size());
+  auto listed = store_->ListExperiments(0, 1000000);
+  NAS_ASSERT_OK(listed);
+  EXPECT_THAT(store_->CreateExperiment(MakeSpec(TestName()), 1, n),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       absl::StrCat(n, " experiments are running")));
+  auto after = store_->ListExperiments(0, 1000000);
+  NAS_ASSERT_OK(after);
+  EXPECT_EQ(after->size(), listed->size());
+  auto created = store_->CreateExperiment(MakeSpec(TestName()), 1, n + 1);
+  NAS_ASSERT_OK(created);
+  for (int64_t id : {*first, *created}) {
+    NAS_ASSERT_OK(store_->FinishExperiment(id, v1::EXPERIMENT_STOPPED, ""));
+  }
+}
+
 TEST_F(StoreTest, ConcurrentLeasesNeverShareATrial) {
   constexpr int kTrials = 40;
   const int64_t exp = NewExperiment(kTrials);

@@ -1,0 +1,285 @@
+// Limits and bad input over real gRPC against a real controller and
+// PostgreSQL: each limit (--max_message_mib, --max_running_experiments,
+// --max_candidates_per_experiment, --max_leases_per_worker) refuses with a
+// clear error and stores nothing; malformed worker calls are refused naming
+// the field; impossible metrics fail the trial with the reason.
+#include <grpcpp/grpcpp.h>
+
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/search_space.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nas/v1/experiment.grpc.pb.h"
+#include "nas/v1/worker.grpc.pb.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/process.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using testing::Binary;
+using testing::ChildProcess;
+using ::testing::HasSubstr;
+using testing::Psql;
+
+std::string Spec(const std::string& name, const std::string& budget) {
+  return absl::StrCat("name: ", name, R"(
+search_space: {name: nb201}
+strategy: {name: random, seed: 3}
+budget: )",
+                      budget, R"(
+max_attempts: 1
+evaluation: {mode: FULL, epochs: 1}
+)");
+}
+
+class Limits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pg = testing::PostgresServer::Start();
+    NAS_ASSERT_OK(pg);
+    pg_ = *std::move(pg);
+    logs_ = ::testing::TempDir() + "/limits_test_logs";
+    std::string out;
+    testing::RunCommand("rm -rf " + logs_ + " && mkdir -p " + logs_, &out);
+    port_ = testing::FreePort();
+    auto c = ChildProcess::Spawn(
+        {Binary("controller/nas-controller"),
+         absl::StrCat("--listen=127.0.0.1:", port_),
+         "--database=" + pg_->conninfo(), "--tick_ms=100",
+         "--max_message_mib=1", "--max_running_experiments=1",
+         "--max_candidates_per_experiment=5", "--max_leases_per_worker=1"},
+        logs_ + "/controller.log");
+    NAS_ASSERT_OK(c);
+    controller_ = *std::move(c);
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(64 << 20);
+    channel_ =
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
+                                  grpc::InsecureChannelCredentials(), args);
+    ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
+                                           std::chrono::seconds(30)))
+        << testing::ReadFile(logs_ + "/controller.log");
+    experiments_ = v1::ExperimentService::NewStub(channel_);
+    workers_ = v1::WorkerService::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << testing::ReadFile(logs_ + "/controller.log");
+    }
+  }
+
+  grpc::Status Create(const std::string& yaml, v1::Experiment* out) {
+    grpc::ClientContext ctx;
+    v1::CreateExperimentRequest req;
+    req.set_spec_yaml(yaml);
+    return experiments_->CreateExperiment(&ctx, req, out);
+  }
+
+  std::string Sql(const std::string& q) { return Psql(pg_->conninfo(), q); }
+
+  std::unique_ptr<testing::PostgresServer> pg_;
+  std::string logs_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> controller_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::ExperimentService::Stub> experiments_;
+  std::unique_ptr<v1::WorkerService::Stub> workers_;
+};
+
+TEST_F(Limits, EachLimitRefusesClearlyAndStoresNothing) {
+  v1::Experiment exp;
+  // More candidates than the controller allows per experiment.
+  grpc::Status st = Create(Spec("too-big", "{max_trials: 6}"), &exp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(),
+              HasSubstr("budget.max_trials: 6 exceeds this controller's "
+                        "limit of 5 candidates per experiment"));
+  // A message over --max_message_mib.
+  st = Create(
+      Spec("huge", "{max_trials: 2}") + "# " + std::string(2 << 20, 'x') + "\n",
+      &exp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(st.error_message(), HasSubstr("larger than max"));
+  EXPECT_EQ(Sql("SELECT count(*) FROM experiments"), "0");
+
+  // One running experiment at most.
+  st = Create(Spec("first", "{max_trials: 2, parallel_trials: 2}"), &exp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::Experiment second;
+  st = Create(Spec("second", "{max_trials: 2}"), &second);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(
+      st.error_message(),
+      HasSubstr("1 experiments are running and this controller "
+                "allows at most 1 at once (--max_running_experiments)"));
+  EXPECT_EQ(Sql("SELECT count(*) FROM experiments"), "1");
+
+  // One lease per worker: the second AcquireTrial names the trial held.
+  {
+    grpc::ClientContext ctx;
+    v1::RegisterWorkerRequest reg;
+    reg.set_worker_id("w1");
+    v1::RegisterWorkerResponse resp;
+    ASSERT_TRUE(workers_->RegisterWorker(&ctx, reg, &resp).ok());
+  }
+  v1::AcquireTrialRequest acquire;
+  acquire.set_worker_id("w1");
+  acquire.set_wait_ms(10000);
+  v1::AcquireTrialResponse first;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(workers_->AcquireTrial(&ctx, acquire, &first).ok());
+    ASSERT_TRUE(first.has_trial());
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::AcquireTrialResponse again;
+    st = workers_->AcquireTrial(&ctx, acquire, &again);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(st.error_message(),
+                HasSubstr(absl::StrCat("worker 'w1' already holds 1 lease(s) "
+                                       "(trial ",
+                                       first.trial().trial_id(), ")")));
+  }
+  const std::string trial = absl::StrCat(first.trial().trial_id());
+
+  // Malformed worker calls: refused naming the field, nothing changes.
+  {
+    grpc::ClientContext ctx;
+    v1::ReportProgressRequest p;
+    p.set_worker_id("w1");
+    p.set_trial_id(first.trial().trial_id());
+    p.set_attempt(first.trial().attempt());
+    p.set_epoch(1);
+    p.set_val_accuracy(NAN);
+    v1::ReportProgressResponse resp;
+    st = workers_->ReportProgress(&ctx, p, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("val_accuracy"));
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::ReportResultRequest r;
+    r.set_worker_id("w1");
+    r.set_trial_id(first.trial().trial_id());
+    r.set_attempt(0);
+    v1::ReportResultResponse resp;
+    st = workers_->ReportResult(&ctx, r, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("attempt: must be >= 1"));
+  }
+  {
+    // Too large (a model over the message limit): refused before reading.
+    grpc::ClientContext ctx;
+    v1::ReportResultRequest r;
+    r.set_worker_id("w1");
+    r.set_trial_id(first.trial().trial_id());
+    r.set_attempt(first.trial().attempt());
+    r.mutable_metrics()->set_val_accuracy(0.5);
+    r.set_model(std::string(2 << 20, 'm'));
+    v1::ReportResultResponse resp;
+    st = workers_->ReportResult(&ctx, r, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  EXPECT_EQ(Sql("SELECT status FROM trials WHERE id = " + trial), "RUNNING");
+  EXPECT_EQ(Sql("SELECT count(*) FROM results"), "0");
+
+  // Impossible metrics: refused, and the trial fails with the reason.
+  {
+    grpc::ClientContext ctx;
+    v1::ReportResultRequest r;
+    r.set_worker_id("w1");
+    r.set_trial_id(first.trial().trial_id());
+    r.set_attempt(first.trial().attempt());
+    r.mutable_metrics()->set_val_accuracy(0.5);
+    r.mutable_metrics()->set_test_accuracy(0.5);
+    r.mutable_metrics()->set_latency_ms(-2);
+    v1::ReportResultResponse resp;
+    st = workers_->ReportResult(&ctx, r, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("metrics.latency_ms"));
+  }
+  EXPECT_EQ(Sql("SELECT status FROM trials WHERE id = " + trial), "FAILED");
+  EXPECT_THAT(Sql("SELECT error FROM trials WHERE id = " + trial),
+              HasSubstr("metrics.latency_ms"));
+  EXPECT_EQ(Sql("SELECT count(*) FROM results"), "0");
+
+  // The slot is free again.
+  {
+    grpc::ClientContext ctx;
+    v1::AcquireTrialResponse next;
+    ASSERT_TRUE(workers_->AcquireTrial(&ctx, acquire, &next).ok());
+    EXPECT_TRUE(next.has_trial());
+  }
+}
+
+TEST_F(Limits, CandidateLimitEndsASearchWithoutATrialBudget) {
+  // A simulated-seconds budget (TABULAR, a table whose every cell costs
+  // 1 ms) the search never spends: only the candidate limit (5) ends it.
+  const std::string table = logs_ + "/cheap_nb201.csv";
+  {
+    const SearchSpace* space = *GetSearchSpace("nb201");
+    std::ofstream out(table);
+    out << "arch,val_pct,test_pct,train_s\n";
+    for (int i = 0; i < 15625; ++i) {
+      std::vector<int> choices;
+      for (int e = 0, x = i; e < 6; ++e, x /= 5) choices.push_back(x % 5);
+      out << *space->Canonical(choices) << "," << 50 + i % 40 << ","
+          << 49 + i % 40 << ",0.001\n";
+    }
+  }
+  v1::Experiment exp;
+  grpc::Status st = Create(
+      absl::StrCat(R"(name: open-ended
+search_space: {name: nb201}
+strategy: {name: random, seed: 3}
+budget: {max_simulated_seconds: 1000, parallel_trials: 2}
+evaluation:
+  mode: TABULAR
+  tabular: {path: )",
+                   table, R"(, val_column: val_pct, test_column: test_pct,
+            cost_column: train_s}
+)"),
+      &exp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  auto sim =
+      ChildProcess::Spawn({Binary("worker/nas-simworker"),
+                           absl::StrCat("--controller=127.0.0.1:", port_),
+                           "--workers=2", "--idle_exit_seconds=5"},
+                          logs_ + "/sim.log");
+  NAS_ASSERT_OK(sim);
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  std::string state;
+  while (absl::Now() < deadline) {
+    state = Sql(
+        absl::StrCat("SELECT state FROM experiments WHERE id = ", exp.id()));
+    if (state != "RUNNING") break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(state, "SUCCEEDED");
+  EXPECT_THAT(
+      Sql(absl::StrCat("SELECT error FROM experiments WHERE id = ", exp.id())),
+      HasSubstr("stored 5 candidates, this controller's limit per "
+                "experiment (--max_candidates_per_experiment), with 5 "
+                "evaluated"));
+  EXPECT_EQ(Sql(absl::StrCat("SELECT count(*) FROM candidates WHERE "
+                             "experiment_id = ",
+                             exp.id())),
+            "5");
+  std::optional<int> rc = (*sim)->WaitFor(absl::Seconds(30));
+  ASSERT_TRUE(rc.has_value());
+  EXPECT_EQ(*rc, 0) << testing::ReadFile((*sim)->log_path());
+}
+
+}  // namespace
+}  // namespace nas

@@ -1,0 +1,107 @@
+// nas-simworker: many simulated workers in one process, for load and
+// throughput tests of the controller. Each runs the real worker loop
+// (RunWorker: register, long-poll AcquireTrial, heartbeat, ReportResult
+// with retries) over its own gRPC channel with its own id; TABULAR trials
+// are real table lookups, every other trial is SimulatedEvaluator's.
+//   nas-simworker --controller=HOST:PORT --workers=64 [--eval_ms=0]
+// Exits 0 when every worker ended normally, 1 otherwise (the first error
+// is printed), with one summary line of trials done.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/secrets.h"
+#include "worker/simulated_evaluator.h"
+#include "worker/tabular_evaluator.h"
+#include "worker/worker_loop.h"
+
+ABSL_FLAG(std::string, controller, "127.0.0.1:50051", "controller address");
+ABSL_FLAG(int, workers, 8, "simulated workers (threads, one channel each)");
+ABSL_FLAG(std::string, id_prefix, "",
+          "worker ids are PREFIX-N (default sim-<hostname>-<pid>)");
+ABSL_FLAG(int, eval_ms, 0, "milliseconds each simulated evaluation takes");
+ABSL_FLAG(int, max_trials, 0, "each worker exits after this many (0 = never)");
+ABSL_FLAG(int, idle_exit_seconds, 10,
+          "each worker exits after this long without work (0 = never)");
+ABSL_FLAG(int, unreachable_timeout_seconds, 60,
+          "a worker exits non-zero when the controller is unreachable this "
+          "long");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the worker role's bearer token (or env NAS_TOKEN)");
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int n = absl::GetFlag(FLAGS_workers);
+  if (n < 1 || n > 4096) {
+    fprintf(stderr, "nas-simworker: --workers must be in [1, 4096]\n");
+    return 2;
+  }
+  auto token = nas::ReadToken(absl::GetFlag(FLAGS_token_file), "NAS_TOKEN");
+  if (!token.ok()) {
+    fprintf(stderr, "nas-simworker: %s\n", token.status().ToString().c_str());
+    return 2;
+  }
+  std::string prefix = absl::GetFlag(FLAGS_id_prefix);
+  if (prefix.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    prefix = absl::StrCat("sim-", host, "-", getpid());
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  // One evaluator for all workers: thread-safe, tables loaded once.
+  nas::TabularEvaluator tabular;
+  nas::SimulatedEvaluator evaluator(
+      absl::Milliseconds(absl::GetFlag(FLAGS_eval_ms)), &tabular);
+  std::atomic<int64_t> accepted{0};
+  absl::Mutex mu;
+  absl::Status first_error;
+  int failed = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      nas::WorkerOptions options;
+      options.controller = absl::GetFlag(FLAGS_controller);
+      options.worker_id = absl::StrCat(prefix, "-", i);
+      options.labels["simulated"] = "true";
+      options.max_trials = absl::GetFlag(FLAGS_max_trials);
+      options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit_seconds));
+      options.unreachable_timeout =
+          absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));
+      options.token = *token;
+      options.log_trials = false;
+      options.results_accepted = &accepted;
+      absl::Status s = nas::RunWorker(options, &evaluator, &g_stop);
+      if (!s.ok()) {
+        absl::MutexLock lock(&mu);
+        if (failed++ == 0) first_error = s;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  // Machine-readable for tests and benches.
+  printf("results_accepted %lld\n", static_cast<long long>(accepted.load()));
+  fflush(stdout);
+  if (failed > 0) {
+    fprintf(stderr, "nas-simworker: %d of %d workers failed; first: %s\n",
+            failed, n, first_error.ToString().c_str());
+    return 1;
+  }
+  fprintf(stderr, "nas-simworker: %d workers ended normally\n", n);
+  return 0;
+}
