@@ -255,6 +255,11 @@ absl::Status Controller::LoadExperiment(int64_t id) {
   }
   for (; observed < results.size(); ++observed) Observe(run, results[observed]);
   run.observed = static_cast<int64_t>(results.size());
+  if (!run.spec.early_stopping().rule().empty()) {
+    absl::MutexLock lock(&rules_mu_);
+    stop_rules_[id] = {run.spec.early_stopping(),
+                       run.spec.evaluation().epochs()};
+  }
   running_[id] = std::move(run);
   return absl::OkStatus();
 }
@@ -518,7 +523,7 @@ void Controller::Tick(const std::set<int64_t>& dirty, bool full) {
 }
 
 void Controller::Seen(const std::string& worker_id) {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&workers_mu_);
   auto it = workers_.find(worker_id);
   if (it != workers_.end()) it->second.last_seen = absl::Now();
 }
@@ -530,7 +535,7 @@ std::string Controller::WaitingReason(const v1::Experiment& e) {
   int alive = 0;
   int matching = 0;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&workers_mu_);
     for (const auto& [id, w] : workers_) {
       if (w.last_seen < cutoff) continue;
       ++alive;
@@ -762,7 +767,7 @@ absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
   NAS_RETURN_IF_ERROR(ValidateRequest(request));
   NAS_RETURN_IF_ERROR(store_->UpsertWorker(request));
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&workers_mu_);
     workers_[request.worker_id()] = {
         std::map<std::string, std::string>(request.labels().begin(),
                                            request.labels().end()),
@@ -778,7 +783,7 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
   std::map<std::string, std::string> labels;
   bool known = false;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&workers_mu_);
     auto it = workers_.find(worker_id);
     if (it != workers_.end()) {
       labels = it->second.labels;
@@ -796,7 +801,7 @@ absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
     }
     NAS_RETURN_IF_ERROR(stored.status());
     labels = *stored;
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&workers_mu_);
     workers_[worker_id] = {labels, absl::Now()};
   }
   const absl::Time lease_start = absl::Now();
@@ -868,14 +873,10 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
   }
   out.set_action(v1::ReportProgressResponse::CONTINUE);
   // Early stopping: only experiments that asked for it pay the query.
-  bool any_rule = false;
   {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [id, run] : running_) {
-      any_rule = any_rule || !run.spec.early_stopping().rule().empty();
-    }
+    absl::MutexLock lock(&rules_mu_);
+    if (stop_rules_.empty()) return out;
   }
-  if (!any_rule) return out;
   NAS_ASSIGN_OR_RETURN(
       EpochPeers peers,
       store_->ProgressAtEpoch(request.trial_id(), request.epoch()));
@@ -883,11 +884,11 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
   v1::EarlyStoppingSpec rule;
   int max_epochs = 0;
   {
-    absl::MutexLock lock(&mu_);
-    auto it = running_.find(peers.experiment_id);
-    if (it == running_.end()) return out;
-    rule = it->second.spec.early_stopping();
-    max_epochs = it->second.spec.evaluation().epochs();
+    absl::MutexLock lock(&rules_mu_);
+    auto it = stop_rules_.find(peers.experiment_id);
+    if (it == stop_rules_.end()) return out;
+    rule = it->second.rule;
+    max_epochs = it->second.max_epochs;
   }
   StopDecision d = DecideStop(rule, request.epoch(), max_epochs,
                               request.val_accuracy(), peers.others);
@@ -965,7 +966,7 @@ absl::StatusOr<OpsSnapshot> Controller::GetOpsSnapshot() {
   out.oldest_queued_seconds = stats.oldest_queued_seconds;
   {
     const absl::Time cutoff = absl::Now() - options_.worker_alive;
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&workers_mu_);
     for (const auto& [id, w] : workers_)
       out.workers_alive += w.last_seen >= cutoff;
   }

@@ -209,7 +209,18 @@ class Controller {
   void Seen(const std::string& worker_id);
   // Why queued trials of an experiment wait, or "" (see Experiment.waiting).
   std::string WaitingReason(const v1::Experiment& e);
-  std::map<std::string, WorkerInfo> workers_ ABSL_GUARDED_BY(mu_);
+  // Apart from mu_ (which the ticker holds across database calls) so that
+  // worker RPCs never wait for a tick.
+  absl::Mutex workers_mu_;
+  std::map<std::string, WorkerInfo> workers_ ABSL_GUARDED_BY(workers_mu_);
+  // Early-stopping rules of the experiments loaded with one (by id), read
+  // by ReportProgress without waiting for a tick.
+  struct StopRule {
+    v1::EarlyStoppingSpec rule;
+    int max_epochs = 0;
+  };
+  absl::Mutex rules_mu_;
+  std::map<int64_t, StopRule> stop_rules_ ABSL_GUARDED_BY(rules_mu_);
 
   absl::Mutex tick_mu_;
   bool wake_ ABSL_GUARDED_BY(tick_mu_) = false;
