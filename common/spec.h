@@ -32,7 +32,7 @@ struct ParsedSpec {
 };
 
 // Largest YAML spec ParseSpecYaml reads (real specs are a few KB).
-inline constexpr size_t kMaxSpecYamlBytes = 1 << 20;
+inline constexpr size_t kMaxSpecYamlBytes = 256 << 10;
 // Errors listed in one status; the rest are counted ("... and N more").
 inline constexpr size_t kMaxListedErrors = 20;
 
