@@ -82,7 +82,7 @@ TEST(Spec, WrongTypesNamePath) {
                        "spec.search_space (line 1): expected a mapping"));
 }
 
-// Found with spec_fuzz's inputs grown by hand: a 3 MB spec of distinct
+// Found by a hand-made input run through spec_fuzz: a 3 MB spec of distinct
 // unknown keys took 50 s and 1.6 GB (each error listed every known field,
 // all joined into one message). Now the size is capped before parsing and
 // only the first kMaxListedErrors errors are listed.
