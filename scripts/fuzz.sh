@@ -3,10 +3,10 @@
 # (ASan + UBSan + coverage; protos and nas_common only, no LibTorch).
 #
 #   fuzz.sh build            configure + build the fuzz tree
-#   fuzz.sh run TARGET       build, then run TARGET for $NAS_FUZZ_SECONDS
-#                            (default 30) over a temporary COPY of
-#                            tests/fuzz/corpus/TARGET, then run every input
-#                            of tests/fuzz/regressions/TARGET once
+#   fuzz.sh run TARGET       build; run every input of
+#                            tests/fuzz/regressions/TARGET once; then fuzz
+#                            TARGET for $NAS_FUZZ_SECONDS (default 30) over
+#                            a temporary COPY of tests/fuzz/corpus/TARGET
 #   fuzz.sh all              run every target in turn
 #
 # Build directory: $NAS_FUZZ_BUILD_DIR (default: ${NAS_BUILD_DIR:-build}-fuzz).
@@ -88,5 +88,5 @@ case ${1:-} in
   all) build_tree >&2
        rc=0; for t in "${targets[@]}"; do run_target "$t" || rc=1; done
        exit $rc ;;
-  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
