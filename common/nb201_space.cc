@@ -81,6 +81,12 @@ absl::StatusOr<Cost> Nb201Space::ComputeCost(const std::vector<int>& choices,
   if (choices.size() != kNb201Edges) {
     return absl::InvalidArgumentError("nb201 genotype needs 6 choices");
   }
+  for (int e = 0; e < kNb201Edges; ++e) {
+    if (choices[e] < 0 || choices[e] >= kNb201Ops) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("nb201 choice ", e, " out of range: ", choices[e]));
+    }
+  }
   if (input.height % 4 != 0 || input.width % 4 != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("nb201 needs input height and width divisible by 4, got ",

@@ -27,6 +27,14 @@ using google::protobuf::Reflection;
 constexpr int kMaxTrials = 1000000;
 // Largest evaluation.random_crop_padding (pixels per side).
 constexpr int kMaxRandomCropPadding = 8;
+// Longest user text (a value, a key) echoed in an error message.
+constexpr size_t kMaxEchoed = 64;
+
+// `s` for an error message: cut to kMaxEchoed bytes ("..." marks the cut).
+std::string Echo(absl::string_view s) {
+  if (s.size() <= kMaxEchoed) return std::string(s);
+  return absl::StrCat(s.substr(0, kMaxEchoed), "...");
+}
 
 class YamlToProto {
  public:
@@ -41,10 +49,14 @@ class YamlToProto {
     const Descriptor* desc = msg->GetDescriptor();
     for (const auto& kv : node) {
       const std::string key = kv.first.as<std::string>();
-      const std::string field_path = path + "." + key;
+      const std::string field_path = path + "." + Echo(key);
       out_->lines[field_path] = kv.first.Mark().line + 1;
       const FieldDescriptor* fd = desc->FindFieldByName(key);
       if (fd == nullptr) {
+        if (Full()) {  // listing the known fields again costs for nothing
+          ++unlisted;
+          continue;
+        }
         std::vector<std::string> known;
         for (int i = 0; i < desc->field_count(); ++i) {
           known.push_back(desc->field(i)->name());
@@ -58,11 +70,18 @@ class YamlToProto {
     }
   }
 
-  std::vector<FieldError> errors;
+  std::vector<FieldError> errors;  // the first kMaxListedErrors
+  size_t unlisted = 0;             // errors beyond those
 
  private:
+  bool Full() const { return errors.size() >= kMaxListedErrors; }
+
   void Error(const std::string& path, const YAML::Node& node,
              const std::string& message) {
+    if (Full()) {
+      ++unlisted;
+      return;
+    }
     errors.push_back({path, message, node.Mark().line + 1});
   }
 
@@ -77,7 +96,7 @@ class YamlToProto {
       }
       for (const auto& kv : node) {
         if (!kv.second.IsScalar()) {
-          Error(path + "." + kv.first.as<std::string>(), kv.second,
+          Error(path + "." + Echo(kv.first.as<std::string>()), kv.second,
                 "expected a scalar value");
           continue;
         }
@@ -122,7 +141,8 @@ class YamlToProto {
     const std::string s = node.Scalar();
     const bool rep = fd->is_repeated();
     auto bad = [&](const char* what) {
-      Error(path, node, absl::StrCat("expected ", what, ", got '", s, "'"));
+      Error(path, node,
+            absl::StrCat("expected ", what, ", got '", Echo(s), "'"));
     };
     switch (fd->cpp_type()) {
       case FieldDescriptor::CPPTYPE_INT32: {
@@ -179,7 +199,7 @@ class YamlToProto {
             names.push_back(fd->enum_type()->value(i)->name());
           }
           Error(path, node,
-                absl::StrCat("unknown value '", s,
+                absl::StrCat("unknown value '", Echo(s),
                              "' (one of: ", absl::StrJoin(names, ", "), ")"));
           return;
         }
@@ -202,6 +222,11 @@ std::string FieldError::ToString() const {
 }
 
 absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
+  if (yaml.size() > kMaxSpecYamlBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec_yaml: ", yaml.size(), " bytes, more than the ",
+                     kMaxSpecYamlBytes, " allowed"));
+  }
   ParsedSpec out;
   YAML::Node root;
   try {
@@ -223,7 +248,12 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec_yaml: line ", e.mark.line + 1, ": ", e.msg));
   }
-  if (!converter.errors.empty()) return ErrorsToStatus(converter.errors);
+  if (!converter.errors.empty()) {
+    absl::Status s = ErrorsToStatus(converter.errors);
+    if (converter.unlisted == 0) return s;
+    return absl::InvalidArgumentError(absl::StrCat(
+        s.message(), "; ... and ", converter.unlisted, " more errors"));
+  }
   return out;
 }
 
@@ -786,7 +816,13 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
 absl::Status ErrorsToStatus(const std::vector<FieldError>& errors) {
   if (errors.empty()) return absl::OkStatus();
   std::vector<std::string> parts;
-  for (const FieldError& e : errors) parts.push_back(e.ToString());
+  for (size_t i = 0; i < errors.size() && i < kMaxListedErrors; ++i) {
+    parts.push_back(errors[i].ToString());
+  }
+  if (errors.size() > kMaxListedErrors) {
+    parts.push_back(absl::StrCat("... and ", errors.size() - kMaxListedErrors,
+                                 " more errors"));
+  }
   return absl::InvalidArgumentError(absl::StrJoin(parts, "; "));
 }
 

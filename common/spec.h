@@ -4,6 +4,7 @@
 #ifndef NAS_COMMON_SPEC_H_
 #define NAS_COMMON_SPEC_H_
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,9 +31,16 @@ struct ParsedSpec {
   std::map<std::string, int> lines;  // field path -> 1-based line
 };
 
+// Largest YAML spec ParseSpecYaml reads (real specs are a few KB).
+inline constexpr size_t kMaxSpecYamlBytes = 256 << 10;
+// Errors listed in one status; the rest are counted ("... and N more").
+inline constexpr size_t kMaxListedErrors = 20;
+
 // Parses YAML text into a spec. Malformed YAML, unknown fields and values
-// of the wrong type are errors (InvalidArgument listing each, with line).
-// Does not apply defaults or validate values.
+// of the wrong type are errors (InvalidArgument listing each, with line, up
+// to kMaxListedErrors; values echoed are cut to 64 bytes). Text longer than
+// kMaxSpecYamlBytes is InvalidArgument without being parsed. Does not apply
+// defaults or validate values.
 absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml);
 
 // Fills every unset field that has a default (documented in the protos).
@@ -55,7 +63,8 @@ std::vector<FieldError> ValidateSpec(
 // are taken as written (apply defaults first); errors carry no lines.
 std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec);
 
-// InvalidArgument with all errors joined by "; " (OK when none).
+// InvalidArgument with the errors joined by "; " (OK when none): the first
+// kMaxListedErrors, then "... and N more errors".
 absl::Status ErrorsToStatus(const std::vector<FieldError>& errors);
 
 // Input geometry of a dataset name; InvalidArgument for unknown names.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/objective.h"
 #include "common/pareto.h"
+#include "common/result_validation.h"
 #include "common/sha256.h"
 #include "common/spec.h"
 #include "common/status_macros.h"
@@ -64,52 +65,6 @@ void ApplyDuplicatePolicy(absl::string_view policy,
     row->state = v1::CANDIDATE_DUPLICATE;
     row->reason = "same genotype as an earlier candidate in the same batch";
   }
-}
-
-absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
-  auto finite_in = [](double v, double lo, double hi) {
-    return std::isfinite(v) && v >= lo && v <= hi;
-  };
-  if (!finite_in(m.val_accuracy(), 0, 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics.val_accuracy: must be a number in [0, 1], got ",
-                     m.val_accuracy()));
-  }
-  if (!finite_in(m.test_accuracy(), 0, 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics.test_accuracy: must be a number in [0, 1], got ",
-                     m.test_accuracy()));
-  }
-  if (m.macs() < 0)
-    return absl::InvalidArgumentError("metrics.macs: must be >= 0");
-  if (m.params() < 0)
-    return absl::InvalidArgumentError("metrics.params: must be >= 0");
-  const double inf = std::numeric_limits<double>::max();
-  if (!finite_in(m.latency_ms(), 0, inf) ||
-      !finite_in(m.latency_iqr_ms(), 0, inf)) {
-    return absl::InvalidArgumentError(
-        "metrics.latency_ms: must be a finite number >= 0");
-  }
-  if (!finite_in(m.train_seconds(), 0, inf)) {
-    return absl::InvalidArgumentError(
-        "metrics.train_seconds: must be a finite number >= 0");
-  }
-  if (!finite_in(m.simulated_seconds(), 0, inf)) {
-    return absl::InvalidArgumentError(
-        "metrics.simulated_seconds: must be a finite number >= 0");
-  }
-  if (!std::isfinite(m.train_loss())) {
-    return absl::InvalidArgumentError("metrics.train_loss: must be finite");
-  }
-  if (m.epochs() < 0)
-    return absl::InvalidArgumentError("metrics.epochs: must be >= 0");
-  if (!finite_in(m.throughput_images_per_second(), 0, inf) ||
-      !finite_in(m.train_images_per_second(), 0, inf)) {
-    return absl::InvalidArgumentError(
-        "metrics.throughput_images_per_second and train_images_per_second: "
-        "must be finite numbers >= 0");
-  }
-  return absl::OkStatus();
 }
 
 void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,

@@ -249,9 +249,6 @@ void ApplyDuplicatePolicy(absl::string_view policy,
                           std::optional<int64_t> first, bool repeat_in_batch,
                           NewCandidate* row);
 
-// Validates reported metrics; InvalidArgument naming the field.
-absl::Status ValidateMetrics(const v1::EvaluationMetrics& m);
-
 }  // namespace nas
 
 #endif  // NAS_CONTROLLER_CONTROLLER_H_

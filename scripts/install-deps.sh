@@ -11,6 +11,7 @@ PKGS=(
   python3 python3-torch util-linux procps ca-certificates
   python3-grpcio python3-protobuf tmux openssl
   prometheus docker-compose curl
+  clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 # npm (for the Kubernetes schema validator below): Debian's package, unless
 # some npm is installed already (e.g. bundled with another nodejs build).

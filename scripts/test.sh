@@ -2,7 +2,9 @@
 # README command 2: set-up (packages, build), then the whole test suite:
 # unit tests, store integration tests against a throw-away PostgreSQL, worker
 # tests with real LibTorch training on Fashion-MNIST, and end-to-end tests
-# with controller and worker processes over loopback gRPC.
+# with controller and worker processes over loopback gRPC; last, the
+# libFuzzer targets (label fuzz: a clang build of their own, then each target
+# for $NAS_FUZZ_SECONDS, default 30, see tests/fuzz/README.md).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bash "$repo/scripts/build.sh"

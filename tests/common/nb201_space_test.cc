@@ -93,6 +93,19 @@ TEST(Nb201Space, CostRejectsInputNotDivisibleBy4) {
       StatusIs(absl::StatusCode::kInvalidArgument, "divisible by 4"));
 }
 
+// Found by nb201_genotype_fuzz: an out-of-range op was costed as `none`
+// (tests/fuzz/regressions/nb201_genotype_fuzz/op_out_of_range).
+TEST(Nb201Space, CostRejectsOutOfRangeChoices) {
+  Nb201Space space;
+  v1::SearchSpaceSpec spec;
+  EXPECT_THAT(space.ComputeCost({0, 1, 2, 3, 4, 124}, spec, InputShape()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "choice 5 out of range: 124"));
+  EXPECT_THAT(space.ComputeCost({-1, 0, 0, 0, 0, 0}, spec, InputShape()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "choice 0 out of range: -1"));
+}
+
 TEST(SearchSpace, RegistryNamesUnknownSpace) {
   EXPECT_THAT(GetSearchSpace("darts"),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -1,0 +1,126 @@
+#include "common/result_validation.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using ::nas::testing::StatusIs;
+
+v1::EvaluationMetrics Good() {
+  v1::EvaluationMetrics m;
+  m.set_val_accuracy(0.9);
+  m.set_test_accuracy(0.89);
+  m.set_macs(1000);
+  m.set_params(100);
+  m.set_latency_ms(1.5);
+  m.set_latency_iqr_ms(0.1);
+  m.set_train_seconds(10);
+  m.set_epochs(2);
+  m.set_device("cpu (2 threads)");
+  m.set_train_loss(0.3);
+  m.set_throughput_images_per_second(1234.5);
+  m.set_train_images_per_second(321);
+  return m;
+}
+
+TEST(ValidateMetrics, AcceptsPlausible) {
+  NAS_EXPECT_OK(ValidateMetrics(Good()));
+  NAS_EXPECT_OK(ValidateMetrics(v1::EvaluationMetrics()));  // all unset
+  auto m = Good();
+  m.set_val_accuracy(1);
+  m.set_test_accuracy(0);
+  m.set_simulated_seconds(3600);
+  m.set_device(std::string(kMaxDeviceBytes, 'x'));
+  NAS_EXPECT_OK(ValidateMetrics(m));
+  m.set_device("cuda:0 NVIDIA H100 80GB HBM3 \xc3\xa9");  // UTF-8 is fine
+  NAS_EXPECT_OK(ValidateMetrics(m));
+}
+
+// Every double field: NaN, +inf, -inf and a negative value are refused with
+// the field's own path.
+TEST(ValidateMetrics, RefusesNonFiniteAndNegativeDoublesNamingEachField) {
+  using Setter = void (v1::EvaluationMetrics::*)(double);
+  const std::vector<std::pair<std::string, Setter>> fields = {
+      {"val_accuracy", &v1::EvaluationMetrics::set_val_accuracy},
+      {"test_accuracy", &v1::EvaluationMetrics::set_test_accuracy},
+      {"latency_ms", &v1::EvaluationMetrics::set_latency_ms},
+      {"latency_iqr_ms", &v1::EvaluationMetrics::set_latency_iqr_ms},
+      {"train_seconds", &v1::EvaluationMetrics::set_train_seconds},
+      {"train_loss", &v1::EvaluationMetrics::set_train_loss},
+      {"throughput_images_per_second",
+       &v1::EvaluationMetrics::set_throughput_images_per_second},
+      {"train_images_per_second",
+       &v1::EvaluationMetrics::set_train_images_per_second},
+      {"simulated_seconds", &v1::EvaluationMetrics::set_simulated_seconds},
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const auto& [name, set] : fields) {
+    for (double bad : {std::nan(""), inf, -inf, -0.5}) {
+      auto m = Good();
+      (m.*set)(bad);
+      EXPECT_THAT(ValidateMetrics(m),
+                  StatusIs(absl::StatusCode::kInvalidArgument,
+                           "metrics." + name + ": "))
+          << name << " = " << bad;
+    }
+  }
+}
+
+TEST(ValidateMetrics, RefusesAccuracyAboveOne) {
+  auto m = Good();
+  m.set_val_accuracy(1.0000001);
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "metrics.val_accuracy: "));
+  m = Good();
+  m.set_test_accuracy(1.5);
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "metrics.test_accuracy: "));
+}
+
+TEST(ValidateMetrics, LatencyIqrIsNamedAsItself) {
+  auto m = Good();
+  m.set_latency_iqr_ms(std::nan(""));
+  absl::Status s = ValidateMetrics(m);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          "metrics.latency_iqr_ms: "));
+  EXPECT_EQ(s.message().find("metrics.latency_ms"), std::string::npos);
+}
+
+TEST(ValidateMetrics, RefusesNegativeCounts) {
+  auto m = Good();
+  m.set_macs(-1);
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "metrics.macs: "));
+  m = Good();
+  m.set_params(std::numeric_limits<int64_t>::min());
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "metrics.params: "));
+  m = Good();
+  m.set_epochs(-2);
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "metrics.epochs: "));
+}
+
+TEST(ValidateMetrics, RefusesUnstorableDevice) {
+  auto m = Good();
+  m.set_device(std::string(kMaxDeviceBytes + 1, 'x'));
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "metrics.device: "));
+  m.set_device(std::string("cpu\0x", 5));  // PostgreSQL text cannot hold NUL
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "metrics.device: "));
+  m.set_device("cpu\nfake log line");
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument, "metrics.device: "));
+}
+
+}  // namespace
+}  // namespace nas
