@@ -7,6 +7,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 
 namespace nas {
 namespace {
@@ -57,8 +59,35 @@ std::unique_ptr<grpc::ClientContext> Connection::NewContext(
   return ctx;
 }
 
+void Connection::Next() {
+  current = (current + 1) % addresses.size();
+  channel = grpc::CreateCustomChannel(addresses[current], credentials, args);
+}
+
+bool Connection::ConnectFirstReachable(absl::Duration timeout) {
+  if (addresses.size() < 2) return true;
+  const absl::Time end = absl::Now() + timeout;
+  while (true) {
+    for (size_t i = 0; i < addresses.size(); ++i) {
+      if (channel->WaitForConnected(std::chrono::system_clock::now() +
+                                    std::chrono::seconds(1))) {
+        return true;
+      }
+      Next();
+    }
+    if (absl::Now() >= end) return false;
+  }
+}
+
 absl::StatusOr<Connection> Connect(const ConnectionOptions& options) {
   Connection c;
+  for (absl::string_view a :
+       absl::StrSplit(options.controller, ',', absl::SkipWhitespace())) {
+    c.addresses.emplace_back(absl::StripAsciiWhitespace(a));
+  }
+  if (c.addresses.empty()) {
+    return absl::InvalidArgumentError("--controller: no address given");
+  }
   if (!options.token.empty()) {
     c.token = options.token;
   } else if (!options.token_file.empty()) {
@@ -88,7 +117,9 @@ absl::StatusOr<Connection> Connect(const ConnectionOptions& options) {
   } else {
     creds = grpc::InsecureChannelCredentials();
   }
-  c.channel = grpc::CreateCustomChannel(options.controller, creds, args);
+  c.credentials = creds;
+  c.args = args;
+  c.channel = grpc::CreateCustomChannel(c.addresses[0], creds, args);
   return c;
 }
 

@@ -63,7 +63,11 @@ commands:
   help                         this text
 
 global flags (each also from an environment variable):
-  --controller HOST:PORT   NAS_CONTROLLER       default 127.0.0.1:50051
+  --controller HOST:PORT   NAS_CONTROLLER       default 127.0.0.1:50051; or a
+                                                list A,B,...: the first that
+                                                accepts a connection (an
+                                                active controller, not a
+                                                standby); watch moves on
   --output table|json      (none)               json: the API's messages as
                                                 JSON (watch: one per line)
   --tls                    NAS_TLS=1            TLS with the system's CAs
@@ -385,6 +389,10 @@ int Watch(Ctx& c) {
                         s.error_message().substr(0, 120), "]"));
     }
     absl::SleepFor(absl::Seconds(1));
+    // A fresh channel, to the next address when there are several (a
+    // standby taking over).
+    c.conn.Next();
+    c.stub = v1::ExperimentService::NewStub(c.conn.channel);
   }
   if (tty) c.out << "\n";
   return last.state() == v1::EXPERIMENT_FAILED ? 1 : 0;
@@ -887,6 +895,8 @@ int RunNasctl(const std::vector<std::string>& args, std::ostream& out,
     return Usage(c, std::string(connection.status().message()));
   }
   c.conn = *std::move(connection);
+  // Several addresses: the active controller is the one that listens.
+  c.conn.ConnectFirstReachable(absl::Seconds(10));
   c.stub = v1::ExperimentService::NewStub(c.conn.channel);
   if (c.command == "submit") {
     int rc = Submit(c);

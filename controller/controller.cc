@@ -121,6 +121,7 @@ absl::Status Controller::Start() {
     absl::MutexLock lock(&mu_);
     for (int64_t id : ids) NAS_RETURN_IF_ERROR(LoadExperiment(id));
   }
+  NAS_RETURN_IF_ERROR(ExtendLeases());
   ticker_ = std::thread([this] { TickerLoop(); });
   return absl::OkStatus();
 }
@@ -909,7 +910,26 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
   return out;
 }
 
+absl::Status Controller::ExtendLeases() {
+  absl::StatusOr<int> n = store_->ExtendRunningLeases();
+  if (!n.ok()) return n.status();
+  if (*n > 0) {
+    fprintf(stderr,
+            "nas-controller: %d running trial(s) given a fresh lease (no "
+            "controller could renew leases meanwhile)\n",
+            *n);
+  }
+  return absl::OkStatus();
+}
+
 void Controller::SetPaused(bool paused) {
+  if (!paused && paused_.load()) {
+    absl::Status s = ExtendLeases();
+    if (!s.ok()) {
+      fprintf(stderr, "nas-controller: extending running leases: %s\n",
+              s.ToString().c_str());
+    }
+  }
   paused_ = paused;
   if (!paused) Wake();
 }

@@ -110,6 +110,9 @@ class Controller {
   void Wake();
   // While paused (the leadership lock is lost, e.g. the database is down)
   // the ticker proposes, expires and finishes nothing; RPCs still work.
+  // Unpausing first gives every running trial a fresh lease
+  // (Store::ExtendRunningLeases; Start does the same), so that workers that
+  // could not renew during the outage do not lose their trials.
   void SetPaused(bool paused);
 
   // For the metrics: the database's counts plus this controller's view of
@@ -171,6 +174,8 @@ class Controller {
   };
 
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Store::ExtendRunningLeases, logging how many trials it extended.
+  absl::Status ExtendLeases();
   static void Observe(Running& run, const ResultRecord& r);
   // Observes the experiment's results stored after the first run.observed,
   // in storage order.

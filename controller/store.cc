@@ -282,6 +282,13 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
          "  JOIN waited w ON w.id = l.id"
          "  JOIN experiments e ON e.id = l.experiment_id"},
+        {"extend_running_leases",
+         "WITH r AS (UPDATE trials SET lease_until = greatest(lease_until, "
+         "now() + lease_seconds * interval '1 second') WHERE status = "
+         "'RUNNING' RETURNING id, attempt, lease_until), "
+         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
+         "SELECT count(*) FROM r"},
         {"renew_lease",
          "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
          "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
@@ -1671,6 +1678,15 @@ absl::Status Store::RecordFailure(int64_t trial_id, int32_t attempt,
         txn.exec_prepared0("end_attempt", trial_id, status, reason, error);
         txn.commit();
         return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<int> Store::ExtendRunningLeases() {
+  return impl_->Run(
+      "ExtendRunningLeases",
+      [&](pqxx::connection& conn) -> absl::StatusOr<int> {
+        pqxx::nontransaction txn(conn);  // one statement: atomic by itself
+        return txn.exec_prepared1("extend_running_leases")[0].as<int>();
       });
 }
 

@@ -339,6 +339,13 @@ class Store {
                              const std::string& worker_id,
                              const std::string& error,
                              int64_t* experiment_id = nullptr);
+  // Gives every RUNNING trial at least a full lease from now (lease_until =
+  // max(lease_until, now() + lease_seconds)), in `trials` and in its
+  // attempt's row. For a controller that becomes active (start-up, standby
+  // takeover, database back): while no controller was active, no worker
+  // could renew its lease, so none may run out for that. Returns the number
+  // of trials.
+  absl::StatusOr<int> ExtendRunningLeases();
   // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
   // ("lease expired after N attempts") when attempt >= max_attempts.
   absl::StatusOr<ExpiryOutcome> ExpireLeases();

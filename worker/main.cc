@@ -17,7 +17,10 @@
 #include "worker/tabular_evaluator.h"
 #include "worker/worker_loop.h"
 
-ABSL_FLAG(std::string, controller, "127.0.0.1:50051", "controller address");
+ABSL_FLAG(std::string, controller, "127.0.0.1:50051",
+          "controller address host:port, or a comma-separated list (an "
+          "active controller and its standbys): after UNAVAILABLE the worker "
+          "moves to the next address, round robin");
 ABSL_FLAG(std::string, id, "", "worker id (default hostname-pid)");
 ABSL_FLAG(std::string, labels, "", "labels, e.g. gpu=h100,zone=eu");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0 = LibTorch default)");
@@ -81,7 +84,12 @@ absl::Status ReadTls(nas::WorkerOptions* options) {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   nas::WorkerOptions options;
-  options.controller = absl::GetFlag(FLAGS_controller);
+  options.controllers = absl::StrSplit(absl::GetFlag(FLAGS_controller), ',',
+                                       absl::SkipWhitespace());
+  if (options.controllers.empty()) {
+    fprintf(stderr, "nas-worker: --controller: no address given\n");
+    return 2;
+  }
   options.worker_id = absl::GetFlag(FLAGS_id);
   if (options.worker_id.empty()) {
     char host[256] = {0};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "nas/v1/worker.grpc.pb.h"
 #include "worker/artifact_cache.h"
@@ -18,6 +19,19 @@ namespace nas {
 namespace {
 
 using v1::WorkerService;
+
+const char* StatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    default:
+      return "error";
+  }
+}
 
 bool Retryable(const grpc::Status& s) {
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -78,6 +92,7 @@ class BearerInterceptorFactory final
 // and does the backing off itself.
 // `auth_header` ("" = no token) must outlive the stub.
 std::shared_ptr<WorkerService::Stub> NewStub(const WorkerOptions& options,
+                                             const std::string& address,
                                              const std::string* auth_header) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -103,7 +118,7 @@ std::shared_ptr<WorkerService::Stub> NewStub(const WorkerOptions& options,
   }
   return WorkerService::NewStub(
       grpc::experimental::CreateCustomChannelWithInterceptors(
-          options.controller, credentials, args, std::move(interceptors)));
+          address, credentials, args, std::move(interceptors)));
 }
 
 class Worker {
@@ -116,7 +131,7 @@ class Worker {
         auth_header_(options.token.empty()
                          ? std::string()
                          : absl::StrCat("Bearer ", options.token)),
-        stub_(NewStub(options, &auth_header_)),
+        stub_(NewStub(options, options.controllers.at(0), &auth_header_)),
         cache_(
             options.cache_dir.empty() ? DefaultArtifactCacheDir()
                                       : options.cache_dir,
@@ -185,11 +200,17 @@ class Worker {
   absl::Status CallWithRetry(const std::string& what, F call) {
     absl::Time first_failure = absl::InfiniteFuture();
     absl::Duration backoff = absl::Milliseconds(100);
+    int retries = 0;
     while (true) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(30));
       grpc::Status status = call(&ctx);
+      if (status.ok() && retries > 0) {
+        fprintf(stderr, "nas-worker %s: %s succeeded after %d retries (%s)\n",
+                options_.worker_id.c_str(), what.c_str(), retries,
+                absl::FormatDuration(absl::Now() - first_failure).c_str());
+      }
       if (status.ok()) return absl::OkStatus();
       if (!Retryable(status)) return FromGrpc(status, what);
       if (options_.metrics != nullptr)
@@ -199,11 +220,17 @@ class Worker {
       if (first_failure == absl::InfiniteFuture()) first_failure = now;
       if (now - first_failure > options_.unreachable_timeout) {
         return absl::UnavailableError(absl::StrCat(
-            what, ": controller ", options_.controller, " unreachable for ",
-            absl::FormatDuration(now - first_failure), ": ",
-            status.error_message()));
+            what, ": controller ", absl::StrJoin(options_.controllers, ","),
+            " unreachable for ", absl::FormatDuration(now - first_failure),
+            ": ", status.error_message()));
       }
       if (stop_->load()) return FromGrpc(status, what);
+      ++retries;
+      fprintf(stderr, "nas-worker %s: %s failed (%s: %s); retry %d in %s\n",
+              options_.worker_id.c_str(), what.c_str(),
+              StatusCodeName(status.error_code()),
+              status.error_message().substr(0, 200).c_str(), retries,
+              absl::FormatDuration(backoff).c_str());
       absl::SleepFor(backoff);
       backoff = std::min(backoff * 2, absl::Seconds(5));
     }
@@ -294,6 +321,9 @@ class Worker {
                          std::chrono::seconds(period_s));
         grpc::Status s = stub()->RenewLease(&ctx, req, &resp);
         if (s.ok() && !resp.ok()) lease_lost = true;
+        // The controller went away (a standby may be taking over): the
+        // next heartbeat goes to the next address.
+        if (s.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
       }
     });
     double last_epoch_end = 0;
@@ -315,6 +345,7 @@ class Worker {
       ctx.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
       grpc::Status s = stub()->ReportProgress(&ctx, req, &resp);
+      if (s.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
       if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
         fprintf(stderr, "nas-worker %s: %s progress refused: %s\n",
                 options_.worker_id.c_str(), tag.c_str(),
@@ -347,10 +378,15 @@ class Worker {
     }
     hb_cv.notify_all();
     heartbeat.join();
+    // A lost lease (expired while this process was stalled, re-leased, or
+    // the experiment stopped) is reported all the same, without the model:
+    // the controller is the one judge of staleness and refuses the report
+    // (FAILED_PRECONDITION), so the refusal is visible on both sides.
     if (lease_lost.load()) {
-      fprintf(stderr, "nas-worker %s: %s lease lost, result dropped\n",
+      fprintf(stderr,
+              "nas-worker %s: %s lease lost; reporting anyway, the controller "
+              "refuses a stale attempt\n",
               options_.worker_id.c_str(), tag.c_str());
-      return;
     }
     v1::ReportResultRequest req;
     req.set_worker_id(options_.worker_id);
@@ -358,7 +394,8 @@ class Worker {
     req.set_attempt(trial.attempt());
     if (metrics.ok()) {
       *req.mutable_metrics() = *metrics;
-      req.set_model(evaluator_->TakeModel());
+      std::string model = evaluator_->TakeModel();
+      if (!lease_lost.load()) req.set_model(std::move(model));
     } else {
       req.set_error(metrics.status().ToString());
     }
@@ -408,13 +445,29 @@ class Worker {
     std::lock_guard<std::mutex> lock(stub_mu_);
     return stub_;
   }
+  // A fresh channel to the next controller address (round robin; the same
+  // one when there is only one).
   void Reconnect() {
+    std::lock_guard<std::mutex> reconnect_lock(reconnect_mu_);
+    const size_t n = options_.controllers.size();
+    const size_t next = (current_ + 1) % n;
+    if (next != current_) {
+      fprintf(stderr, "nas-worker %s: controller %s unavailable; trying %s\n",
+              options_.worker_id.c_str(),
+              options_.controllers[current_].c_str(),
+              options_.controllers[next].c_str());
+    }
+    current_ = next;
     std::shared_ptr<WorkerService::Stub> fresh =
-        NewStub(options_, &auth_header_);
+        NewStub(options_, options_.controllers[current_], &auth_header_);
     std::lock_guard<std::mutex> lock(stub_mu_);
     stub_ = std::move(fresh);
   }
 
+  // Serializes Reconnect (the heartbeat thread and the main loop).
+  std::mutex reconnect_mu_;
+  size_t current_ =
+      0;  // index in options_.controllers; guarded by reconnect_mu_
   std::mutex stub_mu_;
   std::shared_ptr<WorkerService::Stub> stub_;
   ArtifactCache cache_;

@@ -4,6 +4,12 @@
 // unreachable). Single-threaded apart from the heartbeat thread of the
 // trial in progress.
 //
+// Several controllers (an active one and standbys, docs/OPERATIONS.md): the
+// worker talks to one address at a time and, after a call fails with
+// UNAVAILABLE, moves to the next one of the list (round robin) with a fresh
+// channel. A standby does not listen until it holds the leadership lock, so
+// the worker ends up on the active controller.
+//
 // Authentication (docs/SECURITY.md): every call, including heartbeats and
 // the FetchArtifact stream, carries `authorization: Bearer <token>` when a
 // token is set; an UNAUTHENTICATED or PERMISSION_DENIED answer is never
@@ -14,6 +20,7 @@
 #include <atomic>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -23,8 +30,10 @@
 namespace nas {
 
 struct WorkerOptions {
-  // Controller address, e.g. "127.0.0.1:50051".
-  std::string controller;
+  // Controller addresses, e.g. {"127.0.0.1:50051"}, or an active
+  // controller and its standbys; tried in order, moving on after
+  // UNAVAILABLE. Must not be empty.
+  std::vector<std::string> controllers;
   // Unique id; default hostname-pid (set by main).
   std::string worker_id;
   // Free-form labels, e.g. {"gpu": "h100"}.

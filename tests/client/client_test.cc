@@ -93,6 +93,28 @@ TEST(Connect, UnreadableOrEmptyFilesNameTheOption) {
                                 "--tls-ca: cannot read"));
 }
 
+// An active controller and its standbys: a comma-separated list, walked
+// round robin by Next(); a list that names no address is refused.
+TEST(Connect, AddressListIsWalkedRoundRobin) {
+  ConnectionOptions o;
+  o.controller = "127.0.0.1:1, 127.0.0.1:2";
+  absl::StatusOr<Connection> c = Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->addresses,
+            (std::vector<std::string>{"127.0.0.1:1", "127.0.0.1:2"}));
+  EXPECT_EQ(c->current, 0u);
+  c->Next();
+  EXPECT_EQ(c->current, 1u);
+  c->Next();
+  EXPECT_EQ(c->current, 0u);
+  // Nothing listens on either port: no address is reachable.
+  EXPECT_FALSE(c->ConnectFirstReachable(absl::Seconds(1)));
+  o.controller = " , ";
+  EXPECT_THAT(Connect(o).status(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                "--controller: no address given"));
+}
+
 TEST(Connect, TokenFileIsTrimmedAndAFlagTokenWins) {
   const std::string path = ::testing::TempDir() + "/token";
   std::ofstream(path) << "\n  abc123 \n";

@@ -19,7 +19,7 @@
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "nas/v1/worker.grpc.pb.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -75,66 +75,51 @@ std::string WriteTable(const std::string& dir) {
 class Auth : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/nas-auth-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = new std::string(tmpl);
+    cluster_ = new testing::LocalCluster();
+    NAS_ASSERT_OK(cluster_->Start("auth"));
+    const std::string& dir = cluster_->dir();
     std::string out;
-    ASSERT_TRUE(MakeCertificates(*dir_, &out)) << out;
-    WriteText(*dir_ + "/client.token", std::string(kClientToken) + "\n");
-    WriteText(*dir_ + "/worker.token", std::string(kWorkerToken) + "\n");
-    WriteText(*dir_ + "/wrong.token", std::string(kWrongToken) + "\n");
-    auto pg = testing::PostgresServer::Start();
-    NAS_ASSERT_OK(pg);
-    pg_ = pg->release();
-    port_ = testing::FreePort();
+    ASSERT_TRUE(MakeCertificates(dir, &out)) << out;
+    WriteText(dir + "/client.token", std::string(kClientToken) + "\n");
+    WriteText(dir + "/worker.token", std::string(kWorkerToken) + "\n");
+    WriteText(dir + "/wrong.token", std::string(kWrongToken) + "\n");
     // The worker token through the environment, the client's from a file.
     setenv("NAS_WORKER_TOKEN", kWorkerToken, 1);
     unsetenv("NAS_TOKEN");
-    auto c =
-        ChildProcess::Spawn({Binary("controller/nas-controller"),
-                             absl::StrCat("--listen=127.0.0.1:", port_),
-                             "--database=" + pg_->conninfo(), "--tick_ms=100",
-                             "--tls_cert=" + *dir_ + "/server.pem",
-                             "--tls_key=" + *dir_ + "/server.key",
-                             "--tls_client_ca=" + *dir_ + "/ca.pem",
-                             "--client_token_file=" + *dir_ + "/client.token"},
-                            *dir_ + "/controller.log");
+    const bool started = cluster_->StartController(
+        "controller",
+        {"--tls_cert=" + dir + "/server.pem",
+         "--tls_key=" + dir + "/server.key",
+         "--tls_client_ca=" + dir + "/ca.pem",
+         "--client_token_file=" + dir + "/client.token"},
+        /*connect_client=*/false);
     unsetenv("NAS_WORKER_TOKEN");
-    NAS_ASSERT_OK(c);
-    controller_ = c->release();
+    ASSERT_TRUE(started);
     channel_ = new std::shared_ptr<grpc::Channel>(TlsChannel(true));
     ASSERT_TRUE((*channel_)->WaitForConnected(std::chrono::system_clock::now() +
                                               std::chrono::seconds(30)))
-        << testing::ReadFile(*dir_ + "/controller.log");
+        << testing::ReadLog(*cluster_, "controller");
   }
 
   static void TearDownTestSuite() {
     delete channel_;
-    delete controller_;
-    delete pg_;
-    std::string out;
-    if (!::testing::UnitTest::GetInstance()->Passed()) {
-      testing::RunCommand(absl::StrCat("tail -n 30 ", *dir_, "/*.log"), &out);
-      std::cerr << "---- process logs ----\n" << out;
-    } else {
-      testing::RunCommand("rm -rf " + *dir_, &out);
-    }
-    delete dir_;
+    cluster_->Finish(!::testing::UnitTest::GetInstance()->Passed(), 30);
+    delete cluster_;
   }
 
   // A TLS channel trusting the test CA, with the client certificate when
   // `client_cert`.
   static std::shared_ptr<grpc::Channel> TlsChannel(bool client_cert) {
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = testing::ReadFile(*dir_ + "/ca.pem");
+    ssl.pem_root_certs = testing::ReadFile(cluster_->dir() + "/ca.pem");
     if (client_cert) {
-      ssl.pem_cert_chain = testing::ReadFile(*dir_ + "/client.pem");
-      ssl.pem_private_key = testing::ReadFile(*dir_ + "/client.key");
+      ssl.pem_cert_chain = testing::ReadFile(cluster_->dir() + "/client.pem");
+      ssl.pem_private_key = testing::ReadFile(cluster_->dir() + "/client.key");
     }
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("nas-controller");
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
+    return grpc::CreateCustomChannel(cluster_->address(),
                                      grpc::SslCredentials(ssl), args);
   }
 
@@ -157,7 +142,7 @@ budget: {max_trials: 6, parallel_trials: 1}
 evaluation:
   mode: TABULAR
   tabular: {path: )",
-        WriteTable(*dir_),
+        WriteTable(cluster_->dir()),
         R"(, val_column: val_pct, test_column: test_pct, cost_column: train_s, cost_scale: 1}
 )"));
     v1::Experiment e;
@@ -168,35 +153,23 @@ evaluation:
     return s;
   }
 
-  static std::unique_ptr<ChildProcess> StartWorker(
-      const std::string& id, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {
-        Binary("worker/nas-worker"),
-        absl::StrCat("--controller=127.0.0.1:", port_),
-        "--id=" + id,
-        "--threads=1",
-        "--unreachable_timeout_seconds=20",
-        "--tls_ca=" + *dir_ + "/ca.pem",
-        "--tls_cert=" + *dir_ + "/client.pem",
-        "--tls_key=" + *dir_ + "/client.key",
+  // A worker over mutual TLS, with `extra` flags (its token).
+  static ChildProcess* StartWorker(const std::string& id,
+                                   std::vector<std::string> extra) {
+    const std::string& dir = cluster_->dir();
+    std::vector<std::string> flags = {
+        "--unreachable_timeout_seconds=20", "--tls_ca=" + dir + "/ca.pem",
+        "--tls_cert=" + dir + "/client.pem", "--tls_key=" + dir + "/client.key",
         "--tls_server_name=nas-controller"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto w = ChildProcess::Spawn(argv, absl::StrCat(*dir_, "/", id, ".log"));
-    EXPECT_TRUE(w.ok()) << w.status();
-    return w.ok() ? *std::move(w) : nullptr;
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return cluster_->StartWorker(id, flags);
   }
 
-  static std::string* dir_;
-  static testing::PostgresServer* pg_;
-  static ChildProcess* controller_;
-  static int port_;
+  static testing::LocalCluster* cluster_;
   static std::shared_ptr<grpc::Channel>* channel_;
 };
 
-std::string* Auth::dir_ = nullptr;
-testing::PostgresServer* Auth::pg_ = nullptr;
-ChildProcess* Auth::controller_ = nullptr;
-int Auth::port_ = 0;
+testing::LocalCluster* Auth::cluster_ = nullptr;
 std::shared_ptr<grpc::Channel>* Auth::channel_ = nullptr;
 
 // Reads a server stream to its end; its status.
@@ -338,7 +311,7 @@ TEST_F(Auth, PlaintextOrNoClientCertificateCannotConnect) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   for (const auto& channel :
-       {grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
+       {grpc::CreateCustomChannel(cluster_->address(),
                                   grpc::InsecureChannelCredentials(), args),
         TlsChannel(false)}) {
     grpc::ClientContext ctx;
@@ -358,23 +331,23 @@ TEST_F(Auth, WorkerWithItsTokenFinishesAnExperimentOtherTokensExit) {
   int64_t id = 0;
   grpc::Status s = CreateTabular(kClientToken, &id);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  std::unique_ptr<ChildProcess> good =
-      StartWorker("good", {"--token_file=" + *dir_ + "/worker.token"});
+  ChildProcess* good = StartWorker(
+      "good", {"--token_file=" + cluster_->dir() + "/worker.token"});
   // A client token: refused at registration, exit 1 naming the problem.
-  std::unique_ptr<ChildProcess> wrong_role =
-      StartWorker("wrong-role", {"--token_file=" + *dir_ + "/client.token"});
+  ChildProcess* wrong_role = StartWorker(
+      "wrong-role", {"--token_file=" + cluster_->dir() + "/client.token"});
   // No token at all (NAS_TOKEN unset).
-  std::unique_ptr<ChildProcess> none = StartWorker("none", {});
+  ChildProcess* none = StartWorker("none", {});
   ASSERT_TRUE(good && wrong_role && none);
-  for (auto* w : {wrong_role.get(), none.get()}) {
+  for (ChildProcess* w : {wrong_role, none}) {
     std::optional<int> code = w->WaitFor(absl::Seconds(30));
     ASSERT_TRUE(code.has_value()) << w->log_path() << " still running";
     EXPECT_EQ(*code, 1);
   }
-  const std::string wrong_log = testing::ReadFile(*dir_ + "/wrong-role.log");
+  const std::string wrong_log = testing::ReadLog(*cluster_, "wrong-role");
   EXPECT_TRUE(absl::StrContains(wrong_log, "PERMISSION_DENIED")) << wrong_log;
   EXPECT_TRUE(absl::StrContains(wrong_log, "worker token")) << wrong_log;
-  const std::string none_log = testing::ReadFile(*dir_ + "/none.log");
+  const std::string none_log = testing::ReadLog(*cluster_, "none");
   EXPECT_TRUE(absl::StrContains(none_log, "UNAUTHENTICATED")) << none_log;
 
   auto stub = v1::ExperimentService::NewStub(*channel_);
@@ -390,13 +363,12 @@ TEST_F(Auth, WorkerWithItsTokenFinishesAnExperimentOtherTokensExit) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   EXPECT_EQ(e.state(), v1::EXPERIMENT_SUCCEEDED) << e.DebugString();
-  ASSERT_TRUE(good->Running()) << testing::ReadFile(*dir_ + "/good.log");
+  ASSERT_TRUE(good->Running()) << testing::ReadLog(*cluster_, "good");
   good->Signal(SIGTERM);
   good->WaitFor(absl::Seconds(10));
   // The tokens appear in no log.
   for (const std::string name : {"controller", "good", "wrong-role", "none"}) {
-    const std::string log =
-        testing::ReadFile(absl::StrCat(*dir_, "/", name, ".log"));
+    const std::string log = testing::ReadLog(*cluster_, name);
     EXPECT_FALSE(log.empty()) << name;
     for (const char* token : {kClientToken, kWorkerToken, kWrongToken}) {
       EXPECT_FALSE(absl::StrContains(log, token)) << name << " logs a token";

@@ -19,7 +19,7 @@
 #include "common/search_space.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -28,7 +28,6 @@ namespace {
 
 using ::nas::testing::Binary;
 using ::nas::testing::ChildProcess;
-using ::nas::testing::Psql;
 
 // Tiny but real training: a few seconds per candidate on one core.
 std::string TinySpec(int trials, int parallel, int lease_seconds,
@@ -57,175 +56,17 @@ evaluation:
 )");
 }
 
-class Cluster : public ::testing::Test {
+// The shared local cluster (tests/testing/cluster.h) with one controller.
+class Cluster : public ::testing::Test, public testing::LocalCluster {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nas-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    logs_ = tmpl;
-    auto pg = testing::PostgresServer::Start();
-    NAS_ASSERT_OK(pg);
-    pg_ = *std::move(pg);
-    port_ = testing::FreePort();
-    StartController();
+    NAS_ASSERT_OK(Start("e2e"));
+    ASSERT_TRUE(StartController());
   }
 
-  void TearDown() override {
-    workers_.clear();
-    controller_.reset();
-    std::string out;
-    if (HasFailure()) {
-      testing::RunCommand(absl::StrCat("tail -n 40 ", logs_, "/*.log"), &out);
-      std::cerr << "---- process logs ----\n" << out;
-    } else {
-      testing::RunCommand("rm -rf " + logs_, &out);
-    }
-  }
-
-  void StartController() {
-    std::vector<std::string> argv = {Binary("controller/nas-controller"),
-                                     absl::StrCat("--listen=127.0.0.1:", port_),
-                                     "--database=" + pg_->conninfo(),
-                                     "--tick_ms=100"};
-    argv.insert(argv.end(), controller_flags_.begin(), controller_flags_.end());
-    auto c = ChildProcess::Spawn(argv, logs_ + "/controller.log");
-    NAS_ASSERT_OK(c);
-    controller_ = *std::move(c);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
-                                   grpc::InsecureChannelCredentials());
-    ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
-                                           std::chrono::seconds(30)))
-        << testing::ReadFile(logs_ + "/controller.log");
-    stub_ = v1::ExperimentService::NewStub(channel_);
-  }
-
-  void StartWorker(const std::string& id, const std::string& labels = "") {
-    auto w = ChildProcess::Spawn(
-        {Binary("worker/nas-worker"),
-         absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
-         "--threads=1", "--unreachable_timeout_seconds=60",
-         "--labels=" + labels,
-         absl::StrCat("--cache_dir=", logs_, "/cache-", id)},
-        absl::StrCat(logs_, "/", id, ".log"));
-    NAS_ASSERT_OK(w);
-    workers_[id] = *std::move(w);
-  }
-
-  int Count(const std::string& sql) {
-    int n = -1;
-    EXPECT_TRUE(absl::SimpleAtoi(Psql(pg_->conninfo(), sql), &n)) << sql;
-    return n;
-  }
-
-  void WaitFor(const std::string& what, const std::function<bool()>& cond,
-               absl::Duration timeout) {
-    const absl::Time end = absl::Now() + timeout;
-    while (!cond()) {
-      ASSERT_LT(absl::Now(), end) << "timed out waiting for " << what;
-      absl::SleepFor(absl::Milliseconds(200));
-    }
-  }
-
-  grpc::Status Create(const std::string& yaml, v1::Experiment* out) {
-    grpc::ClientContext ctx;
-    v1::CreateExperimentRequest req;
-    req.set_spec_yaml(yaml);
-    return stub_->CreateExperiment(&ctx, req, out);
-  }
-
-  grpc::Status TryGet(int64_t id, v1::Experiment* e) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(10));
-    v1::GetExperimentRequest req;
-    req.set_id(id);
-    return stub_->GetExperiment(&ctx, req, e);
-  }
-
-  v1::Experiment Get(int64_t id) {
-    v1::Experiment e;
-    grpc::Status s = TryGet(id, &e);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return e;
-  }
-
-  // Transient RPC errors (a controller restarting) count as "not yet".
-  void WaitFinished(int64_t id, absl::Duration timeout) {
-    WaitFor(
-        "experiment to finish",
-        [&] {
-          v1::Experiment e;
-          return TryGet(id, &e).ok() && e.state() != v1::EXPERIMENT_RUNNING;
-        },
-        timeout);
-  }
-
-  // Waits until `n` workers have registered.
-  void WaitForWorkers(int n) {
-    WaitFor(
-        absl::StrCat(n, " worker(s) registered"),
-        [&] { return Count("SELECT count(*) FROM workers") == n; },
-        absl::Seconds(60));
-  }
-
-  // Waits until experiment `id` has at least `n` stored results.
-  void WaitForResults(int64_t id, int n) {
-    WaitFor(
-        absl::StrCat(n, " results of experiment ", id),
-        [&] {
-          return Count(absl::StrCat(
-                     "SELECT count(*) FROM results WHERE experiment_id=",
-                     id)) >= n;
-        },
-        absl::Minutes(3));
-  }
+  void TearDown() override { Finish(HasFailure()); }
 
   void CheckRestartReplaysSequence(const std::string& strategy);
-
-  void KillController() {
-    controller_->Signal(SIGKILL);
-    ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
-  }
-
-  // No candidate trained twice, one result per trial, every evaluated
-  // candidate has exactly one result.
-  void CheckNoDuplicatesNoLoss(int64_t id, int budget) {
-    const std::string e = absl::StrCat(id);
-    EXPECT_EQ(Count("SELECT count(*) FROM results WHERE experiment_id=" + e),
-              budget);
-    EXPECT_EQ(Count("SELECT count(DISTINCT trial_id) FROM results WHERE "
-                    "experiment_id=" +
-                    e),
-              budget);
-    EXPECT_EQ(Count("SELECT count(DISTINCT candidate_id) FROM results WHERE "
-                    "experiment_id=" +
-                    e),
-              budget);
-    EXPECT_EQ(
-        Count("SELECT count(*) FROM candidates WHERE state='EVALUATED' AND "
-              "experiment_id=" +
-              e),
-        budget);
-    EXPECT_EQ(Count("SELECT count(*) FROM trials WHERE status='SUCCEEDED' AND "
-                    "experiment_id=" +
-                    e),
-              budget);
-    EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN results r ON "
-                    "r.candidate_id=c.id "
-                    "WHERE c.val_accuracy IS DISTINCT FROM r.val_accuracy AND "
-                    "c.experiment_id=" +
-                    e),
-              0);
-  }
-
-  std::string logs_;
-  std::vector<std::string> controller_flags_;  // extra nas-controller flags
-  std::unique_ptr<testing::PostgresServer> pg_;
-  int port_ = 0;
-  std::unique_ptr<ChildProcess> controller_;
-  std::map<std::string, std::unique_ptr<ChildProcess>> workers_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::ExperimentService::Stub> stub_;
 };
 
 TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
@@ -263,8 +104,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
             4);
   // Candidate genotypes are in NAS-Bench-201's format.
   for (absl::string_view g : absl::StrSplit(
-           Psql(pg_->conninfo(),
-                "SELECT canonical FROM candidates WHERE experiment_id=" + id),
+           Psql("SELECT canonical FROM candidates WHERE experiment_id=" + id),
            '\n')) {
     EXPECT_EQ(std::count(g.begin(), g.end(), '~'), 6) << g;
   }
@@ -275,7 +115,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   v1::GetParetoFrontRequest preq;
   preq.set_experiment_id(e.id());
   v1::GetParetoFrontResponse front;
-  ASSERT_TRUE(stub_->GetParetoFront(&ctx, preq, &front).ok());
+  ASSERT_TRUE(stub()->GetParetoFront(&ctx, preq, &front).ok());
   EXPECT_GE(front.front_size(), 1);
   EXPECT_EQ(front.front(0).id(),
             done.best().id());  // most accurate is never dominated
@@ -283,7 +123,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   // nasctl, as a user runs it.
   std::string out;
   const std::string nasctl =
-      absl::StrCat(Binary("client/nasctl"), " --controller 127.0.0.1:", port_);
+      absl::StrCat(Binary("client/nasctl"), " --controller 127.0.0.1:", port());
   EXPECT_EQ(testing::RunCommand(nasctl + " candidates " + id, &out), 0) << out;
   EXPECT_NE(out.find("4 of 4 candidates"), std::string::npos) << out;
   EXPECT_EQ(testing::RunCommand(nasctl + " list", &out), 0) << out;
@@ -292,7 +132,7 @@ TEST_F(Cluster, TwoWorkersRunASearchAndEveryRowIsStored) {
   EXPECT_NE(out.find("4/4 done"), std::string::npos) << out;
   EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id, &out), 0) << out;
   EXPECT_NE(out.find("Pareto front"), std::string::npos) << out;
-  const std::string svg_path = logs_ + "/pareto.svg";
+  const std::string svg_path = dir() + "/pareto.svg";
   EXPECT_EQ(testing::RunCommand(nasctl + " pareto " + id + " --svg " + svg_path,
                                 &out),
             0);
@@ -326,38 +166,35 @@ TEST_F(Cluster, WorkerKilledMidTrialIsReleasedToTheOtherWorker) {
       },
       absl::Minutes(3));
   const int64_t first_trial = std::stoll(
-      Psql(pg_->conninfo(),
-           "SELECT trial_id FROM trial_progress WHERE worker_id='victim' "
+      Psql("SELECT trial_id FROM trial_progress WHERE worker_id='victim' "
            "LIMIT 1"));
-  workers_["victim"]->Signal(SIGKILL);
-  ASSERT_TRUE(workers_["victim"]->WaitFor(absl::Seconds(10)).has_value());
+  worker("victim")->Signal(SIGKILL);
+  ASSERT_TRUE(worker("victim")->WaitFor(absl::Seconds(10)).has_value());
   StartWorker("rescuer");
   WaitFinished(e.id(), absl::Minutes(6));
   EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
   CheckNoDuplicatesNoLoss(e.id(), 2);
   const std::string t = absl::StrCat(first_trial);
   // The killed attempt expired and the second attempt, by the rescuer, won.
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 "SELECT attempt || ',' || worker_id FROM results "
+  EXPECT_EQ(Psql("SELECT attempt || ',' || worker_id FROM results "
                  "WHERE trial_id=" +
-                     t),
+                 t),
             "2,rescuer");
   EXPECT_EQ(Count("SELECT count(*) FROM results WHERE worker_id='victim'"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE experiment_id=" + id),
             2);
   // Both attempts are in the history: the killed one expired.
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 "SELECT string_agg(attempt || ':' || worker_id || ':' || "
+  EXPECT_EQ(Psql("SELECT string_agg(attempt || ':' || worker_id || ':' || "
                  "outcome, ' ' "
                  "ORDER BY attempt) FROM trial_attempts WHERE trial_id=" +
-                     t),
+                 t),
             "1:victim:EXPIRED 2:rescuer:SUCCEEDED");
 }
 
 // Hardware in the loop: trials of an experiment that requires labels go
 // only to workers carrying them, and wait visibly while none is alive.
 TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
-  StartWorker("cpu-only", "device=cpu");
+  StartWorker("cpu-only", {"--labels=device=cpu"});
   WaitForWorkers(1);
   v1::Experiment e;
   ASSERT_TRUE(
@@ -376,7 +213,7 @@ TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
   EXPECT_EQ(
       testing::RunCommand(
           absl::StrCat("timeout 3 ", Binary("client/nasctl"),
-                       " --controller 127.0.0.1:", port_, " watch ", e.id()),
+                       " --controller 127.0.0.1:", port(), " watch ", e.id()),
           &out),
       124);  // still running when timeout stops it
   EXPECT_NE(
@@ -384,12 +221,11 @@ TEST_F(Cluster, RequiredLabelsRouteTrialsAndWaitVisibly) {
       std::string::npos)
       << out;
 
-  StartWorker("h100-box", "gpu=h100,zone=eu");
+  StartWorker("h100-box", {"--labels=gpu=h100,zone=eu"});
   WaitFinished(e.id(), absl::Minutes(3));
   EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
   EXPECT_TRUE(Get(e.id()).waiting().empty());
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 absl::StrCat("SELECT string_agg(DISTINCT worker_id, ',') FROM "
+  EXPECT_EQ(Psql(absl::StrCat("SELECT string_agg(DISTINCT worker_id, ',') FROM "
                               "results WHERE experiment_id=",
                               e.id())),
             "h100-box");
@@ -440,10 +276,9 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
                   id),
             6 - stopped);
   // The first trial was alone at its rungs, so it always continues.
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 "SELECT epochs FROM candidates WHERE seq = 0 "
+  EXPECT_EQ(Psql("SELECT epochs FROM candidates WHERE seq = 0 "
                  "AND experiment_id=" +
-                     id),
+                 id),
             "3");
 }
 
@@ -455,7 +290,7 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
 // (each with its own cache) and inherited by every candidate.
 TEST_F(Cluster, SupernetIsStoredOnceAndInheritedByBothWorkers) {
   KillController();
-  controller_flags_ = {"--artifact_chunk_kib=16"};
+  controller_flags = {"--artifact_chunk_kib=16"};
   StartController();
   StartWorker("w1");
   StartWorker("w2");
@@ -505,9 +340,8 @@ evaluation:
                   id),
             2);
   const std::string hash = Psql(
-      pg_->conninfo(),
       "SELECT artifact_hash FROM candidates WHERE supernet AND experiment_id=" +
-          id);
+      id);
   ASSERT_EQ(hash.size(), 64u) << hash;
   EXPECT_EQ(Count("SELECT count(*) FROM artifacts WHERE kind = 'supernet'"), 1);
   EXPECT_GT(Count("SELECT chunks FROM artifacts WHERE hash = '" + hash + "'"),
@@ -544,7 +378,7 @@ evaluation:
             2);
   // Each worker fetched the supernet exactly once, over FetchArtifact.
   for (const std::string w : {"w1", "w2"}) {
-    const std::string log = testing::ReadFile(logs_ + "/" + w + ".log");
+    const std::string log = testing::ReadFile(dir() + "/" + w + ".log");
     const std::string needle = "fetched artifact " + hash.substr(0, 12);
     const size_t first = log.find(needle);
     EXPECT_NE(first, std::string::npos) << w << ":\n" << log;
@@ -587,20 +421,19 @@ evaluation:
                    "worker_id='victim'") >= 1;
       },
       absl::Minutes(3));
-  workers_["victim"]->Signal(SIGKILL);
-  ASSERT_TRUE(workers_["victim"]->WaitFor(absl::Seconds(10)).has_value());
+  worker("victim")->Signal(SIGKILL);
+  ASSERT_TRUE(worker("victim")->WaitFor(absl::Seconds(10)).has_value());
   StartWorker("rescuer");
   WaitFinished(e.id(), absl::Minutes(4));
   const v1::Experiment done = Get(e.id());
   EXPECT_EQ(done.state(), v1::EXPERIMENT_SUCCEEDED) << done.error();
   EXPECT_EQ(done.counts().trials_succeeded(), 2);
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 "SELECT string_agg(a.attempt || ':' || a.worker_id || ':' || "
+  EXPECT_EQ(Psql("SELECT string_agg(a.attempt || ':' || a.worker_id || ':' || "
                  "a.outcome, ' ' ORDER BY a.attempt) FROM trial_attempts a "
                  "JOIN trials t ON t.id = a.trial_id JOIN candidates c ON "
                  "c.id = t.candidate_id WHERE c.supernet AND "
                  "c.experiment_id=" +
-                     id),
+                 id),
             "1:victim:EXPIRED 2:rescuer:SUCCEEDED");
   EXPECT_EQ(Count("SELECT count(*) FROM results r JOIN candidates c ON "
                   "c.id = r.candidate_id WHERE NOT c.supernet AND "
@@ -678,23 +511,15 @@ TEST_F(Cluster, ConstraintViolatorsAreStoredAsRejected) {
 // the PostgreSQL advisory lock (not even listening) and takes over within
 // 10 s when the active one is killed; the experiment then completes.
 TEST_F(Cluster, StandbyControllerTakesOverWhenTheActiveOneDies) {
-  const int standby_port = testing::FreePort();
-  auto standby =
-      ChildProcess::Spawn({Binary("controller/nas-controller"),
-                           absl::StrCat("--listen=127.0.0.1:", standby_port),
-                           "--database=" + pg_->conninfo(), "--tick_ms=100"},
-                          logs_ + "/standby.log");
-  NAS_ASSERT_OK(standby);
+  ASSERT_TRUE(StartController("standby", {}, /*connect_client=*/false));
   WaitFor(
       "the standby to wait",
       [&] {
-        return testing::ReadFile(logs_ + "/standby.log").find("standby") !=
+        return testing::ReadLog(*this, "standby").find("standby") !=
                std::string::npos;
       },
       absl::Seconds(20));
-  auto standby_channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", standby_port),
-                          grpc::InsecureChannelCredentials());
+  auto standby_channel = NewChannel("standby");
   EXPECT_FALSE(standby_channel->WaitForConnected(
       std::chrono::system_clock::now() + std::chrono::seconds(1)))
       << "a standby must not serve";
@@ -705,12 +530,9 @@ TEST_F(Cluster, StandbyControllerTakesOverWhenTheActiveOneDies) {
   const absl::Time killed = absl::Now();
   ASSERT_TRUE(standby_channel->WaitForConnected(
       std::chrono::system_clock::now() + std::chrono::seconds(10)))
-      << testing::ReadFile(logs_ + "/standby.log");
+      << testing::ReadLog(*this, "standby");
   EXPECT_LT(absl::Now() - killed, absl::Seconds(10));
-  controller_ = *std::move(standby);
-  port_ = standby_port;
-  channel_ = standby_channel;
-  stub_ = v1::ExperimentService::NewStub(channel_);
+  ASSERT_TRUE(UseController("standby"));
   StartWorker("w1");
   WaitFinished(e.id(), absl::Minutes(3));
   EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED);
@@ -742,13 +564,13 @@ TEST_F(Cluster, BadSpecsAreRefusedNamingTheFieldAndStoreNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM experiments"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM candidates"), 0);
   // nasctl refuses locally with the line, exit code 2.
-  const std::string path = logs_ + "/bad.yaml";
+  const std::string path = dir() + "/bad.yaml";
   FILE* f = fopen(path.c_str(), "w");
   fputs(cases[1].yaml.c_str(), f);
   fclose(f);
   std::string out;
   EXPECT_EQ(testing::RunCommand(absl::StrCat(Binary("client/nasctl"),
-                                             " --controller 127.0.0.1:", port_,
+                                             " --controller 127.0.0.1:", port(),
                                              " submit ", path, " 2>&1"),
                                 &out),
             2);
@@ -772,12 +594,10 @@ TEST_F(Cluster, FailingEvaluationsAreRetriedThenTheExperimentFails) {
   EXPECT_EQ(done.state(), v1::EXPERIMENT_FAILED);
   EXPECT_NE(done.error().find("all 1 trials failed"), std::string::npos)
       << done.error();
-  const std::string row = Psql(
-      pg_->conninfo(),
-      absl::StrCat(
-          "SELECT status || ',' || attempt || ',' || error FROM trials WHERE "
-          "experiment_id=",
-          e.id()));
+  const std::string row = Psql(absl::StrCat(
+      "SELECT status || ',' || attempt || ',' || error FROM trials WHERE "
+      "experiment_id=",
+      e.id()));
   EXPECT_EQ(row.rfind("FAILED,2,", 0), 0u) << row;
   EXPECT_NE(row.find("/nonexistent/fmnist"), std::string::npos) << row;
   EXPECT_EQ(Count("SELECT count(*) FROM results"), 0);
@@ -793,10 +613,10 @@ void Cluster::CheckRestartReplaysSequence(const std::string& strategy) {
   WaitForWorkers(1);
   const std::string spec = TinySpec(7, 1, 10, 500, 1, strategy);
   auto sequence = [&](int64_t id) {
-    return Psql(pg_->conninfo(),
-                absl::StrCat("SELECT string_agg(canonical, ' ' ORDER BY seq) "
-                             "FROM candidates WHERE experiment_id=",
-                             id));
+    return Psql(
+        absl::StrCat("SELECT string_agg(canonical, ' ' ORDER BY seq) "
+                     "FROM candidates WHERE experiment_id=",
+                     id));
   };
   v1::Experiment a;
   ASSERT_TRUE(Create(spec, &a).ok());
@@ -880,14 +700,13 @@ TEST_F(Cluster, RetrainedDuplicateIsASecondTrialLinkedToTheFirst) {
             0);
   // The repeated genotype: two evaluated candidates, two trials, the later
   // one linked to the earlier one.
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 "SELECT count(*) || ':' || count(DISTINCT t.id) || ':' || "
+  EXPECT_EQ(Psql("SELECT count(*) || ':' || count(DISTINCT t.id) || ':' || "
                  "bool_and(c.state = 'EVALUATED') FROM candidates c JOIN "
                  "trials t ON t.candidate_id = c.id WHERE c.experiment_id=" +
-                     id +
-                     " AND c.arch_hash IN (SELECT arch_hash FROM "
-                     "candidates WHERE experiment_id=" +
-                     id + " GROUP BY arch_hash HAVING count(*) > 1)"),
+                 id +
+                 " AND c.arch_hash IN (SELECT arch_hash FROM "
+                 "candidates WHERE experiment_id=" +
+                 id + " GROUP BY arch_hash HAVING count(*) > 1)"),
             "2:2:true");
   EXPECT_EQ(Count("SELECT count(*) FROM candidates c JOIN candidates f ON "
                   "c.duplicate_of = f.id AND f.arch_hash = c.arch_hash AND "
@@ -918,15 +737,14 @@ TEST_F(Cluster, ControllerRestartResumesTheExperiment) {
       Count(absl::StrCat("SELECT count(*) FROM candidates WHERE experiment_id=",
                          e.id())),
       3);
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 absl::StrCat(
-                     "SELECT seq || ':' || generation || ':' || "
-                     "(parent_id IN (SELECT id FROM candidates WHERE seq < 2 "
-                     "AND experiment_id=",
-                     e.id(),
-                     ")) FROM candidates WHERE "
-                     "parent_id IS NOT NULL AND experiment_id=",
-                     e.id())),
+  EXPECT_EQ(Psql(absl::StrCat(
+                "SELECT seq || ':' || generation || ':' || "
+                "(parent_id IN (SELECT id FROM candidates WHERE seq < 2 "
+                "AND experiment_id=",
+                e.id(),
+                ")) FROM candidates WHERE "
+                "parent_id IS NOT NULL AND experiment_id=",
+                e.id())),
             "2:1:true");
 }
 
@@ -955,10 +773,9 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   const int64_t best = done.best().id();
   // One final row, re-training the best search candidate, with its own
   // trial that ran 2 epochs on train+validation and reported no val score.
-  EXPECT_EQ(Psql(pg_->conninfo(),
-                 "SELECT final_of FROM candidates WHERE final_of IS NOT NULL "
+  EXPECT_EQ(Psql("SELECT final_of FROM candidates WHERE final_of IS NOT NULL "
                  "AND experiment_id=" +
-                     id),
+                 id),
             absl::StrCat(best));
   EXPECT_EQ(Count("SELECT count(*) FROM results r JOIN candidates c ON "
                   "c.id=r.candidate_id WHERE c.final_of IS NOT NULL AND "
@@ -975,10 +792,9 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
                   id),
             3);
   const std::string worst = Psql(
-      pg_->conninfo(),
       "SELECT id FROM candidates WHERE final_of IS NULL AND state='EVALUATED' "
       "AND experiment_id=" +
-          id + " ORDER BY val_accuracy ASC, seq DESC LIMIT 1");
+      id + " ORDER BY val_accuracy ASC, seq DESC LIMIT 1");
   int64_t worst_id = 0;
   ASSERT_TRUE(absl::SimpleAtoi(worst, &worst_id)) << worst;
   {
@@ -987,16 +803,16 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
     req.set_experiment_id(e.id());
     req.set_candidate_id(worst_id);
     v1::ExportCandidateResponse resp;
-    grpc::Status st = stub_->ExportCandidate(&ctx, req, &resp);
+    grpc::Status st = stub()->ExportCandidate(&ctx, req, &resp);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND)
         << st.error_message();
   }
   // nasctl export writes the final re-training's model.
-  const std::string model = logs_ + "/best.pt";
+  const std::string model = dir() + "/best.pt";
   std::string out;
   ASSERT_EQ(testing::RunCommand(
                 absl::StrCat(Binary("client/nasctl"),
-                             " --controller=127.0.0.1:", port_, " export ",
+                             " --controller=127.0.0.1:", port(), " export ",
                              e.id(), " ", best, " -o ", model, " 2>&1"),
                 &out),
             0)
@@ -1113,7 +929,6 @@ class TabularCluster : public Cluster {
   std::vector<StoredCandidate> Candidates(int64_t id) {
     std::vector<StoredCandidate> out;
     const std::string rows = Psql(
-        pg_->conninfo(),
         absl::StrCat("SELECT seq, state, array_to_string(choices, ','), "
                      "coalesce(simulated_seconds, 0), coalesce(val_accuracy, "
                      "0), replace(reason, '|', '/') FROM candidates WHERE "
@@ -1190,7 +1005,7 @@ class TabularCluster : public Cluster {
 };
 
 TEST_F(TabularCluster, SecondsBudgetEndsAtTheCrossingEvaluation) {
-  const std::string table = WriteSyntheticTable(logs_);
+  const std::string table = WriteSyntheticTable(dir());
   StartWorker("t1");
   WaitForWorkers(1);
   v1::Experiment e;
@@ -1221,7 +1036,7 @@ TEST_F(TabularCluster, SecondsBudgetEndsAtTheCrossingEvaluation) {
 // budget is decided in proposal order; the Pareto front (accuracy against
 // the table's FLOPs) is exactly that of the evaluated candidates.
 TEST_F(TabularCluster, ParallelEvolutionKeepsTheRuleAndTheParetoFront) {
-  const std::string table = WriteSyntheticTable(logs_);
+  const std::string table = WriteSyntheticTable(dir());
   StartWorker("t1");
   StartWorker("t2");
   StartWorker("t3");
@@ -1253,7 +1068,7 @@ TEST_F(TabularCluster, ParallelEvolutionKeepsTheRuleAndTheParetoFront) {
   req.set_experiment_id(e.id());
   req.add_minimize("macs");
   v1::GetParetoFrontResponse front;
-  ASSERT_TRUE(stub_->GetParetoFront(&ctx, req, &front).ok());
+  ASSERT_TRUE(stub()->GetParetoFront(&ctx, req, &front).ok());
   std::set<std::vector<int>> got;
   for (const v1::Candidate& c : front.front()) {
     got.insert(std::vector<int>(c.genotype().choices().begin(),
@@ -1270,7 +1085,7 @@ TEST_F(TabularCluster, ParallelEvolutionKeepsTheRuleAndTheParetoFront) {
 TEST_F(TabularCluster, MissingTableFailsTrialsNamingTheFile) {
   StartWorker("t1");
   WaitForWorkers(1);
-  const std::string missing = logs_ + "/no_such_table.csv";
+  const std::string missing = dir() + "/no_such_table.csv";
   v1::Experiment e;
   ASSERT_TRUE(Create(TabularSpec(missing, "{name: random, seed: 2}", 2, 1000) +
                          "max_attempts: 1\n",

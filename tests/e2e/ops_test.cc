@@ -22,7 +22,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -35,7 +35,6 @@ using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::nas::testing::Binary;
 using ::nas::testing::ChildProcess;
-using ::nas::testing::Psql;
 
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
@@ -77,111 +76,48 @@ std::string WriteTable(const std::string& dir) {
   return path;
 }
 
-class Ops : public ::testing::Test {
+// The shared local cluster (tests/testing/cluster.h), every process with a
+// metrics endpoint; the controller rides out outages of up to 120 s.
+class Ops : public ::testing::Test, public testing::LocalCluster {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nas-ops-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto pg = testing::PostgresServer::Start();
-    NAS_ASSERT_OK(pg);
-    pg_ = *std::move(pg);
-    port_ = testing::FreePort();
+    NAS_ASSERT_OK(Start("ops"));
     metrics_port_ = testing::FreePort();
+    controller_flags = {
+        absl::StrCat("--metrics_address=127.0.0.1:", metrics_port_),
+        "--database_outage_seconds=120"};
   }
 
   void TearDown() override {
     prometheus_.reset();
-    workers_.clear();
-    controller_.reset();
-    std::string out;
-    if (HasFailure()) {
-      testing::RunCommand(absl::StrCat("tail -n 30 ", dir_, "/*.log"), &out);
-      std::cerr << "---- process logs ----\n" << out;
-    } else {
-      testing::RunCommand("rm -rf " + dir_, &out);
-    }
+    Finish(HasFailure(), 30);
   }
 
   void StartController() {
-    auto c = ChildProcess::Spawn(
-        {Binary("controller/nas-controller"),
-         absl::StrCat("--listen=127.0.0.1:", port_),
-         "--database=" + pg_->conninfo(), "--tick_ms=100",
-         absl::StrCat("--metrics_address=127.0.0.1:", metrics_port_),
-         "--database_outage_seconds=120"},
-        dir_ + "/controller.log");
-    NAS_ASSERT_OK(c);
-    controller_ = *std::move(c);
-    // A subchannel of its own: after a restart, a channel from the global
-    // pool may inherit the previous channel's reconnect backoff.
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    channel_ =
-        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
-                                  grpc::InsecureChannelCredentials(), args);
-    ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
-                                           std::chrono::seconds(30)))
-        << testing::ReadFile(dir_ + "/controller.log");
-    stub_ = v1::ExperimentService::NewStub(channel_);
-    health_ = grpc::health::v1::Health::NewStub(channel_);
+    ASSERT_TRUE(LocalCluster::StartController());
+    health_ = grpc::health::v1::Health::NewStub(channel());
   }
 
   // Returns the worker's metrics port.
   int StartWorker(const std::string& id, int unreachable_seconds = 60) {
     const int mport = testing::FreePort();
-    auto w = ChildProcess::Spawn(
-        {Binary("worker/nas-worker"),
-         absl::StrCat("--controller=127.0.0.1:", port_), "--id=" + id,
-         "--threads=1",
-         absl::StrCat("--unreachable_timeout_seconds=", unreachable_seconds),
-         absl::StrCat("--metrics_address=127.0.0.1:", mport)},
-        absl::StrCat(dir_, "/", id, ".log"));
-    EXPECT_TRUE(w.ok()) << w.status();
-    if (w.ok()) workers_[id] = *std::move(w);
+    LocalCluster::StartWorker(
+        id,
+        {absl::StrCat("--unreachable_timeout_seconds=", unreachable_seconds),
+         absl::StrCat("--metrics_address=127.0.0.1:", mport)});
     return mport;
   }
 
-  void WaitFor(const std::string& what, const std::function<bool()>& cond,
-               absl::Duration timeout) {
-    const absl::Time end = absl::Now() + timeout;
-    while (!cond()) {
-      ASSERT_LT(absl::Now(), end) << "timed out waiting for " << what;
-      absl::SleepFor(absl::Milliseconds(200));
-    }
-  }
-
-  int Count(const std::string& sql) {
-    int n = -1;
-    EXPECT_TRUE(absl::SimpleAtoi(Psql(pg_->conninfo(), sql), &n)) << sql;
-    return n;
-  }
-
-  // Retries UNAVAILABLE for a few seconds (a controller just restarted).
   int64_t Create(const std::string& yaml) {
-    v1::CreateExperimentRequest req;
-    req.set_spec_yaml(yaml);
     v1::Experiment e;
-    grpc::Status s;
-    for (int i = 0; i < 20; ++i) {
-      grpc::ClientContext ctx;
-      s = stub_->CreateExperiment(&ctx, req, &e);
-      if (s.error_code() != grpc::StatusCode::UNAVAILABLE) break;
-      absl::SleepFor(absl::Milliseconds(250));
-    }
+    grpc::Status s = LocalCluster::Create(yaml, &e);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return e.id();
   }
 
   v1::ExperimentState State(int64_t id) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::seconds(10));
-    v1::GetExperimentRequest req;
-    req.set_id(id);
     v1::Experiment e;
-    grpc::Status s = stub_->GetExperiment(&ctx, req, &e);
-    return s.ok() ? e.state() : v1::EXPERIMENT_STATE_UNSPECIFIED;
+    return TryGet(id, &e).ok() ? e.state() : v1::EXPERIMENT_STATE_UNSPECIFIED;
   }
 
   // The overall health status ("" service) or of `service`; -1 when the
@@ -277,7 +213,7 @@ class Ops : public ::testing::Test {
       out["scrape_configs"].push_back(j);
     }
     EXPECT_EQ(jobs, (std::set<std::string>{"nas-controller", "nas-worker"}));
-    const std::string path = dir_ + "/prometheus.yml";
+    const std::string path = dir() + "/prometheus.yml";
     std::ofstream(path) << YAML::Dump(out) << "\n";
     return path;
   }
@@ -286,10 +222,10 @@ class Ops : public ::testing::Test {
     prom_port_ = testing::FreePort();
     auto p = ChildProcess::Spawn(
         {"/usr/bin/prometheus", "--config.file=" + config,
-         "--storage.tsdb.path=" + dir_ + "/tsdb",
+         "--storage.tsdb.path=" + dir() + "/tsdb",
          absl::StrCat("--web.listen-address=127.0.0.1:", prom_port_),
          "--log.level=warn"},
-        dir_ + "/prometheus.log");
+        dir() + "/prometheus.log");
     NAS_ASSERT_OK(p);
     prometheus_ = *std::move(p);
     WaitFor(
@@ -304,16 +240,9 @@ class Ops : public ::testing::Test {
         absl::Seconds(30));
   }
 
-  std::string dir_;
-  std::unique_ptr<testing::PostgresServer> pg_;
-  int port_ = 0;
   int metrics_port_ = 0;
   int prom_port_ = 0;
-  std::unique_ptr<ChildProcess> controller_;
   std::unique_ptr<ChildProcess> prometheus_;
-  std::map<std::string, std::unique_ptr<ChildProcess>> workers_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::ExperimentService::Stub> stub_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
@@ -390,7 +319,7 @@ evaluation:
   mode: TABULAR
   tabular:
     path: )",
-                                              WriteTable(dir_), R"(
+                                              WriteTable(dir()), R"(
     val_column: val_pct
     test_column: test_pct
     cost_column: train_s
@@ -434,7 +363,7 @@ evaluation:
 
   // promtool's linter has nothing to say about any /metrics.
   for (int port : {metrics_port_, w1, w2}) {
-    const std::string file = absl::StrCat(dir_, "/metrics-", port, ".txt");
+    const std::string file = absl::StrCat(dir(), "/metrics-", port, ".txt");
     std::ofstream(file) << Curl(
         absl::StrCat("http://127.0.0.1:", port, "/metrics"));
     EXPECT_EQ(
@@ -489,15 +418,15 @@ TEST_F(Ops, HealthIsNotServingWhileTheDatabaseIsDown) {
       "SERVING", [&] { return Health() == HealthCheckResponse::SERVING; },
       absl::Seconds(10));
   EXPECT_EQ(Health("nas.v1.WorkerService"), HealthCheckResponse::SERVING);
-  NAS_ASSERT_OK(pg_->Stop());
+  NAS_ASSERT_OK(postgres().Stop());
   WaitFor(
       "NOT_SERVING",
       [&] { return Health() == HealthCheckResponse::NOT_SERVING; },
       absl::Seconds(20));
   EXPECT_EQ(Health("nas.v1.ExperimentService"),
             HealthCheckResponse::NOT_SERVING);
-  EXPECT_TRUE(controller_->Running());
-  NAS_ASSERT_OK(pg_->Restart());
+  EXPECT_TRUE(controller()->Running());
+  NAS_ASSERT_OK(postgres().Restart());
   WaitFor(
       "SERVING again", [&] { return Health() == HealthCheckResponse::SERVING; },
       absl::Seconds(30));
@@ -505,8 +434,8 @@ TEST_F(Ops, HealthIsNotServingWhileTheDatabaseIsDown) {
   grpc::ClientContext ctx;
   v1::ListExperimentsRequest req;
   v1::ListExperimentsResponse resp;
-  EXPECT_TRUE(stub_->ListExperiments(&ctx, req, &resp).ok());
-  EXPECT_NE(testing::ReadFile(dir_ + "/controller.log")
+  EXPECT_TRUE(stub()->ListExperiments(&ctx, req, &resp).ok());
+  EXPECT_NE(testing::ReadFile(dir() + "/controller.log")
                 .find("leadership lock retaken"),
             std::string::npos);
 }
@@ -519,8 +448,8 @@ TEST_F(Ops, WorkerReconnectsThenExitsWhenTheControllerStaysAway) {
       [&] { return Count("SELECT count(*) FROM workers") == 1; },
       absl::Seconds(60));
   // Away for less than the limit: the worker retries and carries on.
-  controller_->Signal(SIGKILL);
-  ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
+  controller()->Signal(SIGKILL);
+  ASSERT_TRUE(controller()->WaitFor(absl::Seconds(10)).has_value());
   absl::SleepFor(absl::Seconds(2));
   StartController();
   // The new controller hears from the worker (it knows the worker only
@@ -545,20 +474,20 @@ budget: {max_trials: 3, parallel_trials: 1}
 evaluation:
   mode: TABULAR
   tabular: {path: )",
-      WriteTable(dir_),
+      WriteTable(dir()),
       R"(, val_column: val_pct, test_column: test_pct, cost_column: train_s, cost_scale: 1}
 )"));
   WaitFor(
       "the experiment to finish after the reconnect",
       [&] { return State(id) == v1::EXPERIMENT_SUCCEEDED; }, absl::Minutes(1));
-  ASSERT_TRUE(workers_["w1"]->Running());
+  ASSERT_TRUE(worker("w1")->Running());
   // Away for longer: exit status 1 with a message that says why.
-  controller_->Signal(SIGKILL);
-  ASSERT_TRUE(controller_->WaitFor(absl::Seconds(10)).has_value());
-  std::optional<int> code = workers_["w1"]->WaitFor(absl::Seconds(60));
+  controller()->Signal(SIGKILL);
+  ASSERT_TRUE(controller()->WaitFor(absl::Seconds(10)).has_value());
+  std::optional<int> code = worker("w1")->WaitFor(absl::Seconds(60));
   ASSERT_TRUE(code.has_value()) << "worker still running";
   EXPECT_EQ(*code, 1);
-  const std::string log = testing::ReadFile(dir_ + "/w1.log");
+  const std::string log = testing::ReadFile(dir() + "/w1.log");
   EXPECT_NE(log.find("unreachable for"), std::string::npos) << log;
 }
 

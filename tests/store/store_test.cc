@@ -821,6 +821,28 @@ TEST_F(StoreTest, RecordResultStoresOnce) {
   EXPECT_EQ(counts->trials_running(), 0);
 }
 
+// A controller that becomes active gives running trials a full lease: one
+// that ran out while no controller could renew it is not expired, and its
+// worker's result is still taken.
+TEST_F(StoreTest, ExtendRunningLeasesKeepsLeasesThatRanOutMeanwhile) {
+  NewExperiment(1);
+  auto leased = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(leased);
+  ASSERT_TRUE(leased->has_value());
+  const int64_t trial = (*leased)->trial_id;
+  ExpireLease(trial);
+  auto extended = store_->ExtendRunningLeases();
+  NAS_ASSERT_OK(extended);
+  EXPECT_GE(*extended, 1);
+  auto expired = store_->ExpireLeases();
+  NAS_ASSERT_OK(expired);
+  EXPECT_EQ(expired->requeued + expired->failed, 0);
+  EXPECT_EQ(store_->RenewLease(trial, 1, "w1").value(), true);
+  auto stored = store_->RecordResult(trial, 1, "w1", MakeMetrics(0.5));
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+}
+
 TEST_F(StoreTest, ExpiredLeasesAreRequeuedThenFailed) {
   const int64_t exp = NewExperiment(1, /*max_attempts=*/2);
   auto first = store_->LeaseTrial("w1", Labels());
