@@ -133,11 +133,12 @@ absl::Status ValidateRequest(const v1::ExportCandidateRequest& r) {
 
 absl::Status ValidateRequest(const v1::RegisterWorkerRequest& r) {
   if (auto s = ValidateWorkerId(r.worker_id()); !s.ok()) return s;
-  if (auto s = ValidateText("device", r.device(), kMaxDeviceBytes, false);
+  if (auto s = ValidateText("device", r.device(), kMaxWorkerDeviceBytes, false);
       !s.ok()) {
     return s;
   }
-  if (auto s = ValidateText("version", r.version(), kMaxDeviceBytes, false);
+  if (auto s =
+          ValidateText("version", r.version(), kMaxWorkerDeviceBytes, false);
       !s.ok()) {
     return s;
   }

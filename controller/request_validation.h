@@ -23,7 +23,7 @@ inline constexpr int kMaxWorkerIdBytes = 200;
 inline constexpr int kMaxLabels = 64;
 inline constexpr int kMaxLabelKeyBytes = 63;
 inline constexpr int kMaxLabelValueBytes = 256;
-inline constexpr int kMaxDeviceBytes = 256;
+inline constexpr int kMaxWorkerDeviceBytes = 256;
 // A trial's error text is stored truncated to this many bytes.
 inline constexpr int kMaxErrorBytes = 16 * 1024;
 

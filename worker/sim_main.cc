@@ -19,13 +19,15 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/secrets.h"
 #include "worker/simulated_evaluator.h"
 #include "worker/tabular_evaluator.h"
 #include "worker/worker_loop.h"
 
-ABSL_FLAG(std::string, controller, "127.0.0.1:50051", "controller address");
+ABSL_FLAG(std::string, controller, "127.0.0.1:50051",
+          "controller address, or a comma-separated list (active, standbys)");
 ABSL_FLAG(int, workers, 8, "simulated workers (threads, one channel each)");
 ABSL_FLAG(std::string, id_prefix, "",
           "worker ids are PREFIX-N (default sim-<hostname>-<pid>)");
@@ -76,7 +78,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
       nas::WorkerOptions options;
-      options.controller = absl::GetFlag(FLAGS_controller);
+      options.controllers = absl::StrSplit(absl::GetFlag(FLAGS_controller), ',',
+                                           absl::SkipEmpty());
       options.worker_id = absl::StrCat(prefix, "-", i);
       options.labels["simulated"] = "true";
       options.max_trials = absl::GetFlag(FLAGS_max_trials);
