@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "common/objective.h"
 #include "common/pareto.h"
 #include "common/result_validation.h"
@@ -110,9 +111,18 @@ void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
 }
 
 Controller::Controller(Store* store, ControllerOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store), options_(std::move(options)) {
+  result_writer_ = std::thread([this] { ResultWriterLoop(); });
+}
 
-Controller::~Controller() { Shutdown(); }
+Controller::~Controller() {
+  Shutdown();
+  {
+    absl::MutexLock lock(&results_mu_);
+    results_stop_ = true;
+  }
+  result_writer_.join();
+}
 
 absl::Status Controller::Start() {
   NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
@@ -197,20 +207,50 @@ absl::Status Controller::LoadExperiment(int64_t id) {
   // Replay proposals and observations interleaved as they happened: before
   // re-proposing candidate k, observe the results that had been observed
   // when k was proposed. With the stored seed this restores the strategy's
-  // exact state, so it continues with the same sequence of proposals.
-  NAS_ASSIGN_OR_RETURN(std::vector<ProposalRecord> proposals,
-                       store_->ListProposals(id));
-  NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
-                       store_->ListResults(id));
-  size_t observed = 0;
-  for (const ProposalRecord& p : proposals) {
-    const size_t seen =
-        std::min(results.size(), static_cast<size_t>(p.observed_results));
-    for (; observed < seen; ++observed) Observe(run, results[observed]);
-    NAS_RETURN_IF_ERROR(run.strategy->Propose(1).status());
+  // exact state, so it continues with the same sequence of proposals. Both
+  // lists are read in pages, so memory does not grow with the experiment.
+  constexpr int kPage = 10000;
+  std::deque<ResultRecord> results;
+  bool results_done = false;
+  // Makes `results` hold at least one record unless all were read.
+  auto fill = [&]() -> absl::Status {
+    while (results.empty() && !results_done) {
+      NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> page,
+                           store_->ListResults(id, run.last_result_id, kPage));
+      results_done = static_cast<int>(page.size()) < kPage;
+      for (ResultRecord& r : page) {
+        run.last_result_id = r.result_id;
+        results.push_back(std::move(r));
+      }
+    }
+    return absl::OkStatus();
+  };
+  auto observe_next = [&]() -> absl::StatusOr<bool> {
+    NAS_RETURN_IF_ERROR(fill());
+    if (results.empty()) return false;
+    Observe(run, results.front());
+    results.pop_front();
+    ++run.observed;
+    return true;
+  };
+  int32_t after_seq = -1;
+  while (true) {
+    NAS_ASSIGN_OR_RETURN(std::vector<ProposalRecord> proposals,
+                         store_->ListProposals(id, after_seq, kPage));
+    for (const ProposalRecord& p : proposals) {
+      while (run.observed < p.observed_results) {
+        NAS_ASSIGN_OR_RETURN(bool more, observe_next());
+        if (!more) break;
+      }
+      NAS_RETURN_IF_ERROR(run.strategy->Propose(1).status());
+      after_seq = p.seq;
+    }
+    if (static_cast<int>(proposals.size()) < kPage) break;
   }
-  for (; observed < results.size(); ++observed) Observe(run, results[observed]);
-  run.observed = static_cast<int64_t>(results.size());
+  while (true) {
+    NAS_ASSIGN_OR_RETURN(bool more, observe_next());
+    if (!more) break;
+  }
   if (!run.spec.early_stopping().rule().empty()) {
     absl::MutexLock lock(&rules_mu_);
     stop_rules_[id] = {run.spec.early_stopping(),
@@ -228,8 +268,9 @@ void Controller::Observe(Running& run, const ResultRecord& r) {
 absl::Status Controller::FeedResults(int64_t id, Running& run) {
   // Only the results not observed yet are read.
   NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
-                       store_->ListResults(id, run.observed));
+                       store_->ListResults(id, run.last_result_id));
   for (const ResultRecord& r : results) Observe(run, r);
+  if (!results.empty()) run.last_result_id = results.back().result_id;
   run.observed += static_cast<int64_t>(results.size());
   return absl::OkStatus();
 }
@@ -399,12 +440,20 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
       row.state = v1::CANDIDATE_REJECTED;
       row.reason = std::string(cost.status().message());
     }
-    NAS_ASSIGN_OR_RETURN(std::optional<int64_t> first,
-                         store_->FindCandidateByHash(id, row.genotype.hash()));
+    rows.push_back(std::move(row));
+  }
+  // Earlier candidates with the same genotypes: one query for the batch.
+  std::vector<std::string> hashes;
+  for (const NewCandidate& row : rows) hashes.push_back(row.genotype.hash());
+  NAS_ASSIGN_OR_RETURN(const auto firsts,
+                       store_->FindCandidatesByHash(id, hashes));
+  for (NewCandidate& row : rows) {
+    auto it = firsts.find(row.genotype.hash());
+    const std::optional<int64_t> first =
+        it == firsts.end() ? std::nullopt : std::optional<int64_t>(it->second);
     const bool repeat_in_batch =
         !batch_hashes.insert(row.genotype.hash()).second;
     ApplyDuplicatePolicy(run.spec.duplicates(), first, repeat_in_batch, &row);
-    rows.push_back(std::move(row));
   }
   // Candidates are written before anything else happens to them.
   NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, rows).status());
@@ -470,12 +519,30 @@ void Controller::Tick(const std::set<int64_t>& dirty, bool full) {
     if (full || dirty.count(id) > 0) ids.push_back(id);
   }
   for (int64_t id : ids) {
+    if (full) {
+      absl::Status folded = store_->FoldCounters(id);
+      if (!folded.ok()) {
+        fprintf(stderr, "controller: experiment %lld: %s\n",
+                static_cast<long long>(id), folded.ToString().c_str());
+      }
+    }
     absl::Status s = TopUp(id, running_[id]);
     if (!s.ok()) {
       fprintf(stderr, "controller: experiment %lld: %s\n",
               static_cast<long long>(id), s.ToString().c_str());
     }
   }
+}
+
+std::string Controller::WorkerLabelKey(const std::string& worker_id) {
+  absl::MutexLock lock(&workers_mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return "";
+  std::string key;
+  for (const auto& [k, v] : it->second.labels) {
+    absl::StrAppend(&key, k.size(), ":", k, v.size(), ":", v);
+  }
+  return absl::StrCat("labels=", key);
 }
 
 void Controller::Seen(const std::string& worker_id) {
@@ -858,8 +925,104 @@ absl::StatusOr<v1::ReportProgressResponse> Controller::ReportProgress(
 
 absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
     const v1::ReportResultRequest& request) {
-  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  absl::Notification stored;
+  absl::StatusOr<v1::ReportResultResponse> out;
+  ReportResultAsync(request, [&](absl::StatusOr<v1::ReportResultResponse> r) {
+    out = std::move(r);
+    stored.Notify();
+  });
+  stored.WaitForNotification();
+  return out;
+}
+
+void Controller::ReportResultAsync(const v1::ReportResultRequest& request,
+                                   ReportResultDone done) {
+  if (absl::Status s = ValidateRequest(request); !s.ok()) {
+    done(s);
+    return;
+  }
   Seen(request.worker_id());
+  if (!request.error().empty() || !request.has_metrics() ||
+      !ValidateMetrics(request.metrics()).ok()) {
+    done(ReportFailure(request));
+    return;
+  }
+  absl::MutexLock lock(&results_mu_);
+  pending_results_.push_back({&request, std::move(done)});
+}
+
+void Controller::ResultWriterLoop() {
+  constexpr size_t kMaxBatch = 256;
+  while (true) {
+    std::vector<PendingResult> batch;
+    {
+      absl::MutexLock lock(&results_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(results_mu_) {
+        return !pending_results_.empty() || results_stop_;
+      };
+      results_mu_.Await(absl::Condition(&ready));
+      if (pending_results_.empty()) return;  // stopping
+      // A result carrying a model (megabytes) goes alone.
+      while (!pending_results_.empty() && batch.size() < kMaxBatch) {
+        const bool big = !pending_results_.front().request->model().empty();
+        if (big && !batch.empty()) break;
+        batch.push_back(std::move(pending_results_.front()));
+        pending_results_.pop_front();
+        if (big) break;
+      }
+    }
+    std::vector<Store::ResultToStore> items;
+    items.reserve(batch.size());
+    for (const PendingResult& p : batch) {
+      const v1::ReportResultRequest& r = *p.request;
+      items.push_back({r.trial_id(), r.attempt(), &r.worker_id(), &r.metrics(),
+                       &r.model()});
+    }
+    absl::StatusOr<std::vector<Store::ResultStored>> stored =
+        store_->RecordResults(items);
+    if (!stored.ok() && batch.size() > 1 &&
+        !absl::IsUnavailable(stored.status())) {
+      // One item broke the transaction: store them one by one.
+      std::vector<Store::ResultStored> one_by_one(items.size());
+      for (size_t i = 0; i < items.size(); ++i) {
+        absl::StatusOr<ReportOutcome> o = store_->RecordResult(
+            items[i].trial_id, items[i].attempt, *items[i].worker_id,
+            *items[i].metrics, *items[i].model, &one_by_one[i].experiment_id);
+        if (o.ok()) {
+          one_by_one[i].outcome = *o;
+        } else {
+          one_by_one[i].status = o.status();
+        }
+      }
+      stored = std::move(one_by_one);
+    }
+    std::set<int64_t> dirty;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!stored.ok()) {
+        batch[i].done(stored.status());
+        continue;
+      }
+      const Store::ResultStored& r = (*stored)[i];
+      if (!r.status.ok()) {
+        batch[i].done(r.status);
+        continue;
+      }
+      if (r.outcome == ReportOutcome::kStored) {
+        dirty.insert(r.experiment_id);
+        if (options_.metrics != nullptr) {
+          options_.metrics->TrialReported(items[i].trial_id, "succeeded");
+        }
+      }
+      v1::ReportResultResponse out;
+      out.set_accepted(true);
+      batch[i].done(std::move(out));
+    }
+    for (int64_t id : dirty) MarkDirty(id);
+  }
+}
+
+absl::StatusOr<v1::ReportResultResponse> Controller::ReportFailure(
+    const v1::ReportResultRequest& request) {
   v1::ReportResultResponse out;
   int64_t experiment_id = 0;
   if (!request.error().empty()) {
@@ -886,28 +1049,15 @@ absl::StatusOr<v1::ReportResultResponse> Controller::ReportResult(
           : absl::InvalidArgumentError(
                 "metrics: required when error is empty (report either the "
                 "evaluation's metrics or why it failed)");
-  if (!valid.ok()) {
-    absl::Status s = store_->RecordFailure(
-        request.trial_id(), request.attempt(), request.worker_id(),
-        std::string(valid.message()), &experiment_id);
-    if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
-    if (s.ok()) MarkDirty(experiment_id);
-    if (s.ok() && options_.metrics != nullptr) {
-      options_.metrics->TrialReported(request.trial_id(), "failed");
-    }
-    return valid;
+  absl::Status s = store_->RecordFailure(
+      request.trial_id(), request.attempt(), request.worker_id(),
+      std::string(valid.message()), &experiment_id);
+  if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
+  if (s.ok()) MarkDirty(experiment_id);
+  if (s.ok() && options_.metrics != nullptr) {
+    options_.metrics->TrialReported(request.trial_id(), "failed");
   }
-  NAS_ASSIGN_OR_RETURN(
-      ReportOutcome outcome,
-      store_->RecordResult(request.trial_id(), request.attempt(),
-                           request.worker_id(), request.metrics(),
-                           request.model(), &experiment_id));
-  out.set_accepted(true);
-  if (outcome == ReportOutcome::kStored) MarkDirty(experiment_id);
-  if (outcome == ReportOutcome::kStored && options_.metrics != nullptr) {
-    options_.metrics->TrialReported(request.trial_id(), "succeeded");
-  }
-  return out;
+  return valid;
 }
 
 absl::Status Controller::ExtendLeases() {

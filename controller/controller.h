@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -144,6 +145,9 @@ class Controller {
   // FailedPrecondition when the worker never registered.
   absl::StatusOr<v1::AcquireTrialResponse> TryAcquireTrial(
       const std::string& worker_id);
+  // The worker's labels as one string (equal labels, equal keys; "" for
+  // an unknown worker): workers with equal keys match the same trials.
+  std::string WorkerLabelKey(const std::string& worker_id);
   absl::StatusOr<v1::RenewLeaseResponse> RenewLease(
       const v1::RenewLeaseRequest& request);
   absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
@@ -151,8 +155,18 @@ class Controller {
   // InvalidArgument for metrics that cannot be true (NaN, accuracy outside
   // [0,1], negative costs): the attempt is recorded as failed with that
   // reason. FailedPrecondition for a stale attempt (nothing changes).
+  // Blocks until the result is durably stored (ReportResultAsync).
   absl::StatusOr<v1::ReportResultResponse> ReportResult(
       const v1::ReportResultRequest& request);
+  // ReportResult without blocking: `done` is called exactly once, from this
+  // thread or the result writer's, when the outcome is known. Results are
+  // group-committed: one writer thread stores every result waiting at that
+  // moment in one transaction, so commits (and result ids) are in one
+  // order. `request` must stay valid until `done` is called.
+  using ReportResultDone =
+      std::function<void(absl::StatusOr<v1::ReportResultResponse>)>;
+  void ReportResultAsync(const v1::ReportResultRequest& request,
+                         ReportResultDone done);
   // FetchArtifact: the artifact's header, then its pieces by seq.
   // InvalidArgument for a malformed hash, NotFound for an unknown one.
   absl::StatusOr<ArtifactInfo> GetArtifactInfo(const std::string& worker_id,
@@ -166,7 +180,8 @@ class Controller {
     int64_t seed = 0;
     const SearchSpace* space = nullptr;
     std::unique_ptr<Strategy> strategy;
-    int64_t observed = 0;  // results fed to the strategy
+    int64_t observed = 0;        // results fed to the strategy
+    int64_t last_result_id = 0;  // the last of them (ResultRecord::result_id)
     // budget.max_simulated_seconds accounting, and the number of ended
     // trials when it was last advanced (it only changes when trials end).
     SimulatedBudget budget;
@@ -226,6 +241,20 @@ class Controller {
   };
   absl::Mutex rules_mu_;
   std::map<int64_t, StopRule> stop_rules_ ABSL_GUARDED_BY(rules_mu_);
+
+  // The result writer (group commit of ReportResultAsync's results).
+  struct PendingResult {
+    const v1::ReportResultRequest* request;
+    ReportResultDone done;
+  };
+  void ResultWriterLoop();
+  // Failures and refused metrics: stored synchronously.
+  absl::StatusOr<v1::ReportResultResponse> ReportFailure(
+      const v1::ReportResultRequest& request);
+  absl::Mutex results_mu_;
+  std::deque<PendingResult> pending_results_ ABSL_GUARDED_BY(results_mu_);
+  bool results_stop_ ABSL_GUARDED_BY(results_mu_) = false;
+  std::thread result_writer_;
 
   absl::Mutex tick_mu_;
   bool wake_ ABSL_GUARDED_BY(tick_mu_) = false;

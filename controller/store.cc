@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -148,46 +149,93 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         // Trial counts are of search candidates; final re-trainings (0007)
         // are counted apart.
         {"count_experiment",
-         "SELECT cc.total, cc.rejected, cc.duplicates, tc.queued, tc.running, "
-         "tc.succeeded, tc.failed, cc.final, cc.final_done, "
+         // Counters of migration 0012 plus the deltas not folded in yet
+         // (one snapshot sees a fold entirely or not at all), plus the live
+         // count of the few active trials (trials_experiment_status_idx).
+         // Read-only; no scan of the experiment's candidates or finished
+         // trials.
+         "SELECT coalesce(c0.candidates, 0) + coalesce(d.candidates, 0), "
+         "coalesce(c0.rejected, 0) + coalesce(d.rejected, 0), "
+         "coalesce(c0.duplicates, 0) + coalesce(d.duplicates, 0), tc.queued, "
+         "tc.running, "
+         "coalesce(c0.succeeded, 0) + coalesce(d.succeeded, 0), "
+         "coalesce(c0.failed, 0) + coalesce(d.failed, 0), "
+         "coalesce(c0.final, 0) + coalesce(d.final, 0), "
+         "coalesce(c0.final_done, 0) + coalesce(d.final_done, 0), "
          "coalesce((SELECT state FROM candidates WHERE experiment_id = e.id "
          "AND supernet), '') "
-         "FROM experiments e, "
-         "LATERAL (SELECT count(*) FILTER (WHERE final_of IS NULL AND NOT "
-         "supernet) AS total, "
-         "  count(*) FILTER (WHERE state = 'REJECTED') AS rejected, "
-         "  count(*) FILTER (WHERE state = 'DUPLICATE') AS duplicates, "
-         "  count(*) FILTER (WHERE final_of IS NOT NULL) AS final, "
-         "  count(*) FILTER (WHERE final_of IS NOT NULL AND state IN "
-         "    ('EVALUATED', 'FAILED', 'CANCELLED')) AS final_done "
-         "  FROM candidates WHERE experiment_id = e.id) cc, "
+         "FROM experiments e "
+         "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
+         "LATERAL (SELECT "
+         "sum(candidates) AS candidates, "
+         "sum(rejected) AS rejected, "
+         "sum(duplicates) AS duplicates, "
+         "sum(final) AS final, "
+         "sum(final_done) AS final_done, "
+         "sum(succeeded) AS succeeded, "
+         "sum(failed) AS failed "
+         "FROM experiment_counter_deltas WHERE experiment_id = e.id) d, "
          "LATERAL (SELECT "
          "  count(*) FILTER (WHERE t.status = 'QUEUED') AS queued, "
-         "  count(*) FILTER (WHERE t.status = 'RUNNING') AS running, "
-         "  count(*) FILTER (WHERE t.status = 'SUCCEEDED') AS succeeded, "
-         "  count(*) FILTER (WHERE t.status = 'FAILED') AS failed "
+         "  count(*) FILTER (WHERE t.status = 'RUNNING') AS running "
          "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
-         "  WHERE t.experiment_id = e.id AND c.final_of IS NULL AND NOT "
-         "c.supernet) tc "
+         "  WHERE t.experiment_id = e.id AND t.status IN ('QUEUED', 'RUNNING') "
+         "  AND c.final_of IS NULL AND NOT c.supernet) tc "
          "WHERE e.id = $1"},
+        {"fold_counters",
+         // Moves the experiment's deltas into its counters row (the DELETE
+         // takes each delta once, even with two folds at once).
+         "WITH d AS (DELETE FROM experiment_counter_deltas "
+         "  WHERE experiment_id = $1 RETURNING *), "
+         "s AS (SELECT "
+         "sum(candidates) AS candidates, "
+         "sum(rejected) AS rejected, "
+         "sum(duplicates) AS duplicates, "
+         "sum(final) AS final, "
+         "sum(final_done) AS final_done, "
+         "sum(succeeded) AS succeeded, "
+         "sum(failed) AS failed "
+         "FROM d HAVING count(*) > 0) "
+         "INSERT INTO experiment_counters AS k "
+         "SELECT $1, s.* FROM s "
+         "ON CONFLICT (experiment_id) DO UPDATE SET "
+         "candidates = k.candidates + EXCLUDED.candidates, "
+         "rejected = k.rejected + EXCLUDED.rejected, "
+         "duplicates = k.duplicates + EXCLUDED.duplicates, "
+         "final = k.final + EXCLUDED.final, "
+         "final_done = k.final_done + EXCLUDED.final_done, "
+         "succeeded = k.succeeded + EXCLUDED.succeeded, "
+         "failed = k.failed + EXCLUDED.failed"},
         {"reserve_seq",
          "UPDATE experiments SET next_seq = next_seq + $2 WHERE id = $1 "
          "RETURNING next_seq - $2, state"},
-        {"insert_candidate",
-         "WITH c AS (INSERT INTO candidates (experiment_id, seq, space, "
+        {"insert_candidates",
+         // The whole batch in one statement: $3 is a JSON array of rows
+         // whose values are all strings (typed by the record definition).
+         // Trials are created in seq order, so leasing (by trial id) is
+         // FIFO by proposal.
+         "WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x("
+         "  i int, space text, canonical text, choices integer[], "
+         "  arch_hash text, state text, parent_id bigint, generation integer, "
+         "  strategy_data text, reason text, duplicate_of bigint, macs bigint, "
+         "  params bigint, observed_results integer, final_of bigint, "
+         "  supernet boolean)), "
+         "c AS (INSERT INTO candidates (experiment_id, seq, space, "
          "canonical, choices, arch_hash, state, parent_id, generation, "
          "strategy_data, reason, duplicate_of, macs, params, observed_results, "
          "final_of, supernet) "
-         "VALUES ($1, $2, "
-         "$3, $4, $5::integer[], $6, $7, NULLIF($8::bigint, 0), $9, "
-         "$10::jsonb, $11, NULLIF($12::bigint, 0), $13, $14, $15, "
-         "NULLIF($16::bigint, 0), $17) "
-         "RETURNING id, experiment_id, state), "
+         "SELECT $1, $2 + x.i, x.space, x.canonical, x.choices, x.arch_hash, "
+         "x.state, NULLIF(x.parent_id, 0), x.generation, "
+         "x.strategy_data::jsonb, x.reason, NULLIF(x.duplicate_of, 0), x.macs, "
+         "x.params, x.observed_results, NULLIF(x.final_of, 0), x.supernet "
+         "FROM x ORDER BY x.i "
+         "RETURNING id, seq, experiment_id, state), "
          "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
          "lease_seconds, required_labels) SELECT c.experiment_id, c.id, "
          "e.max_attempts, e.lease_seconds, e.required_labels FROM c JOIN "
-         "experiments e ON e.id = c.experiment_id WHERE c.state = 'QUEUED') "
-         "SELECT id FROM c"},
+         "experiments e ON e.id = c.experiment_id WHERE c.state = 'QUEUED' "
+         "ORDER BY c.seq) "
+         "SELECT id FROM c ORDER BY seq"},
         {"list_trial_costs",
          // Budget walk: trials after seq $2 in seq order with their
          // simulated cost (served by candidates_experiment_seq_key).
@@ -215,21 +263,32 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "$2 AND state <> 'DUPLICATE' AND final_of IS NULL AND NOT supernet "
          "ORDER BY seq "
          "LIMIT 1"},
+        {"find_candidates_by_hash",
+         // The first of each hash in $2 (a JSON array of strings), by
+         // candidates_hash_idx.
+         "SELECT h.hash, (SELECT id FROM candidates WHERE experiment_id = $1 "
+         "AND arch_hash = h.hash AND state <> 'DUPLICATE' AND final_of IS "
+         "NULL AND NOT supernet ORDER BY seq LIMIT 1) "
+         "FROM (SELECT DISTINCT jsonb_array_elements_text($2::jsonb) AS hash) "
+         "h"},
         {"count_candidates",
          absl::StrCat("SELECT (SELECT count(*)", kCandidateFilter,
                       "), EXISTS (SELECT 1 FROM experiments WHERE id = $1)")},
         {"list_genotypes",
+         // candidates_experiment_seq_key: a range from $2, $3 rows (0 = all).
          "SELECT space, canonical, array_to_string(choices, ','), arch_hash, "
-         "observed_results FROM candidates WHERE experiment_id = $1 AND "
-         "final_of IS NULL AND NOT supernet ORDER BY seq"},
+         "observed_results, seq FROM candidates WHERE experiment_id = $1 AND "
+         "seq > $2 AND final_of IS NULL AND NOT supernet ORDER BY seq "
+         "LIMIT NULLIF($3::int, 0)"},
         {"list_results",
+         // results_experiment_idx (experiment_id, id): a range from $2.
          "SELECT r.candidate_id, r.trial_id, c.space, c.canonical, "
          "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto, "
-         "coalesce(c.parent_id, 0), c.generation "
+         "coalesce(c.parent_id, 0), c.generation, r.id "
          "FROM results r JOIN candidates c ON c.id = r.candidate_id "
-         "WHERE r.experiment_id = $1 AND c.final_of IS NULL AND NOT c.supernet "
-         "ORDER BY r.id "
-         "OFFSET $2"},
+         "WHERE r.experiment_id = $1 AND r.id > $2 AND c.final_of IS NULL "
+         "AND NOT c.supernet "
+         "ORDER BY r.id LIMIT NULLIF($3::int, 0)"},
         {"lease_trial",
          "WITH next AS ("
          "  SELECT t.id FROM trials t"
@@ -335,6 +394,51 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "
          "WHERE t.id = $1 FOR UPDATE OF t"},
+        {"lock_trials",
+         // lock_trial for a batch ($1: '{id,...}'), in id order (a fixed
+         // lock order: no deadlock with other batches).
+         "SELECT t.id, t.status, t.attempt, coalesce(t.worker_id, ''), "
+         "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
+         "r.attempt, r.worker_id, c.supernet "
+         "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
+         "JOIN candidates c ON c.id = t.candidate_id "
+         "LEFT JOIN results r ON r.trial_id = t.id "
+         "WHERE t.id = ANY($1::bigint[]) ORDER BY t.id FOR UPDATE OF t"},
+        {"store_results",
+         // store_result for a batch: $1 is a JSON array of rows whose
+         // values are all strings (exact doubles as %.17g, metrics_proto
+         // as base64).
+         "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("
+         "  trial_id bigint, attempt integer, worker_id text, "
+         "  experiment_id bigint, candidate_id bigint, val_accuracy float8, "
+         "  test_accuracy float8, macs bigint, params bigint, "
+         "  latency_ms float8, latency_iqr_ms float8, train_seconds float8, "
+         "  train_loss float8, epochs integer, device text, "
+         "  metrics_proto text, throughput float8, train_ips float8, "
+         "  simulated_seconds float8)), "
+         "r AS (INSERT INTO results (trial_id, attempt, worker_id, "
+         "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
+         "params, latency_ms, train_seconds, epochs, device, metrics_proto, "
+         "simulated_seconds) "
+         "SELECT trial_id, attempt, worker_id, experiment_id, candidate_id, "
+         "val_accuracy, test_accuracy, macs, params, latency_ms, "
+         "train_seconds, epochs, device, decode(metrics_proto, 'base64'), "
+         "simulated_seconds FROM x ORDER BY trial_id), "
+         "t AS (UPDATE trials t SET status = 'SUCCEEDED', finished_at = now(), "
+         "lease_until = NULL, error = '' FROM x WHERE t.id = x.trial_id), "
+         "a AS (UPDATE trial_attempts a SET outcome = 'SUCCEEDED', "
+         "ended_at = now(), error = '' FROM x WHERE a.trial_id = x.trial_id "
+         "AND a.attempt = x.attempt) "
+         "UPDATE candidates c SET state = 'EVALUATED', attempts = x.attempt, "
+         "worker_id = x.worker_id, val_accuracy = x.val_accuracy, "
+         "test_accuracy = x.test_accuracy, metric_macs = x.macs, "
+         "metric_params = x.params, latency_ms = x.latency_ms, "
+         "latency_iqr_ms = x.latency_iqr_ms, train_seconds = x.train_seconds, "
+         "train_loss = x.train_loss, epochs = x.epochs, device = x.device, "
+         "throughput_images_per_second = x.throughput, "
+         "train_images_per_second = x.train_ips, "
+         "simulated_seconds = x.simulated_seconds, reason = '', "
+         "updated_at = now() FROM x WHERE c.id = x.candidate_id"},
         {"store_result",
          "WITH r AS (INSERT INTO results (trial_id, attempt, worker_id, "
          "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
@@ -1133,6 +1237,14 @@ absl::StatusOr<std::vector<TrialCost>> Store::ListTrialCosts(
       });
 }
 
+absl::Status Store::FoldCounters(int64_t id) {
+  return impl_->Run("FoldCounters", [&](pqxx::connection& conn) {
+    pqxx::nontransaction txn(conn);  // one statement: atomic by itself
+    txn.exec_prepared0("fold_counters", id);
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
   return impl_->Run(
       "CountExperiment",
@@ -1177,6 +1289,36 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
     }
   }
   if (candidates.empty()) return std::vector<int64_t>{};
+  // One JSON array for the batch; every value a string (exact int64s,
+  // escaping done by protobuf's JSON printer).
+  google::protobuf::ListValue rows;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const NewCandidate& c = candidates[i];
+    auto& f = *rows.add_values()->mutable_struct_value()->mutable_fields();
+    f["i"].set_string_value(absl::StrCat(i));
+    f["space"].set_string_value(c.genotype.space());
+    f["canonical"].set_string_value(c.genotype.canonical());
+    f["choices"].set_string_value(ChoicesArray(c.genotype));
+    f["arch_hash"].set_string_value(c.genotype.hash());
+    f["state"].set_string_value(CandidateStateName(c.state));
+    f["parent_id"].set_string_value(absl::StrCat(c.parent_id));
+    f["generation"].set_string_value(absl::StrCat(c.generation));
+    f["strategy_data"].set_string_value(
+        c.strategy_data.empty() ? "{}" : c.strategy_data);
+    f["reason"].set_string_value(c.reason);
+    f["duplicate_of"].set_string_value(absl::StrCat(c.duplicate_of));
+    f["macs"].set_string_value(absl::StrCat(c.macs));
+    f["params"].set_string_value(absl::StrCat(c.params));
+    f["observed_results"].set_string_value(absl::StrCat(c.observed_results));
+    f["final_of"].set_string_value(absl::StrCat(c.final_of));
+    f["supernet"].set_string_value(c.supernet ? "true" : "false");
+  }
+  std::string rows_json;
+  if (auto s = google::protobuf::util::MessageToJsonString(rows, &rows_json);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("candidates: cannot convert to JSON: ", s.ToString()));
+  }
   return impl_->Run(
       "InsertCandidates",
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
@@ -1192,17 +1334,12 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
           return absl::FailedPreconditionError(
               absl::StrCat("experiment ", experiment_id, " is ", state));
         }
-        int seq = r[0][0].as<int>();
+        const int seq = r[0][0].as<int>();
+        pqxx::result inserted = txn.exec_prepared(
+            "insert_candidates", experiment_id, seq, rows_json);
         std::vector<int64_t> ids;
         ids.reserve(candidates.size());
-        for (const NewCandidate& c : candidates) {
-          pqxx::row row = txn.exec_prepared1(
-              "insert_candidate", experiment_id, seq++, c.genotype.space(),
-              c.genotype.canonical(), ChoicesArray(c.genotype),
-              c.genotype.hash(), CandidateStateName(c.state), c.parent_id,
-              c.generation, c.strategy_data.empty() ? "{}" : c.strategy_data,
-              c.reason, c.duplicate_of, c.macs, c.params, c.observed_results,
-              c.final_of, c.supernet);
+        for (const pqxx::row& row : inserted) {
           ids.push_back(row[0].as<int64_t>());
         }
         txn.commit();
@@ -1220,6 +1357,33 @@ absl::StatusOr<std::optional<int64_t>> Store::FindCandidateByHash(
             txn.exec_prepared("find_candidate_by_hash", experiment_id, hash);
         if (r.empty()) return std::optional<int64_t>();
         return std::optional<int64_t>(r[0][0].as<int64_t>());
+      });
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> Store::FindCandidatesByHash(
+    int64_t experiment_id, const std::vector<std::string>& hashes) {
+  std::map<std::string, int64_t> out;
+  if (hashes.empty()) return out;
+  google::protobuf::ListValue list;
+  for (const std::string& h : hashes) list.add_values()->set_string_value(h);
+  std::string json;
+  if (auto s = google::protobuf::util::MessageToJsonString(list, &json);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hashes: cannot convert to JSON: ", s.ToString()));
+  }
+  return impl_->Run(
+      "FindCandidatesByHash",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::map<std::string, int64_t>> {
+        pqxx::nontransaction txn(conn);
+        for (const pqxx::row& row : txn.exec_prepared("find_candidates_by_hash",
+                                                      experiment_id, json)) {
+          if (!row[1].is_null()) {
+            out[row[0].as<std::string>()] = row[1].as<int64_t>();
+          }
+        }
+        return out;
       });
 }
 
@@ -1281,36 +1445,40 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
 }
 
 absl::StatusOr<std::vector<ProposalRecord>> Store::ListProposals(
-    int64_t experiment_id) {
+    int64_t experiment_id, int32_t after_seq, int limit) {
   return impl_->Run("ListProposals",
                     [&](pqxx::connection& conn)
                         -> absl::StatusOr<std::vector<ProposalRecord>> {
                       pqxx::nontransaction txn(conn);
                       pqxx::result r =
-                          txn.exec_prepared("list_genotypes", experiment_id);
+                          txn.exec_prepared("list_genotypes", experiment_id,
+                                            after_seq, limit);
                       std::vector<ProposalRecord> out(r.size());
                       for (size_t i = 0; i < r.size(); ++i) {
                         GenotypeFromRow(r[i], 0, &out[i].genotype);
                         out[i].observed_results = r[i][4].as<int32_t>();
+                        out[i].seq = r[i][5].as<int32_t>();
                       }
                       return out;
                     });
 }
 
 absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
-    int64_t experiment_id, int64_t skip) {
+    int64_t experiment_id, int64_t after_result_id, int limit) {
   return impl_->Run(
       "ListResults",
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<ResultRecord>> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r = txn.exec_prepared("list_results", experiment_id,
-                                           std::max<int64_t>(skip, 0));
+        pqxx::result r =
+            txn.exec_prepared("list_results", experiment_id, after_result_id,
+                              limit);
         std::vector<ResultRecord> out(r.size());
         for (size_t i = 0; i < r.size(); ++i) {
           out[i].candidate_id = r[i][0].as<int64_t>();
           out[i].trial_id = r[i][1].as<int64_t>();
           out[i].parent_id = r[i][7].as<int64_t>();
           out[i].generation = r[i][8].as<int32_t>();
+          out[i].result_id = r[i][9].as<int64_t>();
           GenotypeFromRow(r[i], 2, &out[i].genotype);
           if (!out[i].metrics.ParseFromString(Bytes(r[i][6]))) {
             return absl::DataLossError(absl::StrCat(
@@ -1485,24 +1653,28 @@ struct TrialState {
   bool supernet = false;  // the candidate is a supernet-training row
 };
 
+// A lock_trial(s) row from column `first` on.
+TrialState TrialStateFromRow(const pqxx::row& row, int first) {
+  TrialState t;
+  t.status = row[first].as<std::string>();
+  t.attempt = row[first + 1].as<int32_t>();
+  t.worker_id = row[first + 2].as<std::string>();
+  t.candidate_id = row[first + 3].as<int64_t>();
+  t.experiment_id = row[first + 4].as<int64_t>();
+  t.max_attempts = row[first + 5].as<int32_t>();
+  t.experiment_state = row[first + 6].as<std::string>();
+  if (!row[first + 7].is_null()) {
+    t.result_attempt = row[first + 7].as<int32_t>();
+    t.result_worker_id = row[first + 8].as<std::string>();
+  }
+  t.supernet = row[first + 9].as<bool>();
+  return t;
+}
+
 absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
   pqxx::result r = txn.exec_prepared("lock_trial", trial_id);
   if (r.empty()) return absl::NotFoundError(absl::StrCat("trial ", trial_id));
-  const pqxx::row& row = r[0];
-  TrialState t;
-  t.status = row[0].as<std::string>();
-  t.attempt = row[1].as<int32_t>();
-  t.worker_id = row[2].as<std::string>();
-  t.candidate_id = row[3].as<int64_t>();
-  t.experiment_id = row[4].as<int64_t>();
-  t.max_attempts = row[5].as<int32_t>();
-  t.experiment_state = row[6].as<std::string>();
-  if (!row[7].is_null()) {
-    t.result_attempt = row[7].as<int32_t>();
-    t.result_worker_id = row[8].as<std::string>();
-  }
-  t.supernet = row[9].as<bool>();
-  return t;
+  return TrialStateFromRow(r[0], 0);
 }
 
 // OK when `t` is RUNNING under this attempt and worker; else
@@ -1585,6 +1757,46 @@ absl::StatusOr<std::string> Store::ReadArtifactChunk(const std::string& hash,
                     });
 }
 
+namespace {
+
+// RecordResult's work inside `txn` (not committed). Errors come before any
+// write, so an item refused here leaves nothing behind.
+absl::StatusOr<ReportOutcome> RecordOneResult(
+    pqxx::work& txn, int64_t trial_id, int32_t attempt,
+    const std::string& worker_id, const v1::EvaluationMetrics& m,
+    const std::string& model, int chunk_bytes, int64_t* experiment_id) {
+  NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
+  if (experiment_id != nullptr) *experiment_id = t.experiment_id;
+  if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
+    return ReportOutcome::kAlreadyStored;
+  }
+  NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
+  if (t.supernet && model.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model: trial ", trial_id,
+        " trains the experiment's supernet; its result must carry the "
+        "trained weights"));
+  }
+  txn.exec_prepared0(
+      "store_result", trial_id, attempt, worker_id, t.experiment_id,
+      t.candidate_id, m.val_accuracy(), m.test_accuracy(), m.macs(), m.params(),
+      m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(), m.train_loss(),
+      m.epochs(), m.device(), pqxx::binarystring(m.SerializeAsString()),
+      m.throughput_images_per_second(), m.train_images_per_second(),
+      m.simulated_seconds());
+  if (t.supernet) {
+    const std::string hash = Sha256Hex(model);
+    StoreChunked(txn, hash, "supernet", model, chunk_bytes);
+    txn.exec_prepared0("set_candidate_artifact", t.candidate_id, hash);
+  } else if (!model.empty()) {
+    txn.exec_prepared0("keep_model", t.candidate_id, pqxx::binarystring(model));
+    txn.exec_prepared0("prune_models", t.experiment_id);
+  }
+  return ReportOutcome::kStored;
+}
+
+}  // namespace
+
 absl::StatusOr<ReportOutcome> Store::RecordResult(
     int64_t trial_id, int32_t attempt, const std::string& worker_id,
     const v1::EvaluationMetrics& m, const std::string& model,
@@ -1593,38 +1805,107 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
       "RecordResult",
       [&](pqxx::connection& conn) -> absl::StatusOr<ReportOutcome> {
         pqxx::work txn(conn);
-        NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
-        if (experiment_id != nullptr) *experiment_id = t.experiment_id;
-        if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
-          return ReportOutcome::kAlreadyStored;
+        NAS_ASSIGN_OR_RETURN(
+            ReportOutcome outcome,
+            RecordOneResult(txn, trial_id, attempt, worker_id, m, model,
+                            impl_->options().artifact_chunk_bytes,
+                            experiment_id));
+        if (outcome == ReportOutcome::kStored) txn.commit();
+        return outcome;
+      });
+}
+
+absl::StatusOr<std::vector<Store::ResultStored>> Store::RecordResults(
+    const std::vector<ResultToStore>& items) {
+  std::vector<ResultStored> out(items.size());
+  if (items.empty()) return out;
+  std::vector<std::string> ids;
+  for (const ResultToStore& r : items) ids.push_back(absl::StrCat(r.trial_id));
+  const std::string id_array = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
+  auto num = [](double v) { return absl::StrFormat("%.17g", v); };
+  return impl_->Run(
+      "RecordResults",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<ResultStored>> {
+        pqxx::work txn(conn);
+        std::map<int64_t, TrialState> state;
+        for (const pqxx::row& row :
+             txn.exec_prepared("lock_trials", id_array)) {
+          state[row[0].as<int64_t>()] = TrialStateFromRow(row, 1);
         }
-        NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
-        if (t.supernet && model.empty()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "model: trial ", trial_id,
-              " trains the experiment's supernet; its result must carry the "
-              "trained weights"));
+        google::protobuf::ListValue rows;
+        for (size_t i = 0; i < items.size(); ++i) {
+          const ResultToStore& r = items[i];
+          auto it = state.find(r.trial_id);
+          if (it == state.end()) {
+            out[i].status =
+                absl::NotFoundError(absl::StrCat("trial ", r.trial_id));
+            continue;
+          }
+          TrialState& t = it->second;
+          out[i].experiment_id = t.experiment_id;
+          if (t.result_attempt == r.attempt &&
+              t.result_worker_id == *r.worker_id) {
+            out[i].outcome = ReportOutcome::kAlreadyStored;
+            continue;
+          }
+          if (absl::Status s =
+                  CheckLease(t, r.trial_id, r.attempt, *r.worker_id);
+              !s.ok()) {
+            out[i].status = s;
+            continue;
+          }
+          if (t.supernet || !r.model->empty()) {
+            // Weights and models: the single-result path, same transaction.
+            absl::StatusOr<ReportOutcome> one = RecordOneResult(
+                txn, r.trial_id, r.attempt, *r.worker_id, *r.metrics, *r.model,
+                impl_->options().artifact_chunk_bytes, nullptr);
+            if (one.ok()) {
+              out[i].outcome = *one;
+            } else {
+              out[i].status = one.status();
+            }
+            continue;
+          }
+          // Stored by this batch: a repeat of it later in the batch is a
+          // retry of the same attempt.
+          t.result_attempt = r.attempt;
+          t.result_worker_id = *r.worker_id;
+          const v1::EvaluationMetrics& m = *r.metrics;
+          auto& f =
+              *rows.add_values()->mutable_struct_value()->mutable_fields();
+          f["trial_id"].set_string_value(absl::StrCat(r.trial_id));
+          f["attempt"].set_string_value(absl::StrCat(r.attempt));
+          f["worker_id"].set_string_value(*r.worker_id);
+          f["experiment_id"].set_string_value(absl::StrCat(t.experiment_id));
+          f["candidate_id"].set_string_value(absl::StrCat(t.candidate_id));
+          f["val_accuracy"].set_string_value(num(m.val_accuracy()));
+          f["test_accuracy"].set_string_value(num(m.test_accuracy()));
+          f["macs"].set_string_value(absl::StrCat(m.macs()));
+          f["params"].set_string_value(absl::StrCat(m.params()));
+          f["latency_ms"].set_string_value(num(m.latency_ms()));
+          f["latency_iqr_ms"].set_string_value(num(m.latency_iqr_ms()));
+          f["train_seconds"].set_string_value(num(m.train_seconds()));
+          f["train_loss"].set_string_value(num(m.train_loss()));
+          f["epochs"].set_string_value(absl::StrCat(m.epochs()));
+          f["device"].set_string_value(m.device());
+          f["metrics_proto"].set_string_value(
+              absl::Base64Escape(m.SerializeAsString()));
+          f["throughput"].set_string_value(
+              num(m.throughput_images_per_second()));
+          f["train_ips"].set_string_value(num(m.train_images_per_second()));
+          f["simulated_seconds"].set_string_value(num(m.simulated_seconds()));
         }
-        txn.exec_prepared0(
-            "store_result", trial_id, attempt, worker_id, t.experiment_id,
-            t.candidate_id, m.val_accuracy(), m.test_accuracy(), m.macs(),
-            m.params(), m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(),
-            m.train_loss(), m.epochs(), m.device(),
-            pqxx::binarystring(m.SerializeAsString()),
-            m.throughput_images_per_second(), m.train_images_per_second(),
-            m.simulated_seconds());
-        if (t.supernet) {
-          const std::string hash = Sha256Hex(model);
-          StoreChunked(txn, hash, "supernet", model,
-                       impl_->options().artifact_chunk_bytes);
-          txn.exec_prepared0("set_candidate_artifact", t.candidate_id, hash);
-        } else if (!model.empty()) {
-          txn.exec_prepared0("keep_model", t.candidate_id,
-                             pqxx::binarystring(model));
-          txn.exec_prepared0("prune_models", t.experiment_id);
+        if (rows.values_size() > 0) {
+          std::string json;
+          if (auto s = google::protobuf::util::MessageToJsonString(rows, &json);
+              !s.ok()) {
+            return absl::InternalError(absl::StrCat(
+                "results: cannot convert to JSON: ", s.ToString()));
+          }
+          txn.exec_prepared0("store_results", json);
         }
         txn.commit();
-        return ReportOutcome::kStored;
+        return out;
       });
 }
 

@@ -70,6 +70,7 @@ struct NewCandidate {
 
 // A stored proposal, for replaying a strategy.
 struct ProposalRecord {
+  int32_t seq = 0;
   v1::Genotype genotype;
   int32_t observed_results = 0;
 };
@@ -94,6 +95,7 @@ struct LeasedTrial {
 
 // One finished, successful evaluation, as the strategy and Pareto code see it.
 struct ResultRecord {
+  int64_t result_id = 0;  // storage order
   int64_t candidate_id = 0;
   int64_t trial_id = 0;
   v1::Genotype genotype;
@@ -241,7 +243,14 @@ class Store {
   // kFailedPrecondition when the experiment is already in a final state.
   absl::Status FinishExperiment(int64_t id, v1::ExperimentState state,
                                 const std::string& error);
+  // Counts from migration 0012's counters: constant work per call however
+  // many candidates the experiment has.
   absl::StatusOr<v1::ExperimentCounts> CountExperiment(int64_t id);
+  // Folds the counter deltas appended since the last fold into the
+  // experiment's counters row, keeping CountExperiment's work small. Safe
+  // to call concurrently with anything; call it now and then (the
+  // controller does every full tick).
+  absl::Status FoldCounters(int64_t id);
   // Ends a RUNNING experiment whose simulated-seconds budget is spent, in
   // one transaction: sets `state`/`error` like FinishExperiment, and every
   // trial of a candidate with seq >= first_uncounted_seq that is QUEUED,
@@ -267,15 +276,21 @@ class Store {
   // genotype hash, or nullopt.
   absl::StatusOr<std::optional<int64_t>> FindCandidateByHash(
       int64_t experiment_id, const std::string& hash);
+  // FindCandidateByHash for many hashes in one query: hash -> first id,
+  // hashes without a candidate left out.
+  absl::StatusOr<std::map<std::string, int64_t>> FindCandidatesByHash(
+      int64_t experiment_id, const std::vector<std::string>& hashes);
   absl::StatusOr<CandidatePage> ListCandidates(const CandidateQuery& query);
-  // All candidates of the experiment in seq order, with the number of
-  // results observed when each was proposed (for replay).
+  // The search candidates of the experiment in seq order, with the number
+  // of results observed when each was proposed (for replay): those with
+  // seq > after_seq, at most `limit` (0 = all).
   absl::StatusOr<std::vector<ProposalRecord>> ListProposals(
-      int64_t experiment_id);
-  // Successful results of the experiment, in the order they were stored,
-  // without the first `skip` (those a caller has seen already).
-  absl::StatusOr<std::vector<ResultRecord>> ListResults(int64_t experiment_id,
-                                                        int64_t skip = 0);
+      int64_t experiment_id, int32_t after_seq = -1, int limit = 0);
+  // Successful results of the experiment, in the order they were stored
+  // (by ResultRecord::result_id), after result `after_result_id` (those a
+  // caller has seen already; 0 = all). An index range, not a scan.
+  absl::StatusOr<std::vector<ResultRecord>> ListResults(
+      int64_t experiment_id, int64_t after_result_id = 0, int limit = 0);
 
   // --- trials --------------------------------------------------------------
   // Leases the oldest QUEUED trial of a RUNNING experiment whose
@@ -320,6 +335,27 @@ class Store {
       int64_t trial_id, int32_t attempt, const std::string& worker_id,
       const v1::EvaluationMetrics& metrics, const std::string& model = "",
       int64_t* experiment_id = nullptr);
+  // One result to store with RecordResults (pointers not owned; they must
+  // outlive the call).
+  struct ResultToStore {
+    int64_t trial_id = 0;
+    int32_t attempt = 0;
+    const std::string* worker_id = nullptr;
+    const v1::EvaluationMetrics* metrics = nullptr;
+    const std::string* model = nullptr;  // may be empty
+  };
+  struct ResultStored {
+    absl::Status status;  // RecordResult's error for this item, or OK
+    ReportOutcome outcome = ReportOutcome::kStored;
+    int64_t experiment_id = 0;  // when known
+  };
+  // RecordResult for many results in ONE transaction (group commit): one
+  // commit for the batch. An item refused for RecordResult's reasons
+  // (stale, unknown trial, ...) writes nothing and gets its status; the
+  // others are stored. A database error fails the whole call and stores
+  // nothing (retry the items one by one to isolate it).
+  absl::StatusOr<std::vector<ResultStored>> RecordResults(
+      const std::vector<ResultToStore>& items);
   // The model to export for candidate `candidate_id` of `experiment_id`:
   // its final re-training's when kept, else its own. kNotFound when neither
   // is kept (or the candidate is not in the experiment).

@@ -1,6 +1,8 @@
 #include "controller/worker_service.h"
 
 #include <algorithm>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -21,10 +23,15 @@ class AcquireReactor final : public grpc::ServerUnaryReactor {
         deadline_(deadline),
         response_(response) {}
 
+  const std::string& worker_id() const { return worker_id_; }
+
   // Tries to lease. Returns true with *status set when the call is answered.
-  bool Attempt(Controller* controller, grpc::Status* status) {
+  // *empty (when given) says whether the queue had nothing for this worker.
+  bool Attempt(Controller* controller, grpc::Status* status,
+               bool* empty = nullptr) {
     absl::StatusOr<v1::AcquireTrialResponse> r =
         controller->TryAcquireTrial(worker_id_);
+    if (empty != nullptr) *empty = r.ok() && !r->has_trial();
     if (!r.ok() && !absl::IsUnavailable(r.status())) {
       *status = ToGrpcStatus(r.status());
       return true;
@@ -34,6 +41,11 @@ class AcquireReactor final : public grpc::ServerUnaryReactor {
       *status = grpc::Status::OK;
       return true;
     }
+    return PastDeadline(status);
+  }
+
+  // True with an empty OK answer once the wait is over.
+  bool PastDeadline(grpc::Status* status) const {
     if (absl::Now() >= deadline_) {
       *status = grpc::Status::OK;  // no work within the wait
       return true;
@@ -128,9 +140,22 @@ void WorkerServiceImpl::ServeWaiters() {
   std::vector<std::pair<AcquireReactor*, grpc::Status>> answered;
   {
     absl::MutexLock lock(&mu_);
+    // Once a lease comes back empty for some labels, the other waiters
+    // with the same labels would get nothing either: they only check their
+    // deadline (no database call each).
+    std::set<std::string> drained;
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       grpc::Status status;
-      if ((*it)->Attempt(controller_, &status)) {
+      const std::string key = controller_->WorkerLabelKey((*it)->worker_id());
+      bool done = false;
+      if (drained.count(key) > 0) {
+        done = (*it)->PastDeadline(&status);
+      } else {
+        bool empty = false;
+        done = (*it)->Attempt(controller_, &status, &empty);
+        if (empty) drained.insert(key);
+      }
+      if (done) {
         answered.emplace_back(*it, status);
         it = waiters_.erase(it);
       } else {
@@ -190,7 +215,14 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(
     grpc::CallbackServerContext* ctx, const v1::ReportResultRequest* req,
     v1::ReportResultResponse* resp) {
   if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kWorker)) return r;
-  return FinishUnary(ctx, controller_->ReportResult(*req), resp);
+  // Answered when the result is committed (group commit, controller.h).
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  controller_->ReportResultAsync(
+      *req, [reactor, resp](absl::StatusOr<v1::ReportResultResponse> r) {
+        if (r.ok()) *resp = *std::move(r);
+        reactor->Finish(ToGrpcStatus(r.status()));
+      });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::ArtifactChunk>* WorkerServiceImpl::FetchArtifact(

@@ -13,6 +13,10 @@
 # Everything except the connection line goes to stderr. The server runs with
 # fsync=off, synchronous_commit=off and full_page_writes=off: fast, and
 # crash-unsafe, which is fine for data that is deleted after the test.
+# NAS_PG_DURABLE=1 keeps PostgreSQL's durable defaults instead (benchmarks
+# that claim "durably stored"); NAS_PG_OPTIONS adds server options, e.g.
+# "-c shared_preload_libraries=pg_stat_statements". Both are remembered by
+# restart.
 # PostgreSQL refuses to run as root: as root, DIR is chowned to `postgres`
 # and server commands run through `runuser -u postgres --`.
 # Exits non-zero with a message (and the server log's tail) on failure.
@@ -48,10 +52,11 @@ s.close()'
 
 start_server() {
   local port=$1
+  local options
+  options=$(cat "$DIR/options")
   as_owner "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $DIR \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-        -c max_connections=200" \
+        -c max_connections=300 $options" \
     start >&2 || die "pg_ctl start failed (port $port)"
   local i
   for i in $(seq 1 100); do
@@ -83,6 +88,11 @@ case "$CMD" in
       # Parents of DIR (e.g. a mkdtemp 0700 dir) must be traversable.
       chmod o+x "$DIR" 2>/dev/null || true
     fi
+    options="${NAS_PG_OPTIONS:-}"
+    if [[ "${NAS_PG_DURABLE:-0}" != 1 ]]; then
+      options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off $options"
+    fi
+    echo "$options" >"$DIR/options"
     as_owner "$PGBIN/initdb" -D "$DIR/data" -U nas -A trust -E UTF8 \
       --locale=C.UTF-8 --no-sync >"$DIR/initdb.log" 2>&1 ||
       { cat "$DIR/initdb.log" >&2; die "initdb failed"; }

@@ -653,6 +653,128 @@ TEST_F(StoreTest, RunningExperimentLimitRefusesAndStoresNothing) {
   }
 }
 
+// The counts a full scan gives (what CountExperiment computed before
+// migration 0012), for comparison with the trigger-kept counters.
+std::vector<int64_t> ScannedCounts(const std::string& conninfo, int64_t id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  const std::string e = absl::StrCat(id);
+  pqxx::row r = txn.exec1(
+      "SELECT "
+      "(SELECT count(*) FROM candidates WHERE experiment_id = " +
+      e +
+      " AND final_of IS NULL AND NOT supernet), "
+      "(SELECT count(*) FROM candidates WHERE experiment_id = " +
+      e +
+      " AND state = 'REJECTED'), "
+      "(SELECT count(*) FROM candidates WHERE experiment_id = " +
+      e +
+      " AND state = 'DUPLICATE'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e +
+      " AND status = 'QUEUED'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e +
+      " AND status = 'RUNNING'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e +
+      " AND status = 'SUCCEEDED'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e + " AND status = 'FAILED')");
+  std::vector<int64_t> out;
+  for (int i = 0; i < 7; ++i) out.push_back(r[i].as<int64_t>());
+  return out;
+}
+
+std::vector<int64_t> CountsOf(const v1::ExperimentCounts& c) {
+  return {c.candidates(),    c.rejected(),       c.duplicates(),
+          c.trials_queued(), c.trials_running(), c.trials_succeeded(),
+          c.trials_failed()};
+}
+
+TEST_F(StoreTest, GroupCommitStoresEachResultOnceAndCountersMatchAScan) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName(), 1), 1);
+  NAS_ASSERT_OK(exp);
+  std::vector<NewCandidate> cands;
+  for (int i = 0; i < 5; ++i) cands.push_back(MakeCandidate(i));
+  cands.push_back(MakeCandidate(5, v1::CANDIDATE_REJECTED));
+  cands.push_back(MakeCandidate(6, v1::CANDIDATE_DUPLICATE));
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, cands));
+  auto check = [&](const std::string& when) {
+    auto counts = store_->CountExperiment(*exp);
+    NAS_ASSERT_OK(counts);
+    EXPECT_EQ(CountsOf(*counts), ScannedCounts(server_->conninfo(), *exp))
+        << when;
+  };
+  check("after insert");
+  std::vector<LeasedTrial> leased;
+  for (const char* w : {"w1", "w2", "w3", "w4"}) {
+    auto t = store_->LeaseTrial(w, Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    leased.push_back(**t);
+  }
+  check("after leases");
+
+  v1::EvaluationMetrics m;
+  m.set_val_accuracy(0.123456789012345678);
+  m.set_test_accuracy(0.5);
+  m.set_macs(int64_t{1} << 40);
+  m.set_device("cpu");
+  const std::string w1 = "w1", w2 = "w2", w3 = "w3", stranger = "w9", none;
+  std::vector<Store::ResultToStore> batch = {
+      {leased[0].trial_id, leased[0].attempt, &w1, &m, &none},
+      {leased[1].trial_id, leased[1].attempt, &w2, &m, &none},
+      {leased[0].trial_id, leased[0].attempt, &w1, &m, &none},  // retry
+      {leased[2].trial_id, leased[2].attempt, &stranger, &m, &none},
+      {999999999, 1, &w3, &m, &none},
+  };
+  auto stored = store_->RecordResults(batch);
+  NAS_ASSERT_OK(stored);
+  ASSERT_EQ(stored->size(), 5u);
+  NAS_EXPECT_OK((*stored)[0].status);
+  EXPECT_EQ((*stored)[0].outcome, ReportOutcome::kStored);
+  EXPECT_EQ((*stored)[0].experiment_id, *exp);
+  NAS_EXPECT_OK((*stored)[1].status);
+  EXPECT_EQ((*stored)[1].outcome, ReportOutcome::kStored);
+  NAS_EXPECT_OK((*stored)[2].status);
+  EXPECT_EQ((*stored)[2].outcome, ReportOutcome::kAlreadyStored);
+  EXPECT_THAT((*stored)[3].status,
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT((*stored)[4].status, StatusIs(absl::StatusCode::kNotFound));
+  // Exactly two results, with exact values.
+  auto results = store_->ListResults(*exp);
+  NAS_ASSERT_OK(results);
+  ASSERT_EQ(results->size(), 2u);
+  EXPECT_EQ((*results)[0].metrics.val_accuracy(), m.val_accuracy());
+  EXPECT_EQ((*results)[0].metrics.macs(), m.macs());
+  const v1::Candidate c = GetCandidate(*exp, leased[0].candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_EVALUATED);
+  EXPECT_EQ(c.metrics().val_accuracy(), m.val_accuracy());
+  check("after the batch");
+
+  // A retried batch changes nothing.
+  auto again = store_->RecordResults({batch[0], batch[1]});
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ((*again)[0].outcome, ReportOutcome::kAlreadyStored);
+  EXPECT_EQ((*again)[1].outcome, ReportOutcome::kAlreadyStored);
+
+  // Failure (max_attempts 1: FAILED), expiry and a fold keep them equal.
+  NAS_ASSERT_OK(store_->RecordFailure(leased[2].trial_id, leased[2].attempt,
+                                      "w3", "boom"));
+  ExpireLease(leased[3].trial_id);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  check("after failure and expiry");
+  NAS_ASSERT_OK(store_->FoldCounters(*exp));
+  check("after a fold");
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 2);
+  EXPECT_EQ(counts->trials_failed(), 2);
+  NAS_ASSERT_OK(store_->FoldCounters(*exp));  // nothing to fold: no change
+  check("after an empty fold");
+}
+
 TEST_F(StoreTest, ConcurrentLeasesNeverShareATrial) {
   constexpr int kTrials = 40;
   const int64_t exp = NewExperiment(kTrials);
@@ -1435,7 +1557,11 @@ TEST_F(StoreTest, TrialCostsAndFinishOverBudget) {
   EXPECT_EQ((*costs)[0].seq, 2);
   EXPECT_DOUBLE_EQ(GetCandidate(exp, ids[2]).metrics().simulated_seconds(),
                    30.5);
-  auto skipped = store_->ListResults(exp, 1);
+  auto all = store_->ListResults(exp);
+  NAS_ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_LT((*all)[0].result_id, (*all)[1].result_id);
+  auto skipped = store_->ListResults(exp, (*all)[0].result_id);
   NAS_ASSERT_OK(skipped);
   ASSERT_EQ(skipped->size(), 1u);
   EXPECT_EQ((*skipped)[0].trial_id, trials[2]);
