@@ -209,7 +209,7 @@ absl::Status Controller::LoadExperiment(int64_t id) {
   // when k was proposed. With the stored seed this restores the strategy's
   // exact state, so it continues with the same sequence of proposals. Both
   // lists are read in pages, so memory does not grow with the experiment.
-  constexpr int kPage = 10000;
+  const int kPage = std::max(1, options_.replay_page);
   std::deque<ResultRecord> results;
   bool results_done = false;
   // Makes `results` hold at least one record unless all were read.

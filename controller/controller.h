@@ -89,6 +89,10 @@ struct ControllerOptions {
   // RUNNING leases one worker id may hold; AcquireTrial answers
   // kResourceExhausted, naming the held trials, past it.
   int max_leases_per_worker = 1;
+  // Rows per page when a restarted controller replays an experiment's
+  // proposals and results (memory stays bounded however large the
+  // experiment). Default 10000.
+  int replay_page = 10000;
 };
 
 class Controller {

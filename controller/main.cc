@@ -30,6 +30,8 @@ ABSL_FLAG(int, max_running_experiments, 100,
           "experiments RUNNING at once; more are refused (0 = no limit)");
 ABSL_FLAG(int64_t, max_candidates_per_experiment, 10000000,
           "candidates stored per experiment (0 = no limit)");
+ABSL_FLAG(int, replay_page, 10000,
+          "rows per page when replaying an experiment at start-up");
 ABSL_FLAG(int, max_leases_per_worker, 1,
           "trials one worker id may hold leased at once (0 = no limit)");
 
@@ -89,6 +91,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_max_candidates_per_experiment);
   options.controller.max_leases_per_worker =
       absl::GetFlag(FLAGS_max_leases_per_worker);
+  options.controller.replay_page = absl::GetFlag(FLAGS_replay_page);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.database_outage =
       absl::Seconds(absl::GetFlag(FLAGS_database_outage_seconds));

@@ -1450,9 +1450,8 @@ absl::StatusOr<std::vector<ProposalRecord>> Store::ListProposals(
                     [&](pqxx::connection& conn)
                         -> absl::StatusOr<std::vector<ProposalRecord>> {
                       pqxx::nontransaction txn(conn);
-                      pqxx::result r =
-                          txn.exec_prepared("list_genotypes", experiment_id,
-                                            after_seq, limit);
+                      pqxx::result r = txn.exec_prepared(
+                          "list_genotypes", experiment_id, after_seq, limit);
                       std::vector<ProposalRecord> out(r.size());
                       for (size_t i = 0; i < r.size(); ++i) {
                         GenotypeFromRow(r[i], 0, &out[i].genotype);
@@ -1469,9 +1468,8 @@ absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
       "ListResults",
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<ResultRecord>> {
         pqxx::nontransaction txn(conn);
-        pqxx::result r =
-            txn.exec_prepared("list_results", experiment_id, after_result_id,
-                              limit);
+        pqxx::result r = txn.exec_prepared("list_results", experiment_id,
+                                           after_result_id, limit);
         std::vector<ResultRecord> out(r.size());
         for (size_t i = 0; i < r.size(); ++i) {
           out[i].candidate_id = r[i][0].as<int64_t>();

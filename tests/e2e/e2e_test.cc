@@ -629,7 +629,8 @@ void Cluster::CheckRestartReplaysSequence(const std::string& strategy) {
   KillController();
   const int before_restart = Count(absl::StrCat(
       "SELECT count(*) FROM candidates WHERE experiment_id=", b.id()));
-  StartController();
+  // Pages of 2 rows: the replay crosses page boundaries of both lists.
+  StartController("controller", {"--replay_page=2"});
   WaitFinished(b.id(), absl::Minutes(4));
   EXPECT_EQ(Get(b.id()).state(), v1::EXPERIMENT_SUCCEEDED);
   EXPECT_LT(before_restart, 7) << "the restart came too late to test replay";

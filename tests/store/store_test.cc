@@ -741,7 +741,8 @@ TEST_F(StoreTest, GroupCommitStoresEachResultOnceAndCountersMatchAScan) {
   EXPECT_EQ((*stored)[2].outcome, ReportOutcome::kAlreadyStored);
   EXPECT_THAT((*stored)[3].status,
               StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
-  EXPECT_THAT((*stored)[4].status, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT((*stored)[4].status,
+              StatusIs(absl::StatusCode::kNotFound, "trial 999999999"));
   // Exactly two results, with exact values.
   auto results = store_->ListResults(*exp);
   NAS_ASSERT_OK(results);
