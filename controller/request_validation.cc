@@ -182,16 +182,20 @@ absl::Status ValidateRequest(const v1::AcquireTrialRequest& r) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateRequest(const v1::RenewLeaseRequest& r) {
+// The fields every call about a leased trial carries.
+template <typename Request>
+absl::Status ValidateTrialCall(const Request& r) {
   if (auto s = ValidateWorkerId(r.worker_id()); !s.ok()) return s;
   if (auto s = ValidateId("trial_id", r.trial_id()); !s.ok()) return s;
   return ValidateAttempt(r.attempt());
 }
 
+absl::Status ValidateRequest(const v1::RenewLeaseRequest& r) {
+  return ValidateTrialCall(r);
+}
+
 absl::Status ValidateRequest(const v1::ReportProgressRequest& r) {
-  if (auto s = ValidateWorkerId(r.worker_id()); !s.ok()) return s;
-  if (auto s = ValidateId("trial_id", r.trial_id()); !s.ok()) return s;
-  if (auto s = ValidateAttempt(r.attempt()); !s.ok()) return s;
+  if (auto s = ValidateTrialCall(r); !s.ok()) return s;
   if (r.epoch() < 1 || r.epoch() > 1000000) {
     return Invalid("epoch",
                    absl::StrCat("must be in [1, 1000000], got ", r.epoch()));
@@ -215,9 +219,7 @@ absl::Status ValidateRequest(const v1::ReportProgressRequest& r) {
 }
 
 absl::Status ValidateRequest(const v1::ReportResultRequest& r) {
-  if (auto s = ValidateWorkerId(r.worker_id()); !s.ok()) return s;
-  if (auto s = ValidateId("trial_id", r.trial_id()); !s.ok()) return s;
-  return ValidateAttempt(r.attempt());
+  return ValidateTrialCall(r);
 }
 
 absl::Status ValidateRequest(const v1::FetchArtifactRequest& r) {
