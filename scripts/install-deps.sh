@@ -10,12 +10,9 @@ PKGS=(
   postgresql-15 postgresql-client-15 dataset-fashion-mnist
   python3 python3-torch util-linux procps ca-certificates
   python3-grpcio python3-protobuf tmux openssl
-  prometheus docker-compose curl
+  prometheus docker-compose curl python3-kubernetes python3-yaml
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
-# npm (for the Kubernetes schema validator below): Debian's package, unless
-# some npm is installed already (e.g. bundled with another nodejs build).
-if ! command -v npm >/dev/null 2>&1; then PKGS+=(npm); fi
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -33,18 +30,3 @@ else
   echo "install-deps: all packages present"
 fi
 
-# The Kubernetes manifests' schema check (tests/deploy) uses the npm package
-# kubernetes-models, which bundles the Kubernetes OpenAPI schemas (nothing is
-# downloaded at test time). Installed once into the shared cache, outside
-# the repository; the exact versions are in tests/deploy/package.json.
-cache=${NAS_CACHE_DIR:-$HOME/.cache/nas-service}
-npm_dir="$cache/npm-kube"
-repo=$(cd "$(dirname "$0")/.." && pwd)
-if ! cmp -s "$repo/tests/deploy/package.json" "$npm_dir/package.json" ||
-   [[ ! -d "$npm_dir/node_modules/kubernetes-models" ]]; then
-  echo "install-deps: npm packages for the manifest check into $npm_dir"
-  rm -rf "$npm_dir" && mkdir -p "$npm_dir"
-  cp "$repo/tests/deploy/package.json" "$npm_dir/package.json"
-  (cd "$npm_dir" && npm install --no-audit --no-fund --no-package-lock \
-     --loglevel=error)
-fi

@@ -5,10 +5,11 @@
 #   check_deploy.sh compose     docker-compose config accepts
 #                               docker-compose.yml, with the five services
 #   check_deploy.sh k8s         deploy/k8s/*.yaml against the Kubernetes
-#                               schemas (npm kubernetes-models, installed by
-#                               scripts/install-deps.sh), the required
-#                               objects present, and promtool on the
-#                               Prometheus ConfigMap
+#                               API models of Debian's python3-kubernetes
+#                               (validate_k8s.py: unknown fields, types,
+#                               required fields), the required objects
+#                               present, and promtool on the Prometheus
+#                               ConfigMap
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "check_deploy.sh: FAIL: $*" >&2; exit 1; }
@@ -37,12 +38,10 @@ case "${1:-}" in
     echo "docker-compose config: OK ($services)"
     ;;
   k8s)
-    need node
     need promtool
-    modules=${NAS_CACHE_DIR:-$HOME/.cache/nas-service}/npm-kube/node_modules
-    [[ -d "$modules/kubernetes-models" ]] ||
-      fail "$modules/kubernetes-models missing (run scripts/install-deps.sh)"
-    NODE_PATH="$modules" node "$repo/tests/deploy/validate_k8s.js" "$tmp" \
+    /usr/bin/python3 -c "import kubernetes" 2>/dev/null ||
+      fail "python3-kubernetes missing (run scripts/install-deps.sh)"
+    /usr/bin/python3 "$repo/tests/deploy/validate_k8s.py" "$tmp" \
       "$repo"/deploy/k8s/*.yaml
     all=$(cat "$repo"/deploy/k8s/*.yaml)
     for want in "kind: StatefulSet" "volumeClaimTemplates:" "kind: Secret" \
