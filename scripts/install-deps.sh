@@ -10,6 +10,7 @@ PKGS=(
   postgresql-15 postgresql-client-15 dataset-fashion-mnist
   python3 python3-torch util-linux procps ca-certificates
   python3-grpcio python3-protobuf tmux openssl
+  python3-optuna python3-sqlalchemy python3-psycopg2 postgresql-contrib
   prometheus docker-compose curl
 )
 # npm (for the Kubernetes schema validator below): Debian's package, unless
