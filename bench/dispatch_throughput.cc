@@ -102,6 +102,10 @@ namespace {
 using testing::ChildProcess;
 using Clock = std::chrono::steady_clock;
 
+// The experiment's trial budget, written into the stored spec (validation
+// caps max_trials at 1,000,000, which a 1M preload would exhaust).
+constexpr int64_t kMaxTrials = 9000000;
+
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -166,7 +170,8 @@ int64_t ProcStatusKb(pid_t pid, const std::string& field) {
     if (absl::StartsWith(line, field + ":")) {
       int64_t kb = -1;
       std::vector<std::string> parts =
-          absl::StrSplit(line.substr(field.size() + 1), ' ', absl::SkipEmpty());
+          absl::StrSplit(line.substr(field.size() + 1), absl::ByAnyChar(" \t"),
+                         absl::SkipEmpty());
       if (!parts.empty() && absl::SimpleAtoi(parts[0], &kb)) return kb;
     }
   }
@@ -199,6 +204,7 @@ struct RunRow {
   int64_t acquire_n = 0, report_n = 0;
   int64_t rss_start_kb = 0, hwm_kb = 0;
   double controller_cpu_s = 0;  // user+sys during the window
+  double postgres_cpu_s = 0;    // the whole server, same window
   std::string note;
 };
 
@@ -232,6 +238,32 @@ double CpuSeconds(pid_t pid) {
   return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// user+system CPU seconds of the PostgreSQL server whose data directory is
+// `data_dir`: the postmaster and all its children (backends, autovacuum...).
+double ServerCpuSeconds(const std::string& data_dir) {
+  std::ifstream pidfile(data_dir + "/postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pidfile >> postmaster)) return 0;
+  double total = CpuSeconds(postmaster);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(name, &pid)) continue;
+    std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+    std::string s((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+    const size_t close = s.rfind(')');
+    if (close == std::string::npos) continue;
+    std::vector<std::string> f =
+        absl::StrSplit(s.substr(close + 2), ' ', absl::SkipEmpty());
+    pid_t ppid = 0;
+    if (f.size() > 1 && absl::SimpleAtoi(f[1], &ppid) && ppid == postmaster) {
+      total += CpuSeconds(pid);
+    }
+  }
+  return total;
+}
+
 class Bench {
  public:
   int Main() {
@@ -262,11 +294,13 @@ class Bench {
         return 1;
       }
       port_ = (*pg)->port();
+      pg_data_dir_ = (*pg)->dir() + "/data";
       if (absl::GetFlag(FLAGS_pg_stat_statements)) {
         absl::StatusOr<std::string> s = Psql(
             (*pg)->conninfo(),
             "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
-        absl::Status r = s.ok() ? (*pg)->Restart() : s.status();
+        absl::Status r = s.ok() ? (*pg)->Stop() : s.status();
+        if (r.ok()) r = (*pg)->Restart();
         if (r.ok()) {
           s = Psql((*pg)->conninfo(),
                    "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
@@ -408,7 +442,7 @@ class Bench {
     req.set_spec_yaml(absl::StrCat(
         "name: dispatch-throughput\nsearch_space: {name: nb201}\n"
         "strategy: {name: random, seed: 9}\n"
-        "budget: {max_trials: 9000000, parallel_trials: ",
+        "budget: {max_trials: 1000000, parallel_trials: ",
         absl::GetFlag(FLAGS_parallel_trials),
         "}\nduplicates: retrain\nevaluation: {mode: FULL, epochs: 1}\n"));
     v1::Experiment exp;
@@ -429,6 +463,44 @@ class Bench {
       return false;
     }
     const std::string e = absl::StrCat(experiment_id_);
+    // The spec's budget (max_trials <= 1,000,000 by validation) would end
+    // the experiment at 1M stored trials: raise it in the stored spec, the
+    // source of truth the controller reads back (binary proto).
+    absl::StatusOr<std::string> hex = Psql(
+        conn,
+        "SELECT encode(spec_proto, 'hex') FROM experiments WHERE id = " + e);
+    v1::ExperimentSpec spec;
+    std::string bytes;
+    if (hex.ok()) {
+      for (size_t i = 0; i + 1 < hex->size(); i += 2) {
+        bytes.push_back(
+            static_cast<char>(std::stoi(hex->substr(i, 2), nullptr, 16)));
+      }
+    }
+    if (!hex.ok() || !spec.ParseFromString(bytes)) {
+      fprintf(stderr, "dispatch_throughput: cannot read the stored spec\n");
+      return false;
+    }
+    spec.mutable_budget()->set_max_trials(kMaxTrials);
+    std::string patched_hex;
+    for (unsigned char c : spec.SerializeAsString()) {
+      absl::StrAppendFormat(&patched_hex, "%02x", c);
+    }
+    absl::StatusOr<std::string> patched = Psql(
+        conn,
+        absl::StrCat(
+            "UPDATE experiments SET spec_proto = decode('", patched_hex,
+            "', 'hex'), spec = CASE WHEN spec->'budget' ? 'maxTrials' "
+            "THEN jsonb_set(spec, '{budget,maxTrials}', '",
+            kMaxTrials, "') ELSE jsonb_set(spec, '{budget,max_trials}', '",
+            kMaxTrials, "') END WHERE id = ", e, " RETURNING spec->'budget'"));
+    if (!patched.ok()) {
+      fprintf(stderr, "dispatch_throughput: %s\n",
+              patched.status().ToString().c_str());
+      return false;
+    }
+    fprintf(stderr, "dispatch_throughput: stored budget now %s\n",
+            patched->c_str());
     std::string sql = absl::StrCat(
         "CREATE TEMP TABLE g (idx int PRIMARY KEY, canonical text, choices "
         "int[], arch_hash text, macs bigint, params bigint, val float8, test "
@@ -576,12 +648,14 @@ class Bench {
     const int64_t w0_us = absl::ToUnixMicros(absl::Now());
     const auto w0 = Clock::now();
     const double cpu0 = CpuSeconds(cpid);
+    const double pg_cpu0 = ServerCpuSeconds(pg_data_dir_);
     absl::SleepFor(absl::Seconds(window_));
     absl::StatusOr<int64_t> c1 = PsqlInt(conn, count_sql);
     if (!c1.ok()) return c1.status();
     row.window_s = Since(w0);
     const int64_t w1_us = absl::ToUnixMicros(absl::Now());
     row.controller_cpu_s = CpuSeconds(cpid) - cpu0;
+    row.postgres_cpu_s = ServerCpuSeconds(pg_data_dir_) - pg_cpu0;
     row.completed = *c1 - *c0;
     row.trials_per_s = static_cast<double>(row.completed) / row.window_s;
     if (absl::GetFlag(FLAGS_pg_stat_statements)) {
@@ -856,20 +930,21 @@ class Bench {
     csv << "kind,workers,processes,preload,trials_per_s,completed,window_s,"
            "ratio_pgbench,ratio_optuna,acquire_p50_ms,acquire_p99_ms,"
            "report_p50_ms,report_p99_ms,acquire_n,report_n,startup_s,"
-           "rss_start_mib,peak_rss_mib,controller_cpu_s,note\n";
+           "rss_start_mib,peak_rss_mib,controller_cores,postgres_cores,note\n";
     for (const PgbenchRow& p : pgbench_) {
       csv << "pgbench," << p.clients << ",," << 0 << "," << p.tps
-          << ",,,,,,,,,,,,,,,\n";
+          << ",,,,,,,,,,,,,,,,\n";
     }
     for (const auto& [k, o] : optuna_) {
       csv << "optuna," << k << "," << k << ",0," << o.trials_per_s
-          << ",,,,,,,,,,,,,,,\n";
+          << ",,,,,,,,,,,,,,,,\n";
     }
     std::string md = absl::StrFormat(
         "| N workers (processes) | stored before | trials/s | / pgbench | / "
         "Optuna | AcquireTrial p50 / p99 (ms) | ReportResult p50 / p99 (ms) | "
-        "controller start-up (s) | controller peak RSS (MiB) | controller CPU "
-        "(cores) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        "controller start-up (s) | controller peak RSS (MiB) | CPU cores: "
+        "controller / PostgreSQL "
+        "|\n|---|---|---|---|---|---|---|---|---|---|\n");
     for (const RunRow& r : rows) {
       auto it = optuna_.find(OptunaProcs(r.workers));
       const double opt = it == optuna_.end() ? 0 : it->second.trials_per_s;
@@ -882,14 +957,15 @@ class Bench {
           << r.report_p99_ms << "," << r.acquire_n << "," << r.report_n << ","
           << r.startup_s << "," << r.rss_start_kb / 1024.0 << ","
           << r.hwm_kb / 1024.0 << "," << r.controller_cpu_s / r.window_s << ","
-          << r.note << "\n";
+          << r.postgres_cpu_s / r.window_s << "," << r.note << "\n";
       absl::StrAppendFormat(
           &md,
           "| %d (%d) | %d | %.0f | %.3fx | %.1fx | %.1f / %.1f | %.1f / %.1f | "
-          "%.1f | %.0f | %.2f |%s\n",
+          "%.1f | %.0f | %.2f / %.2f |%s\n",
           r.workers, r.procs, r.preload, r.trials_per_s, rp, ro,
           r.acquire_p50_ms, r.acquire_p99_ms, r.report_p50_ms, r.report_p99_ms,
           r.startup_s, r.hwm_kb / 1024.0, r.controller_cpu_s / r.window_s,
+          r.postgres_cpu_s / r.window_s,
           r.note.empty() ? "" : (" " + r.note).c_str());
     }
     absl::StrAppend(&md, "\n");
@@ -923,6 +999,7 @@ class Bench {
   int warmup_ = 5;
   int window_ = 20;
   int port_ = 0;  // PostgreSQL
+  std::string pg_data_dir_;
   int64_t experiment_id_ = 0;
   // A real serialized EvaluationMetrics (genotype 0), for pgbench's rows.
   std::string proto_hex_;
