@@ -61,6 +61,7 @@
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -707,6 +708,18 @@ class Bench {
           << (s.ok() ? *s : s.status().ToString()) << "\n";
     }
     row.hwm_kb = ProcStatusKb(cpid, "VmHWM");
+    // The controller accepted the preloaded experiment: still RUNNING, and
+    // it proposed new candidates after the preloaded ones (seq >= P).
+    absl::StatusOr<std::string> state = Psql(
+        conn,
+        absl::StrCat("SELECT state || ' ' || (SELECT count(*) FROM "
+                     "candidates WHERE experiment_id = e.id AND seq >= ",
+                     p, ") FROM experiments e WHERE id = ", experiment_id_));
+    if (!state.ok() || !absl::StartsWith(*state, "RUNNING ") ||
+        absl::EndsWith(*state, " 0")) {
+      absl::StrAppend(&row.note, "experiment not continued (",
+                      state.ok() ? *state : state.status().ToString(), "); ");
+    }
     for (auto& sim : sims) sim->Signal(SIGTERM);
     std::vector<double> acquire, report;
     for (size_t i = 0; i < sims.size(); ++i) {
@@ -877,7 +890,7 @@ class Bench {
     for (const RunRow& r : rows) hi = std::max(hi, r.trials_per_s);
     const double lo = 1;
     hi = std::pow(10, std::ceil(std::log10(hi * 1.2)));
-    const double w = 760, h = 460, l = 70, rr = 190, t = 40, b = 50;
+    const double w = 860, h = 460, l = 70, rr = 290, t = 40, b = 50;
     auto Y = [&](double v) {
       v = std::max(v, lo);
       return h - b - (h - t - b) * std::log10(v / lo) / std::log10(hi / lo);
@@ -922,7 +935,7 @@ class Bench {
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
             "fill=\"%s\" stroke=\"#333\" stroke-width=\"0.5\"/>"
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-            "font-size=\"10\">%.0f</text>\n",
+            "font-size=\"10\">%.3g</text>\n",
             x, Y(v), bw, h - b - Y(v),
             j < ps.size() ? colors[j % 3] : colors[3], x + bw / 2, Y(v) - 3, v);
       }
@@ -948,9 +961,9 @@ class Bench {
       legend(colors[j % 3], absl::StrCat("nas, ", ps[j], " stored"));
     }
     legend(colors[3],
-           absl::StrCat("Optuna 3.1 RDB (at most ",
+           absl::StrCat("Optuna 3.1 RDB (max ",
                         quick_ ? 8 : absl::GetFlag(FLAGS_optuna_max_procs),
-                        " procs)"));
+                        " processes)"));
     legend("#d62728",
            absl::StrFormat("pgbench 1-row insert (%.0f tps)", pgbench));
     absl::StrAppendFormat(&s,
