@@ -11,6 +11,7 @@ PKGS=(
   python3 python3-torch util-linux procps ca-certificates
   python3-grpcio python3-protobuf tmux openssl
   prometheus docker-compose curl python3-kubernetes python3-yaml
+  python3-optuna python3-sqlalchemy python3-psycopg2 postgresql-contrib
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 missing=()

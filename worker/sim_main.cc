@@ -6,11 +6,16 @@
 //   nas-simworker --controller=HOST:PORT --workers=64 [--eval_ms=0]
 // Exits 0 when every worker ended normally, 1 otherwise (the first error
 // is printed), with one summary line of trials done.
+// --latency_file=PATH writes, at exit, one line per AcquireTrial and
+// ReportResult call: "<method> <end, unix microseconds> <latency
+// microseconds> <useful: 1 = got a trial / result accepted>"
+// (bench/dispatch_throughput reads it).
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +26,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/secrets.h"
 #include "worker/simulated_evaluator.h"
 #include "worker/tabular_evaluator.h"
@@ -38,6 +45,9 @@ ABSL_FLAG(int, idle_exit_seconds, 10,
 ABSL_FLAG(int, unreachable_timeout_seconds, 60,
           "a worker exits non-zero when the controller is unreachable this "
           "long");
+ABSL_FLAG(std::string, latency_file, "",
+          "if set, per-call latencies of AcquireTrial and ReportResult are "
+          "written there at exit (see the header)");
 ABSL_FLAG(std::string, token_file, "",
           "file holding the worker role's bearer token (or env NAS_TOKEN)");
 
@@ -74,6 +84,15 @@ int main(int argc, char** argv) {
   absl::Mutex mu;
   absl::Status first_error;
   int failed = 0;
+  struct Sample {
+    const char* method;
+    int64_t end_us;
+    int64_t latency_us;
+    bool useful;
+  };
+  const std::string latency_file = absl::GetFlag(FLAGS_latency_file);
+  // One vector per worker thread: no lock on the measured path.
+  std::vector<std::vector<Sample>> samples(n);
   std::vector<std::thread> threads;
   for (int i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
@@ -89,6 +108,14 @@ int main(int argc, char** argv) {
       options.token = *token;
       options.log_trials = false;
       options.results_accepted = &accepted;
+      if (!latency_file.empty()) {
+        std::vector<Sample>* mine = &samples[i];
+        options.on_rpc = [mine](const char* method, absl::Duration latency,
+                                bool useful) {
+          mine->push_back({method, absl::ToUnixMicros(absl::Now()),
+                           absl::ToInt64Microseconds(latency), useful});
+        };
+      }
       absl::Status s = nas::RunWorker(options, &evaluator, &g_stop);
       if (!s.ok()) {
         absl::MutexLock lock(&mu);
@@ -97,6 +124,19 @@ int main(int argc, char** argv) {
     });
   }
   for (std::thread& t : threads) t.join();
+  if (!latency_file.empty()) {
+    std::ofstream out(latency_file);
+    for (const std::vector<Sample>& v : samples) {
+      for (const Sample& x : v) {
+        out << x.method << ' ' << x.end_us << ' ' << x.latency_us << ' '
+            << (x.useful ? 1 : 0) << '\n';
+      }
+    }
+    if (!out) {
+      fprintf(stderr, "nas-simworker: could not write %s\n",
+              latency_file.c_str());
+    }
+  }
   // Machine-readable for tests and benches.
   printf("results_accepted %lld\n", static_cast<long long>(accepted.load()));
   fflush(stdout);

@@ -170,11 +170,16 @@ class Worker {
       req.set_worker_id(options_.worker_id);
       req.set_wait_ms(5000);
       v1::AcquireTrialResponse resp;
+      const absl::Time acquire_start = absl::Now();
       s = CallWithRetry("AcquireTrial", [&](grpc::ClientContext* ctx) {
         ctx->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::seconds(15));
         return stub()->AcquireTrial(ctx, req, &resp);
       });
+      if (options_.on_rpc) {
+        options_.on_rpc("AcquireTrial", absl::Now() - acquire_start,
+                        s.ok() && resp.has_trial());
+      }
       if (absl::IsResourceExhausted(s)) {
         // This worker id holds the controller's limit of leases (e.g. a
         // restarted process reusing an id whose old lease has not expired
@@ -400,10 +405,15 @@ class Worker {
       req.set_error(metrics.status().ToString());
     }
     v1::ReportResultResponse resp;
+    const absl::Time report_start = absl::Now();
     absl::Status s =
         CallWithRetry("ReportResult", [&](grpc::ClientContext* ctx) {
           return stub()->ReportResult(ctx, req, &resp);
         });
+    if (options_.on_rpc) {
+      options_.on_rpc("ReportResult", absl::Now() - report_start,
+                      s.ok() && resp.accepted());
+    }
     if (absl::IsResourceExhausted(s) && req.error().empty()) {
       // Too large for the controller (--max_message_mib): the trial fails
       // with that reason instead of being retried by every worker.

@@ -18,6 +18,7 @@
 #define NAS_WORKER_WORKER_LOOP_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -56,6 +57,13 @@ struct WorkerOptions {
   // When set, counts the evaluations whose ReportResult the controller
   // accepted (results, not failures). Not owned. Default nullptr.
   std::atomic<int64_t>* results_accepted = nullptr;
+  // When set, called after every AcquireTrial and ReportResult (retries
+  // included) with the method name, the call's wall time and `useful`:
+  // AcquireTrial returned a trial / ReportResult was accepted. Called from
+  // the worker's thread; must be thread-safe when shared between workers.
+  // For latency measurements (nas-simworker --latency_file). Default: none.
+  std::function<void(const char* method, absl::Duration latency, bool useful)>
+      on_rpc;
   // Bearer token of the worker role; "" = send none. Default "".
   std::string token;
   // TLS to the controller, PEM contents (not paths). tls_ca_pem non-empty

@@ -1,0 +1,2 @@
+\set c random(1, 1000000000)
+INSERT INTO results (attempt, worker_id, experiment_id, candidate_id, val_accuracy, test_accuracy, macs, params, latency_ms, train_seconds, epochs, device, metrics_proto) VALUES (1, 'sim-bench-0', 1, :c, 0.9, 0.89, 1000000, 10000, 1.5, 0, 1, 'simulated', '\x090c74d1f3c855e33f116193601d6ce6e23f1882c0830320c6e30e293cea7be735a8d23f40014a0973696d756c6174656451e87849e8964cd33f'::bytea);
