@@ -92,6 +92,11 @@ ABSL_FLAG(int, pgbench_seconds, 15, "pgbench -T");
 ABSL_FLAG(bool, optuna, true, "run Optuna on the P = 0 server");
 ABSL_FLAG(int, optuna_max_procs, 16, "at most this many Optuna processes");
 ABSL_FLAG(std::string, optuna_sampler, "random", "random or tpe");
+ABSL_FLAG(
+    bool, durable, false,
+    "run PostgreSQL with its durable defaults (fsync, synchronous_commit, "
+    "full_page_writes on; NAS_PG_DURABLE=1 for scripts/pg-temp.sh) "
+    "instead of the test servers' fsync=off");
 ABSL_FLAG(bool, pg_stat_statements, false,
           "load pg_stat_statements and write the top statements of each "
           "run's window to <out_dir>/statements_N<N>_P<P>.txt (adds a "
@@ -935,9 +940,11 @@ class Bench {
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
             "fill=\"%s\" stroke=\"#333\" stroke-width=\"0.5\"/>"
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-            "font-size=\"10\">%.3g</text>\n",
+            "font-size=\"9\">%s</text>\n",
             x, Y(v), bw, h - b - Y(v),
-            j < ps.size() ? colors[j % 3] : colors[3], x + bw / 2, Y(v) - 3, v);
+            j < ps.size() ? colors[j % 3] : colors[3], x + bw / 2, Y(v) - 3,
+            // Whole numbers from 100 on (a label per narrow bar).
+            v >= 100 ? absl::StrFormat("%.0f", v) : absl::StrFormat("%.3g", v));
       }
     }
     if (pgbench > 0) {
@@ -1067,5 +1074,8 @@ class Bench {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // pg-temp.sh (through PostgresServer) reads it; every server of the run
+  // (ours, pgbench's, Optuna's) is the same kind.
+  if (absl::GetFlag(FLAGS_durable)) setenv("NAS_PG_DURABLE", "1", 1);
   return nas::Bench().Main();
 }
