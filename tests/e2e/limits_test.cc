@@ -18,7 +18,7 @@
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "nas/v1/worker.grpc.pb.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -28,7 +28,6 @@ namespace {
 using testing::Binary;
 using testing::ChildProcess;
 using ::testing::HasSubstr;
-using testing::Psql;
 
 std::string Spec(const std::string& name, const std::string& budget) {
   return absl::StrCat("name: ", name, R"(
@@ -44,55 +43,21 @@ evaluation: {mode: FULL, epochs: 1}
 class Limits : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto pg = testing::PostgresServer::Start();
-    NAS_ASSERT_OK(pg);
-    pg_ = *std::move(pg);
-    logs_ = ::testing::TempDir() + "/limits_test_logs";
-    std::string out;
-    testing::RunCommand("rm -rf " + logs_ + " && mkdir -p " + logs_, &out);
-    port_ = testing::FreePort();
-    auto c = ChildProcess::Spawn(
-        {Binary("controller/nas-controller"),
-         absl::StrCat("--listen=127.0.0.1:", port_),
-         "--database=" + pg_->conninfo(), "--tick_ms=100",
-         "--max_message_mib=1", "--max_running_experiments=1",
-         "--max_candidates_per_experiment=5", "--max_leases_per_worker=1"},
-        logs_ + "/controller.log");
-    NAS_ASSERT_OK(c);
-    controller_ = *std::move(c);
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(64 << 20);
-    channel_ =
-        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_),
-                                  grpc::InsecureChannelCredentials(), args);
-    ASSERT_TRUE(channel_->WaitForConnected(std::chrono::system_clock::now() +
-                                           std::chrono::seconds(30)))
-        << testing::ReadFile(logs_ + "/controller.log");
-    experiments_ = v1::ExperimentService::NewStub(channel_);
-    workers_ = v1::WorkerService::NewStub(channel_);
+    NAS_ASSERT_OK(cluster_.Start("limits"));
+    cluster_.controller_flags = {
+        "--max_message_mib=1", "--max_running_experiments=1",
+        "--max_candidates_per_experiment=5", "--max_leases_per_worker=1"};
+    ASSERT_TRUE(cluster_.StartController());
+    workers_ = v1::WorkerService::NewStub(cluster_.channel());
   }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << testing::ReadFile(logs_ + "/controller.log");
-    }
-  }
+  void TearDown() override { cluster_.Finish(HasFailure()); }
 
   grpc::Status Create(const std::string& yaml, v1::Experiment* out) {
-    grpc::ClientContext ctx;
-    v1::CreateExperimentRequest req;
-    req.set_spec_yaml(yaml);
-    return experiments_->CreateExperiment(&ctx, req, out);
+    return cluster_.Create(yaml, out);
   }
+  std::string Sql(const std::string& q) { return cluster_.Psql(q); }
 
-  std::string Sql(const std::string& q) { return Psql(pg_->conninfo(), q); }
-
-  std::unique_ptr<testing::PostgresServer> pg_;
-  std::string logs_;
-  int port_ = 0;
-  std::unique_ptr<ChildProcess> controller_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::ExperimentService::Stub> experiments_;
+  testing::LocalCluster cluster_;
   std::unique_ptr<v1::WorkerService::Stub> workers_;
 };
 
@@ -226,7 +191,7 @@ TEST_F(Limits, EachLimitRefusesClearlyAndStoresNothing) {
 TEST_F(Limits, CandidateLimitEndsASearchWithoutATrialBudget) {
   // A simulated-seconds budget (TABULAR, a table whose every cell costs
   // 1 ms) the search never spends: only the candidate limit (5) ends it.
-  const std::string table = logs_ + "/cheap_nb201.csv";
+  const std::string table = cluster_.dir() + "/cheap_nb201.csv";
   {
     const SearchSpace* space = *GetSearchSpace("nb201");
     std::ofstream out(table);
@@ -252,11 +217,10 @@ evaluation:
 )"),
       &exp);
   ASSERT_TRUE(st.ok()) << st.error_message();
-  auto sim =
-      ChildProcess::Spawn({Binary("worker/nas-simworker"),
-                           absl::StrCat("--controller=127.0.0.1:", port_),
-                           "--workers=2", "--idle_exit_seconds=5"},
-                          logs_ + "/sim.log");
+  auto sim = ChildProcess::Spawn(
+      {Binary("worker/nas-simworker"), "--controller=" + cluster_.address(),
+       "--workers=2", "--idle_exit_seconds=5"},
+      cluster_.dir() + "/sim.log");
   NAS_ASSERT_OK(sim);
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   std::string state;

@@ -23,7 +23,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -70,53 +70,36 @@ std::map<std::string, double> SumBy(const std::string& page,
 }
 
 TEST(Load, TwoHundredFiftySixSimulatedWorkersLoseNothing) {
-  auto pg = testing::PostgresServer::Start();
-  NAS_ASSERT_OK(pg);
-  const std::string logs = ::testing::TempDir() + "/load_test_logs";
-  std::string out;
-  testing::RunCommand("rm -rf " + logs + " && mkdir -p " + logs, &out);
-  const int port = testing::FreePort();
+  testing::LocalCluster cluster;
+  NAS_ASSERT_OK(cluster.Start("load"));
   const int metrics_port = testing::FreePort();
-  auto controller = ChildProcess::Spawn(
-      {Binary("controller/nas-controller"),
-       absl::StrCat("--listen=127.0.0.1:", port),
-       "--database=" + (*pg)->conninfo(),
-       absl::StrCat("--metrics_address=127.0.0.1:", metrics_port)},
-      logs + "/controller.log");
-  NAS_ASSERT_OK(controller);
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials());
-  ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
-                                        std::chrono::seconds(30)))
-      << testing::ReadFile(logs + "/controller.log");
-  auto stub = v1::ExperimentService::NewStub(channel);
+  cluster.controller_flags = {
+      absl::StrCat("--metrics_address=127.0.0.1:", metrics_port)};
+  ASSERT_TRUE(cluster.StartController());
 
   // A budget no run reaches: the test ends the run by stopping the workers.
-  v1::CreateExperimentRequest req;
-  req.set_spec_yaml(absl::StrCat(R"(
+  v1::Experiment exp;
+  {
+    grpc::Status st = cluster.Create(absl::StrCat(R"(
 name: load-256
 search_space: {name: nb201}
 strategy: {name: random, seed: 7}
 budget: {max_trials: 1000000, parallel_trials: )",
-                                 kWorkers, R"(}
+                                                  kWorkers, R"(}
 duplicates: retrain
 evaluation: {mode: FULL, epochs: 1}
-)"));
-  v1::Experiment exp;
-  {
-    grpc::ClientContext ctx;
-    grpc::Status st = stub->CreateExperiment(&ctx, req, &exp);
+)"),
+                                     &exp);
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
 
   std::vector<std::unique_ptr<ChildProcess>> sims;
   for (int p = 0; p < kProcesses; ++p) {
     auto sim = ChildProcess::Spawn(
-        {Binary("worker/nas-simworker"),
-         absl::StrCat("--controller=127.0.0.1:", port),
+        {Binary("worker/nas-simworker"), "--controller=" + cluster.address(),
          absl::StrCat("--workers=", kWorkers / kProcesses),
          absl::StrCat("--id_prefix=sim", p), "--idle_exit_seconds=0"},
-        absl::StrCat(logs, "/sim", p, ".log"));
+        absl::StrCat(cluster.dir(), "/sim", p, ".log"));
     NAS_ASSERT_OK(sim);
     sims.push_back(*std::move(sim));
   }
@@ -142,12 +125,11 @@ evaluation: {mode: FULL, epochs: 1}
     EXPECT_EQ(log.find("refused"), std::string::npos) << log;
   }
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  ASSERT_TRUE((*controller)->Running())
-      << testing::ReadFile(logs + "/controller.log");
+  ASSERT_TRUE(cluster.controller()->Running());
 
   // Every accepted result is stored, once; nothing is left running.
   const std::string id = absl::StrCat(exp.id());
-  const std::string conn = (*pg)->conninfo();
+  const std::string conn = cluster.conninfo();
   EXPECT_GT(accepted, 0);
   EXPECT_EQ(
       Psql(conn, "SELECT count(*) FROM results WHERE experiment_id = " + id),
@@ -209,11 +191,9 @@ evaluation: {mode: FULL, epochs: 1}
     v1::StopExperimentRequest stop;
     stop.set_id(exp.id());
     v1::Experiment stopped;
-    ASSERT_TRUE(stub->StopExperiment(&ctx, stop, &stopped).ok());
+    ASSERT_TRUE(cluster.stub()->StopExperiment(&ctx, stop, &stopped).ok());
   }
-  if (!::testing::Test::HasFailure()) {
-    testing::RunCommand("rm -rf " + logs, &out);
-  }
+  cluster.Finish(::testing::Test::HasFailure());
 }
 
 }  // namespace
