@@ -305,8 +305,7 @@ absl::StatusOr<bool> Controller::SupernetReady(int64_t id, Running& run,
           absl::StrCat("the supernet's training ended ",
                        v1::CandidateState_Name(c.supernet()),
                        "; see its trial's error (nasctl candidates)"));
-      running_.erase(id);
-      NAS_RETURN_IF_ERROR(s);
+      NAS_RETURN_IF_ERROR(Forget(id, s));
       return false;
     }
   }
@@ -332,18 +331,19 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
                          store_->ListTrialCosts(id, run.budget.cursor));
     AdvanceSimulatedBudget(rows, max_sim, &run.budget);
     run.budget_done = done;
-    if (run.budget.ended) {
-      const bool any = run.budget.counted > 0;
-      absl::Status s = store_->FinishOverBudget(
-          id, any ? v1::EXPERIMENT_SUCCEEDED : v1::EXPERIMENT_FAILED,
-          any ? ""
-              : absl::StrCat("no evaluation fits in budget.max_simulated_"
-                             "seconds ",
-                             max_sim),
-          run.budget.first_uncounted_seq, run.budget.reason);
-      running_.erase(id);
-      return s;
-    }
+  }
+  if (max_sim > 0 && run.budget.ended) {
+    // Tried again at every tick until it takes effect (e.g. after a
+    // deadlock with a concurrent result, or with the database down).
+    const bool any = run.budget.counted > 0;
+    return Forget(
+        id, store_->FinishOverBudget(
+                id, any ? v1::EXPERIMENT_SUCCEEDED : v1::EXPERIMENT_FAILED,
+                any ? ""
+                    : absl::StrCat("no evaluation fits in budget.max_simulated_"
+                                   "seconds ",
+                                   max_sim),
+                run.budget.first_uncounted_seq, run.budget.reason));
   }
   const bool trial_cap = budget.max_trials() > 0;
   if (!trial_cap && c.trials_failed() >= 10 &&
@@ -355,8 +355,7 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
         absl::StrCat(c.trials_failed(), " trials failed, ",
                      c.trials_succeeded(),
                      " succeeded; see the trials' errors"));
-    running_.erase(id);
-    return s;
+    return Forget(id, s);
   }
   if (trial_cap && done >= budget.max_trials() && active == 0) {
     // Budget spent. With spec.final, re-train the best candidates first.
@@ -374,8 +373,7 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
         any ? ""
             : absl::StrCat("all ", done,
                            " trials failed; see the trials' errors"));
-    running_.erase(id);
-    return s;
+    return Forget(id, s);
   }
   const int64_t limit = options_.max_candidates_per_experiment;
   if (limit > 0 && c.candidates() >= limit) {
@@ -390,8 +388,7 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
                      " candidates, this controller's limit per experiment "
                      "(--max_candidates_per_experiment), with ",
                      c.trials_succeeded(), " evaluated"));
-    running_.erase(id);
-    return s;
+    return Forget(id, s);
   }
   const int64_t cap = int64_t{trial_cap ? budget.max_trials() : done} *
                           options_.duplicate_factor +
@@ -401,8 +398,7 @@ absl::Status Controller::TopUp(int64_t id, Running& run) {
         id, v1::EXPERIMENT_FAILED,
         absl::StrCat("search space exhausted: ", c.candidates(),
                      " proposals, too many duplicates or rejections"));
-    running_.erase(id);
-    return s;
+    return Forget(id, s);
   }
   int n = budget.parallel_trials() - active;
   if (trial_cap) n = std::min(n, budget.max_trials() - done - active);
@@ -532,6 +528,14 @@ void Controller::Tick(const std::set<int64_t>& dirty, bool full) {
               static_cast<long long>(id), s.ToString().c_str());
     }
   }
+}
+
+absl::Status Controller::Forget(int64_t id, absl::Status finished) {
+  if (finished.ok() || absl::IsFailedPrecondition(finished) ||
+      absl::IsNotFound(finished)) {
+    running_.erase(id);
+  }
+  return finished;
 }
 
 std::string Controller::WorkerLabelKey(const std::string& worker_id) {

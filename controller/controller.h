@@ -212,6 +212,12 @@ class Controller {
   absl::StatusOr<bool> SupernetReady(int64_t id, Running& run,
                                      const v1::ExperimentCounts& c)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets running experiment `id` once finishing it took effect (or it
+  // had ended already: FailedPrecondition, NotFound); after any other error
+  // (database down, deadlock) it stays and the next tick tries again.
+  // Returns `finished`.
+  absl::Status Forget(int64_t id, absl::Status finished)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Visits the experiments in `dirty`, or every running one when `full`
   // (and expires leases then).
   void Tick(const std::set<int64_t>& dirty, bool full);

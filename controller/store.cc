@@ -135,8 +135,19 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
                       "ORDER BY id DESC LIMIT $2")},
         {"list_running_experiments",
          "SELECT id FROM experiments WHERE state = 'RUNNING' ORDER BY id"},
+        // FOR NO KEY UPDATE: concurrent inserts referencing the experiment
+        // (results, trials) take KEY SHARE locks and need not wait.
         {"lock_experiment",
-         "SELECT state FROM experiments WHERE id = $1 FOR UPDATE"},
+         "SELECT state FROM experiments WHERE id = $1 FOR NO KEY UPDATE"},
+        // Before cancelling trials: lock them in id order, the order the
+        // result writer locks its batch in (no deadlock between the two).
+        {"lock_trials_from_seq",
+         "SELECT t.id FROM trials t JOIN candidates c ON c.id = t.candidate_id "
+         "WHERE c.experiment_id = $1 AND c.seq >= $2 AND t.status IN "
+         "('QUEUED', 'RUNNING', 'SUCCEEDED') ORDER BY t.id FOR UPDATE OF t"},
+        {"lock_queued_trials",
+         "SELECT id FROM trials WHERE experiment_id = $1 AND status = 'QUEUED' "
+         "ORDER BY id FOR UPDATE"},
         {"finish_experiment",
          "UPDATE experiments SET state = $2, error = $3, finished_at = now() "
          "WHERE id = $1"},
@@ -1187,6 +1198,7 @@ absl::Status Store::FinishExperiment(int64_t id, v1::ExperimentState state,
                       pqxx::work txn(conn);
                       NAS_RETURN_IF_ERROR(FinishRunning(txn, id, state, error));
                       // No final state leaves work in the queue.
+                      txn.exec_prepared("lock_queued_trials", id);
                       txn.exec_prepared0("cancel_queued_trials", id);
                       txn.commit();
                       return absl::OkStatus();
@@ -1206,7 +1218,9 @@ absl::Status Store::FinishOverBudget(int64_t id, v1::ExperimentState state,
       "FinishOverBudget", [&](pqxx::connection& conn) -> absl::Status {
         pqxx::work txn(conn);
         NAS_RETURN_IF_ERROR(FinishRunning(txn, id, state, error));
+        txn.exec_prepared("lock_trials_from_seq", id, first_uncounted_seq);
         txn.exec_prepared0("cancel_from_seq", id, first_uncounted_seq, reason);
+        txn.exec_prepared("lock_queued_trials", id);
         txn.exec_prepared0("cancel_queued_trials", id);
         txn.commit();
         return absl::OkStatus();
