@@ -353,9 +353,15 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  JOIN waited w ON w.id = l.id"
          "  JOIN experiments e ON e.id = l.experiment_id"},
         {"extend_running_leases",
-         "WITH r AS (UPDATE trials SET lease_until = greatest(lease_until, "
-         "now() + lease_seconds * interval '1 second') WHERE status = "
-         "'RUNNING' RETURNING id, attempt, lease_until), "
+         // Rows locked in id order first, like the result writer's
+         // batches (no deadlock with one).
+         "WITH l AS MATERIALIZED (SELECT id FROM trials WHERE status = "
+         "'RUNNING' "
+         "ORDER BY id FOR UPDATE), "
+         "r AS (UPDATE trials t SET lease_until = greatest(t.lease_until, "
+         "now() + t.lease_seconds * interval '1 second') FROM l WHERE t.id = "
+         "l.id AND t.status = 'RUNNING' RETURNING t.id, t.attempt, "
+         "t.lease_until), "
          "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
          "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
          "SELECT count(*) FROM r"},
