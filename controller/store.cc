@@ -634,21 +634,26 @@ bool IsFinal(v1::ExperimentState s) {
          s == v1::EXPERIMENT_FAILED;
 }
 
-// A JSON object of string values, for jsonb label columns, written by
-// protobuf's JSON printer (google.protobuf.Struct does the escaping).
+// A JSON statement parameter printed by protobuf's JSON printer (which
+// does the escaping); `what` names it in the error.
+absl::StatusOr<std::string> JsonParam(const google::protobuf::Message& m,
+                                      absl::string_view what) {
+  std::string out;
+  if (auto s = google::protobuf::util::MessageToJsonString(m, &out); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": cannot convert to JSON: ", s.ToString()));
+  }
+  return out;
+}
+
+// A JSON object of string values, for jsonb label columns.
 template <typename Map>
 absl::StatusOr<std::string> JsonObject(const Map& m) {
   google::protobuf::Struct object;
   for (const auto& [k, v] : m) {
     (*object.mutable_fields())[k].set_string_value(v);
   }
-  std::string out;
-  if (auto s = google::protobuf::util::MessageToJsonString(object, &out);
-      !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("labels: cannot convert to JSON: ", s.ToString()));
-  }
-  return out;
+  return JsonParam(object, "labels");
 }
 
 std::string ChoicesArray(const v1::Genotype& g) {
@@ -1333,12 +1338,8 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
     f["final_of"].set_string_value(absl::StrCat(c.final_of));
     f["supernet"].set_string_value(c.supernet ? "true" : "false");
   }
-  std::string rows_json;
-  if (auto s = google::protobuf::util::MessageToJsonString(rows, &rows_json);
-      !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("candidates: cannot convert to JSON: ", s.ToString()));
-  }
+  NAS_ASSIGN_OR_RETURN(const std::string rows_json,
+                       JsonParam(rows, "candidates"));
   return impl_->Run(
       "InsertCandidates",
       [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<int64_t>> {
@@ -1386,12 +1387,7 @@ absl::StatusOr<std::map<std::string, int64_t>> Store::FindCandidatesByHash(
   if (hashes.empty()) return out;
   google::protobuf::ListValue list;
   for (const std::string& h : hashes) list.add_values()->set_string_value(h);
-  std::string json;
-  if (auto s = google::protobuf::util::MessageToJsonString(list, &json);
-      !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hashes: cannot convert to JSON: ", s.ToString()));
-  }
+  NAS_ASSIGN_OR_RETURN(const std::string json, JsonParam(list, "hashes"));
   return impl_->Run(
       "FindCandidatesByHash",
       [&](pqxx::connection& conn)
@@ -1918,12 +1914,8 @@ absl::StatusOr<std::vector<Store::ResultStored>> Store::RecordResults(
           f["simulated_seconds"].set_string_value(num(m.simulated_seconds()));
         }
         if (rows.values_size() > 0) {
-          std::string json;
-          if (auto s = google::protobuf::util::MessageToJsonString(rows, &json);
-              !s.ok()) {
-            return absl::InternalError(absl::StrCat(
-                "results: cannot convert to JSON: ", s.ToString()));
-          }
+          NAS_ASSIGN_OR_RETURN(const std::string json,
+                               JsonParam(rows, "results"));
           txn.exec_prepared0("store_results", json);
         }
         txn.commit();
