@@ -34,6 +34,14 @@
 namespace nas {
 namespace {
 
+// The counters of migration 0012, summed over delta rows (count_experiment
+// and fold_counters).
+constexpr char kCounterSums[] =
+    "sum(candidates) AS candidates, sum(rejected) AS rejected, "
+    "sum(duplicates) AS duplicates, sum(final) AS final, "
+    "sum(final_done) AS final_done, sum(succeeded) AS succeeded, "
+    "sum(failed) AS failed ";
+
 // Key of the transaction-level advisory lock that serializes migrations. The
 // controller's leadership lock must use a different key.
 constexpr int64_t kMigrationLockKey = 0x6E61735F6D6967;  // "nas_mig"
@@ -165,58 +173,50 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // count of the few active trials (trials_experiment_status_idx).
          // Read-only; no scan of the experiment's candidates or finished
          // trials.
-         "SELECT coalesce(c0.candidates, 0) + coalesce(d.candidates, 0), "
-         "coalesce(c0.rejected, 0) + coalesce(d.rejected, 0), "
-         "coalesce(c0.duplicates, 0) + coalesce(d.duplicates, 0), tc.queued, "
-         "tc.running, "
-         "coalesce(c0.succeeded, 0) + coalesce(d.succeeded, 0), "
-         "coalesce(c0.failed, 0) + coalesce(d.failed, 0), "
-         "coalesce(c0.final, 0) + coalesce(d.final, 0), "
-         "coalesce(c0.final_done, 0) + coalesce(d.final_done, 0), "
-         "coalesce((SELECT state FROM candidates WHERE experiment_id = e.id "
-         "AND supernet), '') "
-         "FROM experiments e "
-         "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
-         "LATERAL (SELECT "
-         "sum(candidates) AS candidates, "
-         "sum(rejected) AS rejected, "
-         "sum(duplicates) AS duplicates, "
-         "sum(final) AS final, "
-         "sum(final_done) AS final_done, "
-         "sum(succeeded) AS succeeded, "
-         "sum(failed) AS failed "
-         "FROM experiment_counter_deltas WHERE experiment_id = e.id) d, "
-         "LATERAL (SELECT "
-         "  count(*) FILTER (WHERE t.status = 'QUEUED') AS queued, "
-         "  count(*) FILTER (WHERE t.status = 'RUNNING') AS running "
-         "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
-         "  WHERE t.experiment_id = e.id AND t.status IN ('QUEUED', 'RUNNING') "
-         "  AND c.final_of IS NULL AND NOT c.supernet) tc "
-         "WHERE e.id = $1"},
+         absl::StrCat(
+             "SELECT coalesce(c0.candidates, 0) + coalesce(d.candidates, 0), "
+             "coalesce(c0.rejected, 0) + coalesce(d.rejected, 0), "
+             "coalesce(c0.duplicates, 0) + coalesce(d.duplicates, 0), "
+             "tc.queued, "
+             "tc.running, "
+             "coalesce(c0.succeeded, 0) + coalesce(d.succeeded, 0), "
+             "coalesce(c0.failed, 0) + coalesce(d.failed, 0), "
+             "coalesce(c0.final, 0) + coalesce(d.final, 0), "
+             "coalesce(c0.final_done, 0) + coalesce(d.final_done, 0), "
+             "coalesce((SELECT state FROM candidates WHERE experiment_id = "
+             "e.id "
+             "AND supernet), '') "
+             "FROM experiments e "
+             "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
+             "LATERAL (SELECT ",
+             kCounterSums,
+             "FROM experiment_counter_deltas WHERE experiment_id = e.id) d, "
+             "LATERAL (SELECT "
+             "  count(*) FILTER (WHERE t.status = 'QUEUED') AS queued, "
+             "  count(*) FILTER (WHERE t.status = 'RUNNING') AS running "
+             "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
+             "  WHERE t.experiment_id = e.id AND t.status IN ('QUEUED', "
+             "'RUNNING') "
+             "  AND c.final_of IS NULL AND NOT c.supernet) tc "
+             "WHERE e.id = $1")},
         {"fold_counters",
          // Moves the experiment's deltas into its counters row (the DELETE
          // takes each delta once, even with two folds at once).
-         "WITH d AS (DELETE FROM experiment_counter_deltas "
-         "  WHERE experiment_id = $1 RETURNING *), "
-         "s AS (SELECT "
-         "sum(candidates) AS candidates, "
-         "sum(rejected) AS rejected, "
-         "sum(duplicates) AS duplicates, "
-         "sum(final) AS final, "
-         "sum(final_done) AS final_done, "
-         "sum(succeeded) AS succeeded, "
-         "sum(failed) AS failed "
-         "FROM d HAVING count(*) > 0) "
-         "INSERT INTO experiment_counters AS k "
-         "SELECT $1, s.* FROM s "
-         "ON CONFLICT (experiment_id) DO UPDATE SET "
-         "candidates = k.candidates + EXCLUDED.candidates, "
-         "rejected = k.rejected + EXCLUDED.rejected, "
-         "duplicates = k.duplicates + EXCLUDED.duplicates, "
-         "final = k.final + EXCLUDED.final, "
-         "final_done = k.final_done + EXCLUDED.final_done, "
-         "succeeded = k.succeeded + EXCLUDED.succeeded, "
-         "failed = k.failed + EXCLUDED.failed"},
+         absl::StrCat("WITH d AS (DELETE FROM experiment_counter_deltas "
+                      "  WHERE experiment_id = $1 RETURNING *), "
+                      "s AS (SELECT ",
+                      kCounterSums,
+                      "FROM d HAVING count(*) > 0) "
+                      "INSERT INTO experiment_counters AS k "
+                      "SELECT $1, s.* FROM s "
+                      "ON CONFLICT (experiment_id) DO UPDATE SET "
+                      "candidates = k.candidates + EXCLUDED.candidates, "
+                      "rejected = k.rejected + EXCLUDED.rejected, "
+                      "duplicates = k.duplicates + EXCLUDED.duplicates, "
+                      "final = k.final + EXCLUDED.final, "
+                      "final_done = k.final_done + EXCLUDED.final_done, "
+                      "succeeded = k.succeeded + EXCLUDED.succeeded, "
+                      "failed = k.failed + EXCLUDED.failed")},
         {"reserve_seq",
          "UPDATE experiments SET next_seq = next_seq + $2 WHERE id = $1 "
          "RETURNING next_seq - $2, state"},
