@@ -538,17 +538,6 @@ absl::Status Controller::Forget(int64_t id, absl::Status finished) {
   return finished;
 }
 
-std::string Controller::WorkerLabelKey(const std::string& worker_id) {
-  absl::MutexLock lock(&workers_mu_);
-  auto it = workers_.find(worker_id);
-  if (it == workers_.end()) return "";
-  std::string key;
-  for (const auto& [k, v] : it->second.labels) {
-    absl::StrAppend(&key, k.size(), ":", k, v.size(), ":", v);
-  }
-  return absl::StrCat("labels=", key);
-}
-
 void Controller::Seen(const std::string& worker_id) {
   absl::MutexLock lock(&workers_mu_);
   auto it = workers_.find(worker_id);
@@ -805,42 +794,76 @@ absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
   return out;
 }
 
-absl::StatusOr<v1::AcquireTrialResponse> Controller::TryAcquireTrial(
+absl::StatusOr<std::map<std::string, std::string>> Controller::WorkerLabels(
     const std::string& worker_id) {
-  std::map<std::string, std::string> labels;
-  bool known = false;
   {
     absl::MutexLock lock(&workers_mu_);
     auto it = workers_.find(worker_id);
     if (it != workers_.end()) {
-      labels = it->second.labels;
       it->second.last_seen = absl::Now();
-      known = true;
+      return it->second.labels;
     }
   }
-  if (!known) {
-    absl::StatusOr<std::map<std::string, std::string>> stored =
-        store_->GetWorkerLabels(worker_id);
-    if (absl::IsNotFound(stored.status())) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("worker_id: '", worker_id,
-                       "' is not registered; call RegisterWorker"));
-    }
-    NAS_RETURN_IF_ERROR(stored.status());
-    labels = *stored;
-    absl::MutexLock lock(&workers_mu_);
-    workers_[worker_id] = {labels, absl::Now()};
+  absl::StatusOr<std::map<std::string, std::string>> stored =
+      store_->GetWorkerLabels(worker_id);
+  if (absl::IsNotFound(stored.status())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "worker_id: '", worker_id, "' is not registered; call RegisterWorker"));
   }
-  const absl::Time lease_start = absl::Now();
-  NAS_ASSIGN_OR_RETURN(
-      std::optional<LeasedTrial> leased,
-      store_->LeaseTrial(worker_id, labels, options_.max_leases_per_worker));
+  NAS_RETURN_IF_ERROR(stored.status());
+  absl::MutexLock lock(&workers_mu_);
+  workers_[worker_id] = {*stored, absl::Now()};
+  return *stored;
+}
+
+std::vector<absl::StatusOr<v1::AcquireTrialResponse>> Controller::AcquireTrials(
+    const std::vector<std::string>& worker_ids) {
+  std::vector<absl::StatusOr<v1::AcquireTrialResponse>> out(
+      worker_ids.size(), v1::AcquireTrialResponse());
+  // One lease statement per set of labels (workers with equal labels match
+  // the same trials).
+  std::map<std::map<std::string, std::string>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < worker_ids.size(); ++i) {
+    absl::StatusOr<std::map<std::string, std::string>> labels =
+        WorkerLabels(worker_ids[i]);
+    if (!labels.ok()) {
+      out[i] = labels.status();
+    } else {
+      groups[*std::move(labels)].push_back(i);
+    }
+  }
+  for (const auto& [labels, members] : groups) {
+    std::vector<std::string> ids;
+    ids.reserve(members.size());
+    for (size_t i : members) ids.push_back(worker_ids[i]);
+    const absl::Time lease_start = absl::Now();
+    absl::StatusOr<std::vector<Store::LeaseAnswer>> answers =
+        store_->LeaseTrials(ids, labels, options_.max_leases_per_worker);
+    for (size_t k = 0; k < members.size(); ++k) {
+      absl::StatusOr<v1::AcquireTrialResponse>& answer = out[members[k]];
+      if (!answers.ok()) {
+        answer = answers.status();
+        continue;
+      }
+      Store::LeaseAnswer& a = (*answers)[k];
+      if (!a.status.ok()) {
+        answer = a.status;
+      } else if (a.trial.has_value()) {
+        if (options_.metrics != nullptr) {
+          options_.metrics->TrialLeased(a.trial->trial_id, a.trial->queue_wait,
+                                        absl::Now() - lease_start);
+        }
+        answer = TrialResponse(*a.trial);
+      }
+    }
+  }
+  return out;
+}
+
+v1::AcquireTrialResponse Controller::TrialResponse(
+    const LeasedTrial& leased_trial) {
+  const LeasedTrial* leased = &leased_trial;
   v1::AcquireTrialResponse out;
-  if (!leased.has_value()) return out;
-  if (options_.metrics != nullptr) {
-    options_.metrics->TrialLeased(leased->trial_id, leased->queue_wait,
-                                  absl::Now() - lease_start);
-  }
   v1::Trial* t = out.mutable_trial();
   t->set_trial_id(leased->trial_id);
   t->set_attempt(leased->attempt);

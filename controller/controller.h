@@ -145,13 +145,11 @@ class Controller {
   // --- WorkerService -------------------------------------------------------
   absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(
       const v1::RegisterWorkerRequest& request);
-  // Leases a trial now if one matches the worker; empty response if none.
-  // FailedPrecondition when the worker never registered.
-  absl::StatusOr<v1::AcquireTrialResponse> TryAcquireTrial(
-      const std::string& worker_id);
-  // The worker's labels as one string (equal labels, equal keys; "" for
-  // an unknown worker): workers with equal keys match the same trials.
-  std::string WorkerLabelKey(const std::string& worker_id);
+  // Leases a trial now for each waiting call of `worker_ids` (one lease
+  // transaction per set of labels); an empty response where nothing matched
+  // the worker. FailedPrecondition for a worker that never registered.
+  std::vector<absl::StatusOr<v1::AcquireTrialResponse>> AcquireTrials(
+      const std::vector<std::string>& worker_ids);
   absl::StatusOr<v1::RenewLeaseResponse> RenewLease(
       const v1::RenewLeaseRequest& request);
   absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
@@ -195,6 +193,12 @@ class Controller {
   absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Store::ExtendRunningLeases, logging how many trials it extended.
   absl::Status ExtendLeases();
+  // A registered worker's labels (the store's, for one this process has not
+  // seen); FailedPrecondition when it never registered.
+  absl::StatusOr<std::map<std::string, std::string>> WorkerLabels(
+      const std::string& worker_id);
+  // What AcquireTrial answers for a trial just leased.
+  static v1::AcquireTrialResponse TrialResponse(const LeasedTrial& leased);
   static void Observe(Running& run, const ResultRecord& r);
   // Observes the experiment's results stored after the first run.observed,
   // in storage order.

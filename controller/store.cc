@@ -132,9 +132,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT pg_advisory_xact_lock(7247531469713870082)"},
         {"count_running_experiments",
          "SELECT count(*) FROM experiments WHERE state = 'RUNNING'"},
-        {"worker_leases",
-         "SELECT id FROM trials WHERE status = 'RUNNING' AND worker_id = $1 "
-         "ORDER BY id"},
+        {"workers_leases",
+         // trials_worker_running_idx, one probe per worker id of $1.
+         "SELECT worker_id, id FROM trials WHERE status = 'RUNNING' AND "
+         "worker_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) "
+         "ORDER BY worker_id, id"},
         {"get_experiment", absl::StrCat("SELECT ", kExperimentColumns,
                                         " FROM experiments WHERE id = $1")},
         {"list_experiments",
@@ -300,17 +302,31 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "WHERE r.experiment_id = $1 AND r.id > $2 AND c.final_of IS NULL "
          "AND NOT c.supernet "
          "ORDER BY r.id LIMIT NULLIF($3::int, 0)"},
-        {"lease_trial",
-         "WITH next AS ("
+        {"lease_trials",
+         // $1: a JSON array of calls {worker_id, pos, k} of workers with
+         // the labels $2; the n-th oldest matching QUEUED trial goes to the
+         // n-th call that is under its worker's limit.
+         "WITH w AS ("
+         // Calls of workers under their lease limit ($3 <= 0: none; k is
+         // the call's rank among the batch's calls of that worker), one
+         // probe of trials_worker_running_idx each, renumbered.
+         "  SELECT a.worker_id, a.pos,"
+         "    row_number() OVER (ORDER BY a.pos) AS n"
+         "  FROM jsonb_to_recordset($1::jsonb) AS a(worker_id text, pos int,"
+         "    k int)"
+         "  WHERE $3::int <= 0 OR a.k + (SELECT count(*) FROM trials h"
+         "    WHERE h.status = 'RUNNING' AND h.worker_id = a.worker_id) < $3), "
+         "picked AS MATERIALIZED ("
          "  SELECT t.id FROM trials t"
          "  WHERE t.status = 'QUEUED' AND t.required_labels <@ $2::jsonb"
-         // Per-worker lease limit ($3 <= 0: none), by
-         // trials_worker_running_idx.
-         "    AND ($3::int <= 0 OR (SELECT count(*) FROM trials h"
-         "      WHERE h.status = 'RUNNING' AND h.worker_id = $1) < $3)"
          "    AND EXISTS (SELECT 1 FROM experiments e"
          "                WHERE e.id = t.experiment_id AND e.state = 'RUNNING')"
-         "  ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED), "
+         "  ORDER BY t.id LIMIT (SELECT count(*) FROM w)"
+         "  FOR UPDATE SKIP LOCKED), "
+         "next AS ("
+         "  SELECT p.id, w.worker_id, w.pos FROM"
+         "    (SELECT id, row_number() OVER (ORDER BY id) AS n FROM picked) p"
+         "  JOIN w ON w.n = p.n), "
          "waited AS ("
          "  SELECT t.id, extract(epoch FROM now() - CASE WHEN t.attempt = 0"
          "    THEN t.created_at ELSE coalesce(t.lease_until, t.created_at)"
@@ -318,11 +334,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  FROM trials t JOIN next ON next.id = t.id), "
          "leased AS ("
          "  UPDATE trials t SET status = 'RUNNING', attempt = t.attempt + 1,"
-         "    worker_id = $1, started_at = now(),"
+         "    worker_id = next.worker_id, started_at = now(),"
          "    lease_until = now() + t.lease_seconds * interval '1 second'"
          "  FROM next WHERE t.id = next.id"
          "  RETURNING t.id, t.attempt, t.experiment_id, t.candidate_id,"
-         "    t.lease_until), "
+         "    t.lease_until, t.worker_id, next.pos), "
          "cand AS ("
          "  UPDATE candidates c SET state = 'RUNNING', attempts = l.attempt,"
          "    updated_at = now()"
@@ -335,7 +351,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "att AS ("
          "  INSERT INTO trial_attempts (trial_id, attempt, worker_id,"
          "    lease_until)"
-         "  SELECT l.id, l.attempt, $1, l.lease_until FROM leased l"
+         "  SELECT l.id, l.attempt, l.worker_id, l.lease_until FROM leased l"
          "  ON CONFLICT (trial_id, attempt) DO UPDATE SET"
          "    worker_id = EXCLUDED.worker_id, started_at = EXCLUDED.started_at,"
          "    lease_until = EXCLUDED.lease_until, ended_at = NULL,"
@@ -348,10 +364,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // partial unique index candidates_supernet_idx.
          "  coalesce((SELECT s.artifact_hash FROM candidates s WHERE "
          "    s.experiment_id = l.experiment_id AND s.supernet), ''), "
-         "  w.queue_wait "
+         "  wt.queue_wait, l.pos "
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
-         "  JOIN waited w ON w.id = l.id"
-         "  JOIN experiments e ON e.id = l.experiment_id"},
+         "  JOIN waited wt ON wt.id = l.id"
+         "  JOIN experiments e ON e.id = l.experiment_id "
+         "ORDER BY l.id"},
         {"extend_running_leases",
          // Rows locked in id order first, like the result writer's
          // batches (no deadlock with one).
@@ -1508,54 +1525,112 @@ absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
 absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
     const std::string& worker_id,
     const std::map<std::string, std::string>& labels, int max_leases) {
-  if (worker_id.empty()) {
-    return absl::InvalidArgumentError("worker_id: must not be empty");
+  NAS_ASSIGN_OR_RETURN(std::vector<LeaseAnswer> answers,
+                       LeaseTrials({worker_id}, labels, max_leases));
+  if (!answers[0].status.ok()) return answers[0].status;
+  return std::move(answers[0].trial);
+}
+
+absl::StatusOr<std::vector<Store::LeaseAnswer>> Store::LeaseTrials(
+    const std::vector<std::string>& worker_ids,
+    const std::map<std::string, std::string>& labels, int max_leases) {
+  std::vector<LeaseAnswer> out(worker_ids.size());
+  if (worker_ids.empty()) return out;
+  // Each call with its position and its rank among the calls of the same
+  // worker (so that one batch cannot take a worker past its limit).
+  google::protobuf::ListValue calls;
+  std::vector<int> rank(worker_ids.size());
+  std::map<std::string, int> seen;
+  for (size_t i = 0; i < worker_ids.size(); ++i) {
+    if (worker_ids[i].empty()) {
+      return absl::InvalidArgumentError("worker_id: must not be empty");
+    }
+    rank[i] = seen[worker_ids[i]]++;
+    auto& fields =
+        *calls.add_values()->mutable_struct_value()->mutable_fields();
+    fields["worker_id"].set_string_value(worker_ids[i]);
+    fields["pos"].set_number_value(i);
+    fields["k"].set_number_value(rank[i]);
   }
+  NAS_ASSIGN_OR_RETURN(const std::string calls_json,
+                       JsonParam(calls, "lease calls"));
   NAS_ASSIGN_OR_RETURN(const std::string labels_json, JsonObject(labels));
   return impl_->Run(
-      "LeaseTrial",
-      [&](pqxx::connection& conn)
-          -> absl::StatusOr<std::optional<LeasedTrial>> {
+      "LeaseTrials",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<LeaseAnswer>> {
+        std::vector<LeaseAnswer> answers(worker_ids.size());
         pqxx::work txn(conn);
-        // The one statement run for every trial whose custom planning cost
-        // more than its execution (~0.4 ms each, pg_stat_statements): its
-        // generic plan (partial indexes on the literal statuses) is as good.
+        // Its custom planning cost more than its execution (~0.4 ms each,
+        // pg_stat_statements): the generic plan (partial indexes on the
+        // literal statuses) is as good.
         txn.exec0("SET LOCAL plan_cache_mode = force_generic_plan");
-        pqxx::result r = txn.exec_prepared("lease_trial", worker_id,
+        pqxx::result r = txn.exec_prepared("lease_trials", calls_json,
                                            labels_json, max_leases);
-        if (r.empty() && max_leases > 0) {
-          // Nothing leased: say so when it is the worker's limit.
-          pqxx::result held = txn.exec_prepared("worker_leases", worker_id);
-          if (static_cast<int>(held.size()) >= max_leases) {
-            std::vector<std::string> ids;
-            for (const pqxx::row& h : held) ids.push_back(h[0].c_str());
-            return absl::ResourceExhaustedError(absl::StrCat(
-                "worker '", worker_id, "' already holds ", held.size(),
-                " lease(s) (trial ", absl::StrJoin(ids, ", "),
-                ") and this controller allows ", max_leases,
+        std::vector<bool> leased(worker_ids.size(), false);
+        for (const pqxx::row& row : r) leased[row[14].as<size_t>()] = true;
+        if (max_leases > 0 && r.size() < worker_ids.size()) {
+          // Calls left without a trial: refused when at their worker's
+          // limit (naming the trials held), else the queue had nothing.
+          google::protobuf::ListValue empty;
+          for (size_t i = 0; i < worker_ids.size(); ++i) {
+            if (!leased[i]) empty.add_values()->set_string_value(worker_ids[i]);
+          }
+          NAS_ASSIGN_OR_RETURN(const std::string empty_json,
+                               JsonParam(empty, "worker ids"));
+          std::map<std::string, std::vector<std::string>> held;
+          for (const pqxx::row& h :
+               txn.exec_prepared("workers_leases", empty_json)) {
+            held[h[0].c_str()].push_back(h[1].c_str());
+          }
+          for (size_t i = 0; i < worker_ids.size(); ++i) {
+            if (leased[i]) continue;
+            auto h = held.find(worker_ids[i]);
+            const int holds = h == held.end() ? 0 : h->second.size();
+            if (holds + rank[i] < max_leases) continue;
+            answers[i].status = absl::ResourceExhaustedError(absl::StrCat(
+                "worker '", worker_ids[i], "' already holds ", holds,
+                " lease(s)",
+                holds > 0 ? absl::StrCat(" (trial ",
+                                         absl::StrJoin(h->second, ", "), ")")
+                          : std::string(),
+                rank[i] > 0
+                    ? absl::StrCat(" (and asks for ", rank[i] + 1, " at once)")
+                    : std::string(),
+                " and this controller allows ", max_leases,
                 " per worker (--max_leases_per_worker): report or abandon "
                 "them first, or let them expire"));
           }
         }
         txn.commit();
-        if (r.empty()) return std::optional<LeasedTrial>();
-        const pqxx::row& row = r[0];
-        LeasedTrial t;
-        t.trial_id = row[0].as<int64_t>();
-        t.attempt = row[1].as<int32_t>();
-        t.experiment_id = row[2].as<int64_t>();
-        t.candidate_id = row[3].as<int64_t>();
-        t.lease_until = absl::FromUnixMicros(row[4].as<int64_t>());
-        GenotypeFromRow(row, 5, &t.genotype);
-        if (!t.spec.ParseFromString(Bytes(row[9]))) {
-          return absl::DataLossError(absl::StrCat(
-              "experiment ", t.experiment_id, ": stored spec does not parse"));
+        std::map<int64_t, v1::ExperimentSpec> specs;  // parsed once each
+        for (const pqxx::row& row : r) {
+          LeaseAnswer& answer = answers[row[14].as<size_t>()];
+          LeasedTrial t;
+          t.trial_id = row[0].as<int64_t>();
+          t.attempt = row[1].as<int32_t>();
+          t.experiment_id = row[2].as<int64_t>();
+          t.candidate_id = row[3].as<int64_t>();
+          t.lease_until = absl::FromUnixMicros(row[4].as<int64_t>());
+          GenotypeFromRow(row, 5, &t.genotype);
+          auto spec = specs.find(t.experiment_id);
+          if (spec == specs.end()) {
+            spec = specs.emplace(t.experiment_id, v1::ExperimentSpec()).first;
+            if (!spec->second.ParseFromString(Bytes(row[9]))) {
+              specs.erase(spec);
+              answer.status = absl::DataLossError(
+                  absl::StrCat("experiment ", t.experiment_id,
+                               ": stored spec does not parse"));
+              continue;
+            }
+          }
+          t.spec = spec->second;
+          t.final_of = row[10].as<int64_t>();
+          t.supernet = row[11].as<bool>();
+          t.supernet_hash = row[12].as<std::string>();
+          t.queue_wait = absl::Seconds(std::max(0.0, row[13].as<double>()));
+          answer.trial = std::move(t);
         }
-        t.final_of = row[10].as<int64_t>();
-        t.supernet = row[11].as<bool>();
-        t.supernet_hash = row[12].as<std::string>();
-        t.queue_wait = absl::Seconds(std::max(0.0, row[13].as<double>()));
-        return std::optional<LeasedTrial>(std::move(t));
+        return answers;
       });
 }
 

@@ -302,6 +302,18 @@ class Store {
   absl::StatusOr<std::optional<LeasedTrial>> LeaseTrial(
       const std::string& worker_id,
       const std::map<std::string, std::string>& labels, int max_leases = 0);
+  // The same for several waiting calls of workers with the same `labels`,
+  // in one transaction: the k-th oldest matching trial goes to the k-th
+  // eligible call. Answers align with `worker_ids` (a worker id may occur
+  // more than once: each occurrence counts against its limit). An error
+  // of the whole batch (the database) is the returned status.
+  struct LeaseAnswer {
+    absl::Status status;               // this call's own refusal
+    std::optional<LeasedTrial> trial;  // nullopt: nothing queued for it
+  };
+  absl::StatusOr<std::vector<LeaseAnswer>> LeaseTrials(
+      const std::vector<std::string>& worker_ids,
+      const std::map<std::string, std::string>& labels, int max_leases = 0);
   // Extends the lease when the trial is RUNNING with this attempt and worker.
   // Returns false (not an error) when the lease is no longer held.
   absl::StatusOr<bool> RenewLease(int64_t trial_id, int32_t attempt,

@@ -25,13 +25,10 @@ class AcquireReactor final : public grpc::ServerUnaryReactor {
 
   const std::string& worker_id() const { return worker_id_; }
 
-  // Tries to lease. Returns true with *status set when the call is answered.
-  // *empty (when given) says whether the queue had nothing for this worker.
-  bool Attempt(Controller* controller, grpc::Status* status,
-               bool* empty = nullptr) {
-    absl::StatusOr<v1::AcquireTrialResponse> r =
-        controller->TryAcquireTrial(worker_id_);
-    if (empty != nullptr) *empty = r.ok() && !r->has_trial();
+  // Takes the lease thread's answer. Returns true with *status set when the
+  // call is answered: a trial, an error other than UNAVAILABLE (the
+  // database; the call waits on), or nothing by its deadline.
+  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r, grpc::Status* status) {
     if (!r.ok() && !absl::IsUnavailable(r.status())) {
       *status = ToGrpcStatus(r.status());
       return true;
@@ -121,46 +118,82 @@ class ArtifactWriter final
 WorkerServiceImpl::WorkerServiceImpl(Controller* controller,
                                      const TokenAuthorizer* auth)
     : controller_(controller), auth_(auth) {
-  listener_id_ = controller_->AddTickListener([this] { ServeWaiters(); });
+  listener_id_ = controller_->AddTickListener([this] {
+    absl::MutexLock lock(&mu_);
+    retry_ = true;
+  });
+  lease_thread_ = std::thread([this] { LeaseLoop(); });
 }
 
 WorkerServiceImpl::~WorkerServiceImpl() {
   controller_->RemoveTickListener(listener_id_);
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  lease_thread_.join();
 }
 
 bool WorkerServiceImpl::RemoveWaiter(AcquireReactor* r) {
   absl::MutexLock lock(&mu_);
+  if (in_flight_.count(r) > 0) {
+    cancelled_.insert(r);
+    return false;
+  }
+  auto f = std::find(fresh_.begin(), fresh_.end(), r);
+  if (f != fresh_.end()) {
+    fresh_.erase(f);
+    return true;
+  }
   auto it = std::find(waiters_.begin(), waiters_.end(), r);
   if (it == waiters_.end()) return false;
   waiters_.erase(it);
   return true;
 }
 
-void WorkerServiceImpl::ServeWaiters() {
+void WorkerServiceImpl::LeaseLoop() {
+  while (true) {
+    std::vector<AcquireReactor*> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !fresh_.empty() || (retry_ && !waiters_.empty());
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stop_) return;
+      batch.swap(fresh_);
+      if (retry_) {
+        batch.insert(batch.end(), waiters_.begin(), waiters_.end());
+        waiters_.clear();
+        retry_ = false;
+      }
+      in_flight_.insert(batch.begin(), batch.end());
+    }
+    Serve(std::move(batch));
+  }
+}
+
+void WorkerServiceImpl::Serve(std::vector<AcquireReactor*> batch) {
+  std::vector<std::string> ids;
+  ids.reserve(batch.size());
+  for (AcquireReactor* r : batch) ids.push_back(r->worker_id());
+  std::vector<absl::StatusOr<v1::AcquireTrialResponse>> answers =
+      controller_->AcquireTrials(ids);
   std::vector<std::pair<AcquireReactor*, grpc::Status>> answered;
   {
     absl::MutexLock lock(&mu_);
-    // Once a lease comes back empty for some labels, the other waiters
-    // with the same labels would get nothing either: they only check their
-    // deadline (no database call each).
-    std::set<std::string> drained;
-    for (auto it = waiters_.begin(); it != waiters_.end();) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      AcquireReactor* r = batch[i];
+      in_flight_.erase(r);
       grpc::Status status;
-      const std::string key = controller_->WorkerLabelKey((*it)->worker_id());
-      bool done = false;
-      if (drained.count(key) > 0) {
-        done = (*it)->PastDeadline(&status);
+      if (r->Take(std::move(answers[i]), &status)) {
+        answered.emplace_back(r, status);
+      } else if (cancelled_.count(r) > 0) {
+        answered.emplace_back(r, grpc::Status::CANCELLED);
       } else {
-        bool empty = false;
-        done = (*it)->Attempt(controller_, &status, &empty);
-        if (empty) drained.insert(key);
+        waiters_.push_back(r);
       }
-      if (done) {
-        answered.emplace_back(*it, status);
-        it = waiters_.erase(it);
-      } else {
-        ++it;
-      }
+      cancelled_.erase(r);
     }
   }
   for (auto& [reactor, status] : answered) reactor->Finish(status);
@@ -187,13 +220,8 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::AcquireTrial(
       absl::FromChrono(ctx->deadline()) - absl::Milliseconds(200);
   deadline = std::min(deadline, client_deadline);
   auto* reactor = new AcquireReactor(this, req->worker_id(), deadline, resp);
-  grpc::Status status;
-  if (reactor->Attempt(controller_, &status)) {
-    reactor->Finish(status);
-    return reactor;
-  }
   absl::MutexLock lock(&mu_);
-  waiters_.push_back(reactor);
+  fresh_.push_back(reactor);
   return reactor;
 }
 

@@ -1,11 +1,17 @@
 // gRPC adapter for nas.v1.WorkerService (callback API). AcquireTrial is a
-// long poll that holds no thread while waiting: waiting calls are retried by
-// the controller's ticker until a trial is leased, the wait ends or the
-// client goes away. Thread-safe.
+// long poll that holds no thread while waiting. One lease thread serves the
+// calls: all that arrived while it was busy are leased together (one
+// transaction per set of worker labels, Controller::AcquireTrials); calls
+// that found nothing wait and are tried again after each of the
+// controller's ticks, until a trial is leased, the wait ends or the client
+// goes away. Thread-safe.
 #ifndef NAS_CONTROLLER_WORKER_SERVICE_H_
 #define NAS_CONTROLLER_WORKER_SERVICE_H_
 
 #include <list>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "controller/auth.h"
@@ -45,17 +51,27 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
       const v1::FetchArtifactRequest* req) override;
 
   // Removes a waiting call; true when it was still waiting (the caller then
-  // owns finishing it).
+  // owns finishing it). A call the lease thread holds is finished by it.
   bool RemoveWaiter(AcquireReactor* r);
 
  private:
-  void ServeWaiters();
+  void LeaseLoop();
+  // Leases for `batch` (taken off the lists) and answers those that got a
+  // trial, an error or reached their deadline; the others wait again.
+  void Serve(std::vector<AcquireReactor*> batch);
 
   Controller* const controller_;
   const TokenAuthorizer* const auth_;
   int listener_id_ = -1;
   absl::Mutex mu_;
-  std::list<AcquireReactor*> waiters_ ABSL_GUARDED_BY(mu_);
+  std::vector<AcquireReactor*> fresh_ ABSL_GUARDED_BY(mu_);  // never tried
+  std::list<AcquireReactor*> waiters_ ABSL_GUARDED_BY(mu_);  // found nothing
+  // Calls the lease thread holds; cancelled ones are finished by it.
+  std::set<AcquireReactor*> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::set<AcquireReactor*> cancelled_ ABSL_GUARDED_BY(mu_);
+  bool retry_ ABSL_GUARDED_BY(mu_) = false;  // a tick since the last try
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread lease_thread_;
 };
 
 }  // namespace nas
