@@ -631,6 +631,62 @@ TEST_F(StoreTest, PerWorkerLeaseLimitRefusesNamingTheHeldTrials) {
   NAS_ASSERT_OK(after);
 }
 
+TEST_F(StoreTest, BatchedLeaseGivesTheOldestTrialsInCallOrderWithinLimits) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(exp);
+  std::vector<NewCandidate> rows;
+  for (int i = 0; i < 4; ++i) rows.push_back(MakeCandidate(i));
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, rows));
+  const std::map<std::string, std::string> labels = {{"test", TestName()}};
+  // "b" already holds one lease; with a limit of 1 its call is refused, and
+  // the second call of "a" in the same batch too.
+  auto held = store_->LeaseTrial("b", labels, 1);
+  NAS_ASSERT_OK(held);
+  ASSERT_TRUE(held->has_value());
+  auto batch = store_->LeaseTrials({"a", "b", "c", "a", "d"}, labels, 1);
+  NAS_ASSERT_OK(batch);
+  ASSERT_EQ(batch->size(), 5u);
+  EXPECT_THAT(
+      (*batch)[1].status,
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               absl::StrCat("worker 'b' already holds 1 lease(s) (trial ",
+                            (*held)->trial_id, ")")));
+  EXPECT_THAT((*batch)[3].status, StatusIs(absl::StatusCode::kResourceExhausted,
+                                           "(and asks for 2 at once)"));
+  // The three eligible calls get the three remaining trials, oldest first,
+  // in call order.
+  std::vector<int64_t> ids;
+  for (int i : {0, 2, 4}) {
+    NAS_ASSERT_OK((*batch)[i].status);
+    ASSERT_TRUE((*batch)[i].trial.has_value()) << i;
+    ids.push_back((*batch)[i].trial->trial_id);
+    EXPECT_EQ((*batch)[i].trial->attempt, 1);
+  }
+  EXPECT_LT((*held)->trial_id, ids[0]);
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
+  EXPECT_FALSE((*batch)[1].trial.has_value());
+  EXPECT_FALSE((*batch)[3].trial.has_value());
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), 4);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  // Nothing left: calls under their limit get no trial and no error.
+  auto none = store_->LeaseTrials({"e", "f"}, labels, 1);
+  NAS_ASSERT_OK(none);
+  for (const Store::LeaseAnswer& a : *none) {
+    NAS_EXPECT_OK(a.status);
+    EXPECT_FALSE(a.trial.has_value());
+  }
+  // Without a limit, one worker may take several in one batch.
+  NAS_ASSERT_OK(
+      store_->InsertCandidates(*exp, {MakeCandidate(10), MakeCandidate(11)}));
+  auto unlimited = store_->LeaseTrials({"g", "g"}, labels, 0);
+  NAS_ASSERT_OK(unlimited);
+  EXPECT_TRUE((*unlimited)[0].trial.has_value());
+  EXPECT_TRUE((*unlimited)[1].trial.has_value());
+}
+
 TEST_F(StoreTest, RunningExperimentLimitRefusesAndStoresNothing) {
   // At least one RUNNING experiment (0 would mean "no limit").
   auto first = store_->CreateExperiment(MakeSpec(TestName()), 1);
@@ -690,6 +746,41 @@ std::vector<int64_t> CountsOf(const v1::ExperimentCounts& c) {
   return {c.candidates(),    c.rejected(),       c.duplicates(),
           c.trials_queued(), c.trials_running(), c.trials_succeeded(),
           c.trials_failed()};
+}
+
+// Trials inserted already finished (imports, the benchmark's preload) are
+// counted; queued ones (every proposal) skip the trigger's join (0013).
+TEST_F(StoreTest, TrialsInsertedFinishedAreCounted) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName(), 1), 1);
+  NAS_ASSERT_OK(exp);
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, {MakeCandidate(0)}));
+  {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::work txn(conn);
+    // Two imported candidates, one SUCCEEDED and one FAILED trial, in one
+    // statement each (one trigger call for both trials).
+    txn.exec_params(
+        "INSERT INTO candidates (experiment_id, seq, space, canonical, "
+        "choices, arch_hash, state) SELECT $1, 100 + g, 'nb201', "
+        "'imported' || g, '{0,0,0,0,0,0}', 'h-imported-' || g, "
+        "CASE g WHEN 0 THEN 'EVALUATED' ELSE 'FAILED' END "
+        "FROM generate_series(0, 1) g",
+        *exp);
+    txn.exec_params(
+        "INSERT INTO trials (experiment_id, candidate_id, status, "
+        "max_attempts, lease_seconds, required_labels) SELECT $1, c.id, "
+        "CASE c.state WHEN 'EVALUATED' THEN 'SUCCEEDED' ELSE 'FAILED' END, "
+        "1, 60, '{}' FROM candidates c WHERE c.experiment_id = $1 AND "
+        "c.seq >= 100",
+        *exp);
+    txn.commit();
+  }
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(CountsOf(*counts), ScannedCounts(server_->conninfo(), *exp));
+  EXPECT_EQ(counts->trials_succeeded(), 1);
+  EXPECT_EQ(counts->trials_failed(), 1);
+  EXPECT_EQ(counts->trials_queued(), 1);
 }
 
 TEST_F(StoreTest, GroupCommitStoresEachResultOnceAndCountersMatchAScan) {
