@@ -169,6 +169,7 @@ void Controller::MarkDirty(int64_t id) {
 
 void Controller::TickerLoop() {
   absl::Time last_full = absl::InfinitePast();
+  absl::Time last_tick = absl::InfinitePast();
   while (true) {
     std::vector<std::function<void()>> listeners;
     std::set<int64_t> dirty;
@@ -180,6 +181,15 @@ void Controller::TickerLoop() {
       };
       tick_mu_.AwaitWithTimeout(absl::Condition(&ready), options_.tick);
       if (stop_) return;
+      if (!wake_all_ && options_.min_tick > absl::ZeroDuration()) {
+        // Woken by results: let those arriving close behind join this tick.
+        auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tick_mu_) {
+          return stop_;
+        };
+        tick_mu_.AwaitWithDeadline(absl::Condition(&stopping),
+                                   last_tick + options_.min_tick);
+        if (stop_) return;
+      }
       full = wake_all_ || absl::Now() - last_full >= options_.tick;
       wake_ = false;
       wake_all_ = false;
@@ -187,6 +197,7 @@ void Controller::TickerLoop() {
     }
     if (full) last_full = absl::Now();
     if (!paused_.load()) Tick(dirty, full);
+    last_tick = absl::Now();
     {
       absl::MutexLock lock(&tick_mu_);
       for (auto& [id, l] : listeners_) listeners.push_back(l);

@@ -69,6 +69,10 @@ void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
 struct ControllerOptions {
   // Longest time between two ticks. Default 250 ms.
   absl::Duration tick = absl::Milliseconds(250);
+  // Shortest time between two ticks woken by new results: results that
+  // arrive meanwhile are observed, counted and replaced by one tick (fewer
+  // statements per trial with many fast workers). Default 10 ms.
+  absl::Duration min_tick = absl::Milliseconds(10);
   // A worker counts as alive this long after its last call. Default 30 s
   // (workers long-poll for 5 s and heartbeat every lease_seconds/3).
   absl::Duration worker_alive = absl::Seconds(30);

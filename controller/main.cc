@@ -17,6 +17,9 @@ ABSL_FLAG(std::string, database, "",
 ABSL_FLAG(std::string, migrations_dir, NAS_DEFAULT_MIGRATIONS_DIR,
           "directory of NNNN_*.sql migrations");
 ABSL_FLAG(int, tick_ms, 250, "longest time between scheduler ticks");
+ABSL_FLAG(int, min_tick_ms, 10,
+          "shortest time between scheduler ticks woken by new results "
+          "(results arriving meanwhile are handled by one tick)");
 ABSL_FLAG(int, artifact_chunk_kib, 1024,
           "piece size of stored artifacts (supernet weights), KiB");
 ABSL_FLAG(std::string, metrics_address, "",
@@ -70,6 +73,14 @@ int main(int argc, char** argv) {
   options.store.artifact_chunk_bytes =
       absl::GetFlag(FLAGS_artifact_chunk_kib) * 1024;
   options.controller.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
+  if (absl::GetFlag(FLAGS_min_tick_ms) < 0 ||
+      absl::GetFlag(FLAGS_min_tick_ms) > absl::GetFlag(FLAGS_tick_ms)) {
+    fprintf(stderr,
+            "nas-controller: --min_tick_ms must be in [0, --tick_ms]\n");
+    return 2;
+  }
+  options.controller.min_tick =
+      absl::Milliseconds(absl::GetFlag(FLAGS_min_tick_ms));
   if (absl::GetFlag(FLAGS_max_message_mib) < 1 ||
       absl::GetFlag(FLAGS_max_message_mib) > 2047) {
     fprintf(stderr, "nas-controller: --max_message_mib must be in [1, 2047]\n");
