@@ -12,9 +12,9 @@
 
 namespace nas {
 
-// One waiting AcquireTrial. Whoever removes it from the service's waiter list
-// (the ticker, or OnCancel) finishes it; OnDone only deletes it.
-class AcquireReactor final : public grpc::ServerUnaryReactor {
+// One waiting AcquireTrial. Whoever removes it from the service's lists
+// (the lease thread, or OnCancel) finishes it; OnDone only deletes it.
+class AcquireReactor final : public grpc::ServerUnaryReactor, public LeaseCall {
  public:
   AcquireReactor(WorkerServiceImpl* service, std::string worker_id,
                  absl::Time deadline, v1::AcquireTrialResponse* response)
@@ -23,12 +23,12 @@ class AcquireReactor final : public grpc::ServerUnaryReactor {
         deadline_(deadline),
         response_(response) {}
 
-  const std::string& worker_id() const { return worker_id_; }
+  const std::string& worker_id() const override { return worker_id_; }
 
-  // Takes the lease thread's answer. Returns true with *status set when the
-  // call is answered: a trial, an error other than UNAVAILABLE (the
-  // database; the call waits on), or nothing by its deadline.
-  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r, grpc::Status* status) {
+  // A trial, an error other than UNAVAILABLE (the database; the call waits
+  // on), or nothing by its deadline answer the call.
+  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r,
+            grpc::Status* status) override {
     if (!r.ok() && !absl::IsUnavailable(r.status())) {
       *status = ToGrpcStatus(r.status());
       return true;
@@ -50,6 +50,8 @@ class AcquireReactor final : public grpc::ServerUnaryReactor {
     return false;
   }
 
+  void Answer(const grpc::Status& status) override { Finish(status); }
+
   void OnCancel() override {
     if (service_->RemoveWaiter(this)) Finish(grpc::Status::CANCELLED);
   }
@@ -60,6 +62,36 @@ class AcquireReactor final : public grpc::ServerUnaryReactor {
   const std::string worker_id_;
   const absl::Time deadline_;
   v1::AcquireTrialResponse* const response_;
+};
+
+// The next trial of an accepted ReportResult that asked for one
+// (acquire_next): never waits; the report stays OK whatever the lease says.
+class NextTrialCall final : public LeaseCall {
+ public:
+  NextTrialCall(std::string worker_id, grpc::ServerUnaryReactor* reactor,
+                v1::ReportResultResponse* response)
+      : worker_id_(std::move(worker_id)),
+        reactor_(reactor),
+        response_(response) {}
+
+  const std::string& worker_id() const override { return worker_id_; }
+  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r,
+            grpc::Status* status) override {
+    if (r.ok() && r->has_trial()) {
+      *response_->mutable_next_trial() = std::move(*r->mutable_trial());
+    }
+    *status = grpc::Status::OK;
+    return true;
+  }
+  void Answer(const grpc::Status& status) override {
+    reactor_->Finish(status);
+    delete this;
+  }
+
+ private:
+  const std::string worker_id_;
+  grpc::ServerUnaryReactor* const reactor_;
+  v1::ReportResultResponse* const response_;
 };
 
 // One FetchArtifact call: writes chunk 0, 1, ... as each write completes.
@@ -134,7 +166,7 @@ WorkerServiceImpl::~WorkerServiceImpl() {
   lease_thread_.join();
 }
 
-bool WorkerServiceImpl::RemoveWaiter(AcquireReactor* r) {
+bool WorkerServiceImpl::RemoveWaiter(LeaseCall* r) {
   absl::MutexLock lock(&mu_);
   if (in_flight_.count(r) > 0) {
     cancelled_.insert(r);
@@ -153,7 +185,7 @@ bool WorkerServiceImpl::RemoveWaiter(AcquireReactor* r) {
 
 void WorkerServiceImpl::LeaseLoop() {
   while (true) {
-    std::vector<AcquireReactor*> batch;
+    std::vector<LeaseCall*> batch;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -173,17 +205,17 @@ void WorkerServiceImpl::LeaseLoop() {
   }
 }
 
-void WorkerServiceImpl::Serve(std::vector<AcquireReactor*> batch) {
+void WorkerServiceImpl::Serve(std::vector<LeaseCall*> batch) {
   std::vector<std::string> ids;
   ids.reserve(batch.size());
-  for (AcquireReactor* r : batch) ids.push_back(r->worker_id());
+  for (LeaseCall* r : batch) ids.push_back(r->worker_id());
   std::vector<absl::StatusOr<v1::AcquireTrialResponse>> answers =
       controller_->AcquireTrials(ids);
-  std::vector<std::pair<AcquireReactor*, grpc::Status>> answered;
+  std::vector<std::pair<LeaseCall*, grpc::Status>> answered;
   {
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < batch.size(); ++i) {
-      AcquireReactor* r = batch[i];
+      LeaseCall* r = batch[i];
       in_flight_.erase(r);
       grpc::Status status;
       if (r->Take(std::move(answers[i]), &status)) {
@@ -196,7 +228,7 @@ void WorkerServiceImpl::Serve(std::vector<AcquireReactor*> batch) {
       cancelled_.erase(r);
     }
   }
-  for (auto& [reactor, status] : answered) reactor->Finish(status);
+  for (auto& [call, status] : answered) call->Answer(status);
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::RegisterWorker(
@@ -246,8 +278,15 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(
   // Answered when the result is committed (group commit, controller.h).
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   controller_->ReportResultAsync(
-      *req, [reactor, resp](absl::StatusOr<v1::ReportResultResponse> r) {
+      *req,
+      [this, reactor, req, resp](absl::StatusOr<v1::ReportResultResponse> r) {
         if (r.ok()) *resp = *std::move(r);
+        if (r.ok() && resp->accepted() && req->acquire_next()) {
+          // Answered by the lease thread, with the next trial if any.
+          absl::MutexLock lock(&mu_);
+          fresh_.push_back(new NextTrialCall(req->worker_id(), reactor, resp));
+          return;
+        }
         reactor->Finish(ToGrpcStatus(r.status()));
       });
   return reactor;

@@ -10,6 +10,7 @@
 
 #include <list>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,7 +21,19 @@
 
 namespace nas {
 
-class AcquireReactor;
+// A call waiting for the lease thread: an AcquireTrial, or a ReportResult
+// that asked for its worker's next trial.
+class LeaseCall {
+ public:
+  virtual ~LeaseCall() = default;
+  virtual const std::string& worker_id() const = 0;
+  // Takes the lease answer for this call. True with *status set when the
+  // call is to be answered now; false: it waits for the next try.
+  virtual bool Take(absl::StatusOr<v1::AcquireTrialResponse> r,
+                    grpc::Status* status) = 0;
+  // Finishes the RPC (once).
+  virtual void Answer(const grpc::Status& status) = 0;
+};
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
@@ -52,23 +65,23 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
 
   // Removes a waiting call; true when it was still waiting (the caller then
   // owns finishing it). A call the lease thread holds is finished by it.
-  bool RemoveWaiter(AcquireReactor* r);
+  bool RemoveWaiter(LeaseCall* r);
 
  private:
   void LeaseLoop();
   // Leases for `batch` (taken off the lists) and answers those that got a
   // trial, an error or reached their deadline; the others wait again.
-  void Serve(std::vector<AcquireReactor*> batch);
+  void Serve(std::vector<LeaseCall*> batch);
 
   Controller* const controller_;
   const TokenAuthorizer* const auth_;
   int listener_id_ = -1;
   absl::Mutex mu_;
-  std::vector<AcquireReactor*> fresh_ ABSL_GUARDED_BY(mu_);  // never tried
-  std::list<AcquireReactor*> waiters_ ABSL_GUARDED_BY(mu_);  // found nothing
+  std::vector<LeaseCall*> fresh_ ABSL_GUARDED_BY(mu_);  // never tried
+  std::list<LeaseCall*> waiters_ ABSL_GUARDED_BY(mu_);  // found nothing
   // Calls the lease thread holds; cancelled ones are finished by it.
-  std::set<AcquireReactor*> in_flight_ ABSL_GUARDED_BY(mu_);
-  std::set<AcquireReactor*> cancelled_ ABSL_GUARDED_BY(mu_);
+  std::set<LeaseCall*> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::set<LeaseCall*> cancelled_ ABSL_GUARDED_BY(mu_);
   bool retry_ ABSL_GUARDED_BY(mu_) = false;  // a tick since the last try
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread lease_thread_;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -158,7 +159,19 @@ class Worker {
             options_.worker_id.c_str(), evaluator_->device().c_str());
     int done = 0;
     absl::Time last_work = absl::Now();
-    while (!stop_->load()) {
+    // The trial leased with the last report (acquire_next), if any. A
+    // worker told to stop still runs it (as it finishes the trial it
+    // holds), so that no lease is left to expire.
+    std::optional<v1::Trial> next;
+    while (!stop_->load() || next.has_value()) {
+      if (next.has_value()) {
+        v1::Trial trial = *std::move(next);
+        next.reset();
+        next = RunTrial(trial, WantsNext(done));
+        ++done;
+        last_work = absl::Now();
+        continue;
+      }
       if (options_.max_trials > 0 && done >= options_.max_trials) break;
       if (options_.idle_exit > absl::ZeroDuration() &&
           absl::Now() - last_work > options_.idle_exit) {
@@ -191,7 +204,7 @@ class Worker {
       }
       if (!s.ok()) return s;
       if (!resp.has_trial()) continue;
-      RunTrial(resp.trial());
+      next = RunTrial(resp.trial(), WantsNext(done));
       ++done;
       last_work = absl::Now();
     }
@@ -298,7 +311,15 @@ class Worker {
     }
   }
 
-  void RunTrial(const v1::Trial& trial) {
+  // Whether the report of trial number done+1 should lease the next one.
+  bool WantsNext(int done) const {
+    return !stop_->load() &&
+           (options_.max_trials <= 0 || done + 1 < options_.max_trials);
+  }
+
+  // Evaluates and reports; returns the next trial when `want_next` asked
+  // the report for one and the controller leased it.
+  std::optional<v1::Trial> RunTrial(const v1::Trial& trial, bool want_next) {
     const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
     if (options_.log_trials) {
@@ -404,6 +425,7 @@ class Worker {
     } else {
       req.set_error(metrics.status().ToString());
     }
+    req.set_acquire_next(want_next);
     v1::ReportResultResponse resp;
     const absl::Time report_start = absl::Now();
     absl::Status s =
@@ -427,6 +449,8 @@ class Worker {
         return stub()->ReportResult(ctx, req, &resp);
       });
     }
+    std::optional<v1::Trial> next;
+    if (s.ok() && resp.has_next_trial()) next = resp.next_trial();
     if (!s.ok()) {
       fprintf(stderr, "nas-worker %s: %s result refused: %s\n",
               options_.worker_id.c_str(), tag.c_str(), s.ToString().c_str());
@@ -434,7 +458,7 @@ class Worker {
       if (options_.results_accepted != nullptr && resp.accepted()) {
         ++*options_.results_accepted;
       }
-      if (!options_.log_trials) return;
+      if (!options_.log_trials) return next;
       fprintf(stderr,
               "nas-worker %s: %s done: val_acc %.4f test_acc %.4f (%.1fs)\n",
               options_.worker_id.c_str(), tag.c_str(), metrics->val_accuracy(),
@@ -443,6 +467,7 @@ class Worker {
       fprintf(stderr, "nas-worker %s: %s failed: %s\n",
               options_.worker_id.c_str(), tag.c_str(), req.error().c_str());
     }
+    return next;
   }
 
   const WorkerOptions& options_;
