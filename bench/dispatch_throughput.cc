@@ -26,7 +26,10 @@
 // committed rows). Latencies of AcquireTrial (calls that returned a trial)
 // and ReportResult are measured by the workers (nas-simworker
 // --latency_file) within the window; the controller's peak RSS (VmHWM) is
-// read at the end.
+// read at the end. Workers ask each report for their next trial
+// (acquire_next), so most trials come with a ReportResult answer and
+// AcquireTrial is called only when none was queued then: the table gives
+// the share of trials leased that way.
 //
 // On the P = 0 server, before the runs: pgbench (`-n -f` a script inserting
 // one results-shaped row per transaction, --pgbench_clients, the best
@@ -1005,9 +1008,10 @@ class Bench {
     std::string md = absl::StrFormat(
         "| N workers (processes) | stored before | trials/s | / pgbench | / "
         "Optuna | AcquireTrial p50 / p99 (ms) | ReportResult p50 / p99 (ms) | "
+        "trials leased by the report | "
         "controller start-up (s) | controller peak RSS (MiB) | CPU cores: "
         "controller / PostgreSQL "
-        "|\n|---|---|---|---|---|---|---|---|---|---|\n");
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const RunRow& r : rows) {
       const double opt = OptunaRate(r.workers);
       const double rp = best_pgbench > 0 ? r.trials_per_s / best_pgbench : 0;
@@ -1023,9 +1027,13 @@ class Bench {
       absl::StrAppendFormat(
           &md,
           "| %d (%d) | %d | %.1f | %.4fx | %.2fx | %.1f / %.1f | %.1f / %.1f | "
-          "%.1f | %.0f | %.2f / %.2f |%s\n",
+          "%.0f %% | %.1f | %.0f | %.2f / %.2f |%s\n",
           r.workers, r.procs, r.preload, r.trials_per_s, rp, ro,
           r.acquire_p50_ms, r.acquire_p99_ms, r.report_p50_ms, r.report_p99_ms,
+          r.report_n > 0
+              ? 100.0 * std::max<int64_t>(0, r.report_n - r.acquire_n) /
+                    r.report_n
+              : 0.0,
           r.startup_s, r.hwm_kb / 1024.0, r.controller_cpu_s / r.window_s,
           r.postgres_cpu_s / r.window_s,
           r.note.empty() ? "" : (" " + r.note).c_str());
