@@ -27,7 +27,7 @@ class AcquireReactor final : public grpc::ServerUnaryReactor, public LeaseCall {
 
   // A trial, an error other than UNAVAILABLE (the database; the call waits
   // on), or nothing by its deadline answer the call.
-  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r,
+  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r, int64_t /*ticks*/,
             grpc::Status* status) override {
     if (!r.ok() && !absl::IsUnavailable(r.status())) {
       *status = ToGrpcStatus(r.status());
@@ -65,23 +65,31 @@ class AcquireReactor final : public grpc::ServerUnaryReactor, public LeaseCall {
 };
 
 // The next trial of an accepted ReportResult that asked for one
-// (acquire_next): never waits; the report stays OK whatever the lease says.
+// (acquire_next). With nothing queued it waits until a tick that started
+// after the report was stored has run (the tick that proposes the
+// report's replacement, when the experiment goes on), at most 1 s; the
+// report stays OK whatever the lease says.
 class NextTrialCall final : public LeaseCall {
  public:
   NextTrialCall(std::string worker_id, grpc::ServerUnaryReactor* reactor,
-                v1::ReportResultResponse* response)
+                v1::ReportResultResponse* response, int64_t ticks)
       : worker_id_(std::move(worker_id)),
         reactor_(reactor),
-        response_(response) {}
+        response_(response),
+        created_ticks_(ticks),
+        deadline_(absl::Now() + absl::Seconds(1)) {}
 
   const std::string& worker_id() const override { return worker_id_; }
-  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r,
+  bool Take(absl::StatusOr<v1::AcquireTrialResponse> r, int64_t ticks,
             grpc::Status* status) override {
+    *status = grpc::Status::OK;
     if (r.ok() && r->has_trial()) {
       *response_->mutable_next_trial() = std::move(*r->mutable_trial());
+      return true;
     }
-    *status = grpc::Status::OK;
-    return true;
+    // The tick running when the report was stored may have started before
+    // it: the one after that is the first certain to have seen it.
+    return ticks >= created_ticks_ + 2 || absl::Now() >= deadline_;
   }
   void Answer(const grpc::Status& status) override {
     reactor_->Finish(status);
@@ -92,6 +100,8 @@ class NextTrialCall final : public LeaseCall {
   const std::string worker_id_;
   grpc::ServerUnaryReactor* const reactor_;
   v1::ReportResultResponse* const response_;
+  const int64_t created_ticks_;
+  const absl::Time deadline_;
 };
 
 // One FetchArtifact call: writes chunk 0, 1, ... as each write completes.
@@ -153,6 +163,7 @@ WorkerServiceImpl::WorkerServiceImpl(Controller* controller,
   listener_id_ = controller_->AddTickListener([this] {
     absl::MutexLock lock(&mu_);
     retry_ = true;
+    ++ticks_;
   });
   lease_thread_ = std::thread([this] { LeaseLoop(); });
 }
@@ -191,17 +202,20 @@ void WorkerServiceImpl::LeaseLoop() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stop_ || !fresh_.empty() || (retry_ && !waiters_.empty());
       };
-      mu_.Await(absl::Condition(&ready));
+      // Waiting calls are also looked at every 250 ms without a tick (a
+      // stopped ticker, at shutdown), so that deadlines still end them.
+      const bool woken = mu_.AwaitWithTimeout(absl::Condition(&ready),
+                                              absl::Milliseconds(250));
       if (stop_) return;
       batch.swap(fresh_);
-      if (retry_) {
+      if (retry_ || !woken) {
         batch.insert(batch.end(), waiters_.begin(), waiters_.end());
         waiters_.clear();
         retry_ = false;
       }
       in_flight_.insert(batch.begin(), batch.end());
     }
-    Serve(std::move(batch));
+    if (!batch.empty()) Serve(std::move(batch));
   }
 }
 
@@ -214,11 +228,12 @@ void WorkerServiceImpl::Serve(std::vector<LeaseCall*> batch) {
   std::vector<std::pair<LeaseCall*, grpc::Status>> answered;
   {
     absl::MutexLock lock(&mu_);
+    const int64_t ticks = ticks_;
     for (size_t i = 0; i < batch.size(); ++i) {
       LeaseCall* r = batch[i];
       in_flight_.erase(r);
       grpc::Status status;
-      if (r->Take(std::move(answers[i]), &status)) {
+      if (r->Take(std::move(answers[i]), ticks, &status)) {
         answered.emplace_back(r, status);
       } else if (cancelled_.count(r) > 0) {
         answered.emplace_back(r, grpc::Status::CANCELLED);
@@ -284,7 +299,8 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(
         if (r.ok() && resp->accepted() && req->acquire_next()) {
           // Answered by the lease thread, with the next trial if any.
           absl::MutexLock lock(&mu_);
-          fresh_.push_back(new NextTrialCall(req->worker_id(), reactor, resp));
+          fresh_.push_back(
+              new NextTrialCall(req->worker_id(), reactor, resp, ticks_));
           return;
         }
         reactor->Finish(ToGrpcStatus(r.status()));

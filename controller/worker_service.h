@@ -27,9 +27,10 @@ class LeaseCall {
  public:
   virtual ~LeaseCall() = default;
   virtual const std::string& worker_id() const = 0;
-  // Takes the lease answer for this call. True with *status set when the
-  // call is to be answered now; false: it waits for the next try.
-  virtual bool Take(absl::StatusOr<v1::AcquireTrialResponse> r,
+  // Takes the lease answer for this call; `ticks` counts the controller's
+  // ticks so far. True with *status set when the call is to be answered
+  // now; false: it waits for the next try (after the next tick).
+  virtual bool Take(absl::StatusOr<v1::AcquireTrialResponse> r, int64_t ticks,
                     grpc::Status* status) = 0;
   // Finishes the RPC (once).
   virtual void Answer(const grpc::Status& status) = 0;
@@ -83,6 +84,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   std::set<LeaseCall*> in_flight_ ABSL_GUARDED_BY(mu_);
   std::set<LeaseCall*> cancelled_ ABSL_GUARDED_BY(mu_);
   bool retry_ ABSL_GUARDED_BY(mu_) = false;  // a tick since the last try
+  int64_t ticks_ ABSL_GUARDED_BY(mu_) = 0;   // ticks so far
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread lease_thread_;
 };

@@ -5,7 +5,8 @@
 // are real table lookups, every other trial is SimulatedEvaluator's.
 //   nas-simworker --controller=HOST:PORT --workers=64 [--eval_ms=0]
 // Exits 0 when every worker ended normally, 1 otherwise (the first error
-// is printed), with one summary line of trials done.
+// is printed), with summary lines "results_accepted N" and
+// "trials_from_report N" (trials that came with a report's answer).
 // --latency_file=PATH writes, at exit, one line per AcquireTrial and
 // ReportResult call: "<method> <end, unix microseconds> <latency
 // microseconds> <useful: 1 = got a trial / result accepted>"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   nas::SimulatedEvaluator evaluator(
       absl::Milliseconds(absl::GetFlag(FLAGS_eval_ms)), &tabular);
   std::atomic<int64_t> accepted{0};
+  std::atomic<int64_t> from_report{0};
   absl::Mutex mu;
   absl::Status first_error;
   int failed = 0;
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
       options.token = *token;
       options.log_trials = false;
       options.results_accepted = &accepted;
+      options.trials_from_report = &from_report;
       if (!latency_file.empty()) {
         std::vector<Sample>* mine = &samples[i];
         options.on_rpc = [mine](const char* method, absl::Duration latency,
@@ -139,6 +142,8 @@ int main(int argc, char** argv) {
   }
   // Machine-readable for tests and benches.
   printf("results_accepted %lld\n", static_cast<long long>(accepted.load()));
+  printf("trials_from_report %lld\n",
+         static_cast<long long>(from_report.load()));
   fflush(stdout);
   if (failed > 0) {
     fprintf(stderr, "nas-simworker: %d of %d workers failed; first: %s\n",

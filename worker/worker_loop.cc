@@ -167,6 +167,9 @@ class Worker {
       if (next.has_value()) {
         v1::Trial trial = *std::move(next);
         next.reset();
+        if (options_.trials_from_report != nullptr) {
+          ++*options_.trials_from_report;
+        }
         next = RunTrial(trial, WantsNext(done));
         ++done;
         last_work = absl::Now();

@@ -57,6 +57,9 @@ struct WorkerOptions {
   // When set, counts the evaluations whose ReportResult the controller
   // accepted (results, not failures). Not owned. Default nullptr.
   std::atomic<int64_t>* results_accepted = nullptr;
+  // When set, counts the trials that came with the answer to the previous
+  // report (acquire_next) instead of from AcquireTrial. Not owned.
+  std::atomic<int64_t>* trials_from_report = nullptr;
   // When set, called after every AcquireTrial and ReportResult (retries
   // included) with the method name, the call's wall time and `useful`:
   // AcquireTrial returned a trial / ReportResult was accepted. Called from

@@ -108,6 +108,7 @@ evaluation: {mode: FULL, epochs: 1}
   absl::SleepFor(absl::Seconds(seconds));
   for (auto& sim : sims) sim->Signal(SIGTERM);
   int64_t accepted = 0;
+  int64_t from_report = 0;  // trials leased by the answer to a report
   for (int p = 0; p < kProcesses; ++p) {
     std::optional<int> rc = sims[p]->WaitFor(absl::Seconds(60));
     const std::string log = testing::ReadFile(sims[p]->log_path());
@@ -121,12 +122,25 @@ evaluation: {mode: FULL, epochs: 1}
                                  &n))
         << log;
     accepted += n;
+    const size_t from = log.find("trials_from_report ");
+    ASSERT_NE(from, std::string::npos) << log;
+    int64_t f = 0;
+    ASSERT_TRUE(
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(log.substr(
+                             from + 19, log.find('\n', from) - from - 19)),
+                         &f))
+        << log;
+    from_report += f;
     // No refusals and no retries: a worker logs only errors.
     EXPECT_EQ(log.find("refused"), std::string::npos) << log;
   }
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
   ASSERT_TRUE(cluster.controller()->Running());
 
+  // The queue holds trials for every worker: after its first trial a
+  // worker gets nearly every next one with its report (acquire_next).
+  EXPECT_GT(from_report, accepted / 2)
+      << from_report << " of " << accepted << " trials came with a report";
   // Every accepted result is stored, once; nothing is left running.
   const std::string id = absl::StrCat(exp.id());
   const std::string conn = cluster.conninfo();
