@@ -36,7 +36,11 @@
 // count is the reference) and Optuna (bench/dispatch_throughput_optuna.py
 // with /usr/bin/python3: min(N, --optuna_max_procs) processes for each N,
 // RandomSampler, six categorical parameters with five choices; the ratio for
-// N uses Optuna's best rate with at most that many processes).
+// N uses Optuna's best rate with at most that many processes). Then, on
+// a copy of the prepared P = 0 database: pgbench of one whole trial per
+// transaction in our real schema (the nine row writes of a trial, with
+// the schema's indexes, foreign keys and triggers; RunPgbenchTrial), the
+// database's own rate for trials, unbatched.
 //
 // Writes <out_dir>/dispatch_throughput.{csv,md,svg} (+ pgbench script,
 // logs, and with --pg_stat_statements the top statements per run).
@@ -200,6 +204,12 @@ double Percentile(std::vector<double> v, double q) {
   return v[i];
 }
 
+// "p50 / p99", or "none" when no call was measured (NaN).
+std::string P50P99(double p50, double p99) {
+  if (std::isnan(p50)) return "none";
+  return absl::StrFormat("%.1f / %.1f", p50, p99);
+}
+
 // True when something accepts TCP connections on 127.0.0.1:port.
 bool PortOpen(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -313,6 +323,7 @@ class Bench {
     const auto t0 = Clock::now();
     std::vector<RunRow> rows;
     bool baselines_done = false;
+    bool trial_pgbench_done = false;
     for (int64_t p : preloads) {
       absl::StatusOr<std::unique_ptr<testing::PostgresServer>> pg =
           testing::PostgresServer::Start();
@@ -349,6 +360,10 @@ class Bench {
       if (!Prepare(p)) return 1;
       fprintf(stderr, "dispatch_throughput: P=%lld prepared in %.0f s\n",
               static_cast<long long>(p), Since(tp));
+      if (!trial_pgbench_done && absl::GetFlag(FLAGS_pgbench)) {
+        if (!RunPgbenchTrial()) return 1;
+        trial_pgbench_done = true;
+      }
       for (int64_t n : workers) {
         absl::StatusOr<RunRow> row = RunOne(static_cast<int>(n), p);
         if (!row.ok()) {
@@ -804,7 +819,7 @@ class Bench {
     for (int64_t c : clients) {
       std::string out;
       const std::string cmd =
-          absl::StrCat("pgbench -n -f ", ShellQuote(script), " -c ", c, " -j ",
+          absl::StrCat("pgbench -n -M prepared -f ", ShellQuote(script), " -c ", c, " -j ",
                        std::min<int64_t>(c, 2), " -T ", seconds,
                        " -h 127.0.0.1 -p ", port_, " -U nas pgb 2>&1");
       const int rc = testing::RunCommand(cmd, &out);
@@ -824,6 +839,101 @@ class Bench {
               static_cast<long long>(c), tps);
     }
     return true;
+  }
+
+  // pgbench of one whole trial per transaction in our real schema (a copy
+  // of the prepared experiment's database, its triggers, indexes and
+  // foreign keys): the rows the controller writes for one trial (candidate
+  // and trial, lease update of both and the attempt row, result row and
+  // the three updates of a stored result), unbatched. The database's own
+  // rate for trials with this schema; the controller batches across trials
+  // (fewer statements and commits), so it is a reference, not a ceiling.
+  bool RunPgbenchTrial() {
+    const std::string db = "pgt";
+    const std::string admin = Conninfo(port_, "postgres");
+    absl::StatusOr<std::string> s =
+        Psql(admin, absl::StrCat("CREATE DATABASE ", db,
+                                 " TEMPLATE nas STRATEGY FILE_COPY"));
+    if (s.ok()) {
+      s = Psql(Conninfo(port_, db),
+               "CREATE SEQUENCE pgbench_trial_seq START 100000000");
+    }
+    if (!s.ok()) {
+      fprintf(stderr, "dispatch_throughput: trial pgbench set-up: %s\n",
+              s.status().ToString().c_str());
+      return false;
+    }
+    const std::string e = absl::StrCat(experiment_id_);
+    const std::string script = out_dir_ + "/pgbench_trial.sql";
+    std::ofstream(script)
+        << "BEGIN;\n"
+           "INSERT INTO candidates (experiment_id, seq, space, canonical, "
+           "choices, arch_hash, state, macs, params) VALUES ("
+        << e
+        << ", nextval('pgbench_trial_seq'), 'nb201', "
+           "'|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|"
+           "nor_conv_3x3~1|nor_conv_3x3~2|', '{3,3,3,1,3,3}', "
+           "md5(random()::text), 'QUEUED', 1000000, 10000) RETURNING id AS "
+           "cand \\gset\n"
+           "INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
+           "lease_seconds) VALUES ("
+        << e
+        << ", :cand, 3, 60) RETURNING id AS trial \\gset\n"
+           "UPDATE trials SET status = 'RUNNING', attempt = 1, worker_id = "
+           "'sim-0', started_at = now(), lease_until = now() + interval '60 "
+           "s' WHERE id = :trial;\n"
+           "UPDATE candidates SET state = 'RUNNING', attempts = 1, updated_at "
+           "= now() WHERE id = :cand;\n"
+           "INSERT INTO trial_attempts (trial_id, attempt, worker_id, "
+           "lease_until) VALUES (:trial, 1, 'sim-0', now() + interval '60 "
+           "s');\n"
+           "INSERT INTO results (trial_id, attempt, worker_id, experiment_id, "
+           "candidate_id, val_accuracy, test_accuracy, macs, params, "
+           "latency_ms, train_seconds, epochs, device, metrics_proto) VALUES "
+           "(:trial, 1, 'sim-0', "
+        << e << ", :cand, 0.9, 0.89, 1000000, 10000, 1.5, 0, 1, 'simulated', "
+        << "'\\x" << proto_hex_
+        << "'::bytea);\n"
+           "UPDATE trials SET status = 'SUCCEEDED', finished_at = now(), "
+           "lease_until = NULL WHERE id = :trial;\n"
+           "UPDATE trial_attempts SET outcome = 'SUCCEEDED', ended_at = now() "
+           "WHERE trial_id = :trial AND attempt = 1;\n"
+           "UPDATE candidates SET state = 'EVALUATED', worker_id = 'sim-0', "
+           "val_accuracy = 0.9, test_accuracy = 0.89, metric_macs = 1000000, "
+           "metric_params = 10000, latency_ms = 1.5, train_seconds = 0, "
+           "epochs = 1, device = 'simulated', updated_at = now() WHERE id = "
+           ":cand;\n"
+           "COMMIT;\n";
+    const std::vector<int64_t> clients = ParseList(
+        quick_ ? std::string("8") : absl::GetFlag(FLAGS_pgbench_clients));
+    const int seconds = quick_ ? 5 : absl::GetFlag(FLAGS_pgbench_seconds);
+    for (int64_t c : clients) {
+      std::string out;
+      const std::string cmd =
+          absl::StrCat("pgbench -n -M prepared -f ", ShellQuote(script), " -c ", c, " -j ",
+                       std::min<int64_t>(c, 2), " -T ", seconds,
+                       " -h 127.0.0.1 -p ", port_, " -U nas ", db, " 2>&1");
+      const int rc = testing::RunCommand(cmd, &out);
+      std::ofstream(Logs(absl::StrCat("pgbench_trial_c", c, ".log")))
+          << cmd << "\n"
+          << out;
+      const size_t at = out.find("tps = ");
+      double tps = 0;
+      if (rc != 0 || at == std::string::npos ||
+          !absl::SimpleAtod(out.substr(at + 6, out.find(' ', at + 6) - at - 6),
+                            &tps)) {
+        fprintf(stderr, "dispatch_throughput: trial pgbench failed: %s\n",
+                out.c_str());
+        return false;
+      }
+      pgbench_trial_.push_back({static_cast<int>(c), tps});
+      fprintf(stderr,
+              "dispatch_throughput: pgbench of whole trials -c %lld: %.0f "
+              "trials/s\n",
+              static_cast<long long>(c), tps);
+    }
+    s = Psql(admin, absl::StrCat("DROP DATABASE ", db));
+    return s.ok();
   }
 
   int OptunaProcs(int64_t n) const {
@@ -983,6 +1093,17 @@ class Bench {
     return s;
   }
 
+  static double MinRate(const std::vector<RunRow>& rows) {
+    double v = rows.empty() ? 0 : rows[0].trials_per_s;
+    for (const RunRow& r : rows) v = std::min(v, r.trials_per_s);
+    return v;
+  }
+  static double MaxRate(const std::vector<RunRow>& rows) {
+    double v = 0;
+    for (const RunRow& r : rows) v = std::max(v, r.trials_per_s);
+    return v;
+  }
+
   void Report(const std::vector<RunRow>& rows, double wall) {
     double best_pgbench = 0;
     int best_c = 0;
@@ -999,6 +1120,12 @@ class Bench {
            "rss_start_mib,peak_rss_mib,controller_cores,postgres_cores,note\n";
     for (const PgbenchRow& p : pgbench_) {
       csv << "pgbench," << p.clients << ",," << 0 << "," << p.tps
+          << ",,,,,,,,,,,,,,,,\n";
+    }
+    double best_trial = 0;
+    for (const PgbenchRow& p : pgbench_trial_) {
+      best_trial = std::max(best_trial, p.tps);
+      csv << "pgbench_trial," << p.clients << ",," << 0 << "," << p.tps
           << ",,,,,,,,,,,,,,,,\n";
     }
     for (const auto& [k, o] : optuna_) {
@@ -1026,10 +1153,11 @@ class Bench {
           << r.postgres_cpu_s / r.window_s << "," << r.note << "\n";
       absl::StrAppendFormat(
           &md,
-          "| %d (%d) | %d | %.1f | %.4fx | %.2fx | %.1f / %.1f | %.1f / %.1f | "
+          "| %d (%d) | %d | %.1f | %.4fx | %.2fx | %s | %s | "
           "%.0f %% | %.1f | %.0f | %.2f / %.2f |%s\n",
           r.workers, r.procs, r.preload, r.trials_per_s, rp, ro,
-          r.acquire_p50_ms, r.acquire_p99_ms, r.report_p50_ms, r.report_p99_ms,
+          P50P99(r.acquire_p50_ms, r.acquire_p99_ms),
+          P50P99(r.report_p50_ms, r.report_p99_ms),
           r.report_n > 0
               ? 100.0 * std::max<int64_t>(0, r.report_n - r.acquire_n) /
                     r.report_n
@@ -1039,6 +1167,20 @@ class Bench {
           r.note.empty() ? "" : (" " + r.note).c_str());
     }
     absl::StrAppend(&md, "\n");
+    for (const PgbenchRow& p : pgbench_trial_) {
+      absl::StrAppendFormat(
+          &md,
+          "- pgbench, one whole trial's rows in our schema per transaction "
+          "(unbatched), -c %d: %.0f trials/s%s\n",
+          p.clients, p.tps,
+          p.tps == best_trial
+              ? absl::StrFormat(" (best; the controller reaches %.0f%%..%.0f%% "
+                                "of it)",
+                                100 * MinRate(rows) / best_trial,
+                                100 * MaxRate(rows) / best_trial)
+                    .c_str()
+              : "");
+    }
     for (const PgbenchRow& p : pgbench_) {
       absl::StrAppendFormat(&md,
                             "- pgbench, one results-shaped row per "
@@ -1074,6 +1216,7 @@ class Bench {
   // A real serialized EvaluationMetrics (genotype 0), for pgbench's rows.
   std::string proto_hex_;
   std::vector<PgbenchRow> pgbench_;
+  std::vector<PgbenchRow> pgbench_trial_;  // whole trials per transaction
   std::map<int, OptunaRow> optuna_;
 };
 
