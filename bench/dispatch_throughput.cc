@@ -813,30 +813,39 @@ class Bench {
            "(1, 'sim-bench-0', 1, :c, 0.9, 0.89, 1000000, 10000, 1.5, 0, 1, "
            "'simulated', '\\x"
         << proto_hex_ << "'::bytea);\n";
+    return RunPgbenchScript(script, "pgb", "pgbench", "tps", &pgbench_);
+  }
+
+  // Runs `script` on database `db` with each --pgbench_clients count
+  // (prepared statements), appending {clients, transactions/s} to *rows;
+  // logs as <label>_c<C>.log. False (with the output printed) on failure.
+  bool RunPgbenchScript(const std::string& script, const std::string& db,
+                        const std::string& label, const std::string& unit,
+                        std::vector<PgbenchRow>* rows) {
     const std::vector<int64_t> clients = ParseList(
         quick_ ? std::string("8") : absl::GetFlag(FLAGS_pgbench_clients));
     const int seconds = quick_ ? 5 : absl::GetFlag(FLAGS_pgbench_seconds);
     for (int64_t c : clients) {
       std::string out;
       const std::string cmd =
-          absl::StrCat("pgbench -n -M prepared -f ", ShellQuote(script), " -c ", c, " -j ",
-                       std::min<int64_t>(c, 2), " -T ", seconds,
-                       " -h 127.0.0.1 -p ", port_, " -U nas pgb 2>&1");
+          absl::StrCat("pgbench -n -M prepared -f ", ShellQuote(script), " -c ",
+                       c, " -j ", std::min<int64_t>(c, 2), " -T ", seconds,
+                       " -h 127.0.0.1 -p ", port_, " -U nas ", db, " 2>&1");
       const int rc = testing::RunCommand(cmd, &out);
-      std::ofstream(Logs(absl::StrCat("pgbench_c", c, ".log"))) << cmd << "\n"
+      std::ofstream(Logs(absl::StrCat(label, "_c", c, ".log"))) << cmd << "\n"
                                                                 << out;
       const size_t at = out.find("tps = ");
       double tps = 0;
       if (rc != 0 || at == std::string::npos ||
           !absl::SimpleAtod(out.substr(at + 6, out.find(' ', at + 6) - at - 6),
                             &tps)) {
-        fprintf(stderr, "dispatch_throughput: pgbench failed: %s\n",
+        fprintf(stderr, "dispatch_throughput: %s failed: %s\n", label.c_str(),
                 out.c_str());
         return false;
       }
-      pgbench_.push_back({static_cast<int>(c), tps});
-      fprintf(stderr, "dispatch_throughput: pgbench -c %lld: %.0f tps\n",
-              static_cast<long long>(c), tps);
+      rows->push_back({static_cast<int>(c), tps});
+      fprintf(stderr, "dispatch_throughput: %s -c %lld: %.0f %s\n",
+              label.c_str(), static_cast<long long>(c), tps, unit.c_str());
     }
     return true;
   }
@@ -904,33 +913,9 @@ class Bench {
            "epochs = 1, device = 'simulated', updated_at = now() WHERE id = "
            ":cand;\n"
            "COMMIT;\n";
-    const std::vector<int64_t> clients = ParseList(
-        quick_ ? std::string("8") : absl::GetFlag(FLAGS_pgbench_clients));
-    const int seconds = quick_ ? 5 : absl::GetFlag(FLAGS_pgbench_seconds);
-    for (int64_t c : clients) {
-      std::string out;
-      const std::string cmd =
-          absl::StrCat("pgbench -n -M prepared -f ", ShellQuote(script), " -c ", c, " -j ",
-                       std::min<int64_t>(c, 2), " -T ", seconds,
-                       " -h 127.0.0.1 -p ", port_, " -U nas ", db, " 2>&1");
-      const int rc = testing::RunCommand(cmd, &out);
-      std::ofstream(Logs(absl::StrCat("pgbench_trial_c", c, ".log")))
-          << cmd << "\n"
-          << out;
-      const size_t at = out.find("tps = ");
-      double tps = 0;
-      if (rc != 0 || at == std::string::npos ||
-          !absl::SimpleAtod(out.substr(at + 6, out.find(' ', at + 6) - at - 6),
-                            &tps)) {
-        fprintf(stderr, "dispatch_throughput: trial pgbench failed: %s\n",
-                out.c_str());
-        return false;
-      }
-      pgbench_trial_.push_back({static_cast<int>(c), tps});
-      fprintf(stderr,
-              "dispatch_throughput: pgbench of whole trials -c %lld: %.0f "
-              "trials/s\n",
-              static_cast<long long>(c), tps);
+    if (!RunPgbenchScript(script, db, "pgbench_trial", "trials/s",
+                          &pgbench_trial_)) {
+      return false;
     }
     s = Psql(admin, absl::StrCat("DROP DATABASE ", db));
     return s.ok();
