@@ -83,7 +83,8 @@ class NextTrialCall final : public LeaseCall {
   bool Take(absl::StatusOr<v1::AcquireTrialResponse> r, int64_t ticks,
             grpc::Status* status) override {
     *status = grpc::Status::OK;
-    if (r.ok() && r->has_trial()) {
+    if (!r.ok()) return true;  // a refused lease: no next trial, no wait
+    if (r->has_trial()) {
       *response_->mutable_next_trial() = std::move(*r->mutable_trial());
       return true;
     }
