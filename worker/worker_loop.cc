@@ -205,7 +205,8 @@ class Worker {
         absl::SleepFor(absl::Seconds(5));
         continue;
       }
-      if (!s.ok()) return s;
+      // Told to stop while the call was failing over: a normal stop.
+      if (!s.ok()) return stop_->load() ? absl::OkStatus() : s;
       if (!resp.has_trial()) continue;
       next = RunTrial(resp.trial(), WantsNext(done));
       ++done;
