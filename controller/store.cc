@@ -317,10 +317,14 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  WHERE $3::int <= 0 OR a.k + (SELECT count(*) FROM trials h"
          "    WHERE h.status = 'RUNNING' AND h.worker_id = a.worker_id) < $3), "
          "picked AS MATERIALIZED ("
+         // The running experiments are read once (an InitPlan), not once
+         // per queued trial: the generic plan, made when the queue was
+         // short, reads the whole queue and sorts it (cheap), and a
+         // per-row subquery made that 1,000 index probes per batch.
          "  SELECT t.id FROM trials t"
          "  WHERE t.status = 'QUEUED' AND t.required_labels <@ $2::jsonb"
-         "    AND EXISTS (SELECT 1 FROM experiments e"
-         "                WHERE e.id = t.experiment_id AND e.state = 'RUNNING')"
+         "    AND t.experiment_id = ANY (ARRAY(SELECT e.id FROM experiments e"
+         "                                    WHERE e.state = 'RUNNING'))"
          "  ORDER BY t.id LIMIT (SELECT count(*) FROM w)"
          "  FOR UPDATE SKIP LOCKED), "
          "next AS ("
@@ -458,11 +462,19 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "val_accuracy, test_accuracy, macs, params, latency_ms, "
          "train_seconds, epochs, device, decode(metrics_proto, 'base64'), "
          "simulated_seconds FROM x ORDER BY trial_id), "
+         // The id arrays give every update an index path whatever the
+         // planner thinks of x (100 rows, always): joining on x alone, it
+         // scanned all of trials and trial_attempts per batch while they
+         // held tens of thousands of rows (auto_explain, issue 9).
+         "ids AS (SELECT array_agg(trial_id) AS trials, "
+         "array_agg(candidate_id) AS candidates FROM x), "
          "t AS (UPDATE trials t SET status = 'SUCCEEDED', finished_at = now(), "
-         "lease_until = NULL, error = '' FROM x WHERE t.id = x.trial_id), "
+         "lease_until = NULL, error = '' WHERE t.id = ANY ((SELECT trials "
+         "FROM ids)::bigint[])), "
          "a AS (UPDATE trial_attempts a SET outcome = 'SUCCEEDED', "
          "ended_at = now(), error = '' FROM x WHERE a.trial_id = x.trial_id "
-         "AND a.attempt = x.attempt) "
+         "AND a.attempt = x.attempt AND a.trial_id = ANY ((SELECT trials "
+         "FROM ids)::bigint[])) "
          "UPDATE candidates c SET state = 'EVALUATED', attempts = x.attempt, "
          "worker_id = x.worker_id, val_accuracy = x.val_accuracy, "
          "test_accuracy = x.test_accuracy, metric_macs = x.macs, "
@@ -472,7 +484,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "throughput_images_per_second = x.throughput, "
          "train_images_per_second = x.train_ips, "
          "simulated_seconds = x.simulated_seconds, reason = '', "
-         "updated_at = now() FROM x WHERE c.id = x.candidate_id"},
+         "updated_at = now() FROM x WHERE c.id = x.candidate_id AND c.id = "
+         "ANY ((SELECT candidates FROM ids)::bigint[])"},
         {"store_result",
          "WITH r AS (INSERT INTO results (trial_id, attempt, worker_id, "
          "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
