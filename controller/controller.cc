@@ -871,40 +871,38 @@ std::vector<absl::StatusOr<v1::AcquireTrialResponse>> Controller::AcquireTrials(
   return out;
 }
 
-v1::AcquireTrialResponse Controller::TrialResponse(
-    const LeasedTrial& leased_trial) {
-  const LeasedTrial* leased = &leased_trial;
+v1::AcquireTrialResponse Controller::TrialResponse(const LeasedTrial& leased) {
   v1::AcquireTrialResponse out;
   v1::Trial* t = out.mutable_trial();
-  t->set_trial_id(leased->trial_id);
-  t->set_attempt(leased->attempt);
-  t->set_experiment_id(leased->experiment_id);
-  t->set_candidate_id(leased->candidate_id);
-  *t->mutable_genotype() = leased->genotype;
-  *t->mutable_search_space() = leased->spec.search_space();
-  *t->mutable_nb201() = leased->spec.search_space().nb201();
-  *t->mutable_evaluation() = leased->spec.evaluation();
-  t->set_lease_seconds(leased->spec.lease_seconds());
-  const v1::EvaluationMode mode = leased->spec.evaluation().mode();
+  t->set_trial_id(leased.trial_id);
+  t->set_attempt(leased.attempt);
+  t->set_experiment_id(leased.experiment_id);
+  t->set_candidate_id(leased.candidate_id);
+  *t->mutable_genotype() = leased.genotype;
+  *t->mutable_search_space() = leased.spec.search_space();
+  *t->mutable_nb201() = leased.spec.search_space().nb201();
+  *t->mutable_evaluation() = leased.spec.evaluation();
+  t->set_lease_seconds(leased.spec.lease_seconds());
+  const v1::EvaluationMode mode = leased.spec.evaluation().mode();
   const bool trains = mode == v1::FULL || mode == v1::EARLY_STOPPED;
-  if (leased->final_of != 0) {
+  if (leased.final_of != 0) {
     t->set_final_training(true);
-    t->mutable_evaluation()->set_epochs(leased->spec.final().epochs());
+    t->mutable_evaluation()->set_epochs(leased.spec.final().epochs());
     // A final re-training trains from scratch, in every mode.
     if (mode == v1::SUPERNET) t->mutable_evaluation()->set_mode(v1::FULL);
   }
-  if (leased->supernet) {
+  if (leased.supernet) {
     t->set_supernet_training(true);
     t->mutable_evaluation()->set_epochs(
-        leased->spec.evaluation().supernet().epochs());
+        leased.spec.evaluation().supernet().epochs());
   } else if (mode == v1::SUPERNET) {
-    t->set_supernet_hash(leased->supernet_hash);
+    t->set_supernet_hash(leased.supernet_hash);
   }
   // Inherited candidates are exported like trained ones; the supernet's
   // weights travel as the result's model anyway.
-  const bool exports = trains || (mode == v1::SUPERNET && !leased->supernet);
-  t->set_export_model(
-      exports && (leased->final_of != 0 || leased->spec.keep_models() > 0));
+  const bool exports = trains || (mode == v1::SUPERNET && !leased.supernet);
+  t->set_export_model(exports &&
+                      (leased.final_of != 0 || leased.spec.keep_models() > 0));
   return out;
 }
 

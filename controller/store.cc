@@ -1556,8 +1556,7 @@ absl::StatusOr<std::optional<LeasedTrial>> Store::LeaseTrial(
 absl::StatusOr<std::vector<Store::LeaseAnswer>> Store::LeaseTrials(
     const std::vector<std::string>& worker_ids,
     const std::map<std::string, std::string>& labels, int max_leases) {
-  std::vector<LeaseAnswer> out(worker_ids.size());
-  if (worker_ids.empty()) return out;
+  if (worker_ids.empty()) return std::vector<LeaseAnswer>();
   // Each call with its position and its rank among the calls of the same
   // worker (so that one batch cannot take a worker past its limit).
   google::protobuf::ListValue calls;
