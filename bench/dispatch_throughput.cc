@@ -76,11 +76,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "common/search_space.h"
+#include "common/spaces/search_space.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
-#include "worker/simulated_evaluator.h"
+#include "worker/evaluators/simulated_evaluator.h"
 
 ABSL_FLAG(std::string, workers, "8,64,256", "simulated worker counts N");
 ABSL_FLAG(std::string, preload, "0,100000,1000000",

@@ -14,8 +14,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "common/search_space.h"
-#include "worker/evaluator.h"
+#include "common/spaces/search_space.h"
+#include "worker/evaluators/evaluator.h"
 
 ABSL_FLAG(int, threads, 1, "LibTorch intra-op threads (as nas-worker)");
 ABSL_FLAG(int, repeats, 5, "evaluations of each candidate");

@@ -40,11 +40,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "common/search_space.h"
+#include "common/spaces/search_space.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
-#include "worker/tabular_evaluator.h"
+#include "worker/evaluators/tabular_evaluator.h"
 
 ABSL_FLAG(std::string, table,
           std::string(NAS_SOURCE_DIR) + "/../shared/bench/nb201.csv",

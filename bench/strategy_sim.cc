@@ -37,11 +37,11 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/nb201_space.h"
+#include "common/spaces/nb201_space.h"
 #include "common/objective.h"
 #include "common/pareto.h"
-#include "common/spec.h"
-#include "controller/strategy.h"
+#include "common/spec/spec.h"
+#include "controller/strategies/strategy.h"
 
 ABSL_FLAG(std::string, csv, "../shared/bench/nb201.csv", "benchmark table");
 ABSL_FLAG(std::string, strategy, "name: random",

@@ -32,9 +32,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "common/search_space.h"
+#include "common/spaces/search_space.h"
 #include "common/sha256.h"
-#include "worker/evaluator.h"
+#include "worker/evaluators/evaluator.h"
 
 ABSL_FLAG(std::string, space, "nb201", "search space (nb201 or mobilenet)");
 ABSL_FLAG(int, channels, 8, "nb201 channels of the first stage");

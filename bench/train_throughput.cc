@@ -12,7 +12,7 @@
 //   /tmp/b/bench/train_throughput --threads=1 --reps=5
 //
 // --augment_micro instead times the two random-crop implementations of
-// worker/augment.h on one training batch.
+// worker/data/augment.h on one training batch.
 #include <ATen/CPUGeneratorImpl.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -32,13 +32,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/mobilenet_space.h"
-#include "common/nb201_space.h"
-#include "worker/augment.h"
+#include "common/spaces/mobilenet_space.h"
+#include "common/spaces/nb201_space.h"
+#include "worker/data/augment.h"
 #include "worker/device.h"
-#include "worker/fashion_mnist.h"
-#include "worker/model_builder.h"
-#include "worker/nb201_model.h"  // CountParameters
+#include "worker/data/fashion_mnist.h"
+#include "worker/models/model_builder.h"
+#include "worker/models/nb201_model.h"  // CountParameters
 #include "worker/trainer.h"
 
 ABSL_FLAG(int, threads, 1, "intra-op threads for both sides");

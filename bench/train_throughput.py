@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Python PyTorch 1.13 side of bench/train_throughput.
 
-The same architectures as worker/nb201_model.cc and worker/mobilenet_model.cc,
+The same architectures as worker/models/nb201_model.cc and worker/models/mobilenet_model.cc,
 layer for layer (the bench asserts equal parameter counts), trained with the
 same step as worker/trainer.cc: per-step cosine learning rate, gradients set
 to None, forward, cross entropy (label smoothing), backward, SGD (momentum,
@@ -34,7 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
-MEAN, STD = 0.2860, 0.3530  # worker/fashion_mnist.h
+MEAN, STD = 0.2860, 0.3530  # worker/data/fashion_mnist.h
 
 
 def read_idx_images(path):
@@ -59,7 +59,7 @@ def load_train(data_dir):
     return xt.contiguous(), torch.from_numpy(y.astype(np.int64))
 
 
-# --- nb201 (worker/nb201_model.cc) -------------------------------------------
+# --- nb201 (worker/models/nb201_model.cc) -------------------------------------------
 NONE, SKIP, CONV1, CONV3, POOL = range(5)
 EDGE_NODES = [(1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)]
 
@@ -163,7 +163,7 @@ class Nb201Network(nn.Module):
         return self.classifier(h.mean((2, 3)))
 
 
-# --- mobilenet (worker/mobilenet_model.cc, common/mobilenet_space.h) ---------
+# --- mobilenet (worker/models/mobilenet_model.cc, common/spaces/mobilenet_space.h) ---------
 KERNELS, EXPANSIONS, DEPTHS = (3, 5, 7), (3, 4, 6), (2, 3, 4)
 
 

@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "common/nb201_space.h"
-#include "worker/evaluator.h"
+#include "common/spaces/nb201_space.h"
+#include "worker/evaluators/evaluator.h"
 
 namespace nas {
 namespace {

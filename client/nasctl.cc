@@ -20,7 +20,7 @@
 #include "client/connection.h"
 #include "client/curve.h"
 #include "client/svg_plot.h"
-#include "common/spec.h"
+#include "common/spec/spec.h"
 #include "google/protobuf/util/json_util.h"
 #include "nas/v1/experiment.grpc.pb.h"
 

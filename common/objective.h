@@ -1,7 +1,7 @@
 // What a search optimizes, computed from a result's metrics: the scalar
 // fitness (val_accuracy, or the MnasNet reward) and the objective vector for
 // Pareto ranking. Pure functions of a validated ObjectiveSpec (see
-// common/spec.h), thread-safe. Never looks at test_accuracy.
+// common/spec/spec.h), thread-safe. Never looks at test_accuracy.
 #ifndef NAS_COMMON_OBJECTIVE_H_
 #define NAS_COMMON_OBJECTIVE_H_
 

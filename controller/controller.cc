@@ -15,10 +15,10 @@
 #include "common/pareto.h"
 #include "common/result_validation.h"
 #include "common/sha256.h"
-#include "common/spec.h"
+#include "common/spec/spec.h"
 #include "common/status_macros.h"
-#include "controller/early_stopping.h"
-#include "controller/request_validation.h"
+#include "controller/early_stopping/early_stopping.h"
+#include "controller/service/request_validation.h"
 
 namespace nas {
 namespace {

@@ -31,8 +31,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/metrics.h"
-#include "controller/store.h"
-#include "controller/strategy.h"
+#include "controller/store/store.h"
+#include "controller/strategies/strategy.h"
 #include "nas/v1/experiment.pb.h"
 #include "nas/v1/worker.pb.h"
 

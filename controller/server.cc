@@ -11,10 +11,10 @@
 #include "common/metrics_endpoint.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
-#include "controller/experiment_service.h"
+#include "controller/service/experiment_service.h"
 #include "controller/metrics.h"
-#include "controller/rpc_metrics.h"
-#include "controller/worker_service.h"
+#include "controller/service/rpc_metrics.h"
+#include "controller/service/worker_service.h"
 
 namespace nas {
 

@@ -14,7 +14,7 @@
 //
 // Authentication (docs/SECURITY.md): TLS when `tls` names a certificate,
 // optionally requiring client certificates; bearer tokens per role checked
-// by every handler of both services (controller/auth.h). Health checking
+// by every handler of both services (controller/service/auth.h). Health checking
 // and reflection stay open. The metrics' gauges are refreshed every
 // `stats_interval` while SERVING.
 #ifndef NAS_CONTROLLER_SERVER_H_
@@ -60,7 +60,7 @@ struct ServerOptions {
   // RESOURCE_EXHAUSTED. Default 256 MiB.
   int max_message_bytes = 256 << 20;
   ServerTlsOptions tls;
-  // Bearer tokens of the two roles (controller/auth.h); "" = that role's
+  // Bearer tokens of the two roles (controller/service/auth.h); "" = that role's
   // service is open. Default: both open.
   std::string client_token;
   std::string worker_token;

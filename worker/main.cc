@@ -12,9 +12,10 @@
 #include "absl/strings/str_split.h"
 #include "common/metrics_endpoint.h"
 #include "common/secrets.h"
-#include "worker/evaluator.h"
+#include "worker/evaluators/evaluator.h"
 #include "worker/metrics.h"
-#include "worker/tabular_evaluator.h"
+#include "worker/evaluators/mode_router.h"
+#include "worker/evaluators/tabular_evaluator.h"
 #include "worker/worker_loop.h"
 
 ABSL_FLAG(std::string, controller, "127.0.0.1:50051",

@@ -10,8 +10,8 @@
 
 #include <vector>
 
-#include "common/search_space.h"
-#include "worker/model_builder.h"
+#include "common/spaces/search_space.h"
+#include "worker/models/model_builder.h"
 
 namespace nas {
 

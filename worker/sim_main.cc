@@ -30,8 +30,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/secrets.h"
-#include "worker/simulated_evaluator.h"
-#include "worker/tabular_evaluator.h"
+#include "worker/evaluators/simulated_evaluator.h"
+#include "worker/evaluators/tabular_evaluator.h"
 #include "worker/worker_loop.h"
 
 ABSL_FLAG(std::string, controller, "127.0.0.1:50051",

@@ -14,8 +14,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/search_space.h"
-#include "worker/model_builder.h"
+#include "common/spaces/search_space.h"
+#include "worker/models/model_builder.h"
 
 namespace nas {
 

@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <functional>
 
-#include "worker/augment.h"
+#include "worker/data/augment.h"
 #include "worker/device.h"
-#include "worker/model_builder.h"
+#include "worker/models/model_builder.h"
 
 namespace nas {
 

@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "worker/evaluator.h"
+#include "worker/evaluators/evaluator.h"
 #include "worker/metrics.h"
 
 namespace nas {

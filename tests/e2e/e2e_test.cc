@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "common/nb201_space.h"
-#include "common/search_space.h"
+#include "common/spaces/nb201_space.h"
+#include "common/spaces/search_space.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/cluster.h"
@@ -660,7 +660,7 @@ TEST_F(Cluster, RestartedReinforceProposesTheSameSequence) {
 
 // duplicates: retrain. Random search with the first seed that repeats a
 // genotype within its first 6 proposals (found here the way
-// controller/random_strategy.cc draws: SearchSpace::Sample on an
+// controller/strategies/random_strategy.cc draws: SearchSpace::Sample on an
 // mt19937_64 seeded with the strategy seed); one trial at a time, so the
 // repeat is proposed after the first is stored: it must be trained again,
 // as a trial of its own, and name the first candidate.

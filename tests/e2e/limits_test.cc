@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/search_space.h"
+#include "common/spaces/search_space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"

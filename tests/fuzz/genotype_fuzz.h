@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "common/search_space.h"
+#include "common/spaces/search_space.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace nas {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "common/search_space.h"
-#include "common/spec.h"
+#include "common/spaces/search_space.h"
+#include "common/spec/spec.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "tests/fuzz/fuzz_check.h"
 

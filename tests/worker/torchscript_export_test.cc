@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "common/search_space.h"
+#include "common/spaces/search_space.h"
 #include "gtest/gtest.h"
-#include "worker/model_builder.h"
+#include "worker/models/model_builder.h"
 
 namespace nas {
 namespace {

@@ -1,0 +1,423 @@
+// The system of record: every experiment, candidate, trial attempt, progress
+// report, result and worker, in PostgreSQL. The only module that speaks SQL
+// or includes <pqxx>; libpqxx exceptions become absl::Status here:
+// connection failures -> kUnavailable, serialization/deadlock -> kAborted,
+// constraint violations from bad input -> kInvalidArgument, missing rows ->
+// kNotFound. Thread-safe: a small pool of connections, each used by one
+// caller at a time; every statement is parameterized and prepared.
+#ifndef NAS_CONTROLLER_STORE_STORE_H_
+#define NAS_CONTROLLER_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nas/v1/experiment.pb.h"
+#include "nas/v1/worker.pb.h"
+
+namespace nas {
+
+struct StoreOptions {
+  // libpq connection string, e.g. "host=127.0.0.1 port=5432 dbname=nas
+  // user=nas".
+  std::string conninfo;
+  // Connections kept open. Default 4.
+  int pool_size = 4;
+  // Size of the pieces content-addressed artifacts (supernet weights) are
+  // stored and streamed in. Default 1 MiB.
+  int artifact_chunk_bytes = 1 << 20;
+};
+
+// An experiment as stored.
+struct ExperimentRecord {
+  int64_t id = 0;
+  v1::ExperimentSpec spec;  // with defaults applied, as validated
+  int64_t seed = 0;         // strategy seed actually used
+  v1::ExperimentState state = v1::EXPERIMENT_RUNNING;
+  absl::Time created_at;
+  std::optional<absl::Time> finished_at;
+  std::string error;
+};
+
+// A proposal to store as a candidate row (and, when state is QUEUED, a trial).
+struct NewCandidate {
+  v1::Genotype genotype;  // space, canonical, choices, hash
+  v1::CandidateState state =
+      v1::CANDIDATE_QUEUED;  // QUEUED, REJECTED or DUPLICATE
+  int64_t parent_id = 0;     // 0 = none
+  int32_t generation = 0;
+  std::string strategy_data;  // JSON object text, "{}" if empty
+  std::string reason;         // for REJECTED
+  int64_t duplicate_of = 0;   // for DUPLICATE
+  int64_t macs = 0;
+  int64_t params = 0;
+  // Results the strategy had observed when it proposed this candidate.
+  int32_t observed_results = 0;
+  // For a final re-training: the search candidate it re-trains (0 = a
+  // search candidate). See migrations/0007_final_training.sql.
+  int64_t final_of = 0;
+  // The experiment's supernet-training row (mode SUPERNET; genotype
+  // "supernet"). See migrations/0010_supernet.sql.
+  bool supernet = false;
+};
+
+// A stored proposal, for replaying a strategy.
+struct ProposalRecord {
+  int32_t seq = 0;
+  v1::Genotype genotype;
+  int32_t observed_results = 0;
+};
+
+// A trial just leased to a worker.
+struct LeasedTrial {
+  int64_t trial_id = 0;
+  int32_t attempt = 0;  // 1 for the first lease
+  int64_t experiment_id = 0;
+  int64_t candidate_id = 0;
+  v1::Genotype genotype;
+  v1::ExperimentSpec spec;
+  absl::Time lease_until;
+  int64_t final_of = 0;   // a final re-training of this search candidate
+  bool supernet = false;  // trains the experiment's supernet
+  // The experiment's trained supernet (sha256), "" while there is none.
+  std::string supernet_hash;
+  // Time it waited QUEUED: since it was created (first attempt) or since
+  // the previous attempt's lease ran out (for metrics).
+  absl::Duration queue_wait;
+};
+
+// One finished, successful evaluation, as the strategy and Pareto code see it.
+struct ResultRecord {
+  int64_t result_id = 0;  // storage order
+  int64_t candidate_id = 0;
+  int64_t trial_id = 0;
+  v1::Genotype genotype;
+  v1::EvaluationMetrics metrics;
+  int64_t parent_id = 0;   // of the candidate, 0 = none
+  int32_t generation = 0;  // of the candidate
+};
+
+enum class ReportOutcome {
+  kStored,         // stored now
+  kAlreadyStored,  // the same attempt had been stored before (a retry): no
+                   // change
+};
+
+// Accuracies other trials reported at one epoch (ProgressAtEpoch).
+struct EpochPeers {
+  int64_t experiment_id = 0;
+  // The trial is a final re-training (no early stopping; `others` empty).
+  bool final_training = false;
+  std::vector<double> others;
+};
+
+// What ExpireLeases did.
+struct ExpiryOutcome {
+  int requeued = 0;  // back to QUEUED with the attempt kept for the next lease
+  int failed = 0;    // attempts exhausted: trial and candidate FAILED
+};
+
+// What the database says now, for the operational metrics.
+struct OpsStats {
+  // Trials by status, lower case ("queued", "running", ...).
+  std::map<std::string, int64_t> trials_by_status;
+  // Age of the oldest QUEUED trial of a RUNNING experiment (0 when none).
+  double oldest_queued_seconds = 0;
+  // Best validation accuracy of the evaluated search candidates of each
+  // RUNNING experiment (0 before the first result).
+  std::map<int64_t, double> running_best_val_accuracy;
+};
+
+enum class TrialStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+
+// A trial's place in proposal order and its simulated cost (0 unless
+// SUCCEEDED with EvaluationMetrics.simulated_seconds), for budgets.
+struct TrialCost {
+  int64_t candidate_id = 0;
+  int32_t seq = 0;
+  TrialStatus status = TrialStatus::kQueued;
+  double simulated_seconds = 0;
+};
+
+struct CandidateQuery {
+  int64_t experiment_id = 0;
+  v1::CandidateState state = v1::CANDIDATE_STATE_UNSPECIFIED;  // = all
+  // "seq", "val_accuracy", "macs", "params", "latency_ms", optional "-" prefix
+  // for descending. Anything else: InvalidArgument naming order_by.
+  std::string order_by = "seq";
+  int32_t offset = 0;
+  int32_t limit = 50;
+  // Only search candidates (leave out final re-trainings).
+  bool search_only = false;
+  // Metric filters; 0 = none. val_accuracy >= min_val_accuracy, analytic
+  // macs/params <= max_macs/max_params, latency_ms <= max_latency_ms.
+  // Negative values: InvalidArgument naming the field.
+  double min_val_accuracy = 0;
+  int64_t max_macs = 0;
+  int64_t max_params = 0;
+  double max_latency_ms = 0;
+};
+
+// A kept TorchScript model (artifacts table) and where it came from.
+struct StoredModel {
+  std::string bytes;
+  int64_t candidate_id = 0;  // the row that was trained
+  bool final_training = false;
+  v1::EvaluationMetrics metrics;
+};
+// A stored artifact's header (ReadArtifactChunk serves its bytes).
+struct ArtifactInfo {
+  std::string kind;    // e.g. "supernet", "torchscript"
+  int64_t size = 0;    // bytes
+  int32_t chunks = 1;  // pieces, read with seq 0 .. chunks-1
+};
+struct CandidatePage {
+  std::vector<v1::Candidate> candidates;
+  int32_t total = 0;  // rows matching, over all pages
+};
+
+// Leadership of one controller per database: a session-level PostgreSQL
+// advisory lock held on a dedicated connection for the object's lifetime.
+// When the holder dies its connection closes and the server releases the
+// lock, so a standby waiting in Acquire takes over. Not thread-safe.
+class LeadershipLock {
+ public:
+  // Connects and tries the lock every `poll` until it is held (calling
+  // `on_wait` once, before the first wait) or `give_up()` returns true
+  // (kCancelled). kUnavailable when the server cannot be reached.
+  static absl::StatusOr<std::unique_ptr<LeadershipLock>> Acquire(
+      const std::string& conninfo, absl::Duration poll,
+      const std::function<void()>& on_wait,
+      const std::function<bool()>& give_up);
+  ~LeadershipLock();  // closes the connection: the lock is released
+  // False once the lock's connection is lost (then the lock may be held
+  // by another controller already).
+  bool StillHeld();
+  // After StillHeld() turned false: reconnects and tries the lock once. OK
+  // when held again; kFailedPrecondition when another controller holds it
+  // now (this one must stop); kUnavailable when the database is still
+  // unreachable (try again later).
+  absl::Status Retake();
+
+ private:
+  class Impl;
+  explicit LeadershipLock(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+ public:
+  // Connects the pool. kUnavailable when the server cannot be reached.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies migrations_dir/NNNN_*.sql not yet in schema_migrations, in
+  // order, each in its own transaction, all under a transaction-level
+  // advisory lock so concurrent controllers apply each once. Returns the
+  // versions applied now (empty when up to date).
+  absl::StatusOr<std::vector<int>> Migrate(const std::string& migrations_dir);
+
+  // --- experiments ---------------------------------------------------------
+  // Stores a validated spec (as JSON and as binary proto); state RUNNING.
+  // kResourceExhausted (nothing stored) when max_running > 0 experiments
+  // are RUNNING already; creations are serialized so the count is exact.
+  absl::StatusOr<int64_t> CreateExperiment(const v1::ExperimentSpec& spec,
+                                           int64_t seed, int max_running = 0);
+  absl::StatusOr<ExperimentRecord> GetExperiment(int64_t id);
+  // Newest first; ids < before_id when before_id > 0.
+  absl::StatusOr<std::vector<ExperimentRecord>> ListExperiments(
+      int64_t before_id, int limit);
+  absl::StatusOr<std::vector<int64_t>> ListRunningExperimentIds();
+  // Sets state (and finished_at for final states). Setting STOPPED also
+  // cancels the experiment's QUEUED trials (candidates -> CANCELLED).
+  // kFailedPrecondition when the experiment is already in a final state.
+  absl::Status FinishExperiment(int64_t id, v1::ExperimentState state,
+                                const std::string& error);
+  // Counts from migration 0012's counters: constant work per call however
+  // many candidates the experiment has.
+  absl::StatusOr<v1::ExperimentCounts> CountExperiment(int64_t id);
+  // Folds the counter deltas appended since the last fold into the
+  // experiment's counters row, keeping CountExperiment's work small. Safe
+  // to call concurrently with anything; call it now and then (the
+  // controller does every full tick).
+  absl::Status FoldCounters(int64_t id);
+  // Ends a RUNNING experiment whose simulated-seconds budget is spent, in
+  // one transaction: sets `state`/`error` like FinishExperiment, and every
+  // trial of a candidate with seq >= first_uncounted_seq that is QUEUED,
+  // RUNNING or SUCCEEDED becomes CANCELLED with `reason`, its candidate too
+  // (metrics of evaluated ones are kept; a running attempt's later report
+  // is refused as stale). kFailedPrecondition when already final.
+  absl::Status FinishOverBudget(int64_t id, v1::ExperimentState state,
+                                const std::string& error,
+                                int32_t first_uncounted_seq,
+                                const std::string& reason);
+  // The experiment's trials of candidates with seq > after_seq (-1: all),
+  // in seq order, with their simulated cost.
+  absl::StatusOr<std::vector<TrialCost>> ListTrialCosts(int64_t experiment_id,
+                                                        int32_t after_seq);
+
+  // --- candidates ----------------------------------------------------------
+  // In one transaction: inserts the candidates (seq continuing from the
+  // experiment's last one) and a QUEUED trial (attempt 0) for each QUEUED
+  // one. Returns the new candidate ids in input order.
+  absl::StatusOr<std::vector<int64_t>> InsertCandidates(
+      int64_t experiment_id, const std::vector<NewCandidate>& candidates);
+  // Id of the first non-duplicate candidate of the experiment with this
+  // genotype hash, or nullopt.
+  absl::StatusOr<std::optional<int64_t>> FindCandidateByHash(
+      int64_t experiment_id, const std::string& hash);
+  // FindCandidateByHash for many hashes in one query: hash -> first id,
+  // hashes without a candidate left out.
+  absl::StatusOr<std::map<std::string, int64_t>> FindCandidatesByHash(
+      int64_t experiment_id, const std::vector<std::string>& hashes);
+  absl::StatusOr<CandidatePage> ListCandidates(const CandidateQuery& query);
+  // The search candidates of the experiment in seq order, with the number
+  // of results observed when each was proposed (for replay): those with
+  // seq > after_seq, at most `limit` (0 = all).
+  absl::StatusOr<std::vector<ProposalRecord>> ListProposals(
+      int64_t experiment_id, int32_t after_seq = -1, int limit = 0);
+  // Successful results of the experiment, in the order they were stored
+  // (by ResultRecord::result_id), after result `after_result_id` (those a
+  // caller has seen already; 0 = all). An index range, not a scan.
+  absl::StatusOr<std::vector<ResultRecord>> ListResults(
+      int64_t experiment_id, int64_t after_result_id = 0, int limit = 0);
+
+  // --- trials --------------------------------------------------------------
+  // Leases the oldest QUEUED trial of a RUNNING experiment whose
+  // required_labels are all among `labels` (FOR UPDATE SKIP LOCKED):
+  // status RUNNING, attempt+1, worker_id, lease_until = now() + the
+  // experiment's lease_seconds; candidate -> RUNNING. nullopt when none.
+  // kResourceExhausted, naming the trials held, when max_leases > 0 and
+  // the worker already holds that many RUNNING leases.
+  absl::StatusOr<std::optional<LeasedTrial>> LeaseTrial(
+      const std::string& worker_id,
+      const std::map<std::string, std::string>& labels, int max_leases = 0);
+  // The same for several waiting calls of workers with the same `labels`,
+  // in one transaction: the k-th oldest matching trial goes to the k-th
+  // eligible call. Answers align with `worker_ids` (a worker id may occur
+  // more than once: each occurrence counts against its limit). An error
+  // of the whole batch (the database) is the returned status.
+  struct LeaseAnswer {
+    absl::Status status;               // this call's own refusal
+    std::optional<LeasedTrial> trial;  // nullopt: nothing queued for it
+  };
+  absl::StatusOr<std::vector<LeaseAnswer>> LeaseTrials(
+      const std::vector<std::string>& worker_ids,
+      const std::map<std::string, std::string>& labels, int max_leases = 0);
+  // Extends the lease when the trial is RUNNING with this attempt and worker.
+  // Returns false (not an error) when the lease is no longer held.
+  absl::StatusOr<bool> RenewLease(int64_t trial_id, int32_t attempt,
+                                  const std::string& worker_id);
+  // Stores one epoch's progress (idempotent on trial, attempt, epoch) and
+  // renews the lease. Returns false when the lease is no longer held (the
+  // progress is still not stored then).
+  absl::StatusOr<bool> RecordProgress(
+      const v1::ReportProgressRequest& progress);
+  // For early stopping: the experiment of `trial_id` and the validation
+  // accuracies that its other trials reported at `epoch` (latest attempt of
+  // each). kNotFound for an unknown trial.
+  absl::StatusOr<EpochPeers> ProgressAtEpoch(int64_t trial_id, int32_t epoch);
+  // Records that the controller stopped the trial early at `epoch`: on that
+  // progress row and on the candidate (Candidate.early_stopped).
+  absl::Status RecordStopDecision(int64_t trial_id, int32_t attempt,
+                                  int32_t epoch, const std::string& reason);
+  // In one transaction: results row, trial SUCCEEDED, candidate EVALUATED
+  // (metrics copied to it). kFailedPrecondition naming the reason when the
+  // trial is not RUNNING under this attempt and worker (stale or foreign),
+  // unless the identical attempt was already stored: then kAlreadyStored.
+  // With a `model` (TorchScript bytes), the same transaction keeps it in
+  // artifacts when the candidate is a final re-training, or when it ranks
+  // among the spec.keep_models best search candidates by validation
+  // accuracy; kept models of search candidates that drop out of that top
+  // are deleted. A supernet row's result must carry its model
+  // (kInvalidArgument otherwise), which becomes a content-addressed
+  // artifact (GetArtifactInfo). `experiment_id`, when given, receives the
+  // trial's experiment.
+  absl::StatusOr<ReportOutcome> RecordResult(
+      int64_t trial_id, int32_t attempt, const std::string& worker_id,
+      const v1::EvaluationMetrics& metrics, const std::string& model = "",
+      int64_t* experiment_id = nullptr);
+  // One result to store with RecordResults (pointers not owned; they must
+  // outlive the call).
+  struct ResultToStore {
+    int64_t trial_id = 0;
+    int32_t attempt = 0;
+    const std::string* worker_id = nullptr;
+    const v1::EvaluationMetrics* metrics = nullptr;
+    const std::string* model = nullptr;  // may be empty
+  };
+  struct ResultStored {
+    absl::Status status;  // RecordResult's error for this item, or OK
+    ReportOutcome outcome = ReportOutcome::kStored;
+    int64_t experiment_id = 0;  // when known
+  };
+  // RecordResult for many results in ONE transaction (group commit): one
+  // commit for the batch. An item refused for RecordResult's reasons
+  // (stale, unknown trial, ...) writes nothing and gets its status; the
+  // others are stored. A database error fails the whole call and stores
+  // nothing (retry the items one by one to isolate it).
+  absl::StatusOr<std::vector<ResultStored>> RecordResults(
+      const std::vector<ResultToStore>& items);
+  // The model to export for candidate `candidate_id` of `experiment_id`:
+  // its final re-training's when kept, else its own. kNotFound when neither
+  // is kept (or the candidate is not in the experiment).
+  absl::StatusOr<StoredModel> GetModel(int64_t experiment_id,
+                                       int64_t candidate_id);
+  // Content-addressed artifacts. A supernet row's RecordResult stores its
+  // model as the artifact sha256(model) in artifact_chunk_bytes pieces (an
+  // identical artifact stored before is reused) and links the row to it.
+  // kNotFound for an unknown hash.
+  absl::StatusOr<ArtifactInfo> GetArtifactInfo(const std::string& hash);
+  // Piece `seq` (0 .. chunks-1) of artifact `hash`. kNotFound when absent.
+  absl::StatusOr<std::string> ReadArtifactChunk(const std::string& hash,
+                                                int32_t seq);
+  // The attempt failed on the worker: back to QUEUED when attempts remain,
+  // else trial and candidate FAILED with `error`. Same staleness rule.
+  absl::Status RecordFailure(int64_t trial_id, int32_t attempt,
+                             const std::string& worker_id,
+                             const std::string& error,
+                             int64_t* experiment_id = nullptr);
+  // Gives every RUNNING trial at least a full lease from now (lease_until =
+  // max(lease_until, now() + lease_seconds)), in `trials` and in its
+  // attempt's row. For a controller that becomes active (start-up, standby
+  // takeover, database back): while no controller was active, no worker
+  // could renew its lease, so none may run out for that. Returns the number
+  // of trials.
+  absl::StatusOr<int> ExtendRunningLeases();
+  // RUNNING trials whose lease_until has passed: QUEUED again, or FAILED
+  // ("lease expired after N attempts") when attempt >= max_attempts.
+  absl::StatusOr<ExpiryOutcome> ExpireLeases();
+
+  // --- operations ----------------------------------------------------------
+  // One round trip; kUnavailable when the database cannot be reached (the
+  // health service reports NOT_SERVING then).
+  absl::Status Ping();
+  // Counts for the metrics (one snapshot, a few aggregate queries).
+  absl::StatusOr<OpsStats> GetOpsStats();
+
+  // --- workers -------------------------------------------------------------
+  absl::Status UpsertWorker(const v1::RegisterWorkerRequest& worker);
+  // Labels of a registered worker; kNotFound when it never registered.
+  absl::StatusOr<std::map<std::string, std::string>> GetWorkerLabels(
+      const std::string& worker_id);
+  absl::Status TouchWorker(const std::string& worker_id);
+
+ private:
+  class Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nas
+
+#endif  // NAS_CONTROLLER_STORE_STORE_H_

@@ -1,0 +1,1691 @@
+// Integration tests of nas::Store against a throw-away PostgreSQL server.
+// Every test creates its own experiments, each requiring a label unique to
+// the test, so that tests sharing the suite's server never lease each
+// other's trials.
+#include "controller/store/store.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/sha256.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/process.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using ::nas::testing::PostgresServer;
+using ::nas::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+using ::testing::UnorderedElementsAre;
+
+const char kMigrationsDir[] = NAS_SOURCE_DIR "/migrations";
+
+std::string TestName() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->name();
+}
+
+v1::ExperimentSpec MakeSpec(const std::string& name, int max_attempts = 3,
+                            int lease_seconds = 60) {
+  v1::ExperimentSpec spec;
+  spec.set_name(name);
+  spec.mutable_search_space()->set_name("nb201");
+  spec.mutable_search_space()->mutable_nb201()->set_channels(16);
+  spec.mutable_strategy()->set_name("random");
+  spec.mutable_strategy()->set_seed(7);
+  spec.mutable_objective()->set_metric("val_accuracy");
+  spec.mutable_budget()->set_max_trials(10);
+  spec.mutable_evaluation()->set_mode(v1::FULL);
+  spec.mutable_evaluation()->set_epochs(2);
+  spec.mutable_evaluation()->set_learning_rate(0.05);
+  (*spec.mutable_required_labels())["test"] = name;
+  spec.set_lease_seconds(lease_seconds);
+  spec.set_max_attempts(max_attempts);
+  return spec;
+}
+
+NewCandidate MakeCandidate(int i,
+                           v1::CandidateState state = v1::CANDIDATE_QUEUED) {
+  NewCandidate c;
+  c.genotype.set_space("nb201");
+  c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
+  for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
+  c.genotype.set_hash(absl::StrCat("hash", i));
+  c.state = state;
+  c.macs = 1000 * (10 - i);
+  c.params = 100 + i;
+  c.strategy_data = absl::StrCat("{\"i\": ", i, "}");
+  c.observed_results = i;
+  return c;
+}
+
+v1::EvaluationMetrics MakeMetrics(double val) {
+  v1::EvaluationMetrics m;
+  m.set_val_accuracy(val);
+  m.set_test_accuracy(val - 0.01);
+  m.set_macs(12345);
+  m.set_params(678);
+  m.set_latency_ms(1.25);
+  m.set_latency_iqr_ms(0.1);
+  m.set_train_seconds(12.5);
+  m.set_epochs(2);
+  m.set_device("cpu (2 threads)");
+  m.set_train_loss(0.3);
+  m.set_throughput_images_per_second(2048.5);
+  m.set_train_images_per_second(512.25);
+  return m;
+}
+
+// Protos with maps serialize in no fixed order: compare field by field.
+bool SameMessage(const google::protobuf::Message& a,
+                 const google::protobuf::Message& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+// One trial_attempts row as the tests compare it: attempt, worker_id,
+// outcome, error, ended_at IS NOT NULL.
+using AttemptRow = std::tuple<int, std::string, std::string, std::string, bool>;
+
+AttemptRow Attempt(int attempt, const std::string& worker,
+                   const std::string& outcome, const std::string& error,
+                   bool ended) {
+  return {attempt, worker, outcome, error, ended};
+}
+
+// The history of a trial, by attempt.
+std::vector<AttemptRow> Attempts(const std::string& conninfo,
+                                 int64_t trial_id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  std::vector<AttemptRow> out;
+  for (const pqxx::row& row : txn.exec_params(
+           "SELECT attempt, worker_id, outcome, error, ended_at IS NOT NULL "
+           "FROM trial_attempts WHERE trial_id = $1 ORDER BY attempt",
+           trial_id)) {
+    out.push_back(Attempt(row[0].as<int>(), row[1].as<std::string>(),
+                          row[2].as<std::string>(), row[3].as<std::string>(),
+                          row[4].as<bool>()));
+  }
+  return out;
+}
+
+// Every column of every attempt row of a trial, as text (for "unchanged").
+std::string AttemptsText(const std::string& conninfo, int64_t trial_id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  return txn
+      .exec_params1(
+          "SELECT coalesce(string_agg(a::text, ';' ORDER BY attempt), '') "
+          "FROM trial_attempts a WHERE trial_id = $1",
+          trial_id)[0]
+      .as<std::string>();
+}
+
+// Whether the current attempt's row has the trial's lease_until and
+// started_at.
+bool AttemptMatchesTrial(const std::string& conninfo, int64_t trial_id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  pqxx::result r = txn.exec_params(
+      "SELECT a.lease_until IS NOT DISTINCT FROM t.lease_until AND "
+      "a.started_at = t.started_at FROM trials t JOIN trial_attempts a ON "
+      "a.trial_id = t.id AND a.attempt = t.attempt WHERE t.id = $1",
+      trial_id);
+  return r.size() == 1 && r[0][0].as<bool>();
+}
+
+// --- migrations
+// ----------------------------------------------------------------
+
+TEST(StoreOpenTest, DeadPortIsUnavailable) {
+  StoreOptions options;
+  options.conninfo = absl::StrCat("host=127.0.0.1 port=", testing::FreePort(),
+                                  " dbname=nas user=nas connect_timeout=2");
+  EXPECT_THAT(Store::Open(options),
+              StatusIs(absl::StatusCode::kUnavailable, "connect"));
+}
+
+class MigrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(server_, nullptr); }
+
+  // A new empty database on the suite's server; returns its conninfo.
+  static std::string NewDatabase(const std::string& name) {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction txn(conn);
+    txn.exec("CREATE DATABASE " + txn.quote_name(name));
+    return absl::StrCat("host=127.0.0.1 port=", server_->port(),
+                        " dbname=", name, " user=nas");
+  }
+
+  static PostgresServer* server_;
+};
+PostgresServer* MigrationTest::server_ = nullptr;
+
+// Versions of every migration file in kMigrationsDir, ascending.
+std::vector<int> AllVersions() {
+  std::vector<int> out;
+  for (const auto& f : std::filesystem::directory_iterator(kMigrationsDir)) {
+    const std::string name = f.path().filename().string();
+    int v = 0;
+    if (f.path().extension() == ".sql" && name.size() > 4 &&
+        absl::SimpleAtoi(name.substr(0, 4), &v)) {
+      out.push_back(v);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(MigrationTest, AppliesOnceAndIsIdempotent) {
+  auto store = Store::Open({NewDatabase("once"), 2});
+  NAS_ASSERT_OK(store);
+  auto applied = (*store)->Migrate(kMigrationsDir);
+  NAS_ASSERT_OK(applied);
+  ASSERT_GE(AllVersions().size(), 4u);
+  EXPECT_THAT(*applied, ::testing::ElementsAreArray(AllVersions()));
+  auto again = (*store)->Migrate(kMigrationsDir);
+  NAS_ASSERT_OK(again);
+  EXPECT_THAT(*again, IsEmpty());
+  // The schema is usable.
+  EXPECT_THAT(
+      (*store)->ListRunningExperimentIds(),
+      ::testing::Property(&absl::StatusOr<std::vector<int64_t>>::ok, true));
+}
+
+TEST_F(MigrationTest, ConcurrentMigrationsApplyEachVersionOnce) {
+  const std::string conninfo = NewDatabase("concurrent");
+  auto a = Store::Open({conninfo, 1});
+  auto b = Store::Open({conninfo, 1});
+  NAS_ASSERT_OK(a);
+  NAS_ASSERT_OK(b);
+  absl::StatusOr<std::vector<int>> ra, rb;
+  std::thread ta([&] { ra = (*a)->Migrate(kMigrationsDir); });
+  std::thread tb([&] { rb = (*b)->Migrate(kMigrationsDir); });
+  ta.join();
+  tb.join();
+  NAS_ASSERT_OK(ra);
+  NAS_ASSERT_OK(rb);
+  std::vector<int> all = *ra;
+  all.insert(all.end(), rb->begin(), rb->end());
+  EXPECT_THAT(all, ::testing::UnorderedElementsAreArray(AllVersions()));
+}
+
+TEST_F(MigrationTest, MissingDirectoryIsInvalidArgument) {
+  auto store = Store::Open({server_->conninfo(), 1});
+  NAS_ASSERT_OK(store);
+  EXPECT_THAT((*store)->Migrate("/nonexistent/migrations"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "migrations_dir"));
+}
+
+// An upgraded database: trials in every state under 0001 (driven there by
+// SQL as the 0001-era store left them, since the current store writes
+// trial_attempts), then 0002 backfills one attempt row per leased trial.
+TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
+  namespace fs = std::filesystem;
+  std::string dir_template =
+      (fs::temp_directory_path() / "nas-migrations-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
+  const fs::path dir = dir_template;
+  const fs::path source = kMigrationsDir;
+  // Every migration but 0002 (the later ones add columns the current store
+  // reads and writes, and do not touch trial history) goes first; 0002
+  // comes later, as an upgrade.
+  std::vector<int> first;
+  for (const auto& f : fs::directory_iterator(source)) {
+    const std::string name = f.path().filename().string();
+    if (f.path().extension() != ".sql" || name.rfind("0002_", 0) == 0) {
+      continue;
+    }
+    fs::copy_file(f.path(), dir / name);
+    first.push_back(std::stoi(name.substr(0, 4)));
+  }
+  std::sort(first.begin(), first.end());
+
+  const std::string conninfo = NewDatabase("backfill");
+  auto store = Store::Open({conninfo, 2});
+  NAS_ASSERT_OK(store);
+  auto applied = (*store)->Migrate(dir.string());
+  NAS_ASSERT_OK(applied);
+  ASSERT_THAT(*applied, ::testing::ElementsAreArray(first));
+
+  auto exp_a = (*store)->CreateExperiment(MakeSpec("BackfillA"), 1);
+  NAS_ASSERT_OK(exp_a);
+  std::vector<NewCandidate> cands;
+  for (int i = 0; i < 5; ++i) cands.push_back(MakeCandidate(i));
+  NAS_ASSERT_OK((*store)->InsertCandidates(*exp_a, cands));
+  auto exp_b = (*store)->CreateExperiment(MakeSpec("BackfillB"), 1);
+  NAS_ASSERT_OK(exp_b);
+  NAS_ASSERT_OK((*store)->InsertCandidates(*exp_b, {MakeCandidate(0)}));
+
+  std::vector<int64_t> t;  // t[0..4]: experiment A, t[5]: B
+  {
+    pqxx::connection conn(conninfo);
+    pqxx::work txn(conn);
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT id FROM trials WHERE experiment_id IN ($1, $2) "
+             "ORDER BY experiment_id, id",
+             *exp_a, *exp_b)) {
+      t.push_back(row[0].as<int64_t>());
+    }
+    ASSERT_EQ(t.size(), 6u);
+    const char kSet[] =
+        "UPDATE trials SET status = $2, attempt = $3, worker_id = $4, "
+        "error = $5, started_at = now() - interval '10 minutes', "
+        "lease_until = CASE WHEN $2 = 'RUNNING' THEN now() + interval '1 "
+        "hour' END, finished_at = CASE WHEN $2 IN ('QUEUED', 'RUNNING') THEN "
+        "NULL ELSE now() - interval '1 minute' END WHERE id = $1";
+    // t[0]: never leased. t[1]: running its 2nd attempt; the error is the
+    // 1st attempt's, left behind by the 0001-era store.
+    txn.exec_params0(kSet, t[1], "RUNNING", 2, "wA", "oom");
+    txn.exec_params0(kSet, t[2], "SUCCEEDED", 1, "wB", "");
+    txn.exec_params0(kSet, t[3], "QUEUED", 1, nullptr,
+                     "lease of attempt 1 expired");
+    txn.exec_params0(kSet, t[4], "FAILED", 3, "wC",
+                     "nan loss (after 3 attempts)");
+    txn.exec_params0(kSet, t[5], "QUEUED", 1, nullptr,
+                     "lease of attempt 1 expired");
+    txn.commit();
+  }
+  // Cancels t[5] (QUEUED, attempt 1).
+  NAS_ASSERT_OK((*store)->FinishExperiment(*exp_b, v1::EXPERIMENT_STOPPED, ""));
+
+  fs::copy_file(source / "0002_trial_attempts.sql",
+                dir / "0002_trial_attempts.sql");
+  applied = (*store)->Migrate(dir.string());
+  NAS_ASSERT_OK(applied);
+  EXPECT_THAT(*applied, ElementsAre(2));
+
+  EXPECT_THAT(Attempts(conninfo, t[0]), IsEmpty());
+  EXPECT_THAT(Attempts(conninfo, t[1]),
+              ElementsAre(Attempt(2, "wA", "RUNNING", "", false)));
+  EXPECT_TRUE(AttemptMatchesTrial(conninfo, t[1]));
+  EXPECT_THAT(Attempts(conninfo, t[2]),
+              ElementsAre(Attempt(1, "wB", "SUCCEEDED", "", true)));
+  EXPECT_THAT(Attempts(conninfo, t[3]),
+              ElementsAre(Attempt(1, "", "EXPIRED",
+                                  "lease of attempt 1 expired", true)));
+  EXPECT_THAT(Attempts(conninfo, t[4]),
+              ElementsAre(Attempt(3, "wC", "FAILED",
+                                  "nan loss (after 3 attempts)", true)));
+  EXPECT_THAT(Attempts(conninfo, t[5]),
+              ElementsAre(Attempt(1, "", "CANCELLED",
+                                  "lease of attempt 1 expired", true)));
+  {
+    pqxx::connection conn(conninfo);
+    pqxx::nontransaction txn(conn);
+    // Ended attempts end at the trial's finished_at when it has one.
+    EXPECT_TRUE(txn.exec_params1(
+                       "SELECT a.ended_at = t.finished_at FROM trials t JOIN "
+                       "trial_attempts a ON a.trial_id = t.id WHERE t.id = $1",
+                       t[2])[0]
+                    .as<bool>());
+  }
+
+  // The upgraded database works with the current store: the running
+  // attempt reports, the requeued trial is leased again.
+  auto stored = (*store)->RecordResult(t[1], 2, "wA", MakeMetrics(0.7));
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+  EXPECT_THAT(Attempts(conninfo, t[1]),
+              ElementsAre(Attempt(2, "wA", "SUCCEEDED", "", true)));
+  for (int i = 0; i < 2; ++i) {  // t[0], then t[3]
+    auto leased = (*store)->LeaseTrial("wD", {{"test", "BackfillA"}});
+    NAS_ASSERT_OK(leased);
+    ASSERT_TRUE(leased->has_value());
+    EXPECT_EQ((*leased)->trial_id, t[i == 0 ? 0 : 3]);
+  }
+  EXPECT_THAT(Attempts(conninfo, t[0]),
+              ElementsAre(Attempt(1, "wD", "RUNNING", "", false)));
+  EXPECT_THAT(
+      Attempts(conninfo, t[3]),
+      ElementsAre(Attempt(1, "", "EXPIRED", "lease of attempt 1 expired", true),
+                  Attempt(2, "wD", "RUNNING", "", false)));
+
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// --- the store ---------------------------------------------------------------
+
+class StoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = PostgresServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = server->release();
+    auto store = Store::Open({server_->conninfo(), 4});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = store->release();
+    auto applied = store_->Migrate(kMigrationsDir);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+  }
+  static void TearDownTestSuite() {
+    delete store_;
+    store_ = nullptr;
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_NE(store_, nullptr);
+  }
+
+  // Labels of a worker that may run this test's experiments.
+  static std::map<std::string, std::string> Labels() {
+    return {{"test", TestName()}};
+  }
+
+  // Creates an experiment with `n` QUEUED candidates; returns its id.
+  static int64_t NewExperiment(int n, int max_attempts = 3,
+                               std::vector<int64_t>* candidate_ids = nullptr) {
+    auto id = store_->CreateExperiment(MakeSpec(TestName(), max_attempts), 42);
+    EXPECT_TRUE(id.ok()) << id.status();
+    std::vector<NewCandidate> cands;
+    for (int i = 0; i < n; ++i) cands.push_back(MakeCandidate(i));
+    auto ids = store_->InsertCandidates(*id, cands);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    if (candidate_ids != nullptr) *candidate_ids = *ids;
+    return *id;
+  }
+
+  // Runs one SQL statement with a separate connection (test set-up only).
+  static void Sql(const std::string& sql) {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction txn(conn);
+    txn.exec(sql);
+  }
+  static void ExpireLease(int64_t trial_id) {
+    Sql(absl::StrCat(
+        "UPDATE trials SET lease_until = now() - interval '1 second' WHERE "
+        "id = ",
+        trial_id));
+  }
+
+  static v1::Candidate GetCandidate(int64_t experiment_id, int64_t id) {
+    CandidateQuery q;
+    q.experiment_id = experiment_id;
+    q.limit = 1000;
+    auto page = store_->ListCandidates(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    for (const v1::Candidate& c : page->candidates) {
+      if (c.id() == id) return c;
+    }
+    ADD_FAILURE() << "candidate " << id << " not listed";
+    return {};
+  }
+
+  static PostgresServer* server_;
+  static Store* store_;
+};
+PostgresServer* StoreTest::server_ = nullptr;
+Store* StoreTest::store_ = nullptr;
+
+TEST_F(StoreTest, ExperimentRoundTrip) {
+  const v1::ExperimentSpec spec = MakeSpec(TestName());
+  const absl::Time before = absl::Now() - absl::Seconds(5);
+  auto id = store_->CreateExperiment(spec, 1234);
+  NAS_ASSERT_OK(id);
+  auto second = store_->CreateExperiment(MakeSpec(TestName() + "2"), 5);
+  NAS_ASSERT_OK(second);
+
+  auto got = store_->GetExperiment(*id);
+  NAS_ASSERT_OK(got);
+  EXPECT_EQ(got->id, *id);
+  EXPECT_TRUE(SameMessage(got->spec, spec)) << got->spec.DebugString();
+  EXPECT_EQ(got->seed, 1234);
+  EXPECT_EQ(got->state, v1::EXPERIMENT_RUNNING);
+  EXPECT_GT(got->created_at, before);
+  EXPECT_LT(got->created_at, absl::Now() + absl::Seconds(5));
+  EXPECT_FALSE(got->finished_at.has_value());
+
+  auto list = store_->ListExperiments(0, 2);
+  NAS_ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, *second);  // newest first
+  EXPECT_EQ((*list)[1].id, *id);
+  auto older = store_->ListExperiments(*second, 10);
+  NAS_ASSERT_OK(older);
+  ASSERT_FALSE(older->empty());
+  EXPECT_EQ((*older)[0].id, *id);
+
+  auto running = store_->ListRunningExperimentIds();
+  NAS_ASSERT_OK(running);
+  EXPECT_THAT(*running, ::testing::IsSupersetOf({*id, *second}));
+
+  EXPECT_THAT(store_->GetExperiment(999999),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+  EXPECT_THAT(store_->ListExperiments(0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, "limit"));
+}
+
+TEST_F(StoreTest, InsertCandidatesQueuesOnlyQueuedOnes) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(exp);
+  NewCandidate rejected = MakeCandidate(1, v1::CANDIDATE_REJECTED);
+  rejected.reason = "macs above limit";
+  auto first = store_->InsertCandidates(*exp, {MakeCandidate(0), rejected});
+  NAS_ASSERT_OK(first);
+  ASSERT_EQ(first->size(), 2u);
+  NewCandidate dup = MakeCandidate(0, v1::CANDIDATE_DUPLICATE);
+  dup.duplicate_of = (*first)[0];
+  NewCandidate child = MakeCandidate(3);
+  child.parent_id = (*first)[0];
+  child.generation = 1;
+  auto second = store_->InsertCandidates(*exp, {dup, child});
+  NAS_ASSERT_OK(second);
+  ASSERT_EQ(second->size(), 2u);
+
+  CandidateQuery q;
+  q.experiment_id = *exp;
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  ASSERT_EQ(page->total, 4);
+  ASSERT_EQ(page->candidates.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(page->candidates[i].seq(), i);
+  EXPECT_EQ(page->candidates[0].state(), v1::CANDIDATE_QUEUED);
+  EXPECT_TRUE(
+      SameMessage(page->candidates[0].genotype(), MakeCandidate(0).genotype));
+  EXPECT_EQ(page->candidates[0].macs(), 10000);
+  EXPECT_EQ(page->candidates[1].state(), v1::CANDIDATE_REJECTED);
+  EXPECT_EQ(page->candidates[1].reason(), "macs above limit");
+  EXPECT_EQ(page->candidates[2].state(), v1::CANDIDATE_DUPLICATE);
+  EXPECT_EQ(page->candidates[2].duplicate_of(), (*first)[0]);
+  EXPECT_EQ(page->candidates[3].parent_id(), (*first)[0]);
+  EXPECT_EQ(page->candidates[3].generation(), 1);
+  EXPECT_FALSE(page->candidates[0].has_metrics());
+
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->candidates(), 4);
+  EXPECT_EQ(counts->trials_queued(), 2);
+  EXPECT_EQ(counts->rejected(), 1);
+  EXPECT_EQ(counts->duplicates(), 1);
+
+  // The first non-duplicate with the hash.
+  EXPECT_THAT(store_->FindCandidateByHash(*exp, "hash0").value(),
+              Optional((*first)[0]));
+  EXPECT_EQ(store_->FindCandidateByHash(*exp, "nope").value(), std::nullopt);
+
+  auto proposals = store_->ListProposals(*exp);
+  NAS_ASSERT_OK(proposals);
+  ASSERT_EQ(proposals->size(), 4u);
+  EXPECT_EQ((*proposals)[3].genotype.hash(), "hash3");
+  EXPECT_THAT((*proposals)[3].genotype.choices(),
+              ElementsAre(3, 4, 0, 1, 2, 3));
+  EXPECT_EQ((*proposals)[3].observed_results, 3);
+
+  EXPECT_THAT(store_->InsertCandidates(
+                  *exp, {MakeCandidate(9, v1::CANDIDATE_EVALUATED)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "state"));
+  EXPECT_THAT(store_->InsertCandidates(999999, {MakeCandidate(9)}),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+}
+
+TEST_F(StoreTest, LeaseRespectsRequiredLabels) {
+  v1::ExperimentSpec spec = MakeSpec(TestName());
+  (*spec.mutable_required_labels())["gpu"] = "h100";
+  auto exp = store_->CreateExperiment(spec, 1);
+  NAS_ASSERT_OK(exp);
+  auto ids = store_->InsertCandidates(*exp, {MakeCandidate(0)});
+  NAS_ASSERT_OK(ids);
+
+  auto none = store_->LeaseTrial("a100-worker",
+                                 {{"test", TestName()}, {"gpu", "a100"}});
+  NAS_ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  auto unlabeled = store_->LeaseTrial("plain-worker", {});
+  NAS_ASSERT_OK(unlabeled);
+  EXPECT_FALSE(unlabeled->has_value());
+
+  const absl::Time before = absl::Now();
+  auto leased = store_->LeaseTrial(
+      "h100-worker", {{"test", TestName()}, {"gpu", "h100"}, {"zone", "eu"}});
+  NAS_ASSERT_OK(leased);
+  ASSERT_TRUE(leased->has_value());
+  const LeasedTrial& t = **leased;
+  EXPECT_EQ(t.attempt, 1);
+  EXPECT_EQ(t.experiment_id, *exp);
+  EXPECT_EQ(t.candidate_id, (*ids)[0]);
+  EXPECT_EQ(t.genotype.hash(), "hash0");
+  EXPECT_TRUE(SameMessage(t.spec, spec)) << t.spec.DebugString();
+  EXPECT_GT(t.lease_until, before + absl::Seconds(50));
+
+  const v1::Candidate c = GetCandidate(*exp, t.candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_RUNNING);
+  EXPECT_EQ(c.attempts(), 1);
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), 1);
+  EXPECT_EQ(counts->trials_queued(), 0);
+
+  // Nothing left.
+  auto empty = store_->LeaseTrial("h100-worker",
+                                  {{"test", TestName()}, {"gpu", "h100"}});
+  NAS_ASSERT_OK(empty);
+  EXPECT_FALSE(empty->has_value());
+}
+
+TEST_F(StoreTest, PerWorkerLeaseLimitRefusesNamingTheHeldTrials) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(exp);
+  NAS_ASSERT_OK(store_->InsertCandidates(
+      *exp, {MakeCandidate(0), MakeCandidate(1), MakeCandidate(2)}));
+  const std::map<std::string, std::string> labels = {{"test", TestName()}};
+  auto first = store_->LeaseTrial("w-limit", labels, 1);
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const std::string held = absl::StrCat((*first)->trial_id);
+  // At the limit: refused, naming the trial held; nothing else leased.
+  EXPECT_THAT(
+      store_->LeaseTrial("w-limit", labels, 1),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               absl::StrCat("already holds 1 lease(s) (trial ", held, ")")));
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), 1);
+  EXPECT_EQ(counts->trials_queued(), 2);
+  // Other workers, and a higher limit, still lease.
+  auto other = store_->LeaseTrial("w-other", labels, 1);
+  NAS_ASSERT_OK(other);
+  EXPECT_TRUE(other->has_value());
+  auto second = store_->LeaseTrial("w-limit", labels, 2);
+  NAS_ASSERT_OK(second);
+  EXPECT_TRUE(second->has_value());
+  // Reporting frees the slot.
+  NAS_ASSERT_OK(store_->RecordFailure((*first)->trial_id, (*first)->attempt,
+                                      "w-limit", "boom", nullptr));
+  auto after = store_->LeaseTrial("w-limit", labels, 2);
+  NAS_ASSERT_OK(after);
+}
+
+TEST_F(StoreTest, BatchedLeaseGivesTheOldestTrialsInCallOrderWithinLimits) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(exp);
+  std::vector<NewCandidate> rows;
+  for (int i = 0; i < 4; ++i) rows.push_back(MakeCandidate(i));
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, rows));
+  const std::map<std::string, std::string> labels = {{"test", TestName()}};
+  // "b" already holds one lease; with a limit of 1 its call is refused, and
+  // the second call of "a" in the same batch too.
+  auto held = store_->LeaseTrial("b", labels, 1);
+  NAS_ASSERT_OK(held);
+  ASSERT_TRUE(held->has_value());
+  auto batch = store_->LeaseTrials({"a", "b", "c", "a", "d"}, labels, 1);
+  NAS_ASSERT_OK(batch);
+  ASSERT_EQ(batch->size(), 5u);
+  EXPECT_THAT(
+      (*batch)[1].status,
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               absl::StrCat("worker 'b' already holds 1 lease(s) (trial ",
+                            (*held)->trial_id, ")")));
+  EXPECT_THAT((*batch)[3].status, StatusIs(absl::StatusCode::kResourceExhausted,
+                                           "(and asks for 2 at once)"));
+  // The three eligible calls get the three remaining trials, oldest first,
+  // in call order.
+  std::vector<int64_t> ids;
+  for (int i : {0, 2, 4}) {
+    NAS_ASSERT_OK((*batch)[i].status);
+    ASSERT_TRUE((*batch)[i].trial.has_value()) << i;
+    ids.push_back((*batch)[i].trial->trial_id);
+    EXPECT_EQ((*batch)[i].trial->attempt, 1);
+  }
+  EXPECT_LT((*held)->trial_id, ids[0]);
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
+  EXPECT_FALSE((*batch)[1].trial.has_value());
+  EXPECT_FALSE((*batch)[3].trial.has_value());
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), 4);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  // Nothing left: calls under their limit get no trial and no error.
+  auto none = store_->LeaseTrials({"e", "f"}, labels, 1);
+  NAS_ASSERT_OK(none);
+  for (const Store::LeaseAnswer& a : *none) {
+    NAS_EXPECT_OK(a.status);
+    EXPECT_FALSE(a.trial.has_value());
+  }
+  // Without a limit, one worker may take several in one batch.
+  NAS_ASSERT_OK(
+      store_->InsertCandidates(*exp, {MakeCandidate(10), MakeCandidate(11)}));
+  auto unlimited = store_->LeaseTrials({"g", "g"}, labels, 0);
+  NAS_ASSERT_OK(unlimited);
+  EXPECT_TRUE((*unlimited)[0].trial.has_value());
+  EXPECT_TRUE((*unlimited)[1].trial.has_value());
+}
+
+TEST_F(StoreTest, RunningExperimentLimitRefusesAndStoresNothing) {
+  // At least one RUNNING experiment (0 would mean "no limit").
+  auto first = store_->CreateExperiment(MakeSpec(TestName()), 1);
+  NAS_ASSERT_OK(first);
+  auto running = store_->ListRunningExperimentIds();
+  NAS_ASSERT_OK(running);
+  const int n = static_cast<int>(running->size());
+  auto listed = store_->ListExperiments(0, 1000000);
+  NAS_ASSERT_OK(listed);
+  EXPECT_THAT(store_->CreateExperiment(MakeSpec(TestName()), 1, n),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       absl::StrCat(n, " experiments are running")));
+  auto after = store_->ListExperiments(0, 1000000);
+  NAS_ASSERT_OK(after);
+  EXPECT_EQ(after->size(), listed->size());
+  auto created = store_->CreateExperiment(MakeSpec(TestName()), 1, n + 1);
+  NAS_ASSERT_OK(created);
+  for (int64_t id : {*first, *created}) {
+    NAS_ASSERT_OK(store_->FinishExperiment(id, v1::EXPERIMENT_STOPPED, ""));
+  }
+}
+
+// The counts a full scan gives (what CountExperiment computed before
+// migration 0012), for comparison with the trigger-kept counters.
+std::vector<int64_t> ScannedCounts(const std::string& conninfo, int64_t id) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  const std::string e = absl::StrCat(id);
+  pqxx::row r = txn.exec1(
+      "SELECT "
+      "(SELECT count(*) FROM candidates WHERE experiment_id = " +
+      e +
+      " AND final_of IS NULL AND NOT supernet), "
+      "(SELECT count(*) FROM candidates WHERE experiment_id = " +
+      e +
+      " AND state = 'REJECTED'), "
+      "(SELECT count(*) FROM candidates WHERE experiment_id = " +
+      e +
+      " AND state = 'DUPLICATE'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e +
+      " AND status = 'QUEUED'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e +
+      " AND status = 'RUNNING'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e +
+      " AND status = 'SUCCEEDED'), "
+      "(SELECT count(*) FROM trials WHERE experiment_id = " +
+      e + " AND status = 'FAILED')");
+  std::vector<int64_t> out;
+  for (int i = 0; i < 7; ++i) out.push_back(r[i].as<int64_t>());
+  return out;
+}
+
+std::vector<int64_t> CountsOf(const v1::ExperimentCounts& c) {
+  return {c.candidates(),    c.rejected(),       c.duplicates(),
+          c.trials_queued(), c.trials_running(), c.trials_succeeded(),
+          c.trials_failed()};
+}
+
+// Trials inserted already finished (imports, the benchmark's preload) are
+// counted; queued ones (every proposal) skip the trigger's join (0013).
+TEST_F(StoreTest, TrialsInsertedFinishedAreCounted) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName(), 1), 1);
+  NAS_ASSERT_OK(exp);
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, {MakeCandidate(0)}));
+  {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::work txn(conn);
+    // Two imported candidates, one SUCCEEDED and one FAILED trial, in one
+    // statement each (one trigger call for both trials).
+    txn.exec_params(
+        "INSERT INTO candidates (experiment_id, seq, space, canonical, "
+        "choices, arch_hash, state) SELECT $1, 100 + g, 'nb201', "
+        "'imported' || g, '{0,0,0,0,0,0}', 'h-imported-' || g, "
+        "CASE g WHEN 0 THEN 'EVALUATED' ELSE 'FAILED' END "
+        "FROM generate_series(0, 1) g",
+        *exp);
+    txn.exec_params(
+        "INSERT INTO trials (experiment_id, candidate_id, status, "
+        "max_attempts, lease_seconds, required_labels) SELECT $1, c.id, "
+        "CASE c.state WHEN 'EVALUATED' THEN 'SUCCEEDED' ELSE 'FAILED' END, "
+        "1, 60, '{}' FROM candidates c WHERE c.experiment_id = $1 AND "
+        "c.seq >= 100",
+        *exp);
+    txn.commit();
+  }
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(CountsOf(*counts), ScannedCounts(server_->conninfo(), *exp));
+  EXPECT_EQ(counts->trials_succeeded(), 1);
+  EXPECT_EQ(counts->trials_failed(), 1);
+  EXPECT_EQ(counts->trials_queued(), 1);
+}
+
+TEST_F(StoreTest, GroupCommitStoresEachResultOnceAndCountersMatchAScan) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName(), 1), 1);
+  NAS_ASSERT_OK(exp);
+  std::vector<NewCandidate> cands;
+  for (int i = 0; i < 5; ++i) cands.push_back(MakeCandidate(i));
+  cands.push_back(MakeCandidate(5, v1::CANDIDATE_REJECTED));
+  cands.push_back(MakeCandidate(6, v1::CANDIDATE_DUPLICATE));
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, cands));
+  auto check = [&](const std::string& when) {
+    auto counts = store_->CountExperiment(*exp);
+    NAS_ASSERT_OK(counts);
+    EXPECT_EQ(CountsOf(*counts), ScannedCounts(server_->conninfo(), *exp))
+        << when;
+  };
+  check("after insert");
+  std::vector<LeasedTrial> leased;
+  for (const char* w : {"w1", "w2", "w3", "w4"}) {
+    auto t = store_->LeaseTrial(w, Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    leased.push_back(**t);
+  }
+  check("after leases");
+
+  v1::EvaluationMetrics m;
+  m.set_val_accuracy(0.123456789012345678);
+  m.set_test_accuracy(0.5);
+  m.set_macs(int64_t{1} << 40);
+  m.set_device("cpu");
+  const std::string w1 = "w1", w2 = "w2", w3 = "w3", stranger = "w9", none;
+  std::vector<Store::ResultToStore> batch = {
+      {leased[0].trial_id, leased[0].attempt, &w1, &m, &none},
+      {leased[1].trial_id, leased[1].attempt, &w2, &m, &none},
+      {leased[0].trial_id, leased[0].attempt, &w1, &m, &none},  // retry
+      {leased[2].trial_id, leased[2].attempt, &stranger, &m, &none},
+      {999999999, 1, &w3, &m, &none},
+  };
+  auto stored = store_->RecordResults(batch);
+  NAS_ASSERT_OK(stored);
+  ASSERT_EQ(stored->size(), 5u);
+  NAS_EXPECT_OK((*stored)[0].status);
+  EXPECT_EQ((*stored)[0].outcome, ReportOutcome::kStored);
+  EXPECT_EQ((*stored)[0].experiment_id, *exp);
+  NAS_EXPECT_OK((*stored)[1].status);
+  EXPECT_EQ((*stored)[1].outcome, ReportOutcome::kStored);
+  NAS_EXPECT_OK((*stored)[2].status);
+  EXPECT_EQ((*stored)[2].outcome, ReportOutcome::kAlreadyStored);
+  EXPECT_THAT((*stored)[3].status,
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT((*stored)[4].status,
+              StatusIs(absl::StatusCode::kNotFound, "trial 999999999"));
+  // Exactly two results, with exact values.
+  auto results = store_->ListResults(*exp);
+  NAS_ASSERT_OK(results);
+  ASSERT_EQ(results->size(), 2u);
+  EXPECT_EQ((*results)[0].metrics.val_accuracy(), m.val_accuracy());
+  EXPECT_EQ((*results)[0].metrics.macs(), m.macs());
+  const v1::Candidate c = GetCandidate(*exp, leased[0].candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_EVALUATED);
+  EXPECT_EQ(c.metrics().val_accuracy(), m.val_accuracy());
+  check("after the batch");
+
+  // A retried batch changes nothing.
+  auto again = store_->RecordResults({batch[0], batch[1]});
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ((*again)[0].outcome, ReportOutcome::kAlreadyStored);
+  EXPECT_EQ((*again)[1].outcome, ReportOutcome::kAlreadyStored);
+
+  // Failure (max_attempts 1: FAILED), expiry and a fold keep them equal.
+  NAS_ASSERT_OK(store_->RecordFailure(leased[2].trial_id, leased[2].attempt,
+                                      "w3", "boom"));
+  ExpireLease(leased[3].trial_id);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  check("after failure and expiry");
+  NAS_ASSERT_OK(store_->FoldCounters(*exp));
+  check("after a fold");
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 2);
+  EXPECT_EQ(counts->trials_failed(), 2);
+  NAS_ASSERT_OK(store_->FoldCounters(*exp));  // nothing to fold: no change
+  check("after an empty fold");
+}
+
+TEST_F(StoreTest, ConcurrentLeasesNeverShareATrial) {
+  constexpr int kTrials = 40;
+  const int64_t exp = NewExperiment(kTrials);
+  std::mutex mu;
+  std::vector<int64_t> leased;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (;;) {
+        auto t = store_->LeaseTrial(absl::StrCat("w", w), Labels());
+        if (!t.ok()) {
+          ++errors;
+          ADD_FAILURE() << t.status();
+          return;
+        }
+        if (!t->has_value()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        leased.push_back((*t)->trial_id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(leased.size(), static_cast<size_t>(kTrials));
+  EXPECT_EQ(std::set<int64_t>(leased.begin(), leased.end()).size(),
+            leased.size());
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_running(), kTrials);
+}
+
+TEST_F(StoreTest, ProgressAtEpochAndStopDecisions) {
+  std::vector<int64_t> cands;
+  const int64_t exp = NewExperiment(3, 3, &cands);
+  std::vector<LeasedTrial> trials;
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial(absl::StrCat("w", i), Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    trials.push_back(**t);
+  }
+  auto report = [&](int i, int epoch, double acc) {
+    v1::ReportProgressRequest p;
+    p.set_worker_id(absl::StrCat("w", i));
+    p.set_trial_id(trials[i].trial_id);
+    p.set_attempt(trials[i].attempt);
+    p.set_epoch(epoch);
+    p.set_val_accuracy(acc);
+    EXPECT_TRUE(store_->RecordProgress(p).value());
+  };
+  report(0, 1, 0.5);
+  report(1, 1, 0.7);
+  report(1, 2, 0.8);
+  auto peers = store_->ProgressAtEpoch(trials[2].trial_id, 1);
+  NAS_ASSERT_OK(peers);
+  EXPECT_EQ(peers->experiment_id, exp);
+  EXPECT_THAT(peers->others, ::testing::UnorderedElementsAre(0.5, 0.7));
+  peers = store_->ProgressAtEpoch(trials[0].trial_id, 2);
+  NAS_ASSERT_OK(peers);
+  EXPECT_THAT(peers->others, ::testing::ElementsAre(0.8));
+  peers = store_->ProgressAtEpoch(trials[0].trial_id, 7);
+  NAS_ASSERT_OK(peers);
+  EXPECT_TRUE(peers->others.empty());
+  EXPECT_THAT(store_->ProgressAtEpoch(999999, 1),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+
+  NAS_ASSERT_OK(store_->RecordStopDecision(
+      trials[0].trial_id, trials[0].attempt, 1, "median: low"));
+  CandidateQuery q;
+  q.experiment_id = exp;
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  for (const v1::Candidate& c : page->candidates) {
+    EXPECT_EQ(c.early_stopped(),
+              c.id() == trials[0].candidate_id ? "median: low" : "");
+  }
+  pqxx::connection conn(server_->conninfo());
+  pqxx::nontransaction txn(conn);
+  EXPECT_EQ(txn.exec_params1("SELECT decision FROM trial_progress WHERE "
+                             "trial_id = $1 AND epoch = 1",
+                             trials[0].trial_id)[0]
+                .as<std::string>(),
+            "median: low");
+}
+
+TEST_F(StoreTest, RecordProgressIsIdempotentAndChecksTheLease) {
+  NewExperiment(1);
+  auto t = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  v1::ReportProgressRequest p;
+  p.set_worker_id("w1");
+  p.set_trial_id((*t)->trial_id);
+  p.set_attempt((*t)->attempt);
+  p.set_epoch(1);
+  p.set_train_loss(1.5);
+  p.set_val_accuracy(0.4);
+  p.set_seconds(3.0);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);  // same epoch again
+  p.set_epoch(2);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);
+  v1::ReportProgressRequest stale = p;
+  stale.set_attempt(5);
+  EXPECT_EQ(store_->RecordProgress(stale).value(), false);
+  v1::ReportProgressRequest foreign = p;
+  foreign.set_worker_id("w2");
+  foreign.set_epoch(3);
+  EXPECT_EQ(store_->RecordProgress(foreign).value(), false);
+
+  pqxx::connection conn(server_->conninfo());
+  pqxx::nontransaction txn(conn);
+  pqxx::row row = txn.exec_params1(
+      "SELECT count(*), max(epoch) FROM trial_progress WHERE trial_id = $1",
+      (*t)->trial_id);
+  EXPECT_EQ(row[0].as<int>(), 2);
+  EXPECT_EQ(row[1].as<int>(), 2);
+
+  EXPECT_EQ(store_->RenewLease((*t)->trial_id, (*t)->attempt, "w1").value(),
+            true);
+  EXPECT_EQ(store_->RenewLease((*t)->trial_id, (*t)->attempt, "w2").value(),
+            false);
+}
+
+TEST_F(StoreTest, RecordResultStoresOnce) {
+  const int64_t exp = NewExperiment(1);
+  auto t = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  const int64_t trial = (*t)->trial_id;
+  const v1::EvaluationMetrics m = MakeMetrics(0.8734);
+
+  EXPECT_THAT(store_->RecordResult(trial, 1, "w2", m),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "w2"));
+  EXPECT_THAT(store_->RecordResult(trial, 2, "w1", m),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  auto stored = store_->RecordResult(trial, 1, "w1", m);
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+  auto again = store_->RecordResult(trial, 1, "w1", m);
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ(*again, ReportOutcome::kAlreadyStored);
+  EXPECT_THAT(store_->RecordResult(trial, 0, "w1", m),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "SUCCEEDED"));
+  EXPECT_THAT(store_->RecordResult(123456789, 1, "w1", m),
+              StatusIs(absl::StatusCode::kNotFound, "123456789"));
+  EXPECT_EQ(store_->RenewLease(trial, 1, "w1").value(), false);
+
+  auto results = store_->ListResults(exp);
+  NAS_ASSERT_OK(results);
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ((*results)[0].trial_id, trial);
+  EXPECT_EQ((*results)[0].candidate_id, (*t)->candidate_id);
+  EXPECT_EQ((*results)[0].genotype.hash(), "hash0");
+  EXPECT_TRUE(SameMessage((*results)[0].metrics, m));
+
+  const v1::Candidate c = GetCandidate(exp, (*t)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_EVALUATED);
+  EXPECT_EQ(c.worker_id(), "w1");
+  EXPECT_EQ(c.attempts(), 1);
+  EXPECT_TRUE(SameMessage(c.metrics(), m));
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 1);
+  EXPECT_EQ(counts->trials_running(), 0);
+}
+
+// A controller that becomes active gives running trials a full lease: one
+// that ran out while no controller could renew it is not expired, and its
+// worker's result is still taken.
+TEST_F(StoreTest, ExtendRunningLeasesKeepsLeasesThatRanOutMeanwhile) {
+  NewExperiment(1);
+  auto leased = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(leased);
+  ASSERT_TRUE(leased->has_value());
+  const int64_t trial = (*leased)->trial_id;
+  ExpireLease(trial);
+  auto extended = store_->ExtendRunningLeases();
+  NAS_ASSERT_OK(extended);
+  EXPECT_GE(*extended, 1);
+  auto expired = store_->ExpireLeases();
+  NAS_ASSERT_OK(expired);
+  EXPECT_EQ(expired->requeued + expired->failed, 0);
+  EXPECT_EQ(store_->RenewLease(trial, 1, "w1").value(), true);
+  auto stored = store_->RecordResult(trial, 1, "w1", MakeMetrics(0.5));
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+}
+
+TEST_F(StoreTest, ExpiredLeasesAreRequeuedThenFailed) {
+  const int64_t exp = NewExperiment(1, /*max_attempts=*/2);
+  auto first = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  EXPECT_EQ((*first)->attempt, 1);
+
+  // Not yet expired: nothing happens.
+  auto nothing = store_->ExpireLeases();
+  NAS_ASSERT_OK(nothing);
+  EXPECT_EQ(nothing->requeued + nothing->failed, 0);
+
+  ExpireLease(trial);
+  auto requeued = store_->ExpireLeases();
+  NAS_ASSERT_OK(requeued);
+  EXPECT_EQ(requeued->requeued, 1);
+  EXPECT_EQ(requeued->failed, 0);
+  EXPECT_EQ(GetCandidate(exp, (*first)->candidate_id).state(),
+            v1::CANDIDATE_QUEUED);
+  EXPECT_EQ(store_->RenewLease(trial, 1, "w1").value(), false);
+
+  auto second = store_->LeaseTrial("w2", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->trial_id, trial);
+  EXPECT_EQ((*second)->attempt, 2);
+  // The first worker comes back late: refused, harmlessly.
+  EXPECT_THAT(store_->RecordResult(trial, 1, "w1", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(store_->RecordFailure(trial, 1, "w1", "oom"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+
+  ExpireLease(trial);
+  auto failed = store_->ExpireLeases();
+  NAS_ASSERT_OK(failed);
+  EXPECT_EQ(failed->requeued, 0);
+  EXPECT_EQ(failed->failed, 1);
+  const v1::Candidate c = GetCandidate(exp, (*first)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_FAILED);
+  EXPECT_THAT(c.reason(), ::testing::HasSubstr("lease expired after 2"));
+  EXPECT_EQ(c.attempts(), 2);
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_failed(), 1);
+  EXPECT_THAT(store_->RecordResult(trial, 2, "w2", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "FAILED"));
+  auto empty = store_->LeaseTrial("w3", Labels());
+  NAS_ASSERT_OK(empty);
+  EXPECT_FALSE(empty->has_value());
+}
+
+TEST_F(StoreTest, RecordFailureRetriesUntilMaxAttempts) {
+  const int64_t exp = NewExperiment(1, /*max_attempts=*/2);
+  auto first = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  NAS_EXPECT_OK(store_->RecordFailure((*first)->trial_id, 1, "w1", "nan loss"));
+  EXPECT_EQ(GetCandidate(exp, (*first)->candidate_id).state(),
+            v1::CANDIDATE_QUEUED);
+  auto second = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->attempt, 2);
+  NAS_EXPECT_OK(
+      store_->RecordFailure((*second)->trial_id, 2, "w1", "nan loss again"));
+  const v1::Candidate c = GetCandidate(exp, (*first)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_FAILED);
+  EXPECT_THAT(c.reason(), ::testing::HasSubstr("nan loss again"));
+}
+
+TEST_F(StoreTest, AttemptHistoryExpiredThenSucceededElsewhere) {
+  const std::string db = server_->conninfo();
+  NewExperiment(1);
+  auto first = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "RUNNING", "", false)));
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+
+  // Renewals and progress move the attempt's lease_until with the trial's.
+  const std::string kOldLease =
+      absl::StrCat("UPDATE trial_attempts SET lease_until = now() - interval ",
+                   "'1 hour' WHERE trial_id = ", trial);
+  Sql(kOldLease);
+  EXPECT_FALSE(AttemptMatchesTrial(db, trial));
+  EXPECT_EQ(store_->RenewLease(trial, 1, "wA").value(), true);
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+  Sql(kOldLease);
+  v1::ReportProgressRequest p;
+  p.set_worker_id("wA");
+  p.set_trial_id(trial);
+  p.set_attempt(1);
+  p.set_epoch(1);
+  EXPECT_EQ(store_->RecordProgress(p).value(), true);
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+
+  ExpireLease(trial);
+  auto expired = store_->ExpireLeases();
+  NAS_ASSERT_OK(expired);
+  EXPECT_EQ(expired->requeued, 1);
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "EXPIRED", "lease expired", true)));
+
+  auto second = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  ASSERT_EQ((*second)->trial_id, trial);
+  ASSERT_EQ((*second)->attempt, 2);
+  EXPECT_TRUE(AttemptMatchesTrial(db, trial));
+  auto stored = store_->RecordResult(trial, 2, "wB", MakeMetrics(0.8));
+  NAS_ASSERT_OK(stored);
+  EXPECT_EQ(*stored, ReportOutcome::kStored);
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "EXPIRED", "lease expired", true),
+                          Attempt(2, "wB", "SUCCEEDED", "", true)));
+
+  // A retried report changes nothing.
+  const std::string before = AttemptsText(db, trial);
+  auto again = store_->RecordResult(trial, 2, "wB", MakeMetrics(0.8));
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ(*again, ReportOutcome::kAlreadyStored);
+  EXPECT_EQ(AttemptsText(db, trial), before);
+}
+
+TEST_F(StoreTest, AttemptHistoryFailureThenSuccess) {
+  const std::string db = server_->conninfo();
+  NewExperiment(1, /*max_attempts=*/3);
+  auto first = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  NAS_ASSERT_OK(store_->RecordFailure(trial, 1, "wA", "nan loss"));
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "FAILED", "nan loss", true)));
+
+  auto second = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  ASSERT_EQ((*second)->attempt, 2);
+  NAS_ASSERT_OK(store_->RecordResult(trial, 2, "wB", MakeMetrics(0.6)));
+  EXPECT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "FAILED", "nan loss", true),
+                          Attempt(2, "wB", "SUCCEEDED", "", true)));
+}
+
+TEST_F(StoreTest, AttemptHistoryOfAFinalFailureKeepsTheWorkersError) {
+  const std::string db = server_->conninfo();
+  const int64_t exp = NewExperiment(1, /*max_attempts=*/1);
+  auto t = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  NAS_ASSERT_OK(store_->RecordFailure((*t)->trial_id, 1, "wA", "oom"));
+  const v1::Candidate c = GetCandidate(exp, (*t)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_FAILED);
+  EXPECT_EQ(c.reason(), "oom (after 1 attempts)");
+  EXPECT_THAT(Attempts(db, (*t)->trial_id),
+              ElementsAre(Attempt(1, "wA", "FAILED", "oom", true)));
+}
+
+TEST_F(StoreTest, StaleReportsLeaveAttemptHistoryUntouched) {
+  const std::string db = server_->conninfo();
+  NewExperiment(1);
+  auto first = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t trial = (*first)->trial_id;
+  ExpireLease(trial);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  auto second = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  ASSERT_EQ((*second)->attempt, 2);
+  const std::string before = AttemptsText(db, trial);
+  ASSERT_THAT(Attempts(db, trial),
+              ElementsAre(Attempt(1, "wA", "EXPIRED", "lease expired", true),
+                          Attempt(2, "wB", "RUNNING", "", false)));
+
+  // The old worker (attempt 1) and a foreign one (attempt 2) report.
+  EXPECT_THAT(store_->RecordResult(trial, 1, "wA", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(store_->RecordFailure(trial, 1, "wA", "late oom"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(store_->RecordResult(trial, 2, "wC", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "wC"));
+  EXPECT_THAT(store_->RecordFailure(trial, 2, "wC", "foreign"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "wC"));
+  EXPECT_EQ(store_->RenewLease(trial, 1, "wA").value(), false);
+  EXPECT_EQ(store_->RenewLease(trial, 2, "wC").value(), false);
+  v1::ReportProgressRequest p;
+  p.set_worker_id("wA");
+  p.set_trial_id(trial);
+  p.set_attempt(1);
+  p.set_epoch(1);
+  EXPECT_EQ(store_->RecordProgress(p).value(), false);
+  // Not expired yet: nothing to expire.
+  auto nothing = store_->ExpireLeases();
+  NAS_ASSERT_OK(nothing);
+  EXPECT_EQ(AttemptsText(db, trial), before);
+}
+
+TEST_F(StoreTest, FinishExperimentLeavesRunningAttemptsRunning) {
+  const std::string db = server_->conninfo();
+  const int64_t exp = NewExperiment(3);
+  std::vector<int64_t> trials;
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial(absl::StrCat("w", i), Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    trials.push_back((*t)->trial_id);
+  }
+  NAS_ASSERT_OK(store_->FinishExperiment(exp, v1::EXPERIMENT_STOPPED, ""));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(
+        Attempts(db, trials[i]),
+        ElementsAre(Attempt(1, absl::StrCat("w", i), "RUNNING", "", false)));
+  }
+  // Each then ends its own way; the trials are not requeued.
+  NAS_ASSERT_OK(store_->RecordResult(trials[0], 1, "w0", MakeMetrics(0.4)));
+  NAS_ASSERT_OK(store_->RecordFailure(trials[1], 1, "w1", "stopped"));
+  ExpireLease(trials[2]);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  EXPECT_THAT(Attempts(db, trials[0]),
+              ElementsAre(Attempt(1, "w0", "SUCCEEDED", "", true)));
+  EXPECT_THAT(Attempts(db, trials[1]),
+              ElementsAre(Attempt(1, "w1", "FAILED", "stopped", true)));
+  EXPECT_THAT(Attempts(db, trials[2]),
+              ElementsAre(Attempt(1, "w2", "EXPIRED", "lease expired", true)));
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  EXPECT_EQ(counts->trials_running(), 0);
+}
+
+TEST_F(StoreTest, FinishExperimentCancelsQueuedTrials) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(3, 3, &ids);
+  auto running = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(running);
+  ASSERT_TRUE(running->has_value());
+
+  NAS_ASSERT_OK(store_->FinishExperiment(exp, v1::EXPERIMENT_STOPPED, ""));
+  auto got = store_->GetExperiment(exp);
+  NAS_ASSERT_OK(got);
+  EXPECT_EQ(got->state, v1::EXPERIMENT_STOPPED);
+  EXPECT_TRUE(got->finished_at.has_value());
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  EXPECT_EQ(counts->trials_running(), 1);  // told STOP by the controller
+  EXPECT_EQ(GetCandidate(exp, ids[1]).state(), v1::CANDIDATE_CANCELLED);
+  EXPECT_EQ(GetCandidate(exp, ids[2]).state(), v1::CANDIDATE_CANCELLED);
+
+  auto ids_running = store_->ListRunningExperimentIds();
+  NAS_ASSERT_OK(ids_running);
+  EXPECT_THAT(*ids_running, ::testing::Not(::testing::Contains(exp)));
+  EXPECT_THAT(store_->FinishExperiment(exp, v1::EXPERIMENT_FAILED, "boom"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "STOPPED"));
+  EXPECT_THAT(store_->InsertCandidates(exp, {MakeCandidate(7)}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "STOPPED"));
+  EXPECT_THAT(store_->FinishExperiment(999999, v1::EXPERIMENT_STOPPED, ""),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+  // The running trial may still report (the result so far).
+  auto stored =
+      store_->RecordResult((*running)->trial_id, 1, "w1", MakeMetrics(0.3));
+  NAS_ASSERT_OK(stored);
+}
+
+TEST_F(StoreTest, ListCandidatesOrdersFiltersAndPages) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(5, 3, &ids);  // macs 10000, 9000, ...
+  NewCandidate rejected = MakeCandidate(5, v1::CANDIDATE_REJECTED);
+  NAS_ASSERT_OK(store_->InsertCandidates(exp, {rejected}));
+  // Evaluate seq 0, 1, 2 with accuracies 0.5, 0.9, 0.7.
+  const double acc[] = {0.5, 0.9, 0.7};
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial("w", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    ASSERT_EQ((*t)->candidate_id, ids[i]);  // oldest first
+    NAS_ASSERT_OK(
+        store_->RecordResult((*t)->trial_id, 1, "w", MakeMetrics(acc[i])));
+  }
+
+  auto seqs = [](const CandidatePage& page) {
+    std::vector<int> out;
+    for (const auto& c : page.candidates) out.push_back(c.seq());
+    return out;
+  };
+  CandidateQuery q;
+  q.experiment_id = exp;
+  q.order_by = "-val_accuracy";
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 6);
+  EXPECT_THAT(seqs(*page), ElementsAre(1, 2, 0, 3, 4, 5));  // NULLs last
+  EXPECT_DOUBLE_EQ(page->candidates[0].metrics().val_accuracy(), 0.9);
+
+  q.order_by = "val_accuracy";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(0, 2, 1, 3, 4, 5));
+  q.order_by = "macs";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(5, 4, 3, 2, 1, 0));
+  q.order_by = "-seq";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(5, 4, 3, 2, 1, 0));
+  q.order_by = "";
+  EXPECT_THAT(seqs(store_->ListCandidates(q).value()),
+              ElementsAre(0, 1, 2, 3, 4, 5));
+
+  q.order_by = "seq";
+  q.offset = 2;
+  q.limit = 3;
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 6);
+  EXPECT_THAT(seqs(*page), ElementsAre(2, 3, 4));
+  q.offset = 10;
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 6);
+  EXPECT_THAT(seqs(*page), IsEmpty());
+
+  q.offset = 0;
+  q.limit = 50;
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-latency_ms";
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 3);
+  EXPECT_THAT(seqs(*page), UnorderedElementsAre(0, 1, 2));
+  q.state = v1::CANDIDATE_REJECTED;
+  q.order_by = "params";
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->total, 1);
+  EXPECT_THAT(seqs(*page), ElementsAre(5));
+
+  q.state = v1::CANDIDATE_STATE_UNSPECIFIED;
+  q.order_by = "name; DROP TABLE candidates";
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kInvalidArgument, "order_by"));
+  q.order_by = "-";
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kInvalidArgument, "order_by"));
+  q.order_by = "seq";
+  q.experiment_id = 999999;
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kNotFound, "999999"));
+}
+
+// Mode SUPERNET: the supernet row is no search candidate; its result must
+// carry the weights, which become one content-addressed, chunked artifact
+// that reads back byte for byte and that a second experiment with the same
+// bytes shares.
+TEST_F(StoreTest, SupernetRowStoresChunkedContentAddressedWeights) {
+  StoreOptions options{server_->conninfo(), 1};
+  options.artifact_chunk_bytes = 1000;
+  auto small = Store::Open(options);
+  NAS_ASSERT_OK(small);
+  std::string weights(4321, '\0');
+  for (size_t i = 0; i < weights.size(); ++i) {
+    weights[i] = static_cast<char>((i * 7919) % 251);
+  }
+  const std::string hash = Sha256Hex(weights);
+  for (int round = 0; round < 2; ++round) {
+    auto exp = store_->CreateExperiment(MakeSpec(TestName()), 42);
+    NAS_ASSERT_OK(exp);
+    NewCandidate row;
+    row.genotype.set_space("nb201");
+    row.genotype.set_canonical("supernet");
+    row.genotype.set_hash("supernet");
+    row.supernet = true;
+    NAS_ASSERT_OK(store_->InsertCandidates(*exp, {row}));
+    // Not a search candidate: no search counts, no proposals.
+    auto counts = store_->CountExperiment(*exp);
+    NAS_ASSERT_OK(counts);
+    EXPECT_EQ(counts->candidates(), 0);
+    EXPECT_EQ(counts->trials_queued(), 0);
+    EXPECT_EQ(counts->supernet(), v1::CANDIDATE_QUEUED);
+    EXPECT_THAT(store_->ListProposals(*exp).value(), IsEmpty());
+    // A second supernet row for the same experiment is refused.
+    EXPECT_FALSE(store_->InsertCandidates(*exp, {row}).ok());
+
+    auto t = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    EXPECT_TRUE((*t)->supernet);
+    EXPECT_EQ((*t)->supernet_hash, "");
+    const int64_t trial = (*t)->trial_id;
+    EXPECT_THAT((*small)->RecordResult(trial, 1, "w1", MakeMetrics(0.5)),
+                StatusIs(absl::StatusCode::kInvalidArgument, "model"));
+    NAS_ASSERT_OK(
+        (*small)->RecordResult(trial, 1, "w1", MakeMetrics(0.5), weights));
+    counts = store_->CountExperiment(*exp);
+    NAS_ASSERT_OK(counts);
+    EXPECT_EQ(counts->supernet(), v1::CANDIDATE_EVALUATED);
+    EXPECT_EQ(counts->trials_succeeded(), 0);  // search trials only
+    EXPECT_THAT(store_->ListResults(*exp).value(), IsEmpty());
+    const v1::Candidate c = GetCandidate(*exp, (*t)->candidate_id);
+    EXPECT_TRUE(c.supernet());
+    EXPECT_EQ(c.supernet_hash(), hash);
+
+    // Search candidates leased afterwards carry the supernet's hash.
+    NAS_ASSERT_OK(store_->InsertCandidates(*exp, {MakeCandidate(1)}));
+    auto next = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(next);
+    ASSERT_TRUE(next->has_value());
+    EXPECT_FALSE((*next)->supernet);
+    EXPECT_EQ((*next)->supernet_hash, hash);
+    NAS_ASSERT_OK(
+        store_->RecordResult((*next)->trial_id, 1, "w1", MakeMetrics(0.7)));
+  }
+  auto info = store_->GetArtifactInfo(hash);
+  NAS_ASSERT_OK(info);
+  EXPECT_EQ(info->kind, "supernet");
+  EXPECT_EQ(info->size, 4321);
+  EXPECT_EQ(info->chunks, 5);
+  std::string back;
+  for (int32_t i = 0; i < info->chunks; ++i) {
+    auto piece = store_->ReadArtifactChunk(hash, i);
+    NAS_ASSERT_OK(piece);
+    EXPECT_LE(piece->size(), 1000u);
+    back += *piece;
+  }
+  EXPECT_EQ(back, weights);
+  EXPECT_THAT(store_->ReadArtifactChunk(hash, 5),
+              StatusIs(absl::StatusCode::kNotFound, ""));
+  EXPECT_THAT(store_->GetArtifactInfo(std::string(64, 'a')),
+              StatusIs(absl::StatusCode::kNotFound, ""));
+  // Stored once although two experiments reported it.
+  pqxx::connection conn(server_->conninfo());
+  pqxx::nontransaction txn(conn);
+  EXPECT_EQ(txn.exec1("SELECT count(*) FROM artifact_chunks WHERE hash = " +
+                      txn.quote(hash))[0]
+                .as<int>(),
+            5);
+}
+
+TEST_F(StoreTest, ListCandidatesFiltersOnMetricsAndStampsUpdates) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(5, 3, &ids);  // macs 10000, 9000, ...
+  NAS_ASSERT_OK(store_->InsertCandidates(
+      exp, {MakeCandidate(5, v1::CANDIDATE_REJECTED)}));  // macs 5000
+  const double acc[] = {0.5, 0.9, 0.7};  // seq 0, 1, 2; latency 1.25
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial("w", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    NAS_ASSERT_OK(
+        store_->RecordResult((*t)->trial_id, 1, "w", MakeMetrics(acc[i])));
+  }
+  auto seqs = [](const absl::StatusOr<CandidatePage>& page) {
+    std::vector<int> out;
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return out;
+    for (const auto& c : page->candidates) out.push_back(c.seq());
+    EXPECT_EQ(page->total, static_cast<int>(out.size()));
+    return out;
+  };
+  CandidateQuery q;
+  q.experiment_id = exp;
+  q.min_val_accuracy = 0.6;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(1, 2));
+  q.max_macs = 8500;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(2));
+  q = CandidateQuery();
+  q.experiment_id = exp;
+  q.max_macs = 8000;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(2, 3, 4, 5));
+  q.max_macs = 0;
+  q.max_params = 101;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(0, 1));
+  q.max_params = 0;
+  q.max_latency_ms = 1.0;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), IsEmpty());
+  q.max_latency_ms = 1.25;
+  EXPECT_THAT(seqs(store_->ListCandidates(q)), ElementsAre(0, 1, 2));
+  q.max_latency_ms = -1;
+  EXPECT_THAT(store_->ListCandidates(q),
+              StatusIs(absl::StatusCode::kInvalidArgument, "max_latency_ms"));
+
+  // Every row carries the time it last changed (nasctl curve's time axis).
+  q = CandidateQuery();
+  q.experiment_id = exp;
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  for (const v1::Candidate& c : page->candidates) {
+    EXPECT_NEAR(c.updated_at().seconds(), now, 60) << c.seq();
+  }
+}
+
+TEST_F(StoreTest, WorkersRegisterAndTouch) {
+  const std::string id = TestName();
+  EXPECT_THAT(store_->GetWorkerLabels(id),
+              StatusIs(absl::StatusCode::kNotFound, id));
+  EXPECT_THAT(store_->TouchWorker(id),
+              StatusIs(absl::StatusCode::kNotFound, id));
+  v1::RegisterWorkerRequest w;
+  w.set_worker_id(id);
+  w.set_device("cpu");
+  w.set_version("0.1");
+  NAS_ASSERT_OK(store_->UpsertWorker(w));
+  auto labels = store_->GetWorkerLabels(id);
+  NAS_ASSERT_OK(labels);
+  EXPECT_THAT(*labels, IsEmpty());
+  (*w.mutable_labels())["gpu"] = "h100";
+  (*w.mutable_labels())["quote\"d"] = "back\\slash\n";
+  NAS_ASSERT_OK(store_->UpsertWorker(w));
+  labels = store_->GetWorkerLabels(id);
+  NAS_ASSERT_OK(labels);
+  EXPECT_EQ(*labels, (std::map<std::string, std::string>{
+                         {"gpu", "h100"}, {"quote\"d", "back\\slash\n"}}));
+  NAS_EXPECT_OK(store_->TouchWorker(id));
+  w.clear_worker_id();
+  EXPECT_THAT(store_->UpsertWorker(w),
+              StatusIs(absl::StatusCode::kInvalidArgument, "worker_id"));
+}
+
+// --- outages
+// -------------------------------------------------------------------
+
+TEST(StoreOutageTest, UnavailableWhileDownThenReconnects) {
+  auto server = PostgresServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto store = Store::Open({(*server)->conninfo(), 2});
+  NAS_ASSERT_OK(store);
+  NAS_ASSERT_OK((*store)->Migrate(kMigrationsDir));
+  NAS_ASSERT_OK((*store)->ListRunningExperimentIds());
+
+  NAS_ASSERT_OK((*server)->Stop());
+  EXPECT_THAT((*store)->ListRunningExperimentIds(),
+              StatusIs(absl::StatusCode::kUnavailable, "ListRunning"));
+  NAS_ASSERT_OK((*server)->Restart());
+  // Each pooled connection is replaced on its next use.
+  for (int i = 0; i < 4; ++i) {
+    NAS_EXPECT_OK((*store)->ListRunningExperimentIds());
+  }
+  auto id = (*store)->CreateExperiment(MakeSpec("outage"), 1);
+  NAS_EXPECT_OK(id);
+}
+
+}  // namespace
+}  // namespace nas
+
+namespace nas {
+namespace {
+
+// The simulated-seconds budget's storage: costs in seq order, and ending
+// an experiment from a seq on (running, queued and evaluated trials alike).
+TEST_F(StoreTest, TrialCostsAndFinishOverBudget) {
+  std::vector<int64_t> ids;
+  const int64_t exp = NewExperiment(4, 3, &ids);
+  std::vector<int64_t> trials;
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    ASSERT_EQ((*t)->candidate_id, ids[i]);
+    trials.push_back((*t)->trial_id);
+  }
+  v1::EvaluationMetrics m0 = MakeMetrics(0.5);
+  m0.set_simulated_seconds(10);
+  v1::EvaluationMetrics m2 = MakeMetrics(0.9);
+  m2.set_simulated_seconds(30.5);
+  NAS_ASSERT_OK(store_->RecordResult(trials[0], 1, "w1", m0));
+  NAS_ASSERT_OK(store_->RecordResult(trials[2], 1, "w1", m2));
+
+  auto costs = store_->ListTrialCosts(exp, -1);
+  NAS_ASSERT_OK(costs);
+  ASSERT_EQ(costs->size(), 4u);
+  const std::vector<TrialStatus> want = {
+      TrialStatus::kSucceeded, TrialStatus::kRunning, TrialStatus::kSucceeded,
+      TrialStatus::kQueued};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ((*costs)[i].seq, i);
+    EXPECT_EQ((*costs)[i].candidate_id, ids[i]);
+    EXPECT_EQ((*costs)[i].status, want[i]) << i;
+  }
+  EXPECT_DOUBLE_EQ((*costs)[0].simulated_seconds, 10);
+  EXPECT_DOUBLE_EQ((*costs)[1].simulated_seconds, 0);
+  EXPECT_DOUBLE_EQ((*costs)[2].simulated_seconds, 30.5);
+  costs = store_->ListTrialCosts(exp, 1);
+  NAS_ASSERT_OK(costs);
+  ASSERT_EQ(costs->size(), 2u);
+  EXPECT_EQ((*costs)[0].seq, 2);
+  EXPECT_DOUBLE_EQ(GetCandidate(exp, ids[2]).metrics().simulated_seconds(),
+                   30.5);
+  auto all = store_->ListResults(exp);
+  NAS_ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_LT((*all)[0].result_id, (*all)[1].result_id);
+  auto skipped = store_->ListResults(exp, (*all)[0].result_id);
+  NAS_ASSERT_OK(skipped);
+  ASSERT_EQ(skipped->size(), 1u);
+  EXPECT_EQ((*skipped)[0].trial_id, trials[2]);
+
+  NAS_ASSERT_OK(store_->FinishOverBudget(exp, v1::EXPERIMENT_SUCCEEDED, "", 1,
+                                         "not counted: test"));
+  auto got = store_->GetExperiment(exp);
+  NAS_ASSERT_OK(got);
+  EXPECT_EQ(got->state, v1::EXPERIMENT_SUCCEEDED);
+  EXPECT_EQ(GetCandidate(exp, ids[0]).state(), v1::CANDIDATE_EVALUATED);
+  for (int i = 1; i < 4; ++i) {
+    const v1::Candidate c = GetCandidate(exp, ids[i]);
+    EXPECT_EQ(c.state(), v1::CANDIDATE_CANCELLED) << i;
+    EXPECT_EQ(c.reason(), "not counted: test") << i;
+  }
+  // The evaluated one past the budget keeps its metrics.
+  EXPECT_DOUBLE_EQ(GetCandidate(exp, ids[2]).metrics().val_accuracy(), 0.9);
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 1);
+  EXPECT_EQ(counts->trials_running(), 0);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  EXPECT_THAT(
+      Attempts(server_->conninfo(), trials[1]),
+      ElementsAre(Attempt(1, "w1", "CANCELLED", "not counted: test", true)));
+  // The cut-off running attempt's late report is stale, harmlessly.
+  EXPECT_THAT(store_->RecordResult(trials[1], 1, "w1", MakeMetrics(0.7)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "CANCELLED"));
+  EXPECT_THAT(
+      store_->FinishOverBudget(exp, v1::EXPERIMENT_SUCCEEDED, "", 1, "again"),
+      StatusIs(absl::StatusCode::kFailedPrecondition, "SUCCEEDED"));
+}
+
+}  // namespace
+}  // namespace nas

@@ -1,0 +1,74 @@
+// Evaluates one candidate: builds it with LibTorch, trains it on the
+// dataset, measures it. This header is LibTorch-free so that the gRPC
+// client loop does not pay LibTorch's compile time. An Evaluator is used
+// by one thread at a time (one trial at a time per worker).
+#ifndef NAS_WORKER_EVALUATORS_EVALUATOR_H_
+#define NAS_WORKER_EVALUATORS_EVALUATOR_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "nas/v1/worker.pb.h"
+
+namespace nas {
+
+struct EvaluatorOptions {
+  // Intra-op CPU threads for LibTorch (0 = leave LibTorch's default).
+  int threads = 0;
+  // Print per-epoch lines to stderr. Default true.
+  bool verbose = true;
+  // Tune the process's malloc to keep freed memory for reuse (faster CPU
+  // training, peak memory stays resident; see KeepFreedMemoryForReuse in
+  // worker/device.h). Process-wide. Default true.
+  bool keep_freed_memory = true;
+};
+
+// One epoch's progress, passed to the callback after each epoch.
+struct EpochProgress {
+  int epoch = 0;  // from 1
+  double train_loss = 0;
+  double val_accuracy = 0;
+  double seconds = 0;  // since training started
+};
+// Returns true to continue, false to stop training now (the result so far is
+// still measured and returned).
+using ProgressCallback = std::function<bool(const EpochProgress&)>;
+
+// Returns the path of a local file holding the stored artifact whose
+// content hash (sha256 hex) is `hash`, fetching it first when needed.
+// Provided by the worker loop (FetchArtifact with a disk cache).
+using ArtifactFetcher =
+    std::function<absl::StatusOr<std::string>(const std::string& hash)>;
+
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // Trains and measures trial.genotype per trial.evaluation. Datasets are
+  // loaded on first use and cached for later trials with the same data
+  // settings. InvalidArgument for an unknown space/dataset or a bad
+  // genotype, NotFound when dataset files are missing, Internal for a
+  // LibTorch error (its message included).
+  virtual absl::StatusOr<v1::EvaluationMetrics> Evaluate(
+      const v1::Trial& trial, const ProgressCallback& on_epoch) = 0;
+  // The TorchScript archive of the network trained by the last successful
+  // Evaluate, when its trial asked for one (Trial.export_model) and the
+  // evaluator can make one; "" otherwise. Hands it over (a second call
+  // returns "").
+  // For a supernet-training trial (Trial.supernet_training) this is the
+  // supernet's weights.
+  virtual std::string TakeModel() { return ""; }
+  // Where SUPERNET candidate trials get their supernet (Trial.supernet_hash)
+  // from. Evaluators that need no artifacts ignore it.
+  virtual void SetArtifactFetcher(ArtifactFetcher fetcher) {}
+  // Device description, e.g. "cpu (2 threads)".
+  virtual std::string device() const = 0;
+};
+
+// The LibTorch evaluator (CUDA when available, else CPU).
+std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions& options);
+
+}  // namespace nas
+
+#endif  // NAS_WORKER_EVALUATORS_EVALUATOR_H_

@@ -1,0 +1,20 @@
+// The evaluator a worker runs: routes each trial to the evaluator of its
+// evaluation mode. Used by one thread at a time, like every Evaluator.
+#ifndef NAS_WORKER_EVALUATORS_MODE_ROUTER_H_
+#define NAS_WORKER_EVALUATORS_MODE_ROUTER_H_
+
+#include <memory>
+
+#include "worker/evaluators/evaluator.h"
+
+namespace nas {
+
+// Routes each trial by evaluation.mode: TABULAR to `tabular`, every other
+// mode to `trained`; TakeModel asks the one that ran the last trial. Takes
+// ownership of both; device() is `trained`'s.
+std::unique_ptr<Evaluator> MakeModeRouter(std::unique_ptr<Evaluator> trained,
+                                          std::unique_ptr<Evaluator> tabular);
+
+}  // namespace nas
+
+#endif  // NAS_WORKER_EVALUATORS_MODE_ROUTER_H_
