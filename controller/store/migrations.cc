@@ -44,7 +44,8 @@ absl::StatusOr<std::vector<Migration>> ListMigrations(const std::string& dir) {
       continue;
     }
     Migration m;
-    absl::SimpleAtoi(name.substr(0, 4), &m.version);
+    // Cannot fail: the four characters are digits (checked above).
+    (void)absl::SimpleAtoi(name.substr(0, 4), &m.version);
     m.name = name.substr(5, name.size() - 9);
     m.path = entry.path().string();
     out.push_back(std::move(m));
