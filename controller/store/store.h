@@ -4,12 +4,12 @@
 // connection failures -> kUnavailable, serialization/deadlock -> kAborted,
 // constraint violations from bad input -> kInvalidArgument, missing rows ->
 // kNotFound. Thread-safe: a small pool of connections, each used by one
-// caller at a time; every statement is parameterized and prepared.
+// caller at a time; every statement is parameterized and prepared. The
+// verbs are implemented one domain per file (store*.cc; see README.md).
 #ifndef NAS_CONTROLLER_STORE_STORE_H_
 #define NAS_CONTROLLER_STORE_STORE_H_
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,10 +19,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/store/leadership.h"
 #include "nas/v1/experiment.pb.h"
 #include "nas/v1/worker.pb.h"
 
 namespace nas {
+namespace store_internal {
+class Pool;  // controller/store/pool.h
+}  // namespace store_internal
 
 struct StoreOptions {
   // libpq connection string, e.g. "host=127.0.0.1 port=5432 dbname=nas
@@ -181,35 +185,6 @@ struct ArtifactInfo {
 struct CandidatePage {
   std::vector<v1::Candidate> candidates;
   int32_t total = 0;  // rows matching, over all pages
-};
-
-// Leadership of one controller per database: a session-level PostgreSQL
-// advisory lock held on a dedicated connection for the object's lifetime.
-// When the holder dies its connection closes and the server releases the
-// lock, so a standby waiting in Acquire takes over. Not thread-safe.
-class LeadershipLock {
- public:
-  // Connects and tries the lock every `poll` until it is held (calling
-  // `on_wait` once, before the first wait) or `give_up()` returns true
-  // (kCancelled). kUnavailable when the server cannot be reached.
-  static absl::StatusOr<std::unique_ptr<LeadershipLock>> Acquire(
-      const std::string& conninfo, absl::Duration poll,
-      const std::function<void()>& on_wait,
-      const std::function<bool()>& give_up);
-  ~LeadershipLock();  // closes the connection: the lock is released
-  // False once the lock's connection is lost (then the lock may be held
-  // by another controller already).
-  bool StillHeld();
-  // After StillHeld() turned false: reconnects and tries the lock once. OK
-  // when held again; kFailedPrecondition when another controller holds it
-  // now (this one must stop); kUnavailable when the database is still
-  // unreachable (try again later).
-  absl::Status Retake();
-
- private:
-  class Impl;
-  explicit LeadershipLock(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
 };
 
 class Store {
@@ -413,9 +388,10 @@ class Store {
   absl::Status TouchWorker(const std::string& worker_id);
 
  private:
-  class Impl;
-  explicit Store(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit Store(std::unique_ptr<store_internal::Pool> pool);
+
+  // Constant after construction (the pool is thread-safe itself).
+  const std::unique_ptr<store_internal::Pool> pool_;
 };
 
 }  // namespace nas

@@ -1,0 +1,613 @@
+// All SQL statement text of the store (see statements.h); the tables are
+// those of migrations/*.sql.
+#include "controller/store/statements.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace nas {
+namespace store_internal {
+namespace {
+
+// The counters of migration 0012, summed over delta rows (count_experiment
+// and fold_counters).
+constexpr char kCounterSums[] =
+    "sum(candidates) AS candidates, sum(rejected) AS rejected, "
+    "sum(duplicates) AS duplicates, sum(final) AS final, "
+    "sum(final_done) AS final_done, sum(succeeded) AS succeeded, "
+    "sum(failed) AS failed ";
+
+// --- SQL -------------------------------------------------------------------
+// Every statement is prepared (lazily, on first use) on every connection.
+// The statements that lease, renew or end a trial attempt also keep its
+// trial_attempts row (migration 0002) in step, in data-modifying CTEs of the
+// same statement, under the trial's row lock. Those history writes only
+// UPDATE rows found by primary key (or upsert on lease), so they add no
+// failure mode to the main operation once 0002 is applied (without the
+// table every such statement fails; the controller migrates at start-up).
+
+// Timestamps are read as microseconds since the epoch:
+// (extract(epoch FROM ts) * 1000000)::bigint.
+constexpr char kExperimentColumns[] =
+    "id, spec_proto, seed, state, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, "
+    "(extract(epoch FROM finished_at) * 1000000)::bigint, error";
+
+// Columns read by CandidateFromRow, in its order.
+constexpr char kCandidateColumns[] =
+    "id, experiment_id, seq, space, canonical, array_to_string(choices, ','), "
+    "arch_hash, state, coalesce(parent_id, 0), generation, reason, "
+    "coalesce(duplicate_of, 0), macs, params, attempts, "
+    "coalesce(worker_id, ''), val_accuracy, test_accuracy, latency_ms, "
+    "latency_iqr_ms, train_seconds, train_loss, epochs, device, metric_macs, "
+    "metric_params, early_stopped, throughput_images_per_second, "
+    "train_images_per_second, coalesce(final_of, 0), "
+    // The latest result of this candidate's final re-training, if any.
+    // Both subqueries start from indexes keyed by this candidate's id
+    // (candidates_final_of_idx, results_candidate_idx, artifacts_candidate_
+    // idx): a form the planner could answer by scanning all results instead
+    // made every listing cost O(all results) per row.
+    "(SELECT r.metrics_proto FROM candidates f JOIN results r ON "
+    "r.candidate_id = f.id WHERE f.final_of = candidates.id AND "
+    "f.final_of IS NOT NULL ORDER BY f.id DESC, r.id DESC LIMIT 1), "
+    "(EXISTS (SELECT 1 FROM artifacts a WHERE a.candidate_id = candidates.id "
+    "AND a.kind = 'torchscript') OR EXISTS (SELECT 1 FROM candidates f JOIN "
+    "artifacts a ON a.candidate_id = f.id AND a.kind = 'torchscript' WHERE "
+    "f.final_of = candidates.id AND f.final_of IS NOT NULL)), "
+    "simulated_seconds, supernet, coalesce(artifact_hash, ''), "
+    "(extract(epoch FROM updated_at) * 1000000)::bigint";
+
+// $1 experiment, $2 state ('' = any), $3 search only, $4..$7 the metric
+// filters of CandidateQuery (0 = none).
+constexpr char kCandidateFilter[] =
+    " FROM candidates WHERE experiment_id = $1 AND ($2::text = '' OR state = "
+    "$2::text) AND (NOT $3::boolean OR final_of IS NULL AND NOT supernet) "
+    "AND ($4::float8 = 0 OR val_accuracy >= $4::float8) AND "
+    "($5::bigint = 0 OR macs <= $5::bigint) AND "
+    "($6::bigint = 0 OR params <= $6::bigint) AND "
+    "($7::float8 = 0 OR latency_ms <= $7::float8)";
+
+constexpr OrderBy kOrderBys[] = {
+    {"seq", "seq ASC", "seq DESC"},
+    {"val_accuracy", "val_accuracy ASC NULLS LAST, seq",
+     "val_accuracy DESC NULLS LAST, seq"},
+    {"macs", "macs ASC, seq", "macs DESC, seq"},
+    {"params", "params ASC, seq", "params DESC, seq"},
+    {"latency_ms", "latency_ms ASC NULLS LAST, seq",
+     "latency_ms DESC NULLS LAST, seq"},
+};
+
+}  // namespace
+
+const OrderBy* FindOrderBy(absl::string_view key) {
+  const OrderBy* found = nullptr;
+  for (const OrderBy& o : kOrderBys) {
+    if (key == o.key) found = &o;
+  }
+  return found;
+}
+
+std::string ListCandidatesStatement(const OrderBy& o, bool desc) {
+  return absl::StrCat("list_candidates_", o.key, desc ? "_desc" : "_asc");
+}
+
+const std::vector<std::pair<std::string, std::string>>& Statements() {
+  static const auto* statements = [] {
+    auto* s = new std::vector<std::pair<std::string, std::string>>{
+        {"create_experiment",
+         "INSERT INTO experiments (name, spec, spec_proto, seed, "
+         "required_labels, lease_seconds, max_attempts) "
+         "VALUES ($1, $2::jsonb, $3, $4, $5::jsonb, $6, $7) RETURNING id"},
+        // Serializes experiment creation (transaction-level advisory lock,
+        // released at commit) so that the running count below is exact.
+        {"lock_experiment_creation",
+         "SELECT pg_advisory_xact_lock(7247531469713870082)"},
+        {"count_running_experiments",
+         "SELECT count(*) FROM experiments WHERE state = 'RUNNING'"},
+        {"workers_leases",
+         // trials_worker_running_idx, one probe per worker id of $1.
+         "SELECT worker_id, id FROM trials WHERE status = 'RUNNING' AND "
+         "worker_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) "
+         "ORDER BY worker_id, id"},
+        {"get_experiment", absl::StrCat("SELECT ", kExperimentColumns,
+                                        " FROM experiments WHERE id = $1")},
+        {"list_experiments",
+         absl::StrCat("SELECT ", kExperimentColumns,
+                      " FROM experiments WHERE ($1::bigint <= 0 OR id < $1) "
+                      "ORDER BY id DESC LIMIT $2")},
+        {"list_running_experiments",
+         "SELECT id FROM experiments WHERE state = 'RUNNING' ORDER BY id"},
+        // FOR NO KEY UPDATE: concurrent inserts referencing the experiment
+        // (results, trials) take KEY SHARE locks and need not wait.
+        {"lock_experiment",
+         "SELECT state FROM experiments WHERE id = $1 FOR NO KEY UPDATE"},
+        // Before cancelling trials: lock them in id order, the order the
+        // result writer locks its batch in (no deadlock between the two).
+        {"lock_trials_from_seq",
+         "SELECT t.id FROM trials t JOIN candidates c ON c.id = t.candidate_id "
+         "WHERE c.experiment_id = $1 AND c.seq >= $2 AND t.status IN "
+         "('QUEUED', 'RUNNING', 'SUCCEEDED') ORDER BY t.id FOR UPDATE OF t"},
+        {"lock_queued_trials",
+         "SELECT id FROM trials WHERE experiment_id = $1 AND status = 'QUEUED' "
+         "ORDER BY id FOR UPDATE"},
+        {"finish_experiment",
+         "UPDATE experiments SET state = $2, error = $3, finished_at = now() "
+         "WHERE id = $1"},
+        {"cancel_queued_trials",
+         "WITH t AS (UPDATE trials SET status = 'CANCELLED', finished_at = "
+         "now() WHERE experiment_id = $1 AND status = 'QUEUED' "
+         "RETURNING candidate_id) "
+         "UPDATE candidates c SET state = 'CANCELLED', updated_at = now() "
+         "FROM t WHERE c.id = t.candidate_id"},
+        // Trial counts are of search candidates; final re-trainings (0007)
+        // are counted apart.
+        {"count_experiment",
+         // Counters of migration 0012 plus the deltas not folded in yet
+         // (one snapshot sees a fold entirely or not at all), plus the live
+         // count of the few active trials (trials_experiment_status_idx).
+         // Read-only; no scan of the experiment's candidates or finished
+         // trials.
+         absl::StrCat(
+             "SELECT coalesce(c0.candidates, 0) + coalesce(d.candidates, 0), "
+             "coalesce(c0.rejected, 0) + coalesce(d.rejected, 0), "
+             "coalesce(c0.duplicates, 0) + coalesce(d.duplicates, 0), "
+             "tc.queued, "
+             "tc.running, "
+             "coalesce(c0.succeeded, 0) + coalesce(d.succeeded, 0), "
+             "coalesce(c0.failed, 0) + coalesce(d.failed, 0), "
+             "coalesce(c0.final, 0) + coalesce(d.final, 0), "
+             "coalesce(c0.final_done, 0) + coalesce(d.final_done, 0), "
+             "coalesce((SELECT state FROM candidates WHERE experiment_id = "
+             "e.id "
+             "AND supernet), '') "
+             "FROM experiments e "
+             "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
+             "LATERAL (SELECT ",
+             kCounterSums,
+             "FROM experiment_counter_deltas WHERE experiment_id = e.id) d, "
+             "LATERAL (SELECT "
+             "  count(*) FILTER (WHERE t.status = 'QUEUED') AS queued, "
+             "  count(*) FILTER (WHERE t.status = 'RUNNING') AS running "
+             "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
+             "  WHERE t.experiment_id = e.id AND t.status IN ('QUEUED', "
+             "'RUNNING') "
+             "  AND c.final_of IS NULL AND NOT c.supernet) tc "
+             "WHERE e.id = $1")},
+        {"fold_counters",
+         // Moves the experiment's deltas into its counters row (the DELETE
+         // takes each delta once, even with two folds at once).
+         absl::StrCat("WITH d AS (DELETE FROM experiment_counter_deltas "
+                      "  WHERE experiment_id = $1 RETURNING *), "
+                      "s AS (SELECT ",
+                      kCounterSums,
+                      "FROM d HAVING count(*) > 0) "
+                      "INSERT INTO experiment_counters AS k "
+                      "SELECT $1, s.* FROM s "
+                      "ON CONFLICT (experiment_id) DO UPDATE SET "
+                      "candidates = k.candidates + EXCLUDED.candidates, "
+                      "rejected = k.rejected + EXCLUDED.rejected, "
+                      "duplicates = k.duplicates + EXCLUDED.duplicates, "
+                      "final = k.final + EXCLUDED.final, "
+                      "final_done = k.final_done + EXCLUDED.final_done, "
+                      "succeeded = k.succeeded + EXCLUDED.succeeded, "
+                      "failed = k.failed + EXCLUDED.failed")},
+        {"reserve_seq",
+         "UPDATE experiments SET next_seq = next_seq + $2 WHERE id = $1 "
+         "RETURNING next_seq - $2, state"},
+        {"insert_candidates",
+         // The whole batch in one statement: $3 is a JSON array of rows
+         // whose values are all strings (typed by the record definition).
+         // Trials are created in seq order, so leasing (by trial id) is
+         // FIFO by proposal.
+         "WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x("
+         "  i int, space text, canonical text, choices integer[], "
+         "  arch_hash text, state text, parent_id bigint, generation integer, "
+         "  strategy_data text, reason text, duplicate_of bigint, macs bigint, "
+         "  params bigint, observed_results integer, final_of bigint, "
+         "  supernet boolean)), "
+         "c AS (INSERT INTO candidates (experiment_id, seq, space, "
+         "canonical, choices, arch_hash, state, parent_id, generation, "
+         "strategy_data, reason, duplicate_of, macs, params, observed_results, "
+         "final_of, supernet) "
+         "SELECT $1, $2 + x.i, x.space, x.canonical, x.choices, x.arch_hash, "
+         "x.state, NULLIF(x.parent_id, 0), x.generation, "
+         "x.strategy_data::jsonb, x.reason, NULLIF(x.duplicate_of, 0), x.macs, "
+         "x.params, x.observed_results, NULLIF(x.final_of, 0), x.supernet "
+         "FROM x ORDER BY x.i "
+         "RETURNING id, seq, experiment_id, state), "
+         "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
+         "lease_seconds, required_labels) SELECT c.experiment_id, c.id, "
+         "e.max_attempts, e.lease_seconds, e.required_labels FROM c JOIN "
+         "experiments e ON e.id = c.experiment_id WHERE c.state = 'QUEUED' "
+         "ORDER BY c.seq) "
+         "SELECT id FROM c ORDER BY seq"},
+        {"list_trial_costs",
+         // Budget walk: trials after seq $2 in seq order with their
+         // simulated cost (served by candidates_experiment_seq_key).
+         "SELECT c.id, c.seq, t.status, coalesce(c.simulated_seconds, 0) "
+         "FROM candidates c JOIN trials t ON t.candidate_id = c.id "
+         "WHERE c.experiment_id = $1 AND c.seq > $2 AND c.final_of IS NULL AND "
+         "NOT c.supernet "
+         "ORDER BY c.seq"},
+        {"cancel_from_seq",
+         // Ends every trial of candidates from seq $2 on that is queued,
+         // running or succeeded (past the budget): CANCELLED with reason $3;
+         // evaluated candidates keep their metrics.
+         "WITH x AS (UPDATE trials t SET status = 'CANCELLED', "
+         "lease_until = NULL, finished_at = coalesce(t.finished_at, now()), "
+         "error = $3 FROM candidates c WHERE c.id = t.candidate_id AND "
+         "c.experiment_id = $1 AND c.seq >= $2 AND t.status IN ('QUEUED', "
+         "'RUNNING', 'SUCCEEDED') RETURNING t.id, t.attempt, t.candidate_id), "
+         "a AS (UPDATE trial_attempts a SET outcome = 'CANCELLED', ended_at = "
+         "now(), error = $3 FROM x WHERE a.trial_id = x.id AND a.attempt = "
+         "x.attempt AND a.outcome = 'RUNNING') "
+         "UPDATE candidates c SET state = 'CANCELLED', reason = $3, "
+         "updated_at = now() FROM x WHERE c.id = x.candidate_id"},
+        {"find_candidate_by_hash",
+         "SELECT id FROM candidates WHERE experiment_id = $1 AND arch_hash = "
+         "$2 AND state <> 'DUPLICATE' AND final_of IS NULL AND NOT supernet "
+         "ORDER BY seq "
+         "LIMIT 1"},
+        {"find_candidates_by_hash",
+         // The first of each hash in $2 (a JSON array of strings), by
+         // candidates_hash_idx.
+         "SELECT h.hash, (SELECT id FROM candidates WHERE experiment_id = $1 "
+         "AND arch_hash = h.hash AND state <> 'DUPLICATE' AND final_of IS "
+         "NULL AND NOT supernet ORDER BY seq LIMIT 1) "
+         "FROM (SELECT DISTINCT jsonb_array_elements_text($2::jsonb) AS hash) "
+         "h"},
+        {"count_candidates",
+         absl::StrCat("SELECT (SELECT count(*)", kCandidateFilter,
+                      "), EXISTS (SELECT 1 FROM experiments WHERE id = $1)")},
+        {"list_genotypes",
+         // candidates_experiment_seq_key: a range from $2, $3 rows (0 = all).
+         "SELECT space, canonical, array_to_string(choices, ','), arch_hash, "
+         "observed_results, seq FROM candidates WHERE experiment_id = $1 AND "
+         "seq > $2 AND final_of IS NULL AND NOT supernet ORDER BY seq "
+         "LIMIT NULLIF($3::int, 0)"},
+        {"list_results",
+         // results_experiment_idx (experiment_id, id): a range from $2.
+         "SELECT r.candidate_id, r.trial_id, c.space, c.canonical, "
+         "array_to_string(c.choices, ','), c.arch_hash, r.metrics_proto, "
+         "coalesce(c.parent_id, 0), c.generation, r.id "
+         "FROM results r JOIN candidates c ON c.id = r.candidate_id "
+         "WHERE r.experiment_id = $1 AND r.id > $2 AND c.final_of IS NULL "
+         "AND NOT c.supernet "
+         "ORDER BY r.id LIMIT NULLIF($3::int, 0)"},
+        {"lease_trials",
+         // $1: a JSON array of calls {worker_id, pos, k} of workers with
+         // the labels $2; the n-th oldest matching QUEUED trial goes to the
+         // n-th call that is under its worker's limit.
+         "WITH w AS ("
+         // Calls of workers under their lease limit ($3 <= 0: none; k is
+         // the call's rank among the batch's calls of that worker), one
+         // probe of trials_worker_running_idx each, renumbered.
+         "  SELECT a.worker_id, a.pos,"
+         "    row_number() OVER (ORDER BY a.pos) AS n"
+         "  FROM jsonb_to_recordset($1::jsonb) AS a(worker_id text, pos int,"
+         "    k int)"
+         "  WHERE $3::int <= 0 OR a.k + (SELECT count(*) FROM trials h"
+         "    WHERE h.status = 'RUNNING' AND h.worker_id = a.worker_id) < $3), "
+         "picked AS MATERIALIZED ("
+         // The running experiments are read once (an InitPlan), not once
+         // per queued trial: the generic plan, made when the queue was
+         // short, reads the whole queue and sorts it (cheap), and a
+         // per-row subquery made that 1,000 index probes per batch.
+         "  SELECT t.id FROM trials t"
+         "  WHERE t.status = 'QUEUED' AND t.required_labels <@ $2::jsonb"
+         "    AND t.experiment_id = ANY (ARRAY(SELECT e.id FROM experiments e"
+         "                                    WHERE e.state = 'RUNNING'))"
+         "  ORDER BY t.id LIMIT (SELECT count(*) FROM w)"
+         "  FOR UPDATE SKIP LOCKED), "
+         "next AS ("
+         "  SELECT p.id, w.worker_id, w.pos FROM"
+         "    (SELECT id, row_number() OVER (ORDER BY id) AS n FROM picked) p"
+         "  JOIN w ON w.n = p.n), "
+         "waited AS ("
+         "  SELECT t.id, extract(epoch FROM now() - CASE WHEN t.attempt = 0"
+         "    THEN t.created_at ELSE coalesce(t.lease_until, t.created_at)"
+         "    END)::float8 AS queue_wait"
+         "  FROM trials t JOIN next ON next.id = t.id), "
+         "leased AS ("
+         "  UPDATE trials t SET status = 'RUNNING', attempt = t.attempt + 1,"
+         "    worker_id = next.worker_id, started_at = now(),"
+         "    lease_until = now() + t.lease_seconds * interval '1 second'"
+         "  FROM next WHERE t.id = next.id"
+         "  RETURNING t.id, t.attempt, t.experiment_id, t.candidate_id,"
+         "    t.lease_until, t.worker_id, next.pos), "
+         "cand AS ("
+         "  UPDATE candidates c SET state = 'RUNNING', attempts = l.attempt,"
+         "    updated_at = now()"
+         "  FROM leased l WHERE c.id = l.candidate_id"
+         "  RETURNING c.id, c.space, c.canonical,"
+         "    array_to_string(c.choices, ',') AS choices, c.arch_hash,"
+         "    coalesce(c.final_of, 0) AS final_of, c.supernet), "
+         // History: a row of a (trial, attempt) can only pre-exist if the
+         // trial's attempt counter was reset by hand; the new lease wins.
+         "att AS ("
+         "  INSERT INTO trial_attempts (trial_id, attempt, worker_id,"
+         "    lease_until)"
+         "  SELECT l.id, l.attempt, l.worker_id, l.lease_until FROM leased l"
+         "  ON CONFLICT (trial_id, attempt) DO UPDATE SET"
+         "    worker_id = EXCLUDED.worker_id, started_at = EXCLUDED.started_at,"
+         "    lease_until = EXCLUDED.lease_until, ended_at = NULL,"
+         "    outcome = 'RUNNING', error = '') "
+         "SELECT l.id, l.attempt, l.experiment_id, l.candidate_id,"
+         "  (extract(epoch FROM l.lease_until) * 1000000)::bigint,"
+         "  cand.space, cand.canonical, cand.choices, cand.arch_hash,"
+         "  e.spec_proto, cand.final_of, cand.supernet, "
+         // The experiment's trained supernet (mode SUPERNET), by the
+         // partial unique index candidates_supernet_idx.
+         "  coalesce((SELECT s.artifact_hash FROM candidates s WHERE "
+         "    s.experiment_id = l.experiment_id AND s.supernet), ''), "
+         "  wt.queue_wait, l.pos "
+         "FROM leased l JOIN cand ON cand.id = l.candidate_id"
+         "  JOIN waited wt ON wt.id = l.id"
+         "  JOIN experiments e ON e.id = l.experiment_id "
+         "ORDER BY l.id"},
+        {"extend_running_leases",
+         // Rows locked in id order first, like the result writer's
+         // batches (no deadlock with one).
+         "WITH l AS MATERIALIZED (SELECT id FROM trials WHERE status = "
+         "'RUNNING' "
+         "ORDER BY id FOR UPDATE), "
+         "r AS (UPDATE trials t SET lease_until = greatest(t.lease_until, "
+         "now() + t.lease_seconds * interval '1 second') FROM l WHERE t.id = "
+         "l.id AND t.status = 'RUNNING' RETURNING t.id, t.attempt, "
+         "t.lease_until), "
+         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
+         "SELECT count(*) FROM r"},
+        {"renew_lease",
+         "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
+         "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
+         "$3 AND status = 'RUNNING' RETURNING id, attempt, lease_until), "
+         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
+         "SELECT id FROM r"},
+        {"record_progress",
+         "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
+         "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
+         "$3 AND status = 'RUNNING' RETURNING id, attempt, lease_until), "
+         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt), "
+         "p AS (INSERT INTO trial_progress (trial_id, attempt, epoch, "
+         "worker_id, train_loss, val_accuracy, seconds) SELECT r.id, $2, $4, "
+         "$3, $5, $6, $7 FROM r ON CONFLICT (trial_id, attempt, epoch) DO "
+         "NOTHING) "
+         "SELECT count(*) FROM r"},
+        {"progress_at_epoch",
+         // The latest attempt's accuracy at $2 of every other search trial
+         // of the trial's experiment; none for a final re-training.
+         "WITH me AS (SELECT t.experiment_id, c.final_of IS NOT NULL AS fin "
+         "  FROM trials t JOIN candidates c ON c.id = t.candidate_id "
+         "  WHERE t.id = $1) "
+         "SELECT me.experiment_id, p.val_accuracy, me.fin FROM me "
+         "LEFT JOIN LATERAL (SELECT DISTINCT ON (p.trial_id) p.val_accuracy "
+         "  FROM trials t JOIN trial_progress p ON p.trial_id = t.id "
+         "  JOIN candidates c ON c.id = t.candidate_id "
+         "  WHERE t.experiment_id = me.experiment_id AND t.id <> $1 "
+         "    AND p.epoch = $2 AND c.final_of IS NULL AND NOT c.supernet AND "
+         "NOT me.fin "
+         "  ORDER BY p.trial_id, p.attempt DESC) p ON true"},
+        {"record_stop_decision",
+         "WITH p AS (UPDATE trial_progress SET decision = $4 WHERE trial_id = "
+         "$1 AND attempt = $2 AND epoch = $3 RETURNING trial_id) "
+         "UPDATE candidates c SET early_stopped = $4, updated_at = now() "
+         "FROM trials t WHERE t.id = $1 AND t.attempt = $2 AND "
+         "c.id = t.candidate_id RETURNING c.id"},
+        {"lock_trial",
+         "SELECT t.status, t.attempt, coalesce(t.worker_id, ''), "
+         "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
+         "r.attempt, r.worker_id, c.supernet "
+         "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
+         "JOIN candidates c ON c.id = t.candidate_id "
+         "LEFT JOIN results r ON r.trial_id = t.id "
+         "WHERE t.id = $1 FOR UPDATE OF t"},
+        {"lock_trials",
+         // lock_trial for a batch ($1: '{id,...}'), in id order (a fixed
+         // lock order: no deadlock with other batches).
+         "SELECT t.id, t.status, t.attempt, coalesce(t.worker_id, ''), "
+         "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
+         "r.attempt, r.worker_id, c.supernet "
+         "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
+         "JOIN candidates c ON c.id = t.candidate_id "
+         "LEFT JOIN results r ON r.trial_id = t.id "
+         "WHERE t.id = ANY($1::bigint[]) ORDER BY t.id FOR UPDATE OF t"},
+        {"store_results",
+         // store_result for a batch: $1 is a JSON array of rows whose
+         // values are all strings (exact doubles as %.17g, metrics_proto
+         // as base64).
+         "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("
+         "  trial_id bigint, attempt integer, worker_id text, "
+         "  experiment_id bigint, candidate_id bigint, val_accuracy float8, "
+         "  test_accuracy float8, macs bigint, params bigint, "
+         "  latency_ms float8, latency_iqr_ms float8, train_seconds float8, "
+         "  train_loss float8, epochs integer, device text, "
+         "  metrics_proto text, throughput float8, train_ips float8, "
+         "  simulated_seconds float8)), "
+         "r AS (INSERT INTO results (trial_id, attempt, worker_id, "
+         "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
+         "params, latency_ms, train_seconds, epochs, device, metrics_proto, "
+         "simulated_seconds) "
+         "SELECT trial_id, attempt, worker_id, experiment_id, candidate_id, "
+         "val_accuracy, test_accuracy, macs, params, latency_ms, "
+         "train_seconds, epochs, device, decode(metrics_proto, 'base64'), "
+         "simulated_seconds FROM x ORDER BY trial_id), "
+         // The id arrays give every update an index path whatever the
+         // planner thinks of x (100 rows, always): joining on x alone, it
+         // scanned all of trials and trial_attempts per batch while they
+         // held tens of thousands of rows (auto_explain, issue 9).
+         "ids AS (SELECT array_agg(trial_id) AS trials, "
+         "array_agg(candidate_id) AS candidates FROM x), "
+         "t AS (UPDATE trials t SET status = 'SUCCEEDED', finished_at = now(), "
+         "lease_until = NULL, error = '' WHERE t.id = ANY ((SELECT trials "
+         "FROM ids)::bigint[])), "
+         "a AS (UPDATE trial_attempts a SET outcome = 'SUCCEEDED', "
+         "ended_at = now(), error = '' FROM x WHERE a.trial_id = x.trial_id "
+         "AND a.attempt = x.attempt AND a.trial_id = ANY ((SELECT trials "
+         "FROM ids)::bigint[])) "
+         "UPDATE candidates c SET state = 'EVALUATED', attempts = x.attempt, "
+         "worker_id = x.worker_id, val_accuracy = x.val_accuracy, "
+         "test_accuracy = x.test_accuracy, metric_macs = x.macs, "
+         "metric_params = x.params, latency_ms = x.latency_ms, "
+         "latency_iqr_ms = x.latency_iqr_ms, train_seconds = x.train_seconds, "
+         "train_loss = x.train_loss, epochs = x.epochs, device = x.device, "
+         "throughput_images_per_second = x.throughput, "
+         "train_images_per_second = x.train_ips, "
+         "simulated_seconds = x.simulated_seconds, reason = '', "
+         "updated_at = now() FROM x WHERE c.id = x.candidate_id AND c.id = "
+         "ANY ((SELECT candidates FROM ids)::bigint[])"},
+        {"store_result",
+         "WITH r AS (INSERT INTO results (trial_id, attempt, worker_id, "
+         "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
+         "params, latency_ms, train_seconds, epochs, device, metrics_proto, "
+         "simulated_seconds) "
+         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $14, $15, "
+         "$16, $19)), "
+         "t AS (UPDATE trials SET status = 'SUCCEEDED', finished_at = now(), "
+         "lease_until = NULL, error = '' WHERE id = $1), "
+         "a AS (UPDATE trial_attempts SET outcome = 'SUCCEEDED', "
+         "ended_at = now(), error = '' WHERE trial_id = $1 AND attempt = $2) "
+         "UPDATE candidates SET state = 'EVALUATED', attempts = $2, "
+         "worker_id = $3, val_accuracy = $6, test_accuracy = $7, "
+         "metric_macs = $8, metric_params = $9, latency_ms = $10, "
+         "latency_iqr_ms = $11, train_seconds = $12, train_loss = $13, "
+         "epochs = $14, device = $15, throughput_images_per_second = $17, "
+         "train_images_per_second = $18, simulated_seconds = $19, "
+         "reason = '', updated_at = now() WHERE id = $5"},
+        {"end_attempt",
+         "WITH t AS (UPDATE trials SET status = $2::text, "
+         "worker_id = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE worker_id "
+         "END, lease_until = NULL, error = $3::text, "
+         "finished_at = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE now() "
+         "END WHERE id = $1 RETURNING candidate_id, id, attempt), "
+         "a AS (UPDATE trial_attempts a SET outcome = 'FAILED', "
+         "ended_at = now(), error = $4::text FROM t "
+         "WHERE a.trial_id = t.id AND a.attempt = t.attempt) "
+         "UPDATE candidates c SET state = $2::text, "
+         "reason = CASE WHEN $2::text = 'QUEUED' THEN c.reason ELSE $3::text "
+         "END, updated_at = now() FROM t WHERE c.id = t.candidate_id"},
+        {"expire_leases",
+         "WITH x AS ("
+         "  SELECT t.id, CASE WHEN e.state <> 'RUNNING' THEN 'CANCELLED'"
+         "    WHEN t.attempt >= t.max_attempts THEN 'FAILED'"
+         "    ELSE 'QUEUED' END AS new_status,"
+         "  CASE WHEN e.state <> 'RUNNING' THEN"
+         "      'lease expired; experiment ' || e.state"
+         "    WHEN t.attempt >= t.max_attempts THEN"
+         "      'lease expired after ' || t.attempt || ' attempts'"
+         "    ELSE 'lease of attempt ' || t.attempt || ' expired' END"
+         "    AS new_error"
+         "  FROM trials t JOIN experiments e ON e.id = t.experiment_id"
+         "  WHERE t.status = 'RUNNING' AND t.lease_until < now()"
+         "  FOR UPDATE OF t SKIP LOCKED), "
+         "u AS ("
+         "  UPDATE trials t SET status = x.new_status, error = x.new_error,"
+         "    worker_id = CASE WHEN x.new_status = 'QUEUED' THEN NULL"
+         "      ELSE t.worker_id END,"
+         "    lease_until = NULL,"
+         "    finished_at = CASE WHEN x.new_status = 'QUEUED' THEN NULL"
+         "      ELSE now() END"
+         "  FROM x WHERE t.id = x.id"
+         "  RETURNING t.id, t.attempt, t.candidate_id, t.status, t.error), "
+         "a AS ("
+         "  UPDATE trial_attempts a SET outcome = 'EXPIRED', ended_at = now(),"
+         "    error = 'lease expired'"
+         "  FROM u WHERE a.trial_id = u.id AND a.attempt = u.attempt), "
+         "c AS ("
+         "  UPDATE candidates c SET state = u.status, updated_at = now(),"
+         "    reason = CASE WHEN u.status = 'QUEUED' THEN c.reason"
+         "      ELSE u.error END"
+         "  FROM u WHERE c.id = u.candidate_id) "
+         "SELECT count(*) FILTER (WHERE status = 'QUEUED'),"
+         "  count(*) FILTER (WHERE status = 'FAILED') FROM u"},
+        // Keeps a model when its candidate is a final re-training or ranks
+        // among the spec.keep_models best search candidates by val_accuracy
+        // (ties by seq). The spec's JSON omits a zero keep_models.
+        {"keep_model",
+         "WITH me AS (SELECT c.id, c.experiment_id, c.final_of, c.val_accuracy,"
+         "  c.seq, coalesce((e.spec->>'keep_models')::int, 0) AS keep "
+         "  FROM candidates c JOIN experiments e ON e.id = c.experiment_id "
+         "  WHERE c.id = $1), "
+         "rank AS (SELECT count(*) AS better FROM candidates o, me "
+         "  WHERE o.experiment_id = me.experiment_id AND o.final_of IS NULL "
+         "AND NOT o.supernet "
+         "  AND o.state = 'EVALUATED' AND o.id <> me.id AND "
+         "  (o.val_accuracy > me.val_accuracy OR (o.val_accuracy = "
+         "   me.val_accuracy AND o.seq < me.seq))) "
+         "INSERT INTO artifacts (hash, kind, experiment_id, candidate_id, "
+         "size, "
+         "  data) "
+         "SELECT 'torchscript/' || me.id, 'torchscript', me.experiment_id, "
+         "  me.id, length($2::bytea), $2::bytea FROM me, rank "
+         "WHERE me.final_of IS NOT NULL OR rank.better < me.keep "
+         "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, "
+         "  size = EXCLUDED.size, created_at = now()"},
+        {"prune_models",
+         "DELETE FROM artifacts a USING candidates c "
+         "WHERE a.kind = 'torchscript' AND a.experiment_id = $1 AND "
+         "c.id = a.candidate_id AND c.final_of IS NULL AND NOT c.supernet AND "
+         "c.id NOT IN ("
+         "  SELECT id FROM candidates WHERE experiment_id = $1 AND "
+         "  final_of IS NULL AND NOT supernet AND state = 'EVALUATED' "
+         "  ORDER BY val_accuracy DESC NULLS LAST, seq LIMIT (SELECT "
+         "  coalesce((spec->>'keep_models')::int, 0) FROM experiments "
+         "  WHERE id = $1))"},
+        {"get_model",
+         // The final re-training's model first, then the candidate's own.
+         "SELECT a.data, c.id, c.final_of IS NOT NULL, r.metrics_proto "
+         "FROM candidates c JOIN artifacts a ON a.candidate_id = c.id AND "
+         "  a.kind = 'torchscript' "
+         "LEFT JOIN results r ON r.candidate_id = c.id "
+         "WHERE c.experiment_id = $1 AND (c.id = $2 OR c.final_of = $2) "
+         "ORDER BY (c.final_of IS NOT NULL) DESC, r.id DESC LIMIT 1"},
+        // Content-addressed artifacts (0010): the row, then its chunks; an
+        // artifact stored before (same bytes) is kept as it is.
+        {"insert_chunked_artifact",
+         "INSERT INTO artifacts (hash, kind, size, data, chunks) "
+         "VALUES ($1, $2, $3, ''::bytea, $4) ON CONFLICT (hash) DO NOTHING "
+         "RETURNING hash"},
+        {"insert_artifact_chunk",
+         "INSERT INTO artifact_chunks (hash, seq, data) VALUES ($1, $2, $3)"},
+        {"set_candidate_artifact",
+         "UPDATE candidates SET artifact_hash = $2 WHERE id = $1"},
+        {"artifact_info",
+         "SELECT kind, size, chunks FROM artifacts WHERE hash = $1"},
+        {"artifact_chunk",
+         "SELECT CASE WHEN a.chunks = 0 THEN a.data ELSE c.data END "
+         "FROM artifacts a LEFT JOIN artifact_chunks c ON c.hash = a.hash "
+         "AND c.seq = $2 WHERE a.hash = $1 AND (a.chunks = 0 AND $2 = 0 OR "
+         "c.seq IS NOT NULL)"},
+        {"upsert_worker",
+         "INSERT INTO workers (worker_id, device, labels, version) "
+         "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (worker_id) DO UPDATE "
+         "SET device = EXCLUDED.device, labels = EXCLUDED.labels, "
+         "version = EXCLUDED.version, registered_at = now(), "
+         "last_seen_at = now()"},
+        {"get_worker_labels",
+         "SELECT l.key, l.value FROM workers w LEFT JOIN LATERAL "
+         "jsonb_each_text(w.labels) l ON true WHERE w.worker_id = $1"},
+        {"touch_worker",
+         "UPDATE workers SET last_seen_at = now() WHERE worker_id = $1 "
+         "RETURNING 1"},
+    };
+    for (const OrderBy& o : kOrderBys) {
+      for (bool desc : {false, true}) {
+        s->emplace_back(
+            ListCandidatesStatement(o, desc),
+            absl::StrCat("SELECT ", kCandidateColumns, kCandidateFilter,
+                         " ORDER BY ", desc ? o.desc : o.asc,
+                         " LIMIT $8 OFFSET $9"));
+      }
+    }
+    return s;
+  }();
+  return *statements;
+}
+
+}  // namespace store_internal
+}  // namespace nas
