@@ -3,6 +3,15 @@
 // Store), result intake and Pareto fronts. gRPC services adapt to it.
 // Thread-safe: any method may be called from any thread.
 //
+// A facade over the parts that do the work, one responsibility each
+// (controller/README.md): Scheduler (the ticker: top-up, budgets, finishing;
+// scheduler.h), Dispatch (leases, renewals, progress and early stopping;
+// dispatch.h), WorkerRegistry (the fleet's labels and liveness), ResultIntake
+// (group-committed results; result_intake.h), Experiments (the client
+// verbs; experiments.h). The pure proposal rules (top-up decisions,
+// duplicates, constraints, the simulated budget) are in proposal_rules.h,
+// included here.
+//
 // A background ticker (every `tick`, or at once after a change) expires
 // leases, tops each running experiment up to `parallel_trials` active
 // trials until its budget is spent, finishes experiments whose trials are
@@ -15,89 +24,25 @@
 #ifndef NAS_CONTROLLER_CONTROLLER_H_
 #define NAS_CONTROLLER_CONTROLLER_H_
 
-#include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
-#include <memory>
-#include <optional>
-#include <set>
 #include <string>
-#include <thread>
+#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include "controller/controller_options.h"
+#include "controller/dispatch.h"
+#include "controller/experiments.h"
 #include "controller/metrics.h"
+#include "controller/proposal_rules.h"
+#include "controller/result_intake.h"
+#include "controller/scheduler.h"
 #include "controller/store/store.h"
-#include "controller/strategies/strategy.h"
+#include "controller/worker_registry.h"
 #include "nas/v1/experiment.pb.h"
 #include "nas/v1/worker.pb.h"
 
 namespace nas {
-
-// An experiment's progress through budget.max_simulated_seconds. Trials are
-// accounted in proposal (seq) order, so the outcome does not depend on the
-// order in which parallel results arrive: an evaluation counts when the
-// total including it stays <= the budget (NAS-Bench-201's rule); the first
-// one that would exceed it ends the budget and neither it nor any later
-// candidate counts. Failed and cancelled trials cost nothing.
-struct SimulatedBudget {
-  // Seconds of the counted evaluations, those with seq <= cursor.
-  double used = 0;
-  // `used` plus the costs of succeeded trials after the first unfinished
-  // one: once it reaches the budget, the end is certain (no more proposals).
-  double reported = 0;
-  // Evaluations counted (succeeded with seq <= cursor).
-  int counted = 0;
-  // Last seq accounted for (every trial up to it is final); -1 = none.
-  int32_t cursor = -1;
-  bool ended = false;
-  // When ended: candidates from this seq on are not counted.
-  int32_t first_uncounted_seq = -1;
-  // When ended: a sentence saying why, stored as their reason.
-  std::string reason;
-};
-
-// Accounts `rows` (trials with seq > b->cursor, in seq order) against
-// `limit` seconds; stops at the first unfinished trial. Pure.
-void AdvanceSimulatedBudget(const std::vector<TrialCost>& rows, double limit,
-                            SimulatedBudget* b);
-
-struct ControllerOptions {
-  // Longest time between two ticks. Default 250 ms.
-  absl::Duration tick = absl::Milliseconds(250);
-  // Shortest time between two ticks woken by new results: results that
-  // arrive meanwhile are observed, counted and replaced by one tick (fewer
-  // statements per trial with many fast workers). Default 10 ms.
-  absl::Duration min_tick = absl::Milliseconds(10);
-  // A worker counts as alive this long after its last call. Default 30 s
-  // (workers long-poll for 5 s and heartbeat every lease_seconds/3).
-  absl::Duration worker_alive = absl::Seconds(30);
-  // Proposals that are duplicates count towards this cap of stored
-  // candidates per experiment: max_trials * 10 + 100. Past it the experiment
-  // fails ("search space exhausted").
-  int duplicate_factor = 10;
-  // Where to count leases, reports, rejections (not owned; must outlive
-  // the controller). Default nullptr: no metrics.
-  ControllerMetrics* metrics = nullptr;
-  // Limits (docs/SECURITY.md); 0 = none. CreateExperiment answers
-  // kResourceExhausted while this many experiments are RUNNING.
-  int max_running_experiments = 100;
-  // Stored candidates per experiment (duplicates and rejected proposals
-  // included): CreateExperiment refuses a larger budget.max_trials, and an
-  // experiment without max_trials ends when it has stored this many.
-  int64_t max_candidates_per_experiment = 10000000;
-  // RUNNING leases one worker id may hold; AcquireTrial answers
-  // kResourceExhausted, naming the held trials, past it.
-  int max_leases_per_worker = 1;
-  // Rows per page when a restarted controller replays an experiment's
-  // proposals and results (memory stays bounded however large the
-  // experiment). Default 10000.
-  int replay_page = 10000;
-};
 
 class Controller {
  public:
@@ -181,125 +126,17 @@ class Controller {
                                                 int32_t seq);
 
  private:
-  struct Running {
-    v1::ExperimentSpec spec;
-    int64_t seed = 0;
-    const SearchSpace* space = nullptr;
-    std::unique_ptr<Strategy> strategy;
-    int64_t observed = 0;        // results fed to the strategy
-    int64_t last_result_id = 0;  // the last of them (ResultRecord::result_id)
-    // budget.max_simulated_seconds accounting, and the number of ended
-    // trials when it was last advanced (it only changes when trials end).
-    SimulatedBudget budget;
-    int budget_done = -1;
-  };
-
-  absl::Status LoadExperiment(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Store::ExtendRunningLeases, logging how many trials it extended.
-  absl::Status ExtendLeases();
-  // A registered worker's labels (the store's, for one this process has not
-  // seen); FailedPrecondition when it never registered.
-  absl::StatusOr<std::map<std::string, std::string>> WorkerLabels(
-      const std::string& worker_id);
-  // What AcquireTrial answers for a trial just leased.
-  static v1::AcquireTrialResponse TrialResponse(const LeasedTrial& leased);
-  static void Observe(Running& run, const ResultRecord& r);
-  // Observes the experiment's results stored after the first run.observed,
-  // in storage order.
-  absl::Status FeedResults(int64_t id, Running& run)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status TopUp(int64_t id, Running& run)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Stores the final re-training candidates (spec.final) of the best
-  // search candidates.
-  absl::Status StartFinalTraining(int64_t id, Running& run)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Evaluation mode SUPERNET: stores the supernet-training row when there
-  // is none, ends the experiment when it failed. Returns true when the
-  // search may go on (the supernet is trained).
-  absl::StatusOr<bool> SupernetReady(int64_t id, Running& run,
-                                     const v1::ExperimentCounts& c)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Forgets running experiment `id` once finishing it took effect (or it
-  // had ended already: FailedPrecondition, NotFound); after any other error
-  // (database down, deadlock) it stays and the next tick tries again.
-  // Returns `finished`.
-  absl::Status Forget(int64_t id, absl::Status finished)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Visits the experiments in `dirty`, or every running one when `full`
-  // (and expires leases then).
-  void Tick(const std::set<int64_t>& dirty, bool full);
-  void TickerLoop();
-  // Asks for a tick that visits experiment `id` as soon as possible.
-  void MarkDirty(int64_t id);
-  absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);
-
+  // Constant after construction: the parts, in the order they are built
+  // (each may call those above it) and destroyed in reverse; none of them
+  // has a lock the facade takes.
   Store* const store_;
   const ControllerOptions options_;
-
-  absl::Mutex mu_;
-  std::map<int64_t, Running> running_ ABSL_GUARDED_BY(mu_);
-  struct WorkerInfo {
-    std::map<std::string, std::string> labels;
-    absl::Time last_seen;
-  };
-  // Records a call from a worker (for liveness).
-  void Seen(const std::string& worker_id);
-  // Why queued trials of an experiment wait, or "" (see Experiment.waiting).
-  std::string WaitingReason(const v1::Experiment& e);
-  // Apart from mu_ (which the ticker holds across database calls) so that
-  // worker RPCs never wait for a tick.
-  absl::Mutex workers_mu_;
-  std::map<std::string, WorkerInfo> workers_ ABSL_GUARDED_BY(workers_mu_);
-  // Early-stopping rules of the experiments loaded with one (by id), read
-  // by ReportProgress without waiting for a tick.
-  struct StopRule {
-    v1::EarlyStoppingSpec rule;
-    int max_epochs = 0;
-  };
-  absl::Mutex rules_mu_;
-  std::map<int64_t, StopRule> stop_rules_ ABSL_GUARDED_BY(rules_mu_);
-
-  // The result writer (group commit of ReportResultAsync's results).
-  struct PendingResult {
-    const v1::ReportResultRequest* request;
-    ReportResultDone done;
-  };
-  void ResultWriterLoop();
-  // Failures and refused metrics: stored synchronously.
-  absl::StatusOr<v1::ReportResultResponse> ReportFailure(
-      const v1::ReportResultRequest& request);
-  absl::Mutex results_mu_;
-  std::deque<PendingResult> pending_results_ ABSL_GUARDED_BY(results_mu_);
-  bool results_stop_ ABSL_GUARDED_BY(results_mu_) = false;
-  std::thread result_writer_;
-
-  absl::Mutex tick_mu_;
-  bool wake_ ABSL_GUARDED_BY(tick_mu_) = false;
-  // Experiments to visit at the next tick; wake_all_: visit all of them.
-  std::set<int64_t> dirty_ ABSL_GUARDED_BY(tick_mu_);
-  bool wake_all_ ABSL_GUARDED_BY(tick_mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(tick_mu_) = false;
-  int next_listener_ ABSL_GUARDED_BY(tick_mu_) = 0;
-  std::map<int, std::function<void()>> listeners_ ABSL_GUARDED_BY(tick_mu_);
-  std::thread ticker_;
-  std::atomic<bool> paused_{false};
+  WorkerRegistry workers_;
+  Dispatch dispatch_;
+  Scheduler scheduler_;
+  ResultIntake intake_;
+  Experiments experiments_;
 };
-
-// The first hard constraint `cost` exceeds, as a reason ("params 9000 >
-// objective.constraints.max_params 8000"), or "" when it satisfies all.
-std::string ViolatedConstraint(const v1::ConstraintsSpec& constraints,
-                               const Cost& cost);
-
-// Applies the spec's duplicates policy to a proposal `row` whose genotype
-// was stored before as candidate `first` (nullopt: never) or repeats an
-// earlier proposal of the same batch. "reuse" (or empty): the row becomes
-// DUPLICATE (with duplicate_of = *first when known) and is not trained.
-// "retrain": the row keeps its state (QUEUED, or REJECTED by its cost) and
-// is trained again; duplicate_of still names `first`.
-void ApplyDuplicatePolicy(absl::string_view policy,
-                          std::optional<int64_t> first, bool repeat_in_batch,
-                          NewCandidate* row);
 
 }  // namespace nas
 

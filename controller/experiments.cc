@@ -1,0 +1,232 @@
+#include "controller/experiments.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/objective.h"
+#include "common/pareto.h"
+#include "common/spec/spec.h"
+#include "common/status_macros.h"
+#include "controller/service/request_validation.h"
+
+namespace nas {
+namespace {
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t us = absl::ToUnixMicros(t);
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+}  // namespace
+
+Experiments::Experiments(Store* store, Scheduler* scheduler,
+                         WorkerRegistry* workers,
+                         const ControllerOptions& options)
+    : store_(store),
+      scheduler_(scheduler),
+      workers_(workers),
+      max_candidates_per_experiment_(options.max_candidates_per_experiment),
+      max_running_experiments_(options.max_running_experiments) {}
+
+std::string Experiments::WaitingReason(const v1::Experiment& e) {
+  const int queued = e.counts().trials_queued();
+  if (queued == 0 || e.state() != v1::EXPERIMENT_RUNNING) return "";
+  const WorkerRegistry::Fleet fleet =
+      workers_->CountMatching(e.spec().required_labels());
+  if (fleet.matching > 0) return "";
+  if (e.spec().required_labels().empty()) {
+    return absl::StrCat(queued, " queued trial(s) wait: no live worker");
+  }
+  std::vector<std::string> labels;
+  for (const auto& [k, v] : e.spec().required_labels()) {
+    labels.push_back(absl::StrCat(k, "=", v));
+  }
+  std::sort(labels.begin(), labels.end());
+  return absl::StrCat(queued, " queued trial(s) wait for a worker with labels ",
+                      absl::StrJoin(labels, ","), "; none of the ", fleet.alive,
+                      " live worker(s) carries them");
+}
+
+absl::StatusOr<v1::Experiment> Experiments::BuildExperiment(
+    const ExperimentRecord& rec) {
+  v1::Experiment e;
+  e.set_id(rec.id);
+  *e.mutable_spec() = rec.spec;
+  e.mutable_spec()->mutable_strategy()->set_seed(rec.seed);
+  e.set_state(rec.state);
+  SetTime(rec.created_at, e.mutable_created_at());
+  if (rec.finished_at.has_value())
+    SetTime(*rec.finished_at, e.mutable_finished_at());
+  e.set_error(rec.error);
+  NAS_ASSIGN_OR_RETURN(*e.mutable_counts(), store_->CountExperiment(rec.id));
+  CandidateQuery q;
+  q.experiment_id = rec.id;
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-val_accuracy";
+  q.limit = 1;
+  q.search_only = true;
+  NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
+  if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
+  e.set_waiting(WaitingReason(e));
+  if (rec.state == v1::EXPERIMENT_RUNNING) {
+    e.set_phase(e.counts().final_trainings() > 0 ? "final"
+                : e.spec().evaluation().mode() == v1::SUPERNET &&
+                        e.counts().supernet() != v1::CANDIDATE_EVALUATED
+                    ? "supernet"
+                    : "search");
+  }
+  if (rec.spec.evaluation().mode() == v1::TABULAR) {
+    NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> costs,
+                         store_->ListTrialCosts(rec.id, -1));
+    double seconds = 0;
+    for (const TrialCost& t : costs) {
+      if (t.status == TrialStatus::kSucceeded) seconds += t.simulated_seconds;
+    }
+    e.set_simulated_seconds(seconds);
+  }
+  return e;
+}
+
+absl::StatusOr<v1::Experiment> Experiments::CreateExperiment(
+    const v1::CreateExperimentRequest& request) {
+  NAS_ASSIGN_OR_RETURN(v1::ExperimentSpec spec,
+                       PrepareSpec(request.spec(), request.spec_yaml()));
+  const int64_t max_candidates = max_candidates_per_experiment_;
+  if (max_candidates > 0 && spec.budget().max_trials() > max_candidates) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "budget.max_trials: ", spec.budget().max_trials(),
+        " exceeds this controller's limit of ", max_candidates,
+        " candidates per experiment (--max_candidates_per_experiment)"));
+  }
+  int64_t seed = spec.strategy().seed();
+  if (seed == 0) seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
+  NAS_ASSIGN_OR_RETURN(int64_t id, store_->CreateExperiment(
+                                       spec, seed, max_running_experiments_));
+  NAS_RETURN_IF_ERROR(scheduler_->Load(id));
+  scheduler_->Wake();
+  return GetExperiment(id);
+}
+
+absl::StatusOr<v1::Experiment> Experiments::GetExperiment(int64_t id) {
+  NAS_RETURN_IF_ERROR(ValidateId("id", id));
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec, store_->GetExperiment(id));
+  return BuildExperiment(rec);
+}
+
+absl::StatusOr<v1::ListExperimentsResponse> Experiments::ListExperiments(
+    const v1::ListExperimentsRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  int limit =
+      request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
+  int64_t before = 0;
+  if (!request.page_token().empty() &&
+      !absl::SimpleAtoi(request.page_token(), &before)) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token from this service");
+  }
+  NAS_ASSIGN_OR_RETURN(std::vector<ExperimentRecord> recs,
+                       store_->ListExperiments(before, limit + 1));
+  v1::ListExperimentsResponse out;
+  for (int i = 0; i < static_cast<int>(recs.size()) && i < limit; ++i) {
+    NAS_ASSIGN_OR_RETURN(*out.add_experiments(), BuildExperiment(recs[i]));
+  }
+  if (static_cast<int>(recs.size()) > limit) {
+    out.set_next_page_token(absl::StrCat(recs[limit - 1].id));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Experiment> Experiments::StopExperiment(int64_t id) {
+  NAS_RETURN_IF_ERROR(ValidateId("id", id));
+  NAS_RETURN_IF_ERROR(store_->FinishExperiment(id, v1::EXPERIMENT_STOPPED, ""));
+  scheduler_->Drop(id);
+  scheduler_->Wake();
+  return GetExperiment(id);
+}
+
+absl::StatusOr<v1::ListCandidatesResponse> Experiments::ListCandidates(
+    const v1::ListCandidatesRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  CandidateQuery q;
+  q.experiment_id = request.experiment_id();
+  q.state = request.state();
+  if (!request.order_by().empty()) q.order_by = request.order_by();
+  q.min_val_accuracy = request.min_val_accuracy();
+  q.max_macs = request.max_macs();
+  q.max_params = request.max_params();
+  q.max_latency_ms = request.max_latency_ms();
+  q.limit =
+      request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
+  if (!request.page_token().empty() &&
+      (!absl::SimpleAtoi(request.page_token(), &q.offset) || q.offset < 0)) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token from this service");
+  }
+  NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
+  NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
+  v1::ListCandidatesResponse out;
+  for (auto& c : page.candidates) *out.add_candidates() = std::move(c);
+  out.set_total(page.total);
+  if (q.offset + out.candidates_size() < page.total) {
+    out.set_next_page_token(absl::StrCat(q.offset + out.candidates_size()));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetParetoFrontResponse> Experiments::GetParetoFront(
+    const v1::GetParetoFrontRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  std::vector<std::string> minimize(request.minimize().begin(),
+                                    request.minimize().end());
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec,
+                       store_->GetExperiment(request.experiment_id()));
+  // Default objectives: the experiment's own, else accuracy against MACs.
+  if (minimize.empty()) {
+    minimize.assign(rec.spec.objective().minimize().begin(),
+                    rec.spec.objective().minimize().end());
+  }
+  if (minimize.empty()) minimize = {"macs"};
+  v1::ObjectiveSpec objective;
+  for (const std::string& m : minimize) objective.add_minimize(m);
+  CandidateQuery q;
+  q.experiment_id = request.experiment_id();
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-val_accuracy";
+  q.limit = 1000000;
+  q.search_only = true;
+  NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
+  std::vector<std::vector<double>> points;
+  for (const v1::Candidate& c : page.candidates) {
+    points.push_back(ObjectiveVector(objective, c.metrics()));
+  }
+  v1::GetParetoFrontResponse out;
+  out.add_objectives("val_accuracy");
+  for (const std::string& m : minimize) out.add_objectives(m);
+  for (int i : ParetoFront(points)) *out.add_front() = page.candidates[i];
+  return out;
+}
+
+absl::StatusOr<v1::ExportCandidateResponse> Experiments::ExportCandidate(
+    const v1::ExportCandidateRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
+  NAS_ASSIGN_OR_RETURN(
+      StoredModel model,
+      store_->GetModel(request.experiment_id(), request.candidate_id()));
+  v1::ExportCandidateResponse out;
+  out.set_torchscript(std::move(model.bytes));
+  out.set_filename(absl::StrCat("experiment-", request.experiment_id(),
+                                "-candidate-", request.candidate_id(), ".pt"));
+  out.set_source(model.final_training ? "final" : "search");
+  *out.mutable_metrics() = model.metrics;
+  return out;
+}
+
+}  // namespace nas

@@ -1,0 +1,64 @@
+// Experiments: the client verbs of the controller (ExperimentService):
+// create, read, list and stop experiments, list candidates, Pareto fronts
+// and model export. Reads go to the store; creating and stopping an
+// experiment also tell the scheduler. No state of its own: thread-safe.
+#ifndef NAS_CONTROLLER_EXPERIMENTS_H_
+#define NAS_CONTROLLER_EXPERIMENTS_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "controller/controller_options.h"
+#include "controller/scheduler.h"
+#include "controller/store/store.h"
+#include "controller/worker_registry.h"
+#include "nas/v1/experiment.pb.h"
+
+namespace nas {
+
+class Experiments {
+ public:
+  // `store`, `scheduler` and `workers` must outlive this object; of
+  // `options` it uses max_candidates_per_experiment and
+  // max_running_experiments.
+  Experiments(Store* store, Scheduler* scheduler, WorkerRegistry* workers,
+              const ControllerOptions& options);
+
+  // Validates and stores the spec (a random seed when it has none), starts
+  // the experiment in the scheduler and wakes it. InvalidArgument for a bad
+  // spec or a budget.max_trials over the candidate limit;
+  // ResourceExhausted at max_running_experiments.
+  absl::StatusOr<v1::Experiment> CreateExperiment(
+      const v1::CreateExperimentRequest& request);
+  absl::StatusOr<v1::Experiment> GetExperiment(int64_t id);
+  absl::StatusOr<v1::ListExperimentsResponse> ListExperiments(
+      const v1::ListExperimentsRequest& request);
+  // FailedPrecondition when the experiment already finished.
+  absl::StatusOr<v1::Experiment> StopExperiment(int64_t id);
+  absl::StatusOr<v1::ListCandidatesResponse> ListCandidates(
+      const v1::ListCandidatesRequest& request);
+  absl::StatusOr<v1::GetParetoFrontResponse> GetParetoFront(
+      const v1::GetParetoFrontRequest& request);
+  // The kept TorchScript model of a candidate (final re-training first).
+  // NotFound when the experiment is unknown or no model is kept.
+  absl::StatusOr<v1::ExportCandidateResponse> ExportCandidate(
+      const v1::ExportCandidateRequest& request);
+
+ private:
+  // The API's view of a stored experiment: counts, best candidate, phase,
+  // simulated seconds and why its queued trials wait.
+  absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);
+  // Why queued trials of an experiment wait, or "" (see Experiment.waiting).
+  std::string WaitingReason(const v1::Experiment& e);
+
+  // Constant after construction.
+  Store* const store_;
+  Scheduler* const scheduler_;
+  WorkerRegistry* const workers_;
+  const int64_t max_candidates_per_experiment_;
+  const int max_running_experiments_;
+};
+
+}  // namespace nas
+
+#endif  // NAS_CONTROLLER_EXPERIMENTS_H_

@@ -1,0 +1,395 @@
+#include "controller/scheduler.h"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/spec/spec.h"
+#include "common/status_macros.h"
+
+namespace nas {
+namespace {
+
+std::vector<int> Choices(const v1::Genotype& g) {
+  return std::vector<int>(g.choices().begin(), g.choices().end());
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Store* store, Dispatch* dispatch,
+                     const ControllerOptions& options)
+    : store_(store), dispatch_(dispatch), options_(options) {}
+
+Scheduler::~Scheduler() { Shutdown(); }
+
+absl::Status Scheduler::Start() {
+  NAS_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                       store_->ListRunningExperimentIds());
+  {
+    absl::MutexLock lock(&mu_);
+    for (int64_t id : ids) NAS_RETURN_IF_ERROR(LoadExperiment(id));
+  }
+  NAS_RETURN_IF_ERROR(ExtendLeases());
+  ticker_ = std::thread([this] { TickerLoop(); });
+  return absl::OkStatus();
+}
+
+void Scheduler::Shutdown() {
+  {
+    absl::MutexLock lock(&tick_mu_);
+    stop_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
+}
+
+int Scheduler::AddTickListener(std::function<void()> listener) {
+  absl::MutexLock lock(&tick_mu_);
+  listeners_[next_listener_] = std::move(listener);
+  return next_listener_++;
+}
+
+void Scheduler::RemoveTickListener(int id) {
+  absl::MutexLock lock(&tick_mu_);
+  listeners_.erase(id);
+}
+
+void Scheduler::Wake() {
+  absl::MutexLock lock(&tick_mu_);
+  wake_ = true;
+  wake_all_ = true;
+}
+
+void Scheduler::MarkDirty(int64_t id) {
+  absl::MutexLock lock(&tick_mu_);
+  wake_ = true;
+  dirty_.insert(id);
+}
+
+absl::Status Scheduler::Load(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  return LoadExperiment(id);
+}
+
+void Scheduler::Drop(int64_t id) {
+  absl::MutexLock lock(&mu_);
+  running_.erase(id);
+}
+
+absl::Status Scheduler::ExtendLeases() {
+  absl::StatusOr<int> n = store_->ExtendRunningLeases();
+  if (!n.ok()) return n.status();
+  if (*n > 0) {
+    fprintf(stderr,
+            "nas-controller: %d running trial(s) given a fresh lease (no "
+            "controller could renew leases meanwhile)\n",
+            *n);
+  }
+  return absl::OkStatus();
+}
+
+void Scheduler::SetPaused(bool paused) {
+  if (!paused && paused_.load()) {
+    absl::Status s = ExtendLeases();
+    if (!s.ok()) {
+      fprintf(stderr, "nas-controller: extending running leases: %s\n",
+              s.ToString().c_str());
+    }
+  }
+  paused_ = paused;
+  if (!paused) Wake();
+}
+
+void Scheduler::TickerLoop() {
+  absl::Time last_full = absl::InfinitePast();
+  absl::Time last_tick = absl::InfinitePast();
+  while (true) {
+    std::vector<std::function<void()>> listeners;
+    std::set<int64_t> dirty;
+    bool full = false;
+    {
+      absl::MutexLock lock(&tick_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tick_mu_) {
+        return wake_ || stop_;
+      };
+      tick_mu_.AwaitWithTimeout(absl::Condition(&ready), options_.tick);
+      if (stop_) return;
+      if (!wake_all_ && options_.min_tick > absl::ZeroDuration()) {
+        // Woken by results: let those arriving close behind join this tick.
+        auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tick_mu_) {
+          return stop_;
+        };
+        tick_mu_.AwaitWithDeadline(absl::Condition(&stopping),
+                                   last_tick + options_.min_tick);
+        if (stop_) return;
+      }
+      full = wake_all_ || absl::Now() - last_full >= options_.tick;
+      wake_ = false;
+      wake_all_ = false;
+      dirty.swap(dirty_);
+    }
+    if (full) last_full = absl::Now();
+    if (!paused_.load()) Tick(dirty, full);
+    last_tick = absl::Now();
+    {
+      absl::MutexLock lock(&tick_mu_);
+      for (auto& [id, l] : listeners_) listeners.push_back(l);
+    }
+    for (auto& l : listeners) l();
+  }
+}
+
+void Scheduler::Tick(const std::set<int64_t>& dirty, bool full) {
+  if (full) {
+    absl::StatusOr<ExpiryOutcome> expired = store_->ExpireLeases();
+    if (!expired.ok()) {
+      fprintf(stderr, "controller: expiring leases: %s\n",
+              std::string(expired.status().message()).c_str());
+    } else if (expired->requeued + expired->failed > 0) {
+      fprintf(stderr, "controller: leases expired: %d requeued, %d failed\n",
+              expired->requeued, expired->failed);
+      if (options_.metrics != nullptr) {
+        options_.metrics->LeasesExpired(expired->requeued, expired->failed);
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  std::vector<int64_t> ids;
+  for (auto& [id, run] : running_) {
+    if (full || dirty.count(id) > 0) ids.push_back(id);
+  }
+  for (int64_t id : ids) {
+    if (full) {
+      absl::Status folded = store_->FoldCounters(id);
+      if (!folded.ok()) {
+        fprintf(stderr, "controller: experiment %lld: %s\n",
+                static_cast<long long>(id), folded.ToString().c_str());
+      }
+    }
+    absl::Status s = TopUp(id, running_[id]);
+    if (!s.ok()) {
+      fprintf(stderr, "controller: experiment %lld: %s\n",
+              static_cast<long long>(id), s.ToString().c_str());
+    }
+  }
+}
+
+absl::Status Scheduler::LoadExperiment(int64_t id) {
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec, store_->GetExperiment(id));
+  Running run;
+  run.spec = rec.spec;
+  run.seed = rec.seed;
+  NAS_ASSIGN_OR_RETURN(run.space,
+                       GetSearchSpace(rec.spec.search_space().name()));
+  NAS_ASSIGN_OR_RETURN(run.strategy,
+                       MakeStrategy(rec.spec, run.space, rec.seed));
+  // Replay proposals and observations interleaved as they happened: before
+  // re-proposing candidate k, observe the results that had been observed
+  // when k was proposed. With the stored seed this restores the strategy's
+  // exact state, so it continues with the same sequence of proposals. Both
+  // lists are read in pages, so memory does not grow with the experiment.
+  const int kPage = std::max(1, options_.replay_page);
+  std::deque<ResultRecord> results;
+  bool results_done = false;
+  // Makes `results` hold at least one record unless all were read.
+  auto fill = [&]() -> absl::Status {
+    while (results.empty() && !results_done) {
+      NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> page,
+                           store_->ListResults(id, run.last_result_id, kPage));
+      results_done = static_cast<int>(page.size()) < kPage;
+      for (ResultRecord& r : page) {
+        run.last_result_id = r.result_id;
+        results.push_back(std::move(r));
+      }
+    }
+    return absl::OkStatus();
+  };
+  auto observe_next = [&]() -> absl::StatusOr<bool> {
+    NAS_RETURN_IF_ERROR(fill());
+    if (results.empty()) return false;
+    Observe(run, results.front());
+    results.pop_front();
+    ++run.observed;
+    return true;
+  };
+  int32_t after_seq = -1;
+  while (true) {
+    NAS_ASSIGN_OR_RETURN(std::vector<ProposalRecord> proposals,
+                         store_->ListProposals(id, after_seq, kPage));
+    for (const ProposalRecord& p : proposals) {
+      while (run.observed < p.observed_results) {
+        NAS_ASSIGN_OR_RETURN(bool more, observe_next());
+        if (!more) break;
+      }
+      NAS_RETURN_IF_ERROR(run.strategy->Propose(1).status());
+      after_seq = p.seq;
+    }
+    if (static_cast<int>(proposals.size()) < kPage) break;
+  }
+  while (true) {
+    NAS_ASSIGN_OR_RETURN(bool more, observe_next());
+    if (!more) break;
+  }
+  if (!run.spec.early_stopping().rule().empty()) {
+    dispatch_->SetStopRule(id, run.spec.early_stopping(),
+                           run.spec.evaluation().epochs());
+  }
+  running_[id] = std::move(run);
+  return absl::OkStatus();
+}
+
+void Scheduler::Observe(Running& run, const ResultRecord& r) {
+  run.strategy->Observe(
+      {r.candidate_id, Choices(r.genotype), r.metrics, r.generation});
+}
+
+absl::Status Scheduler::FeedResults(int64_t id, Running& run) {
+  // Only the results not observed yet are read.
+  NAS_ASSIGN_OR_RETURN(std::vector<ResultRecord> results,
+                       store_->ListResults(id, run.last_result_id));
+  for (const ResultRecord& r : results) Observe(run, r);
+  if (!results.empty()) run.last_result_id = results.back().result_id;
+  run.observed += static_cast<int64_t>(results.size());
+  return absl::OkStatus();
+}
+
+absl::Status Scheduler::TopUp(int64_t id, Running& run) {
+  // Read.
+  NAS_ASSIGN_OR_RETURN(v1::ExperimentCounts c, store_->CountExperiment(id));
+  if (run.spec.evaluation().mode() == v1::SUPERNET) {
+    // Candidates are dispatched only once the supernet is trained.
+    if (std::optional<TopUpDecision> d = DecideSupernet(c.supernet())) {
+      return Apply(id, run, *d);
+    }
+  }
+  const int done = c.trials_succeeded() + c.trials_failed();
+  if (c.trials_succeeded() > run.observed) {
+    NAS_RETURN_IF_ERROR(FeedResults(id, run));
+  }
+  const double max_sim = run.spec.budget().max_simulated_seconds();
+  if (max_sim > 0 && done != run.budget_done) {
+    // Only trials that ended can move the budget.
+    NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> rows,
+                         store_->ListTrialCosts(id, run.budget.cursor));
+    AdvanceSimulatedBudget(rows, max_sim, &run.budget);
+    run.budget_done = done;
+  }
+  // Decide.
+  TopUpInput in;
+  in.counts = std::move(c);
+  in.budget = run.spec.budget();
+  in.final_top_k = run.spec.final().top_k();
+  in.simulated = run.budget;
+  in.max_candidates = options_.max_candidates_per_experiment;
+  in.duplicate_factor = options_.duplicate_factor;
+  // Write.
+  return Apply(id, run, DecideTopUp(in));
+}
+
+absl::Status Scheduler::Apply(int64_t id, Running& run,
+                              const TopUpDecision& d) {
+  switch (d.action) {
+    case TopUpDecision::kWait:
+      return absl::OkStatus();
+    case TopUpDecision::kTrainSupernet:
+      return StartSupernetTraining(id, run);
+    case TopUpDecision::kFinish:
+      return Forget(id, store_->FinishExperiment(id, d.state, d.error));
+    case TopUpDecision::kFinishOverBudget:
+      // Tried again at every tick until it takes effect (e.g. after a
+      // deadlock with a concurrent result, or with the database down).
+      return Forget(id, store_->FinishOverBudget(id, d.state, d.error,
+                                                 run.budget.first_uncounted_seq,
+                                                 run.budget.reason));
+    case TopUpDecision::kStartFinalTraining:
+      return StartFinalTraining(id, run);
+    case TopUpDecision::kPropose:
+      return Propose(id, run, d.n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
+  NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
+                       run.strategy->Propose(n));
+  NAS_ASSIGN_OR_RETURN(InputShape input,
+                       DatasetShape(run.spec.evaluation().dataset()));
+  CandidatesInput in;
+  in.constraints = run.spec.objective().constraints();
+  in.duplicates = run.spec.duplicates();
+  in.observed = run.observed;
+  std::vector<std::string> hashes;
+  for (Proposal& p : proposals) {
+    ProposedCandidate pc;
+    NAS_ASSIGN_OR_RETURN(pc.genotype, run.space->ToProto(p.choices));
+    pc.parent_id = p.parent_id;
+    pc.generation = p.generation;
+    pc.strategy_data = std::move(p.strategy_data);
+    pc.cost = run.space->ComputeCost(p.choices, run.spec.search_space(), input);
+    hashes.push_back(pc.genotype.hash());
+    in.proposals.push_back(std::move(pc));
+  }
+  // Earlier candidates with the same genotypes: one query for the batch.
+  NAS_ASSIGN_OR_RETURN(in.stored, store_->FindCandidatesByHash(id, hashes));
+  const CandidatesDecision d = DecideCandidates(in);
+  // Candidates are written before anything else happens to them.
+  NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, d.rows).status());
+  if (options_.metrics != nullptr) {
+    options_.metrics->CandidatesRejected(d.rejected);
+  }
+  // Rejected or duplicate proposals left room: propose again at once.
+  if (d.propose_again) MarkDirty(id);
+  return absl::OkStatus();
+}
+
+absl::Status Scheduler::StartSupernetTraining(int64_t id, Running& run) {
+  NewCandidate row;
+  row.genotype.set_space(run.spec.search_space().name());
+  row.genotype.set_canonical("supernet");
+  row.genotype.set_hash("supernet");
+  row.supernet = true;
+  fprintf(stderr,
+          "controller: experiment %lld: training the supernet first "
+          "(%d epochs)\n",
+          static_cast<long long>(id),
+          run.spec.evaluation().supernet().epochs());
+  return store_->InsertCandidates(id, {row}).status();
+}
+
+absl::Status Scheduler::StartFinalTraining(int64_t id, Running& run) {
+  CandidateQuery q;
+  q.experiment_id = id;
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-val_accuracy";
+  q.limit = run.spec.final().top_k();
+  q.search_only = true;
+  NAS_ASSIGN_OR_RETURN(CandidatePage top, store_->ListCandidates(q));
+  std::vector<NewCandidate> rows;
+  for (const v1::Candidate& c : top.candidates) {
+    NewCandidate row;
+    row.genotype = c.genotype();
+    row.generation = c.generation();
+    row.macs = c.macs();
+    row.params = c.params();
+    row.observed_results = static_cast<int32_t>(run.observed);
+    row.final_of = c.id();
+    rows.push_back(std::move(row));
+  }
+  fprintf(stderr,
+          "controller: experiment %lld: search done; final re-training of "
+          "the best %zu candidate(s) for %d epochs\n",
+          static_cast<long long>(id), rows.size(), run.spec.final().epochs());
+  return store_->InsertCandidates(id, rows).status();
+}
+
+absl::Status Scheduler::Forget(int64_t id, absl::Status finished) {
+  if (finished.ok() || absl::IsFailedPrecondition(finished) ||
+      absl::IsNotFound(finished)) {
+    running_.erase(id);
+  }
+  return finished;
+}
+
+}  // namespace nas
