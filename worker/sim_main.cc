@@ -8,31 +8,18 @@
 // is printed), with summary lines "results_accepted N" and
 // "trials_from_report N" (trials that came with a report's answer).
 // --latency_file=PATH writes, at exit, one line per AcquireTrial and
-// ReportResult call: "<method> <end, unix microseconds> <latency
-// microseconds> <useful: 1 = got a trial / result accepted>"
-// (bench/dispatch_throughput reads it).
-#include <unistd.h>
-
+// ReportResult call (worker/sim_fleet.h; bench/dispatch_throughput reads it).
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <memory>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
-#include "common/secrets.h"
 #include "worker/evaluators/simulated_evaluator.h"
 #include "worker/evaluators/tabular_evaluator.h"
-#include "worker/worker_loop.h"
+#include "worker/sim_fleet.h"
+#include "worker/worker_flags.h"
 
 ABSL_FLAG(std::string, controller, "127.0.0.1:50051",
           "controller address, or a comma-separated list (active, standbys)");
@@ -59,97 +46,44 @@ void OnSignal(int) { g_stop = true; }
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  const int n = absl::GetFlag(FLAGS_workers);
-  if (n < 1 || n > 4096) {
-    fprintf(stderr, "nas-simworker: --workers must be in [1, 4096]\n");
+  nas::SimWorkerFlags f;
+  f.controller = absl::GetFlag(FLAGS_controller);
+  f.workers = absl::GetFlag(FLAGS_workers);
+  f.id_prefix = absl::GetFlag(FLAGS_id_prefix);
+  f.eval_ms = absl::GetFlag(FLAGS_eval_ms);
+  f.max_trials = absl::GetFlag(FLAGS_max_trials);
+  f.idle_exit_seconds = absl::GetFlag(FLAGS_idle_exit_seconds);
+  f.unreachable_timeout_seconds =
+      absl::GetFlag(FLAGS_unreachable_timeout_seconds);
+  f.latency_file = absl::GetFlag(FLAGS_latency_file);
+  f.token_file = absl::GetFlag(FLAGS_token_file);
+  absl::StatusOr<nas::SimFleetOptions> options = nas::MakeSimFleetOptions(f);
+  if (!options.ok()) {
+    fprintf(stderr, "nas-simworker: %s\n",
+            std::string(options.status().message()).c_str());
     return 2;
-  }
-  auto token = nas::ReadToken(absl::GetFlag(FLAGS_token_file), "NAS_TOKEN");
-  if (!token.ok()) {
-    fprintf(stderr, "nas-simworker: %s\n", token.status().ToString().c_str());
-    return 2;
-  }
-  std::string prefix = absl::GetFlag(FLAGS_id_prefix);
-  if (prefix.empty()) {
-    char host[256] = {};
-    gethostname(host, sizeof(host) - 1);
-    prefix = absl::StrCat("sim-", host, "-", getpid());
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   // One evaluator for all workers: thread-safe, tables loaded once.
   nas::TabularEvaluator tabular;
-  nas::SimulatedEvaluator evaluator(
-      absl::Milliseconds(absl::GetFlag(FLAGS_eval_ms)), &tabular);
-  std::atomic<int64_t> accepted{0};
-  std::atomic<int64_t> from_report{0};
-  absl::Mutex mu;
-  absl::Status first_error;
-  int failed = 0;
-  struct Sample {
-    const char* method;
-    int64_t end_us;
-    int64_t latency_us;
-    bool useful;
-  };
-  const std::string latency_file = absl::GetFlag(FLAGS_latency_file);
-  // One vector per worker thread: no lock on the measured path.
-  std::vector<std::vector<Sample>> samples(n);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&, i] {
-      nas::WorkerOptions options;
-      options.controllers = absl::StrSplit(absl::GetFlag(FLAGS_controller), ',',
-                                           absl::SkipEmpty());
-      options.worker_id = absl::StrCat(prefix, "-", i);
-      options.labels["simulated"] = "true";
-      options.max_trials = absl::GetFlag(FLAGS_max_trials);
-      options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit_seconds));
-      options.unreachable_timeout =
-          absl::Seconds(absl::GetFlag(FLAGS_unreachable_timeout_seconds));
-      options.token = *token;
-      options.log_trials = false;
-      options.results_accepted = &accepted;
-      options.trials_from_report = &from_report;
-      if (!latency_file.empty()) {
-        std::vector<Sample>* mine = &samples[i];
-        options.on_rpc = [mine](const char* method, absl::Duration latency,
-                                bool useful) {
-          mine->push_back({method, absl::ToUnixMicros(absl::Now()),
-                           absl::ToInt64Microseconds(latency), useful});
-        };
-      }
-      absl::Status s = nas::RunWorker(options, &evaluator, &g_stop);
-      if (!s.ok()) {
-        absl::MutexLock lock(&mu);
-        if (failed++ == 0) first_error = s;
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  if (!latency_file.empty()) {
-    std::ofstream out(latency_file);
-    for (const std::vector<Sample>& v : samples) {
-      for (const Sample& x : v) {
-        out << x.method << ' ' << x.end_us << ' ' << x.latency_us << ' '
-            << (x.useful ? 1 : 0) << '\n';
-      }
-    }
-    if (!out) {
-      fprintf(stderr, "nas-simworker: could not write %s\n",
-              latency_file.c_str());
-    }
+  nas::SimulatedEvaluator evaluator(options->eval_time, &tabular);
+  nas::SimFleetResult r = nas::RunSimFleet(*options, &evaluator, &g_stop);
+  if (!r.latency_file_written) {
+    fprintf(stderr, "nas-simworker: could not write %s\n",
+            options->latency_file.c_str());
   }
   // Machine-readable for tests and benches.
-  printf("results_accepted %lld\n", static_cast<long long>(accepted.load()));
+  printf("results_accepted %lld\n", static_cast<long long>(r.results_accepted));
   printf("trials_from_report %lld\n",
-         static_cast<long long>(from_report.load()));
+         static_cast<long long>(r.trials_from_report));
   fflush(stdout);
-  if (failed > 0) {
+  if (r.failed > 0) {
     fprintf(stderr, "nas-simworker: %d of %d workers failed; first: %s\n",
-            failed, n, first_error.ToString().c_str());
+            r.failed, options->workers, r.first_error.ToString().c_str());
     return 1;
   }
-  fprintf(stderr, "nas-simworker: %d workers ended normally\n", n);
+  fprintf(stderr, "nas-simworker: %d workers ended normally\n",
+          options->workers);
   return 0;
 }

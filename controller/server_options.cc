@@ -1,0 +1,82 @@
+#include "controller/server_options.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/secrets.h"
+
+namespace nas {
+namespace {
+
+// `s` with its code's name at the head of its message, the way
+// absl::Status::ToString() shows it.
+absl::Status WithCodeInMessage(const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(absl::StatusCodeToString(s.code()),
+                                             ": ", s.message()));
+}
+
+}  // namespace
+
+absl::Status ValidateControllerFlags(const ControllerFlags& flags) {
+  if (flags.artifact_chunk_kib < 1 || flags.artifact_chunk_kib > 65536) {
+    return absl::InvalidArgumentError(
+        "--artifact_chunk_kib must be in [1, 65536]");
+  }
+  if (flags.min_tick_ms < 0 || flags.min_tick_ms > flags.tick_ms) {
+    return absl::InvalidArgumentError(
+        "--min_tick_ms must be in [0, --tick_ms]");
+  }
+  if (flags.max_message_mib < 1 || flags.max_message_mib > 2047) {
+    return absl::InvalidArgumentError("--max_message_mib must be in [1, 2047]");
+  }
+  if (flags.max_running_experiments < 0 ||
+      flags.max_candidates_per_experiment < 0 ||
+      flags.max_leases_per_worker < 0) {
+    return absl::InvalidArgumentError(
+        "--max_running_experiments, --max_candidates_per_experiment and "
+        "--max_leases_per_worker must be >= 0 (0 = no limit)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ServerOptions> MakeServerOptions(const ControllerFlags& flags) {
+  if (absl::Status s = ValidateControllerFlags(flags); !s.ok()) return s;
+  ServerOptions options;
+  options.listen = flags.listen;
+  options.store.conninfo = flags.database;
+  if (options.store.conninfo.empty() &&
+      std::getenv("NAS_DATABASE") != nullptr) {
+    options.store.conninfo = std::getenv("NAS_DATABASE");
+  }
+  options.store.artifact_chunk_bytes = flags.artifact_chunk_kib * 1024;
+  options.migrations_dir = flags.migrations_dir;
+  options.controller.tick = absl::Milliseconds(flags.tick_ms);
+  options.controller.min_tick = absl::Milliseconds(flags.min_tick_ms);
+  options.controller.max_running_experiments = flags.max_running_experiments;
+  options.controller.max_candidates_per_experiment =
+      flags.max_candidates_per_experiment;
+  options.controller.max_leases_per_worker = flags.max_leases_per_worker;
+  options.controller.replay_page = flags.replay_page;
+  options.max_message_bytes = flags.max_message_mib << 20;
+  options.metrics_address = flags.metrics_address;
+  options.database_outage = absl::Seconds(flags.database_outage_seconds);
+  options.tls.cert_file = flags.tls_cert;
+  options.tls.key_file = flags.tls_key;
+  options.tls.client_ca_file = flags.tls_client_ca;
+  absl::StatusOr<std::string> client_token =
+      ReadToken(flags.client_token_file, "NAS_CLIENT_TOKEN");
+  if (!client_token.ok()) return WithCodeInMessage(client_token.status());
+  absl::StatusOr<std::string> worker_token =
+      ReadToken(flags.worker_token_file, "NAS_WORKER_TOKEN");
+  if (!worker_token.ok()) return WithCodeInMessage(worker_token.status());
+  options.client_token = *std::move(client_token);
+  options.worker_token = *std::move(worker_token);
+  if (options.store.conninfo.empty()) {
+    return absl::InvalidArgumentError(
+        "--database (or NAS_DATABASE) is required");
+  }
+  return options;
+}
+
+}  // namespace nas

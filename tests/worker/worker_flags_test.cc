@@ -1,0 +1,206 @@
+// nas-worker's and nas-simworker's flags made into options
+// (worker/worker_flags.h): each check, its message, the order of the
+// checks and the conversions.
+#include "worker/worker_flags.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace nas {
+namespace {
+
+using ::nas::testing::StatusIs;
+
+// Unsets NAS_TOKEN for the test, restoring it afterwards.
+class WorkerFlagsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* v = std::getenv("NAS_TOKEN"); v != nullptr) saved_ = v;
+    had_ = std::getenv("NAS_TOKEN") != nullptr;
+    unsetenv("NAS_TOKEN");
+  }
+  void TearDown() override {
+    if (had_) {
+      setenv("NAS_TOKEN", saved_.c_str(), 1);
+    } else {
+      unsetenv("NAS_TOKEN");
+    }
+  }
+  static std::string WriteFile(const std::string& name,
+                               const std::string& text) {
+    const std::string path = ::testing::TempDir() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  bool had_ = false;
+  std::string saved_;
+};
+
+WorkerFlags DefaultWorkerFlags() {
+  WorkerFlags f;
+  f.controller = "127.0.0.1:50051";
+  f.unreachable_timeout_seconds = 300;
+  return f;
+}
+
+TEST_F(WorkerFlagsTest, ConvertsEveryFlag) {
+  WorkerFlags f = DefaultWorkerFlags();
+  f.controller = "a:1, b:2,,c:3";
+  f.id = "w1";
+  f.labels = "gpu=h100,zone=eu,,empty=,x=y=z";
+  f.max_trials = 4;
+  f.idle_exit_seconds = 5;
+  f.cache_dir = "/cache";
+  f.unreachable_timeout_seconds = 6;
+  absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->controllers, (std::vector<std::string>{"a:1", " b:2", "c:3"}));
+  EXPECT_EQ(o->worker_id, "w1");
+  EXPECT_EQ(o->labels,
+            (std::map<std::string, std::string>{
+                {"gpu", "h100"}, {"zone", "eu"}, {"empty", ""}, {"x", "y=z"}}));
+  EXPECT_EQ(o->max_trials, 4);
+  EXPECT_EQ(o->idle_exit, absl::Seconds(5));
+  EXPECT_EQ(o->cache_dir, "/cache");
+  EXPECT_EQ(o->unreachable_timeout, absl::Seconds(6));
+  EXPECT_EQ(o->token, "");
+  EXPECT_EQ(o->tls_ca_pem, "");
+  EXPECT_EQ(o->metrics, nullptr);
+}
+
+TEST_F(WorkerFlagsTest, DefaultIdIsHostAndPid) {
+  absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(DefaultWorkerFlags());
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->worker_id, HostAndPid());
+  EXPECT_NE(HostAndPid().find('-'), std::string::npos);
+}
+
+TEST_F(WorkerFlagsTest, ControllerNeedsAnAddress) {
+  WorkerFlags f = DefaultWorkerFlags();
+  for (const char* bad : {"", ",", " , "}) {
+    f.controller = bad;
+    EXPECT_THAT(MakeWorkerOptions(f),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "--controller: no address given"))
+        << bad;
+  }
+}
+
+TEST_F(WorkerFlagsTest, LabelsAreKeyValue) {
+  WorkerFlags f = DefaultWorkerFlags();
+  f.labels = "gpu=h100,=cpu";
+  EXPECT_THAT(MakeWorkerOptions(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--labels: '=cpu' is not key=value"));
+  f.controller = "";  // the controller is checked first
+  EXPECT_THAT(MakeWorkerOptions(f),
+              StatusIs(absl::StatusCode::kInvalidArgument, "--controller"));
+}
+
+TEST_F(WorkerFlagsTest, TokenFromFileOrEnvironment) {
+  WorkerFlags f = DefaultWorkerFlags();
+  setenv("NAS_TOKEN", "from-env", 1);
+  absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->token, "from-env");
+  f.token_file = WriteFile("worker_flags.token", "from-file\n");
+  o = MakeWorkerOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->token, "from-file");
+  f.token_file = ::testing::TempDir() + "/no-such-token";
+  o = MakeWorkerOptions(f);
+  EXPECT_THAT(o, StatusIs(absl::StatusCode::kNotFound, "no-such-token"));
+  EXPECT_EQ(o.status().message().rfind("NOT_FOUND: ", 0), 0u) << o.status();
+}
+
+TEST_F(WorkerFlagsTest, TlsFlags) {
+  WorkerFlags f = DefaultWorkerFlags();
+  f.tls_server_name = "nas-controller";
+  EXPECT_THAT(MakeWorkerOptions(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "INVALID_ARGUMENT: --tls_cert, --tls_key and "
+                       "--tls_server_name need --tls_ca"));
+  f.tls_ca = WriteFile("worker_flags_ca.pem", "CA");
+  f.tls_cert = WriteFile("worker_flags_cert.pem", "CERT");
+  EXPECT_THAT(MakeWorkerOptions(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "INVALID_ARGUMENT: --tls_cert and --tls_key must be "
+                       "given together"));
+  f.tls_key = WriteFile("worker_flags_key.pem", "KEY");
+  absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->tls_ca_pem, "CA");
+  EXPECT_EQ(o->tls_cert_pem, "CERT");
+  EXPECT_EQ(o->tls_key_pem, "KEY");
+  EXPECT_EQ(o->tls_server_name, "nas-controller");
+  f.tls_key = ::testing::TempDir() + "/no-such-key.pem";
+  EXPECT_THAT(MakeWorkerOptions(f),
+              StatusIs(absl::StatusCode::kNotFound, "NOT_FOUND: cannot read"));
+}
+
+SimWorkerFlags DefaultSimFlags() {
+  SimWorkerFlags f;
+  f.controller = "127.0.0.1:50051";
+  f.workers = 8;
+  f.idle_exit_seconds = 10;
+  f.unreachable_timeout_seconds = 60;
+  return f;
+}
+
+TEST_F(WorkerFlagsTest, SimWorkersInOneTo4096) {
+  SimWorkerFlags f = DefaultSimFlags();
+  for (int ok : {1, 4096}) {
+    f.workers = ok;
+    NAS_EXPECT_OK(MakeSimFleetOptions(f)) << ok;
+  }
+  for (int bad : {0, -1, 4097}) {
+    f.workers = bad;
+    EXPECT_THAT(MakeSimFleetOptions(f),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "--workers must be in [1, 4096]"))
+        << bad;
+  }
+  f.token_file = ::testing::TempDir() + "/no-such-token";
+  EXPECT_THAT(MakeSimFleetOptions(f),  // the range comes first
+              StatusIs(absl::StatusCode::kInvalidArgument, "--workers"));
+  f.workers = 1;
+  EXPECT_THAT(MakeSimFleetOptions(f),
+              StatusIs(absl::StatusCode::kNotFound, "NOT_FOUND: "));
+}
+
+TEST_F(WorkerFlagsTest, SimConvertsEveryFlag) {
+  SimWorkerFlags f = DefaultSimFlags();
+  f.controller = "a:1,,b:2";
+  f.eval_ms = 7;
+  f.max_trials = 3;
+  f.latency_file = "/tmp/lat";
+  setenv("NAS_TOKEN", "t", 1);
+  absl::StatusOr<SimFleetOptions> o = MakeSimFleetOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->workers, 8);
+  EXPECT_EQ(o->id_prefix, "sim-" + HostAndPid());
+  EXPECT_EQ(o->eval_time, absl::Milliseconds(7));
+  EXPECT_EQ(o->latency_file, "/tmp/lat");
+  EXPECT_EQ(o->worker.controllers, (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_EQ(o->worker.labels,
+            (std::map<std::string, std::string>{{"simulated", "true"}}));
+  EXPECT_EQ(o->worker.max_trials, 3);
+  EXPECT_EQ(o->worker.idle_exit, absl::Seconds(10));
+  EXPECT_EQ(o->worker.unreachable_timeout, absl::Seconds(60));
+  EXPECT_EQ(o->worker.token, "t");
+  EXPECT_FALSE(o->worker.log_trials);
+  f.id_prefix = "load";
+  o = MakeSimFleetOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->id_prefix, "load");
+}
+
+}  // namespace
+}  // namespace nas

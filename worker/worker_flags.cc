@@ -1,0 +1,111 @@
+#include "worker/worker_flags.h"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/secrets.h"
+
+namespace nas {
+namespace {
+
+// `s` with its code's name at the head of its message, the way
+// absl::Status::ToString() shows it.
+absl::Status WithCodeInMessage(const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(absl::StatusCodeToString(s.code()),
+                                             ": ", s.message()));
+}
+
+// Reads the PEM files named by the --tls_* flags into `options`.
+absl::Status ReadTls(const WorkerFlags& flags, WorkerOptions* options) {
+  options->tls_server_name = flags.tls_server_name;
+  if (flags.tls_ca.empty()) {
+    if (!flags.tls_cert.empty() || !flags.tls_key.empty() ||
+        !options->tls_server_name.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_cert, --tls_key and --tls_server_name need --tls_ca");
+    }
+    return absl::OkStatus();
+  }
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key must be given together");
+  }
+  for (auto [path, pem] : {std::pair{&flags.tls_ca, &options->tls_ca_pem},
+                           std::pair{&flags.tls_cert, &options->tls_cert_pem},
+                           std::pair{&flags.tls_key, &options->tls_key_pem}}) {
+    if (path->empty()) continue;
+    absl::StatusOr<std::string> content = ReadFileContents(*path);
+    if (!content.ok()) return content.status();
+    *pem = *std::move(content);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string HostAndPid() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid());
+}
+
+absl::StatusOr<WorkerOptions> MakeWorkerOptions(const WorkerFlags& flags) {
+  WorkerOptions options;
+  options.controllers =
+      absl::StrSplit(flags.controller, ',', absl::SkipWhitespace());
+  if (options.controllers.empty()) {
+    return absl::InvalidArgumentError("--controller: no address given");
+  }
+  options.worker_id = flags.id.empty() ? HostAndPid() : flags.id;
+  for (absl::string_view kv :
+       absl::StrSplit(flags.labels, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> p =
+        absl::StrSplit(kv, absl::MaxSplits('=', 1));
+    if (p.first.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--labels: '", kv, "' is not key=value"));
+    }
+    options.labels[p.first] = p.second;
+  }
+  options.max_trials = flags.max_trials;
+  options.cache_dir = flags.cache_dir;
+  options.idle_exit = absl::Seconds(flags.idle_exit_seconds);
+  options.unreachable_timeout =
+      absl::Seconds(flags.unreachable_timeout_seconds);
+  absl::StatusOr<std::string> token = ReadToken(flags.token_file, "NAS_TOKEN");
+  if (!token.ok()) return WithCodeInMessage(token.status());
+  options.token = *std::move(token);
+  if (absl::Status s = ReadTls(flags, &options); !s.ok()) {
+    return WithCodeInMessage(s);
+  }
+  return options;
+}
+
+absl::StatusOr<SimFleetOptions> MakeSimFleetOptions(
+    const SimWorkerFlags& flags) {
+  if (flags.workers < 1 || flags.workers > 4096) {
+    return absl::InvalidArgumentError("--workers must be in [1, 4096]");
+  }
+  absl::StatusOr<std::string> token = ReadToken(flags.token_file, "NAS_TOKEN");
+  if (!token.ok()) return WithCodeInMessage(token.status());
+  SimFleetOptions fleet;
+  fleet.workers = flags.workers;
+  fleet.id_prefix = flags.id_prefix.empty() ? absl::StrCat("sim-", HostAndPid())
+                                            : flags.id_prefix;
+  fleet.eval_time = absl::Milliseconds(flags.eval_ms);
+  fleet.latency_file = flags.latency_file;
+  WorkerOptions& w = fleet.worker;
+  w.controllers = absl::StrSplit(flags.controller, ',', absl::SkipEmpty());
+  w.labels["simulated"] = "true";
+  w.max_trials = flags.max_trials;
+  w.idle_exit = absl::Seconds(flags.idle_exit_seconds);
+  w.unreachable_timeout = absl::Seconds(flags.unreachable_timeout_seconds);
+  w.token = *std::move(token);
+  w.log_trials = false;
+  return fleet;
+}
+
+}  // namespace nas

@@ -1,0 +1,83 @@
+// The command lines of nas-worker and nas-simworker made into
+// WorkerOptions (worker_loop.h): the values of their flags as given
+// (filled by each main.cc from its ABSL_FLAGs), checked and converted, the
+// token and TLS files read. Functions read files and the environment
+// (NAS_TOKEN) and nothing else; thread-safe.
+//
+// Every error's message is the whole line the binary prints after its
+// name ("nas-worker: ", exit 2): the flag checks are kInvalidArgument
+// naming the flag; errors of reading the token or the TLS settings keep
+// their code and, as the binaries have always printed them, start with the
+// code's name ("NOT_FOUND: cannot read ...").
+#ifndef NAS_WORKER_WORKER_FLAGS_H_
+#define NAS_WORKER_WORKER_FLAGS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "worker/worker_loop.h"
+
+namespace nas {
+
+// The flags of nas-worker that make its WorkerOptions, one field per flag
+// of the same name (--threads and --metrics_address stay with main).
+struct WorkerFlags {
+  std::string controller;  // comma-separated addresses
+  std::string id;          // "" = HostAndPid()
+  std::string labels;      // key=value,key=value
+  int max_trials = 0;
+  int idle_exit_seconds = 0;
+  std::string cache_dir;
+  int unreachable_timeout_seconds = 0;
+  std::string token_file;  // "" = the environment's NAS_TOKEN
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+};
+
+// nas-worker's options, checked in this order: --controller names at least
+// one address ("--controller: no address given"); each of --labels is
+// key=value with a non-empty key ("--labels: 'x' is not key=value"); the
+// token; the TLS files (--tls_cert, --tls_key and --tls_server_name need
+// --tls_ca; --tls_cert and --tls_key go together; each file readable).
+// `metrics` is left unset.
+absl::StatusOr<WorkerOptions> MakeWorkerOptions(const WorkerFlags& flags);
+
+// The flags of nas-simworker, one field per flag of the same name.
+struct SimWorkerFlags {
+  std::string controller;  // comma-separated addresses
+  int workers = 0;
+  std::string id_prefix;  // "" = "sim-" + HostAndPid()
+  int eval_ms = 0;
+  int max_trials = 0;
+  int idle_exit_seconds = 0;
+  int unreachable_timeout_seconds = 0;
+  std::string latency_file;
+  std::string token_file;  // "" = the environment's NAS_TOKEN
+};
+
+// What nas-simworker runs: `workers` copies of `worker` with the ids
+// id_prefix-0 .. id_prefix-(workers-1).
+struct SimFleetOptions {
+  int workers = 0;
+  std::string id_prefix;
+  // Every worker's options but worker_id and the per-worker callbacks:
+  // labeled simulated=true, trials not logged.
+  WorkerOptions worker;
+  absl::Duration eval_time;  // of each simulated evaluation
+  std::string latency_file;  // "" = no latency file
+};
+
+// nas-simworker's options, checked in this order: --workers in [1, 4096]
+// ("--workers must be in [1, 4096]"); the token.
+absl::StatusOr<SimFleetOptions> MakeSimFleetOptions(
+    const SimWorkerFlags& flags);
+
+// "<hostname>-<pid>", the default worker id.
+std::string HostAndPid();
+
+}  // namespace nas
+
+#endif  // NAS_WORKER_WORKER_FLAGS_H_
