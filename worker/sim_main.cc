@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -83,9 +84,11 @@ int main(int argc, char** argv) {
       absl::Milliseconds(absl::GetFlag(FLAGS_eval_ms)), &tabular);
   std::atomic<int64_t> accepted{0};
   std::atomic<int64_t> from_report{0};
-  absl::Mutex mu;
-  absl::Status first_error;
-  int failed = 0;
+  struct Failures {
+    absl::Mutex mu;
+    int count ABSL_GUARDED_BY(mu) = 0;
+    absl::Status first ABSL_GUARDED_BY(mu);
+  } failures;
   struct Sample {
     const char* method;
     int64_t end_us;
@@ -121,8 +124,8 @@ int main(int argc, char** argv) {
       }
       absl::Status s = nas::RunWorker(options, &evaluator, &g_stop);
       if (!s.ok()) {
-        absl::MutexLock lock(&mu);
-        if (failed++ == 0) first_error = s;
+        absl::MutexLock lock(&failures.mu);
+        if (failures.count++ == 0) failures.first = s;
       }
     });
   }
@@ -145,9 +148,10 @@ int main(int argc, char** argv) {
   printf("trials_from_report %lld\n",
          static_cast<long long>(from_report.load()));
   fflush(stdout);
-  if (failed > 0) {
+  absl::MutexLock lock(&failures.mu);  // the threads have ended
+  if (failures.count > 0) {
     fprintf(stderr, "nas-simworker: %d of %d workers failed; first: %s\n",
-            failed, n, first_error.ToString().c_str());
+            failures.count, n, failures.first.ToString().c_str());
     return 1;
   }
   fprintf(stderr, "nas-simworker: %d workers ended normally\n", n);
