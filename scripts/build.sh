@@ -15,7 +15,9 @@ export CCACHE_DIR="$cache/ccache" CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 export CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=1
 jobs=${NAS_JOBS:-$(nproc)}
 echo "build.sh: configuring $build" >&2
+# compile_commands.json feeds scripts/thread-safety.sh.
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
   -DNAS_BUILD_TESTS=${NAS_BUILD_TESTS:-ON} -DNAS_BUILD_BENCH=${NAS_BUILD_BENCH:-ON} >/dev/null
 echo "build.sh: building with $jobs jobs (ccache in $CCACHE_DIR)" >&2
 targets=()

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# README command 2: set-up (packages, build), then the whole test suite:
+# README command 2: set-up (packages, build), clang's lock check
+# (scripts/thread-safety.sh: -Wthread-safety over controller/ and worker/,
+# any warning fails), then the whole test suite:
 # unit tests, store integration tests against a throw-away PostgreSQL, worker
 # tests with real LibTorch training on Fashion-MNIST, and end-to-end tests
 # with controller and worker processes over loopback gRPC; last, the
@@ -9,6 +11,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bash "$repo/scripts/build.sh"
 build=${NAS_BUILD_DIR:-$repo/build}
+NAS_BUILD_DIR="$build" bash "$repo/scripts/thread-safety.sh"
 cd "$build"
 # One test at a time: the end-to-end and training tests use both cores.
 ctest --output-on-failure --timeout 1200 "$@"

@@ -2,7 +2,9 @@
 // client loop sees of each evaluation. Process memory and CPU time come
 // from common/metrics_endpoint.h's ProcessCollector at scrape time; device
 // (GPU) memory and utilisation are not read (see docs/OPERATIONS.md).
-// Thread-safe.
+// Thread-safe, except that EvaluationStarted and EvaluationEnded come in
+// pairs from one thread (the worker's trial loop): the pair shares
+// busy_since_, which no other method (and no scrape) reads.
 #ifndef NAS_WORKER_METRICS_H_
 #define NAS_WORKER_METRICS_H_
 
@@ -26,7 +28,8 @@ class WorkerMetrics {
   explicit WorkerMetrics(const std::string& device);
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
-  // An evaluation starts / ends (busy time, trials in progress).
+  // An evaluation starts / ends (busy time, trials in progress); both on
+  // the trial loop's thread.
   void EvaluationStarted();
   // `metrics` is null when the evaluation failed.
   void EvaluationEnded(v1::EvaluationMode mode,
@@ -44,7 +47,9 @@ class WorkerMetrics {
   prometheus::Gauge* busy_;
   prometheus::Counter* busy_seconds_;
   prometheus::Counter* unreachable_;
-  double busy_since_ = 0;  // steady seconds; guarded by the single trial loop
+  // Steady seconds at EvaluationStarted; read by EvaluationEnded on the
+  // same thread (no lock: see the class comment).
+  double busy_since_ = 0;
 };
 
 }  // namespace nas

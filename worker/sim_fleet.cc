@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -29,8 +30,13 @@ SimFleetResult RunSimFleet(const SimFleetOptions& options, Evaluator* evaluator,
   const int n = options.workers;
   std::atomic<int64_t> accepted{0};
   std::atomic<int64_t> from_report{0};
-  absl::Mutex mu;
-  SimFleetResult result;  // failed and first_error guarded by mu
+  // Failures reported by the worker threads.
+  struct Failures {
+    absl::Mutex mu;
+    int count ABSL_GUARDED_BY(mu) = 0;
+    absl::Status first ABSL_GUARDED_BY(mu);
+  } failures;
+  SimFleetResult result;
   // One vector per worker thread: no lock on the measured path.
   std::vector<std::vector<Sample>> samples(n);
   std::vector<std::thread> threads;
@@ -50,12 +56,17 @@ SimFleetResult RunSimFleet(const SimFleetOptions& options, Evaluator* evaluator,
       }
       absl::Status s = RunWorker(worker, evaluator, stop);
       if (!s.ok()) {
-        absl::MutexLock lock(&mu);
-        if (result.failed++ == 0) result.first_error = s;
+        absl::MutexLock lock(&failures.mu);
+        if (failures.count++ == 0) failures.first = s;
       }
     });
   }
   for (std::thread& t : threads) t.join();
+  {
+    absl::MutexLock lock(&failures.mu);  // the threads have ended
+    result.failed = failures.count;
+    result.first_error = failures.first;
+  }
   if (!options.latency_file.empty()) {
     std::ofstream out(options.latency_file);
     for (const std::vector<Sample>& v : samples) {

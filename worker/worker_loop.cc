@@ -3,15 +3,15 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "nas/v1/worker.grpc.pb.h"
 #include "worker/artifact_cache.h"
@@ -333,14 +333,22 @@ class Worker {
               trial.genotype().canonical().c_str());
     }
     std::atomic<bool> lease_lost{false};
-    std::mutex hb_mu;
-    std::condition_variable hb_cv;
-    bool hb_stop = false;
+    // Tells the heartbeat thread to end. Its lock is held while a renewal
+    // is in flight, so setting `stop` waits for that call.
+    struct HeartbeatStop {
+      absl::Mutex mu;
+      absl::CondVar cv;
+      bool stop ABSL_GUARDED_BY(mu) = false;
+    } hb;
     const int period_s = std::max(1, trial.lease_seconds() / 3);
     std::thread heartbeat([&] {
-      std::unique_lock<std::mutex> lock(hb_mu);
-      while (!hb_cv.wait_for(lock, std::chrono::seconds(period_s),
-                             [&] { return hb_stop; })) {
+      absl::MutexLock lock(&hb.mu);
+      while (true) {
+        // Every period_s, or at once when told to stop.
+        const absl::Time renew_at = absl::Now() + absl::Seconds(period_s);
+        while (!hb.stop && !hb.cv.WaitWithDeadline(&hb.mu, renew_at)) {
+        }
+        if (hb.stop) break;
         v1::RenewLeaseRequest req;
         req.set_worker_id(options_.worker_id);
         req.set_trial_id(trial.trial_id());
@@ -403,10 +411,10 @@ class Worker {
                                         metrics.ok() ? &*metrics : nullptr);
     }
     {
-      std::lock_guard<std::mutex> lock(hb_mu);
-      hb_stop = true;
+      absl::MutexLock lock(&hb.mu);
+      hb.stop = true;
+      hb.cv.SignalAll();
     }
-    hb_cv.notify_all();
     heartbeat.join();
     // A lost lease (expired while this process was stalled, re-leased, or
     // the experiment stopped) is reported all the same, without the model:
@@ -480,14 +488,14 @@ class Worker {
   // "Bearer <token>", or "" without a token; never logged.
   const std::string auth_header_;
   // The current stub (replaced by Reconnect); shared with the heartbeat.
-  std::shared_ptr<WorkerService::Stub> stub() {
-    std::lock_guard<std::mutex> lock(stub_mu_);
+  std::shared_ptr<WorkerService::Stub> stub() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return stub_;
   }
   // A fresh channel to the next controller address (round robin; the same
   // one when there is only one).
-  void Reconnect() {
-    std::lock_guard<std::mutex> reconnect_lock(reconnect_mu_);
+  void Reconnect() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     const size_t n = options_.controllers.size();
     const size_t next = (current_ + 1) % n;
     if (next != current_) {
@@ -497,18 +505,15 @@ class Worker {
               options_.controllers[next].c_str());
     }
     current_ = next;
-    std::shared_ptr<WorkerService::Stub> fresh =
-        NewStub(options_, options_.controllers[current_], &auth_header_);
-    std::lock_guard<std::mutex> lock(stub_mu_);
-    stub_ = std::move(fresh);
+    stub_ = NewStub(options_, options_.controllers[current_], &auth_header_);
   }
 
-  // Serializes Reconnect (the heartbeat thread and the main loop).
-  std::mutex reconnect_mu_;
-  size_t current_ =
-      0;  // index in options_.controllers; guarded by reconnect_mu_
-  std::mutex stub_mu_;
-  std::shared_ptr<WorkerService::Stub> stub_;
+  // Shared by the heartbeat thread and the trial loop: Reconnect holds it
+  // throughout (one reconnect at a time), stub() only to copy the pointer.
+  absl::Mutex mu_;
+  // Index in options_.controllers of the current address.
+  size_t current_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<WorkerService::Stub> stub_ ABSL_GUARDED_BY(mu_);
   ArtifactCache cache_;
 };
 

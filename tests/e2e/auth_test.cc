@@ -21,6 +21,7 @@
 #include "nas/v1/worker.grpc.pb.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -133,18 +134,13 @@ class Auth : public ::testing::Test {
   static grpc::Status CreateTabular(const std::string& token, int64_t* id) {
     auto stub = v1::ExperimentService::NewStub(*channel_);
     v1::CreateExperimentRequest req;
-    req.set_spec_yaml(absl::StrCat(
-        R"(
-name: auth-tabular
-search_space: {name: nb201}
-strategy: {name: random, seed: 5}
-budget: {max_trials: 6, parallel_trials: 1}
-evaluation:
-  mode: TABULAR
-  tabular: {path: )",
-        WriteTable(cluster_->dir()),
-        R"(, val_column: val_pct, test_column: test_pct, cost_column: train_s, cost_scale: 1}
-)"));
+    testing::SpecYaml spec;
+    spec.name = "auth-tabular";
+    spec.strategy = "{name: random, seed: 5}";
+    spec.budget = testing::TrialBudget(6, 1);
+    spec.evaluation =
+        testing::TabularLookup(WriteTable(cluster_->dir()), 1, "");
+    req.set_spec_yaml(spec.Yaml());
     v1::Experiment e;
     grpc::ClientContext ctx;
     Prepare(&ctx, token);

@@ -21,6 +21,7 @@
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -33,27 +34,14 @@ using ::nas::testing::ChildProcess;
 std::string TinySpec(int trials, int parallel, int lease_seconds,
                      int train_samples, int epochs,
                      const std::string& strategy = "{name: random, seed: 11}") {
-  return absl::StrCat(R"(
-name: e2e
-search_space:
-  name: nb201
-  nb201: {channels: 4, cells_per_stage: 1}
-strategy: )",
-                      strategy, R"(
-budget: {max_trials: )",
-                      trials, ", parallel_trials: ", parallel, R"(}
-lease_seconds: )",
-                      lease_seconds, R"(
-evaluation:
-  epochs: )",
-                      epochs, R"(
-  batch_size: 32
-  learning_rate: 0.1
-  train_samples: )",
-                      train_samples, R"(
-  val_samples: 500
-  test_samples: 500
-)");
+  testing::SpecYaml spec;
+  spec.name = "e2e";
+  spec.search_space = testing::TinyNb201();
+  spec.strategy = strategy;
+  spec.budget = testing::TrialBudget(trials, parallel);
+  spec.lease_seconds = lease_seconds;
+  spec.evaluation = testing::FullTraining(epochs, train_samples, 500, 500);
+  return spec.Yaml();
 }
 
 // The shared local cluster (tests/testing/cluster.h) with one controller.
@@ -894,25 +882,13 @@ int SyntheticIndex(const std::vector<int>& choices) {
 
 std::string TabularSpec(const std::string& table, const std::string& strategy,
                         int parallel, double seconds) {
-  return absl::StrCat(R"(
-name: e2e-tabular
-search_space: {name: nb201}
-strategy: )",
-                      strategy, R"(
-budget: {max_simulated_seconds: )",
-                      seconds, ", parallel_trials: ", parallel, R"(}
-evaluation:
-  mode: TABULAR
-  tabular:
-    path: )",
-                      table, R"(
-    val_column: val_pct
-    test_column: test_pct
-    cost_column: train_s
-    cost_scale: 2
-    macs_column: flops_m
-    macs_scale: 1e6
-)");
+  testing::SpecYaml spec;
+  spec.name = "e2e-tabular";
+  spec.strategy = strategy;
+  spec.budget = absl::StrCat("{max_simulated_seconds: ", seconds,
+                             ", parallel_trials: ", parallel, "}");
+  spec.evaluation = testing::TabularLookup(table, 2, "flops_m");
+  return spec.Yaml();
 }
 
 // One candidate row as stored, in seq order.

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cluster.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -31,27 +32,14 @@ using ::nas::testing::ReadLog;
 // duplicates: spec.duplicates is left at its default, skip).
 std::string Spec(int trials, int lease_seconds, int train_samples, int epochs,
                  int seed) {
-  return absl::StrCat(R"(
-name: faults
-search_space:
-  name: nb201
-  nb201: {channels: 4, cells_per_stage: 1}
-strategy: {name: random, seed: )",
-                      seed, R"(}
-budget: {max_trials: )",
-                      trials, R"(, parallel_trials: 2}
-lease_seconds: )",
-                      lease_seconds, R"(
-evaluation:
-  epochs: )",
-                      epochs, R"(
-  batch_size: 32
-  learning_rate: 0.1
-  train_samples: )",
-                      train_samples, R"(
-  val_samples: 300
-  test_samples: 300
-)");
+  testing::SpecYaml spec;
+  spec.name = "faults";
+  spec.search_space = testing::TinyNb201();
+  spec.strategy = absl::StrCat("{name: random, seed: ", seed, "}");
+  spec.budget = testing::TrialBudget(trials, 2);
+  spec.lease_seconds = lease_seconds;
+  spec.evaluation = testing::FullTraining(epochs, train_samples, 300, 300);
+  return spec.Yaml();
 }
 
 // A trial attempt: which trial, which attempt, leased by whom.

@@ -20,6 +20,7 @@
 #include "nas/v1/worker.grpc.pb.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -30,14 +31,13 @@ using testing::ChildProcess;
 using ::testing::HasSubstr;
 
 std::string Spec(const std::string& name, const std::string& budget) {
-  return absl::StrCat("name: ", name, R"(
-search_space: {name: nb201}
-strategy: {name: random, seed: 3}
-budget: )",
-                      budget, R"(
-max_attempts: 1
-evaluation: {mode: FULL, epochs: 1}
-)");
+  testing::SpecYaml spec;
+  spec.name = name;
+  spec.strategy = "{name: random, seed: 3}";
+  spec.budget = budget;
+  spec.max_attempts = 1;
+  spec.evaluation = "{mode: FULL, epochs: 1}";
+  return spec.Yaml();
 }
 
 class Limits : public ::testing::Test {

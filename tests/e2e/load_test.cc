@@ -25,6 +25,7 @@
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -80,16 +81,13 @@ TEST(Load, TwoHundredFiftySixSimulatedWorkersLoseNothing) {
   // A budget no run reaches: the test ends the run by stopping the workers.
   v1::Experiment exp;
   {
-    grpc::Status st = cluster.Create(absl::StrCat(R"(
-name: load-256
-search_space: {name: nb201}
-strategy: {name: random, seed: 7}
-budget: {max_trials: 1000000, parallel_trials: )",
-                                                  kWorkers, R"(}
-duplicates: retrain
-evaluation: {mode: FULL, epochs: 1}
-)"),
-                                     &exp);
+    testing::SpecYaml spec;
+    spec.name = "load-256";
+    spec.strategy = "{name: random, seed: 7}";
+    spec.budget = testing::TrialBudget(1000000, kWorkers);
+    spec.duplicates = "retrain";
+    spec.evaluation = "{mode: FULL, epochs: 1}";
+    grpc::Status st = cluster.Create(spec.Yaml(), &exp);
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
 

@@ -26,8 +26,9 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
-#include "tests/testing/postgres_server.h"
+#include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -45,13 +46,6 @@ struct Result {
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream f(path);
   f << text;
-}
-
-// Shell-quotes one argument.
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
 }
 
 // Runs a shell command line; stdout and stderr captured separately.
@@ -96,36 +90,24 @@ std::string WriteTable(const std::string& dir) {
 
 std::string Spec(const std::string& name, const std::string& table, int trials,
                  int parallel) {
-  return absl::StrCat("name: ", name, R"(
-search_space: {name: nb201}
-strategy: {name: evolution, seed: 3, evolution: {population: 6, sample_size: 2}}
-objective: {minimize: [macs]}
-budget: {max_trials: )",
-                      trials, ", parallel_trials: ", parallel, R"(}
-evaluation:
-  mode: TABULAR
-  tabular:
-    path: )",
-                      table, R"(
-    val_column: val_pct
-    test_column: test_pct
-    cost_column: train_s
-    macs_column: mmacs
-    macs_scale: 1e6
-)");
+  testing::SpecYaml spec;
+  spec.name = name;
+  spec.strategy =
+      "{name: evolution, seed: 3, evolution: {population: 6, sample_size: 2}}";
+  spec.objective = "{minimize: [macs]}";
+  spec.budget = testing::TrialBudget(trials, parallel);
+  spec.evaluation = testing::TabularLookup(table, 0, "mmacs");
+  return spec.Yaml();
 }
 
 // One PostgreSQL, controller and worker for the whole suite, and one
 // experiment submitted with `nasctl submit` and followed with
 // `nasctl --output json watch` from its start to its end.
 struct Env {
-  std::string dir;
-  std::unique_ptr<testing::PostgresServer> pg;
-  std::unique_ptr<ChildProcess> controller;
-  std::unique_ptr<ChildProcess> worker;
-  int port = 0;
+  testing::LocalCluster cluster;
+  std::string dir;  // cluster.dir()
+  int port = 0;     // the controller's
   std::string table;
-  std::unique_ptr<v1::ExperimentService::Stub> stub;
   std::string setup_error;  // non-empty: the suite cannot run
   int64_t id = 0;           // the followed experiment
   std::string watch_json;   // what `watch --output json` printed
@@ -138,44 +120,25 @@ class Nasctl : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     env = new Env;
-    char tmpl[] = "/tmp/nasctl-e2e-XXXXXX";
-    env->dir = mkdtemp(tmpl);
-    auto pg = testing::PostgresServer::Start();
-    if (!pg.ok()) {
-      env->setup_error = std::string(pg.status().message());
+    testing::LocalCluster& cluster = env->cluster;
+    absl::Status started = cluster.Start("nasctl-e2e");
+    env->dir = cluster.dir();
+    if (!started.ok()) {
+      env->setup_error = std::string(started.message());
       return;
     }
-    env->pg = *std::move(pg);
-    env->port = testing::FreePort();
-    auto c = ChildProcess::Spawn(
-        {Binary("controller/nas-controller"),
-         absl::StrCat("--listen=127.0.0.1:", env->port),
-         "--database=" + env->pg->conninfo(), "--tick_ms=100"},
-        env->dir + "/controller.log");
-    if (!c.ok()) {
-      env->setup_error = std::string(c.status().message());
-      return;
-    }
-    env->controller = *std::move(c);
-    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", env->port),
-                                       grpc::InsecureChannelCredentials());
-    if (!channel->WaitForConnected(std::chrono::system_clock::now() +
-                                   std::chrono::seconds(30))) {
+    env->port = cluster.port();
+    if (!cluster.StartController()) {
       env->setup_error = "controller did not start: " +
-                         testing::ReadFile(env->dir + "/controller.log");
+                         testing::ReadLog(cluster, "controller");
       return;
     }
-    env->stub = v1::ExperimentService::NewStub(channel);
-    auto w =
-        ChildProcess::Spawn({Binary("worker/nas-worker"),
-                             absl::StrCat("--controller=127.0.0.1:", env->port),
-                             "--id=w1", "--threads=1"},
-                            env->dir + "/worker.log");
-    if (!w.ok()) {
-      env->setup_error = std::string(w.status().message());
+    // The worker's own defaults, not the cluster's.
+    if (cluster.StartWorker("w1", {"--unreachable_timeout_seconds=300",
+                                   "--cache_dir="}) == nullptr) {
+      env->setup_error = "worker did not start";
       return;
     }
-    env->worker = *std::move(w);
     env->table = WriteTable(env->dir);
 
     // The experiment most tests read: submitted, then watched live.
@@ -202,8 +165,7 @@ class Nasctl : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    std::string out;
-    testing::RunCommand("rm -rf " + env->dir, &out);
+    env->cluster.Finish(false);
     delete env;
     env = nullptr;
   }
@@ -216,9 +178,9 @@ class Nasctl : public ::testing::Test {
     if (HasFailure()) {
       std::cerr << "---- controller log (tail) ----\n";
       std::string out;
-      testing::RunCommand("tail -n 30 " + env->dir + "/controller.log " +
-                              env->dir + "/worker.log",
-                          &out);
+      testing::RunCommand(
+          "tail -n 30 " + env->dir + "/controller.log " + env->dir + "/w1.log",
+          &out);
       std::cerr << out;
     }
   }
@@ -238,7 +200,7 @@ class Nasctl : public ::testing::Test {
     v1::GetExperimentRequest req;
     req.set_id(id);
     v1::Experiment e;
-    grpc::Status s = env->stub->GetExperiment(&ctx, req, &e);
+    grpc::Status s = env->cluster.stub()->GetExperiment(&ctx, req, &e);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return e;
   }
@@ -709,8 +671,9 @@ TEST_F(Nasctl, WatchInATerminalMovesTheBarAndEndsWithTheExperiment) {
   const std::string tmux = absl::StrCat("tmux -L nasctl-e2e-", getpid(), " ");
   Result r = Shell(
       absl::StrCat(tmux, "new-session -d -s watch -x 200 -y 12 ",
-                   Quote("id=$(" + Cmd("submit " + spec) + ") && " +
-                         Cmd("watch $id") + "; echo WATCH-EXIT=$?; sleep 300")),
+                   testing::ShellQuote("id=$(" + Cmd("submit " + spec) +
+                                       ") && " + Cmd("watch $id") +
+                                       "; echo WATCH-EXIT=$?; sleep 300")),
       env->dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   std::set<int> done_values;
@@ -785,19 +748,14 @@ TEST_F(Nasctl, WatchSurvivesAControllerRestart) {
     }
   };
   wait_for("progress lines", [&] { return lines() >= 3; });
-  env->controller->Signal(SIGKILL);
-  ASSERT_TRUE(env->controller->WaitFor(absl::Seconds(10)).has_value());
+  ASSERT_TRUE(env->cluster.KillController());
   wait_for("the watch to notice", [&] {
     return absl::StrContains(testing::ReadFile(log), "[reconnecting");
   });
   EXPECT_TRUE((*watch)->Running()) << testing::ReadFile(log);
-  auto c = ChildProcess::Spawn(
-      {Binary("controller/nas-controller"),
-       absl::StrCat("--listen=127.0.0.1:", env->port),
-       "--database=" + env->pg->conninfo(), "--tick_ms=100"},
-      env->dir + "/controller2.log");
-  NAS_ASSERT_OK(c);
-  env->controller = *std::move(c);
+  // Not waiting for the port: the watch has to find the controller back.
+  ASSERT_TRUE(env->cluster.StartController("controller", {},
+                                           /*connect_client=*/false));
   const int before = lines();
   // Progress again after the outage, from the restarted controller.
   wait_for("progress after the restart", [&] {

@@ -24,6 +24,7 @@
 #include "nas/v1/experiment.grpc.pb.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
@@ -35,18 +36,7 @@ using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::nas::testing::Binary;
 using ::nas::testing::ChildProcess;
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
+using ::nas::testing::ShellQuote;
 
 Struct ParseJson(const std::string& json) {
   Struct out;
@@ -305,43 +295,23 @@ TEST_F(Ops, PrometheusAnswersEveryDashboardQuery) {
   const int64_t cheap = space->ComputeCost({0, 0, 0, 0, 0, 0}, ss, {})->params;
   const int64_t dear = space->ComputeCost({3, 3, 3, 3, 3, 3}, ss, {})->params;
   ASSERT_LT(cheap, dear);
-  const int64_t tabular = Create(absl::StrCat(R"(
-name: ops-tabular
-search_space:
-  name: nb201
-  nb201: {channels: 4, cells_per_stage: 1}
-strategy: {name: random, seed: 3}
-budget: {max_trials: 5000, parallel_trials: 2}
-objective:
-  constraints: {max_params: )",
-                                              (cheap + dear) / 2, R"(}
-evaluation:
-  mode: TABULAR
-  tabular:
-    path: )",
-                                              WriteTable(dir()), R"(
-    val_column: val_pct
-    test_column: test_pct
-    cost_column: train_s
-    cost_scale: 1
-    macs_column: flops_m
-    macs_scale: 1e6
-)"));
-  const int64_t full = Create(R"(
-name: ops-full
-search_space:
-  name: nb201
-  nb201: {channels: 4, cells_per_stage: 1}
-strategy: {name: random, seed: 4}
-budget: {max_trials: 2, parallel_trials: 2}
-evaluation:
-  epochs: 2
-  batch_size: 32
-  learning_rate: 0.1
-  train_samples: 256
-  val_samples: 200
-  test_samples: 200
-)");
+  testing::SpecYaml tabular_spec;
+  tabular_spec.name = "ops-tabular";
+  tabular_spec.search_space = testing::TinyNb201();
+  tabular_spec.strategy = "{name: random, seed: 3}";
+  tabular_spec.objective =
+      absl::StrCat("\n  constraints: {max_params: ", (cheap + dear) / 2, "}");
+  tabular_spec.budget = testing::TrialBudget(5000, 2);
+  tabular_spec.evaluation =
+      testing::TabularLookup(WriteTable(dir()), 1, "flops_m");
+  const int64_t tabular = Create(tabular_spec.Yaml());
+  testing::SpecYaml full_spec;
+  full_spec.name = "ops-full";
+  full_spec.search_space = testing::TinyNb201();
+  full_spec.strategy = "{name: random, seed: 4}";
+  full_spec.budget = testing::TrialBudget(2, 2);
+  full_spec.evaluation = testing::FullTraining(2, 256, 200, 200);
+  const int64_t full = Create(full_spec.Yaml());
   ASSERT_GT(tabular, 0);
   ASSERT_GT(full, 0);
   WaitFor(
@@ -465,18 +435,12 @@ TEST_F(Ops, WorkerReconnectsThenExitsWhenTheControllerStaysAway) {
         return out.find("\nnas_workers_alive 1\n") != std::string::npos;
       },
       absl::Seconds(14));
-  const int64_t id = Create(absl::StrCat(
-      R"(
-name: ops-reconnect
-search_space: {name: nb201}
-strategy: {name: random, seed: 1}
-budget: {max_trials: 3, parallel_trials: 1}
-evaluation:
-  mode: TABULAR
-  tabular: {path: )",
-      WriteTable(dir()),
-      R"(, val_column: val_pct, test_column: test_pct, cost_column: train_s, cost_scale: 1}
-)"));
+  testing::SpecYaml spec;
+  spec.name = "ops-reconnect";
+  spec.strategy = "{name: random, seed: 1}";
+  spec.budget = testing::TrialBudget(3, 1);
+  spec.evaluation = testing::TabularLookup(WriteTable(dir()), 1, "");
+  const int64_t id = Create(spec.Yaml());
   WaitFor(
       "the experiment to finish after the reconnect",
       [&] { return State(id) == v1::EXPERIMENT_SUCCEEDED; }, absl::Minutes(1));

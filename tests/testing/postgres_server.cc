@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tests/testing/process.h"
 
 #ifndef NAS_SOURCE_DIR
 #error "NAS_SOURCE_DIR must be defined (see tests/CMakeLists.txt)"
@@ -22,20 +23,6 @@ namespace {
 
 std::string Script() {
   return std::string(NAS_SOURCE_DIR) + "/scripts/pg-temp.sh";
-}
-
-// Single-quotes `s` for /bin/sh.
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('\'');
-  return out;
 }
 
 // Runs `command` through the shell; returns its stdout (stderr merged when

@@ -103,20 +103,24 @@ int RunCommand(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string Psql(const std::string& conninfo, const std::string& sql) {
-  std::string out;
-  // Single quotes in sql are escaped for the shell.
-  std::string quoted;
-  for (char c : sql) {
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
     if (c == '\'') {
-      quoted += "'\\''";
+      out += "'\\''";
     } else {
-      quoted += c;
+      out.push_back(c);
     }
   }
+  out.push_back('\'');
+  return out;
+}
+
+std::string Psql(const std::string& conninfo, const std::string& sql) {
+  std::string out;
   int rc =
-      RunCommand(absl::StrCat("psql '", conninfo, "' -v ON_ERROR_STOP=1 -tAc '",
-                              quoted, "' 2>&1"),
+      RunCommand(absl::StrCat("psql '", conninfo, "' -v ON_ERROR_STOP=1 -tAc ",
+                              ShellQuote(sql), " 2>&1"),
                  &out);
   EXPECT_EQ(rc, 0) << "psql failed for: " << sql << "\n" << out;
   return std::string(absl::StripTrailingAsciiWhitespace(out));

@@ -49,6 +49,8 @@ std::string Psql(const std::string& conninfo, const std::string& sql);
 std::string Binary(const std::string& relative);
 // Runs a shell command, returning exit code and stdout.
 int RunCommand(const std::string& command, std::string* output);
+// `s` single-quoted as one /bin/sh word ('it'\''s').
+std::string ShellQuote(const std::string& s);
 
 }  // namespace nas::testing
 
