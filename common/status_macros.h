@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 
 #define NAS_STATUS_CONCAT_INNER_(a, b) a##b
 #define NAS_STATUS_CONCAT_(a, b) NAS_STATUS_CONCAT_INNER_(a, b)
@@ -24,5 +25,18 @@
   auto var = (expr);                               \
   if (!var.ok()) return var.status();              \
   lhs = std::move(var).value()
+
+namespace nas {
+
+// `s` with its code's name at the head of its message, as
+// absl::Status::ToString() shows it ("NOT_FOUND: ..."): for a caller that
+// prints only messages but must show one error's code too. OK stays OK.
+inline absl::Status StatusWithCodeInMessage(const absl::Status& s) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(absl::StatusCodeToString(s.code()),
+                                             ": ", s.message()));
+}
+
+}  // namespace nas
 
 #endif  // NAS_COMMON_STATUS_MACROS_H_

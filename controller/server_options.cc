@@ -5,18 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/secrets.h"
+#include "common/status_macros.h"
 
 namespace nas {
-namespace {
-
-// `s` with its code's name at the head of its message, the way
-// absl::Status::ToString() shows it.
-absl::Status WithCodeInMessage(const absl::Status& s) {
-  return absl::Status(s.code(), absl::StrCat(absl::StatusCodeToString(s.code()),
-                                             ": ", s.message()));
-}
-
-}  // namespace
 
 absl::Status ValidateControllerFlags(const ControllerFlags& flags) {
   if (flags.artifact_chunk_kib < 1 || flags.artifact_chunk_kib > 65536) {
@@ -66,10 +57,10 @@ absl::StatusOr<ServerOptions> MakeServerOptions(const ControllerFlags& flags) {
   options.tls.client_ca_file = flags.tls_client_ca;
   absl::StatusOr<std::string> client_token =
       ReadToken(flags.client_token_file, "NAS_CLIENT_TOKEN");
-  if (!client_token.ok()) return WithCodeInMessage(client_token.status());
+  if (!client_token.ok()) return StatusWithCodeInMessage(client_token.status());
   absl::StatusOr<std::string> worker_token =
       ReadToken(flags.worker_token_file, "NAS_WORKER_TOKEN");
-  if (!worker_token.ok()) return WithCodeInMessage(worker_token.status());
+  if (!worker_token.ok()) return StatusWithCodeInMessage(worker_token.status());
   options.client_token = *std::move(client_token);
   options.worker_token = *std::move(worker_token);
   if (options.store.conninfo.empty()) {

@@ -7,16 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/secrets.h"
+#include "common/status_macros.h"
 
 namespace nas {
 namespace {
-
-// `s` with its code's name at the head of its message, the way
-// absl::Status::ToString() shows it.
-absl::Status WithCodeInMessage(const absl::Status& s) {
-  return absl::Status(s.code(), absl::StrCat(absl::StatusCodeToString(s.code()),
-                                             ": ", s.message()));
-}
 
 // Reads the PEM files named by the --tls_* flags into `options`.
 absl::Status ReadTls(const WorkerFlags& flags, WorkerOptions* options) {
@@ -76,10 +70,10 @@ absl::StatusOr<WorkerOptions> MakeWorkerOptions(const WorkerFlags& flags) {
   options.unreachable_timeout =
       absl::Seconds(flags.unreachable_timeout_seconds);
   absl::StatusOr<std::string> token = ReadToken(flags.token_file, "NAS_TOKEN");
-  if (!token.ok()) return WithCodeInMessage(token.status());
+  if (!token.ok()) return StatusWithCodeInMessage(token.status());
   options.token = *std::move(token);
   if (absl::Status s = ReadTls(flags, &options); !s.ok()) {
-    return WithCodeInMessage(s);
+    return StatusWithCodeInMessage(s);
   }
   return options;
 }
@@ -90,7 +84,7 @@ absl::StatusOr<SimFleetOptions> MakeSimFleetOptions(
     return absl::InvalidArgumentError("--workers must be in [1, 4096]");
   }
   absl::StatusOr<std::string> token = ReadToken(flags.token_file, "NAS_TOKEN");
-  if (!token.ok()) return WithCodeInMessage(token.status());
+  if (!token.ok()) return StatusWithCodeInMessage(token.status());
   SimFleetOptions fleet;
   fleet.workers = flags.workers;
   fleet.id_prefix = flags.id_prefix.empty() ? absl::StrCat("sim-", HostAndPid())
