@@ -315,7 +315,7 @@ absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
   NAS_ASSIGN_OR_RETURN(InputShape input,
-                       DatasetShape(run.spec.evaluation().dataset()));
+                       DatasetShape(run.spec.evaluation()));
   CandidatesInput in;
   in.constraints = run.spec.objective().constraints();
   in.duplicates = run.spec.duplicates();

@@ -211,9 +211,7 @@ absl::StatusOr<v1::EvaluationMetrics> TabularEvaluator::Evaluate(
     NAS_ASSIGN_OR_RETURN(const SearchSpace* space,
                          GetSearchSpace(trial.genotype().space()));
     NAS_ASSIGN_OR_RETURN(InputShape input,
-                         DatasetShape(trial.evaluation().dataset().empty()
-                                          ? "fashion_mnist"
-                                          : trial.evaluation().dataset()));
+                         DatasetShape(trial.evaluation()));
     std::vector<int> choices(trial.genotype().choices().begin(),
                              trial.genotype().choices().end());
     NAS_ASSIGN_OR_RETURN(
