@@ -5,8 +5,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/objective.h"
 #include "common/spaces/mobilenet_space.h"
 
@@ -252,7 +252,9 @@ v1::DataSpec PresetData(absl::string_view dataset, absl::string_view data_dir) {
   v1::DataSpec d;
   if (dataset != "fashion_mnist") return d;
   d.set_format("idx");
-  auto file = [&](const char* name) { return absl::StrCat(data_dir, "/", name); };
+  auto file = [&](const char* name) {
+    return absl::StrCat(data_dir, "/", name);
+  };
   d.mutable_train()->set_images(file("train-images-idx3-ubyte.gz"));
   d.mutable_train()->set_labels(file("train-labels-idx1-ubyte.gz"));
   d.mutable_test()->set_images(file("t10k-images-idx3-ubyte.gz"));

@@ -1,18 +1,17 @@
 #include "common/spec/validate_sections.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <string>
-
-#include <algorithm>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/objective.h"
 #include "common/spaces/mobilenet_space.h"
 #include "common/spaces/search_space.h"
@@ -244,8 +243,8 @@ void ValidateObjectiveMetric(const v1::ExperimentSpec& spec,
     }
   } else if (std::find(names.begin(), names.end(), metric) == names.end()) {
     errors->Add("spec.objective.metric",
-                absl::StrCat("unknown metric '", metric, "' (one of: ",
-                             absl::StrJoin(names, ", "), ", ",
+                absl::StrCat("unknown metric '", metric,
+                             "' (one of: ", absl::StrJoin(names, ", "), ", ",
                              kRecallMetricPrefix, "<class>)"));
     return;
   }
@@ -310,9 +309,7 @@ void ValidateDataSource(const v1::DataSource& s, const std::string& path,
   const bool pairs = format == "idx" || format == "npy";
   const bool cifar = format == "cifar10" || format == "cifar100";
   const bool folder = format == "image_folder";
-  const char* reads = pairs    ? "images and labels"
-                      : cifar  ? "files"
-                               : "dir";
+  const char* reads = pairs ? "images and labels" : cifar ? "files" : "dir";
   auto field = [&](const char* name, bool used, bool set,
                    const std::string& value) {
     const std::string fp = absl::StrCat(path, ".", name);
@@ -335,8 +332,9 @@ void ValidateDataSource(const v1::DataSource& s, const std::string& path,
   field("files", cifar, !s.files().empty(), "");
   if (cifar) {
     if (s.files_size() > kMaxDataFiles) {
-      errors->Add(path + ".files", absl::StrCat("at most ", kMaxDataFiles,
-                                                " files, got ", s.files_size()));
+      errors->Add(path + ".files",
+                  absl::StrCat("at most ", kMaxDataFiles, " files, got ",
+                               s.files_size()));
     } else {
       for (int i = 0; i < s.files_size(); ++i) {
         ValidateDataPath(absl::StrCat(path, ".files[", i, "]"), s.files(i),
@@ -383,16 +381,15 @@ void ValidateNormalization(const v1::DataSpec& d, FieldErrorList* errors) {
                     bool positive) {
     if (n != "explicit") {
       if (!v.empty()) {
-        errors->Add(p + field,
-                    absl::StrCat("only with normalization explicit (it is ",
-                                 n, ")"));
+        errors->Add(
+            p + field,
+            absl::StrCat("only with normalization explicit (it is ", n, ")"));
       }
       return;
     }
     if (v.size() != 1 && v.size() != d.channels()) {
-      errors->Add(p + field,
-                  absl::StrCat("needs 1 value or one per channel (",
-                               d.channels(), "), got ", v.size()));
+      errors->Add(p + field, absl::StrCat("needs 1 value or one per channel (",
+                                          d.channels(), "), got ", v.size()));
       return;
     }
     for (int i = 0; i < v.size(); ++i) {
@@ -426,8 +423,7 @@ void ValidateDataSpec(const v1::EvaluationSpec& e, FieldErrorList* errors) {
   } else {
     ValidateDataSource(d.train(), p + "train", d.format(), errors);
     if (HasSource(d.validation())) {
-      ValidateDataSource(d.validation(), p + "validation", d.format(),
-                         errors);
+      ValidateDataSource(d.validation(), p + "validation", d.format(), errors);
     }
     ValidateDataSource(d.test(), p + "test", d.format(), errors);
   }
@@ -440,9 +436,9 @@ void ValidateDataSpec(const v1::EvaluationSpec& e, FieldErrorList* errors) {
                                           "], got ", d.width()));
   }
   if (d.channels() != 1 && d.channels() != 3) {
-    errors->Add(p + "channels",
-                absl::StrCat("must be 1 (grey) or 3 (RGB), got ",
-                             d.channels()));
+    errors->Add(
+        p + "channels",
+        absl::StrCat("must be 1 (grey) or 3 (RGB), got ", d.channels()));
   }
   if (d.classes() < 2 || d.classes() > kMaxDataClasses) {
     errors->Add(p + "classes", absl::StrCat("must be in [2, ", kMaxDataClasses,
@@ -484,9 +480,9 @@ void ValidateClassWeights(const v1::EvaluationSpec& e, int classes,
   }
   if (w != "explicit") {
     if (!e.class_weights().empty()) {
-      errors->Add(p + "class_weights",
-                  absl::StrCat("only with class_weighting explicit (it is ", w,
-                               ")"));
+      errors->Add(
+          p + "class_weights",
+          absl::StrCat("only with class_weighting explicit (it is ", w, ")"));
     }
     return;
   }

@@ -87,8 +87,8 @@ TEST(DataSpec, PresetFillsDataAndKeepsItsDefaults) {
 }
 
 TEST(DataSpec, PresetDataDirMovesTheFiles) {
-  absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec(
-      {}, Spec("  dataset: fashion_mnist\n  data_dir: /srv/fm\n"));
+  absl::StatusOr<v1::ExperimentSpec> spec =
+      PrepareSpec({}, Spec("  dataset: fashion_mnist\n  data_dir: /srv/fm\n"));
   NAS_ASSERT_OK(spec);
   EXPECT_EQ(spec->evaluation().data().test().labels(),
             "/srv/fm/t10k-labels-idx1-ubyte.gz");
@@ -111,7 +111,8 @@ TEST(DataSpec, UserDataDefaults) {
 }
 
 TEST(DataSpec, ImpliedExplicitAndNoFractionWithOwnValidation) {
-  const std::string ev = absl::StrCat(kFolder, R"(    validation: {dir: /data/parts/val}
+  const std::string ev =
+      absl::StrCat(kFolder, R"(    validation: {dir: /data/parts/val}
     mean: [0.5, 0.4, 0.3]
     std: [0.2]
   class_weights: [1, 1, 1, 5, 1, 1, 1]
@@ -137,8 +138,7 @@ void ExpectError(const std::string& evaluation, const std::string& substring,
       PrepareSpec({}, Spec(evaluation, objective));
   ASSERT_EQ(spec.status().code(), StatusCode::kInvalidArgument) << evaluation;
   const std::string message = std::regex_replace(
-      std::string(spec.status().message()), std::regex(R"( \(line \d+\))"),
-      "");
+      std::string(spec.status().message()), std::regex(R"( \(line \d+\))"), "");
   EXPECT_NE(message.find(substring), std::string::npos)
       << "expected \"" << substring << "\" in: " << message;
 }
@@ -196,19 +196,20 @@ TEST(DataSpec, FormatAndSources) {
   ExpectError(Folder("train: {dir: parts/train}"),
               "spec.evaluation.data.train.dir: must be an absolute "
               "path");
-  ExpectError(Folder(absl::StrCat("train: {dir: /", std::string(4096, 'a'),
-                                  "}")),
-              "spec.evaluation.data.train.dir: at most 4096 bytes");
+  ExpectError(
+      Folder(absl::StrCat("train: {dir: /", std::string(4096, 'a'), "}")),
+      "spec.evaluation.data.train.dir: at most 4096 bytes");
 }
 
 TEST(DataSpec, ErrorsNameTheirLines) {
-  ExpectErrorWithLine(Folder("format: tiff"), "spec.evaluation.data.format (line 12)");
+  ExpectErrorWithLine(Folder("format: tiff"),
+                      "spec.evaluation.data.format (line 12)");
   ExpectErrorWithLine(Folder("train: {dir: parts/train}"),
-              "spec.evaluation.data.train.dir (line 13)");
+                      "spec.evaluation.data.train.dir (line 13)");
   ExpectErrorWithLine(Folder("class_names: [a, b, c, a, e, f, g]"),
-              "spec.evaluation.data.class_names[3] (line 19)");
+                      "spec.evaluation.data.class_names[3] (line 19)");
   ExpectErrorWithLine(kFolder, "spec.objective.metric (line 11)",
-              "  metric: val_recall:cat\n");
+                      "  metric: val_recall:cat\n");
 }
 
 TEST(DataSpec, CifarFiles) {
@@ -233,14 +234,16 @@ TEST(DataSpec, CifarFiles) {
 }
 
 TEST(DataSpec, ShapeClassesAndNames) {
-  ExpectError(Folder("height: 0"), "spec.evaluation.data.height: "
-                                   "must be in [1, 4096], got 0");
+  ExpectError(Folder("height: 0"),
+              "spec.evaluation.data.height: "
+              "must be in [1, 4096], got 0");
   ExpectError(Folder("width: 4097"), "spec.evaluation.data.width");
   ExpectError(Folder("channels: 2"),
               "spec.evaluation.data.channels: must be 1 (grey) or "
               "3 (RGB), got 2");
-  ExpectError(Folder("classes: 1"), "spec.evaluation.data.classes: "
-                                    "must be in [2, 10000], got 1");
+  ExpectError(Folder("classes: 1"),
+              "spec.evaluation.data.classes: "
+              "must be in [2, 10000], got 1");
   ExpectError(Folder("classes: 10001"), "spec.evaluation.data.classes");
   ExpectError(Folder("class_names: [a, b]"),
               "spec.evaluation.data.class_names: needs exactly "
@@ -274,14 +277,14 @@ TEST(DataSpec, NormalizationAndSplits) {
                            "    validation: {dir: /v}\n"),
               "spec.evaluation.data.validation_fraction: not "
               "together with data.validation");
-  ExpectError(absl::StrCat(Folder("validation_fraction: 0.2"),
-                           "  val_samples: 100\n"),
-              "spec.evaluation.data.validation_fraction: not "
-              "together with evaluation.val_samples");
-  ExpectError(absl::StrCat(Folder("validation: {dir: /v}"),
-                           "  val_samples: 100\n"),
-              "spec.evaluation.val_samples: holds images of the "
-              "training set out");
+  ExpectError(
+      absl::StrCat(Folder("validation_fraction: 0.2"), "  val_samples: 100\n"),
+      "spec.evaluation.data.validation_fraction: not "
+      "together with evaluation.val_samples");
+  ExpectError(
+      absl::StrCat(Folder("validation: {dir: /v}"), "  val_samples: 100\n"),
+      "spec.evaluation.val_samples: holds images of the "
+      "training set out");
   ExpectError(Folder("validation_fraction: 0"),
               "spec.evaluation.data.validation_fraction: a "
               "validation set is needed");
@@ -304,10 +307,10 @@ TEST(DataSpec, DatasetOrDataAndWeights) {
   ExpectError(absl::StrCat(kFolder, "  class_weights: [1, 2, 3, 0, 1, 1, 1]\n"),
               "spec.evaluation.class_weights[3]: must be a finite "
               "number > 0, got 0");
-  ExpectError(absl::StrCat(kFolder,
-                           "  class_weighting: auto\n  class_weights: [1]\n"),
-              "spec.evaluation.class_weights: only with "
-              "class_weighting explicit (it is auto)");
+  ExpectError(
+      absl::StrCat(kFolder, "  class_weighting: auto\n  class_weights: [1]\n"),
+      "spec.evaluation.class_weights: only with "
+      "class_weighting explicit (it is auto)");
   // The preset takes class weights for its 10 classes.
   NAS_EXPECT_OK(PrepareSpec({}, Spec("  class_weighting: auto\n")));
   ExpectError("  class_weights: [1, 2]\n",
@@ -370,7 +373,8 @@ TEST(DataSpec, DatasetShapeFromTheSpec) {
   const std::vector<int> g = {2, 3, 4, 0, 1, 0};
   absl::StatusOr<Cost> c32 =
       (*space)->ComputeCost(g, spec->search_space(), *shape);
-  absl::StatusOr<Cost> c28 = (*space)->ComputeCost(g, spec->search_space(), *fm);
+  absl::StatusOr<Cost> c28 =
+      (*space)->ComputeCost(g, spec->search_space(), *fm);
   NAS_ASSERT_OK(c32);
   NAS_ASSERT_OK(c28);
   EXPECT_GT(c32->macs, c28->macs);
