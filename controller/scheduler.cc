@@ -233,11 +233,11 @@ absl::Status Scheduler::LoadExperiment(int64_t id) {
     if (!more) break;
   }
   if (!run.spec.early_stopping().rule().empty()) {
-    dispatch_->SetStopRule(
-        id, run.spec.early_stopping(), run.spec.evaluation().epochs(),
-        run.spec.evaluation().progress_metric().empty()
-            ? "val_accuracy"
-            : run.spec.evaluation().progress_metric());
+    dispatch_->SetStopRule(id, run.spec.early_stopping(),
+                           run.spec.evaluation().epochs(),
+                           run.spec.evaluation().progress_metric().empty()
+                               ? "val_accuracy"
+                               : run.spec.evaluation().progress_metric());
   }
   running_[id] = std::move(run);
   return absl::OkStatus();
@@ -317,8 +317,7 @@ absl::Status Scheduler::Apply(int64_t id, Running& run,
 absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
-  NAS_ASSIGN_OR_RETURN(InputShape input,
-                       DatasetShape(run.spec.evaluation()));
+  NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
   CandidatesInput in;
   in.constraints = run.spec.objective().constraints();
   in.duplicates = run.spec.duplicates();

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {

@@ -132,8 +132,8 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     // Class-balanced metrics: NULL for results stored before 0016.
     m->set_val_balanced_accuracy(row[36].as<double>(0));
     m->set_val_macro_f1(row[37].as<double>(0));
-    for (absl::string_view part : absl::StrSplit(row[38].as<std::string>(""),
-                                                 ',', absl::SkipEmpty())) {
+    for (absl::string_view part :
+         absl::StrSplit(row[38].as<std::string>(""), ',', absl::SkipEmpty())) {
       double v = 0;
       if (!absl::SimpleAtod(part, &v)) v = 0;
       m->add_val_class_recall(v);

@@ -25,6 +25,7 @@ constexpr char kCounterSums[] =
 // prefix ("" or "c."), SPEC an expression of the experiment's spec jsonb
 // (preserved proto field names; an absent metric_class is 0). NULL for a
 // candidate without that metric (not evaluated, or evaluated before 0016).
+// clang-format off
 #define NAS_OBJECTIVE_VALUE(C, SPEC)                                    \
   "(CASE " SPEC "->'objective'->>'metric' "                             \
   "WHEN 'val_balanced_accuracy' THEN " C "val_balanced_accuracy "       \
@@ -36,6 +37,45 @@ constexpr char kCounterSums[] =
 
 // A listing's experiment spec ($1 is the experiment id).
 #define NAS_LISTED_SPEC "(SELECT spec FROM experiments WHERE id = $1)"
+
+// Statements that rank by the objective metric (built from the macros).
+constexpr char kKeepModel[] =
+    "WITH me AS (SELECT c.id, c.experiment_id, c.final_of, "
+    NAS_OBJECTIVE_VALUE("c.", "e.spec") " AS score, e.spec, "
+    "  c.seq, coalesce((e.spec->>'keep_models')::int, 0) AS keep "
+    "  FROM candidates c JOIN experiments e ON e.id = c.experiment_id "
+    "  WHERE c.id = $1), "
+    "rank AS (SELECT count(*) AS better FROM candidates o, me "
+    "  WHERE o.experiment_id = me.experiment_id AND o.final_of IS NULL "
+    "AND NOT o.supernet "
+    "  AND o.state = 'EVALUATED' AND o.id <> me.id AND "
+    "  (" NAS_OBJECTIVE_VALUE("o.", "me.spec") " > me.score OR ("
+    NAS_OBJECTIVE_VALUE("o.", "me.spec") " = me.score AND "
+    "o.seq < me.seq))) "
+    "INSERT INTO artifacts (hash, kind, experiment_id, candidate_id, "
+    "size, "
+    "  data) "
+    "SELECT 'torchscript/' || me.id, 'torchscript', me.experiment_id, "
+    "  me.id, length($2::bytea), $2::bytea FROM me, rank "
+    "WHERE me.final_of IS NOT NULL OR rank.better < me.keep "
+    "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, "
+    "  size = EXCLUDED.size, created_at = now()";
+constexpr char kPruneModels[] =
+    "DELETE FROM artifacts a USING candidates c "
+    "WHERE a.kind = 'torchscript' AND a.experiment_id = $1 AND "
+    "c.id = a.candidate_id AND c.final_of IS NULL AND NOT c.supernet AND "
+    "c.id NOT IN ("
+    "  SELECT id FROM candidates WHERE experiment_id = $1 AND "
+    "  final_of IS NULL AND NOT supernet AND state = 'EVALUATED' "
+    "  ORDER BY " NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC)
+    " DESC NULLS LAST, seq LIMIT (SELECT "
+    "  coalesce((spec->>'keep_models')::int, 0) FROM experiments "
+    "  WHERE id = $1))";
+constexpr char kObjectiveAsc[] =
+    NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC) " ASC NULLS LAST, seq";
+constexpr char kObjectiveDesc[] =
+    NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC) " DESC NULLS LAST, seq";
+// clang-format on
 
 // --- SQL -------------------------------------------------------------------
 // Every statement is prepared (lazily, on first use) on every connection.
@@ -104,9 +144,7 @@ constexpr OrderBy kOrderBys[] = {
     {"val_macro_f1", "val_macro_f1 ASC NULLS LAST, seq",
      "val_macro_f1 DESC NULLS LAST, seq"},
     // The experiment's objective metric (best first with "-objective").
-    {"objective",
-     NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC) " ASC NULLS LAST, seq",
-     NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC) " DESC NULLS LAST, seq"},
+    {"objective", kObjectiveAsc, kObjectiveDesc},
 };
 
 }  // namespace
@@ -573,38 +611,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         // among the spec.keep_models best search candidates by the
         // objective metric (ties by seq). The spec's JSON omits a zero
         // keep_models.
-        {"keep_model",
-         "WITH me AS (SELECT c.id, c.experiment_id, c.final_of, "
-         NAS_OBJECTIVE_VALUE("c.", "e.spec") " AS score, e.spec, "
-         "  c.seq, coalesce((e.spec->>'keep_models')::int, 0) AS keep "
-         "  FROM candidates c JOIN experiments e ON e.id = c.experiment_id "
-         "  WHERE c.id = $1), "
-         "rank AS (SELECT count(*) AS better FROM candidates o, me "
-         "  WHERE o.experiment_id = me.experiment_id AND o.final_of IS NULL "
-         "AND NOT o.supernet "
-         "  AND o.state = 'EVALUATED' AND o.id <> me.id AND "
-         "  (" NAS_OBJECTIVE_VALUE("o.", "me.spec") " > me.score OR ("
-         NAS_OBJECTIVE_VALUE("o.", "me.spec") " = me.score AND "
-         "o.seq < me.seq))) "
-         "INSERT INTO artifacts (hash, kind, experiment_id, candidate_id, "
-         "size, "
-         "  data) "
-         "SELECT 'torchscript/' || me.id, 'torchscript', me.experiment_id, "
-         "  me.id, length($2::bytea), $2::bytea FROM me, rank "
-         "WHERE me.final_of IS NOT NULL OR rank.better < me.keep "
-         "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, "
-         "  size = EXCLUDED.size, created_at = now()"},
-        {"prune_models",
-         "DELETE FROM artifacts a USING candidates c "
-         "WHERE a.kind = 'torchscript' AND a.experiment_id = $1 AND "
-         "c.id = a.candidate_id AND c.final_of IS NULL AND NOT c.supernet AND "
-         "c.id NOT IN ("
-         "  SELECT id FROM candidates WHERE experiment_id = $1 AND "
-         "  final_of IS NULL AND NOT supernet AND state = 'EVALUATED' "
-         "  ORDER BY " NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC)
-         " DESC NULLS LAST, seq LIMIT (SELECT "
-         "  coalesce((spec->>'keep_models')::int, 0) FROM experiments "
-         "  WHERE id = $1))"},
+        {"keep_model", kKeepModel},
+        {"prune_models", kPruneModels},
         {"get_model",
          // The final re-training's model first, then the candidate's own.
          "SELECT a.data, c.id, c.final_of IS NOT NULL, r.metrics_proto "

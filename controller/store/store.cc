@@ -15,9 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "controller/store/migrations.h"
-#include "controller/store/statements.h"
 #include "controller/store/pool.h"
 #include "controller/store/rows.h"
+#include "controller/store/statements.h"
 
 namespace nas {
 

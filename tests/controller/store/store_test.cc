@@ -1061,20 +1061,20 @@ TEST_F(StoreTest, ClassMetricsRoundTripOnBothWritePaths) {
   const v1::EvaluationMetrics one = metrics(0.61, 0.5);
   const v1::EvaluationMetrics batched = metrics(0.7, 0.3);
   const v1::EvaluationMetrics plain = MakeMetrics(0.5);  // no class metrics
-  NAS_ASSERT_OK(store_->RecordResult(leased[0].trial_id, leased[0].attempt,
-                                     "w1", one));
+  NAS_ASSERT_OK(
+      store_->RecordResult(leased[0].trial_id, leased[0].attempt, "w1", one));
   const std::string w2 = "w2", w3 = "w3", none;
   auto stored = store_->RecordResults(
       {{leased[1].trial_id, leased[1].attempt, &w2, &batched, &none},
        {leased[2].trial_id, leased[2].attempt, &w3, &plain, &none}});
   NAS_ASSERT_OK(stored);
   for (const auto& r : *stored) NAS_ASSERT_OK(r.status);
-  EXPECT_TRUE(SameMessage(GetCandidate(exp, leased[0].candidate_id).metrics(),
-                          one));
+  EXPECT_TRUE(
+      SameMessage(GetCandidate(exp, leased[0].candidate_id).metrics(), one));
   EXPECT_TRUE(SameMessage(GetCandidate(exp, leased[1].candidate_id).metrics(),
                           batched));
-  EXPECT_TRUE(SameMessage(GetCandidate(exp, leased[2].candidate_id).metrics(),
-                          plain));
+  EXPECT_TRUE(
+      SameMessage(GetCandidate(exp, leased[2].candidate_id).metrics(), plain));
   CandidateQuery q;
   q.experiment_id = exp;
   q.order_by = "-val_macro_f1";
@@ -1117,8 +1117,7 @@ TEST_F(StoreTest, ObjectiveOrderAndRunningBestFollowTheSpecsMetric) {
     v1::EvaluationMetrics m = MakeMetrics(accuracy[i]);
     m.add_val_class_recall(0.5);
     m.add_val_class_recall(recall_b[i]);
-    NAS_ASSERT_OK(
-        store_->RecordResult((*t)->trial_id, (*t)->attempt, "w1", m));
+    NAS_ASSERT_OK(store_->RecordResult((*t)->trial_id, (*t)->attempt, "w1", m));
     ids.push_back((*t)->candidate_id);
   }
   CandidateQuery q;
