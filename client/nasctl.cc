@@ -38,7 +38,8 @@ commands:
   list                         experiments, newest first
   show ID                      one experiment: state, counts, best candidate
   watch ID                     live progress bar until the experiment ends:
-                               trials done/budget, running, best val_acc,
+                               trials done/budget, running, best val_acc (or
+                               objective.metric),
                                Pareto-front size, elapsed and remaining time;
                                reconnects if the controller restarts
   candidates ID [--state S] [--order-by F] [--limit N] [--page-token T] [--all]
@@ -46,7 +47,9 @@ commands:
                 [--max-latency-ms L]
                                candidates with their metrics; S: QUEUED,
                                RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE,
-                               CANCELLED; F: seq, val_accuracy, macs, params,
+                               CANCELLED; F: seq, val_accuracy,
+                               val_balanced_accuracy, val_macro_f1, objective
+                               (the spec's objective.metric), macs, params,
                                latency_ms, prefix - for descending; pages of
                                N (default 100), --all for every page; the
                                --min/--max filters keep candidates within
