@@ -20,6 +20,7 @@
 #include "client/connection.h"
 #include "client/curve.h"
 #include "client/svg_plot.h"
+#include "common/objective.h"
 #include "common/spec/spec.h"
 #include "google/protobuf/util/json_util.h"
 #include "nas/v1/experiment.grpc.pb.h"
@@ -37,7 +38,8 @@ commands:
   list                         experiments, newest first
   show ID                      one experiment: state, counts, best candidate
   watch ID                     live progress bar until the experiment ends:
-                               trials done/budget, running, best val_acc,
+                               trials done/budget, running, best val_acc (or
+                               objective.metric),
                                Pareto-front size, elapsed and remaining time;
                                reconnects if the controller restarts
   candidates ID [--state S] [--order-by F] [--limit N] [--page-token T] [--all]
@@ -45,7 +47,9 @@ commands:
                 [--max-latency-ms L]
                                candidates with their metrics; S: QUEUED,
                                RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE,
-                               CANCELLED; F: seq, val_accuracy, macs, params,
+                               CANCELLED; F: seq, val_accuracy,
+                               val_balanced_accuracy, val_macro_f1, objective
+                               (the spec's objective.metric), macs, params,
                                latency_ms, prefix - for descending; pages of
                                N (default 100), --all for every page; the
                                --min/--max filters keep candidates within
@@ -307,12 +311,17 @@ std::string ProgressLine(const v1::Experiment& e, int front_size) {
     left = "~" + Duration(elapsed * (1 - fraction) / fraction);
   }
   std::string line = absl::StrFormat(
-      "[%s%s] %s, %d running, %d queued, best val_acc %s, front %s, %s "
+      "[%s%s] %s, %d running, %d queued, best %s %s, front %s, %s "
       "elapsed, %s left, %s",
       std::string(filled, '#'), std::string(kWidth - filled, '.'), progress,
       n.trials_running(), n.trials_queued(),
-      e.has_best() ? absl::StrFormat("%.4f", e.best().metrics().val_accuracy())
-                   : "-",
+      ObjectiveMetricName(e.spec().objective()) == "val_accuracy"
+          ? "val_acc"
+          : ObjectiveMetricName(e.spec().objective()),
+      e.has_best()
+          ? absl::StrFormat("%.4f", ObjectiveMetricValue(e.spec().objective(),
+                                                         e.best().metrics()))
+          : "-",
       front_size < 0 ? "-" : absl::StrCat(front_size), Duration(elapsed), left,
       State(e.state()));
   if (n.final_trainings() > 0) {
@@ -503,6 +512,24 @@ int Show(Ctx& c) {
             "params, %.3f ms",
             b.id(), b.metrics().val_accuracy(), b.metrics().test_accuracy(),
             Human(b.macs()), Human(b.params()), b.metrics().latency_ms()));
+    const v1::EvaluationMetrics& m = b.metrics();
+    const v1::ObjectiveSpec& ob = e.spec().objective();
+    if (ObjectiveMetricName(ob) != "val_accuracy") {
+      row("", absl::StrFormat("objective %s %.4f", ObjectiveMetricName(ob),
+                              ObjectiveMetricValue(ob, m)));
+    }
+    if (m.val_class_recall_size() > 0) {
+      row("", absl::StrFormat("val balanced_acc %.4f, macro_f1 %.4f; test "
+                              "balanced_acc %.4f, macro_f1 %.4f",
+                              m.val_balanced_accuracy(), m.val_macro_f1(),
+                              m.test_balanced_accuracy(), m.test_macro_f1()));
+      row("", absl::StrCat("val recall per class: ",
+                           absl::StrJoin(m.val_class_recall(), " ",
+                                         [](std::string* out, double v) {
+                                           absl::StrAppend(
+                                               out, absl::StrFormat("%.3f", v));
+                                         })));
+    }
     row("", b.genotype().canonical());
   }
   if (!e.waiting().empty()) row("waiting", e.waiting());
@@ -674,7 +701,9 @@ int Pareto(Ctx& c) {
     PrintJson(c, resp);
     return 0;
   }
-  c.out << "Pareto front (maximize val_accuracy; minimize";
+  c.out << "Pareto front (maximize "
+        << (resp.objectives_size() > 0 ? resp.objectives(0) : "val_accuracy")
+        << "; minimize";
   for (int i = 1; i < resp.objectives_size(); ++i) {
     c.out << " " << resp.objectives(i);
   }

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
 namespace nas {
 
 const std::vector<std::string>& CostMetricNames() {
@@ -23,8 +27,54 @@ double CostOf(const v1::EvaluationMetrics& m, absl::string_view name) {
   return 0;
 }
 
-double MnasReward(const v1::MnasRewardSpec& reward,
-                  const v1::EvaluationMetrics& m) {
+const std::vector<std::string>& ObjectiveMetricNames() {
+  static const std::vector<std::string>* names = new std::vector<std::string>{
+      "val_accuracy", "val_balanced_accuracy", "val_macro_f1"};
+  return *names;
+}
+
+absl::StatusOr<int> ResolveRecallClass(absl::string_view x,
+                                       const v1::DataSpec& data) {
+  for (int i = 0; i < data.class_names_size(); ++i) {
+    if (data.class_names(i) == x) return i;
+  }
+  int index = 0;
+  if (absl::SimpleAtoi(x, &index) && index >= 0 && index < data.classes()) {
+    return index;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "val_recall: unknown class '", x,
+      "' (a name from evaluation.data.class_names or an index in [0, ",
+      data.classes(), "))"));
+}
+
+std::string ObjectiveMetricName(const v1::ObjectiveSpec& objective) {
+  return objective.metric().empty() ? "val_accuracy" : objective.metric();
+}
+
+std::string CanonicalObjectiveMetric(const v1::ObjectiveSpec& objective) {
+  if (absl::StartsWith(objective.metric(), kRecallMetricPrefix)) {
+    return absl::StrCat(kRecallMetricPrefix, objective.metric_class());
+  }
+  return ObjectiveMetricName(objective);
+}
+
+double ObjectiveMetricValue(const v1::ObjectiveSpec& objective,
+                            const v1::EvaluationMetrics& m) {
+  const std::string& metric = objective.metric();
+  if (metric == "val_balanced_accuracy") return m.val_balanced_accuracy();
+  if (metric == "val_macro_f1") return m.val_macro_f1();
+  if (absl::StartsWith(metric, kRecallMetricPrefix)) {
+    const int c = objective.metric_class();
+    return c >= 0 && c < m.val_class_recall_size() ? m.val_class_recall(c) : 0;
+  }
+  return m.val_accuracy();
+}
+
+namespace {
+
+double Reward(const v1::MnasRewardSpec& reward, double acc,
+              const v1::EvaluationMetrics& m) {
   constexpr double kDefaultWeight = -0.07;
   const double cost = CostOf(m, reward.metric());
   const double w =
@@ -33,7 +83,19 @@ double MnasReward(const v1::MnasRewardSpec& reward,
           : (reward.has_above_weight() ? reward.above_weight()
                                        : kDefaultWeight);
   const double ratio = std::clamp(cost / reward.target(), 1e-6, 1e6);
-  return m.val_accuracy() * std::pow(ratio, w);
+  return acc * std::pow(ratio, w);
+}
+
+}  // namespace
+
+double MnasReward(const v1::MnasRewardSpec& reward,
+                  const v1::EvaluationMetrics& m) {
+  return Reward(reward, m.val_accuracy(), m);
+}
+
+double MnasReward(const v1::ObjectiveSpec& objective,
+                  const v1::EvaluationMetrics& m) {
+  return Reward(objective.reward(), ObjectiveMetricValue(objective, m), m);
 }
 
 bool UsesParetoRanking(const v1::ObjectiveSpec& objective) {
@@ -43,14 +105,14 @@ bool UsesParetoRanking(const v1::ObjectiveSpec& objective) {
 double ScalarFitness(const v1::ObjectiveSpec& objective,
                      const v1::EvaluationMetrics& m) {
   if (!objective.reward().metric().empty() && objective.reward().target() > 0) {
-    return MnasReward(objective.reward(), m);
+    return MnasReward(objective, m);
   }
-  return m.val_accuracy();
+  return ObjectiveMetricValue(objective, m);
 }
 
 std::vector<double> ObjectiveVector(const v1::ObjectiveSpec& objective,
                                     const v1::EvaluationMetrics& m) {
-  std::vector<double> v = {m.val_accuracy()};
+  std::vector<double> v = {ObjectiveMetricValue(objective, m)};
   for (const std::string& c : objective.minimize()) v.push_back(-CostOf(m, c));
   return v;
 }

@@ -34,6 +34,10 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   for (absl::Status s : {
            InUnitInterval("val_accuracy", m.val_accuracy()),
            InUnitInterval("test_accuracy", m.test_accuracy()),
+           InUnitInterval("val_balanced_accuracy", m.val_balanced_accuracy()),
+           InUnitInterval("val_macro_f1", m.val_macro_f1()),
+           InUnitInterval("test_balanced_accuracy", m.test_balanced_accuracy()),
+           InUnitInterval("test_macro_f1", m.test_macro_f1()),
            NonNegative("macs", m.macs()),
            NonNegative("params", m.params()),
            FiniteNonNegative("latency_ms", m.latency_ms()),
@@ -47,6 +51,16 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
                              m.train_images_per_second()),
            FiniteNonNegative("simulated_seconds", m.simulated_seconds()),
        }) {
+    if (!s.ok()) return s;
+  }
+  if (m.val_class_recall_size() > kMaxClassRecalls) {
+    return Bad("val_class_recall",
+               absl::StrCat("at most ", kMaxClassRecalls, " entries, got ",
+                            m.val_class_recall_size()));
+  }
+  for (int i = 0; i < m.val_class_recall_size(); ++i) {
+    absl::Status s = InUnitInterval(absl::StrCat("val_class_recall[", i, "]"),
+                                    m.val_class_recall(i));
     if (!s.ok()) return s;
   }
   if (m.device().size() > kMaxDeviceBytes) {

@@ -13,9 +13,13 @@ namespace nas {
 
 // Longest accepted metrics.device, in bytes.
 inline constexpr size_t kMaxDeviceBytes = 256;
+// Most entries of metrics.val_class_recall (evaluation.data.classes' limit).
+inline constexpr int kMaxClassRecalls = 10000;
 
 // OK when every field of `m` is plausible:
-//   val_accuracy, test_accuracy            finite, in [0, 1]
+//   val_accuracy, test_accuracy, the balanced accuracies and macro-F1s,
+//   each val_class_recall                  finite, in [0, 1]
+//   val_class_recall                       at most kMaxClassRecalls entries
 //   macs, params, epochs                   >= 0
 //   latency_ms, latency_iqr_ms, train_seconds, simulated_seconds,
 //   train_loss, throughput_images_per_second, train_images_per_second

@@ -121,9 +121,9 @@ absl::StatusOr<v1::RenewLeaseResponse> Dispatch::RenewLease(
 }
 
 void Dispatch::SetStopRule(int64_t id, const v1::EarlyStoppingSpec& rule,
-                           int max_epochs) {
+                           int max_epochs, const std::string& metric) {
   absl::MutexLock lock(&mu_);
-  stop_rules_[id] = {rule, max_epochs};
+  stop_rules_[id] = {rule, max_epochs, metric};
 }
 
 absl::StatusOr<v1::ReportProgressResponse> Dispatch::ReportProgress(
@@ -150,15 +150,18 @@ absl::StatusOr<v1::ReportProgressResponse> Dispatch::ReportProgress(
   if (peers.final_training) return out;  // final re-trainings run to the end
   v1::EarlyStoppingSpec rule;
   int max_epochs = 0;
+  std::string metric;
   {
     absl::MutexLock lock(&mu_);
     auto it = stop_rules_.find(peers.experiment_id);
     if (it == stop_rules_.end()) return out;
     rule = it->second.rule;
     max_epochs = it->second.max_epochs;
+    metric = it->second.metric;
   }
+  // request.val_accuracy is the epoch's progress metric (worker.proto).
   StopDecision d = DecideStop(rule, request.epoch(), max_epochs,
-                              request.val_accuracy(), peers.others);
+                              request.val_accuracy(), peers.others, metric);
   if (!d.stop) return out;
   NAS_RETURN_IF_ERROR(store_->RecordStopDecision(
       request.trial_id(), request.attempt(), request.epoch(), d.reason));

@@ -52,9 +52,10 @@ class Dispatch {
                                                 int32_t seq);
 
   // Makes ReportProgress apply `rule` (spec.early_stopping; trials of
-  // `max_epochs` epochs) to experiment `id`'s trials from now on.
+  // `max_epochs` epochs, whose progress reports carry `metric`,
+  // evaluation.progress_metric) to experiment `id`'s trials from now on.
   void SetStopRule(int64_t id, const v1::EarlyStoppingSpec& rule,
-                   int max_epochs);
+                   int max_epochs, const std::string& metric = "val_accuracy");
 
   // What AcquireTrial answers for a trial just leased.
   static v1::AcquireTrialResponse TrialResponse(const LeasedTrial& leased);
@@ -63,6 +64,7 @@ class Dispatch {
   struct StopRule {
     v1::EarlyStoppingSpec rule;
     int max_epochs = 0;
+    std::string metric;  // named in stop reasons
   };
 
   // Constant after construction.

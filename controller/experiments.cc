@@ -69,7 +69,7 @@ absl::StatusOr<v1::Experiment> Experiments::BuildExperiment(
   CandidateQuery q;
   q.experiment_id = rec.id;
   q.state = v1::CANDIDATE_EVALUATED;
-  q.order_by = "-val_accuracy";
+  q.order_by = "-objective";  // best by objective.metric
   q.limit = 1;
   q.search_only = true;
   NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
@@ -193,12 +193,15 @@ absl::StatusOr<v1::GetParetoFrontResponse> Experiments::GetParetoFront(
                     rec.spec.objective().minimize().end());
   }
   if (minimize.empty()) minimize = {"macs"};
+  // The experiment's objective metric against the costs.
   v1::ObjectiveSpec objective;
+  objective.set_metric(rec.spec.objective().metric());
+  objective.set_metric_class(rec.spec.objective().metric_class());
   for (const std::string& m : minimize) objective.add_minimize(m);
   CandidateQuery q;
   q.experiment_id = request.experiment_id();
   q.state = v1::CANDIDATE_EVALUATED;
-  q.order_by = "-val_accuracy";
+  q.order_by = "-objective";
   q.limit = 1000000;
   q.search_only = true;
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
@@ -207,7 +210,7 @@ absl::StatusOr<v1::GetParetoFrontResponse> Experiments::GetParetoFront(
     points.push_back(ObjectiveVector(objective, c.metrics()));
   }
   v1::GetParetoFrontResponse out;
-  out.add_objectives("val_accuracy");
+  out.add_objectives(ObjectiveMetricName(objective));
   for (const std::string& m : minimize) out.add_objectives(m);
   for (int i : ParetoFront(points)) *out.add_front() = page.candidates[i];
   return out;

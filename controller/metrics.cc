@@ -99,8 +99,10 @@ ControllerMetrics::ControllerMetrics()
   best_accuracy_ = &prometheus::BuildGauge()
                         .Name("nas_experiment_best_val_accuracy")
                         .Help(
-                            "Best validation accuracy (0..1) of a running "
-                            "experiment's evaluated candidates")
+                            "Best value (0..1) of a running experiment's "
+                            "objective metric (objective.metric; "
+                            "val_accuracy by default) over its evaluated "
+                            "candidates")
                         .Register(r);
   pareto_size_ = &prometheus::BuildGauge()
                       .Name("nas_experiment_pareto_front_size")

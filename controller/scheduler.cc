@@ -234,7 +234,10 @@ absl::Status Scheduler::LoadExperiment(int64_t id) {
   }
   if (!run.spec.early_stopping().rule().empty()) {
     dispatch_->SetStopRule(id, run.spec.early_stopping(),
-                           run.spec.evaluation().epochs());
+                           run.spec.evaluation().epochs(),
+                           run.spec.evaluation().progress_metric().empty()
+                               ? "val_accuracy"
+                               : run.spec.evaluation().progress_metric());
   }
   running_[id] = std::move(run);
   return absl::OkStatus();
@@ -314,8 +317,7 @@ absl::Status Scheduler::Apply(int64_t id, Running& run,
 absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
-  NAS_ASSIGN_OR_RETURN(InputShape input,
-                       DatasetShape(run.spec.evaluation().dataset()));
+  NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
   CandidatesInput in;
   in.constraints = run.spec.objective().constraints();
   in.duplicates = run.spec.duplicates();
@@ -362,7 +364,7 @@ absl::Status Scheduler::StartFinalTraining(int64_t id, Running& run) {
   CandidateQuery q;
   q.experiment_id = id;
   q.state = v1::CANDIDATE_EVALUATED;
-  q.order_by = "-val_accuracy";
+  q.order_by = "-objective";  // the top_k by objective.metric
   q.limit = run.spec.final().top_k();
   q.search_only = true;
   NAS_ASSIGN_OR_RETURN(CandidatePage top, store_->ListCandidates(q));

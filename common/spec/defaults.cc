@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/objective.h"
 #include "common/spaces/mobilenet_space.h"
 
 namespace nas {
@@ -132,13 +137,63 @@ void FillEarlyStopping(v1::ExperimentSpec* spec, const Filler& fill) {
        [es](int v) { es->set_reduction_factor(v); });
 }
 
+bool HasSource(const v1::DataSource& s) {
+  return !s.images().empty() || !s.labels().empty() || !s.files().empty() ||
+         !s.dir().empty();
+}
+
+// evaluation.data: the preset's when absent, else the user's with its
+// defaults; evaluation.class_weighting.
+void FillData(v1::EvaluationSpec* e, const Filler& fill) {
+  const std::string p = "spec.evaluation.";
+  if (!e->has_data()) {
+    fill(p + "dataset", e->dataset(), std::string("fashion_mnist"),
+         [e](const std::string& v) { e->set_dataset(v); });
+    if (e->dataset() == "fashion_mnist") {
+      fill(p + "data_dir", e->data_dir(),
+           std::string("/usr/share/datasets/fashion-mnist"),
+           [e](const std::string& v) { e->set_data_dir(v); });
+      *e->mutable_data() = PresetData(e->dataset(), e->data_dir());
+    }
+  }
+  if (e->dataset() == "fashion_mnist") {
+    fill(p + "val_samples", e->val_samples(), 10000,
+         [e](int v) { e->set_val_samples(v); });
+  }
+  if (e->has_data() && e->dataset().empty()) {
+    v1::DataSpec* d = e->mutable_data();
+    const bool explicit_norm = !d->mean().empty() || !d->std().empty();
+    fill(p + "data.normalization", d->normalization(),
+         std::string(explicit_norm ? "explicit" : "auto"),
+         [d](const std::string& v) { d->set_normalization(v); });
+    if (!HasSource(d->validation()) && e->val_samples() == 0) {
+      fill(p + "data.validation_fraction", d->validation_fraction(), 0.1,
+           [d](double v) { d->set_validation_fraction(v); });
+    }
+  }
+  fill(p + "class_weighting", e->class_weighting(),
+       std::string(e->class_weights().empty() ? "none" : "explicit"),
+       [e](const std::string& v) { e->set_class_weighting(v); });
+}
+
+// Derived fields: objective.metric_class and evaluation.progress_metric.
+void FillDerived(v1::ExperimentSpec* spec) {
+  v1::ObjectiveSpec* ob = spec->mutable_objective();
+  int metric_class = 0;
+  absl::string_view metric = ob->metric();
+  if (absl::ConsumePrefix(&metric, kRecallMetricPrefix)) {
+    absl::StatusOr<int> c =
+        ResolveRecallClass(metric, spec->evaluation().data());
+    if (c.ok()) metric_class = *c;  // else refused by validation
+  }
+  ob->set_metric_class(metric_class);
+  spec->mutable_evaluation()->set_progress_metric(
+      CanonicalObjectiveMetric(*ob));
+}
+
 // evaluation's training settings (the mode is set before).
 void FillTraining(v1::EvaluationSpec* e, const Filler& fill) {
-  fill("spec.evaluation.dataset", e->dataset(), std::string("fashion_mnist"),
-       [e](const std::string& v) { e->set_dataset(v); });
-  fill("spec.evaluation.data_dir", e->data_dir(),
-       std::string("/usr/share/datasets/fashion-mnist"),
-       [e](const std::string& v) { e->set_data_dir(v); });
+  FillData(e, fill);
   fill("spec.evaluation.epochs", e->epochs(), 3,
        [e](int v) { e->set_epochs(v); });
   fill("spec.evaluation.batch_size", e->batch_size(), 128,
@@ -149,8 +204,6 @@ void FillTraining(v1::EvaluationSpec* e, const Filler& fill) {
        [e](double v) { e->set_momentum(v); });
   fill("spec.evaluation.weight_decay", e->weight_decay(), 5e-4,
        [e](double v) { e->set_weight_decay(v); });
-  fill("spec.evaluation.val_samples", e->val_samples(), 10000,
-       [e](int v) { e->set_val_samples(v); });
   fill("spec.evaluation.data_seed", e->data_seed(), int64_t{1},
        [e](int64_t v) { e->set_data_seed(v); });
   fill("spec.evaluation.latency_runs", e->latency_runs(), 30,
@@ -195,6 +248,32 @@ void FillModeOptions(v1::EvaluationSpec* e, const Filler& fill) {
 
 }  // namespace
 
+v1::DataSpec PresetData(absl::string_view dataset, absl::string_view data_dir) {
+  v1::DataSpec d;
+  if (dataset != "fashion_mnist") return d;
+  d.set_format("idx");
+  auto file = [&](const char* name) {
+    return absl::StrCat(data_dir, "/", name);
+  };
+  d.mutable_train()->set_images(file("train-images-idx3-ubyte.gz"));
+  d.mutable_train()->set_labels(file("train-labels-idx1-ubyte.gz"));
+  d.mutable_test()->set_images(file("t10k-images-idx3-ubyte.gz"));
+  d.mutable_test()->set_labels(file("t10k-labels-idx1-ubyte.gz"));
+  d.set_height(28);
+  d.set_width(28);
+  d.set_channels(1);
+  d.set_classes(10);
+  for (const char* name :
+       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+        "Shirt", "Sneaker", "Bag", "Ankle boot"}) {
+    d.add_class_names(name);
+  }
+  d.set_normalization("explicit");
+  d.add_mean(0.2860);
+  d.add_std(0.3530);
+  return d;
+}
+
 void ApplySpecDefaults(v1::ExperimentSpec* spec,
                        const std::map<std::string, int>* present) {
   const Filler fill(present);
@@ -209,6 +288,7 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   FillEarlyStopping(spec, fill);
   FillTraining(e, fill);
   FillModeOptions(e, fill);
+  FillDerived(spec);
   if (spec->final().top_k() > 0) {
     auto* f = spec->mutable_final();
     fill("spec.final.epochs", f->epochs(), e->epochs(),

@@ -22,6 +22,10 @@ int FieldErrorList::LineOf(const std::string& path) const {
   for (std::string p = path; !p.empty();) {
     auto it = lines_->find(p);
     if (it != lines_->end()) return it->second;
+    if (p.back() == ']') {  // "x[3]": the line of the list x
+      p.resize(p.rfind('['));
+      continue;
+    }
     size_t dot = p.rfind('.');
     if (dot == std::string::npos) break;
     p.resize(dot);

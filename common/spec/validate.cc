@@ -24,6 +24,7 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   ValidateEvaluationMode(spec, &errors);
   ValidateEarlyStopping(spec, &errors);
   ValidateTraining(spec, &errors);
+  ValidateData(spec, &errors);
   return std::move(errors).Take();
 }
 
@@ -35,10 +36,30 @@ std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec) {
   return std::move(errors).Take();
 }
 
-absl::StatusOr<InputShape> DatasetShape(absl::string_view dataset) {
-  if (dataset == "fashion_mnist") return InputShape{1, 28, 28, 10};
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown dataset '", dataset, "'"));
+absl::StatusOr<InputShape> DatasetShape(const v1::EvaluationSpec& evaluation) {
+  if (!evaluation.has_data()) {
+    if (evaluation.dataset().empty() || evaluation.dataset() == "fashion_mnist")
+      return InputShape{1, 28, 28, 10};
+    return absl::InvalidArgumentError(absl::StrCat(
+        "evaluation.dataset: unknown dataset '", evaluation.dataset(), "'"));
+  }
+  const v1::DataSpec& d = evaluation.data();
+  if (d.channels() != 1 && d.channels() != 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "evaluation.data.channels: must be 1 or 3, got ", d.channels()));
+  }
+  if (d.height() < 1 || d.height() > kMaxDataSide || d.width() < 1 ||
+      d.width() > kMaxDataSide) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("evaluation.data.height/width: must be in [1, ",
+                     kMaxDataSide, "], got ", d.height(), "x", d.width()));
+  }
+  if (d.classes() < 2 || d.classes() > kMaxDataClasses) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("evaluation.data.classes: must be in [2, ",
+                     kMaxDataClasses, "], got ", d.classes()));
+  }
+  return InputShape{d.channels(), d.height(), d.width(), d.classes()};
 }
 
 }  // namespace nas

@@ -18,6 +18,10 @@
 
 namespace nas {
 
+// Limits of evaluation.data: image side (height, width) and class count.
+inline constexpr int kMaxDataSide = 4096;
+inline constexpr int kMaxDataClasses = 10000;
+
 // Every problem of a spec with defaults applied; empty when valid.
 // `lines` (optional) attaches YAML lines to the errors.
 std::vector<FieldError> ValidateSpec(
@@ -31,8 +35,13 @@ std::vector<FieldError> ValidateSpec(
 // are taken as written (apply defaults first); errors carry no lines.
 std::vector<FieldError> ValidateSearchSettings(const v1::ExperimentSpec& spec);
 
-// Input geometry of a dataset name; InvalidArgument for unknown names.
-absl::StatusOr<InputShape> DatasetShape(absl::string_view dataset);
+// Input geometry (channels, height, width, classes) of an evaluation spec
+// with defaults applied: from evaluation.data; without data (a spec or
+// trial stored before data existed), the preset named by
+// evaluation.dataset ("" = fashion_mnist). InvalidArgument for an unknown
+// preset or a shape out of range (channels 1 or 3, height and width in
+// [1, 4096], classes in [2, 10000]).
+absl::StatusOr<InputShape> DatasetShape(const v1::EvaluationSpec& evaluation);
 
 }  // namespace nas
 

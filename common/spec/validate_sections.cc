@@ -1,16 +1,23 @@
 #include "common/spec/validate_sections.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/objective.h"
 #include "common/spaces/mobilenet_space.h"
 #include "common/spaces/search_space.h"
+#include "common/spec/defaults.h"
 #include "common/spec/validate.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace nas {
 namespace {
@@ -18,6 +25,15 @@ namespace {
 constexpr int kMaxTrials = 1000000;
 // Largest evaluation.random_crop_padding (pixels per side).
 constexpr int kMaxRandomCropPadding = 8;
+// Limits of evaluation.data's sources and class names.
+constexpr size_t kMaxDataPath = 4096;
+constexpr int kMaxDataFiles = 1000;
+constexpr size_t kMaxClassName = 128;
+
+bool HasSource(const v1::DataSource& s) {
+  return !s.images().empty() || !s.labels().empty() || !s.files().empty() ||
+         !s.dir().empty();
+}
 
 void ValidateNb201(const v1::Nb201Options& nb, FieldErrorList* errors) {
   if (nb.channels() < 1 || nb.channels() > 1024) {
@@ -213,6 +229,278 @@ void ValidateTabular(const v1::TabularOptions& t, FieldErrorList* errors) {
   positive("params_scale", t.params_scale());
 }
 
+// objective.metric: a validation metric; val_recall's class must exist.
+void ValidateObjectiveMetric(const v1::ExperimentSpec& spec,
+                             FieldErrorList* errors) {
+  const std::string& metric = spec.objective().metric();
+  if (metric.empty() || metric == "val_accuracy") return;
+  const std::vector<std::string>& names = ObjectiveMetricNames();
+  absl::string_view x = metric;
+  if (absl::ConsumePrefix(&x, kRecallMetricPrefix)) {
+    absl::StatusOr<int> c = ResolveRecallClass(x, spec.evaluation().data());
+    if (!c.ok()) {
+      errors->Add("spec.objective.metric", std::string(c.status().message()));
+    }
+  } else if (std::find(names.begin(), names.end(), metric) == names.end()) {
+    errors->Add("spec.objective.metric",
+                absl::StrCat("unknown metric '", metric,
+                             "' (one of: ", absl::StrJoin(names, ", "), ", ",
+                             kRecallMetricPrefix, "<class>)"));
+    return;
+  }
+  if (spec.evaluation().mode() == v1::TABULAR) {
+    errors->Add("spec.objective.metric",
+                absl::StrCat("evaluation.mode TABULAR reports only "
+                             "val_accuracy, not ",
+                             metric));
+  }
+}
+
+// train_samples, val_samples, test_samples: the preset's sizes are known
+// (60000 training, 10000 test images); a user's dataset's are not.
+void ValidateSampleCounts(const v1::EvaluationSpec& e, FieldErrorList* errors) {
+  const std::string p = "spec.evaluation.";
+  if (e.dataset() == "fashion_mnist") {
+    if (e.val_samples() < 1 || e.val_samples() > 59000) {
+      errors->Add(p + "val_samples", "must be in [1, 59000]");
+    }
+    if (e.train_samples() < 0 || e.train_samples() + e.val_samples() > 60000) {
+      errors->Add(p + "train_samples",
+                  "must be >= 0 and train_samples + val_samples <= 60000");
+    }
+    if (e.test_samples() < 0 || e.test_samples() > 10000) {
+      errors->Add(p + "test_samples", "must be in [0, 10000] (0 = all)");
+    }
+    return;
+  }
+  if (e.val_samples() < 0) {
+    errors->Add(p + "val_samples",
+                "must be >= 0 (0 = data.validation_fraction)");
+  } else if (e.val_samples() > 0 && HasSource(e.data().validation())) {
+    errors->Add(p + "val_samples",
+                "holds images of the training set out for validation; not "
+                "together with data.validation (your own validation set)");
+  }
+  if (e.train_samples() < 0) {
+    errors->Add(p + "train_samples", "must be >= 0 (0 = all)");
+  }
+  if (e.test_samples() < 0) {
+    errors->Add(p + "test_samples", "must be >= 0 (0 = all)");
+  }
+}
+
+// A path of a data source: absolute, at most kMaxDataPath bytes.
+void ValidateDataPath(const std::string& path, const std::string& value,
+                      FieldErrorList* errors) {
+  if (value.size() > kMaxDataPath) {
+    errors->Add(path, absl::StrCat("at most ", kMaxDataPath, " bytes, got ",
+                                   value.size()));
+  } else if (value.empty() || value[0] != '/') {
+    errors->Add(path, absl::StrCat("must be an absolute path (on the "
+                                   "worker's machine), got '",
+                                   value, "'"));
+  }
+}
+
+// One data source (train, validation or test) for `format`: the fields the
+// format reads are required, the others refused.
+void ValidateDataSource(const v1::DataSource& s, const std::string& path,
+                        const std::string& format, FieldErrorList* errors) {
+  const bool pairs = format == "idx" || format == "npy";
+  const bool cifar = format == "cifar10" || format == "cifar100";
+  const bool folder = format == "image_folder";
+  const char* reads = pairs ? "images and labels" : cifar ? "files" : "dir";
+  auto field = [&](const char* name, bool used, bool set,
+                   const std::string& value) {
+    const std::string fp = absl::StrCat(path, ".", name);
+    if (!used) {
+      if (set) {
+        errors->Add(fp, absl::StrCat("not used by format ", format,
+                                     " (it reads ", reads, ")"));
+      }
+      return;
+    }
+    if (!set) {
+      errors->Add(fp, absl::StrCat("required for format ", format));
+      return;
+    }
+    if (!value.empty()) ValidateDataPath(fp, value, errors);
+  };
+  field("images", pairs, !s.images().empty(), s.images());
+  field("labels", pairs, !s.labels().empty(), s.labels());
+  field("dir", folder, !s.dir().empty(), s.dir());
+  field("files", cifar, !s.files().empty(), "");
+  if (cifar) {
+    if (s.files_size() > kMaxDataFiles) {
+      errors->Add(path + ".files",
+                  absl::StrCat("at most ", kMaxDataFiles, " files, got ",
+                               s.files_size()));
+    } else {
+      for (int i = 0; i < s.files_size(); ++i) {
+        ValidateDataPath(absl::StrCat(path, ".files[", i, "]"), s.files(i),
+                         errors);
+      }
+    }
+  }
+}
+
+// data.class_names: empty, or `classes` distinct non-empty names.
+void ValidateClassNames(const v1::DataSpec& d, FieldErrorList* errors) {
+  const std::string p = "spec.evaluation.data.class_names";
+  if (d.class_names().empty()) return;
+  if (d.class_names_size() != d.classes()) {
+    errors->Add(p, absl::StrCat("needs exactly data.classes (", d.classes(),
+                                ") names, got ", d.class_names_size()));
+    return;
+  }
+  std::set<std::string> seen;
+  for (int i = 0; i < d.class_names_size(); ++i) {
+    const std::string& n = d.class_names(i);
+    const std::string path = absl::StrCat(p, "[", i, "]");
+    if (n.empty() || n.size() > kMaxClassName) {
+      errors->Add(path, absl::StrCat("must be 1 to ", kMaxClassName,
+                                     " bytes, got ", n.size()));
+    } else if (!seen.insert(n).second) {
+      errors->Add(path, absl::StrCat("'", n, "' repeated"));
+    }
+  }
+}
+
+// data.normalization with mean and std.
+void ValidateNormalization(const v1::DataSpec& d, FieldErrorList* errors) {
+  const std::string p = "spec.evaluation.data.";
+  const std::string& n = d.normalization();
+  if (n != "auto" && n != "explicit" && n != "none") {
+    errors->Add(p + "normalization",
+                absl::StrCat("unknown normalization '", n,
+                             "' (one of: auto, explicit, none)"));
+    return;
+  }
+  auto values = [&](const char* field,
+                    const google::protobuf::RepeatedField<double>& v,
+                    bool positive) {
+    if (n != "explicit") {
+      if (!v.empty()) {
+        errors->Add(
+            p + field,
+            absl::StrCat("only with normalization explicit (it is ", n, ")"));
+      }
+      return;
+    }
+    if (v.size() != 1 && v.size() != d.channels()) {
+      errors->Add(p + field, absl::StrCat("needs 1 value or one per channel (",
+                                          d.channels(), "), got ", v.size()));
+      return;
+    }
+    for (int i = 0; i < v.size(); ++i) {
+      if (!std::isfinite(v[i]) || (positive && !(v[i] > 0))) {
+        errors->Add(absl::StrCat(p, field, "[", i, "]"),
+                    absl::StrCat(positive ? "must be a finite number > 0"
+                                          : "must be a finite number",
+                                 ", got ", v[i]));
+      }
+    }
+  };
+  values("mean", d.mean(), false);
+  values("std", d.std(), true);
+}
+
+// The user's evaluation.data (defaults applied).
+void ValidateDataSpec(const v1::EvaluationSpec& e, FieldErrorList* errors) {
+  const v1::DataSpec& d = e.data();
+  const std::string p = "spec.evaluation.data.";
+  static const std::set<std::string>* kFormats = new std::set<std::string>{
+      "idx", "cifar10", "cifar100", "npy", "image_folder"};
+  if (d.format().empty()) {
+    errors->Add(p + "format",
+                "required (one of: idx, cifar10, cifar100, npy, "
+                "image_folder)");
+  } else if (kFormats->count(d.format()) == 0) {
+    errors->Add(p + "format",
+                absl::StrCat("unknown format '", d.format(),
+                             "'; one of idx, cifar10, cifar100, npy, "
+                             "image_folder"));
+  } else {
+    ValidateDataSource(d.train(), p + "train", d.format(), errors);
+    if (HasSource(d.validation())) {
+      ValidateDataSource(d.validation(), p + "validation", d.format(), errors);
+    }
+    ValidateDataSource(d.test(), p + "test", d.format(), errors);
+  }
+  if (d.height() < 1 || d.height() > kMaxDataSide) {
+    errors->Add(p + "height", absl::StrCat("must be in [1, ", kMaxDataSide,
+                                           "], got ", d.height()));
+  }
+  if (d.width() < 1 || d.width() > kMaxDataSide) {
+    errors->Add(p + "width", absl::StrCat("must be in [1, ", kMaxDataSide,
+                                          "], got ", d.width()));
+  }
+  if (d.channels() != 1 && d.channels() != 3) {
+    errors->Add(
+        p + "channels",
+        absl::StrCat("must be 1 (grey) or 3 (RGB), got ", d.channels()));
+  }
+  if (d.classes() < 2 || d.classes() > kMaxDataClasses) {
+    errors->Add(p + "classes", absl::StrCat("must be in [2, ", kMaxDataClasses,
+                                            "], got ", d.classes()));
+  } else {
+    ValidateClassNames(d, errors);
+  }
+  ValidateNormalization(d, errors);
+  const double f = d.validation_fraction();
+  if (HasSource(d.validation())) {
+    if (f != 0) {
+      errors->Add(p + "validation_fraction",
+                  "not together with data.validation (your own validation "
+                  "set)");
+    }
+  } else if (f != 0 && !(f > 0 && f < 1)) {
+    errors->Add(p + "validation_fraction",
+                absl::StrCat("must be in (0, 1), got ", f));
+  } else if (f != 0 && e.val_samples() > 0) {
+    errors->Add(p + "validation_fraction",
+                "not together with evaluation.val_samples (a count)");
+  } else if (f == 0 && e.val_samples() == 0) {
+    errors->Add(p + "validation_fraction",
+                "a validation set is needed: set data.validation, "
+                "data.validation_fraction in (0, 1) or evaluation.val_samples");
+  }
+}
+
+// evaluation.class_weighting and class_weights, for `classes` classes.
+void ValidateClassWeights(const v1::EvaluationSpec& e, int classes,
+                          FieldErrorList* errors) {
+  const std::string p = "spec.evaluation.";
+  const std::string& w = e.class_weighting();
+  if (w != "none" && w != "auto" && w != "explicit") {
+    errors->Add(p + "class_weighting",
+                absl::StrCat("unknown class weighting '", w,
+                             "' (one of: none, auto, explicit)"));
+    return;
+  }
+  if (w != "explicit") {
+    if (!e.class_weights().empty()) {
+      errors->Add(
+          p + "class_weights",
+          absl::StrCat("only with class_weighting explicit (it is ", w, ")"));
+    }
+    return;
+  }
+  if (e.class_weights_size() != classes) {
+    errors->Add(p + "class_weights",
+                absl::StrCat("needs exactly data.classes (", classes,
+                             ") weights, got ", e.class_weights_size()));
+    return;
+  }
+  for (int i = 0; i < e.class_weights_size(); ++i) {
+    const double v = e.class_weights(i);
+    if (!(std::isfinite(v) && v > 0)) {
+      errors->Add(absl::StrCat(p, "class_weights[", i, "]"),
+                  absl::StrCat("must be a finite number > 0, got ", v));
+    }
+  }
+}
+
 }  // namespace
 
 void ValidateName(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
@@ -254,9 +542,7 @@ void ValidateStrategy(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
 
 void ValidateObjective(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
   const v1::ObjectiveSpec& ob = spec.objective();
-  if (!ob.metric().empty() && ob.metric() != "val_accuracy") {
-    errors->Add("spec.objective.metric", "only 'val_accuracy' is supported");
-  }
+  ValidateObjectiveMetric(spec, errors);
   const std::string costs = absl::StrJoin(CostMetricNames(), ", ");
   for (int i = 0; i < ob.minimize_size(); ++i) {
     const std::string path = absl::StrCat("spec.objective.minimize[", i, "]");
@@ -423,10 +709,6 @@ void ValidateEarlyStopping(const v1::ExperimentSpec& spec,
 void ValidateTraining(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
   const v1::EvaluationSpec& e = spec.evaluation();
   const std::string p = "spec.evaluation.";
-  if (!DatasetShape(e.dataset()).ok()) {
-    errors->Add(p + "dataset", absl::StrCat("unknown dataset '", e.dataset(),
-                                            "' (known: fashion_mnist)"));
-  }
   if (e.epochs() < 1 || e.epochs() > 10000) {
     errors->Add(p + "epochs", "must be in [1, 10000]");
   }
@@ -442,16 +724,7 @@ void ValidateTraining(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
   if (e.weight_decay() < 0 || e.weight_decay() > 1) {
     errors->Add(p + "weight_decay", "must be in [0, 1]");
   }
-  if (e.val_samples() < 1 || e.val_samples() > 59000) {
-    errors->Add(p + "val_samples", "must be in [1, 59000]");
-  }
-  if (e.train_samples() < 0 || e.train_samples() + e.val_samples() > 60000) {
-    errors->Add(p + "train_samples",
-                "must be >= 0 and train_samples + val_samples <= 60000");
-  }
-  if (e.test_samples() < 0 || e.test_samples() > 10000) {
-    errors->Add(p + "test_samples", "must be in [0, 10000] (0 = all)");
-  }
+  ValidateSampleCounts(e, errors);
   if (e.latency_runs() < 30 || e.latency_runs() > 100000) {
     errors->Add(p + "latency_runs", "must be in [30, 100000]");
   }
@@ -464,6 +737,43 @@ void ValidateTraining(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
         p + "random_crop_padding",
         absl::StrCat("must be in [0, ", kMaxRandomCropPadding, "] (0 = off)"));
   }
+}
+
+}  // namespace nas
+
+namespace nas {
+
+void ValidateData(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
+  const v1::EvaluationSpec& e = spec.evaluation();
+  const std::string p = "spec.evaluation.";
+  if (!e.dataset().empty()) {
+    if (e.dataset() != "fashion_mnist") {
+      errors->Add(p + "dataset",
+                  absl::StrCat("unknown dataset '", e.dataset(),
+                               "' (known: fashion_mnist; describe your own "
+                               "with evaluation.data)"));
+      return;
+    }
+    if (!google::protobuf::util::MessageDifferencer::Equals(
+            e.data(), PresetData(e.dataset(), e.data_dir()))) {
+      errors->Add(p + "dataset",
+                  "set either dataset (a preset) or data (your own "
+                  "dataset), not both");
+      return;
+    }
+  } else if (!e.has_data()) {
+    errors->Add(p + "data",
+                "required when evaluation.dataset is empty (docs/SPEC.md)");
+    return;
+  } else {
+    if (!e.data_dir().empty()) {
+      errors->Add(p + "data_dir",
+                  "only for a preset dataset; evaluation.data names its "
+                  "files by absolute paths");
+    }
+    ValidateDataSpec(e, errors);
+  }
+  ValidateClassWeights(e, e.data().classes(), errors);
 }
 
 }  // namespace nas

@@ -40,9 +40,13 @@ void ValidateEvaluationMode(const v1::ExperimentSpec& spec,
 // spec.early_stopping: rule (needed by EARLY_STOPPED) and its settings.
 void ValidateEarlyStopping(const v1::ExperimentSpec& spec,
                            FieldErrorList* errors);
-// spec.evaluation's training settings: dataset, epochs, batch size,
-// optimizer, sample counts, latency runs, augmentation.
+// spec.evaluation's training settings: epochs, batch size, optimizer,
+// sample counts, latency runs, augmentation.
 void ValidateTraining(const v1::ExperimentSpec& spec, FieldErrorList* errors);
+// spec.evaluation's dataset: the preset (dataset, data_dir) or the user's
+// evaluation.data (format, sources, shape, classes, normalization, split),
+// and class_weighting / class_weights.
+void ValidateData(const v1::ExperimentSpec& spec, FieldErrorList* errors);
 
 }  // namespace nas
 

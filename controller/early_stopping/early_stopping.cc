@@ -43,7 +43,8 @@ bool DecidesAt(const v1::EarlyStoppingSpec& rule, int epoch, int max_epochs) {
 
 StopDecision DecideStop(const v1::EarlyStoppingSpec& rule, int epoch,
                         int max_epochs, double value,
-                        const std::vector<double>& others) {
+                        const std::vector<double>& others,
+                        absl::string_view metric) {
   StopDecision d;
   if (!DecidesAt(rule, epoch, max_epochs)) return d;
   if (rule.rule() == "median") {
@@ -54,9 +55,9 @@ StopDecision DecideStop(const v1::EarlyStoppingSpec& rule, int epoch,
     if (value < median) {
       d.stop = true;
       d.reason = absl::StrFormat(
-          "median rule at epoch %d: val_accuracy %.4f < median %.4f of %d "
+          "median rule at epoch %d: %s %.4f < median %.4f of %d "
           "other trials",
-          epoch, value, median, static_cast<int>(others.size()));
+          epoch, metric, value, median, static_cast<int>(others.size()));
     }
     return d;
   }
@@ -72,9 +73,9 @@ StopDecision DecideStop(const v1::EarlyStoppingSpec& rule, int epoch,
         std::find(rungs.begin(), rungs.end(), epoch) - rungs.begin());
     d.stop = true;
     d.reason = absl::StrFormat(
-        "asha rung %d (epoch %d, eta %d): val_accuracy %.4f < cutoff %.4f "
+        "asha rung %d (epoch %d, eta %d): %s %.4f < cutoff %.4f "
         "of %d trials",
-        k, epoch, eta, value, cutoff, static_cast<int>(all.size()));
+        k, epoch, eta, metric, value, cutoff, static_cast<int>(all.size()));
   }
   return d;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {
@@ -21,11 +22,13 @@ struct StopDecision {
 bool DecidesAt(const v1::EarlyStoppingSpec& rule, int epoch, int max_epochs);
 
 // Decides for one trial that reported `value` at `epoch`. `others` are the
-// accuracies other trials of the experiment reported at the same epoch.
-// The last epoch is never stopped (the trial is done anyway).
+// scores other trials of the experiment reported at the same epoch (the
+// progress metric, evaluation.progress_metric, named `metric` in the
+// reason). The last epoch is never stopped (the trial is done anyway).
 StopDecision DecideStop(const v1::EarlyStoppingSpec& rule, int epoch,
                         int max_epochs, double value,
-                        const std::vector<double>& others);
+                        const std::vector<double>& others,
+                        absl::string_view metric = "val_accuracy");
 
 // ASHA's rung epochs below max_epochs: min_epochs * eta^k.
 std::vector<int> AshaRungs(const v1::EarlyStoppingSpec& rule, int max_epochs);

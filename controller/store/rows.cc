@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -56,6 +57,14 @@ absl::StatusOr<std::string> JsonParam(const google::protobuf::Message& m,
 
 std::string ChoicesArray(const v1::Genotype& g) {
   return absl::StrCat("{", absl::StrJoin(g.choices(), ","), "}");
+}
+
+std::string Float8Array(const google::protobuf::RepeatedField<double>& v) {
+  std::string out = "{";
+  for (int i = 0; i < v.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", absl::StrFormat("%.17g", v[i]));
+  }
+  return out + "}";
 }
 
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
@@ -120,6 +129,17 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     m->set_throughput_images_per_second(row[27].as<double>(0));
     m->set_train_images_per_second(row[28].as<double>(0));
     m->set_simulated_seconds(row[32].as<double>(0));
+    // Class-balanced metrics: NULL for results stored before 0016.
+    m->set_val_balanced_accuracy(row[36].as<double>(0));
+    m->set_val_macro_f1(row[37].as<double>(0));
+    for (absl::string_view part :
+         absl::StrSplit(row[38].as<std::string>(""), ',', absl::SkipEmpty())) {
+      double v = 0;
+      if (!absl::SimpleAtod(part, &v)) v = 0;
+      m->add_val_class_recall(v);
+    }
+    m->set_test_balanced_accuracy(row[39].as<double>(0));
+    m->set_test_macro_f1(row[40].as<double>(0));
   }
   c.set_early_stopped(row[26].as<std::string>());
   c.set_final_of(row[29].as<int64_t>());

@@ -48,6 +48,10 @@ absl::StatusOr<std::string> JsonObject(const Map& m) {
 // The genotype's choices as a PostgreSQL integer[] literal: "{1,2,3}".
 std::string ChoicesArray(const v1::Genotype& g);
 
+// Per-class values as a PostgreSQL float8[] literal: "{0.5,0.25}" (exact
+// doubles, %.17g).
+std::string Float8Array(const google::protobuf::RepeatedField<double>& v);
+
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
 // ("1,2,3"), hash.
 void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g);

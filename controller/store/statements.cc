@@ -20,6 +20,63 @@ constexpr char kCounterSums[] =
     "sum(final_done) AS final_done, sum(succeeded) AS succeeded, "
     "sum(failed) AS failed ";
 
+// The value of a candidate's objective metric (objective.metric of the
+// experiment's spec, common/objective.h): C is the candidates row's column
+// prefix ("" or "c."), SPEC an expression of the experiment's spec jsonb
+// (preserved proto field names; an absent metric_class is 0). NULL for a
+// candidate without that metric (not evaluated, or evaluated before 0016).
+// clang-format off
+#define NAS_OBJECTIVE_VALUE(C, SPEC)                                    \
+  "(CASE " SPEC "->'objective'->>'metric' "                             \
+  "WHEN 'val_balanced_accuracy' THEN " C "val_balanced_accuracy "       \
+  "WHEN 'val_macro_f1' THEN " C "val_macro_f1 "                         \
+  "ELSE CASE WHEN " SPEC "->'objective'->>'metric' LIKE 'val_recall:%' " \
+  "THEN " C "val_class_recall[coalesce((" SPEC                          \
+  "->'objective'->>'metric_class')::int, 0) + 1] "                      \
+  "ELSE " C "val_accuracy END END)"
+
+// A listing's experiment spec ($1 is the experiment id).
+#define NAS_LISTED_SPEC "(SELECT spec FROM experiments WHERE id = $1)"
+
+// Statements that rank by the objective metric (built from the macros).
+constexpr char kKeepModel[] =
+    "WITH me AS (SELECT c.id, c.experiment_id, c.final_of, "
+    NAS_OBJECTIVE_VALUE("c.", "e.spec") " AS score, e.spec, "
+    "  c.seq, coalesce((e.spec->>'keep_models')::int, 0) AS keep "
+    "  FROM candidates c JOIN experiments e ON e.id = c.experiment_id "
+    "  WHERE c.id = $1), "
+    "rank AS (SELECT count(*) AS better FROM candidates o, me "
+    "  WHERE o.experiment_id = me.experiment_id AND o.final_of IS NULL "
+    "AND NOT o.supernet "
+    "  AND o.state = 'EVALUATED' AND o.id <> me.id AND "
+    "  (" NAS_OBJECTIVE_VALUE("o.", "me.spec") " > me.score OR ("
+    NAS_OBJECTIVE_VALUE("o.", "me.spec") " = me.score AND "
+    "o.seq < me.seq))) "
+    "INSERT INTO artifacts (hash, kind, experiment_id, candidate_id, "
+    "size, "
+    "  data) "
+    "SELECT 'torchscript/' || me.id, 'torchscript', me.experiment_id, "
+    "  me.id, length($2::bytea), $2::bytea FROM me, rank "
+    "WHERE me.final_of IS NOT NULL OR rank.better < me.keep "
+    "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, "
+    "  size = EXCLUDED.size, created_at = now()";
+constexpr char kPruneModels[] =
+    "DELETE FROM artifacts a USING candidates c "
+    "WHERE a.kind = 'torchscript' AND a.experiment_id = $1 AND "
+    "c.id = a.candidate_id AND c.final_of IS NULL AND NOT c.supernet AND "
+    "c.id NOT IN ("
+    "  SELECT id FROM candidates WHERE experiment_id = $1 AND "
+    "  final_of IS NULL AND NOT supernet AND state = 'EVALUATED' "
+    "  ORDER BY " NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC)
+    " DESC NULLS LAST, seq LIMIT (SELECT "
+    "  coalesce((spec->>'keep_models')::int, 0) FROM experiments "
+    "  WHERE id = $1))";
+constexpr char kObjectiveAsc[] =
+    NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC) " ASC NULLS LAST, seq";
+constexpr char kObjectiveDesc[] =
+    NAS_OBJECTIVE_VALUE("", NAS_LISTED_SPEC) " DESC NULLS LAST, seq";
+// clang-format on
+
 // --- SQL -------------------------------------------------------------------
 // Every statement is prepared (lazily, on first use) on every connection.
 // The statements that lease, renew or end a trial attempt also keep its
@@ -58,7 +115,11 @@ constexpr char kCandidateColumns[] =
     "artifacts a ON a.candidate_id = f.id AND a.kind = 'torchscript' WHERE "
     "f.final_of = candidates.id AND f.final_of IS NOT NULL)), "
     "simulated_seconds, supernet, coalesce(artifact_hash, ''), "
-    "(extract(epoch FROM updated_at) * 1000000)::bigint";
+    "(extract(epoch FROM updated_at) * 1000000)::bigint, "
+    // Class-balanced metrics (0016).
+    "val_balanced_accuracy, val_macro_f1, "
+    "array_to_string(val_class_recall, ','), test_balanced_accuracy, "
+    "test_macro_f1";
 
 // $1 experiment, $2 state ('' = any), $3 search only, $4..$7 the metric
 // filters of CandidateQuery (0 = none).
@@ -78,9 +139,21 @@ constexpr OrderBy kOrderBys[] = {
     {"params", "params ASC, seq", "params DESC, seq"},
     {"latency_ms", "latency_ms ASC NULLS LAST, seq",
      "latency_ms DESC NULLS LAST, seq"},
+    {"val_balanced_accuracy", "val_balanced_accuracy ASC NULLS LAST, seq",
+     "val_balanced_accuracy DESC NULLS LAST, seq"},
+    {"val_macro_f1", "val_macro_f1 ASC NULLS LAST, seq",
+     "val_macro_f1 DESC NULLS LAST, seq"},
+    // The experiment's objective metric (best first with "-objective").
+    {"objective", kObjectiveAsc, kObjectiveDesc},
 };
 
 }  // namespace
+
+const char kRunningBestObjective[] =
+    "SELECT e.id, coalesce(max(" NAS_OBJECTIVE_VALUE("c.", "e.spec")
+    "), 0)::float8 FROM experiments e LEFT JOIN candidates c ON "
+    "c.experiment_id = e.id AND c.state = 'EVALUATED' AND c.final_of IS NULL "
+    "AND NOT c.supernet WHERE e.state = 'RUNNING' GROUP BY e.id";
 
 const OrderBy* FindOrderBy(absl::string_view key) {
   const OrderBy* found = nullptr;
@@ -428,7 +501,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  latency_ms float8, latency_iqr_ms float8, train_seconds float8, "
          "  train_loss float8, epochs integer, device text, "
          "  metrics_proto text, throughput float8, train_ips float8, "
-         "  simulated_seconds float8)), "
+         "  simulated_seconds float8, val_balanced_accuracy float8, "
+         "  val_macro_f1 float8, val_class_recall text, "
+         "  test_balanced_accuracy float8, test_macro_f1 float8)), "
          "r AS (INSERT INTO results (trial_id, attempt, worker_id, "
          "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
          "params, latency_ms, train_seconds, epochs, device, metrics_proto, "
@@ -458,7 +533,12 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "train_loss = x.train_loss, epochs = x.epochs, device = x.device, "
          "throughput_images_per_second = x.throughput, "
          "train_images_per_second = x.train_ips, "
-         "simulated_seconds = x.simulated_seconds, reason = '', "
+         "simulated_seconds = x.simulated_seconds, "
+         "val_balanced_accuracy = x.val_balanced_accuracy, "
+         "val_macro_f1 = x.val_macro_f1, "
+         "val_class_recall = x.val_class_recall::float8[], "
+         "test_balanced_accuracy = x.test_balanced_accuracy, "
+         "test_macro_f1 = x.test_macro_f1, reason = '', "
          "updated_at = now() FROM x WHERE c.id = x.candidate_id AND c.id = "
          "ANY ((SELECT candidates FROM ids)::bigint[])"},
         {"store_result",
@@ -478,7 +558,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "latency_iqr_ms = $11, train_seconds = $12, train_loss = $13, "
          "epochs = $14, device = $15, throughput_images_per_second = $17, "
          "train_images_per_second = $18, simulated_seconds = $19, "
-         "reason = '', updated_at = now() WHERE id = $5"},
+         "val_balanced_accuracy = $20, val_macro_f1 = $21, "
+         "val_class_recall = $22::float8[], test_balanced_accuracy = $23, "
+         "test_macro_f1 = $24, reason = '', updated_at = now() WHERE id = $5"},
         {"end_attempt",
          "WITH t AS (UPDATE trials SET status = $2::text, "
          "worker_id = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE worker_id "
@@ -526,37 +608,11 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT count(*) FILTER (WHERE status = 'QUEUED'),"
          "  count(*) FILTER (WHERE status = 'FAILED') FROM u"},
         // Keeps a model when its candidate is a final re-training or ranks
-        // among the spec.keep_models best search candidates by val_accuracy
-        // (ties by seq). The spec's JSON omits a zero keep_models.
-        {"keep_model",
-         "WITH me AS (SELECT c.id, c.experiment_id, c.final_of, c.val_accuracy,"
-         "  c.seq, coalesce((e.spec->>'keep_models')::int, 0) AS keep "
-         "  FROM candidates c JOIN experiments e ON e.id = c.experiment_id "
-         "  WHERE c.id = $1), "
-         "rank AS (SELECT count(*) AS better FROM candidates o, me "
-         "  WHERE o.experiment_id = me.experiment_id AND o.final_of IS NULL "
-         "AND NOT o.supernet "
-         "  AND o.state = 'EVALUATED' AND o.id <> me.id AND "
-         "  (o.val_accuracy > me.val_accuracy OR (o.val_accuracy = "
-         "   me.val_accuracy AND o.seq < me.seq))) "
-         "INSERT INTO artifacts (hash, kind, experiment_id, candidate_id, "
-         "size, "
-         "  data) "
-         "SELECT 'torchscript/' || me.id, 'torchscript', me.experiment_id, "
-         "  me.id, length($2::bytea), $2::bytea FROM me, rank "
-         "WHERE me.final_of IS NOT NULL OR rank.better < me.keep "
-         "ON CONFLICT (hash) DO UPDATE SET data = EXCLUDED.data, "
-         "  size = EXCLUDED.size, created_at = now()"},
-        {"prune_models",
-         "DELETE FROM artifacts a USING candidates c "
-         "WHERE a.kind = 'torchscript' AND a.experiment_id = $1 AND "
-         "c.id = a.candidate_id AND c.final_of IS NULL AND NOT c.supernet AND "
-         "c.id NOT IN ("
-         "  SELECT id FROM candidates WHERE experiment_id = $1 AND "
-         "  final_of IS NULL AND NOT supernet AND state = 'EVALUATED' "
-         "  ORDER BY val_accuracy DESC NULLS LAST, seq LIMIT (SELECT "
-         "  coalesce((spec->>'keep_models')::int, 0) FROM experiments "
-         "  WHERE id = $1))"},
+        // among the spec.keep_models best search candidates by the
+        // objective metric (ties by seq). The spec's JSON omits a zero
+        // keep_models.
+        {"keep_model", kKeepModel},
+        {"prune_models", kPruneModels},
         {"get_model",
          // The final re-training's model first, then the candidate's own.
          "SELECT a.data, c.id, c.final_of IS NOT NULL, r.metrics_proto "
@@ -608,6 +664,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
   }();
   return *statements;
 }
+
+#undef NAS_LISTED_SPEC
+#undef NAS_OBJECTIVE_VALUE
 
 }  // namespace store_internal
 }  // namespace nas

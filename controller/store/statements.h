@@ -19,6 +19,11 @@ namespace store_internal {
 // (name, SQL text) of every prepared statement, list_candidates_* included.
 const std::vector<std::pair<std::string, std::string>>& Statements();
 
+// Each running experiment's id and best value of its objective metric
+// among its evaluated search candidates (0 before the first), for
+// Store::Stats.
+extern const char kRunningBestObjective[];
+
 // ListCandidates' order_by whitelist: user text only selects an entry.
 struct OrderBy {
   const char* key;   // CandidateQuery::order_by without the "-" prefix
@@ -26,8 +31,10 @@ struct OrderBy {
   const char* desc;  // ORDER BY clause, descending
 };
 
-// The whitelist entry for `key` ("seq", "val_accuracy", "macs", "params",
-// "latency_ms"), or nullptr for anything else.
+// The whitelist entry for `key` ("seq", "val_accuracy",
+// "val_balanced_accuracy", "val_macro_f1", "macs", "params", "latency_ms",
+// "objective": the experiment's objective.metric), or nullptr for anything
+// else.
 const OrderBy* FindOrderBy(absl::string_view key);
 
 // Name of the prepared list_candidates statement for `o` in that direction.

@@ -17,6 +17,7 @@
 #include "controller/store/migrations.h"
 #include "controller/store/pool.h"
 #include "controller/store/rows.h"
+#include "controller/store/statements.h"
 
 namespace nas {
 
@@ -306,13 +307,8 @@ absl::StatusOr<OpsStats> Store::GetOpsStats() {
                    "experiments e ON e.id = t.experiment_id WHERE t.status = "
                    "'QUEUED' AND e.state = 'RUNNING'")[0]
                 .as<double>();
-        for (const pqxx::row& row : txn.exec(
-                 "SELECT e.id, coalesce(max(c.val_accuracy), 0)::float8 FROM "
-                 "experiments e LEFT JOIN candidates c ON c.experiment_id = "
-                 "e.id AND c.state = 'EVALUATED' AND c.final_of IS NULL AND "
-                 "NOT "
-                 "c.supernet "
-                 "WHERE e.state = 'RUNNING' GROUP BY e.id")) {
+        for (const pqxx::row& row :
+             txn.exec(store_internal::kRunningBestObjective)) {
           out.running_best_val_accuracy[row[0].as<int64_t>()] =
               row[1].as<double>();
         }

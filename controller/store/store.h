@@ -134,8 +134,9 @@ struct OpsStats {
   std::map<std::string, int64_t> trials_by_status;
   // Age of the oldest QUEUED trial of a RUNNING experiment (0 when none).
   double oldest_queued_seconds = 0;
-  // Best validation accuracy of the evaluated search candidates of each
-  // RUNNING experiment (0 before the first result).
+  // Best value of the objective metric (objective.metric: val_accuracy
+  // unless the spec names another) of the evaluated search candidates of
+  // each RUNNING experiment (0 before the first result).
   std::map<int64_t, double> running_best_val_accuracy;
 };
 
@@ -153,7 +154,9 @@ struct TrialCost {
 struct CandidateQuery {
   int64_t experiment_id = 0;
   v1::CandidateState state = v1::CANDIDATE_STATE_UNSPECIFIED;  // = all
-  // "seq", "val_accuracy", "macs", "params", "latency_ms", optional "-" prefix
+  // "seq", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "macs",
+  // "params", "latency_ms", "objective" (the experiment's objective.metric,
+  // common/objective.h), optional "-" prefix
   // for descending. Anything else: InvalidArgument naming order_by.
   std::string order_by = "seq";
   int32_t offset = 0;

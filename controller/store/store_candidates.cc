@@ -143,7 +143,8 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
   if (order_by == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "order_by: unknown field \"", query.order_by,
-        "\"; expected seq, val_accuracy, macs, params or latency_ms, "
+        "\"; expected seq, val_accuracy, val_balanced_accuracy, val_macro_f1, "
+        "objective, macs, params or latency_ms, "
         "optionally prefixed with -"));
   }
   if (query.offset < 0)

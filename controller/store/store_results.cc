@@ -23,6 +23,7 @@
 namespace nas {
 
 using store_internal::Bytes;
+using store_internal::Float8Array;
 using store_internal::JsonParam;
 
 namespace {
@@ -171,7 +172,9 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
       m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(), m.train_loss(),
       m.epochs(), m.device(), pqxx::binarystring(m.SerializeAsString()),
       m.throughput_images_per_second(), m.train_images_per_second(),
-      m.simulated_seconds());
+      m.simulated_seconds(), m.val_balanced_accuracy(), m.val_macro_f1(),
+      Float8Array(m.val_class_recall()), m.test_balanced_accuracy(),
+      m.test_macro_f1());
   if (t.supernet) {
     const std::string hash = Sha256Hex(model);
     StoreChunked(txn, hash, "supernet", model, chunk_bytes);
@@ -282,6 +285,14 @@ absl::StatusOr<std::vector<Store::ResultStored>> Store::RecordResults(
               num(m.throughput_images_per_second()));
           f["train_ips"].set_string_value(num(m.train_images_per_second()));
           f["simulated_seconds"].set_string_value(num(m.simulated_seconds()));
+          f["val_balanced_accuracy"].set_string_value(
+              num(m.val_balanced_accuracy()));
+          f["val_macro_f1"].set_string_value(num(m.val_macro_f1()));
+          f["val_class_recall"].set_string_value(
+              Float8Array(m.val_class_recall()));
+          f["test_balanced_accuracy"].set_string_value(
+              num(m.test_balanced_accuracy()));
+          f["test_macro_f1"].set_string_value(num(m.test_macro_f1()));
         }
         if (rows.values_size() > 0) {
           NAS_ASSIGN_OR_RETURN(const std::string json,

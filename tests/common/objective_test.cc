@@ -62,5 +62,52 @@ TEST(Objective, ScalarFitnessAndVector) {
   EXPECT_FALSE(IsCostMetric("test_accuracy"));
 }
 
+// objective.metric picks the value ScalarFitness, MnasReward and
+// ObjectiveVector use; test metrics never matter.
+TEST(Objective, MetricSelectsTheValue) {
+  v1::EvaluationMetrics m = Metrics(0.9, 300, 20, 1.5);
+  m.set_val_balanced_accuracy(0.6);
+  m.set_val_macro_f1(0.55);
+  m.add_val_class_recall(0.95);
+  m.add_val_class_recall(0.25);
+  m.set_test_balanced_accuracy(0.01);
+  m.set_test_macro_f1(0.01);
+  v1::ObjectiveSpec o;
+  EXPECT_EQ(ObjectiveMetricName(o), "val_accuracy");
+  EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), 0.9);
+  o.set_metric("val_balanced_accuracy");
+  EXPECT_DOUBLE_EQ(ScalarFitness(o, m), 0.6);
+  EXPECT_EQ(CanonicalObjectiveMetric(o), "val_balanced_accuracy");
+  o.set_metric("val_macro_f1");
+  EXPECT_DOUBLE_EQ(ScalarFitness(o, m), 0.55);
+  o.set_metric("val_recall:defect");
+  o.set_metric_class(1);
+  EXPECT_DOUBLE_EQ(ScalarFitness(o, m), 0.25);
+  EXPECT_EQ(CanonicalObjectiveMetric(o), "val_recall:1");
+  o.add_minimize("macs");
+  EXPECT_EQ(ObjectiveVector(o, m), (std::vector<double>{0.25, -300}));
+  o.mutable_reward()->set_metric("params");
+  o.mutable_reward()->set_target(10);
+  EXPECT_NEAR(MnasReward(o, m), 0.25 * std::pow(2.0, -0.07), 1e-12);
+  EXPECT_NEAR(ScalarFitness(o, m), 0.25 * std::pow(2.0, -0.07), 1e-12);
+  // A result without per-class recall (stored before class metrics).
+  o.set_metric_class(5);
+  EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), 0);
+}
+
+TEST(Objective, ResolveRecallClass) {
+  v1::DataSpec d;
+  d.set_classes(3);
+  d.add_class_names("defect");
+  d.add_class_names("good");
+  d.add_class_names("2");
+  EXPECT_EQ(*ResolveRecallClass("good", d), 1);
+  EXPECT_EQ(*ResolveRecallClass("2", d), 2);  // names first
+  EXPECT_EQ(*ResolveRecallClass("0", d), 0);
+  EXPECT_FALSE(ResolveRecallClass("3", d).ok());
+  EXPECT_FALSE(ResolveRecallClass("-1", d).ok());
+  EXPECT_FALSE(ResolveRecallClass("cat", d).ok());
+}
+
 }  // namespace
 }  // namespace nas

@@ -122,5 +122,22 @@ TEST(ValidateMetrics, RefusesUnstorableDevice) {
               StatusIs(absl::StatusCode::kInvalidArgument, "metrics.device: "));
 }
 
+TEST(ValidateMetrics, ClassBalancedMetricsAreFractions) {
+  auto m = Good();
+  m.set_val_balanced_accuracy(0.5);
+  m.set_val_macro_f1(0.4);
+  m.add_val_class_recall(1);
+  m.add_val_class_recall(0);
+  NAS_EXPECT_OK(ValidateMetrics(m));
+  m.set_test_macro_f1(1.5);
+  EXPECT_THAT(ValidateMetrics(m),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "metrics.test_macro_f1: must be a number in [0, 1]"));
+  m.set_test_macro_f1(0);
+  m.add_val_class_recall(std::nan(""));
+  EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           "metrics.val_class_recall[2]: "));
+}
+
 }  // namespace
 }  // namespace nas

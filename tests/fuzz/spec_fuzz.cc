@@ -52,8 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<const nas::SearchSpace*> space =
       nas::GetSearchSpace(spec->search_space().name());
   NAS_FUZZ_CHECK(space.ok(), "an accepted spec names a known space");
-  absl::StatusOr<nas::InputShape> input =
-      nas::DatasetShape(spec->evaluation().dataset());
+  absl::StatusOr<nas::InputShape> input = nas::DatasetShape(spec->evaluation());
   if (!input.ok()) return 0;
   std::mt19937_64 rng(size);
   for (int i = 0; i < 2; ++i) {

@@ -395,8 +395,7 @@ TEST(Examples, AllValidateAndConstraintsAreSatisfiable) {
     absl::StatusOr<const SearchSpace*> space =
         GetSearchSpace(spec->search_space().name());
     NAS_ASSERT_OK(space);
-    absl::StatusOr<InputShape> input =
-        DatasetShape(spec->evaluation().dataset());
+    absl::StatusOr<InputShape> input = DatasetShape(spec->evaluation());
     NAS_ASSERT_OK(input);
     std::mt19937_64 rng(1);
     int feasible = 0;

@@ -26,6 +26,9 @@ TEST(MedianRule, StopsBelowTheMedianOnly) {
   EXPECT_THAT(
       DecideStop(r, 1, 10, 0.55, others).reason,
       HasSubstr("median rule at epoch 1: val_accuracy 0.5500 < median 0.6000"));
+  // The reason names the progress metric (objective.metric).
+  EXPECT_THAT(DecideStop(r, 1, 10, 0.55, others, "val_recall:3").reason,
+              HasSubstr("epoch 1: val_recall:3 0.5500 < median 0.6000"));
   EXPECT_FALSE(DecideStop(r, 1, 10, 0.6, others).stop);  // equal continues
   EXPECT_FALSE(DecideStop(r, 1, 10, 0.9, others).stop);
 }

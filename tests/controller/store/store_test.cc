@@ -1035,6 +1035,105 @@ TEST_F(StoreTest, RecordResultStoresOnce) {
   EXPECT_EQ(counts->trials_running(), 0);
 }
 
+// The class-balanced metrics (0016) are stored by both write paths (one
+// result, group commit) and read back into Candidate.metrics, exactly;
+// listings order by them.
+TEST_F(StoreTest, ClassMetricsRoundTripOnBothWritePaths) {
+  const int64_t exp = NewExperiment(3);
+  std::vector<LeasedTrial> leased;
+  for (const char* w : {"w1", "w2", "w3"}) {
+    auto t = store_->LeaseTrial(w, Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    leased.push_back(**t);
+  }
+  auto metrics = [](double balanced, double f1) {
+    v1::EvaluationMetrics m = MakeMetrics(0.9);
+    m.set_val_balanced_accuracy(balanced);
+    m.set_val_macro_f1(f1);
+    m.add_val_class_recall(0.123456789012345678);
+    m.add_val_class_recall(1);
+    m.add_val_class_recall(0);
+    m.set_test_balanced_accuracy(balanced / 2);
+    m.set_test_macro_f1(f1 / 3);
+    return m;
+  };
+  const v1::EvaluationMetrics one = metrics(0.61, 0.5);
+  const v1::EvaluationMetrics batched = metrics(0.7, 0.3);
+  const v1::EvaluationMetrics plain = MakeMetrics(0.5);  // no class metrics
+  NAS_ASSERT_OK(
+      store_->RecordResult(leased[0].trial_id, leased[0].attempt, "w1", one));
+  const std::string w2 = "w2", w3 = "w3", none;
+  auto stored = store_->RecordResults(
+      {{leased[1].trial_id, leased[1].attempt, &w2, &batched, &none},
+       {leased[2].trial_id, leased[2].attempt, &w3, &plain, &none}});
+  NAS_ASSERT_OK(stored);
+  for (const auto& r : *stored) NAS_ASSERT_OK(r.status);
+  EXPECT_TRUE(
+      SameMessage(GetCandidate(exp, leased[0].candidate_id).metrics(), one));
+  EXPECT_TRUE(SameMessage(GetCandidate(exp, leased[1].candidate_id).metrics(),
+                          batched));
+  EXPECT_TRUE(
+      SameMessage(GetCandidate(exp, leased[2].candidate_id).metrics(), plain));
+  CandidateQuery q;
+  q.experiment_id = exp;
+  q.order_by = "-val_macro_f1";
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  ASSERT_EQ(page->candidates.size(), 3u);
+  EXPECT_EQ(page->candidates[0].id(), leased[0].candidate_id);
+  q.order_by = "-val_balanced_accuracy";
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->candidates[0].id(), leased[1].candidate_id);
+  // Restart replay reads results' protos: the metrics are all there.
+  auto results = store_->ListResults(exp);
+  NAS_ASSERT_OK(results);
+  ASSERT_EQ(results->size(), 3u);
+  for (const auto& r : *results) {
+    if (r.candidate_id == leased[1].candidate_id) {
+      EXPECT_TRUE(SameMessage(r.metrics, batched));
+    }
+  }
+}
+
+// "-objective" lists best first by the experiment's objective.metric, and
+// the running-best gauge reads the same metric.
+TEST_F(StoreTest, ObjectiveOrderAndRunningBestFollowTheSpecsMetric) {
+  v1::ExperimentSpec spec = MakeSpec(TestName());
+  spec.mutable_objective()->set_metric("val_recall:b");
+  spec.mutable_objective()->set_metric_class(1);
+  auto exp = store_->CreateExperiment(spec, 1);
+  NAS_ASSERT_OK(exp);
+  NAS_ASSERT_OK(store_->InsertCandidates(
+      *exp, {MakeCandidate(0), MakeCandidate(1), MakeCandidate(2)}));
+  const double accuracy[] = {0.9, 0.5, 0.7};
+  const double recall_b[] = {0.1, 0.8, 0.4};
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto t = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    v1::EvaluationMetrics m = MakeMetrics(accuracy[i]);
+    m.add_val_class_recall(0.5);
+    m.add_val_class_recall(recall_b[i]);
+    NAS_ASSERT_OK(store_->RecordResult((*t)->trial_id, (*t)->attempt, "w1", m));
+    ids.push_back((*t)->candidate_id);
+  }
+  CandidateQuery q;
+  q.experiment_id = *exp;
+  q.order_by = "-objective";
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  ASSERT_EQ(page->candidates.size(), 3u);
+  EXPECT_EQ(page->candidates[0].id(), ids[1]);
+  EXPECT_EQ(page->candidates[1].id(), ids[2]);
+  EXPECT_EQ(page->candidates[2].id(), ids[0]);
+  auto stats = store_->GetOpsStats();
+  NAS_ASSERT_OK(stats);
+  EXPECT_DOUBLE_EQ(stats->running_best_val_accuracy.at(*exp), 0.8);
+}
+
 // A controller that becomes active gives running trials a full lease: one
 // that ran out while no controller could renew it is not expired, and its
 // worker's result is still taken.
