@@ -28,15 +28,15 @@ ConfusionMatrix Example() {
 TEST(ClassMetricsTest, HandComputed) {
   const ClassMetrics c = ComputeClassMetrics(Example());
   EXPECT_DOUBLE_EQ(c.accuracy, 4.0 / 10);
-  EXPECT_THAT(c.recall, ElementsAre(DoubleEq(0.75), DoubleEq(0.5),
-                                    DoubleEq(0.0)));
+  EXPECT_THAT(c.recall,
+              ElementsAre(DoubleEq(0.75), DoubleEq(0.5), DoubleEq(0.0)));
   // Precision: class 0 3/7, class 1 1/2, class 2 0/1.
-  EXPECT_THAT(c.precision, ElementsAre(DoubleEq(3.0 / 7), DoubleEq(0.5),
-                                       DoubleEq(0.0)));
+  EXPECT_THAT(c.precision,
+              ElementsAre(DoubleEq(3.0 / 7), DoubleEq(0.5), DoubleEq(0.0)));
   // F1 = 2pr/(p+r): class 0 2*(3/7)(3/4)/(3/7+3/4) = 6/11, class 1 0.5,
   // class 2 0 (precision and recall 0).
-  EXPECT_THAT(c.f1, ElementsAre(DoubleEq(6.0 / 11), DoubleEq(0.5),
-                                DoubleEq(0.0)));
+  EXPECT_THAT(c.f1,
+              ElementsAre(DoubleEq(6.0 / 11), DoubleEq(0.5), DoubleEq(0.0)));
   EXPECT_DOUBLE_EQ(c.balanced_accuracy, (0.75 + 0.5 + 0) / 3);
   EXPECT_DOUBLE_EQ(c.macro_f1, (6.0 / 11 + 0.5 + 0) / 3);
   EXPECT_THAT(c.support, ElementsAre(4, 2, 4));

@@ -99,7 +99,8 @@ TEST(TorchScriptExportTest, PerChannelNormalization) {
   torch::jit::Module loaded = torch::jit::load(in, torch::kCPU);
   torch::NoGradGuard no_grad;
   const torch::Tensor images = torch::rand({4, 3, 16, 16});
-  const torch::Tensor mean = torch::tensor({0.1f, 0.2f, 0.3f}).view({1, 3, 1, 1});
+  const torch::Tensor mean =
+      torch::tensor({0.1f, 0.2f, 0.3f}).view({1, 3, 1, 1});
   const torch::Tensor std =
       torch::tensor({0.5f, 0.25f, 0.125f}).view({1, 3, 1, 1});
   const torch::Tensor want = net->forward(images.sub(mean).div(std));

@@ -1,7 +1,6 @@
 #include "worker/trainer.h"
 
 #include <ATen/autocast_mode.h>
-
 #include <unistd.h>
 
 #include <algorithm>

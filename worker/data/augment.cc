@@ -17,8 +17,8 @@ torch::Tensor Pad(const torch::Tensor& x, int64_t padding,
   TORCH_CHECK(!pad_values.empty() &&
                   (pad_values.size() == 1 ||
                    static_cast<int64_t>(pad_values.size()) == x.size(1)),
-              "RandomCrop: ", pad_values.size(), " pad values for ",
-              x.size(1), " channels");
+              "RandomCrop: ", pad_values.size(), " pad values for ", x.size(1),
+              " channels");
   if (std::all_of(pad_values.begin(), pad_values.end(),
                   [&](double v) { return v == pad_values[0]; })) {
     return F::pad(x, F::PadFuncOptions({padding, padding, padding, padding})
@@ -26,12 +26,11 @@ torch::Tensor Pad(const torch::Tensor& x, int64_t padding,
                          .value(pad_values[0]));
   }
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  torch::Tensor padded =
-      torch::tensor(pad_values, torch::kFloat64)
-          .to(x.options())
-          .view({1, c, 1, 1})
-          .expand({n, c, h + 2 * padding, w + 2 * padding})
-          .contiguous();
+  torch::Tensor padded = torch::tensor(pad_values, torch::kFloat64)
+                             .to(x.options())
+                             .view({1, c, 1, 1})
+                             .expand({n, c, h + 2 * padding, w + 2 * padding})
+                             .contiguous();
   padded.narrow(2, padding, h).narrow(3, padding, w).copy_(x);
   return padded;
 }

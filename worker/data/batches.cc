@@ -22,9 +22,9 @@ Normalizer::Normalizer(const std::vector<double>& mean,
     : mean_(mean.empty() ? std::vector<double>{0} : mean),
       std_(std.empty() ? std::vector<double>{1} : std),
       device_(device),
-      t255_(torch::full({}, 255.0, torch::TensorOptions()
-                                       .dtype(torch::kFloat32)
-                                       .device(device))),
+      t255_(torch::full(
+          {}, 255.0,
+          torch::TensorOptions().dtype(torch::kFloat32).device(device))),
       tmean_(ChannelTensor(mean_, device)),
       tstd_(ChannelTensor(std_, device)) {}
 
@@ -136,7 +136,8 @@ bool BatchStream::Next(torch::Tensor* x, torch::Tensor* y) {
   torch::Tensor images, labels;
   if (!NextRaw(&images, &labels)) return false;
   const bool non_blocking = pin_;
-  *x = normalizer_(images.to(normalizer_.device(), /*non_blocking=*/non_blocking));
+  *x = normalizer_(
+      images.to(normalizer_.device(), /*non_blocking=*/non_blocking));
   *y = labels.to(normalizer_.device(), /*non_blocking=*/non_blocking);
   return true;
 }

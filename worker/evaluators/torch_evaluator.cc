@@ -32,8 +32,8 @@
 #include "worker/evaluators/evaluator.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"  // CountParameters
-#include "worker/profiler.h"
 #include "worker/models/supernet.h"
+#include "worker/profiler.h"
 #include "worker/torchscript_export.h"
 #include "worker/trainer.h"
 
@@ -108,49 +108,6 @@ absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
   return s;
 }
 
-// Fashion-MNIST (Debian's dataset-fashion-mnist), as the spec's defaults
-// describe it.
-constexpr char kFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
-constexpr double kFashionMnistMean = 0.2860;
-constexpr double kFashionMnistStd = 0.3530;
-
-// `e` with `data` filled in for the preset when the controller left it
-// empty (controllers before issue 17, tests): format idx, the four files
-// of data_dir, 1 x 28 x 28, 10 classes, mean 0.2860, std 0.3530, 10,000
-// validation images unless val_samples says otherwise. InvalidArgument for
-// an unknown preset.
-absl::StatusOr<v1::EvaluationSpec> WithPresetData(const v1::EvaluationSpec& e) {
-  if (!e.data().format().empty()) return e;
-  if (!e.dataset().empty() && e.dataset() != "fashion_mnist") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown dataset '", e.dataset(),
-        "' (known: fashion_mnist; describe other data in evaluation.data)"));
-  }
-  v1::EvaluationSpec out = e;
-  const std::string dir =
-      e.data_dir().empty() ? kFashionMnistDir : e.data_dir();
-  v1::DataSpec& d = *out.mutable_data();
-  d.set_format("idx");
-  d.mutable_train()->set_images(dir + "/train-images-idx3-ubyte.gz");
-  d.mutable_train()->set_labels(dir + "/train-labels-idx1-ubyte.gz");
-  d.mutable_test()->set_images(dir + "/t10k-images-idx3-ubyte.gz");
-  d.mutable_test()->set_labels(dir + "/t10k-labels-idx1-ubyte.gz");
-  d.set_height(28);
-  d.set_width(28);
-  d.set_channels(1);
-  d.set_classes(10);
-  for (const char* name :
-       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-        "Shirt", "Sneaker", "Bag", "Ankle boot"}) {
-    d.add_class_names(name);
-  }
-  d.set_normalization("explicit");
-  d.add_mean(kFashionMnistMean);
-  d.add_std(kFashionMnistStd);
-  if (out.val_samples() == 0) out.set_val_samples(10000);
-  return out;
-}
-
 // The fields of `e` that decide the dataset (the data cache's key).
 std::string DataKey(const v1::EvaluationSpec& e) {
   v1::EvaluationSpec k;
@@ -179,8 +136,8 @@ absl::StatusOr<std::vector<double>> ResolveClassWeights(
     std::vector<double> w(k, 0);
     double sum = 0;
     int present = 0;
-    for (int c = 0; c < k && c < static_cast<int>(data.train_class_counts.size());
-         ++c) {
+    for (int c = 0;
+         c < k && c < static_cast<int>(data.train_class_counts.size()); ++c) {
       if (data.train_class_counts[c] <= 0) continue;
       w[c] = 1.0 / static_cast<double>(data.train_class_counts[c]);
       sum += w[c];
@@ -199,8 +156,8 @@ absl::StatusOr<std::vector<double>> ResolveClassWeights(
     double sum = 0;
     for (double v : e.class_weights()) {
       if (!(v >= 0) || !std::isfinite(v)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "class_weights: ", v, " is not a finite weight >= 0"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("class_weights: ", v, " is not a finite weight >= 0"));
       }
       sum += v;
     }
@@ -210,9 +167,8 @@ absl::StatusOr<std::vector<double>> ResolveClassWeights(
     return std::vector<double>(e.class_weights().begin(),
                                e.class_weights().end());
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("class_weighting '", mode,
-                   "' is not one of none, auto, explicit"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "class_weighting '", mode, "' is not one of none, auto, explicit"));
 }
 
 // Class metrics of `model` on `split`: eval mode, no grad, big batches in
@@ -226,9 +182,9 @@ ClassMetrics ScoreSplit(CandidateNet& model, const Split& split,
   torch::NoGradGuard no_grad;
   model.eval();
   const torch::Device device = normalizer.device();
-  torch::Tensor counts = torch::zeros(
-      {int64_t{classes} * classes},
-      torch::TensorOptions().dtype(torch::kInt64).device(device));
+  torch::Tensor counts =
+      torch::zeros({int64_t{classes} * classes},
+                   torch::TensorOptions().dtype(torch::kInt64).device(device));
   BatchStream batches(split, InOrder(n), kBatch, normalizer);
   torch::Tensor x, y;
   while (batches.Next(&x, &y)) {
@@ -387,8 +343,8 @@ class TorchEvaluator final : public Evaluator {
                    static_cast<long long>(data->train.size()),
                    static_cast<long long>(data->val.size()),
                    static_cast<long long>(data->test.size()),
-                   data->shape.channels, data->shape.height,
-                   data->shape.width, data->shape.classes, SecondsSince(t0));
+                   data->shape.channels, data->shape.height, data->shape.width,
+                   data->shape.classes, SecondsSince(t0));
     }
     cache_.insert(cache_.begin(), CachedData{key, data});
     if (cache_.size() > kMaxCachedData) cache_.pop_back();
@@ -397,8 +353,9 @@ class TorchEvaluator final : public Evaluator {
 
   absl::StatusOr<v1::EvaluationMetrics> EvaluateOrThrow(
       const v1::Trial& trial, const ProgressCallback& on_epoch) {
-    NAS_ASSIGN_OR_RETURN(const v1::EvaluationSpec spec,
-                         WithPresetData(trial.evaluation()));
+    // A spec without `data` (older controllers, tests) gets the
+    // Fashion-MNIST preset from LoadDataset.
+    const v1::EvaluationSpec& spec = trial.evaluation();
     if (spec.mode() == v1::TABULAR) {
       return absl::UnimplementedError(
           absl::StrCat("evaluation mode ", v1::EvaluationMode_Name(spec.mode()),
@@ -459,8 +416,8 @@ class TorchEvaluator final : public Evaluator {
 
     // A final re-training learns from the training and validation images
     // together; there is no validation score to report (0).
-    const Split train = trial.final_training() ? data->train.Concat(data->val)
-                                               : data->train;
+    const Split train =
+        trial.final_training() ? data->train.Concat(data->val) : data->train;
     const int classes = data->shape.classes;
 
     const TrainOptions to =
@@ -472,8 +429,9 @@ class TorchEvaluator final : public Evaluator {
     Trainer trainer(model, to, device_, steps_per_epoch * ts.epochs);
     const Clock::time_point t0 = Clock::now();
     ClassMetrics val = ComputeClassMetrics(ConfusionMatrix(classes));
-    const std::string score_name =
-        progress_metric.name == "val_accuracy" ? "val_acc" : progress_metric.name;
+    const std::string score_name = progress_metric.name == "val_accuracy"
+                                       ? "val_acc"
+                                       : progress_metric.name;
     const EpochLoop loop = RunEpochs(
         trainer, train, normalizer, ts.epochs, steps_per_epoch, tag,
         score_name.c_str(),
@@ -599,8 +557,7 @@ class TorchEvaluator final : public Evaluator {
         trainer, data.train, normalizer, ts.epochs, steps_per_epoch, tag,
         "probe_acc",
         [&] {
-          return SupernetProbeAccuracy(*net, search_space, data.val,
-                                       normalizer,
+          return SupernetProbeAccuracy(*net, search_space, data.val, normalizer,
                                        static_cast<uint64_t>(ts.seed));
         },
         on_epoch);
@@ -718,8 +675,8 @@ class TorchEvaluator final : public Evaluator {
     const int64_t finetune = std::max(0, so.finetune_steps());
     torch::Tensor calib_y;
     const torch::Tensor calib_x = CalibrationImages(
-        dataset, normalizer, ts.seed, std::max(calib_batches, finetune) * ts.batch_size,
-        &calib_y);
+        dataset, normalizer, ts.seed,
+        std::max(calib_batches, finetune) * ts.batch_size, &calib_y);
     double train_loss = 0;
     if (finetune > 0) {
       TrainOptions to =

@@ -18,8 +18,7 @@ namespace nas {
 namespace {
 
 // n images of c x 2 x 2 whose pixels all equal (first + i) % 256, label i % k.
-std::shared_ptr<const ImageSet> Images(int64_t n, int64_t c, int first,
-                                       int k) {
+std::shared_ptr<const ImageSet> Images(int64_t n, int64_t c, int first, int k) {
   auto s = std::make_shared<ImageSet>();
   s->images = torch::arange(first, first + n, torch::kInt64)
                   .remainder(256)
@@ -55,8 +54,8 @@ TEST(NormalizerTest, PerChannel) {
   const Normalizer norm({0.5, 0.25, 0}, {0.5, 0.25, 1}, torch::kCPU);
   const torch::Tensor x =
       torch::full({1, 3, 1, 1}, 255, torch::kInt64).to(torch::kUInt8);
-  EXPECT_TRUE(torch::allclose(norm(x).flatten(),
-                              torch::tensor({1.0f, 3.0f, 1.0f})));
+  EXPECT_TRUE(
+      torch::allclose(norm(x).flatten(), torch::tensor({1.0f, 3.0f, 1.0f})));
   const std::vector<double> bg = norm.Background();
   ASSERT_EQ(bg.size(), 3u);
   EXPECT_DOUBLE_EQ(bg[0], -1);
@@ -112,9 +111,9 @@ TEST(AugmentTest, PerChannelPadValues) {
   EXPECT_EQ(out[0][1][0][0].item<float>(), 3);
   EXPECT_EQ(out[0][1][1][1].item<float>(), 0);
   // Equal values: the same as the single-value crop.
-  EXPECT_TRUE(torch::equal(
-      RandomCrop(x, 1, std::vector<double>{0.5, 0.5}, off, off),
-      RandomCrop(x, 1, 0.5, off, off)));
+  EXPECT_TRUE(
+      torch::equal(RandomCrop(x, 1, std::vector<double>{0.5, 0.5}, off, off),
+                   RandomCrop(x, 1, 0.5, off, off)));
 }
 
 // ---------------------------------------------------------------------------
@@ -182,8 +181,8 @@ TEST(BatchStreamTest, BitIdenticalToNormalizingTheWholeSplit) {
     const int64_t n = split->size();
     // Training order: both draw randperm from the global generator.
     torch::manual_seed(11);
-    const torch::Tensor old_perm = torch::randperm(
-        n, torch::TensorOptions().dtype(torch::kInt64));
+    const torch::Tensor old_perm =
+        torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
     torch::manual_seed(11);
     BatchStream batches(*split, EpochOrder(n, torch::kCPU), 128, norm);
     int64_t b = 0;
