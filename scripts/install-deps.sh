@@ -7,6 +7,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libtorch-dev libabsl-dev libpqxx-dev prometheus-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev zlib1g-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   postgresql-15 postgresql-client-15 dataset-fashion-mnist
   python3 python3-torch util-linux procps ca-certificates
   python3-grpcio python3-protobuf tmux openssl

@@ -37,6 +37,12 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (optional)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_server_name, "",
           "name in the controller's certificate (default its host)");
+ABSL_FLAG(std::string, data_root, nas::kDefaultDataRoot,
+          "comma-separated directories that trials' data files must lie "
+          "under (docs/SECURITY.md)");
+ABSL_FLAG(std::string, data_cache_dir, nas::DefaultDataCacheDir(),
+          "decoded-dataset cache (default $XDG_CACHE_HOME/nas-worker/data or "
+          "~/.cache/nas-worker/data; empty = decode into memory)");
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -65,13 +71,25 @@ int main(int argc, char** argv) {
             std::string(options.status().message()).c_str());
     return 2;
   }
+  absl::StatusOr<nas::WorkerDataOptions> data = nas::MakeWorkerDataOptions(
+      absl::GetFlag(FLAGS_data_root), absl::GetFlag(FLAGS_data_cache_dir));
+  if (!data.ok()) {
+    fprintf(stderr, "nas-worker: %s\n",
+            std::string(data.status().message()).c_str());
+    return 2;
+  }
+  std::unique_ptr<nas::WorkerMetrics> metrics;  // set before any trial
   nas::EvaluatorOptions eval_options;
   eval_options.threads = absl::GetFlag(FLAGS_threads);
+  eval_options.data_roots = data->roots;
+  eval_options.data_cache_dir = data->cache_dir;
+  eval_options.on_data_progress = [&metrics](int64_t done, int64_t total) {
+    if (metrics) metrics->DataDecodeProgress(done, total);
+  };
   // TABULAR trials are table lookups; every other mode trains.
   std::unique_ptr<nas::Evaluator> evaluator =
       nas::MakeModeRouter(nas::MakeTorchEvaluator(eval_options),
                           std::make_unique<nas::TabularEvaluator>());
-  std::unique_ptr<nas::WorkerMetrics> metrics;
   std::unique_ptr<nas::MetricsEndpoint> endpoint;
   if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
       !address.empty()) {

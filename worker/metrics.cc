@@ -65,6 +65,20 @@ WorkerMetrics::WorkerMetrics(const std::string& device)
                           "retried (controller unreachable)")
                       .Register(r)
                       .Add({});
+  decode_done_ = &prometheus::BuildGauge()
+                      .Name("nas_worker_data_decode_images_done")
+                      .Help(
+                          "Images decoded so far by the current (or last) "
+                          "one-time dataset decode into the data cache")
+                      .Register(r)
+                      .Add({});
+  decode_total_ = &prometheus::BuildGauge()
+                       .Name("nas_worker_data_decode_images_total")
+                       .Help(
+                           "Images of the current (or last) one-time "
+                           "dataset decode")
+                       .Register(r)
+                       .Add({});
   prometheus::BuildGauge()
       .Name("nas_worker_info")
       .Help("Always 1; the device this worker evaluates on")
@@ -96,5 +110,10 @@ void WorkerMetrics::EpochDone(double seconds) {
 }
 
 void WorkerMetrics::ControllerUnreachable() { unreachable_->Increment(); }
+
+void WorkerMetrics::DataDecodeProgress(int64_t done, int64_t total) {
+  decode_done_->Set(static_cast<double>(done));
+  decode_total_->Set(static_cast<double>(total));
+}
 
 }  // namespace nas

@@ -8,6 +8,7 @@
 #ifndef NAS_WORKER_METRICS_H_
 #define NAS_WORKER_METRICS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,9 @@ class WorkerMetrics {
   void EpochDone(double seconds);
   // A call to the controller failed with a retryable error.
   void ControllerUnreachable();
+  // A one-time dataset decode has done `done` of `total` images (the
+  // evaluator's data progress callback; any thread).
+  void DataDecodeProgress(int64_t done, int64_t total);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -47,6 +51,8 @@ class WorkerMetrics {
   prometheus::Gauge* busy_;
   prometheus::Counter* busy_seconds_;
   prometheus::Counter* unreachable_;
+  prometheus::Gauge* decode_done_;
+  prometheus::Gauge* decode_total_;
   // Steady seconds at EvaluationStarted; read by EvaluationEnded on the
   // same thread (no lock: see the class comment).
   double busy_since_ = 0;

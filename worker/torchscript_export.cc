@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -19,6 +20,19 @@ namespace {
 
 std::string AttributeName(const std::string& dotted) {
   return absl::StrReplaceAll(dotted, {{".", "_"}});
+}
+
+// `values` (one per channel, one for all, or none = `fallback`) as a float
+// 1 x channels x 1 x 1 tensor.
+torch::Tensor ChannelBuffer(const std::vector<double>& values, double fallback,
+                            int channels) {
+  std::vector<double> v(static_cast<size_t>(std::max(1, channels)), fallback);
+  for (size_t c = 0; c < v.size() && !values.empty(); ++c) {
+    v[c] = values[values.size() == 1 ? 0 : c];
+  }
+  return torch::tensor(v, torch::kFloat64)
+      .to(torch::kFloat32)
+      .view({1, static_cast<int64_t>(v.size()), 1, 1});
 }
 
 absl::StatusOr<std::string> ExportOrThrow(CandidateNet& net,
@@ -40,10 +54,15 @@ absl::StatusOr<std::string> ExportOrThrow(CandidateNet& net,
     module.register_buffer(AttributeName(b.key()), b.value());
   }
   // The tracer maps every tensor registered on `module` to an attribute
-  // read, so the graph refers to the module's own (named) weights.
-  const double mean = options.mean;
-  const double std = options.std;
-  auto fn = [&net, mean, std](torch::jit::Stack inputs) -> torch::jit::Stack {
+  // read, so the graph refers to the module's own (named) weights and
+  // normalization buffers.
+  const torch::Tensor mean =
+      ChannelBuffer(options.mean, 0.0, options.input.channels);
+  const torch::Tensor std =
+      ChannelBuffer(options.std, 1.0, options.input.channels);
+  module.register_buffer("input_mean", mean);
+  module.register_buffer("input_std", std);
+  auto fn = [&net, &mean, &std](torch::jit::Stack inputs) -> torch::jit::Stack {
     const torch::Tensor x = inputs.at(0).toTensor();
     return {net.forward(x.sub(mean).div(std))};
   };

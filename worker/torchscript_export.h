@@ -12,6 +12,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/spaces/search_space.h"
@@ -21,9 +22,12 @@ namespace nas {
 
 struct ExportOptions {
   InputShape input;
-  // Per-channel normalization applied inside the module: (x - mean) / std.
-  double mean = 0;
-  double std = 1;
+  // Per-channel normalization applied inside the module:
+  // (x - mean[c]) / std[c]; one value per channel, or one for all channels.
+  // Empty: mean 0, std 1. Kept in the module as float buffers
+  // `input_mean` and `input_std` (1 x C x 1 x 1).
+  std::vector<double> mean;
+  std::vector<double> std;
   std::map<std::string, std::string> extra_files;
 };
 

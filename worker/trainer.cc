@@ -22,9 +22,11 @@ std::vector<torch::Tensor> PrepareParameters(CandidateNet& model,
 }  // namespace
 
 torch::Tensor TrainingLoss(const torch::Tensor& logits, const torch::Tensor& y,
-                           double smoothing) {
-  return F::cross_entropy(
-      logits, y, F::CrossEntropyFuncOptions().label_smoothing(smoothing));
+                           double smoothing, const torch::Tensor& weight) {
+  F::CrossEntropyFuncOptions options;
+  options.label_smoothing(smoothing);
+  if (weight.defined()) options.weight(weight);
+  return F::cross_entropy(logits, y, options);
 }
 
 Trainer::Trainer(CandidateNet& model, const TrainOptions& options,
@@ -40,7 +42,12 @@ Trainer::Trainer(CandidateNet& model, const TrainOptions& options,
                      .nesterov(options.nesterov && options.momentum > 0)
                      .weight_decay(options.weight_decay)),
       scaler_(amp_),
-      augment_gen_(at::detail::createCPUGenerator(options.seed)) {}
+      augment_gen_(at::detail::createCPUGenerator(options.seed)) {
+  if (!options.class_weights.empty()) {
+    class_weights_ = torch::tensor(options.class_weights, torch::kFloat64)
+                         .to(device, torch::kFloat32);
+  }
+}
 
 double Trainer::LearningRate(int64_t step) const {
   return 0.5 * options_.learning_rate *
@@ -67,12 +74,32 @@ torch::Tensor Trainer::Step(const torch::Tensor& x, const torch::Tensor& y) {
   torch::Tensor loss;
   {
     AutocastScope autocast(amp_);
-    loss = TrainingLoss(model_.forward(input), y, options_.label_smoothing);
+    loss = TrainingLoss(model_.forward(input), y, options_.label_smoothing,
+                        class_weights_);
   }
   scaler_.Scale(loss).backward();
   scaler_.Step(optimizer_);
   ++step_;
   return loss.detach();
+}
+
+double Trainer::RunEpoch(const Split& split, const Normalizer& normalizer,
+                         const BatchCallback& on_batch) {
+  model_.train();
+  const int64_t n = split.size();
+  if (n == 0) return 0;
+  BatchStream batches(split, EpochOrder(n, device_), options_.batch_size,
+                      normalizer);
+  torch::Tensor loss_sum = torch::zeros(
+      {}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  int64_t batch = 0;
+  torch::Tensor x, y;
+  while (batches.Next(&x, &y)) {
+    const torch::Tensor loss = Step(x, y);
+    loss_sum.add_(loss, static_cast<double>(x.size(0)));
+    if (on_batch) on_batch(++batch, loss);
+  }
+  return loss_sum.item<double>() / static_cast<double>(n);
 }
 
 double Trainer::RunEpoch(const torch::Tensor& x, const torch::Tensor& y,

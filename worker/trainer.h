@@ -11,8 +11,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "worker/data/augment.h"
+#include "worker/data/batches.h"
+#include "worker/data/dataset.h"
 #include "worker/device.h"
 #include "worker/models/model_builder.h"
 
@@ -33,6 +36,9 @@ struct TrainOptions {
   double weight_decay = 5e-4;
   // Cross-entropy label smoothing in [0, 1). Default 0.
   double label_smoothing = 0;
+  // Per-class weights of the loss (one per class, >= 0); empty (default) =
+  // unweighted.
+  std::vector<double> class_weights;
   // Batch augmentation (default: none).
   AugmentOptions augment;
   // Seed of the augmentation generator. Default 1. (Batch order comes from
@@ -50,8 +56,13 @@ struct TrainOptions {
 // Mean cross entropy of `logits` (N x K) against labels `y` (N int64) with
 // label smoothing `smoothing` in [0, 1): the target distribution puts
 // 1 - smoothing + smoothing / K on the label and smoothing / K elsewhere.
+// With `weight` (float K, on the logits' device) each image's term is
+// weighted by its class and the mean divides by the sum of the weights of
+// the batch's labels: PyTorch's F.cross_entropy(logits, y, weight=weight,
+// label_smoothing=smoothing) exactly.
 torch::Tensor TrainingLoss(const torch::Tensor& logits, const torch::Tensor& y,
-                           double smoothing);
+                           double smoothing,
+                           const torch::Tensor& weight = torch::Tensor());
 
 // Called after each step with the 1-based batch index within the epoch and
 // the batch's loss (a 0-dim tensor on the device; reading it synchronises).
@@ -73,9 +84,16 @@ class Trainer {
   // CUDA unless loss scaling is on).
   torch::Tensor Step(const torch::Tensor& x, const torch::Tensor& y);
 
-  // One pass over (x, y) in a random order (torch::randperm), batch by
-  // batch, in train mode. Returns the mean training loss over the images;
-  // synchronises once, at the end.
+  // One pass over `split` in a random order (EpochOrder: torch::randperm
+  // from the device's global generator), batch by batch from a BatchStream
+  // normalized by `normalizer` (on the Trainer's device), in train mode.
+  // Returns the mean training loss over the images; synchronises once, at
+  // the end. Rethrows what gathering a batch threw.
+  double RunEpoch(const Split& split, const Normalizer& normalizer,
+                  const BatchCallback& on_batch = nullptr);
+  // The same over float images `x` already normalized on the device and
+  // labels `y` (tests, benches); the same batches as the Split overload
+  // over the same images.
   double RunEpoch(const torch::Tensor& x, const torch::Tensor& y,
                   const BatchCallback& on_batch = nullptr);
 
@@ -94,6 +112,7 @@ class Trainer {
   torch::optim::SGD optimizer_;
   LossScaler scaler_;
   torch::Generator augment_gen_;
+  torch::Tensor class_weights_;  // float32 on device_, or undefined
   int64_t step_ = 0;
 };
 

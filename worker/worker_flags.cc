@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +40,40 @@ absl::Status ReadTls(const WorkerFlags& flags, WorkerOptions* options) {
 }
 
 }  // namespace
+
+absl::StatusOr<WorkerDataOptions> MakeWorkerDataOptions(
+    const std::string& data_root, const std::string& data_cache_dir) {
+  WorkerDataOptions options;
+  for (absl::string_view root :
+       absl::StrSplit(data_root, ',', absl::SkipWhitespace())) {
+    if (root.front() != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--data_root: '", root, "' is not an absolute path"));
+    }
+    options.roots.emplace_back(root);
+  }
+  if (options.roots.empty()) {
+    return absl::InvalidArgumentError("--data_root: no directory given");
+  }
+  if (!data_cache_dir.empty() && data_cache_dir.front() != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--data_cache_dir: '", data_cache_dir, "' is not an absolute path"));
+  }
+  options.cache_dir = data_cache_dir;
+  return options;
+}
+
+std::string DefaultDataCacheDir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && xdg[0] == '/') {
+    return absl::StrCat(xdg, "/nas-worker/data");
+  }
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && home[0] == '/') {
+    return absl::StrCat(home, "/.cache/nas-worker/data");
+  }
+  return "";
+}
 
 std::string HostAndPid() {
   char host[256] = {0};

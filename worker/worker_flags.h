@@ -13,6 +13,7 @@
 #define NAS_WORKER_WORKER_FLAGS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -74,6 +75,28 @@ struct SimFleetOptions {
 // ("--workers must be in [1, 4096]"); the token.
 absl::StatusOr<SimFleetOptions> MakeSimFleetOptions(
     const SimWorkerFlags& flags);
+
+// Where nas-worker may read datasets from and keeps decoded ones.
+struct WorkerDataOptions {
+  // --data_root: the directories (absolute, as given) that every data path
+  // of a trial must lie under; see docs/SECURITY.md.
+  std::vector<std::string> roots;
+  // --data_cache_dir: the decode cache; "" = none (decode into memory).
+  std::string cache_dir;
+};
+
+// nas-worker's --data_root (comma-separated directories) and
+// --data_cache_dir. Each root must be an absolute path ("--data_root: 'x'
+// is not an absolute path") and at least one given ("--data_root: no
+// directory given"); --data_cache_dir must be absolute or "".
+absl::StatusOr<WorkerDataOptions> MakeWorkerDataOptions(
+    const std::string& data_root, const std::string& data_cache_dir);
+
+// The default of --data_root.
+inline constexpr char kDefaultDataRoot[] = "/usr/share/datasets";
+// The default of --data_cache_dir: $XDG_CACHE_HOME/nas-worker/data, else
+// $HOME/.cache/nas-worker/data, else "" (no cache).
+std::string DefaultDataCacheDir();
 
 // "<hostname>-<pid>", the default worker id.
 std::string HostAndPid();

@@ -137,7 +137,9 @@ ChildProcess* LocalCluster::StartWorker(const std::string& id,
       "--id=" + id};
   for (std::string& f :
        MergeFlags({"--threads=1", "--unreachable_timeout_seconds=60",
-                   absl::StrCat("--cache_dir=", dir_, "/cache-", id)},
+                   absl::StrCat("--cache_dir=", dir_, "/cache-", id),
+                   absl::StrCat("--data_root=/usr/share/datasets,", dir_),
+                   absl::StrCat("--data_cache_dir=", dir_, "/data-cache-", id)},
                   flags)) {
     argv.push_back(std::move(f));
   }

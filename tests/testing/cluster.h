@@ -71,7 +71,10 @@ class LocalCluster {
   // Starts nas-worker `id` (log <dir>/<id>.log) with --controller=
   // `controllers` (default: the address the client uses), --id, and the
   // defaults --threads=1, --unreachable_timeout_seconds=60,
-  // --cache_dir=<dir>/cache-<id>, each left out when `flags` sets it.
+  // --cache_dir=<dir>/cache-<id>, --data_root=/usr/share/datasets,<dir>
+  // (Debian's datasets and data a test writes under the cluster's
+  // directory), --data_cache_dir=<dir>/data-cache-<id>, each left out when
+  // `flags` sets it.
   // nullptr (and a test failure) when it cannot be spawned.
   ChildProcess* StartWorker(const std::string& id,
                             const std::vector<std::string>& flags = {},

@@ -56,8 +56,8 @@ TEST(TorchScriptExportTest, RoundTripsBothSpaces) {
       for (int k = 0; k < 3; ++k) net->forward(torch::randn({8, 1, 28, 28}));
       ExportOptions opts;
       opts.input = input;
-      opts.mean = 0.25;
-      opts.std = 0.5;
+      opts.mean = {0.25};
+      opts.std = {0.5};
       opts.extra_files["meta.json"] = "{\"genotype\":\"x\"}";
       absl::StatusOr<std::string> bytes = ExportTorchScript(*net, opts);
       ASSERT_TRUE(bytes.ok()) << bytes.status();
@@ -78,6 +78,36 @@ TEST(TorchScriptExportTest, RoundTripsBothSpaces) {
           << space_name << " genotype " << i;
     }
   }
+}
+
+// A 3-channel, 7-class network: per-channel normalization inside, kept as
+// the module's input_mean / input_std buffers.
+TEST(TorchScriptExportTest, PerChannelNormalization) {
+  const InputShape input{3, 16, 16, 7};
+  const SearchSpace* space = *GetSearchSpace("nb201");
+  std::mt19937_64 rng(3);
+  torch::manual_seed(3);
+  std::shared_ptr<CandidateNet> net =
+      Build("nb201", RandomChoices(*space, rng), input);
+  ExportOptions opts;
+  opts.input = input;
+  opts.mean = {0.1, 0.2, 0.3};
+  opts.std = {0.5, 0.25, 0.125};
+  absl::StatusOr<std::string> bytes = ExportTorchScript(*net, opts);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  std::istringstream in(*bytes);
+  torch::jit::Module loaded = torch::jit::load(in, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor images = torch::rand({4, 3, 16, 16});
+  const torch::Tensor mean =
+      torch::tensor({0.1f, 0.2f, 0.3f}).view({1, 3, 1, 1});
+  const torch::Tensor std =
+      torch::tensor({0.5f, 0.25f, 0.125f}).view({1, 3, 1, 1});
+  const torch::Tensor want = net->forward(images.sub(mean).div(std));
+  const torch::Tensor got = loaded.forward({images}).toTensor();
+  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{4, 7}));
+  EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::equal(loaded.attr("input_std").toTensor(), std));
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
 #include "worker/trainer.h"
 
 #include <ATen/autocast_mode.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <limits>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -43,6 +48,60 @@ TEST(TrainingLossTest, SmoothingAveragesOverTheBatch) {
            s * -logp[i].mean().item<double>();
   }
   EXPECT_NEAR(TrainingLoss(logits, y, s).item<double>(), sum / 2, 1e-6);
+}
+
+// Runs `script` with Debian's Python (torch, numpy) and returns its stdout.
+std::string RunPython(const std::string& script) {
+  const std::string path = ::testing::TempDir() + "/weighted_loss.py";
+  {
+    std::ofstream out(path);
+    out << script;
+  }
+  std::string output;
+  FILE* p = popen(("/usr/bin/python3 " + path + " 2>&1").c_str(), "r");
+  if (p == nullptr) return "";
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) output.append(buf, n);
+  pclose(p);
+  return output;
+}
+
+// Weighted cross entropy with and without label smoothing: the same numbers
+// as PyTorch's F.cross_entropy(logits, y, weight=w, label_smoothing=s).
+TEST(TrainingLossTest, ClassWeightsMatchPyTorch) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no python3";
+  torch::manual_seed(5);
+  const torch::Tensor logits = torch::randn({6, 4}, torch::kFloat32);
+  const torch::Tensor y = torch::tensor({0, 3, 3, 1, 2, 3}, torch::kInt64);
+  const torch::Tensor w = torch::tensor({0.5f, 2.0f, 1.0f, 0.25f});
+  std::ostringstream script;
+  script.precision(9);
+  script << "import torch, torch.nn.functional as F\n"
+         << "logits = torch.tensor([";
+  for (int64_t i = 0; i < logits.size(0); ++i) {
+    script << "[";
+    for (int64_t j = 0; j < logits.size(1); ++j) {
+      script << logits[i][j].item<float>() << ",";
+    }
+    script << "],";
+  }
+  script << "], dtype=torch.float32)\n"
+         << "y = torch.tensor([0, 3, 3, 1, 2, 3])\n"
+         << "w = torch.tensor([0.5, 2.0, 1.0, 0.25])\n"
+         << "for s in (0.0, 0.1, 0.3):\n"
+         << "  print('%.9g' % F.cross_entropy(logits, y, weight=w, "
+            "label_smoothing=s).item())\n";
+  std::istringstream out(RunPython(script.str()));
+  for (double s : {0.0, 0.1, 0.3}) {
+    double want = 0;
+    ASSERT_TRUE(out >> want) << "python3 with torch must run: " << out.str();
+    EXPECT_NEAR(TrainingLoss(logits, y, s, w).item<double>(), want, 1e-6)
+        << "label_smoothing " << s;
+  }
+  // Unit weights are the unweighted loss.
+  EXPECT_NEAR(TrainingLoss(logits, y, 0.1, torch::ones({4})).item<double>(),
+              TrainingLoss(logits, y, 0.1).item<double>(), 1e-6);
 }
 
 // A tiny CandidateNet: flatten + linear.

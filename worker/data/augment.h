@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace nas {
 
@@ -20,6 +21,9 @@ struct AugmentOptions {
   // Value of the padded pixels: the dataset's background after
   // normalisation (e.g. (0 - mean) / std). Default 0.
   double pad_value = 0;
+  // Per-channel pad values (one per channel of the batch, e.g.
+  // Normalizer::Background()); when not empty, used instead of pad_value.
+  std::vector<double> channel_pad_values;
 
   bool enabled() const { return crop_padding > 0 || horizontal_flip; }
 };
@@ -50,6 +54,14 @@ torch::Tensor AugmentBatch(const torch::Tensor& x,
 // down/right.
 torch::Tensor RandomCrop(const torch::Tensor& x, int64_t padding,
                          double pad_value, const torch::Tensor& offset_y,
+                         const torch::Tensor& offset_x,
+                         CropMethod method = CropMethod::kUnfoldIndex);
+
+// RandomCrop with one pad value per channel (pad_values.size() == C, or 1
+// for all channels); identical to RandomCrop when all values are equal.
+torch::Tensor RandomCrop(const torch::Tensor& x, int64_t padding,
+                         const std::vector<double>& pad_values,
+                         const torch::Tensor& offset_y,
                          const torch::Tensor& offset_x,
                          CropMethod method = CropMethod::kUnfoldIndex);
 

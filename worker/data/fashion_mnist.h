@@ -1,4 +1,4 @@
-// Datasets for the worker: an IDX (MNIST-format) reader, the in-memory
+// Datasets for the worker: the in-memory
 // train/validation/test splits every evaluator trains on, the small loader
 // interface other datasets implement, and the Fashion-MNIST loader.
 // Loaders are immutable and safe for concurrent use; DataSplits is a value
@@ -16,29 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/spaces/search_space.h"
+#include "worker/data/idx.h"  // ReadIdxImages, ReadIdxLabels, SeededPermutation
 
 namespace nas {
-
-// ---------------------------------------------------------------------------
-// IDX files (http://yann.lecun.com/exdb/mnist/), gzip-compressed or plain
-// (zlib's gzread reads both).
-
-struct IdxImages {
-  int64_t count = 0;
-  int rows = 0;
-  int cols = 0;
-  // count * rows * cols bytes, row-major, one image after the other.
-  std::vector<uint8_t> pixels;
-};
-
-// Reads an idx3-ubyte image file (magic 0x00000803). NotFound when `path`
-// cannot be opened; DataLoss when the file is truncated or carries trailing
-// data; InvalidArgument when the magic number or dimensions are wrong. Every
-// message names the file.
-absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path);
-
-// Reads an idx1-ubyte label file (magic 0x00000801); errors as ReadIdxImages.
-absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string& path);
 
 // ---------------------------------------------------------------------------
 // Splits and the loader interface.
@@ -109,10 +89,6 @@ class FashionMnistLoader final : public DatasetLoader {
   // the same permutation.
   absl::StatusOr<DataSplits> Load(const DataOptions& options) const override;
 };
-
-// The seeded permutation of [0, n) that FashionMnistLoader splits by; the
-// same on every platform.
-std::vector<int64_t> SeededPermutation(int64_t n, uint64_t seed);
 
 }  // namespace nas
 

@@ -5,9 +5,11 @@
 #ifndef NAS_WORKER_EVALUATORS_EVALUATOR_H_
 #define NAS_WORKER_EVALUATORS_EVALUATOR_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "nas/v1/worker.pb.h"
@@ -23,6 +25,16 @@ struct EvaluatorOptions {
   // training, peak memory stays resident; see KeepFreedMemoryForReuse in
   // worker/device.h). Process-wide. Default true.
   bool keep_freed_memory = true;
+  // Directories a trial's data files must lie under (nas-worker's
+  // --data_root; a security boundary, docs/SECURITY.md). Empty: any path
+  // (tests only).
+  std::vector<std::string> data_roots;
+  // The decode cache (nas-worker's --data_cache_dir); "" = decode into
+  // memory, no cache.
+  std::string data_cache_dir;
+  // Called while a dataset is decoded for the first time, with images done
+  // and the total (worker metrics). Optional.
+  std::function<void(int64_t done, int64_t total)> on_data_progress;
 };
 
 // One epoch's progress, passed to the callback after each epoch.

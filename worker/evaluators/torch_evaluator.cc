@@ -1,7 +1,9 @@
 // The LibTorch evaluator: trains a candidate (any space of
 // worker/models/model_builder.h) with worker/trainer.h (SGD, per-step cosine
-// learning rate, optional label smoothing and augmentation) on cached
-// in-memory data splits and measures it (worker/profiler.h).
+// learning rate, optional label smoothing, class weights and augmentation)
+// on a dataset from LoadDataset (kept for later trials with the same data
+// settings), batch by batch from its uint8 images (worker/data/batches.h),
+// and measures it (worker/profiler.h, worker/class_metrics.h).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -23,13 +25,15 @@
 #include "common/status_macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "worker/class_metrics.h"
+#include "worker/data/batches.h"
+#include "worker/data/dataset.h"
 #include "worker/device.h"
 #include "worker/evaluators/evaluator.h"
-#include "worker/data/fashion_mnist.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"  // CountParameters
-#include "worker/profiler.h"
 #include "worker/models/supernet.h"
+#include "worker/profiler.h"
 #include "worker/torchscript_export.h"
 #include "worker/trainer.h"
 
@@ -73,6 +77,7 @@ struct TrainSettings {
   double label_smoothing = 0;
   int64_t crop_padding = 0;
   bool horizontal_flip = false;
+  std::vector<double> class_weights;  // empty: unweighted
 };
 
 absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
@@ -103,21 +108,107 @@ absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
   return s;
 }
 
-// Fraction of (x, y) classified correctly; eval mode, no grad, big batches.
-double Accuracy(CandidateNet& model, const torch::Tensor& x,
-                const torch::Tensor& y) {
+// The fields of `e` that decide the dataset (the data cache's key).
+std::string DataKey(const v1::EvaluationSpec& e) {
+  v1::EvaluationSpec k;
+  *k.mutable_data() = e.data();
+  k.set_dataset(e.dataset());
+  k.set_data_dir(e.data_dir());
+  k.set_train_samples(e.train_samples());
+  k.set_val_samples(e.val_samples());
+  k.set_test_samples(e.test_samples());
+  k.set_data_seed(e.data_seed());
+  return k.SerializeAsString();
+}
+
+// The loss's class weights per evaluation.class_weighting: empty for
+// "none"; for "auto" the inverse class frequency of the training split,
+// scaled to a mean of 1 over the classes present (0 for absent classes);
+// for "explicit" (implied by class_weights) the given weights.
+// InvalidArgument naming the field otherwise.
+absl::StatusOr<std::vector<double>> ResolveClassWeights(
+    const v1::EvaluationSpec& e, const Dataset& data) {
+  std::string mode = e.class_weighting();
+  if (mode.empty()) mode = e.class_weights_size() > 0 ? "explicit" : "none";
+  const int k = data.shape.classes;
+  if (mode == "none") return std::vector<double>();
+  if (mode == "auto") {
+    std::vector<double> w(k, 0);
+    double sum = 0;
+    int present = 0;
+    for (int c = 0;
+         c < k && c < static_cast<int>(data.train_class_counts.size()); ++c) {
+      if (data.train_class_counts[c] <= 0) continue;
+      w[c] = 1.0 / static_cast<double>(data.train_class_counts[c]);
+      sum += w[c];
+      ++present;
+    }
+    if (present == 0) return std::vector<double>();
+    for (double& v : w) v *= present / sum;
+    return w;
+  }
+  if (mode == "explicit") {
+    if (e.class_weights_size() != k) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("class_weights: ", e.class_weights_size(),
+                       " weights for ", k, " classes"));
+    }
+    double sum = 0;
+    for (double v : e.class_weights()) {
+      if (!(v >= 0) || !std::isfinite(v)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("class_weights: ", v, " is not a finite weight >= 0"));
+      }
+      sum += v;
+    }
+    if (sum <= 0) {
+      return absl::InvalidArgumentError("class_weights: all weights are 0");
+    }
+    return std::vector<double>(e.class_weights().begin(),
+                               e.class_weights().end());
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "class_weighting '", mode, "' is not one of none, auto, explicit"));
+}
+
+// Class metrics of `model` on `split`: eval mode, no grad, big batches in
+// a fixed order.
+ClassMetrics ScoreSplit(CandidateNet& model, const Split& split,
+                        const Normalizer& normalizer, int classes) {
   constexpr int64_t kBatch = 1000;
-  const int64_t n = x.size(0);
-  if (n == 0) return 0;
+  ConfusionMatrix confusion(classes);
+  const int64_t n = split.size();
+  if (n == 0) return ComputeClassMetrics(confusion);
   torch::NoGradGuard no_grad;
   model.eval();
-  int64_t correct = 0;
-  for (int64_t b = 0; b < n; b += kBatch) {
-    const int64_t len = std::min(kBatch, n - b);
-    const torch::Tensor pred = model.forward(x.narrow(0, b, len)).argmax(1);
-    correct += pred.eq(y.narrow(0, b, len)).sum().item<int64_t>();
+  const torch::Device device = normalizer.device();
+  torch::Tensor counts =
+      torch::zeros({int64_t{classes} * classes},
+                   torch::TensorOptions().dtype(torch::kInt64).device(device));
+  BatchStream batches(split, InOrder(n), kBatch, normalizer);
+  torch::Tensor x, y;
+  while (batches.Next(&x, &y)) {
+    const torch::Tensor pred = model.forward(x).argmax(1);
+    counts.add_(torch::bincount(y.mul(classes).add_(pred), {},
+                                int64_t{classes} * classes));
   }
-  return static_cast<double>(correct) / static_cast<double>(n);
+  const torch::Tensor cpu = counts.to(torch::kCPU).contiguous();
+  confusion.AddCounts(std::vector<int64_t>(
+      cpu.data_ptr<int64_t>(), cpu.data_ptr<int64_t>() + cpu.numel()));
+  return ComputeClassMetrics(confusion);
+}
+
+// The evaluation's class-balanced metrics into `m`.
+void SetClassMetrics(const ClassMetrics& val, const ClassMetrics& test,
+                     v1::EvaluationMetrics* m) {
+  m->set_val_accuracy(val.accuracy);
+  m->set_val_balanced_accuracy(val.balanced_accuracy);
+  m->set_val_macro_f1(val.macro_f1);
+  m->clear_val_class_recall();
+  for (double r : val.recall) m->add_val_class_recall(r);
+  m->set_test_accuracy(test.accuracy);
+  m->set_test_balanced_accuracy(test.balanced_accuracy);
+  m->set_test_macro_f1(test.macro_f1);
 }
 
 // Supernet validation score during its training: the mean accuracy of
@@ -125,13 +216,22 @@ double Accuracy(CandidateNet& model, const torch::Tensor& x,
 // with batch statistics (the supernet's running statistics mix all paths,
 // so they mean nothing for any one of them). Leaves sampling on.
 double SupernetProbeAccuracy(Supernet& net, const SearchSpace& space,
-                             const torch::Tensor& x, const torch::Tensor& y,
+                             const Split& split, const Normalizer& normalizer,
                              uint64_t seed) {
   constexpr int kProbePaths = 3;
   constexpr int64_t kProbeImages = 2000;
   constexpr int64_t kBatch = 500;
-  const int64_t n = std::min(kProbeImages, x.size(0));
+  const int64_t n = std::min(kProbeImages, split.size());
   if (n == 0) return 0;
+  std::vector<torch::Tensor> xs, ys;
+  {
+    BatchStream batches(split, InOrder(n), kBatch, normalizer);
+    torch::Tensor x, y;
+    while (batches.Next(&x, &y)) {
+      xs.push_back(x);
+      ys.push_back(y);
+    }
+  }
   std::mt19937_64 rng(seed);
   torch::NoGradGuard no_grad;
   net.train();
@@ -144,13 +244,8 @@ double SupernetProbeAccuracy(Supernet& net, const SearchSpace& space,
     }
     (void)net.SetPath(path);  // drawn from the space: always valid
     int64_t correct = 0;
-    for (int64_t b = 0; b < n; b += kBatch) {
-      const int64_t len = std::min(kBatch, n - b);
-      correct += net.forward(x.narrow(0, b, len))
-                     .argmax(1)
-                     .eq(y.narrow(0, b, len))
-                     .sum()
-                     .item<int64_t>();
+    for (size_t b = 0; b < xs.size(); ++b) {
+      correct += net.forward(xs[b]).argmax(1).eq(ys[b]).sum().item<int64_t>();
     }
     sum += static_cast<double>(correct) / static_cast<double>(n);
   }
@@ -158,7 +253,8 @@ double SupernetProbeAccuracy(Supernet& net, const SearchSpace& space,
   return sum / kProbePaths;
 }
 
-TrainOptions MakeTrainOptions(const TrainSettings& ts, const DataSplits& data,
+TrainOptions MakeTrainOptions(const TrainSettings& ts,
+                              const Normalizer& normalizer,
                               bool mixed_precision) {
   TrainOptions to;
   to.batch_size = ts.batch_size;
@@ -169,7 +265,12 @@ TrainOptions MakeTrainOptions(const TrainSettings& ts, const DataSplits& data,
   to.label_smoothing = ts.label_smoothing;
   to.augment.crop_padding = ts.crop_padding;
   to.augment.horizontal_flip = ts.horizontal_flip;
-  to.augment.pad_value = data.background;
+  // The normalized value of a black pixel, per channel (one channel: the
+  // same double the whole-dataset normalization used to pad with).
+  const std::vector<double> background = normalizer.Background();
+  to.augment.pad_value = background.front();
+  if (background.size() > 1) to.augment.channel_pad_values = background;
+  to.class_weights = ts.class_weights;
   to.seed = static_cast<uint64_t>(ts.seed);
   to.mixed_precision = mixed_precision;
   return to;
@@ -208,57 +309,52 @@ class TorchEvaluator final : public Evaluator {
   std::string device() const override { return choice_.description; }
 
  private:
-  struct CachedSplits {
+  struct CachedData {
     std::string key;
-    std::shared_ptr<const DataSplits> splits;
+    std::shared_ptr<const Dataset> data;
   };
-  static constexpr size_t kMaxCachedSplits = 2;
+  static constexpr size_t kMaxCachedData = 2;
 
-  // Splits for `e` on device_, from the cache or loaded now.
-  absl::StatusOr<std::shared_ptr<const DataSplits>> Data(
+  // The dataset of `e` (its `data` filled in), from the cache or loaded
+  // now (decoding it into the cache directory on first use).
+  absl::StatusOr<std::shared_ptr<const Dataset>> Data(
       const v1::EvaluationSpec& e) {
-    NAS_ASSIGN_OR_RETURN(const DatasetLoader* loader,
-                         GetDatasetLoader(e.dataset()));
-    DataOptions opts;
-    opts.dir = e.data_dir();
-    opts.train_samples = e.train_samples();
-    opts.val_samples = e.val_samples();
-    opts.test_samples = e.test_samples();
-    opts.seed = e.data_seed();
-    const std::string key = absl::StrCat(
-        loader->name(), "|", opts.dir, "|", opts.train_samples, "|",
-        opts.val_samples, "|", opts.test_samples, "|", opts.seed);
+    const std::string key = DataKey(e);
     for (size_t i = 0; i < cache_.size(); ++i) {
       if (cache_[i].key == key) {
         std::rotate(cache_.begin(), cache_.begin() + i,
                     cache_.begin() + i + 1);  // most recent first
-        return cache_.front().splits;
+        return cache_.front().data;
       }
     }
     const Clock::time_point t0 = Clock::now();
-    NAS_ASSIGN_OR_RETURN(DataSplits s, loader->Load(opts));
-    if (!device_.is_cpu()) {
-      for (torch::Tensor* t :
-           {&s.train_x, &s.train_y, &s.val_x, &s.val_y, &s.test_x, &s.test_y}) {
-        *t = t->to(device_);
-      }
-    }
+    DataLoadOptions opts;
+    opts.cache_dir = options_.data_cache_dir;
+    opts.allowed_roots = options_.data_roots;
+    opts.verbose = options_.verbose;
+    opts.on_progress = options_.on_data_progress;
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> data,
+                         LoadDataset(e, opts));
     if (options_.verbose) {
-      std::fprintf(
-          stderr, "loaded %s: %lld train, %lld val, %lld test images (%.1fs)\n",
-          std::string(loader->name()).c_str(),
-          static_cast<long long>(s.train_x.size(0)),
-          static_cast<long long>(s.val_x.size(0)),
-          static_cast<long long>(s.test_x.size(0)), SecondsSince(t0));
+      std::fprintf(stderr,
+                   "loaded %s: %lld train, %lld val, %lld test images, "
+                   "%dx%dx%d, %d classes (%.1fs)\n",
+                   data->description.c_str(),
+                   static_cast<long long>(data->train.size()),
+                   static_cast<long long>(data->val.size()),
+                   static_cast<long long>(data->test.size()),
+                   data->shape.channels, data->shape.height, data->shape.width,
+                   data->shape.classes, SecondsSince(t0));
     }
-    auto shared = std::make_shared<const DataSplits>(std::move(s));
-    cache_.insert(cache_.begin(), CachedSplits{key, shared});
-    if (cache_.size() > kMaxCachedSplits) cache_.pop_back();
-    return shared;
+    cache_.insert(cache_.begin(), CachedData{key, data});
+    if (cache_.size() > kMaxCachedData) cache_.pop_back();
+    return data;
   }
 
   absl::StatusOr<v1::EvaluationMetrics> EvaluateOrThrow(
       const v1::Trial& trial, const ProgressCallback& on_epoch) {
+    // A spec without `data` (older controllers, tests) gets the
+    // Fashion-MNIST preset from LoadDataset.
     const v1::EvaluationSpec& spec = trial.evaluation();
     if (spec.mode() == v1::TABULAR) {
       return absl::UnimplementedError(
@@ -288,18 +384,24 @@ class TorchEvaluator final : public Evaluator {
     const bool supernet_mode =
         spec.mode() == v1::SUPERNET && !trial.final_training();
     if (supernet_mode && trial.supernet_training()) {
-      NAS_ASSIGN_OR_RETURN(const TrainSettings ts, ResolveSettings(spec));
-      NAS_ASSIGN_OR_RETURN(std::shared_ptr<const DataSplits> data, Data(spec));
+      NAS_ASSIGN_OR_RETURN(TrainSettings ts, ResolveSettings(spec));
+      NAS_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> data, Data(spec));
+      NAS_ASSIGN_OR_RETURN(ts.class_weights, ResolveClassWeights(spec, *data));
       return TrainSupernet(trial, space, *search_space, space_spec, ts, *data,
                            on_epoch);
     }
     // Reject a bad genotype before loading any data.
     NAS_RETURN_IF_ERROR(search_space->Canonical(choices).status());
-    NAS_ASSIGN_OR_RETURN(const TrainSettings ts, ResolveSettings(spec));
-    NAS_ASSIGN_OR_RETURN(std::shared_ptr<const DataSplits> data, Data(spec));
+    NAS_ASSIGN_OR_RETURN(TrainSettings ts, ResolveSettings(spec));
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> data, Data(spec));
+    NAS_ASSIGN_OR_RETURN(ts.class_weights, ResolveClassWeights(spec, *data));
+    NAS_ASSIGN_OR_RETURN(
+        const ProgressMetric progress_metric,
+        ParseProgressMetric(spec.progress_metric(), data->class_names));
+    const Normalizer normalizer = Normalizer::For(*data, device_);
     if (supernet_mode) {
-      return EvaluateInherited(trial, space, *search_space, choices, space_spec,
-                               ts, data);
+      return EvaluateInherited(trial, spec, space, *search_space, choices,
+                               space_spec, ts, data, normalizer);
     }
 
     torch::manual_seed(static_cast<uint64_t>(ts.seed));
@@ -314,38 +416,39 @@ class TorchEvaluator final : public Evaluator {
 
     // A final re-training learns from the training and validation images
     // together; there is no validation score to report (0).
-    torch::Tensor train_x = data->train_x;
-    torch::Tensor train_y = data->train_y;
-    if (trial.final_training()) {
-      train_x = torch::cat({data->train_x, data->val_x});
-      train_y = torch::cat({data->train_y, data->val_y});
-    }
+    const Split train =
+        trial.final_training() ? data->train.Concat(data->val) : data->train;
+    const int classes = data->shape.classes;
 
     const TrainOptions to =
-        MakeTrainOptions(ts, *data, choice_.mixed_precision);
+        MakeTrainOptions(ts, normalizer, choice_.mixed_precision);
     const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
-    const int64_t n = train_x.size(0);
+    const int64_t n = train.size();
     const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
     Trainer trainer(model, to, device_, steps_per_epoch * ts.epochs);
     const Clock::time_point t0 = Clock::now();
+    ClassMetrics val = ComputeClassMetrics(ConfusionMatrix(classes));
+    const std::string score_name = progress_metric.name == "val_accuracy"
+                                       ? "val_acc"
+                                       : progress_metric.name;
     const EpochLoop loop = RunEpochs(
-        trainer, train_x, train_y, ts.epochs, steps_per_epoch, tag, "val_acc",
+        trainer, train, normalizer, ts.epochs, steps_per_epoch, tag,
+        score_name.c_str(),
         [&] {
-          return trial.final_training()
-                     ? 0.0
-                     : Accuracy(model, data->val_x, data->val_y);
+          if (trial.final_training()) return 0.0;
+          val = ScoreSplit(model, data->val, normalizer, classes);
+          return progress_metric.Value(val);
         },
         on_epoch);
     const int epochs_run = loop.epochs_run;
     const double train_loss = loop.train_loss;
-    const double val_accuracy = loop.score;
     const double step_seconds = loop.step_seconds;
     const double train_seconds = SecondsSince(t0);
 
     v1::EvaluationMetrics m;
-    m.set_val_accuracy(val_accuracy);
-    m.set_test_accuracy(Accuracy(model, data->test_x, data->test_y));
+    SetClassMetrics(val, ScoreSplit(model, data->test, normalizer, classes),
+                    &m);
     m.set_macs(cost.macs);
     m.set_params(CountParameters(model));
     const LatencyStats latency =
@@ -363,13 +466,14 @@ class TorchEvaluator final : public Evaluator {
     m.set_device(device());
     m.set_train_loss(train_loss);
     if (trial.export_model()) {
-      NAS_ASSIGN_OR_RETURN(model_bytes_, Export(trial, model, *data, m));
+      NAS_ASSIGN_OR_RETURN(model_bytes_, Export(trial, spec, model, *data, m));
     }
     if (options_.verbose) {
       std::fprintf(stderr,
-                   "%s done: val_acc %.4f test_acc %.4f params %lld latency "
-                   "%.3f ms (%.1fs total)\n",
-                   tag.c_str(), m.val_accuracy(), m.test_accuracy(),
+                   "%s done: val_acc %.4f val_bal_acc %.4f val_f1 %.4f "
+                   "test_acc %.4f params %lld latency %.3f ms (%.1fs total)\n",
+                   tag.c_str(), m.val_accuracy(), m.val_balanced_accuracy(),
+                   m.val_macro_f1(), m.test_accuracy(),
                    static_cast<long long>(m.params()), m.latency_ms(),
                    SecondsSince(t0));
     }
@@ -384,11 +488,11 @@ class TorchEvaluator final : public Evaluator {
   };
 
   // Up to `epochs` epochs (of `steps_per_epoch` steps) of `trainer` over
-  // (x, y), each followed by
+  // `split`, each followed by
   // `score()` (printed as `score_name`) and a report to `on_epoch`, which
   // may stop the loop; step lines every 30 s when verbose.
-  EpochLoop RunEpochs(Trainer& trainer, const torch::Tensor& x,
-                      const torch::Tensor& y, int epochs,
+  EpochLoop RunEpochs(Trainer& trainer, const Split& split,
+                      const Normalizer& normalizer, int epochs,
                       int64_t steps_per_epoch, const std::string& tag,
                       const char* score_name,
                       const std::function<double()>& score,
@@ -402,7 +506,7 @@ class TorchEvaluator final : public Evaluator {
                                          t0, &last_print)
                            : BatchCallback();
       const Clock::time_point epoch_start = Clock::now();
-      out.train_loss = trainer.RunEpoch(x, y, on_batch);
+      out.train_loss = trainer.RunEpoch(split, normalizer, on_batch);
       out.step_seconds += SecondsSince(epoch_start);
       out.score = score();
       out.epochs_run = epoch;
@@ -428,7 +532,7 @@ class TorchEvaluator final : public Evaluator {
   absl::StatusOr<v1::EvaluationMetrics> TrainSupernet(
       const v1::Trial& trial, const std::string& space,
       const SearchSpace& search_space, const v1::SearchSpaceSpec& space_spec,
-      const TrainSettings& ts, const DataSplits& data,
+      const TrainSettings& ts, const Dataset& data,
       const ProgressCallback& on_epoch) {
     const Clock::time_point t0 = Clock::now();
     torch::manual_seed(static_cast<uint64_t>(ts.seed));
@@ -436,9 +540,11 @@ class TorchEvaluator final : public Evaluator {
                          BuildSupernet(space, space_spec, data.shape));
     net->to(device_);
     net->EnableSampling(static_cast<uint64_t>(ts.seed));
-    const int64_t n = data.train_x.size(0);
+    const Normalizer normalizer = Normalizer::For(data, device_);
+    const int64_t n = data.train.size();
     const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
-    Trainer trainer(*net, MakeTrainOptions(ts, data, choice_.mixed_precision),
+    Trainer trainer(*net,
+                    MakeTrainOptions(ts, normalizer, choice_.mixed_precision),
                     device_, steps_per_epoch * ts.epochs);
     const std::string tag = absl::StrCat("[supernet trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
@@ -448,11 +554,10 @@ class TorchEvaluator final : public Evaluator {
                    static_cast<long long>(CountParameters(*net)), ts.epochs);
     }
     const EpochLoop loop = RunEpochs(
-        trainer, data.train_x, data.train_y, ts.epochs, steps_per_epoch, tag,
+        trainer, data.train, normalizer, ts.epochs, steps_per_epoch, tag,
         "probe_acc",
         [&] {
-          return SupernetProbeAccuracy(*net, search_space, data.val_x,
-                                       data.val_y,
+          return SupernetProbeAccuracy(*net, search_space, data.val, normalizer,
                                        static_cast<uint64_t>(ts.seed));
         },
         on_epoch);
@@ -512,25 +617,27 @@ class TorchEvaluator final : public Evaluator {
   }
 
   // The first `images` of a fixed (seed) shuffle of the training images of
-  // `splits`, for batch-norm recalibration and fine-tuning; kept while the
-  // same splits (still alive), seed and count are asked for again.
-  torch::Tensor CalibrationImages(
-      const std::shared_ptr<const DataSplits>& splits, int64_t seed,
-      int64_t images, torch::Tensor* labels) {
-    const DataSplits& data = *splits;
-    const int64_t n = std::min(images, data.train_x.size(0));
-    if (calib_data_.lock() != splits || calib_seed_ != seed ||
+  // `data`, normalized on the device, for batch-norm recalibration and
+  // fine-tuning; kept while the same dataset (still alive), seed and count
+  // are asked for again.
+  torch::Tensor CalibrationImages(const std::shared_ptr<const Dataset>& data,
+                                  const Normalizer& normalizer, int64_t seed,
+                                  int64_t images, torch::Tensor* labels) {
+    const int64_t total = data->train.size();
+    const int64_t n = std::min(images, total);
+    if (calib_data_.lock() != data || calib_seed_ != seed ||
         calib_x_.size(0) != n) {
       torch::Generator gen =
           at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
       const torch::Tensor perm =
-          torch::randperm(data.train_x.size(0), gen,
+          torch::randperm(total, gen,
                           torch::TensorOptions().dtype(torch::kInt64))
-              .narrow(0, 0, n)
-              .to(data.train_x.device());
-      calib_x_ = data.train_x.index_select(0, perm);
-      calib_y_ = data.train_y.index_select(0, perm);
-      calib_data_ = splits;
+              .narrow(0, 0, n);
+      torch::Tensor x, y;
+      data->train.Gather(perm, &x, &y);
+      calib_x_ = normalizer(x);
+      calib_y_ = y.to(device_);
+      calib_data_ = data;
       calib_seed_ = seed;
     }
     *labels = calib_y_;
@@ -541,11 +648,12 @@ class TorchEvaluator final : public Evaluator {
   // norm, measure. train_seconds is the time of those steps (the
   // evaluation's cost, without the latency and throughput measurements).
   absl::StatusOr<v1::EvaluationMetrics> EvaluateInherited(
-      const v1::Trial& trial, const std::string& space,
-      const SearchSpace& search_space, const std::vector<int>& choices,
-      const v1::SearchSpaceSpec& space_spec, const TrainSettings& ts,
-      const std::shared_ptr<const DataSplits>& splits) {
-    const DataSplits& data = *splits;
+      const v1::Trial& trial, const v1::EvaluationSpec& spec,
+      const std::string& space, const SearchSpace& search_space,
+      const std::vector<int>& choices, const v1::SearchSpaceSpec& space_spec,
+      const TrainSettings& ts, const std::shared_ptr<const Dataset>& dataset,
+      const Normalizer& normalizer) {
+    const Dataset& data = *dataset;
     const v1::SupernetOptions& so = trial.evaluation().supernet();
     if (trial.supernet_hash().empty()) {
       return absl::InvalidArgumentError(
@@ -567,11 +675,12 @@ class TorchEvaluator final : public Evaluator {
     const int64_t finetune = std::max(0, so.finetune_steps());
     torch::Tensor calib_y;
     const torch::Tensor calib_x = CalibrationImages(
-        splits, ts.seed, std::max(calib_batches, finetune) * ts.batch_size,
-        &calib_y);
+        dataset, normalizer, ts.seed,
+        std::max(calib_batches, finetune) * ts.batch_size, &calib_y);
     double train_loss = 0;
     if (finetune > 0) {
-      TrainOptions to = MakeTrainOptions(ts, data, choice_.mixed_precision);
+      TrainOptions to =
+          MakeTrainOptions(ts, normalizer, choice_.mixed_precision);
       to.learning_rate = so.finetune_learning_rate() > 0
                              ? so.finetune_learning_rate()
                              : ts.learning_rate / 10;
@@ -590,9 +699,10 @@ class TorchEvaluator final : public Evaluator {
     }
     RecalibrateBatchNorm(*net, calib_x, calib_batches, ts.batch_size);
     v1::EvaluationMetrics m;
-    m.set_val_accuracy(Accuracy(*net, data.val_x, data.val_y));
+    const int classes = data.shape.classes;
+    const ClassMetrics val = ScoreSplit(*net, data.val, normalizer, classes);
     m.set_train_seconds(SecondsSince(t0));
-    m.set_test_accuracy(Accuracy(*net, data.test_x, data.test_y));
+    SetClassMetrics(val, ScoreSplit(*net, data.test, normalizer, classes), &m);
     NAS_ASSIGN_OR_RETURN(const Cost cost, search_space.ComputeCost(
                                               choices, space_spec, data.shape));
     m.set_macs(cost.macs);
@@ -608,7 +718,7 @@ class TorchEvaluator final : public Evaluator {
     m.set_device(device());
     m.set_train_loss(train_loss);
     if (trial.export_model()) {
-      NAS_ASSIGN_OR_RETURN(model_bytes_, Export(trial, *net, data, m));
+      NAS_ASSIGN_OR_RETURN(model_bytes_, Export(trial, spec, *net, data, m));
     }
     if (options_.verbose) {
       std::fprintf(stderr,
@@ -625,8 +735,8 @@ class TorchEvaluator final : public Evaluator {
   // The trained network as TorchScript, with meta.json: input shape, class
   // names, normalization, genotype, search space and metrics.
   absl::StatusOr<std::string> Export(const v1::Trial& trial,
-                                     CandidateNet& model,
-                                     const DataSplits& data,
+                                     const v1::EvaluationSpec& spec,
+                                     CandidateNet& model, const Dataset& data,
                                      const v1::EvaluationMetrics& m) {
     google::protobuf::Struct meta;
     auto& f = *meta.mutable_fields();
@@ -640,8 +750,17 @@ class TorchEvaluator final : public Evaluator {
     for (const std::string& c : data.class_names) {
       classes->add_values()->set_string_value(c);
     }
-    f["normalization_mean"].set_number_value(data.norm_mean);
-    f["normalization_std"].set_number_value(data.norm_std);
+    // Per channel: the module computes (x - mean[c]) / std[c] itself.
+    const std::string& mode = spec.data().normalization();
+    f["normalization"].set_string_value(mode.empty() ? "auto" : mode);
+    auto* mean = f["normalization_mean"].mutable_list_value();
+    auto* std = f["normalization_std"].mutable_list_value();
+    for (int c = 0; c < data.shape.channels; ++c) {
+      mean->add_values()->set_number_value(
+          data.mean[data.mean.size() == 1 ? 0 : c]);
+      std->add_values()->set_number_value(
+          data.std[data.std.size() == 1 ? 0 : c]);
+    }
     f["genotype"].set_string_value(trial.genotype().canonical());
     f["space"].set_string_value(trial.genotype().space());
     f["experiment_id"].set_number_value(
@@ -667,8 +786,8 @@ class TorchEvaluator final : public Evaluator {
     (void)google::protobuf::util::MessageToJsonString(meta, &meta_json, opts);
     ExportOptions options;
     options.input = data.shape;
-    options.mean = data.norm_mean;
-    options.std = data.norm_std;
+    options.mean = data.mean;
+    options.std = data.std;
     options.extra_files["meta.json"] = meta_json;
     return ExportTorchScript(model, options);
   }
@@ -681,13 +800,13 @@ class TorchEvaluator final : public Evaluator {
   // The last supernet loaded for inheritance, and what it was loaded for.
   std::shared_ptr<Supernet> supernet_;
   std::string supernet_key_;
-  // Calibration images (CalibrationImages): of which splits (not owned: a
-  // split evicted from the cache expires here too) and seed.
+  // Calibration images (CalibrationImages): of which dataset (not owned: a
+  // dataset evicted from the cache expires here too) and seed.
   torch::Tensor calib_x_, calib_y_;
-  std::weak_ptr<const DataSplits> calib_data_;
+  std::weak_ptr<const Dataset> calib_data_;
   int64_t calib_seed_ = 0;
-  // Most recently used first.
-  std::vector<CachedSplits> cache_;
+  // Datasets, most recently used first.
+  std::vector<CachedData> cache_;
 };
 
 }  // namespace

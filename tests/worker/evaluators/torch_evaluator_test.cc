@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,69 @@ TEST(TorchEvaluatorTest, TrainingOptionsChangeTheRunAndStillLearn) {
   bad.mutable_evaluation()->set_label_smoothing(1.0);
   EXPECT_THAT(ev->Evaluate(bad, nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument, "label_smoothing"));
+}
+
+// Prints the exact numbers of fixed-seed runs (for comparing code
+// versions: the uint8 batch pipeline reproduced the numbers of the
+// normalize-everything path bit for bit; see the h-train report).
+TEST(TorchEvaluatorTest, PrintFixedSeedNumbers) {
+  if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
+  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions());
+  v1::Trial plain = SmallTrial(kGenotype, 2, 1000);
+  v1::Trial augmented = plain;
+  augmented.mutable_evaluation()->set_label_smoothing(0.1);
+  augmented.mutable_evaluation()->set_random_crop_padding(2);
+  augmented.mutable_evaluation()->set_horizontal_flip(true);
+  v1::Trial final_training = plain;
+  final_training.set_final_training(true);
+  for (const v1::Trial* t : {&plain, &augmented, &final_training}) {
+    absl::StatusOr<v1::EvaluationMetrics> m = ev->Evaluate(*t, nullptr);
+    NAS_ASSERT_OK(m);
+    std::printf("FIXED-SEED val_acc %.17g test_acc %.17g train_loss %.17g\n",
+                m->val_accuracy(), m->test_accuracy(), m->train_loss());
+  }
+}
+
+// Class-balanced metrics, class weights and the progress metric.
+TEST(TorchEvaluatorTest, ClassMetricsWeightsAndProgressMetric) {
+  if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
+  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions());
+  v1::Trial t = SmallTrial(kGenotype, 1, 500);
+  t.mutable_evaluation()->set_class_weighting("auto");
+  t.mutable_evaluation()->set_progress_metric("val_recall:Trouser");
+  std::vector<double> progress;
+  absl::StatusOr<v1::EvaluationMetrics> m =
+      ev->Evaluate(t, [&](const EpochProgress& p) {
+        progress.push_back(p.val_accuracy);
+        return true;
+      });
+  NAS_ASSERT_OK(m);
+  ASSERT_EQ(m->val_class_recall_size(), 10);
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_DOUBLE_EQ(progress[0], m->val_class_recall(1));
+  EXPECT_GT(m->val_balanced_accuracy(), 0.3);
+  EXPECT_GT(m->val_macro_f1(), 0.2);
+  EXPECT_GT(m->test_balanced_accuracy(), 0.3);
+  EXPECT_GT(m->test_macro_f1(), 0.2);
+  double mean_recall = 0;
+  for (double r : m->val_class_recall()) mean_recall += r / 10;
+  EXPECT_NEAR(m->val_balanced_accuracy(), mean_recall, 1e-12);
+
+  v1::Trial explicit_weights = SmallTrial(kGenotype, 1, 300);
+  for (int c = 0; c < 10; ++c) {
+    explicit_weights.mutable_evaluation()->add_class_weights(c == 6 ? 3 : 1);
+  }
+  NAS_EXPECT_OK(ev->Evaluate(explicit_weights, nullptr));
+  explicit_weights.mutable_evaluation()->add_class_weights(1);
+  EXPECT_THAT(ev->Evaluate(explicit_weights, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, "class_weights"));
+  t.mutable_evaluation()->set_progress_metric("val_recall:Parka");
+  EXPECT_THAT(ev->Evaluate(t, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, "Parka"));
+  t.mutable_evaluation()->set_progress_metric("");
+  t.mutable_evaluation()->set_class_weighting("sqrt");
+  EXPECT_THAT(ev->Evaluate(t, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, "class_weighting"));
 }
 
 TEST(TorchEvaluatorTest, ErrorsNameTheProblem) {
