@@ -438,9 +438,9 @@ std::vector<MemoryRow> RunMemory(const Source& s, const std::string& self) {
   WriteFolder(s, work + "/mem-test", 0, 200, 64, 64, "png");
   std::vector<MemoryRow> rows;
   int64_t written = 0;
-  for (const std::string& size_text :
+  for (absl::string_view size_text :
        absl::StrSplit(absl::GetFlag(FLAGS_memory_sizes), ',')) {
-    int64_t size = std::stoll(size_text);
+    const int64_t size = std::stoll(std::string(size_text));
     const Clock::time_point t0 = Clock::now();
     WriteFolder(s, dir, written, size, 64, 64, "png");
     written = size;
