@@ -73,7 +73,7 @@ WorkerMetrics::WorkerMetrics(const std::string& device)
                       .Register(r)
                       .Add({});
   decode_total_ = &prometheus::BuildGauge()
-                       .Name("nas_worker_data_decode_images_total")
+                       .Name("nas_worker_data_decode_images_in_source")
                        .Help(
                            "Images of the current (or last) one-time "
                            "dataset decode")

@@ -28,8 +28,14 @@ bool Finite(double v, double lo, double hi) {
 // The contract of common/result_validation.h, written out again.
 bool Plausible(const EvaluationMetrics& m) {
   const double big = HUGE_VAL;  // upper bound only; isfinite rules out inf
-  if (!Finite(m.val_accuracy(), 0, 1) || !Finite(m.test_accuracy(), 0, 1)) {
-    return false;
+  for (double v : {m.val_accuracy(), m.test_accuracy(),
+                   m.val_balanced_accuracy(), m.val_macro_f1(),
+                   m.test_balanced_accuracy(), m.test_macro_f1()}) {
+    if (!Finite(v, 0, 1)) return false;
+  }
+  if (m.val_class_recall_size() > nas::kMaxClassRecalls) return false;
+  for (double v : m.val_class_recall()) {
+    if (!Finite(v, 0, 1)) return false;
   }
   for (double v : {m.latency_ms(), m.latency_iqr_ms(), m.train_seconds(),
                    m.train_loss(), m.throughput_images_per_second(),

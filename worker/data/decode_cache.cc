@@ -71,12 +71,16 @@ absl::Status ParallelFor(
   std::atomic<bool> failed{false};
   std::mutex mu;
   std::condition_variable cv;
-  int running = std::max<int>(
+  // The pool's size is fixed before any thread starts: the threads count
+  // `running` down as they finish, possibly while later ones are still
+  // being created.
+  const int pool_size = std::max<int>(
       1, static_cast<int>(std::min<int64_t>(threads, (n + chunk - 1) / chunk)));
+  int running = pool_size;
   int64_t error_begin = INT64_MAX;
   absl::Status error;
   std::vector<std::thread> pool;
-  for (int t = 0; t < running; ++t) {
+  for (int t = 0; t < pool_size; ++t) {
     pool.emplace_back([&] {
       while (!failed.load(std::memory_order_relaxed)) {
         const int64_t b = next.fetch_add(chunk);
