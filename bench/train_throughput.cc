@@ -36,7 +36,7 @@
 #include "common/spaces/nb201_space.h"
 #include "worker/data/augment.h"
 #include "worker/device.h"
-#include "worker/data/fashion_mnist.h"
+#include "worker/data/idx.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"  // CountParameters
 #include "worker/trainer.h"
@@ -347,7 +347,9 @@ int Run() {
         (images.ok() ? labels.status() : images.status()).ToString().c_str());
     return 1;
   }
-  // As FashionMnistLoader and the Python side: (x / 255 - mean) / std.
+  // As the fashion_mnist preset (common/spec/defaults.cc) and the Python
+  // side: (x / 255 - mean) / std.
+  constexpr double kFashionMnistMean = 0.2860, kFashionMnistStd = 0.3530;
   const torch::Tensor x =
       ((torch::from_blob(images->pixels.data(),
                          {images->count, 1, images->rows, images->cols},

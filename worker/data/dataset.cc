@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/spec/defaults.h"
 #include "common/status_macros.h"
 #include "worker/data/decode_cache.h"
 #include "worker/data/idx.h"
@@ -17,37 +18,9 @@
 namespace nas {
 namespace {
 
-constexpr char kFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
-
 bool HasSource(const v1::DataSource& s) {
   return !s.images().empty() || !s.labels().empty() || s.files_size() > 0 ||
          !s.dir().empty();
-}
-
-// The Fashion-MNIST preset, for a spec whose `data` the spec's defaults
-// did not fill (specs validated by the controller always carry it; this
-// keeps older specs and tests working).
-v1::DataSpec FashionMnistPreset(const std::string& data_dir) {
-  const std::string dir = data_dir.empty() ? kFashionMnistDir : data_dir;
-  v1::DataSpec d;
-  d.set_format("idx");
-  d.mutable_train()->set_images(dir + "/train-images-idx3-ubyte.gz");
-  d.mutable_train()->set_labels(dir + "/train-labels-idx1-ubyte.gz");
-  d.mutable_test()->set_images(dir + "/t10k-images-idx3-ubyte.gz");
-  d.mutable_test()->set_labels(dir + "/t10k-labels-idx1-ubyte.gz");
-  d.set_height(28);
-  d.set_width(28);
-  d.set_channels(1);
-  d.set_classes(10);
-  for (const char* name :
-       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-        "Shirt", "Sneaker", "Bag", "Ankle boot"}) {
-    d.add_class_names(name);
-  }
-  d.set_normalization("explicit");
-  d.add_mean(0.2860);
-  d.add_std(0.3530);
-  return d;
 }
 
 absl::Status CheckRange(int64_t v, int64_t lo, int64_t hi,
@@ -103,7 +76,11 @@ absl::StatusOr<std::shared_ptr<const Dataset>> LoadDataset(
           "evaluation.data is missing and evaluation.dataset '", spec.dataset(),
           "' is not a known preset (fashion_mnist)"));
     }
-    data = FashionMnistPreset(spec.data_dir());
+    // A spec the controller's defaults did not fill (older controllers,
+    // tests): the same preset, from common/spec.
+    data = PresetData("fashion_mnist", spec.data_dir().empty()
+                                           ? kFashionMnistDir
+                                           : spec.data_dir());
     preset = true;
   }
   NAS_RETURN_IF_ERROR(

@@ -70,6 +70,10 @@ struct Dataset {
   std::string description;
 };
 
+// Where Debian's dataset-fashion-mnist puts its files: the default
+// evaluation.data_dir of the fashion_mnist preset (common/spec/defaults.h).
+inline constexpr char kFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
+
 // Where and how the worker keeps decoded datasets.
 struct DataLoadOptions {
   // Directory of the decode cache (created when missing). Shared safely by

@@ -1,5 +1,5 @@
 // LoadDataset (LibTorch views, splits, normalization) on real files: the
-// Fashion-MNIST preset against FashionMnistLoader, the formats written by
+// Fashion-MNIST preset against the files read directly, the formats written by
 // the image_datasets fixture, the imbalanced RGB dataset.
 #include "worker/data/dataset.h"
 
@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/image_datasets.h"
 #include "tests/testing/status_matchers.h"
-#include "worker/data/fashion_mnist.h"
+#include "worker/data/idx.h"
 
 namespace nas {
 namespace {
@@ -30,47 +30,75 @@ torch::Tensor Normalized(const torch::Tensor& u8, double mean, double std) {
   return u8.to(torch::kFloat32).div_(255.0).sub_(mean).div_(std);
 }
 
-// The preset gives exactly FashionMnistLoader's split, order and pixels,
-// with and without a cache, for the default and a capped configuration.
-TEST(LoadDatasetTest, FashionMnistPresetEqualsFashionMnistLoader) {
+// The preset gives exactly the split the worker has always trained on
+// (before the decode cache): validation = the first val_samples (default
+// 10000) of SeededPermutation(60000, seed), training = the following
+// train_samples (default: the rest) in that order, test = the first
+// test_samples; pixels normalized as (x / 255 - 0.2860) / 0.3530 in float32.
+// With and without a cache, for the default and a capped configuration.
+TEST(LoadDatasetTest, FashionMnistPresetIsTheHistoricalSplit) {
+  const std::string dir = "/usr/share/datasets/fashion-mnist";
+  auto train_images = ReadIdxImages(dir + "/train-images-idx3-ubyte.gz");
+  auto train_labels = ReadIdxLabels(dir + "/train-labels-idx1-ubyte.gz");
+  auto test_labels = ReadIdxLabels(dir + "/t10k-labels-idx1-ubyte.gz");
+  NAS_ASSERT_OK(train_images);
+  NAS_ASSERT_OK(train_labels);
+  NAS_ASSERT_OK(test_labels);
+  const torch::Tensor all_x =
+      torch::from_blob(train_images->pixels.data(), {60000, 1, 28, 28},
+                       torch::kUInt8);
+  const torch::Tensor all_y =
+      torch::from_blob(train_labels->data(), {60000}, torch::kUInt8)
+          .to(torch::kInt64);
+  const torch::Tensor test_y =
+      torch::from_blob(test_labels->data(), {10000}, torch::kUInt8)
+          .to(torch::kInt64);
   const std::string cache = nas::testing::FreshTempDir("dataset_preset");
-  for (const auto& [train, val, test, seed] :
-       {std::tuple<int, int, int, int>{0, 0, 0, 0}, {3000, 2000, 500, 7}}) {
-    v1::EvaluationSpec spec;
-    spec.set_dataset("fashion_mnist");
-    spec.set_train_samples(train);
-    spec.set_val_samples(val);
-    spec.set_test_samples(test);
-    spec.set_data_seed(seed);
-    DataLoadOptions options;
-    options.cache_dir = cache;
-    auto ds = LoadDataset(spec, options);
-    NAS_ASSERT_OK(ds);
-    DataOptions o;
-    o.train_samples = train;
-    o.val_samples = val;
-    o.test_samples = test;
-    o.seed = seed;
-    auto old = FashionMnistLoader().Load(o);
-    NAS_ASSERT_OK(old);
-    const Dataset& d = **ds;
-    EXPECT_TRUE(torch::equal(d.train.parts[0].index, old->train_index));
-    EXPECT_TRUE(torch::equal(d.val.parts[0].index, old->val_index));
-    EXPECT_TRUE(torch::equal(RowLabels(d.train), old->train_y));
-    EXPECT_TRUE(torch::equal(RowLabels(d.val), old->val_y));
-    EXPECT_TRUE(torch::equal(RowLabels(d.test), old->test_y));
-    ASSERT_EQ(d.mean.size(), 1u);
-    EXPECT_TRUE(torch::equal(Normalized(Rows(d.train), d.mean[0], d.std[0]),
-                             old->train_x));
-    EXPECT_TRUE(torch::equal(Normalized(Rows(d.test), d.mean[0], d.std[0]),
-                             old->test_x));
-    EXPECT_EQ(d.class_names, old->class_names);
-    EXPECT_EQ(d.shape.channels, 1);
-    EXPECT_EQ(d.shape.height, 28);
-    EXPECT_EQ(d.shape.classes, 10);
-    int64_t total = 0;
-    for (int64_t c : d.train_class_counts) total += c;
-    EXPECT_EQ(total, d.train.parts[0].index.size(0));
+  for (const std::string& cache_dir : {std::string(), cache}) {
+    for (const auto& [train, val, test, seed] :
+         {std::tuple<int, int, int, int>{0, 0, 0, 0}, {3000, 2000, 500, 7}}) {
+      v1::EvaluationSpec spec;
+      spec.set_dataset("fashion_mnist");
+      spec.set_train_samples(train);
+      spec.set_val_samples(val);
+      spec.set_test_samples(test);
+      spec.set_data_seed(seed);
+      DataLoadOptions options;
+      options.cache_dir = cache_dir;
+      auto ds = LoadDataset(spec, options);
+      NAS_ASSERT_OK(ds);
+      const Dataset& d = **ds;
+      const std::vector<int64_t> perm =
+          SeededPermutation(60000, seed == 0 ? 1 : seed);
+      const int64_t v = val == 0 ? 10000 : val;
+      const int64_t t = train == 0 ? 60000 - v : train;
+      const torch::Tensor val_index =
+          torch::tensor(std::vector<int64_t>(perm.begin(), perm.begin() + v));
+      const torch::Tensor train_index = torch::tensor(
+          std::vector<int64_t>(perm.begin() + v, perm.begin() + v + t));
+      EXPECT_TRUE(torch::equal(d.train.parts[0].index, train_index));
+      EXPECT_TRUE(torch::equal(d.val.parts[0].index, val_index));
+      EXPECT_TRUE(torch::equal(RowLabels(d.train),
+                               all_y.index_select(0, train_index)));
+      EXPECT_TRUE(
+          torch::equal(RowLabels(d.val), all_y.index_select(0, val_index)));
+      EXPECT_TRUE(torch::equal(RowLabels(d.test),
+                               test_y.narrow(0, 0, test == 0 ? 10000 : test)));
+      ASSERT_EQ(d.mean.size(), 1u);
+      EXPECT_EQ(d.mean[0], 0.2860);
+      EXPECT_EQ(d.std[0], 0.3530);
+      EXPECT_TRUE(torch::equal(
+          Normalized(Rows(d.train), d.mean[0], d.std[0]),
+          Normalized(all_x.index_select(0, train_index), 0.2860, 0.3530)));
+      EXPECT_EQ(d.class_names.front(), "T-shirt/top");
+      EXPECT_EQ(d.class_names.back(), "Ankle boot");
+      EXPECT_EQ(d.shape.channels, 1);
+      EXPECT_EQ(d.shape.height, 28);
+      EXPECT_EQ(d.shape.classes, 10);
+      int64_t total = 0;
+      for (int64_t c : d.train_class_counts) total += c;
+      EXPECT_EQ(total, d.train.parts[0].index.size(0));
+    }
   }
 }
 

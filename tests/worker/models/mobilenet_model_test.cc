@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "worker/evaluators/evaluator.h"
-#include "worker/data/fashion_mnist.h"
+#include "worker/data/dataset.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"
 
@@ -271,10 +271,10 @@ TEST(MobileNetModelTest, BuilderDispatchesAndRejects) {
 
 TEST(MobileNetModelTest, ShortTrainingRunOnFashionMnistLearns) {
   if (access(
-          (std::string(kFashionMnistDefaultDir) + "/train-images-idx3-ubyte.gz")
+          (std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz")
               .c_str(),
           R_OK) != 0) {
-    GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
+    GTEST_SKIP() << "no " << kFashionMnistDir;
   }
   MobileNetSpace space;
   absl::StatusOr<std::vector<int>> g =

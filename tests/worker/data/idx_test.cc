@@ -1,4 +1,7 @@
-#include "worker/data/fashion_mnist.h"
+// The IDX reader (worker/data/idx.h) and LoadDataset on the Fashion-MNIST
+// preset (dataset: fashion_mnist, its files in data_dir): splits, counts,
+// errors.
+#include "worker/data/idx.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/data/dataset.h"
 
 namespace nas {
 namespace {
@@ -22,7 +26,7 @@ using ::nas::testing::StatusIs;
 std::string TempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   std::string dir = std::string(base != nullptr ? base : "/tmp") +
-                    "/nas_fashion_mnist_test_" + std::to_string(getpid()) +
+                    "/nas_idx_test_" + std::to_string(getpid()) +
                     "_" + name;
   mkdir(dir.c_str(), 0755);
   return dir;
@@ -187,129 +191,148 @@ std::string WriteMiniDataset(int train, int test) {
   return dir;
 }
 
-TEST(FashionMnistLoaderTest, SplitsAMiniDataset) {
-  const std::string dir = WriteMiniDataset(100, 30);
-  DataOptions opts;
-  opts.dir = dir;
-  opts.val_samples = 20;
-  opts.train_samples = 50;
-  opts.test_samples = 10;
-  absl::StatusOr<DataSplits> s = FashionMnistLoader().Load(opts);
-  NAS_ASSERT_OK(s);
-  EXPECT_EQ(s->shape.channels, 1);
-  EXPECT_EQ(s->shape.height, 4);
-  EXPECT_EQ(s->shape.width, 4);
-  EXPECT_EQ(s->shape.classes, 10);
-  EXPECT_EQ(s->train_x.sizes(), (std::vector<int64_t>{50, 1, 4, 4}));
-  EXPECT_EQ(s->val_x.sizes(), (std::vector<int64_t>{20, 1, 4, 4}));
-  EXPECT_EQ(s->test_x.sizes(), (std::vector<int64_t>{10, 1, 4, 4}));
-  EXPECT_EQ(s->train_y.scalar_type(), torch::kInt64);
-  // Images, labels and indices stay aligned; normalization as documented.
-  for (int64_t i = 0; i < 50; ++i) {
-    const int64_t idx = s->train_index[i].item<int64_t>();
-    EXPECT_EQ(s->train_y[i].item<int64_t>(), idx % 10);
-    EXPECT_NEAR(s->train_x[i][0][0][0].item<float>(),
-                (idx / 255.0 - kFashionMnistMean) / kFashionMnistStd, 1e-5);
-  }
-  // The test subset is the first test_samples images.
-  EXPECT_EQ(s->test_y[3].item<int64_t>(), 3);
-  // Disjoint train/val.
-  const torch::Tensor all = torch::cat({s->train_index, s->val_index});
-  EXPECT_EQ(std::get<0>(torch::_unique(all)).numel(), 70);
+// The spec of the Fashion-MNIST preset on the files in `dir` ("" = the
+// default directory) with these counts; the mini dataset's 4x4 images are
+// described as such (the preset says 28x28).
+v1::EvaluationSpec PresetSpec(const std::string& dir, int train, int val,
+                              int test, int seed = 0) {
+  v1::EvaluationSpec spec;
+  spec.set_dataset("fashion_mnist");
+  spec.set_data_dir(dir);
+  spec.set_train_samples(train);
+  spec.set_val_samples(val);
+  spec.set_test_samples(test);
+  spec.set_data_seed(seed);
+  return spec;
 }
 
-TEST(FashionMnistLoaderTest, CountsThatDoNotFitAreInvalidArgument) {
+v1::EvaluationSpec MiniSpec(const std::string& dir, int train, int val,
+                            int test) {
+  v1::EvaluationSpec spec = PresetSpec(dir, train, val, test);
+  spec.clear_dataset();
+  v1::DataSpec* d = spec.mutable_data();
+  d->set_format("idx");
+  d->mutable_train()->set_images(dir + "/train-images-idx3-ubyte.gz");
+  d->mutable_train()->set_labels(dir + "/train-labels-idx1-ubyte.gz");
+  d->mutable_test()->set_images(dir + "/t10k-images-idx3-ubyte.gz");
+  d->mutable_test()->set_labels(dir + "/t10k-labels-idx1-ubyte.gz");
+  d->set_height(4);
+  d->set_width(4);
+  d->set_channels(1);
+  d->set_classes(10);
+  d->set_normalization("explicit");
+  d->add_mean(0.2860);
+  d->add_std(0.3530);
+  return spec;
+}
+
+// Positions, labels and the first pixel of each image of a split (one part).
+torch::Tensor Index(const Split& s) { return s.parts.at(0).index; }
+torch::Tensor Labels(const Split& s) {
+  return s.parts.at(0).source->labels.index_select(0, Index(s));
+}
+torch::Tensor FirstPixels(const Split& s) {
+  return s.parts.at(0)
+      .source->images.index_select(0, Index(s))
+      .select(1, 0)
+      .select(1, 0)
+      .select(1, 0)
+      .to(torch::kInt64);
+}
+
+TEST(FashionMnistPresetTest, SplitsAMiniDataset) {
   const std::string dir = WriteMiniDataset(100, 30);
-  DataOptions opts;
-  opts.dir = dir;
-  opts.val_samples = 100;
-  EXPECT_THAT(FashionMnistLoader().Load(opts),
+  absl::StatusOr<std::shared_ptr<const Dataset>> d =
+      LoadDataset(MiniSpec(dir, 50, 20, 10), DataLoadOptions());
+  NAS_ASSERT_OK(d);
+  const Dataset& s = **d;
+  EXPECT_EQ(s.shape.height, 4);
+  EXPECT_EQ(s.shape.width, 4);
+  EXPECT_EQ(s.shape.classes, 10);
+  EXPECT_EQ(s.train.size(), 50);
+  EXPECT_EQ(s.val.size(), 20);
+  EXPECT_EQ(s.test.size(), 10);
+  EXPECT_EQ(s.mean, std::vector<double>{0.2860});
+  EXPECT_EQ(s.std, std::vector<double>{0.3530});
+  // Images, labels and indices stay aligned (pixel 0 = index, label =
+  // index % 10).
+  EXPECT_TRUE(torch::equal(FirstPixels(s.train), Index(s.train)));
+  EXPECT_TRUE(torch::equal(Labels(s.train), Index(s.train).remainder(10)));
+  // The test subset is the first test_samples images.
+  EXPECT_TRUE(torch::equal(Index(s.test), torch::arange(10)));
+  // Disjoint train/val, both from the seeded permutation.
+  const torch::Tensor all = torch::cat({Index(s.train), Index(s.val)});
+  EXPECT_EQ(std::get<0>(torch::_unique(all)).numel(), 70);
+  const std::vector<int64_t> perm = SeededPermutation(100, 1);
+  EXPECT_EQ(Index(s.val)[0].item<int64_t>(), perm[0]);
+  EXPECT_EQ(Index(s.train)[0].item<int64_t>(), perm[20]);
+}
+
+TEST(FashionMnistPresetTest, CountsThatDoNotFitAreInvalidArgument) {
+  const std::string dir = WriteMiniDataset(100, 30);
+  EXPECT_THAT(LoadDataset(MiniSpec(dir, 0, 100, 0), DataLoadOptions()),
               StatusIs(absl::StatusCode::kInvalidArgument, "val_samples"));
-  opts.val_samples = 20;
-  opts.train_samples = 81;
-  EXPECT_THAT(FashionMnistLoader().Load(opts),
+  EXPECT_THAT(LoadDataset(MiniSpec(dir, 81, 20, 0), DataLoadOptions()),
               StatusIs(absl::StatusCode::kInvalidArgument, "train_samples"));
-  opts.train_samples = 0;
-  opts.test_samples = 31;
-  EXPECT_THAT(FashionMnistLoader().Load(opts),
+  EXPECT_THAT(LoadDataset(MiniSpec(dir, 0, 20, 31), DataLoadOptions()),
               StatusIs(absl::StatusCode::kInvalidArgument, "test_samples"));
 }
 
-TEST(FashionMnistLoaderTest, MissingDirIsNotFound) {
-  DataOptions opts;
-  opts.dir = "/nonexistent/fashion";
-  EXPECT_THAT(FashionMnistLoader().Load(opts),
-              StatusIs(absl::StatusCode::kNotFound,
-                       "/nonexistent/fashion/train-images-idx3-ubyte.gz"));
-}
-
-TEST(FashionMnistLoaderTest, RegistryKnowsFashionMnistOnly) {
-  absl::StatusOr<const DatasetLoader*> l = GetDatasetLoader("fashion_mnist");
-  NAS_ASSERT_OK(l);
-  EXPECT_EQ((*l)->name(), "fashion_mnist");
-  NAS_EXPECT_OK(GetDatasetLoader(""));
-  EXPECT_THAT(GetDatasetLoader("cifar10"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "cifar10"));
+TEST(FashionMnistPresetTest, MissingDirIsNotFound) {
+  EXPECT_THAT(
+      LoadDataset(PresetSpec("/nonexistent/fashion", 0, 0, 0),
+                  DataLoadOptions()),
+      StatusIs(absl::StatusCode::kNotFound, "/nonexistent/fashion"));
 }
 
 bool HaveRealData() {
-  return access((std::string(kFashionMnistDefaultDir) +
-                 "/train-images-idx3-ubyte.gz")
+  return access((std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz")
                     .c_str(),
                 R_OK) == 0;
 }
 
-TEST(FashionMnistLoaderTest, LoadsTheRealDataset) {
-  if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  absl::StatusOr<DataSplits> s = FashionMnistLoader().Load(DataOptions());
-  NAS_ASSERT_OK(s);
-  EXPECT_EQ(s->train_x.size(0), 50000);
-  EXPECT_EQ(s->val_x.size(0), 10000);
-  EXPECT_EQ(s->test_x.size(0), 10000);
-  EXPECT_EQ(s->train_x.sizes(), (std::vector<int64_t>{50000, 1, 28, 28}));
-  EXPECT_EQ(s->train_y.size(0), 50000);
-  EXPECT_EQ(s->val_y.size(0), 10000);
-  EXPECT_EQ(s->test_y.size(0), 10000);
-  EXPECT_EQ(s->shape.height, 28);
-  EXPECT_EQ(s->shape.classes, 10);
-  // Normalized to roughly zero mean, unit variance.
-  EXPECT_NEAR(s->train_x.mean().item<double>(), 0.0, 0.05);
-  EXPECT_NEAR(s->train_x.std().item<double>(), 1.0, 0.05);
-  EXPECT_EQ(s->train_y.min().item<int64_t>(), 0);
-  EXPECT_EQ(s->train_y.max().item<int64_t>(), 9);
+TEST(FashionMnistPresetTest, LoadsTheRealDataset) {
+  if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDir;
+  absl::StatusOr<std::shared_ptr<const Dataset>> d =
+      LoadDataset(PresetSpec("", 0, 0, 0), DataLoadOptions());
+  NAS_ASSERT_OK(d);
+  const Dataset& s = **d;
+  EXPECT_EQ(s.train.size(), 50000);
+  EXPECT_EQ(s.val.size(), 10000);
+  EXPECT_EQ(s.test.size(), 10000);
+  EXPECT_EQ(s.train.parts.at(0).source->images.sizes(),
+            (std::vector<int64_t>{60000, 1, 28, 28}));
+  EXPECT_EQ(s.shape.classes, 10);
+  EXPECT_EQ(s.class_names.back(), "Ankle boot");
+  EXPECT_EQ(Labels(s.train).min().item<int64_t>(), 0);
+  EXPECT_EQ(Labels(s.train).max().item<int64_t>(), 9);
   // Every class in the validation split, roughly balanced.
-  const torch::Tensor counts = torch::bincount(s->val_y);
+  const torch::Tensor counts = torch::bincount(Labels(s.val));
   EXPECT_EQ(counts.numel(), 10);
   EXPECT_GT(counts.min().item<int64_t>(), 800);
   // Train and validation partition the 60k training images.
-  const torch::Tensor all = torch::cat({s->train_index, s->val_index});
+  const torch::Tensor all = torch::cat({Index(s.train), Index(s.val)});
   EXPECT_EQ(std::get<0>(torch::_unique(all)).numel(), 60000);
 }
 
-TEST(FashionMnistLoaderTest, RealSubsetsAreSeededAndDisjoint) {
-  if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  DataOptions opts;
-  opts.train_samples = 2000;
-  opts.val_samples = 1000;
-  opts.test_samples = 500;
-  opts.seed = 7;
-  absl::StatusOr<DataSplits> a = FashionMnistLoader().Load(opts);
+TEST(FashionMnistPresetTest, RealSubsetsAreSeededAndDisjoint) {
+  if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDir;
+  auto a = LoadDataset(PresetSpec("", 2000, 1000, 500, 7), DataLoadOptions());
   NAS_ASSERT_OK(a);
-  EXPECT_EQ(a->train_x.size(0), 2000);
-  EXPECT_EQ(a->val_x.size(0), 1000);
-  EXPECT_EQ(a->test_x.size(0), 500);
-  const torch::Tensor both = torch::cat({a->train_index, a->val_index});
+  EXPECT_EQ((*a)->train.size(), 2000);
+  EXPECT_EQ((*a)->val.size(), 1000);
+  EXPECT_EQ((*a)->test.size(), 500);
+  const torch::Tensor both =
+      torch::cat({Index((*a)->train), Index((*a)->val)});
   EXPECT_EQ(std::get<0>(torch::_unique(both)).numel(), 3000);
-
-  absl::StatusOr<DataSplits> again = FashionMnistLoader().Load(opts);
+  auto again =
+      LoadDataset(PresetSpec("", 2000, 1000, 500, 7), DataLoadOptions());
   NAS_ASSERT_OK(again);
-  EXPECT_TRUE(torch::equal(a->val_index, again->val_index));
-  EXPECT_TRUE(torch::equal(a->train_x, again->train_x));
-
-  opts.seed = 8;
-  absl::StatusOr<DataSplits> other = FashionMnistLoader().Load(opts);
+  EXPECT_TRUE(torch::equal(Index((*a)->val), Index((*again)->val)));
+  auto other =
+      LoadDataset(PresetSpec("", 2000, 1000, 500, 8), DataLoadOptions());
   NAS_ASSERT_OK(other);
-  EXPECT_FALSE(torch::equal(a->val_index, other->val_index));
+  EXPECT_FALSE(torch::equal(Index((*a)->val), Index((*other)->val)));
 }
 
 }  // namespace
