@@ -14,9 +14,9 @@
 //     (cloned into anonymous memory), alternating, medians.
 //  3. memory: a child process per dataset size (10k, 50k, 200k images of
 //     64 x 64 x 3) maps the cache and streams a full epoch through the
-//     batch pipeline plus training steps; its anonymous memory (RssAnon,
-//     sampled during the epoch) against the file-backed pages (RssFile) and
-//     the cache size.
+//     batch pipeline plus ten training steps, with malloc tuned as the
+//     worker tunes it; its anonymous memory (RssAnon, sampled during the
+//     epoch) against the file-backed pages (RssFile) and the cache size.
 //
 //   NAS_BUILD_DIR=/tmp/b bash scripts/build.sh data_pipeline
 //   /tmp/b/bench/data_pipeline --out=docs/bench/issue17 --work=/tmp/dp
@@ -29,13 +29,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <string>
-#include <vector>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -48,6 +47,7 @@
 #include "worker/data/decode_cache.h"
 #include "worker/data/idx.h"
 #include "worker/data/sources.h"
+#include "worker/device.h"
 #include "worker/models/model_builder.h"
 #include "worker/trainer.h"
 
@@ -66,6 +66,11 @@ ABSL_FLAG(std::string, pil_script, NAS_SOURCE_DIR "/bench/data_pipeline_pil.py",
           "the torchvision/PIL side");
 ABSL_FLAG(std::string, fashion_mnist, "/usr/share/datasets/fashion-mnist",
           "source of the image content");
+ABSL_FLAG(bool, keep_freed_memory, true,
+          "memory child: tune malloc as nas-worker does "
+          "(KeepFreedMemoryForReuse); false = glibc's defaults");
+ABSL_FLAG(int, train_steps, 10,
+          "memory child: training steps on the first batches");
 // Internal: the memory child.
 ABSL_FLAG(std::string, memory_child, "", "(internal) image folder to stream");
 
@@ -125,8 +130,7 @@ cv::Mat MakeImage(const Source& s, int64_t i, int w, int h) {
       const float bg = 40.0f + 60.0f * (x + y) / (w + h) + (i % 7);
       cv::Vec3b& px = out.at<cv::Vec3b>(y, x);
       for (int ch = 0; ch < 3; ++ch) {
-        px[ch] = cv::saturate_cast<uint8_t>(bg * (1 - g / 255) +
-                                            g * tint[ch]);
+        px[ch] = cv::saturate_cast<uint8_t>(bg * (1 - g / 255) + g * tint[ch]);
       }
     }
   }
@@ -138,11 +142,11 @@ void WriteFolder(const Source& s, const std::string& dir, int64_t from,
                  int64_t to, int w, int h, const std::string& ext) {
   std::vector<int> params;
   if (ext == "jpg") params = {cv::IMWRITE_JPEG_QUALITY, 90};
-  for (int c = 0; c < 10; ++c) fs::create_directories(absl::StrCat(dir, "/c", c));
+  for (int c = 0; c < 10; ++c)
+    fs::create_directories(absl::StrCat(dir, "/c", c));
   for (int64_t i = from; i < to; ++i) {
     const int c = s.labels[i % s.images.count];
-    const std::string path =
-        absl::StrFormat("%s/c%d/%07d.%s", dir, c, i, ext);
+    const std::string path = absl::StrFormat("%s/c%d/%07d.%s", dir, c, i, ext);
     if (!cv::imwrite(path, MakeImage(s, i, w, h), params)) {
       Die("cannot write " + path);
     }
@@ -153,6 +157,24 @@ v1::DataSource DirSource(const std::string& dir) {
   v1::DataSource src;
   src.set_dir(dir);
   return src;
+}
+
+// An image-folder dataset of 10 classes at 3 x 64 x 64, 10% of `train`
+// held out for validation.
+v1::EvaluationSpec FolderSpec(const std::string& train, const std::string& test,
+                              const std::string& normalization) {
+  v1::EvaluationSpec e;
+  v1::DataSpec* d = e.mutable_data();
+  d->set_format("image_folder");
+  *d->mutable_train() = DirSource(train);
+  *d->mutable_test() = DirSource(test);
+  d->set_height(64);
+  d->set_width(64);
+  d->set_channels(3);
+  d->set_classes(10);
+  d->set_normalization(normalization);
+  d->set_validation_fraction(0.1);
+  return e;
 }
 
 // --- 1. decode -------------------------------------------------------------
@@ -189,9 +211,9 @@ double DecodeOnce(const std::string& dir, int side, int threads,
 // one Python process.
 double PilImagesPerSecond(const std::string& dir, int side) {
   const std::string out = absl::GetFlag(FLAGS_work) + "/pil.txt";
-  const std::string cmd = absl::StrCat(
-      absl::GetFlag(FLAGS_python), " ", absl::GetFlag(FLAGS_pil_script), " ",
-      dir, " ", side, " > ", out);
+  const std::string cmd = absl::StrCat(absl::GetFlag(FLAGS_python), " ",
+                                       absl::GetFlag(FLAGS_pil_script), " ",
+                                       dir, " ", side, " > ", out);
   if (std::system(cmd.c_str()) != 0) {
     std::fprintf(stderr, "data_pipeline: the PIL side failed: %s\n",
                  cmd.c_str());
@@ -261,17 +283,8 @@ double Median(std::vector<double> v) {
 
 TrainResult RunTrain() {
   const std::string work = absl::GetFlag(FLAGS_work);
-  v1::EvaluationSpec e;
-  v1::DataSpec* d = e.mutable_data();
-  d->set_format("image_folder");
-  *d->mutable_train() = DirSource(work + "/decode-png");
-  *d->mutable_test() = DirSource(work + "/decode-jpg");
-  d->set_height(64);
-  d->set_width(64);
-  d->set_channels(3);
-  d->set_classes(10);
-  d->set_normalization("auto");
-  d->set_validation_fraction(0.1);
+  const v1::EvaluationSpec e =
+      FolderSpec(work + "/decode-png", work + "/decode-jpg", "auto");
   DataLoadOptions o;
   o.cache_dir = work + "/cache-train";
   const std::shared_ptr<const Dataset> data = OrDie(LoadDataset(e, o));
@@ -337,24 +350,15 @@ ProcMemory ReadProcMemory() {
 }
 
 v1::EvaluationSpec MemorySpec(const std::string& dir) {
-  v1::EvaluationSpec e;
-  v1::DataSpec* d = e.mutable_data();
-  d->set_format("image_folder");
-  *d->mutable_train() = DirSource(dir);
-  *d->mutable_test() = DirSource(absl::GetFlag(FLAGS_work) + "/mem-test");
-  d->set_height(64);
-  d->set_width(64);
-  d->set_channels(3);
-  d->set_classes(10);
-  d->set_normalization("none");
-  d->set_validation_fraction(0.1);
-  return e;
+  return FolderSpec(dir, absl::GetFlag(FLAGS_work) + "/mem-test", "none");
 }
 
 // The child: loads (decoding on the first call for this folder) and then
-// streams one epoch of the training split through the batch pipeline, with
-// a training step every 50th batch; prints one CSV line.
+// streams one epoch of the training split through the batch pipeline
+// (every image of the cache is gathered and normalized), with training
+// steps on the first ten batches; prints one CSV line.
 int MemoryChild(const std::string& dir) {
+  if (absl::GetFlag(FLAGS_keep_freed_memory)) KeepFreedMemoryForReuse();
   torch::set_num_threads(1);
   DataLoadOptions o;
   o.cache_dir = absl::GetFlag(FLAGS_work) + "/cache-mem";
@@ -376,7 +380,9 @@ int MemoryChild(const std::string& dir) {
   const Clock::time_point t1 = Clock::now();
   while (stream.Next(&x, &y)) {
     checksum += x.sum().item<double>();
-    if (batches % 50 == 0) trainer.Step(x, y);
+    // The same training work whatever the dataset's size (ten steps), so
+    // that what grows with the dataset can only be the data path's.
+    if (batches < absl::GetFlag(FLAGS_train_steps)) trainer.Step(x, y);
     if (batches % 20 == 0) {
       peak_anon = std::max(peak_anon, ReadProcMemory().anon_kb);
     }
@@ -384,12 +390,11 @@ int MemoryChild(const std::string& dir) {
   }
   const ProcMemory end = ReadProcMemory();
   peak_anon = std::max(peak_anon, end.anon_kb);
-  std::printf("%lld,%.2f,%lld,%lld,%lld,%lld,%.2f,%.6g\n",
-              static_cast<long long>(n), load_s,
-              static_cast<long long>(after_load.anon_kb),
-              static_cast<long long>(peak_anon),
-              static_cast<long long>(end.file_kb),
-              static_cast<long long>(end.hwm_kb), Since(t1), checksum);
+  std::printf(
+      "%lld,%.2f,%lld,%lld,%lld,%lld,%.2f,%.6g\n", static_cast<long long>(n),
+      load_s, static_cast<long long>(after_load.anon_kb),
+      static_cast<long long>(peak_anon), static_cast<long long>(end.file_kb),
+      static_cast<long long>(end.hwm_kb), Since(t1), checksum);
   return 0;
 }
 
@@ -400,16 +405,18 @@ struct MemoryRow {
   double first_load_s = 0;  // decode
   int64_t decode_peak_anon_kb = 0;
   int64_t anon_after_load_kb = 0, peak_anon_kb = 0, file_kb = 0;
+  int64_t data_peak_anon_kb = 0;  // batch pipeline only, no training
   double epoch_s = 0;
 };
 
 // Runs this binary as the memory child on `dir`; the CSV line it printed.
 std::vector<std::string> RunChild(const std::string& self,
-                                  const std::string& dir) {
+                                  const std::string& dir, int train_steps) {
   const std::string out = absl::GetFlag(FLAGS_work) + "/child.csv";
-  const std::string cmd =
-      absl::StrCat(self, " --work=", absl::GetFlag(FLAGS_work),
-                   " --memory_child=", dir, " > ", out);
+  const std::string cmd = absl::StrCat(
+      self, " --work=", absl::GetFlag(FLAGS_work), " --keep_freed_memory=",
+      absl::GetFlag(FLAGS_keep_freed_memory) ? "true" : "false",
+      " --train_steps=", train_steps, " --memory_child=", dir, " > ", out);
   if (std::system(cmd.c_str()) != 0) Die("memory child failed: " + cmd);
   std::ifstream in(out);
   std::string line;
@@ -438,6 +445,7 @@ std::vector<MemoryRow> RunMemory(const Source& s, const std::string& self) {
   WriteFolder(s, work + "/mem-test", 0, 200, 64, 64, "png");
   std::vector<MemoryRow> rows;
   int64_t written = 0;
+  double cache_before = 0;  // the test folder's and earlier sizes' caches
   for (absl::string_view size_text :
        absl::StrSplit(absl::GetFlag(FLAGS_memory_sizes), ',')) {
     const int64_t size = std::stoll(std::string(size_text));
@@ -446,9 +454,13 @@ std::vector<MemoryRow> RunMemory(const Source& s, const std::string& self) {
     written = size;
     std::fprintf(stderr, "memory: %lld images on disk (wrote in %.1fs)\n",
                  static_cast<long long>(size), Since(t0));
-    // First child decodes (its load time is the decode), second reuses.
-    const std::vector<std::string> first = RunChild(self, dir);
-    const std::vector<std::string> second = RunChild(self, dir);
+    // The first child decodes (its load time is the decode); the second
+    // maps the cache and streams an epoch through the batch pipeline only
+    // (the data path's memory); the third adds ten training steps (the
+    // worker's, whose activations do not depend on the dataset's size).
+    const std::vector<std::string> first = RunChild(self, dir, 0);
+    const std::vector<std::string> data_only = RunChild(self, dir, 0);
+    const std::vector<std::string> second = RunChild(self, dir, 10);
     MemoryRow r;
     r.images_on_disk = size;
     r.train_images = std::stoll(second.at(0));
@@ -456,17 +468,20 @@ std::vector<MemoryRow> RunMemory(const Source& s, const std::string& self) {
     r.decode_peak_anon_kb = std::stoll(first.at(3));
     r.anon_after_load_kb = std::stoll(second.at(2));
     r.peak_anon_kb = std::stoll(second.at(3));
+    r.data_peak_anon_kb = std::stoll(data_only.at(3));
     r.file_kb = std::stoll(second.at(4));
     r.epoch_s = std::stod(second.at(6));
-    r.cache_mb = DirMegabytes(work + "/cache-mem", ".nasdata");
+    r.cache_mb = DirMegabytes(work + "/cache-mem", ".nasdata") - cache_before;
+    cache_before += r.cache_mb;
     std::fprintf(stderr,
                  "memory %lld: decode %.1fs (peak anon %.0f MB); reuse: anon "
-                 "%.0f MB after load, peak %.0f MB, file-backed %.0f MB, "
-                 "cache files %.0f MB, epoch %.1fs\n",
+                 "%.0f MB after load, peak %.0f MB streaming the epoch, "
+                 "%.0f MB with training steps, file-backed %.0f MB, cache "
+                 "%.0f MB\n",
                  static_cast<long long>(size), r.first_load_s,
                  r.decode_peak_anon_kb / 1024.0, r.anon_after_load_kb / 1024.0,
-                 r.peak_anon_kb / 1024.0, r.file_kb / 1024.0, r.cache_mb,
-                 r.epoch_s);
+                 r.data_peak_anon_kb / 1024.0, r.peak_anon_kb / 1024.0,
+                 r.file_kb / 1024.0, r.cache_mb);
     rows.push_back(r);
   }
   return rows;
@@ -491,12 +506,14 @@ int Main(const std::string& self) {
     std::string csv =
         "format,side,threads,images_per_s,images_per_s_per_thread,"
         "torchvision_pil_images_per_s_one_process,ratio_per_core\n";
-    std::printf("\n| format | to | threads | images/s | per thread | "
-                "torchvision (PIL), 1 process | ratio per core |\n"
-                "| --- | --- | --- | --- | --- | --- | --- |\n");
+    std::printf(
+        "\n| format | to | threads | images/s | per thread | "
+        "torchvision (PIL), 1 process | ratio per core |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n");
     for (const DecodeRow& r : rows) {
       const double per = r.images_per_s / r.threads;
-      const double ratio = r.pil_images_per_s > 0 ? per / r.pil_images_per_s : 0;
+      const double ratio =
+          r.pil_images_per_s > 0 ? per / r.pil_images_per_s : 0;
       absl::StrAppendFormat(&csv, "%s,%d,%d,%.1f,%.1f,%.1f,%.3f\n", r.format,
                             r.side, r.threads, r.images_per_s, per,
                             r.pil_images_per_s, ratio);
@@ -509,12 +526,13 @@ int Main(const std::string& self) {
   if (sections.find("train") != std::string::npos) {
     const TrainResult t = RunTrain();
     const double ratio = t.cache_images_per_s / t.memory_images_per_s;
-    std::printf("\n| training images/s (%lld images, 3x64x64) | from the "
-                "mapped cache | in memory | cache / memory |\n"
-                "| --- | --- | --- | --- |\n| nb201 C=8 N=1, batch 128, 1 "
-                "thread | %.1f | %.1f | %.3f |\n",
-                static_cast<long long>(t.images), t.cache_images_per_s,
-                t.memory_images_per_s, ratio);
+    std::printf(
+        "\n| training images/s (%lld images, 3x64x64) | from the "
+        "mapped cache | in memory | cache / memory |\n"
+        "| --- | --- | --- | --- |\n| nb201 C=8 N=1, batch 128, 1 "
+        "thread | %.1f | %.1f | %.3f |\n",
+        static_cast<long long>(t.images), t.cache_images_per_s,
+        t.memory_images_per_s, ratio);
     if (!out.empty()) {
       WriteCsv(out + "/train.csv",
                absl::StrFormat("images,cache_images_per_s,memory_images_per_s,"
@@ -527,25 +545,27 @@ int Main(const std::string& self) {
     const std::vector<MemoryRow> rows = RunMemory(s, self);
     std::string csv =
         "images_on_disk,train_images,cache_mb,decode_s,decode_peak_anon_mb,"
-        "anon_after_load_mb,peak_anon_mb,file_backed_mb,epoch_s\n";
+        "anon_after_load_mb,data_peak_anon_mb,peak_anon_mb,file_backed_mb,"
+        "epoch_s\n";
     std::printf(
-        "\n| images on disk | cache files | decode (first load) | peak anon "
-        "while decoding | anon after load | peak anon over an epoch | "
-        "file-backed after the epoch |\n| --- | --- | --- | --- | --- | --- "
-        "| --- |\n");
+        "\n| images on disk | its cache file | decode (first load) | peak "
+        "anon while decoding | anon after load | peak anon streaming an "
+        "epoch | peak anon with 10 training steps | file-backed after the "
+        "epoch |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (const MemoryRow& r : rows) {
-      absl::StrAppendFormat(&csv, "%d,%d,%.1f,%.2f,%.1f,%.1f,%.1f,%.1f,%.2f\n",
-                            r.images_on_disk, r.train_images, r.cache_mb,
-                            r.first_load_s, r.decode_peak_anon_kb / 1024.0,
-                            r.anon_after_load_kb / 1024.0,
-                            r.peak_anon_kb / 1024.0, r.file_kb / 1024.0,
-                            r.epoch_s);
-      std::printf("| %lld | %.0f MB | %.1f s | %.0f MB | %.0f MB | %.0f MB | "
-                  "%.0f MB |\n",
-                  static_cast<long long>(r.images_on_disk), r.cache_mb,
-                  r.first_load_s, r.decode_peak_anon_kb / 1024.0,
-                  r.anon_after_load_kb / 1024.0, r.peak_anon_kb / 1024.0,
-                  r.file_kb / 1024.0);
+      absl::StrAppendFormat(
+          &csv, "%d,%d,%.1f,%.2f,%.1f,%.1f,%.1f,%.1f,%.1f,%.2f\n",
+          r.images_on_disk, r.train_images, r.cache_mb, r.first_load_s,
+          r.decode_peak_anon_kb / 1024.0, r.anon_after_load_kb / 1024.0,
+          r.data_peak_anon_kb / 1024.0, r.peak_anon_kb / 1024.0,
+          r.file_kb / 1024.0, r.epoch_s);
+      std::printf(
+          "| %lld | %.0f MB | %.1f s | %.0f MB | %.0f MB | %.0f MB | "
+          "%.0f MB | %.0f MB |\n",
+          static_cast<long long>(r.images_on_disk), r.cache_mb, r.first_load_s,
+          r.decode_peak_anon_kb / 1024.0, r.anon_after_load_kb / 1024.0,
+          r.data_peak_anon_kb / 1024.0, r.peak_anon_kb / 1024.0,
+          r.file_kb / 1024.0);
     }
     if (!out.empty()) WriteCsv(out + "/memory.csv", csv);
   }

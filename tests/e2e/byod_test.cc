@@ -56,8 +56,7 @@ class ByodCluster : public ::testing::Test, public testing::LocalCluster {
         "}\n    test: {dir: ", data_.test_dir,
         "}\n    height: 32\n    width: 32\n    channels: 3\n"
         "    classes: 7\n    class_names: [",
-        absl::StrJoin(data_.class_names, ", "),
-        "]\n    normalization: auto");
+        absl::StrJoin(data_.class_names, ", "), "]\n    normalization: auto");
   }
 
   std::string data_dir_;
@@ -66,11 +65,10 @@ class ByodCluster : public ::testing::Test, public testing::LocalCluster {
 
 TEST_F(ByodCluster, ImbalancedRgbFoldersSearchWithARecallObjective) {
   ASSERT_EQ(data_.class_names.size(), 7u);
-  const auto defect = std::find(data_.class_names.begin(),
-                                data_.class_names.end(), "defect");
+  const auto defect =
+      std::find(data_.class_names.begin(), data_.class_names.end(), "defect");
   ASSERT_NE(defect, data_.class_names.end());
-  const int defect_index =
-      static_cast<int>(defect - data_.class_names.begin());
+  const int defect_index = static_cast<int>(defect - data_.class_names.begin());
   StartWorker("w1", {"--data_root=" + data_dir_});
   WaitForWorkers(1);
   testing::SpecYaml spec;
@@ -125,8 +123,8 @@ TEST_F(ByodCluster, ImbalancedRgbFoldersSearchWithARecallObjective) {
     }
     EXPECT_NEAR(c.metrics().val_balanced_accuracy(), sum / 7, 1e-9);
     EXPECT_GT(c.metrics().val_macro_f1(), 0);
-    best_recall = std::max(best_recall,
-                           c.metrics().val_class_recall(defect_index));
+    best_recall =
+        std::max(best_recall, c.metrics().val_class_recall(defect_index));
   }
   // The best candidate is the one with the best recall of "defect".
   ASSERT_TRUE(done.has_best());
@@ -144,19 +142,20 @@ TEST_F(ByodCluster, ImbalancedRgbFoldersSearchWithARecallObjective) {
   // per-channel normalization values, seven logits.
   const std::string model = dir() + "/best.pt";
   std::string out;
-  ASSERT_EQ(testing::RunCommand(
-                absl::StrCat(Binary("client/nasctl"),
-                             " --controller=127.0.0.1:", port(), " export ",
-                             e.id(), " ", done.best().id(), " -o ", model,
-                             " 2>&1"),
-                &out),
-            0)
+  ASSERT_EQ(
+      testing::RunCommand(
+          absl::StrCat(Binary("client/nasctl"),
+                       " --controller=127.0.0.1:", port(), " export ", e.id(),
+                       " ", done.best().id(), " -o ", model, " 2>&1"),
+          &out),
+      0)
       << out;
-  ASSERT_EQ(testing::RunCommand(
-                absl::StrCat("/usr/bin/python3 ", NAS_SOURCE_DIR,
-                             "/tests/e2e/check_export_meta.py ", model, " 2>&1"),
-                &out),
-            0)
+  ASSERT_EQ(
+      testing::RunCommand(
+          absl::StrCat("/usr/bin/python3 ", NAS_SOURCE_DIR,
+                       "/tests/e2e/check_export_meta.py ", model, " 2>&1"),
+          &out),
+      0)
       << out;
   EXPECT_NE(out.find("\"input_shape\": [1, 3, 32, 32]"), std::string::npos)
       << out;
@@ -187,9 +186,8 @@ TEST_F(ByodCluster, DataOutsideTheWorkersDataRootIsRefused) {
   ASSERT_TRUE(WaitFinished(e.id(), absl::Minutes(3)));
   const v1::Experiment done = Get(e.id());
   EXPECT_EQ(done.state(), v1::EXPERIMENT_FAILED);
-  const std::string reason =
-      Psql(absl::StrCat("SELECT reason FROM candidates WHERE experiment_id=",
-                        e.id()));
+  const std::string reason = Psql(absl::StrCat(
+      "SELECT reason FROM candidates WHERE experiment_id=", e.id()));
   EXPECT_NE(reason.find("outside"), std::string::npos) << reason;
   EXPECT_NE(reason.find("evaluation.data."), std::string::npos) << reason;
   // Nothing of the refused folder was decoded.

@@ -98,6 +98,13 @@ void BatchStream::Produce() {
       const int64_t begin = b * batch_size_;
       const int64_t len = std::min(batch_size_, positions_.size(0) - begin);
       Gathered g;
+      {
+        absl::MutexLock lock(&mu_);
+        if (!spare_.empty()) {
+          g.images = std::move(spare_.back());
+          spare_.pop_back();
+        }
+      }
       split_.Gather(positions_.narrow(0, begin, len), &g.images, &g.labels);
       if (pin_) {
         g.images = g.images.pin_memory();
@@ -139,6 +146,13 @@ bool BatchStream::Next(torch::Tensor* x, torch::Tensor* y) {
   *x = normalizer_(
       images.to(normalizer_.device(), /*non_blocking=*/non_blocking));
   *y = labels.to(normalizer_.device(), /*non_blocking=*/non_blocking);
+  // On the CPU the normalized batch is a new float tensor: the uint8 one
+  // can be gathered into again. (Not after an asynchronous copy to CUDA,
+  // which may still be reading it.)
+  if (normalizer_.device().is_cpu() && !pin_ && images.use_count() == 1) {
+    absl::MutexLock lock(&mu_);
+    if (spare_.size() <= prefetch_) spare_.push_back(std::move(images));
+  }
   return true;
 }
 

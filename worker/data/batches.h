@@ -108,6 +108,11 @@ class BatchStream {
 
   absl::Mutex mu_;
   std::deque<Gathered> ready_ ABSL_GUARDED_BY(mu_);
+  // uint8 batches the consumer has finished with (CPU device only), for
+  // the producer to gather into again: a steady state without allocations,
+  // so the heap does not creep with the number of batches (glibc keeps
+  // freed blocks of alternating sizes; see bench/data_pipeline).
+  std::vector<torch::Tensor> spare_ ABSL_GUARDED_BY(mu_);
   std::exception_ptr error_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -78,9 +78,9 @@ absl::StatusOr<std::shared_ptr<const Dataset>> LoadDataset(
     }
     // A spec the controller's defaults did not fill (older controllers,
     // tests): the same preset, from common/spec.
-    data = PresetData("fashion_mnist", spec.data_dir().empty()
-                                           ? kFashionMnistDir
-                                           : spec.data_dir());
+    data =
+        PresetData("fashion_mnist", spec.data_dir().empty() ? kFashionMnistDir
+                                                            : spec.data_dir());
     preset = true;
   }
   NAS_RETURN_IF_ERROR(

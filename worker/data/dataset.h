@@ -48,7 +48,9 @@ struct Split {
   torch::Tensor Labels() const;
   // uint8 images (B x C x H x W) and int64 labels of split positions
   // `positions` (int64, any order, each in [0, size())), gathered on the
-  // CPU. Safe to call from several threads at once.
+  // CPU. A defined, contiguous uint8 `*images` of exactly that shape is
+  // written in place (its storage reused); otherwise it is replaced. Safe
+  // to call from several threads at once (with distinct outputs).
   void Gather(const torch::Tensor& positions, torch::Tensor* images,
               torch::Tensor* labels) const;
   // This split followed by `other` (same shape).

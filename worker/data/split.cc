@@ -33,7 +33,16 @@ void Split::Gather(const torch::Tensor& positions, torch::Tensor* images,
   if (parts.size() == 1) {
     const Part& p = parts.front();
     const torch::Tensor rows = p.index.index_select(0, pos);
-    *images = p.source->images.index_select(0, rows);
+    const torch::Tensor& src = p.source->images;
+    const std::vector<int64_t> shape = {rows.size(0), src.size(1), src.size(2),
+                                        src.size(3)};
+    // Reuse the caller's buffer when it has the batch's shape (BatchStream
+    // recycles its batches: no allocation per batch, so no heap creep).
+    if (!(images->defined() && images->scalar_type() == torch::kUInt8 &&
+          images->is_contiguous() && images->sizes() == shape)) {
+      *images = torch::empty(shape, torch::kUInt8);
+    }
+    torch::index_select_out(*images, src, 0, rows);
     *labels = p.source->labels.index_select(0, rows);
     return;
   }

@@ -44,9 +44,8 @@ TEST(LoadDatasetTest, FashionMnistPresetIsTheHistoricalSplit) {
   NAS_ASSERT_OK(train_images);
   NAS_ASSERT_OK(train_labels);
   NAS_ASSERT_OK(test_labels);
-  const torch::Tensor all_x =
-      torch::from_blob(train_images->pixels.data(), {60000, 1, 28, 28},
-                       torch::kUInt8);
+  const torch::Tensor all_x = torch::from_blob(
+      train_images->pixels.data(), {60000, 1, 28, 28}, torch::kUInt8);
   const torch::Tensor all_y =
       torch::from_blob(train_labels->data(), {60000}, torch::kUInt8)
           .to(torch::kInt64);
@@ -78,8 +77,8 @@ TEST(LoadDatasetTest, FashionMnistPresetIsTheHistoricalSplit) {
           std::vector<int64_t>(perm.begin() + v, perm.begin() + v + t));
       EXPECT_TRUE(torch::equal(d.train.parts[0].index, train_index));
       EXPECT_TRUE(torch::equal(d.val.parts[0].index, val_index));
-      EXPECT_TRUE(torch::equal(RowLabels(d.train),
-                               all_y.index_select(0, train_index)));
+      EXPECT_TRUE(
+          torch::equal(RowLabels(d.train), all_y.index_select(0, train_index)));
       EXPECT_TRUE(
           torch::equal(RowLabels(d.val), all_y.index_select(0, val_index)));
       EXPECT_TRUE(torch::equal(RowLabels(d.test),

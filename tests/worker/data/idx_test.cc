@@ -26,8 +26,7 @@ using ::nas::testing::StatusIs;
 std::string TempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   std::string dir = std::string(base != nullptr ? base : "/tmp") +
-                    "/nas_idx_test_" + std::to_string(getpid()) +
-                    "_" + name;
+                    "/nas_idx_test_" + std::to_string(getpid()) + "_" + name;
   mkdir(dir.c_str(), 0755);
   return dir;
 }
@@ -279,10 +278,9 @@ TEST(FashionMnistPresetTest, CountsThatDoNotFitAreInvalidArgument) {
 }
 
 TEST(FashionMnistPresetTest, MissingDirIsNotFound) {
-  EXPECT_THAT(
-      LoadDataset(PresetSpec("/nonexistent/fashion", 0, 0, 0),
-                  DataLoadOptions()),
-      StatusIs(absl::StatusCode::kNotFound, "/nonexistent/fashion"));
+  EXPECT_THAT(LoadDataset(PresetSpec("/nonexistent/fashion", 0, 0, 0),
+                          DataLoadOptions()),
+              StatusIs(absl::StatusCode::kNotFound, "/nonexistent/fashion"));
 }
 
 bool HaveRealData() {
@@ -322,8 +320,7 @@ TEST(FashionMnistPresetTest, RealSubsetsAreSeededAndDisjoint) {
   EXPECT_EQ((*a)->train.size(), 2000);
   EXPECT_EQ((*a)->val.size(), 1000);
   EXPECT_EQ((*a)->test.size(), 500);
-  const torch::Tensor both =
-      torch::cat({Index((*a)->train), Index((*a)->val)});
+  const torch::Tensor both = torch::cat({Index((*a)->train), Index((*a)->val)});
   EXPECT_EQ(std::get<0>(torch::_unique(both)).numel(), 3000);
   auto again =
       LoadDataset(PresetSpec("", 2000, 1000, 500, 7), DataLoadOptions());
