@@ -13,6 +13,7 @@ PKGS=(
   python3-grpcio python3-protobuf tmux openssl
   prometheus docker-compose curl python3-kubernetes python3-yaml
   python3-optuna python3-sqlalchemy python3-psycopg2 postgresql-contrib
+  python3-torchvision  # bench/data_pipeline's peer (torchvision ImageFolder + PIL)
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 missing=()
