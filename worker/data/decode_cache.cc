@@ -460,10 +460,16 @@ absl::StatusOr<DecodedSource> LoadSource(const Preprocess& pre,
   if (o.cache_dir.empty()) return DecodeToMemory(pre, listing, o);
   std::error_code ec;
   std::filesystem::create_directories(o.cache_dir, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot create the data cache directory '", o.cache_dir,
-                     "': ", ec.message()));
+  if (ec || ::access(o.cache_dir.c_str(), W_OK) != 0) {
+    // A worker without a writable cache (a container with no volume, say)
+    // still trains, as it did before the cache existed: data that fits in
+    // memory works, and the log says what to set.
+    Log(absl::StrCat("data cache: cannot use '", o.cache_dir, "' (",
+                     ec ? ec.message() : std::strerror(errno), "); decoding ",
+                     listing.what,
+                     " into memory (set --data_cache_dir to a writable "
+                     "directory to keep it)"));
+    return DecodeToMemory(pre, listing, o);
   }
   NAS_ASSIGN_OR_RETURN(std::vector<std::string> digests,
                        FileDigests(listing.files, o.cache_dir, o.threads));

@@ -63,7 +63,8 @@ struct DecodedSource {
 
 // Decodes `listing` (or maps its cache file when one exists for the same
 // content and preprocessing). Errors are OpenDecoder's and Decode's (they
-// name the file); Unavailable when the cache directory cannot be used. A
+// name the file). A cache directory that cannot be created or written is
+// logged and the source decoded into memory instead. A
 // cache file that is truncated or garbled is treated as absent, logged and
 // rebuilt. A failed decode removes its temporary file and leaves no cache
 // file. Two processes (or threads) loading the same source at once decode

@@ -378,6 +378,20 @@ TEST_F(DataTest, CacheIsReusedRebuiltWhenGarbledAndNeverPartial) {
   EXPECT_THAT(CacheFiles(fail_cache), ::testing::IsEmpty());
 }
 
+// A cache directory that cannot be created (a container without a
+// writable volume) is not an error: the source is decoded into memory.
+TEST_F(DataTest, UnusableCacheDirDecodesIntoMemory) {
+  DecodeOptions o;
+  o.cache_dir = "/proc/nas-data-cache";
+  auto d = Load(Pre("idx"), Train("idx"), o);
+  NAS_ASSERT_OK(d);
+  EXPECT_TRUE(d->decoded);
+  EXPECT_EQ(d->cache_file, "");
+  auto idx = Load(Pre("idx"), Train("idx"));
+  NAS_ASSERT_OK(idx);
+  EXPECT_EQ(Bytes(*d), Bytes(*idx));
+}
+
 TEST_F(DataTest, DigestsAreMemoized) {
   const std::string cache = *dir_ + "/cache_digests";
   const std::vector<std::string> files = {formats_->train_paths.npy_images,
