@@ -33,19 +33,28 @@ const std::vector<std::string>& ObjectiveMetricNames() {
   return *names;
 }
 
-absl::StatusOr<int> ResolveRecallClass(absl::string_view x,
-                                       const v1::DataSpec& data) {
-  for (int i = 0; i < data.class_names_size(); ++i) {
-    if (data.class_names(i) == x) return i;
+absl::StatusOr<int> ResolveRecallClass(
+    absl::string_view x, const std::vector<std::string>& class_names,
+    int classes) {
+  for (size_t i = 0; i < class_names.size(); ++i) {
+    if (class_names[i] == x) return static_cast<int>(i);
   }
   int index = 0;
-  if (absl::SimpleAtoi(x, &index) && index >= 0 && index < data.classes()) {
+  if (absl::SimpleAtoi(x, &index) && index >= 0 && index < classes) {
     return index;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "val_recall: unknown class '", x,
-      "' (a name from evaluation.data.class_names or an index in [0, ",
-      data.classes(), "))"));
+      "' (a name from evaluation.data.class_names or an index in [0, ", classes,
+      "))"));
+}
+
+absl::StatusOr<int> ResolveRecallClass(absl::string_view x,
+                                       const v1::DataSpec& data) {
+  return ResolveRecallClass(x,
+                            std::vector<std::string>(data.class_names().begin(),
+                                                     data.class_names().end()),
+                            data.classes());
 }
 
 std::string ObjectiveMetricName(const v1::ObjectiveSpec& objective) {

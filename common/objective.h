@@ -35,6 +35,11 @@ inline constexpr absl::string_view kRecallMetricPrefix = "val_recall:";
 // InvalidArgument (a message for spec.objective.metric) otherwise.
 absl::StatusOr<int> ResolveRecallClass(absl::string_view x,
                                        const v1::DataSpec& data);
+// The same against `class_names` and `classes` classes (a worker's dataset,
+// whose names may come from its folders rather than the spec).
+absl::StatusOr<int> ResolveRecallClass(
+    absl::string_view x, const std::vector<std::string>& class_names,
+    int classes);
 
 // objective.metric, "val_accuracy" when empty.
 std::string ObjectiveMetricName(const v1::ObjectiveSpec& objective);

@@ -4,8 +4,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/objective.h"
 
 namespace nas {
 
@@ -100,24 +100,19 @@ absl::StatusOr<ProgressMetric> ParseProgressMetric(
     out.kind = ProgressMetric::kMacroF1;
     return out;
   }
-  constexpr char kRecall[] = "val_recall:";
-  if (absl::StartsWith(out.name, kRecall)) {
-    const std::string cls = out.name.substr(sizeof(kRecall) - 1);
+  if (absl::StartsWith(out.name, kRecallMetricPrefix)) {
+    const absl::string_view cls =
+        absl::string_view(out.name).substr(kRecallMetricPrefix.size());
     out.kind = ProgressMetric::kRecall;
-    const auto it = std::find(class_names.begin(), class_names.end(), cls);
-    if (it != class_names.end()) {
-      out.class_index = static_cast<int>(it - class_names.begin());
-      return out;
+    absl::StatusOr<int> index = ResolveRecallClass(
+        cls, class_names, static_cast<int>(class_names.size()));
+    if (!index.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "progress_metric '", out.name, "': no class '", cls, "' (",
+          class_names.size(), " classes; give a class name or an index)"));
     }
-    int index = 0;
-    if (!cls.empty() && absl::SimpleAtoi(cls, &index) && index >= 0 &&
-        index < static_cast<int>(class_names.size())) {
-      out.class_index = index;
-      return out;
-    }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "progress_metric '", out.name, "': no class '", cls, "' (",
-        class_names.size(), " classes; give a class name or an index)"));
+    out.class_index = *index;
+    return out;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "progress_metric '", out.name,

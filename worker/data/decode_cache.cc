@@ -256,17 +256,25 @@ void RemoveStaleTemps(const std::string& dir, const std::string& key) {
   }
 }
 
+// OpenDecoder, refusing a source without images.
+absl::StatusOr<std::unique_ptr<SourceDecoder>> OpenNonEmptyDecoder(
+    const Preprocess& pre, const SourceListing& listing) {
+  NAS_ASSIGN_OR_RETURN(std::unique_ptr<SourceDecoder> decoder,
+                       OpenDecoder(pre, listing));
+  if (decoder->count() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(listing.field, ": ", listing.what, " has no images"));
+  }
+  return decoder;
+}
+
 // Decodes into a temporary file and renames it to `final_path`.
 absl::Status DecodeToFile(const Preprocess& pre, const SourceListing& listing,
                           const DecodeOptions& o, const std::string& key,
                           const std::string& final_path) {
   NAS_ASSIGN_OR_RETURN(std::unique_ptr<SourceDecoder> decoder,
-                       OpenDecoder(pre, listing));
+                       OpenNonEmptyDecoder(pre, listing));
   const int64_t n = decoder->count();
-  if (n <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(listing.field, ": ", listing.what, " has no images"));
-  }
   static std::atomic<uint64_t> counter{0};
   TempFile tmp(
       absl::StrCat(final_path, ".tmp.", ::getpid(), ".", counter.fetch_add(1)));
@@ -320,12 +328,8 @@ absl::StatusOr<DecodedSource> DecodeToMemory(const Preprocess& pre,
                                              const SourceListing& listing,
                                              const DecodeOptions& o) {
   NAS_ASSIGN_OR_RETURN(std::unique_ptr<SourceDecoder> decoder,
-                       OpenDecoder(pre, listing));
+                       OpenNonEmptyDecoder(pre, listing));
   const int64_t n = decoder->count();
-  if (n <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(listing.field, ": ", listing.what, " has no images"));
-  }
   auto mem = std::make_shared<MemoryOwner>();
   mem->images.resize(static_cast<size_t>(n * pre.image_bytes()));
   mem->labels.resize(static_cast<size_t>(n));
