@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/spaces/mobilenet_space.h"
 #include "common/spaces/nb201_space.h"
+#include "common/status_macros.h"
 
 namespace nas {
 
@@ -43,6 +44,14 @@ absl::StatusOr<v1::Genotype> SearchSpace::ToProto(
   return g;
 }
 
+std::string SearchSpace::DecisionName(int decision) const {
+  return absl::StrCat("d", decision);
+}
+
+ChoiceValue SearchSpace::Choice(int decision, int choice) const {
+  return {ChoiceValue::kInt, absl::StrCat(choice)};
+}
+
 std::string StableHash(absl::string_view canonical) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
   for (unsigned char c : canonical) {
@@ -72,6 +81,14 @@ absl::StatusOr<const SearchSpace*> GetSearchSpace(absl::string_view name) {
   return absl::InvalidArgumentError(
       absl::StrCat("unknown search space '", name,
                    "' (known: ", absl::StrJoin(SearchSpaceNames(), ", "), ")"));
+}
+
+absl::StatusOr<std::shared_ptr<const SearchSpace>> MakeSearchSpace(
+    const v1::SearchSpaceSpec& spec) {
+  // TODO(issue 18): "custom" spaces from spec.decisions.
+  NAS_ASSIGN_OR_RETURN(const SearchSpace* builtin, GetSearchSpace(spec.name()));
+  return std::shared_ptr<const SearchSpace>(builtin,
+                                            [](const SearchSpace*) {});
 }
 
 std::vector<std::string> SearchSpaceNames() { return {"mobilenet", "nb201"}; }

@@ -24,6 +24,15 @@ struct InputShape {
   int classes = 10;
 };
 
+// A choice as a trainer receives it (the COMMAND hand-over): an integer, a
+// number or a string, written as `text` (a JSON number's text for kInt and
+// kFloat).
+struct ChoiceValue {
+  enum Kind { kInt, kFloat, kString };
+  Kind kind = kInt;
+  std::string text;
+};
+
 // Analytic cost of one forward pass at batch size 1.
 struct Cost {
   int64_t macs = 0;
@@ -48,6 +57,16 @@ class SearchSpace {
                                            const v1::SearchSpaceSpec& spec,
                                            const InputShape& input) const = 0;
 
+  // Name of decision i as a trainer sees it (unique within the space).
+  // Default "d<i>".
+  virtual std::string DecisionName(int decision) const;
+  // Choice `choice` of decision i as a trainer receives it. Default: the
+  // choice index as an integer.
+  virtual ChoiceValue Choice(int decision, int choice) const;
+  // True when ComputeCost knows the cost (false for declared spaces, whose
+  // networks the user's trainer builds).
+  virtual bool has_analytic_cost() const { return true; }
+
   // Uniformly random genotype.
   std::vector<int> Sample(std::mt19937_64& rng) const;
   // All genotypes differing from `choices` in exactly one decision.
@@ -60,7 +79,14 @@ class SearchSpace {
 // Stable 64-bit FNV-1a hash of a canonical string, 16 hex digits.
 std::string StableHash(absl::string_view canonical);
 
-// The registered space called `name`, or InvalidArgument listing known names.
+// The space `spec` describes: a built-in one (by name, not owned: the
+// pointer's deleter does nothing) or a declared "custom" one built from
+// spec.decisions. InvalidArgument naming the field when the spec is bad.
+absl::StatusOr<std::shared_ptr<const SearchSpace>> MakeSearchSpace(
+    const v1::SearchSpaceSpec& spec);
+
+// The registered built-in space called `name`, or InvalidArgument listing
+// known names ("custom" spaces come from MakeSearchSpace).
 absl::StatusOr<const SearchSpace*> GetSearchSpace(absl::string_view name);
 // Names of registered spaces, sorted.
 std::vector<std::string> SearchSpaceNames();
