@@ -38,6 +38,7 @@ commands:
                                its id; --watch then follows it
   list                         experiments, newest first
   show ID                      one experiment: state, counts, best candidate
+                               (with a COMMAND trainer's named metrics)
   watch ID                     live progress bar until the experiment ends:
                                trials done/budget, running, best val_acc (or
                                objective.metric),
@@ -46,7 +47,9 @@ commands:
   candidates ID [--state S] [--order-by F] [--limit N] [--page-token T] [--all]
                 [--min-val-accuracy A] [--max-macs M] [--max-params P]
                 [--max-latency-ms L]
-                               candidates with their metrics; S: QUEUED,
+                               candidates with their metrics (and a column
+                               for objective.metric when it is not
+                               val_accuracy); S: QUEUED,
                                RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE,
                                CANCELLED; F: seq, val_accuracy,
                                val_balanced_accuracy, val_macro_f1, objective
@@ -728,7 +731,14 @@ int Pareto(Ctx& c) {
     c.out << " " << resp.objectives(i);
   }
   c.out << "): " << resp.front_size() << " candidates\n";
-  PrintCandidateTable(c, resp.front());
+  // A named metric (COMMAND) gets its column; built-in ones need the spec.
+  v1::ObjectiveSpec named;
+  if (resp.objectives_size() > 0 &&
+      !IsBuiltinObjectiveMetric(resp.objectives(0))) {
+    named.set_metric(resp.objectives(0));
+  }
+  PrintCandidateTable(c, resp.front(),
+                      named.metric().empty() ? nullptr : &named);
   return 0;
 }
 

@@ -208,6 +208,47 @@ TEST_F(CommandModeTest, LongestTrainerNameRegistersAndMatches) {
   EXPECT_EQ(got.trial().experiment_id(), id);
 }
 
+// The Pareto front of an experiment whose objective is a named metric
+// ranks by that metric (read back from the store), not by val_accuracy.
+TEST_F(CommandModeTest, ParetoFrontRanksByTheNamedObjective) {
+  v1::ExperimentSpec spec = CommandSpec("torch_fmnist");
+  spec.mutable_objective()->add_minimize("macs");
+  const int64_t id = Create(spec, 3);
+  Register("w", {{"test", TestName()}, {"trainer/torch_fmnist", "yes"}});
+  // (val_top5, macs, val_accuracy): by val_top5 the front is {0, 1}; by
+  // val_accuracy it would be {1, 2}.
+  const double top5[] = {0.9, 0.8, 0.7};
+  const int64_t macs[] = {300, 100, 200};
+  const double acc[] = {0.5, 0.5, 0.99};
+  std::vector<int64_t> cands;
+  for (int i = 0; i < 3; ++i) {
+    const v1::AcquireTrialResponse got = Acquire("w");
+    ASSERT_TRUE(got.has_trial());
+    v1::EvaluationMetrics m;
+    m.set_val_accuracy(acc[i]);
+    m.set_macs(macs[i]);
+    (*m.mutable_named_metrics())["val_top5"] = top5[i];
+    NAS_ASSERT_OK(store_->RecordResult(got.trial().trial_id(),
+                                       got.trial().attempt(), "w", m));
+    cands.push_back(got.trial().candidate_id());
+  }
+  v1::GetParetoFrontRequest r;
+  r.set_experiment_id(id);
+  auto front = experiments_->GetParetoFront(r);
+  NAS_ASSERT_OK(front);
+  ASSERT_GE(front->objectives_size(), 2);
+  EXPECT_EQ(front->objectives(0), "val_top5");
+  EXPECT_EQ(front->objectives(1), "macs");
+  std::vector<int64_t> ids;
+  for (const v1::Candidate& c : front->front()) ids.push_back(c.id());
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre(cands[0], cands[1]));
+  // The best candidate is the best by val_top5.
+  auto e = experiments_->GetExperiment(id);
+  NAS_ASSERT_OK(e);
+  EXPECT_EQ(e->best().id(), cands[0]);
+  EXPECT_DOUBLE_EQ(e->best().metrics().named_metrics().at("val_top5"), 0.9);
+}
+
 // Progress of COMMAND trials (relayed from the trainer's JSON lines) is
 // judged centrally like EARLY_STOPPED's: ASHA answers STOP below the
 // rung's cutoff and records why; a final re-training stays COMMAND, runs
@@ -238,8 +279,9 @@ TEST_F(CommandModeTest, AshaStopsCommandTrialsButNotTheFinalRetraining) {
   EXPECT_THAT(stop.reason(), HasSubstr("asha rung 0 (epoch 1, eta 3): "
                                        "val_top5 0.5000 < cutoff"));
   EXPECT_EQ(Progress(trials[2], "w2", 1, 0.95).action(), Action::CONTINUE);
-  // Epoch 2 is no rung.
+  // Epoch 2 is no rung. A named progress metric may exceed 1.
   EXPECT_EQ(Progress(trials[0], "w0", 2, 0.1).action(), Action::CONTINUE);
+  EXPECT_EQ(Progress(trials[2], "w2", 2, 27.5).action(), Action::CONTINUE);
   // Recorded on the candidate.
   CandidateQuery q;
   q.experiment_id = id;
