@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "client/connection.h"
 #include "client/curve.h"
+#include "client/metrics_format.h"
 #include "client/svg_plot.h"
 #include "common/objective.h"
 #include "common/spec/spec.h"
@@ -37,6 +38,7 @@ commands:
                                its id; --watch then follows it
   list                         experiments, newest first
   show ID                      one experiment: state, counts, best candidate
+                               (with a COMMAND trainer's named metrics)
   watch ID                     live progress bar until the experiment ends:
                                trials done/budget, running, best val_acc (or
                                objective.metric),
@@ -45,7 +47,9 @@ commands:
   candidates ID [--state S] [--order-by F] [--limit N] [--page-token T] [--all]
                 [--min-val-accuracy A] [--max-macs M] [--max-params P]
                 [--max-latency-ms L]
-                               candidates with their metrics; S: QUEUED,
+                               candidates with their metrics (and a column
+                               for objective.metric when it is not
+                               val_accuracy); S: QUEUED,
                                RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE,
                                CANCELLED; F: seq, val_accuracy,
                                val_balanced_accuracy, val_macro_f1, objective
@@ -214,20 +218,30 @@ std::string Duration(double seconds) {
   return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);
 }
 
+// `objective`: the experiment's, for a column of its metric when that is
+// not val_accuracy (nullptr: no such column).
 void PrintCandidateTable(
-    Ctx& c, const google::protobuf::RepeatedPtrField<v1::Candidate>& cs) {
-  c.out << absl::StrFormat("%6s %4s %-10s %8s %8s %9s %9s %9s %10s %8s  %s\n",
-                           "ID", "SEQ", "STATE", "VAL_ACC", "TEST_ACC",
-                           "FINAL_ACC", "MACS", "PARAMS", "LATENCY_MS",
-                           "TRAIN_S", "GENOTYPE");
+    Ctx& c, const google::protobuf::RepeatedPtrField<v1::Candidate>& cs,
+    const v1::ObjectiveSpec* objective = nullptr) {
+  const std::string obj =
+      objective == nullptr ? "" : ObjectiveColumnHeader(*objective);
+  const int obj_width = std::max<int>(8, obj.size());
+  auto obj_cell = [&](const std::string& text) {
+    return obj.empty() ? "" : absl::StrFormat(" %*s", obj_width, text);
+  };
+  c.out << absl::StrFormat("%6s %4s %-10s %8s%s %8s %9s %9s %9s %10s %8s  %s\n",
+                           "ID", "SEQ", "STATE", "VAL_ACC", obj_cell(obj),
+                           "TEST_ACC", "FINAL_ACC", "MACS", "PARAMS",
+                           "LATENCY_MS", "TRAIN_S", "GENOTYPE");
   for (const v1::Candidate& k : cs) {
     const bool has = k.has_metrics();
     const bool is_final = k.final_of() != 0;
     c.out << absl::StrFormat(
-        "%6d %4d %-10s %8s %8s %9s %9s %9s %10s %8s  %s%s\n", k.id(), k.seq(),
+        "%6d %4d %-10s %8s%s %8s %9s %9s %9s %10s %8s  %s%s\n", k.id(), k.seq(),
         State(k.state()),
         has && !is_final ? absl::StrFormat("%.4f", k.metrics().val_accuracy())
                          : "-",
+        obj_cell(obj.empty() ? "" : ObjectiveCell(*objective, k)),
         has ? absl::StrFormat("%.4f", k.metrics().test_accuracy()) : "-",
         k.has_final() ? absl::StrFormat("%.4f", k.final().test_accuracy())
                       : "-",
@@ -518,6 +532,9 @@ int Show(Ctx& c) {
       row("", absl::StrFormat("objective %s %.4f", ObjectiveMetricName(ob),
                               ObjectiveMetricValue(ob, m)));
     }
+    if (!m.named_metrics().empty()) {
+      row("", "named metrics: " + NamedMetricsText(m));
+    }
     if (m.val_class_recall_size() > 0) {
       row("", absl::StrFormat("val balanced_acc %.4f, macro_f1 %.4f; test "
                               "balanced_acc %.4f, macro_f1 %.4f",
@@ -624,7 +641,13 @@ int Candidates(Ctx& c) {
     PrintJson(c, resp);
     return 0;
   }
-  PrintCandidateTable(c, resp.candidates());
+  // The objective, for its column when it is not val_accuracy.
+  v1::GetExperimentRequest ereq;
+  ereq.set_id(id);
+  v1::Experiment e;
+  grpc::Status es = c.stub->GetExperiment(c.Context().get(), ereq, &e);
+  if (!es.ok()) return Fail(c, es);
+  PrintCandidateTable(c, resp.candidates(), &e.spec().objective());
   c.out << resp.candidates_size() << " of " << resp.total() << " candidates";
   if (!resp.next_page_token().empty()) {
     c.out << "; next page: --page-token " << resp.next_page_token();
@@ -708,7 +731,14 @@ int Pareto(Ctx& c) {
     c.out << " " << resp.objectives(i);
   }
   c.out << "): " << resp.front_size() << " candidates\n";
-  PrintCandidateTable(c, resp.front());
+  // A named metric (COMMAND) gets its column; built-in ones need the spec.
+  v1::ObjectiveSpec named;
+  if (resp.objectives_size() > 0 &&
+      !IsBuiltinObjectiveMetric(resp.objectives(0))) {
+    named.set_metric(resp.objectives(0));
+  }
+  PrintCandidateTable(c, resp.front(),
+                      named.metric().empty() ? nullptr : &named);
   return 0;
 }
 

@@ -68,6 +68,12 @@ std::string CanonicalObjectiveMetric(const v1::ObjectiveSpec& objective) {
   return ObjectiveMetricName(objective);
 }
 
+bool IsBuiltinObjectiveMetric(absl::string_view name) {
+  const std::vector<std::string>& n = ObjectiveMetricNames();
+  return name.empty() || std::find(n.begin(), n.end(), name) != n.end() ||
+         absl::StartsWith(name, kRecallMetricPrefix);
+}
+
 double ObjectiveMetricValue(const v1::ObjectiveSpec& objective,
                             const v1::EvaluationMetrics& m) {
   const std::string& metric = objective.metric();
@@ -76,6 +82,10 @@ double ObjectiveMetricValue(const v1::ObjectiveSpec& objective,
   if (absl::StartsWith(metric, kRecallMetricPrefix)) {
     const int c = objective.metric_class();
     return c >= 0 && c < m.val_class_recall_size() ? m.val_class_recall(c) : 0;
+  }
+  if (!IsBuiltinObjectiveMetric(metric)) {
+    auto it = m.named_metrics().find(metric);
+    return it == m.named_metrics().end() ? 0 : it->second;
   }
   return m.val_accuracy();
 }

@@ -1,7 +1,9 @@
 // What a search optimizes, computed from a result's metrics: the objective
 // metric (objective.metric: val_accuracy, val_balanced_accuracy,
-// val_macro_f1 or val_recall:<class>), the scalar fitness (that metric, or
-// the MnasNet reward on it) and the objective vector for Pareto ranking.
+// val_macro_f1, val_recall:<class>, or a named metric that a COMMAND
+// trainer reports, EvaluationMetrics.named_metrics), the scalar fitness
+// (that metric, or the MnasNet reward on it) and the objective vector for
+// Pareto ranking. Every objective metric is maximized.
 // Pure functions of a validated ObjectiveSpec (see common/spec/spec.h),
 // thread-safe. Never looks at test metrics.
 #ifndef NAS_COMMON_OBJECTIVE_H_
@@ -29,6 +31,9 @@ double CostOf(const v1::EvaluationMetrics& m, absl::string_view name);
 const std::vector<std::string>& ObjectiveMetricNames();
 // The prefix of the per-class recall metric, "val_recall:".
 inline constexpr absl::string_view kRecallMetricPrefix = "val_recall:";
+// True for "" (val_accuracy), the ObjectiveMetricNames and any
+// "val_recall:..."; any other objective.metric names a named metric.
+bool IsBuiltinObjectiveMetric(absl::string_view name);
 
 // The class index of `x` in "val_recall:<x>": the index of the class named
 // `x` in data.class_names, else `x` read as a decimal index < data.classes.
@@ -49,10 +54,13 @@ std::string ObjectiveMetricName(const v1::ObjectiveSpec& objective);
 // objective.metric_class). evaluation.progress_metric holds this.
 std::string CanonicalObjectiveMetric(const v1::ObjectiveSpec& objective);
 
-// The value of objective.metric in `m`: val_accuracy (also for an empty or
-// unknown name), val_balanced_accuracy, val_macro_f1, or
+// The value of objective.metric in `m`: val_accuracy (also for an empty
+// name), val_balanced_accuracy, val_macro_f1,
 // val_class_recall[objective.metric_class] (0 when the result has no recall
-// for that class, e.g. a result stored before class metrics existed).
+// for that class, e.g. a result stored before class metrics existed), or,
+// for any other name, m.named_metrics[name] (0 when the result has no such
+// named metric: a trainer that did not report it, or a built-in mode; the
+// store's SQL ordering reads NULL instead and ranks such candidates last).
 double ObjectiveMetricValue(const v1::ObjectiveSpec& objective,
                             const v1::EvaluationMetrics& m);
 

@@ -1,8 +1,13 @@
 #include "common/result_validation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -28,7 +33,48 @@ absl::Status NonNegative(absl::string_view field, int64_t v) {
   return Bad(field, absl::StrCat("must be >= 0, got ", v));
 }
 
+absl::Status ValidateNamedMetrics(const v1::EvaluationMetrics& m) {
+  if (m.named_metrics_size() > kMaxNamedMetrics) {
+    return Bad("named_metrics",
+               absl::StrCat("at most ", kMaxNamedMetrics, " entries, got ",
+                            m.named_metrics_size()));
+  }
+  // In name order, so that the first bad one is always the same.
+  std::vector<std::pair<absl::string_view, double>> sorted(
+      m.named_metrics().begin(), m.named_metrics().end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [name, value] : sorted) {
+    if (!IsValidNamedMetricName(name)) {
+      constexpr size_t kQuoted = 16;  // keeps the message short
+      return Bad(
+          absl::StrCat("named_metrics[",
+                       absl::CHexEscape(name.substr(0, kQuoted)),
+                       name.size() > kQuoted ? "..." : "", "]"),
+          absl::StrCat("not a metric name ([A-Za-z_][A-Za-z0-9_.:-]*, at "
+                       "most ",
+                       kMaxNamedMetricBytes, " bytes)"));
+    }
+    if (!std::isfinite(value)) {
+      return Bad(absl::StrCat("named_metrics[", name, "]"),
+                 absl::StrCat("must be a finite number, got ", value));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+bool IsValidNamedMetricName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxNamedMetricBytes) return false;
+  if (!absl::ascii_isalpha(name[0]) && name[0] != '_') return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '.' && c != ':' &&
+        c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
 
 absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
   for (absl::Status s : {
@@ -73,7 +119,7 @@ absl::Status ValidateMetrics(const v1::EvaluationMetrics& m) {
                                         static_cast<int>(c)));
     }
   }
-  return absl::OkStatus();
+  return ValidateNamedMetrics(m);
 }
 
 }  // namespace nas

@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "nas/v1/architecture.pb.h"
 
 namespace nas {
@@ -15,6 +16,13 @@ namespace nas {
 inline constexpr size_t kMaxDeviceBytes = 256;
 // Most entries of metrics.val_class_recall (evaluation.data.classes' limit).
 inline constexpr int kMaxClassRecalls = 10000;
+// Most entries of metrics.named_metrics, and the longest name, in bytes.
+inline constexpr int kMaxNamedMetrics = 64;
+inline constexpr size_t kMaxNamedMetricBytes = 64;
+
+// True for a valid named metric's name: [A-Za-z_][A-Za-z0-9_.:-]*, at most
+// kMaxNamedMetricBytes bytes.
+bool IsValidNamedMetricName(absl::string_view name);
 
 // OK when every field of `m` is plausible:
 //   val_accuracy, test_accuracy, the balanced accuracies and macro-F1s,
@@ -27,9 +35,14 @@ inline constexpr int kMaxClassRecalls = 10000;
 //   device                                 at most kMaxDeviceBytes bytes, no
 //                                          ASCII control characters (NUL
 //                                          cannot be stored in PostgreSQL)
+//   named_metrics                          at most kMaxNamedMetrics entries;
+//                                          each name IsValidNamedMetricName,
+//                                          each value finite (any sign)
 // Otherwise InvalidArgument for the first bad field, its message starting
-// with the field's path ("metrics.latency_iqr_ms: ..."). Unset fields (0,
-// "") are valid.
+// with the field's path ("metrics.latency_iqr_ms: ...",
+// "metrics.named_metrics[val_top5]: ..."; named metrics are checked in
+// name order, and a bad name is quoted escaped and cut to 16 bytes). The
+// message is under 200 bytes. Unset fields (0, "") are valid.
 absl::Status ValidateMetrics(const v1::EvaluationMetrics& m);
 
 }  // namespace nas

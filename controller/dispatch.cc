@@ -86,7 +86,11 @@ v1::AcquireTrialResponse Dispatch::TrialResponse(const LeasedTrial& leased) {
   *t->mutable_evaluation() = leased.spec.evaluation();
   t->set_lease_seconds(leased.spec.lease_seconds());
   const v1::EvaluationMode mode = leased.spec.evaluation().mode();
-  const bool trains = mode == v1::FULL || mode == v1::EARLY_STOPPED;
+  // COMMAND trials train (the trainer program does), like FULL and
+  // EARLY_STOPPED: they export models, and a final re-training stays
+  // COMMAND (its trainer sees final_training and the final epochs).
+  const bool trains =
+      mode == v1::FULL || mode == v1::EARLY_STOPPED || mode == v1::COMMAND;
   if (leased.final_of != 0) {
     t->set_final_training(true);
     t->mutable_evaluation()->set_epochs(leased.spec.final().epochs());

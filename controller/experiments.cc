@@ -13,6 +13,7 @@
 #include "common/pareto.h"
 #include "common/spec/spec.h"
 #include "common/status_macros.h"
+#include "common/trainers.h"
 #include "controller/service/request_validation.h"
 
 namespace nas {
@@ -38,17 +39,32 @@ Experiments::Experiments(Store* store, Scheduler* scheduler,
 std::string Experiments::WaitingReason(const v1::Experiment& e) {
   const int queued = e.counts().trials_queued();
   if (queued == 0 || e.state() != v1::EXPERIMENT_RUNNING) return "";
-  const WorkerRegistry::Fleet fleet =
-      workers_->CountMatching(e.spec().required_labels());
+  // The labels stored with its trials (Store::CreateExperiment).
+  const WorkerRegistry::Labels required = EffectiveRequiredLabels(e.spec());
+  const WorkerRegistry::Fleet fleet = workers_->CountMatching(required);
   if (fleet.matching > 0) return "";
-  if (e.spec().required_labels().empty()) {
+  if (e.spec().evaluation().mode() == v1::COMMAND) {
+    // The trainer first: a worker lacks it because of how its operator
+    // started it, which no label of the spec can change.
+    const std::string& trainer = e.spec().evaluation().command().trainer();
+    const WorkerRegistry::Fleet with_trainer = workers_->CountMatching(
+        {{TrainerLabelKey(trainer), std::string(kTrainerLabelValue)}});
+    if (with_trainer.matching == 0) {
+      return absl::StrCat(queued,
+                          " queued trial(s) wait for a worker with "
+                          "trainer '",
+                          trainer, "' (nas-worker --trainer=", trainer,
+                          "=PATH); none of the ", with_trainer.alive,
+                          " live worker(s) has it");
+    }
+  }
+  if (required.empty()) {
     return absl::StrCat(queued, " queued trial(s) wait: no live worker");
   }
   std::vector<std::string> labels;
-  for (const auto& [k, v] : e.spec().required_labels()) {
+  for (const auto& [k, v] : required) {
     labels.push_back(absl::StrCat(k, "=", v));
   }
-  std::sort(labels.begin(), labels.end());
   return absl::StrCat(queued, " queued trial(s) wait for a worker with labels ",
                       absl::StrJoin(labels, ","), "; none of the ", fleet.alive,
                       " live worker(s) carries them");

@@ -50,8 +50,7 @@ int WorkerRegistry::CountAlive() {
   return alive;
 }
 
-WorkerRegistry::Fleet WorkerRegistry::CountMatching(
-    const google::protobuf::Map<std::string, std::string>& required) {
+WorkerRegistry::Fleet WorkerRegistry::CountMatching(const Labels& required) {
   const absl::Time cutoff = absl::Now() - worker_alive_;
   Fleet out;
   absl::MutexLock lock(&mu_);

@@ -13,7 +13,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/store/store.h"
-#include "google/protobuf/map.h"
 
 namespace nas {
 
@@ -42,8 +41,7 @@ class WorkerRegistry {
     int alive = 0;
     int matching = 0;
   };
-  Fleet CountMatching(
-      const google::protobuf::Map<std::string, std::string>& required);
+  Fleet CountMatching(const Labels& required);
 
  private:
   struct WorkerInfo {

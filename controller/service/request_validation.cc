@@ -200,11 +200,12 @@ absl::Status ValidateRequest(const v1::ReportProgressRequest& r) {
     return Invalid("epoch",
                    absl::StrCat("must be in [1, 1000000], got ", r.epoch()));
   }
-  if (!std::isfinite(r.val_accuracy()) || r.val_accuracy() < 0 ||
-      r.val_accuracy() > 1) {
-    return Invalid("val_accuracy", absl::StrCat("must be a number in [0, 1], "
-                                                "got ",
-                                                r.val_accuracy()));
+  // The epoch's progress score: a fraction for the built-in metrics, but a
+  // COMMAND trainer's named metric (evaluation.progress_metric) may be any
+  // finite number (a BLEU score, a negated loss).
+  if (!std::isfinite(r.val_accuracy())) {
+    return Invalid("val_accuracy",
+                   absl::StrCat("must be finite, got ", r.val_accuracy()));
   }
   if (!std::isfinite(r.train_loss())) {
     return Invalid("train_loss",

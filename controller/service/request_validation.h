@@ -21,7 +21,9 @@ namespace nas {
 // Longest worker id, label key / value, device and version strings.
 inline constexpr int kMaxWorkerIdBytes = 200;
 inline constexpr int kMaxLabels = 64;
-inline constexpr int kMaxLabelKeyBytes = 63;
+// Room for a trainer's label, "trainer/" and a 64-byte trainer name
+// (common/trainers.h).
+inline constexpr int kMaxLabelKeyBytes = 72;
 inline constexpr int kMaxLabelValueBytes = 256;
 inline constexpr int kMaxWorkerDeviceBytes = 256;
 // A trial's error text is stored truncated to this many bytes.

@@ -67,6 +67,38 @@ std::string Float8Array(const google::protobuf::RepeatedField<double>& v) {
   return out + "}";
 }
 
+google::protobuf::Struct NamedMetricsStruct(const v1::EvaluationMetrics& m) {
+  google::protobuf::Struct out;
+  for (const auto& [name, value] : m.named_metrics()) {
+    (*out.mutable_fields())[name].set_number_value(value);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> NamedMetricsJson(const v1::EvaluationMetrics& m) {
+  if (m.named_metrics().empty()) return std::string();
+  return JsonParam(NamedMetricsStruct(m), "metrics.named_metrics");
+}
+
+namespace {
+
+// Adds the numbers of a named_metrics column's JSON object to `m`; text
+// that is not such an object (never written by the store) adds nothing.
+void ReadNamedMetrics(const std::string& json, v1::EvaluationMetrics* m) {
+  google::protobuf::Struct object;
+  if (json.empty() ||
+      !google::protobuf::util::JsonStringToMessage(json, &object).ok()) {
+    return;
+  }
+  for (const auto& [name, value] : object.fields()) {
+    if (value.kind_case() == google::protobuf::Value::kNumberValue) {
+      (*m->mutable_named_metrics())[name] = value.number_value();
+    }
+  }
+}
+
+}  // namespace
+
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
 // ("1,2,3"), hash.
 void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g) {
@@ -140,6 +172,8 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     }
     m->set_test_balanced_accuracy(row[39].as<double>(0));
     m->set_test_macro_f1(row[40].as<double>(0));
+    // Named metrics (0017): NULL when the result has none.
+    ReadNamedMetrics(row[41].as<std::string>(""), m);
   }
   c.set_early_stopped(row[26].as<std::string>());
   c.set_final_of(row[29].as<int64_t>());

@@ -52,6 +52,14 @@ std::string ChoicesArray(const v1::Genotype& g);
 // doubles, %.17g).
 std::string Float8Array(const google::protobuf::RepeatedField<double>& v);
 
+// metrics.named_metrics as a JSON object of numbers (the candidates
+// column of 0017): empty when there are none (stored as NULL).
+// InvalidArgument when a value cannot be printed as JSON (NaN or an
+// infinity; result validation refuses those first).
+absl::StatusOr<std::string> NamedMetricsJson(const v1::EvaluationMetrics& m);
+// The same object as a Struct (a field of a JSON row parameter).
+google::protobuf::Struct NamedMetricsStruct(const v1::EvaluationMetrics& m);
+
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
 // ("1,2,3"), hash.
 void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g);

@@ -23,8 +23,11 @@ constexpr char kCounterSums[] =
 // The value of a candidate's objective metric (objective.metric of the
 // experiment's spec, common/objective.h): C is the candidates row's column
 // prefix ("" or "c."), SPEC an expression of the experiment's spec jsonb
-// (preserved proto field names; an absent metric_class is 0). NULL for a
-// candidate without that metric (not evaluated, or evaluated before 0016).
+// (preserved proto field names; an absent metric_class is 0; an absent or
+// empty metric is val_accuracy). A name that is none of the built-in
+// metrics is a named metric of a COMMAND trainer, read from the
+// named_metrics object (0017). NULL for a candidate without that metric
+// (not evaluated, evaluated before 0016, or no such named metric).
 // clang-format off
 #define NAS_OBJECTIVE_VALUE(C, SPEC)                                    \
   "(CASE " SPEC "->'objective'->>'metric' "                             \
@@ -33,7 +36,10 @@ constexpr char kCounterSums[] =
   "ELSE CASE WHEN " SPEC "->'objective'->>'metric' LIKE 'val_recall:%' " \
   "THEN " C "val_class_recall[coalesce((" SPEC                          \
   "->'objective'->>'metric_class')::int, 0) + 1] "                      \
-  "ELSE " C "val_accuracy END END)"
+  "WHEN coalesce(" SPEC "->'objective'->>'metric', '') "                \
+  "IN ('', 'val_accuracy') THEN " C "val_accuracy "                     \
+  "ELSE (" C "named_metrics ->> (" SPEC "->'objective'->>'metric'))"    \
+  "::float8 END END)"
 
 // A listing's experiment spec ($1 is the experiment id).
 #define NAS_LISTED_SPEC "(SELECT spec FROM experiments WHERE id = $1)"
@@ -119,7 +125,9 @@ constexpr char kCandidateColumns[] =
     // Class-balanced metrics (0016).
     "val_balanced_accuracy, val_macro_f1, "
     "array_to_string(val_class_recall, ','), test_balanced_accuracy, "
-    "test_macro_f1";
+    "test_macro_f1, "
+    // Named metrics (0017), a JSON object or NULL.
+    "named_metrics::text";
 
 // $1 experiment, $2 state ('' = any), $3 search only, $4..$7 the metric
 // filters of CandidateQuery (0 = none).
@@ -493,7 +501,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"store_results",
          // store_result for a batch: $1 is a JSON array of rows whose
          // values are all strings (exact doubles as %.17g, metrics_proto
-         // as base64).
+         // as base64) but named_metrics, a JSON object of numbers (absent:
+         // NULL).
          "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("
          "  trial_id bigint, attempt integer, worker_id text, "
          "  experiment_id bigint, candidate_id bigint, val_accuracy float8, "
@@ -503,7 +512,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  metrics_proto text, throughput float8, train_ips float8, "
          "  simulated_seconds float8, val_balanced_accuracy float8, "
          "  val_macro_f1 float8, val_class_recall text, "
-         "  test_balanced_accuracy float8, test_macro_f1 float8)), "
+         "  test_balanced_accuracy float8, test_macro_f1 float8, "
+         "  named_metrics jsonb)), "
          "r AS (INSERT INTO results (trial_id, attempt, worker_id, "
          "experiment_id, candidate_id, val_accuracy, test_accuracy, macs, "
          "params, latency_ms, train_seconds, epochs, device, metrics_proto, "
@@ -538,7 +548,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "val_macro_f1 = x.val_macro_f1, "
          "val_class_recall = x.val_class_recall::float8[], "
          "test_balanced_accuracy = x.test_balanced_accuracy, "
-         "test_macro_f1 = x.test_macro_f1, reason = '', "
+         "test_macro_f1 = x.test_macro_f1, named_metrics = x.named_metrics, "
+         "reason = '', "
          "updated_at = now() FROM x WHERE c.id = x.candidate_id AND c.id = "
          "ANY ((SELECT candidates FROM ids)::bigint[])"},
         {"store_result",
@@ -560,7 +571,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "train_images_per_second = $18, simulated_seconds = $19, "
          "val_balanced_accuracy = $20, val_macro_f1 = $21, "
          "val_class_recall = $22::float8[], test_balanced_accuracy = $23, "
-         "test_macro_f1 = $24, reason = '', updated_at = now() WHERE id = $5"},
+         "test_macro_f1 = $24, named_metrics = NULLIF($25::text, '')::jsonb, "
+         "reason = '', updated_at = now() WHERE id = $5"},
         {"end_attempt",
          "WITH t AS (UPDATE trials SET status = $2::text, "
          "worker_id = CASE WHEN $2::text = 'QUEUED' THEN NULL ELSE worker_id "

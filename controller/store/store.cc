@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/trainers.h"
 #include "controller/store/migrations.h"
 #include "controller/store/pool.h"
 #include "controller/store/rows.h"
@@ -66,8 +67,11 @@ absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
     return absl::InvalidArgumentError(
         absl::StrCat("spec: cannot convert to JSON: ", s.ToString()));
   }
+  // The labels every trial of the experiment requires of a worker,
+  // copied into each trial row: spec.required_labels plus, for mode
+  // COMMAND, the trainer's label (common/trainers.h).
   NAS_ASSIGN_OR_RETURN(const std::string labels,
-                       JsonObject(spec.required_labels()));
+                       JsonObject(EffectiveRequiredLabels(spec)));
   const int lease_seconds =
       spec.lease_seconds() > 0 ? spec.lease_seconds() : kDefaultLeaseSeconds;
   const int max_attempts =

@@ -207,6 +207,8 @@ class Store {
 
   // --- experiments ---------------------------------------------------------
   // Stores a validated spec (as JSON and as binary proto); state RUNNING.
+  // Its trials go only to workers carrying EffectiveRequiredLabels(spec)
+  // (common/trainers.h: required_labels, and a COMMAND trainer's label).
   // kResourceExhausted (nothing stored) when max_running > 0 experiments
   // are RUNNING already; creations are serialized so the count is exact.
   absl::StatusOr<int64_t> CreateExperiment(const v1::ExperimentSpec& spec,

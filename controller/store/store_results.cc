@@ -25,6 +25,8 @@ namespace nas {
 using store_internal::Bytes;
 using store_internal::Float8Array;
 using store_internal::JsonParam;
+using store_internal::NamedMetricsJson;
+using store_internal::NamedMetricsStruct;
 
 namespace {
 
@@ -166,6 +168,7 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
         " trains the experiment's supernet; its result must carry the "
         "trained weights"));
   }
+  NAS_ASSIGN_OR_RETURN(const std::string named, NamedMetricsJson(m));
   txn.exec_prepared0(
       "store_result", trial_id, attempt, worker_id, t.experiment_id,
       t.candidate_id, m.val_accuracy(), m.test_accuracy(), m.macs(), m.params(),
@@ -174,7 +177,7 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
       m.throughput_images_per_second(), m.train_images_per_second(),
       m.simulated_seconds(), m.val_balanced_accuracy(), m.val_macro_f1(),
       Float8Array(m.val_class_recall()), m.test_balanced_accuracy(),
-      m.test_macro_f1());
+      m.test_macro_f1(), named);
   if (t.supernet) {
     const std::string hash = Sha256Hex(model);
     StoreChunked(txn, hash, "supernet", model, chunk_bytes);
@@ -293,6 +296,9 @@ absl::StatusOr<std::vector<Store::ResultStored>> Store::RecordResults(
           f["test_balanced_accuracy"].set_string_value(
               num(m.test_balanced_accuracy()));
           f["test_macro_f1"].set_string_value(num(m.test_macro_f1()));
+          if (!m.named_metrics().empty()) {
+            *f["named_metrics"].mutable_struct_value() = NamedMetricsStruct(m);
+          }
         }
         if (rows.values_size() > 0) {
           NAS_ASSIGN_OR_RETURN(const std::string json,

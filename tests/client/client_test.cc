@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "client/connection.h"
 #include "client/curve.h"
+#include "client/metrics_format.h"
 #include "client/svg_plot.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -53,6 +54,38 @@ TEST(BestSoFarCurve, OrdersByResultTimeAndSkipsWhatIsNotASearchResult) {
   EXPECT_TRUE(curve[3].improved);
   EXPECT_FALSE(curve[4].improved);
   EXPECT_EQ(curve[4].simulated_seconds, 0);  // none reported
+}
+
+// `nasctl show` lists named metrics by name; the candidates table's
+// objective column appears only for an objective other than val_accuracy
+// and shows "-" where the metric is missing.
+TEST(MetricsFormat, NamedMetricsAndTheObjectiveColumn) {
+  v1::EvaluationMetrics m;
+  EXPECT_EQ(NamedMetricsText(m), "");
+  (*m.mutable_named_metrics())["val_top5"] = 0.93;
+  (*m.mutable_named_metrics())["bleu"] = 27.5;
+  (*m.mutable_named_metrics())["neg_loss"] = -0.125;
+  EXPECT_EQ(NamedMetricsText(m), "bleu 27.5, neg_loss -0.125, val_top5 0.93");
+
+  v1::ObjectiveSpec o;
+  EXPECT_EQ(ObjectiveColumnHeader(o), "");
+  o.set_metric("val_accuracy");
+  EXPECT_EQ(ObjectiveColumnHeader(o), "");
+  o.set_metric("val_top5");
+  EXPECT_EQ(ObjectiveColumnHeader(o), "val_top5");
+  v1::Candidate k = Evaluated(1, 0.5, 1000);
+  EXPECT_EQ(ObjectiveCell(o, k), "-");  // not reported
+  *k.mutable_metrics() = m;
+  EXPECT_EQ(ObjectiveCell(o, k), "0.9300");
+  k.set_final_of(7);
+  EXPECT_EQ(ObjectiveCell(o, k), "-");
+  k.set_final_of(0);
+  k.clear_metrics();
+  EXPECT_EQ(ObjectiveCell(o, k), "-");
+  o.set_metric("val_macro_f1");
+  k.mutable_metrics()->set_val_macro_f1(0.25);
+  EXPECT_EQ(ObjectiveColumnHeader(o), "val_macro_f1");
+  EXPECT_EQ(ObjectiveCell(o, k), "0.2500");
 }
 
 TEST(SvgPanels, OnePanelGroupPerPlotAndEscapedText) {

@@ -95,6 +95,39 @@ TEST(Objective, MetricSelectsTheValue) {
   EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), 0);
 }
 
+// A name that is no built-in metric is a COMMAND trainer's named metric:
+// read from named_metrics, 0 when the result lacks it; built-in names keep
+// reading their own fields even when a named metric has the same name.
+TEST(Objective, NamedMetricIsReadFromNamedMetrics) {
+  v1::EvaluationMetrics m = Metrics(0.9, 300, 20, 1.5);
+  (*m.mutable_named_metrics())["val_top5"] = 0.99;
+  (*m.mutable_named_metrics())["neg_loss"] = -0.25;
+  (*m.mutable_named_metrics())["val_accuracy"] = 0.1;  // ignored
+  v1::ObjectiveSpec o;
+  o.set_metric("val_top5");
+  EXPECT_EQ(ObjectiveMetricName(o), "val_top5");
+  EXPECT_EQ(CanonicalObjectiveMetric(o), "val_top5");
+  EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), 0.99);
+  EXPECT_DOUBLE_EQ(ScalarFitness(o, m), 0.99);
+  o.add_minimize("macs");
+  EXPECT_EQ(ObjectiveVector(o, m), (std::vector<double>{0.99, -300}));
+  o.set_metric("neg_loss");
+  EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), -0.25);
+  o.set_metric("val_bleu");  // not reported
+  EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), 0);
+  o.set_metric("val_accuracy");
+  EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), 0.9);
+  o.clear_metric();
+  EXPECT_DOUBLE_EQ(ObjectiveMetricValue(o, m), 0.9);
+
+  EXPECT_TRUE(IsBuiltinObjectiveMetric(""));
+  EXPECT_TRUE(IsBuiltinObjectiveMetric("val_accuracy"));
+  EXPECT_TRUE(IsBuiltinObjectiveMetric("val_macro_f1"));
+  EXPECT_TRUE(IsBuiltinObjectiveMetric("val_recall:cat"));
+  EXPECT_FALSE(IsBuiltinObjectiveMetric("val_top5"));
+  EXPECT_FALSE(IsBuiltinObjectiveMetric("test_accuracy"));
+}
+
 TEST(Objective, ResolveRecallClass) {
   v1::DataSpec d;
   d.set_classes(3);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -137,6 +138,68 @@ TEST(ValidateMetrics, ClassBalancedMetricsAreFractions) {
   m.add_val_class_recall(std::nan(""));
   EXPECT_THAT(ValidateMetrics(m), StatusIs(absl::StatusCode::kInvalidArgument,
                                            "metrics.val_class_recall[2]: "));
+}
+
+// Named metrics of a COMMAND trainer: names of [A-Za-z_][A-Za-z0-9_.:-]*
+// up to 64 bytes, at most 64 of them, finite values of any sign; a refusal
+// names the entry.
+TEST(ValidateMetrics, NamedMetricsHaveNamesAndFiniteValues) {
+  auto m = Good();
+  (*m.mutable_named_metrics())["val_top5"] = 0.97;
+  (*m.mutable_named_metrics())["neg_loss"] = -3.5;  // any sign
+  (*m.mutable_named_metrics())["ns.sub:metric-1"] = 1e9;
+  (*m.mutable_named_metrics())["_x"] = 0;
+  (*m.mutable_named_metrics())[std::string(64, 'a')] = 1;
+  NAS_EXPECT_OK(ValidateMetrics(m));
+
+  for (const std::string& bad :
+       {std::string("1st"), std::string("has space"), std::string("-x"),
+        std::string(""), std::string("a/b"), std::string(65, 'a'),
+        std::string("\xc3\xa9t\xc3\xa9")}) {
+    auto b = m;
+    (*b.mutable_named_metrics())[bad] = 0.5;
+    absl::Status s = ValidateMetrics(b);
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                            "metrics.named_metrics["))
+        << bad;
+    EXPECT_THAT(
+        s, StatusIs(absl::StatusCode::kInvalidArgument, "not a metric name"))
+        << bad;
+    EXPECT_LT(s.message().size(), 200u) << s.message();
+  }
+  // A long bad name is cut in the message.
+  auto b = m;
+  (*b.mutable_named_metrics())[std::string(100, 'b') + " "] = 0.5;
+  EXPECT_THAT(ValidateMetrics(b),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "metrics.named_metrics[bbbbbbbbbbbbbbbb...]: "));
+
+  for (double v : {std::nan(""), std::numeric_limits<double>::infinity(),
+                   -std::numeric_limits<double>::infinity()}) {
+    auto n = m;
+    (*n.mutable_named_metrics())["val_bleu"] = v;
+    EXPECT_THAT(ValidateMetrics(n),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         "metrics.named_metrics[val_bleu]: must be a finite "
+                         "number"));
+  }
+
+  // The first bad one by name order, whatever the map's order.
+  auto two = m;
+  (*two.mutable_named_metrics())["zz"] = std::nan("");
+  (*two.mutable_named_metrics())["aa"] = std::nan("");
+  EXPECT_THAT(ValidateMetrics(two), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             "metrics.named_metrics[aa]"));
+
+  auto many = Good();
+  for (int i = 0; i < kMaxNamedMetrics; ++i) {
+    (*many.mutable_named_metrics())[absl::StrCat("m", i)] = i;
+  }
+  NAS_EXPECT_OK(ValidateMetrics(many));
+  (*many.mutable_named_metrics())["one_more"] = 1;
+  EXPECT_THAT(ValidateMetrics(many),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "metrics.named_metrics: at most 64 entries, got 65"));
 }
 
 }  // namespace

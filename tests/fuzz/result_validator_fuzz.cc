@@ -5,8 +5,9 @@
 //     so NaN, infinities, negatives and subnormals occur; macs, params,
 //     epochs; the rest is the device string).
 // Properties: no crash or UB; whatever the validator accepts really is
-// finite and in range (checked here independently of the validator); what
-// it refuses is InvalidArgument naming a "metrics." field.
+// finite and in range, named metrics included (checked here independently
+// of the validator); what it refuses is InvalidArgument naming a
+// "metrics." field.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -28,9 +29,9 @@ bool Finite(double v, double lo, double hi) {
 // The contract of common/result_validation.h, written out again.
 bool Plausible(const EvaluationMetrics& m) {
   const double big = HUGE_VAL;  // upper bound only; isfinite rules out inf
-  for (double v : {m.val_accuracy(), m.test_accuracy(),
-                   m.val_balanced_accuracy(), m.val_macro_f1(),
-                   m.test_balanced_accuracy(), m.test_macro_f1()}) {
+  for (double v :
+       {m.val_accuracy(), m.test_accuracy(), m.val_balanced_accuracy(),
+        m.val_macro_f1(), m.test_balanced_accuracy(), m.test_macro_f1()}) {
     if (!Finite(v, 0, 1)) return false;
   }
   if (m.val_class_recall_size() > nas::kMaxClassRecalls) return false;
@@ -46,6 +47,18 @@ bool Plausible(const EvaluationMetrics& m) {
   if (m.device().size() > nas::kMaxDeviceBytes) return false;
   for (unsigned char c : m.device()) {
     if (c < 0x20 || c == 0x7f) return false;
+  }
+  if (m.named_metrics_size() > 64) return false;
+  for (const auto& [name, value] : m.named_metrics()) {
+    if (name.empty() || name.size() > 64 || !std::isfinite(value)) return false;
+    for (size_t i = 0; i < name.size(); ++i) {
+      const char c = name[i];
+      const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+      const bool digit = c >= '0' && c <= '9';
+      const bool ok = letter || c == '_' ||
+                      (i > 0 && (digit || c == '.' || c == ':' || c == '-'));
+      if (!ok) return false;
+    }
   }
   return true;
 }

@@ -86,8 +86,14 @@ TEST(RequestValidation, ProgressNumbersMustBeFiniteAndInRange) {
   bad.set_val_accuracy(std::nan(""));
   EXPECT_THAT(ValidateRequest(bad), StatusIs(kInvalid, "val_accuracy"));
   bad = p;
-  bad.set_val_accuracy(1.01);
+  bad.set_val_accuracy(-std::numeric_limits<double>::infinity());
   EXPECT_THAT(ValidateRequest(bad), StatusIs(kInvalid, "val_accuracy"));
+  // A COMMAND trainer's named progress metric may be any finite number.
+  auto named = p;
+  named.set_val_accuracy(27.5);
+  NAS_EXPECT_OK(ValidateRequest(named));
+  named.set_val_accuracy(-0.25);
+  NAS_EXPECT_OK(ValidateRequest(named));
   bad = p;
   bad.set_train_loss(std::numeric_limits<double>::infinity());
   EXPECT_THAT(ValidateRequest(bad), StatusIs(kInvalid, "train_loss"));

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -1134,7 +1135,145 @@ TEST_F(StoreTest, ObjectiveOrderAndRunningBestFollowTheSpecsMetric) {
   EXPECT_DOUBLE_EQ(stats->running_best_val_accuracy.at(*exp), 0.8);
 }
 
-// A controller that becomes active gives running trials a full lease: one
+// Named metrics of a COMMAND trainer (0017): stored exactly on both write
+// paths (NULL when a result has none), read back into the listing, and,
+// when objective.metric names one, used by "-objective", the running-best
+// gauge and keep_models (a candidate lacking the metric ranks last).
+TEST_F(StoreTest, NamedMetricsRoundTripAndRankByTheObjective) {
+  v1::ExperimentSpec spec = MakeSpec(TestName());
+  spec.mutable_objective()->set_metric("val_top5");
+  spec.set_keep_models(2);
+  auto exp = store_->CreateExperiment(spec, 1);
+  NAS_ASSERT_OK(exp);
+  NAS_ASSERT_OK(
+      store_->InsertCandidates(*exp, {MakeCandidate(0), MakeCandidate(1),
+                                      MakeCandidate(2), MakeCandidate(3)}));
+  std::vector<LeasedTrial> t;
+  for (const char* w : {"w0", "w1", "w2", "w3"}) {
+    auto l = store_->LeaseTrial(w, Labels());
+    NAS_ASSERT_OK(l);
+    ASSERT_TRUE(l->has_value());
+    t.push_back(**l);
+  }
+  auto named = [](double acc, std::map<std::string, double> n) {
+    v1::EvaluationMetrics m = MakeMetrics(acc);
+    for (const auto& [k, v] : n) (*m.mutable_named_metrics())[k] = v;
+    return m;
+  };
+  // By val_accuracy the best two would be 3 and 0; by val_top5, 1 and 0.
+  const v1::EvaluationMetrics m0 =
+      named(0.9, {{"val_top5", 0.3}, {"bleu", 27.5}});
+  const v1::EvaluationMetrics m1 = named(0.5, {{"val_top5", 0.8}});
+  const v1::EvaluationMetrics m2 =
+      named(0.6, {{"val_top5", 0.123456789012345678}, {"neg_loss", -2.25}});
+  const v1::EvaluationMetrics m3 = named(0.95, {});  // no val_top5
+  NAS_ASSERT_OK(store_->RecordResult(t[0].trial_id, 1, "w0", m0, "model0"));
+  const std::string w1 = "w1", w2 = "w2", none;
+  auto stored = store_->RecordResults({{t[1].trial_id, 1, &w1, &m1, &none},
+                                       {t[2].trial_id, 1, &w2, &m2, &none}});
+  NAS_ASSERT_OK(stored);
+  for (const auto& r : *stored) NAS_ASSERT_OK(r.status);
+  NAS_ASSERT_OK(store_->RecordResult(t[3].trial_id, 1, "w3", m3, "model3"));
+
+  const v1::EvaluationMetrics* want[] = {&m0, &m1, &m2, &m3};
+  for (int i = 0; i < 4; ++i) {
+    const v1::Candidate c = GetCandidate(*exp, t[i].candidate_id);
+    EXPECT_TRUE(SameMessage(c.metrics(), *want[i]))
+        << i << ": " << c.metrics().DebugString();
+  }
+  {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction txn(conn);
+    EXPECT_TRUE(txn.exec_params1("SELECT named_metrics IS NULL FROM "
+                                 "candidates WHERE id = $1",
+                                 t[3].candidate_id)[0]
+                    .as<bool>());
+    EXPECT_EQ(txn.exec_params1("SELECT (named_metrics->>'bleu')::float8 FROM "
+                               "candidates WHERE id = $1",
+                               t[0].candidate_id)[0]
+                  .as<double>(),
+              27.5);
+  }
+
+  CandidateQuery q;
+  q.experiment_id = *exp;
+  q.order_by = "-objective";
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  ASSERT_EQ(page->candidates.size(), 4u);
+  std::vector<int64_t> order;
+  for (const v1::Candidate& c : page->candidates) order.push_back(c.id());
+  EXPECT_THAT(order, ElementsAre(t[1].candidate_id, t[0].candidate_id,
+                                 t[2].candidate_id, t[3].candidate_id));
+  q.order_by = "objective";  // ascending; the missing one still last
+  page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  order.clear();
+  for (const v1::Candidate& c : page->candidates) order.push_back(c.id());
+  EXPECT_THAT(order, ElementsAre(t[2].candidate_id, t[0].candidate_id,
+                                 t[1].candidate_id, t[3].candidate_id));
+
+  auto stats = store_->GetOpsStats();
+  NAS_ASSERT_OK(stats);
+  EXPECT_DOUBLE_EQ(stats->running_best_val_accuracy.at(*exp), 0.8);
+
+  // keep_models 2 by val_top5: candidates 1 and 0; 0 has a model, and 3's
+  // (best by val_accuracy, but without val_top5) was pruned.
+  auto kept = store_->GetModel(*exp, t[0].candidate_id);
+  NAS_ASSERT_OK(kept);
+  EXPECT_EQ(kept->bytes, "model0");
+  EXPECT_THAT(store_->GetModel(*exp, t[3].candidate_id),
+              StatusIs(absl::StatusCode::kNotFound, "no model kept"));
+
+  // Restart replay reads the results' protos: named metrics included.
+  auto results = store_->ListResults(*exp);
+  NAS_ASSERT_OK(results);
+  ASSERT_EQ(results->size(), 4u);
+  for (const auto& r : *results) {
+    if (r.candidate_id == t[2].candidate_id) {
+      EXPECT_TRUE(SameMessage(r.metrics, m2));
+    }
+  }
+}
+
+// Mode COMMAND: the trials require the trainer's label
+// (common/trainers.h) besides spec.required_labels, so a worker without
+// the trainer never leases them.
+TEST_F(StoreTest, CommandTrialsGoOnlyToWorkersWithTheTrainer) {
+  v1::ExperimentSpec spec = MakeSpec(TestName());
+  spec.mutable_evaluation()->set_mode(v1::COMMAND);
+  spec.mutable_evaluation()->mutable_command()->set_trainer("torch_fmnist");
+  auto exp = store_->CreateExperiment(spec, 1);
+  NAS_ASSERT_OK(exp);
+  auto ids = store_->InsertCandidates(*exp, {MakeCandidate(0)});
+  NAS_ASSERT_OK(ids);
+  {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction txn(conn);
+    EXPECT_EQ(txn.exec_params1("SELECT required_labels::text FROM trials "
+                               "WHERE candidate_id = $1",
+                               (*ids)[0])[0]
+                  .as<std::string>(),
+              absl::StrCat("{\"test\": \"", TestName(),
+                           "\", \"trainer/torch_fmnist\": \"yes\"}"));
+  }
+  std::map<std::string, std::string> labels = Labels();
+  auto none = store_->LeaseTrial("plain", labels);
+  NAS_ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  labels["trainer/other"] = "yes";
+  none = store_->LeaseTrial("other-trainer", labels);
+  NAS_ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  labels["trainer/torch_fmnist"] = "yes";
+  auto leased = store_->LeaseTrial("with-trainer", labels);
+  NAS_ASSERT_OK(leased);
+  ASSERT_TRUE(leased->has_value());
+  EXPECT_EQ((*leased)->candidate_id, (*ids)[0]);
+  // The spec itself is stored as given (no label added to it).
+  EXPECT_TRUE(SameMessage((*leased)->spec, spec));
+}
+
 // that ran out while no controller could renew it is not expired, and its
 // worker's result is still taken.
 TEST_F(StoreTest, ExtendRunningLeasesKeepsLeasesThatRanOutMeanwhile) {

@@ -1,0 +1,11 @@
+-- Named metrics of a candidate's result (issue 18): the metrics a COMMAND
+-- trainer reported by name beyond the built-in columns (e.g. val_top5), as
+-- one JSON object of numbers {"val_top5": 0.93, ...}. objective.metric may
+-- name one of them: listings ordered by the objective, the best candidate,
+-- keep_models and the running-best gauge read (named_metrics ->> metric)
+-- for it (NULL when absent, ordered last). NULL for results stored before
+-- and for results without named metrics (results.metrics_proto keeps every
+-- metric of every result, so the results table gets no copy). No index:
+-- only one experiment's candidates are ever ordered by a named metric, and
+-- they are found by its own index.
+ALTER TABLE candidates ADD COLUMN named_metrics jsonb;
