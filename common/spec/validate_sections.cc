@@ -366,8 +366,8 @@ void ValidateObjectiveMetric(const v1::ExperimentSpec& spec,
                 absl::StrCat("unknown metric '", Echo(metric),
                              "' (one of: ", absl::StrJoin(names, ", "), ", ",
                              kRecallMetricPrefix,
-                             "<class>; a metric reported by name needs "
-                             "evaluation.mode COMMAND)"));
+                             "<class>); a metric your trainer reports by "
+                             "name needs evaluation.mode COMMAND"));
     return;
   }
   if (spec.evaluation().mode() == v1::TABULAR) {
