@@ -86,7 +86,9 @@ v1::AcquireTrialResponse Dispatch::TrialResponse(const LeasedTrial& leased) {
   *t->mutable_evaluation() = leased.spec.evaluation();
   t->set_lease_seconds(leased.spec.lease_seconds());
   const v1::EvaluationMode mode = leased.spec.evaluation().mode();
-  const bool trains = mode == v1::FULL || mode == v1::EARLY_STOPPED;
+  // COMMAND: the trainer's model file, when it leaves one, is kept.
+  const bool trains =
+      mode == v1::FULL || mode == v1::EARLY_STOPPED || mode == v1::COMMAND;
   if (leased.final_of != 0) {
     t->set_final_training(true);
     t->mutable_evaluation()->set_epochs(leased.spec.final().epochs());

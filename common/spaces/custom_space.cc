@@ -34,7 +34,7 @@ bool IsDigits(absl::string_view s) {
 // A number as written: [+-] digits [. digits] [(e|E) [+-] digits].
 struct NumberParts {
   bool negative = false;
-  std::string int_digits;   // may be empty (".5")
+  std::string int_digits;  // may be empty (".5")
   bool has_dot = false;
   std::string frac_digits;  // may be empty ("5.")
   std::string exponent;     // "e-3" as written, or empty
@@ -140,9 +140,9 @@ void CheckDecision(const v1::SpaceDecision& d, int i,
                    std::vector<DecisionProblem>* out) {
   const std::string path = DecisionPath(i, d.name());
   if (d.choices_size() < 1 || d.choices_size() > kMaxCustomChoices) {
-    out->push_back({path + ".choices",
-                    absl::StrCat("needs 1 to ", kMaxCustomChoices,
-                                 " choices, got ", d.choices_size())});
+    out->push_back(
+        {path + ".choices", absl::StrCat("needs 1 to ", kMaxCustomChoices,
+                                         " choices, got ", d.choices_size())});
     return;
   }
   std::string type = d.type();
@@ -174,9 +174,8 @@ void CheckDecision(const v1::SpaceDecision& d, int i,
     }
     for (const auto& [k, earlier] : seen) {
       if (SameValue(kind, earlier, *n)) {
-        out->push_back({cpath, absl::StrCat("'", Echo(text),
-                                            "' is the same ", type, " as ",
-                                            "choices[", k, "] ('",
+        out->push_back({cpath, absl::StrCat("'", Echo(text), "' is the same ",
+                                            type, " as ", "choices[", k, "] ('",
                                             Echo(d.choices(k)), "')")});
         break;
       }
@@ -317,9 +316,8 @@ absl::StatusOr<std::shared_ptr<const CustomSpace>> CustomSpace::Make(
                                    problems[i].message));
     }
     if (problems.size() > kMaxListedProblems) {
-      parts.push_back(absl::StrCat("... and ",
-                                   problems.size() - kMaxListedProblems,
-                                   " more problems"));
+      parts.push_back(absl::StrCat(
+          "... and ", problems.size() - kMaxListedProblems, " more problems"));
     }
     return absl::InvalidArgumentError(absl::StrJoin(parts, "; "));
   }
@@ -349,9 +347,9 @@ absl::StatusOr<std::string> CustomSpace::Canonical(
   for (size_t i = 0; i < decisions_.size(); ++i) {
     const Decision& d = decisions_[i];
     if (choices[i] < 0 || choices[i] >= static_cast<int>(d.choices.size())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "custom choice ", i, " (", d.name, ") out of range [0, ",
-          d.choices.size(), "): ", choices[i]));
+      return absl::InvalidArgumentError(
+          absl::StrCat("custom choice ", i, " (", d.name, ") out of range [0, ",
+                       d.choices.size(), "): ", choices[i]));
     }
     absl::StrAppend(&out, i == 0 ? "" : "|", d.name, "=",
                     d.choices[choices[i]].text);
@@ -389,10 +387,10 @@ absl::StatusOr<std::vector<int>> CustomSpace::Parse(absl::string_view s) const {
     if (found < 0) {
       std::vector<std::string> known;
       for (const NormalizedChoice& c : d.choices) known.push_back(c.text);
-      return absl::InvalidArgumentError(absl::StrCat(
-          "custom genotype token ", i + 1, " '", Echo(token),
-          "': not a choice of decision ", d.name, " (",
-          Echo(absl::StrJoin(known, ", ")), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("custom genotype token ", i + 1, " '", Echo(token),
+                       "': not a choice of decision ", d.name, " (",
+                       Echo(absl::StrJoin(known, ", ")), ")"));
     }
     choices.push_back(found);
   }

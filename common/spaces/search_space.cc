@@ -99,8 +99,7 @@ absl::StatusOr<std::shared_ptr<const SearchSpace>> MakeSearchSpace(
         spec.name(), "')"));
   }
   NAS_ASSIGN_OR_RETURN(const SearchSpace* builtin, GetSearchSpace(spec.name()));
-  return std::shared_ptr<const SearchSpace>(builtin,
-                                            [](const SearchSpace*) {});
+  return std::shared_ptr<const SearchSpace>(builtin, [](const SearchSpace*) {});
 }
 
 std::vector<std::string> SearchSpaceNames() { return {"mobilenet", "nb201"}; }

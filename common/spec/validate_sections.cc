@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -642,18 +642,18 @@ void ValidateSearchSpace(const v1::ExperimentSpec& spec,
   }
   absl::StatusOr<const SearchSpace*> ss = GetSearchSpace(space);
   if (space.empty()) {
-    errors->Add("spec.search_space.name",
-                absl::StrCat("required (one of: ",
-                             absl::StrJoin(SearchSpaceNames(), ", "),
-                             ", custom)"));
+    errors->Add(
+        "spec.search_space.name",
+        absl::StrCat("required (one of: ",
+                     absl::StrJoin(SearchSpaceNames(), ", "), ", custom)"));
   } else if (!ss.ok()) {
     errors->Add("spec.search_space.name", std::string(ss.status().message()));
   }
   if (!spec.search_space().decisions().empty()) {
-    errors->Add("spec.search_space.decisions",
-                absl::StrCat("only for name: custom (a space you declare); ",
-                             "the space '", Echo(space),
-                             "' has its own decisions"));
+    errors->Add(
+        "spec.search_space.decisions",
+        absl::StrCat("only for name: custom (a space you declare); ",
+                     "the space '", Echo(space), "' has its own decisions"));
   }
   if (space == "nb201") ValidateNb201(spec.search_space().nb201(), errors);
   if (space == "mobilenet") {

@@ -199,11 +199,10 @@ TEST(CustomSpace, NumericallyEqualChoicesAreRefused) {
               StatusIs(StatusCode::kInvalidArgument,
                        "search_space.decisions[0] (lr).choices[2]: '0.10' is "
                        "the same float as choices[0] ('0.1')"));
-  EXPECT_THAT(
-      MakeSearchSpace(Spec({Decision("k", {"3", "5", "+3"})})),
-      StatusIs(StatusCode::kInvalidArgument,
-               "decisions[0] (k).choices[2]: '+3' is the same int as "
-               "choices[0]"));
+  EXPECT_THAT(MakeSearchSpace(Spec({Decision("k", {"3", "5", "+3"})})),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "decisions[0] (k).choices[2]: '+3' is the same int as "
+                       "choices[0]"));
   // As strings they differ.
   NAS_EXPECT_OK(
       MakeSearchSpace(Spec({Decision("k", {"3", "5", "+3"}, "string")})));
@@ -260,10 +259,11 @@ TEST(CustomSpace, BadDecisionsAreNamed) {
 TEST(BuiltinSpaces, Nb201DecisionsAreItsEdgesWithOpNames) {
   Nb201Space s;
   std::vector<std::string> names;
-  for (int i = 0; i < s.num_decisions(); ++i) names.push_back(s.DecisionName(i));
-  EXPECT_EQ(names, (std::vector<std::string>{"edge_1_0", "edge_2_0",
-                                             "edge_2_1", "edge_3_0",
-                                             "edge_3_1", "edge_3_2"}));
+  for (int i = 0; i < s.num_decisions(); ++i)
+    names.push_back(s.DecisionName(i));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"edge_1_0", "edge_2_0", "edge_2_1",
+                                      "edge_3_0", "edge_3_1", "edge_3_2"}));
   // Genotype order: edge 2 (decision 2) is node 2's input from node 1.
   const std::vector<int> g = {3, 0, 1, 2, 4, 3};
   const std::string canonical = *s.Canonical(g);

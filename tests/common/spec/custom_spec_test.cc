@@ -171,16 +171,18 @@ TEST(CustomSpec, HardConstraintsRefusedButCostObjectivesAllowed) {
   EXPECT_NE(errors[0].find("no analytic cost before training"),
             std::string::npos);
   EXPECT_EQ(errors[1].rfind("spec.objective.constraints.max_params", 0), 0u);
-  NAS_EXPECT_OK(PrepareSpec(
-      {}, std::string(kCustom) + kCommand +
-              "objective: {ranking: pareto, minimize: [macs, params, "
-              "latency_ms]}\n")
-                    .status());
+  NAS_EXPECT_OK(
+      PrepareSpec({},
+                  std::string(kCustom) + kCommand +
+                      "objective: {ranking: pareto, minimize: [macs, params, "
+                      "latency_ms]}\n")
+          .status());
 }
 
 TEST(CommandSpec, CommandOptionsRefusedWithPaths) {
-  const std::string head = std::string(kCustom) + "evaluation:\n  mode: "
-                                                  "COMMAND\n  command:\n";
+  const std::string head = std::string(kCustom) +
+                           "evaluation:\n  mode: "
+                           "COMMAND\n  command:\n";
   ExpectOneError(head + "    timeout_seconds: 5\n",
                  "spec.evaluation.command.trainer", "required");
   ExpectOneError(head + "    trainer: -bad\n",
@@ -199,10 +201,10 @@ TEST(CommandSpec, CommandOptionsRefusedWithPaths) {
   ExpectOneError(head + "    trainer: t\n    parameters: {a: \"x\\ty\"}\n",
                  "spec.evaluation.command.parameters.a (line 14): control "
                  "character (byte 9)");
-  ExpectOneError(head + "    trainer: t\n    parameters: {a: " +
-                     std::string(1025, 'x') + "}\n",
-                 "spec.evaluation.command.parameters.a",
-                 "at most 1024 bytes, got 1025");
+  ExpectOneError(
+      head + "    trainer: t\n    parameters: {a: " + std::string(1025, 'x') +
+          "}\n",
+      "spec.evaluation.command.parameters.a", "at most 1024 bytes, got 1025");
   std::string many = head + "    trainer: t\n    parameters:\n";
   for (int i = 0; i < 65; ++i) {
     many += "      p" + std::to_string(i) + ": v\n";
@@ -246,21 +248,21 @@ TEST(CommandSpec, NamedObjectiveMetricOnlyWithCommand) {
   NAS_EXPECT_OK(PrepareSpec({}, std::string(kCustom) + kCommand +
                                     "objective: {metric: \"val_recall:3\"}\n")
                     .status());
-  ExpectOneError(std::string(kCustom) + kCommand +
-                     "objective: {metric: test_accuracy}\n",
-                 "spec.objective.metric (line 15): 'test_accuracy' is a test "
-                 "metric; the search never uses test metrics");
-  ExpectOneError(std::string(kCustom) + kCommand +
-                     "objective: {metric: test_bleu}\n",
-                 "spec.objective.metric", "is a test metric");
+  ExpectOneError(
+      std::string(kCustom) + kCommand + "objective: {metric: test_accuracy}\n",
+      "spec.objective.metric (line 15): 'test_accuracy' is a test "
+      "metric; the search never uses test metrics");
+  ExpectOneError(
+      std::string(kCustom) + kCommand + "objective: {metric: test_bleu}\n",
+      "spec.objective.metric", "is a test metric");
   ExpectOneError(
       std::string(kCustom) + kCommand + "objective: {metric: latency_ms}\n",
       "spec.objective.metric", "'latency_ms' is a cost");
+  ExpectOneError(
+      std::string(kCustom) + kCommand + "objective: {metric: \"bleu score\"}\n",
+      "spec.objective.metric", "unknown metric 'bleu score'");
   ExpectOneError(std::string(kCustom) + kCommand +
-                     "objective: {metric: \"bleu score\"}\n",
-                 "spec.objective.metric", "unknown metric 'bleu score'");
-  ExpectOneError(std::string(kCustom) + kCommand + "objective: {metric: " +
-                     std::string(65, 'a') + "}\n",
+                     "objective: {metric: " + std::string(65, 'a') + "}\n",
                  "spec.objective.metric", "at most 64 characters");
   // Other modes keep the built-in names only.
   ExpectOneError(
