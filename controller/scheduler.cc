@@ -181,10 +181,9 @@ absl::Status Scheduler::LoadExperiment(int64_t id) {
   Running run;
   run.spec = rec.spec;
   run.seed = rec.seed;
-  NAS_ASSIGN_OR_RETURN(run.space,
-                       GetSearchSpace(rec.spec.search_space().name()));
+  NAS_ASSIGN_OR_RETURN(run.space, MakeSearchSpace(rec.spec.search_space()));
   NAS_ASSIGN_OR_RETURN(run.strategy,
-                       MakeStrategy(rec.spec, run.space, rec.seed));
+                       MakeStrategy(rec.spec, run.space.get(), rec.seed));
   // Replay proposals and observations interleaved as they happened: before
   // re-proposing candidate k, observe the results that had been observed
   // when k was proposed. With the stored seed this restores the strategy's
@@ -319,7 +318,11 @@ absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
                        run.strategy->Propose(n));
   NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
   CandidatesInput in;
-  in.constraints = run.spec.objective().constraints();
+  // A space without analytic costs (custom) has no hard constraints
+  // (validation refuses them); its candidates are never rejected for cost.
+  if (run.space->has_analytic_cost()) {
+    in.constraints = run.spec.objective().constraints();
+  }
   in.duplicates = run.spec.duplicates();
   in.observed = run.observed;
   std::vector<std::string> hashes;

@@ -75,7 +75,9 @@ class Scheduler {
   struct Running {
     v1::ExperimentSpec spec;
     int64_t seed = 0;
-    const SearchSpace* space = nullptr;
+    // MakeSearchSpace(spec.search_space()): owns a custom space; the
+    // strategy points into it, so it is declared (and outlives it) first.
+    std::shared_ptr<const SearchSpace> space;
     std::unique_ptr<Strategy> strategy;
     int64_t observed = 0;        // results fed to the strategy
     int64_t last_result_id = 0;  // the last of them (ResultRecord::result_id)

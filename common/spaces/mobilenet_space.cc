@@ -237,4 +237,27 @@ absl::StatusOr<Cost> MobileNetSpace::ComputeCost(
   return cost;
 }
 
+std::string MobileNetSpace::DecisionName(int decision) const {
+  static constexpr std::array<const char*, kMobileNetDecisionsPerStage> kNames =
+      {"kernel", "expansion", "depth", "se"};
+  return absl::StrCat("stage", decision / kMobileNetDecisionsPerStage + 1, "_",
+                      kNames[decision % kMobileNetDecisionsPerStage]);
+}
+
+ChoiceValue MobileNetSpace::Choice(int decision, int choice) const {
+  int value = choice;  // SE: 0 off, 1 on
+  switch (decision % kMobileNetDecisionsPerStage) {
+    case 0:
+      value = kMobileNetKernels[choice];
+      break;
+    case 1:
+      value = kMobileNetExpansions[choice];
+      break;
+    case 2:
+      value = kMobileNetDepths[choice];
+      break;
+  }
+  return {ChoiceValue::kInt, absl::StrCat(value)};
+}
+
 }  // namespace nas

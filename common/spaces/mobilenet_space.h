@@ -7,6 +7,9 @@
 //   4s+1 expansion  {3, 4, 6}   (0..2)
 //   4s+2 depth      {2, 3, 4}   (0..2) blocks in the stage
 //   4s+3 SE         {off, on}   (0..1)
+// A trainer (mode COMMAND) sees them as "stage<s+1>_kernel",
+// "stage<s+1>_expansion", "stage<s+1>_depth" (integers: the values above)
+// and "stage<s+1>_se" (integer 0 or 1), e.g. stage1_kernel = 5.
 // 54 choices per stage, 54^4 = 8,503,056 architectures. The number of
 // stages is fixed because a space's decisions cannot depend on the spec.
 // The width multiplier is an experiment option (MobileNetOptions), not a
@@ -45,6 +48,7 @@
 #define NAS_COMMON_SPACES_MOBILENET_SPACE_H_
 
 #include <array>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -115,6 +119,10 @@ class MobileNetSpace final : public SearchSpace {
   absl::StatusOr<Cost> ComputeCost(const std::vector<int>& choices,
                                    const v1::SearchSpaceSpec& spec,
                                    const InputShape& input) const override;
+  // "stage<s+1>_<kernel|expansion|depth|se>".
+  std::string DecisionName(int decision) const override;
+  // The decision's value as an integer (SE: 0 or 1).
+  ChoiceValue Choice(int decision, int choice) const override;
 };
 
 }  // namespace nas

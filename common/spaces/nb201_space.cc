@@ -160,4 +160,13 @@ absl::StatusOr<Cost> Nb201Space::ComputeCost(const std::vector<int>& choices,
   return cost;
 }
 
+std::string Nb201Space::DecisionName(int decision) const {
+  return absl::StrCat("edge_", kNb201EdgeNodes[decision][0], "_",
+                      kNb201EdgeNodes[decision][1]);
+}
+
+ChoiceValue Nb201Space::Choice(int, int choice) const {
+  return {ChoiceValue::kString, std::string(kNb201OpNames[choice])};
+}
+
 }  // namespace nas

@@ -4,6 +4,10 @@
 // Decision order (edge i<-j means node i takes op(node j)):
 //   0: 1<-0   1: 2<-0   2: 2<-1   3: 3<-0   4: 3<-1   5: 3<-2
 // which is the order ops appear in "|a~0|+|b~0|c~1|+|d~0|e~1|f~2|".
+// A trainer (mode COMMAND) sees decision i as "edge_<to>_<from>" (edge_1_0,
+// edge_2_0, edge_2_1, edge_3_0, edge_3_1, edge_3_2) with the op's name as a
+// string choice ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3",
+// "avg_pool_3x3").
 //
 // Macro skeleton (what ComputeCost counts and the worker builds):
 //   stem: conv3x3(in->C, no bias) + BN(C)
@@ -27,6 +31,7 @@
 #define NAS_COMMON_SPACES_NB201_SPACE_H_
 
 #include <array>
+#include <string>
 
 #include "absl/strings/string_view.h"
 #include "common/spaces/search_space.h"
@@ -59,6 +64,10 @@ class Nb201Space final : public SearchSpace {
   absl::StatusOr<Cost> ComputeCost(const std::vector<int>& choices,
                                    const v1::SearchSpaceSpec& spec,
                                    const InputShape& input) const override;
+  // "edge_<to>_<from>".
+  std::string DecisionName(int decision) const override;
+  // The op's name, a string.
+  ChoiceValue Choice(int decision, int choice) const override;
 };
 
 }  // namespace nas

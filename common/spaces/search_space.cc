@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/spaces/custom_space.h"
 #include "common/spaces/mobilenet_space.h"
 #include "common/spaces/nb201_space.h"
 #include "common/status_macros.h"
@@ -80,15 +82,24 @@ absl::StatusOr<const SearchSpace*> GetSearchSpace(absl::string_view name) {
   if (name == "mobilenet") return &MobileNet();
   return absl::InvalidArgumentError(
       absl::StrCat("unknown search space '", name,
-                   "' (known: ", absl::StrJoin(SearchSpaceNames(), ", "), ")"));
+                   "' (known: ", absl::StrJoin(SearchSpaceNames(), ", "),
+                   ", and custom with search_space.decisions)"));
 }
 
 absl::StatusOr<std::shared_ptr<const SearchSpace>> MakeSearchSpace(
     const v1::SearchSpaceSpec& spec) {
-  // TODO(issue 18): "custom" spaces from spec.decisions.
+  if (spec.name() == "custom") {
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<const CustomSpace> custom,
+                         CustomSpace::Make(spec));
+    return std::shared_ptr<const SearchSpace>(std::move(custom));
+  }
+  if (!spec.decisions().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "search_space.decisions: only for name: custom (this space is '",
+        spec.name(), "')"));
+  }
   NAS_ASSIGN_OR_RETURN(const SearchSpace* builtin, GetSearchSpace(spec.name()));
-  return std::shared_ptr<const SearchSpace>(builtin,
-                                            [](const SearchSpace*) {});
+  return std::shared_ptr<const SearchSpace>(builtin, [](const SearchSpace*) {});
 }
 
 std::vector<std::string> SearchSpaceNames() { return {"mobilenet", "nb201"}; }

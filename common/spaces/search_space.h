@@ -81,7 +81,10 @@ std::string StableHash(absl::string_view canonical);
 
 // The space `spec` describes: a built-in one (by name, not owned: the
 // pointer's deleter does nothing) or a declared "custom" one built from
-// spec.decisions. InvalidArgument naming the field when the spec is bad.
+// spec.decisions (custom_space.h; owned by the returned pointer).
+// InvalidArgument naming the field ("search_space.decisions[2] (kernel)
+// .choices[1]: ...") when the decisions are bad, given for a built-in space,
+// or the name is unknown.
 absl::StatusOr<std::shared_ptr<const SearchSpace>> MakeSearchSpace(
     const v1::SearchSpaceSpec& spec);
 

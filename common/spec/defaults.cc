@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/objective.h"
+#include "common/spaces/custom_space.h"
 #include "common/spaces/mobilenet_space.h"
 
 namespace nas {
@@ -123,6 +124,14 @@ void FillSearchSpace(v1::ExperimentSpec* spec, const Filler& fill) {
   if (name == "mobilenet") {
     FillMobileNet(spec->mutable_search_space()->mutable_mobilenet(), fill);
   }
+  if (name == "custom") {
+    // Each decision's type from its choices (validation checks an explicit
+    // one).
+    for (v1::SpaceDecision& d :
+         *spec->mutable_search_space()->mutable_decisions()) {
+      if (d.type().empty()) d.set_type(InferDecisionType(d));
+    }
+  }
 }
 
 // Touches spec.early_stopping only when a rule is set.
@@ -213,8 +222,16 @@ void FillTraining(v1::EvaluationSpec* e, const Filler& fill) {
   if (!e->has_nesterov()) e->set_nesterov(true);
 }
 
-// The options of the TABULAR and SUPERNET modes (training settings first).
+// The options of the TABULAR, SUPERNET and COMMAND modes (training
+// settings first).
 void FillModeOptions(v1::EvaluationSpec* e, const Filler& fill) {
+  if (e->mode() == v1::COMMAND) {
+    v1::CommandOptions* c = e->mutable_command();
+    fill("spec.evaluation.command.timeout_seconds", c->timeout_seconds(), 3600,
+         [c](int v) { c->set_timeout_seconds(v); });
+    fill("spec.evaluation.command.grace_seconds", c->grace_seconds(), 10,
+         [c](int v) { c->set_grace_seconds(v); });
+  }
   if (e->mode() == v1::TABULAR) {
     v1::TabularOptions* t = e->mutable_tabular();
     fill("spec.evaluation.tabular.key_column", t->key_column(),

@@ -18,8 +18,16 @@ void FieldErrorList::Add(const std::string& path, std::string message) {
 
 int FieldErrorList::LineOf(const std::string& path) const {
   if (lines_ == nullptr) return 0;
+  // A list item's annotation ("decisions[2] (kernel).choices") is not part
+  // of the YAML path.
+  std::string bare = path;
+  for (size_t open; (open = bare.find(" (")) != std::string::npos;) {
+    const size_t close = bare.find(')', open);
+    if (close == std::string::npos) break;
+    bare.erase(open, close - open + 1);
+  }
   // The field's own line, else its nearest parent's.
-  for (std::string p = path; !p.empty();) {
+  for (std::string p = bare; !p.empty();) {
     auto it = lines_->find(p);
     if (it != lines_->end()) return it->second;
     if (p.back() == ']') {  // "x[3]": the line of the list x

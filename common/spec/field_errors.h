@@ -30,7 +30,9 @@ inline constexpr size_t kMaxListedErrors = 20;
 class FieldErrorList {
  public:
   // `lines` (field path -> 1-based YAML line; not owned, may be null) gives
-  // each error the line of its field, else of its nearest parent.
+  // each error the line of its field, else of its nearest parent. A path may
+  // annotate a list item, "spec.search_space.decisions[2] (kernel).type";
+  // the annotation is ignored for the line.
   explicit FieldErrorList(const std::map<std::string, int>* lines = nullptr)
       : lines_(lines) {}
 

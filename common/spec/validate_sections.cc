@@ -3,20 +3,24 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/objective.h"
+#include "common/spaces/custom_space.h"
 #include "common/spaces/mobilenet_space.h"
 #include "common/spaces/search_space.h"
 #include "common/spec/defaults.h"
 #include "common/spec/validate.h"
+#include "common/trainers.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace nas {
@@ -29,6 +33,40 @@ constexpr int kMaxRandomCropPadding = 8;
 constexpr size_t kMaxDataPath = 4096;
 constexpr int kMaxDataFiles = 1000;
 constexpr size_t kMaxClassName = 128;
+// Limits of evaluation.command (mode COMMAND).
+constexpr int kMaxCommandParameters = 64;
+constexpr size_t kMaxParameterKey = 64;
+constexpr size_t kMaxParameterValue = 1024;
+constexpr int kMaxCommandTimeout = 604800;  // a week
+constexpr int kMaxCommandGrace = 600;
+// Longest named metric (objective.metric with mode COMMAND).
+constexpr size_t kMaxNamedMetric = 64;
+// Longest user text echoed in a message.
+constexpr size_t kMaxEchoed = 64;
+
+std::string Echo(absl::string_view s) {
+  if (s.size() <= kMaxEchoed) return std::string(s);
+  return absl::StrCat(s.substr(0, kMaxEchoed), "...");
+}
+
+bool IsCustom(const v1::ExperimentSpec& spec) {
+  return spec.search_space().name() == "custom";
+}
+
+// [A-Za-z_] then [A-Za-z0-9_] (plus '.' when `dots`), 1 to `max` chars.
+bool IsIdentifier(absl::string_view s, size_t max, bool dots) {
+  if (s.empty() || s.size() > max) return false;
+  if (!absl::ascii_isalpha(static_cast<unsigned char>(s[0])) && s[0] != '_') {
+    return false;
+  }
+  for (char c : s) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' &&
+        !(dots && c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
 
 bool HasSource(const v1::DataSource& s) {
   return !s.images().empty() || !s.labels().empty() || !s.files().empty() ||
@@ -229,7 +267,82 @@ void ValidateTabular(const v1::TabularOptions& t, FieldErrorList* errors) {
   positive("params_scale", t.params_scale());
 }
 
-// objective.metric: a validation metric; val_recall's class must exist.
+// evaluation.command (mode COMMAND): the trainer, its parameters and the
+// run's time limits.
+void ValidateCommand(const v1::CommandOptions& c, FieldErrorList* errors) {
+  const std::string p = "spec.evaluation.command.";
+  if (c.trainer().empty()) {
+    errors->Add(p + "trainer",
+                "required with evaluation.mode COMMAND: the name of a trainer "
+                "a worker was started with (nas-worker --trainer=NAME=PATH)");
+  } else if (!IsValidTrainerName(c.trainer())) {
+    errors->Add(p + "trainer",
+                absl::StrCat("'", Echo(c.trainer()),
+                             "' must be 1 to 64 letters, digits, '_', '-' or "
+                             "'.', not starting with '.' or '-'"));
+  }
+  if (c.parameters_size() > kMaxCommandParameters) {
+    errors->Add(p + "parameters",
+                absl::StrCat("at most ", kMaxCommandParameters,
+                             " parameters, got ", c.parameters_size()));
+  } else {
+    // In key order, so that the errors come in a fixed order.
+    const std::map<std::string, std::string> sorted(c.parameters().begin(),
+                                                    c.parameters().end());
+    for (const auto& [key, value] : sorted) {
+      const std::string path = absl::StrCat(p, "parameters.", Echo(key));
+      if (!IsIdentifier(key, kMaxParameterKey, /*dots=*/false)) {
+        errors->Add(path, absl::StrCat("parameter names are a letter or '_' "
+                                       "then letters, digits or '_', at "
+                                       "most ",
+                                       kMaxParameterKey, " characters"));
+      } else if (value.size() > kMaxParameterValue) {
+        errors->Add(path, absl::StrCat("at most ", kMaxParameterValue,
+                                       " bytes, got ", value.size()));
+      } else if (std::string bad = PrintableTextProblem(value); !bad.empty()) {
+        errors->Add(path, bad);
+      }
+    }
+  }
+  if (c.timeout_seconds() < 1 || c.timeout_seconds() > kMaxCommandTimeout) {
+    errors->Add(p + "timeout_seconds",
+                absl::StrCat("must be in [1, ", kMaxCommandTimeout, "], got ",
+                             c.timeout_seconds()));
+  }
+  if (c.grace_seconds() < 1 || c.grace_seconds() > kMaxCommandGrace) {
+    errors->Add(p + "grace_seconds",
+                absl::StrCat("must be in [1, ", kMaxCommandGrace, "], got ",
+                             c.grace_seconds()));
+  }
+}
+
+// objective.metric with mode COMMAND, beyond the built-in names: a metric
+// the trainer reports by name. "" when `metric` is one, else why not.
+std::string NamedMetricProblem(const std::string& metric) {
+  if (!IsIdentifier(metric, kMaxNamedMetric, /*dots=*/true)) {
+    return absl::StrCat(
+        "unknown metric '", Echo(metric),
+        "' (a built-in one: ", absl::StrJoin(ObjectiveMetricNames(), ", "),
+        ", ", kRecallMetricPrefix,
+        "<class>; or a metric your trainer reports: a letter or '_' then "
+        "letters, digits, '_' or '.', at most ",
+        kMaxNamedMetric, " characters)");
+  }
+  if (absl::StartsWith(metric, "test_")) {
+    return absl::StrCat("'", metric,
+                        "' is a test metric; the search never uses test "
+                        "metrics (name a validation metric)");
+  }
+  if (IsCostMetric(metric)) {
+    return absl::StrCat("'", metric,
+                        "' is a cost: minimize it with objective.minimize, or "
+                        "use it in objective.reward");
+  }
+  return "";
+}
+
+// objective.metric: a validation metric; val_recall's class must exist;
+// with mode COMMAND also a named metric the trainer reports.
 void ValidateObjectiveMetric(const v1::ExperimentSpec& spec,
                              FieldErrorList* errors) {
   const std::string& metric = spec.objective().metric();
@@ -241,11 +354,20 @@ void ValidateObjectiveMetric(const v1::ExperimentSpec& spec,
     if (!c.ok()) {
       errors->Add("spec.objective.metric", std::string(c.status().message()));
     }
-  } else if (std::find(names.begin(), names.end(), metric) == names.end()) {
+  } else if (std::find(names.begin(), names.end(), metric) != names.end()) {
+    // built-in
+  } else if (spec.evaluation().mode() == v1::COMMAND) {
+    if (std::string bad = NamedMetricProblem(metric); !bad.empty()) {
+      errors->Add("spec.objective.metric", bad);
+    }
+    return;
+  } else {
     errors->Add("spec.objective.metric",
-                absl::StrCat("unknown metric '", metric,
+                absl::StrCat("unknown metric '", Echo(metric),
                              "' (one of: ", absl::StrJoin(names, ", "), ", ",
-                             kRecallMetricPrefix, "<class>)"));
+                             kRecallMetricPrefix,
+                             "<class>); a metric your trainer reports by "
+                             "name needs evaluation.mode COMMAND"));
     return;
   }
   if (spec.evaluation().mode() == v1::TABULAR) {
@@ -512,13 +634,26 @@ void ValidateName(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
 void ValidateSearchSpace(const v1::ExperimentSpec& spec,
                          FieldErrorList* errors) {
   const std::string& space = spec.search_space().name();
+  if (space == "custom") {
+    for (const DecisionProblem& p : CheckCustomDecisions(spec.search_space())) {
+      errors->Add("spec.search_space." + p.path, p.message);
+    }
+    return;
+  }
   absl::StatusOr<const SearchSpace*> ss = GetSearchSpace(space);
   if (space.empty()) {
-    errors->Add("spec.search_space.name",
-                absl::StrCat("required (one of: ",
-                             absl::StrJoin(SearchSpaceNames(), ", "), ")"));
+    errors->Add(
+        "spec.search_space.name",
+        absl::StrCat("required (one of: ",
+                     absl::StrJoin(SearchSpaceNames(), ", "), ", custom)"));
   } else if (!ss.ok()) {
     errors->Add("spec.search_space.name", std::string(ss.status().message()));
+  }
+  if (!spec.search_space().decisions().empty()) {
+    errors->Add(
+        "spec.search_space.decisions",
+        absl::StrCat("only for name: custom (a space you declare); ",
+                     "the space '", Echo(space), "' has its own decisions"));
   }
   if (space == "nb201") ValidateNb201(spec.search_space().nb201(), errors);
   if (space == "mobilenet") {
@@ -581,6 +716,19 @@ void ValidateConstraints(const v1::ExperimentSpec& spec,
     errors->Add("spec.objective.constraints.max_params",
                 "must be >= 0 (0 = no limit)");
   }
+  if (IsCustom(spec)) {
+    // Hard constraints are checked before dispatch, on analytic costs.
+    const char* kWhy =
+        "a custom space has no analytic cost before training, so hard "
+        "constraints cannot be checked; minimize it instead "
+        "(objective.minimize, with your trainer reporting it)";
+    if (constraints.max_macs() > 0) {
+      errors->Add("spec.objective.constraints.max_macs", kWhy);
+    }
+    if (constraints.max_params() > 0) {
+      errors->Add("spec.objective.constraints.max_params", kWhy);
+    }
+  }
 }
 
 void ValidateBudget(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
@@ -637,8 +785,8 @@ void ValidateFinal(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
   if (spec.evaluation().mode() == v1::TABULAR) {
     // (SUPERNET re-trains the best candidates from scratch, FULL.)
     errors->Add("spec.final.top_k",
-                "final re-training needs evaluation.mode FULL, EARLY_STOPPED "
-                "or SUPERNET");
+                "final re-training needs evaluation.mode FULL, EARLY_STOPPED, "
+                "SUPERNET or COMMAND");
   }
   if (f.epochs() < 1 || f.epochs() > 1000) {
     errors->Add("spec.final.epochs", "must be in [1, 1000]");
@@ -658,9 +806,24 @@ void ValidateEvaluationMode(const v1::ExperimentSpec& spec,
                             FieldErrorList* errors) {
   const v1::EvaluationSpec& e = spec.evaluation();
   if (e.mode() != v1::FULL && e.mode() != v1::EARLY_STOPPED &&
-      e.mode() != v1::TABULAR && e.mode() != v1::SUPERNET) {
+      e.mode() != v1::TABULAR && e.mode() != v1::SUPERNET &&
+      e.mode() != v1::COMMAND) {
     errors->Add("spec.evaluation.mode",
-                "must be FULL, EARLY_STOPPED, SUPERNET or TABULAR");
+                "must be FULL, EARLY_STOPPED, SUPERNET, TABULAR or COMMAND");
+  } else if (IsCustom(spec) && e.mode() != v1::COMMAND &&
+             e.mode() != v1::TABULAR) {
+    errors->Add(
+        "spec.evaluation.mode",
+        absl::StrCat("a custom space's candidates are built and trained by "
+                     "your trainer (evaluation.mode: COMMAND) or looked up "
+                     "in a table (TABULAR), not by mode ",
+                     v1::EvaluationMode_Name(e.mode())));
+  }
+  if (e.mode() == v1::COMMAND) {
+    ValidateCommand(e.command(), errors);
+  } else if (e.has_command()) {
+    errors->Add("spec.evaluation.command",
+                "set evaluation.mode to COMMAND to run a trainer");
   }
   if (e.mode() == v1::SUPERNET) {
     ValidateSupernet(e.supernet(), errors);
@@ -687,9 +850,10 @@ void ValidateEarlyStopping(const v1::ExperimentSpec& spec,
     return;
   }
   if (es.rule().empty()) return;
-  if (!early_stopped) {
+  if (!early_stopped && spec.evaluation().mode() != v1::COMMAND) {
     errors->Add("spec.early_stopping.rule",
-                "set evaluation.mode to EARLY_STOPPED to use early stopping");
+                "set evaluation.mode to EARLY_STOPPED (or COMMAND) to use "
+                "early stopping");
   }
   if (es.rule() != "median" && es.rule() != "asha") {
     errors->Add("spec.early_stopping.rule",

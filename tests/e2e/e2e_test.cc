@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
+#include <map>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -1082,6 +1084,110 @@ TEST_F(TabularCluster, MissingTableFailsTrialsNamingTheFile) {
                   "reason NOT LIKE '%cannot open benchmark table ''" +
                   missing + "''%' AND experiment_id=" + id),
             0);
+}
+
+// A declared (custom) space through the whole controller: proposals are
+// written with the custom canonical string, duplicates are found by hash,
+// nothing is REJECTED for lack of an analytic cost, and the worker looks
+// the candidates up in a table keyed by the canonical string.
+TEST_F(TabularCluster, CustomSpaceSearchEndToEnd) {
+  const std::string space_yaml =
+      "{name: custom, decisions: [{name: depth, choices: [1, 2, 3]}, "
+      "{name: act, choices: [relu, gelu]}, {name: lr, choices: [0.001, "
+      "0.003, 0.01, 0.03, 0.1]}, {name: width, choices: [16, 32, 64, 128]}]}";
+  v1::SearchSpaceSpec ss;
+  ss.set_name("custom");
+  const std::vector<std::pair<std::string, std::vector<std::string>>> ds = {
+      {"depth", {"1", "2", "3"}},
+      {"act", {"relu", "gelu"}},
+      {"lr", {"0.001", "0.003", "0.01", "0.03", "0.1"}},
+      {"width", {"16", "32", "64", "128"}}};
+  for (const auto& [name, choices] : ds) {
+    v1::SpaceDecision* d = ss.add_decisions();
+    d->set_name(name);
+    for (const std::string& c : choices) d->add_choices(c);
+  }
+  std::shared_ptr<const SearchSpace> space = *MakeSearchSpace(ss);
+  // Percent accuracy from the choices; every genotype's differs.
+  auto val_pct = [](const std::vector<int>& c) {
+    return 40.0 + 8 * c[0] + 4 * c[1] + 2 * c[2] + 0.1 * c[3];
+  };
+  const std::string table = dir() + "/custom.csv";
+  std::map<std::string, double> expected;  // canonical -> val fraction
+  {
+    std::ofstream out(table);
+    out << std::setprecision(10) << "arch,val_pct,test_pct,train_s\n";
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 2; ++b)
+        for (int c = 0; c < 5; ++c)
+          for (int d = 0; d < 4; ++d) {
+            const std::vector<int> g = {a, b, c, d};
+            const std::string key = *space->Canonical(g);
+            out << key << "," << val_pct(g) << "," << val_pct(g) + 1 << ",10\n";
+            expected[key] = val_pct(g) / 100;
+          }
+  }
+  StartWorker("t1");
+  WaitForWorkers(1);
+  testing::SpecYaml spec;
+  spec.name = "e2e-custom";
+  spec.search_space = space_yaml;
+  spec.strategy =
+      "{name: evolution, seed: 4, evolution: {population: 6, "
+      "sample_size: 3}}";
+  spec.budget = "{max_trials: 25, parallel_trials: 1}";  // deterministic
+  spec.evaluation = testing::TabularLookup(table, 1, "");
+  v1::Experiment e;
+  grpc::Status s = Create(spec.Yaml(), &e);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(WaitFinished(e.id(), absl::Minutes(3)));
+  EXPECT_EQ(Get(e.id()).state(), v1::EXPERIMENT_SUCCEEDED)
+      << Get(e.id()).error();
+  const std::string id = absl::StrCat(e.id());
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state = 'REJECTED' "
+                  "AND experiment_id=" +
+                  id),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE space <> 'custom' "
+                  "AND experiment_id=" +
+                  id),
+            0);
+  const std::string rows = Psql(
+      "SELECT state, canonical, arch_hash, coalesce(val_accuracy, 0) FROM "
+      "candidates WHERE experiment_id=" +
+      id + " ORDER BY seq");
+  int evaluated = 0, duplicates = 0;
+  std::map<std::string, std::string> first_by_hash;  // hash -> canonical
+  for (absl::string_view line : absl::StrSplit(rows, '\n')) {
+    std::vector<std::string> f = absl::StrSplit(line, '|');
+    ASSERT_EQ(f.size(), 4u) << line;
+    const std::string& state = f[0];
+    const std::string& canonical = f[1];
+    EXPECT_EQ(f[2], StableHash(canonical)) << canonical;
+    ASSERT_EQ(expected.count(canonical), 1u) << canonical;
+    NAS_EXPECT_OK(space->Parse(canonical));
+    if (state == "EVALUATED") {
+      ++evaluated;
+      EXPECT_NEAR(std::stod(f[3]), expected[canonical], 1e-9) << canonical;
+      EXPECT_EQ(first_by_hash.count(f[2]), 0u)
+          << "evaluated twice: " << canonical;
+      first_by_hash[f[2]] = canonical;
+    } else {
+      EXPECT_EQ(state, "DUPLICATE") << canonical;
+      ++duplicates;
+    }
+  }
+  EXPECT_EQ(evaluated, 25);
+  // Aging evolution on 120 genotypes repeats itself; each repeat is linked
+  // to the evaluated candidate of the same hash.
+  EXPECT_GT(duplicates, 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM candidates d JOIN candidates f ON "
+                  "f.id = d.duplicate_of WHERE d.state = 'DUPLICATE' AND "
+                  "f.arch_hash = d.arch_hash AND d.experiment_id=" +
+                  id),
+            Count("SELECT count(*) FROM candidates WHERE state = 'DUPLICATE' "
+                  "AND duplicate_of IS NOT NULL AND experiment_id=" +
+                  id));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 // before dispatch).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -49,9 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           google::protobuf::util::MessageDifferencer::Equals(*third, *again),
       "preparing a prepared message again changes nothing");
 
-  absl::StatusOr<const nas::SearchSpace*> space =
-      nas::GetSearchSpace(spec->search_space().name());
-  NAS_FUZZ_CHECK(space.ok(), "an accepted spec names a known space");
+  absl::StatusOr<std::shared_ptr<const nas::SearchSpace>> space =
+      nas::MakeSearchSpace(spec->search_space());
+  NAS_FUZZ_CHECK(space.ok(), "an accepted spec's space can be built");
   absl::StatusOr<nas::InputShape> input = nas::DatasetShape(spec->evaluation());
   if (!input.ok()) return 0;
   std::mt19937_64 rng(size);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <tuple>
 #include <utility>
 
@@ -208,8 +209,10 @@ absl::StatusOr<v1::EvaluationMetrics> TabularEvaluator::Evaluate(
   // Analytic costs unless the table names its own.
   Cost analytic;
   if (o.macs_column().empty() || o.params_column().empty()) {
-    NAS_ASSIGN_OR_RETURN(const SearchSpace* space,
-                         GetSearchSpace(trial.genotype().space()));
+    // The trial's space as the spec declares it (a custom one is built
+    // from its decisions; it has no analytic cost: 0 MACs and params).
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<const SearchSpace> space,
+                         MakeSearchSpace(trial.search_space()));
     NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(trial.evaluation()));
     std::vector<int> choices(trial.genotype().choices().begin(),
                              trial.genotype().choices().end());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
 
@@ -179,16 +180,35 @@ TEST(MakeStrategy, EvolutionOptionsAreValidated) {
 namespace nas {
 namespace {
 
+// A declared space of 4 decisions with 2 to 5 choices (3*2*5*4 = 120
+// genotypes), trained by a COMMAND trainer.
+constexpr char kCustomSpace[] = R"({name: custom, decisions: [
+    {name: depth, choices: [1, 2, 3]},
+    {name: act, choices: [relu, gelu]},
+    {name: lr, choices: [0.001, 0.003, 0.01, 0.03, 0.1]},
+    {name: width, choices: [16, 32, 64, 128]}]}
+evaluation: {mode: COMMAND, command: {trainer: t}})";
+
 v1::ExperimentSpec SpecFor(const std::string& strategy_yaml,
                            const std::string& space,
                            const std::string& objective_yaml = "") {
-  std::string yaml = "name: t\nsearch_space: {name: " + space +
-                     "}\nbudget: {max_trials: 5}\nstrategy: " + strategy_yaml +
+  std::string yaml = "name: t\nsearch_space: " +
+                     (space == "custom" ? std::string(kCustomSpace)
+                                        : "{name: " + space + "}") +
+                     "\nbudget: {max_trials: 5}\nstrategy: " + strategy_yaml +
                      "\n";
   if (!objective_yaml.empty()) yaml += "objective: " + objective_yaml + "\n";
   absl::StatusOr<v1::ExperimentSpec> spec = PrepareSpec({}, yaml);
   EXPECT_TRUE(spec.ok()) << spec.status();
   return spec.ok() ? *spec : v1::ExperimentSpec();
+}
+
+// The space of `spec`, as the scheduler builds it (owning a custom one).
+std::shared_ptr<const SearchSpace> SpaceOf(const v1::ExperimentSpec& spec) {
+  absl::StatusOr<std::shared_ptr<const SearchSpace>> space =
+      MakeSearchSpace(spec.search_space());
+  EXPECT_TRUE(space.ok()) << space.status();
+  return space.ok() ? *space : nullptr;
 }
 
 // Deterministic synthetic metrics for any space: accuracy rises with the
@@ -247,8 +267,11 @@ class EveryStrategyOnEverySpace
 
 TEST_P(EveryStrategyOnEverySpace, ValidProposalsSameSequenceForSameSeed) {
   const auto& [strategy, space_name] = GetParam();
-  const SearchSpace* space = *GetSearchSpace(space_name);
   const v1::ExperimentSpec spec = SpecFor(strategy, space_name);
+  std::shared_ptr<const SearchSpace> owned = SpaceOf(spec);
+  ASSERT_NE(owned, nullptr);
+  const SearchSpace* space = owned.get();
+  EXPECT_EQ(space->name(), space_name);
   auto a = MakeStrategy(spec, space, 11);
   auto b = MakeStrategy(spec, space, 11);
   auto c = MakeStrategy(spec, space, 12);
@@ -258,6 +281,11 @@ TEST_P(EveryStrategyOnEverySpace, ValidProposalsSameSequenceForSameSeed) {
   std::vector<std::vector<int>> pa = Drive(**a, *space, 20, 3);
   ASSERT_EQ(pa.size(), 60u);
   ExpectValid(*space, pa);
+  if (strategy.find("dedupe: true") != std::string::npos) {
+    // 60 of the smallest space's 120 genotypes: never one twice.
+    EXPECT_EQ(std::set<std::vector<int>>(pa.begin(), pa.end()).size(),
+              pa.size());
+  }
   // Replay as the controller does: same seed, same interleaving.
   EXPECT_EQ(Drive(**b, *space, 20, 3), pa);
   EXPECT_NE(Drive(**c, *space, 20, 3), pa);
@@ -275,11 +303,14 @@ INSTANTIATE_TEST_SUITE_P(
             "dedupe: true, local_search: 1, predictor: true}}",
             "{name: reinforce}",
             "{name: reinforce, reinforce: {dedupe: true, hidden_size: 16}}"),
-        ::testing::Values("nb201", "mobilenet")));
+        ::testing::Values("nb201", "mobilenet", "custom")));
 
 TEST(EvolutionStrategy, DedupeNeverRepeatsAProposal) {
-  for (const char* space_name : {"nb201", "mobilenet"}) {
-    const SearchSpace* space = *GetSearchSpace(space_name);
+  for (const char* space_name : {"nb201", "mobilenet", "custom"}) {
+    std::shared_ptr<const SearchSpace> owned =
+        SpaceOf(SpecFor("{name: random}", space_name));
+    ASSERT_NE(owned, nullptr);
+    const SearchSpace* space = owned.get();
     auto plain = MakeStrategy(
         SpecFor("{name: evolution, evolution: {population: 4, sample_size: "
                 "4}}",
@@ -290,8 +321,10 @@ TEST(EvolutionStrategy, DedupeNeverRepeatsAProposal) {
                 "4, dedupe: true}}",
                 space_name),
         space, 5);
-    std::vector<std::vector<int>> p = Drive(**plain, *space, 100, 2);
-    std::vector<std::vector<int>> d = Drive(**dedupe, *space, 100, 2);
+    // The custom space has 120 genotypes: half of them are proposed.
+    const int rounds = space->name() == "custom" ? 30 : 100;
+    std::vector<std::vector<int>> p = Drive(**plain, *space, rounds, 2);
+    std::vector<std::vector<int>> d = Drive(**dedupe, *space, rounds, 2);
     std::set<std::vector<int>> ps(p.begin(), p.end());
     std::set<std::vector<int>> ds(d.begin(), d.end());
     // Plain aging evolution on a converging population repeats itself ...

@@ -1,17 +1,18 @@
 // TABULAR mode: the CSV table, lookups, errors, scaling, caching, routing,
 // and the genotype-string mapping of NAS-Bench-201's table.
-#include "worker/evaluators/mode_router.h"
 #include "worker/evaluators/tabular_evaluator.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 
 #include "common/spaces/nb201_space.h"
 #include "common/spaces/search_space.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/evaluators/mode_router.h"
 
 namespace nas {
 namespace {
@@ -241,6 +242,41 @@ TEST_F(TabularTest, RouterSendsTabularTrialsToTheTable) {
 
 // Every nb201 cell's canonical string parses back to the same cell: the
 // space's strings are a bijection onto NAS-Bench-201's format.
+TEST_F(TabularTest, CustomSpaceRowsAreKeyedByTheCanonicalString) {
+  // A declared space: the table's key is "name=choice|..."; without cost
+  // columns it reports no MACs or params (no analytic cost).
+  v1::SearchSpaceSpec ss;
+  ss.set_name("custom");
+  v1::SpaceDecision* d = ss.add_decisions();
+  d->set_name("depth");
+  d->add_choices("2");
+  d->add_choices("4");
+  d = ss.add_decisions();
+  d->set_name("act");
+  d->add_choices("relu");
+  d->add_choices("gelu,tanh");  // a comma, quoted in the CSV
+  std::shared_ptr<const SearchSpace> space = *MakeSearchSpace(ss);
+  const std::string path = Write("custom.csv",
+                                 "arch,val,test,seconds\n"
+                                 "depth=2|act=relu,0.5,0.4,10\n"
+                                 "\"depth=4|act=gelu,tanh\",0.75,0.7,20\n");
+  v1::Trial t = Trial(kArch1, path);
+  *t.mutable_search_space() = ss;
+  *t.mutable_genotype() = *space->ToProto({1, 1});
+  v1::TabularOptions* o = t.mutable_evaluation()->mutable_tabular();
+  o->set_val_column("val");
+  o->set_test_column("test");
+  o->set_cost_column("seconds");
+  o->set_cost_scale(1);
+  o->set_accuracy_scale(1);
+  absl::StatusOr<v1::EvaluationMetrics> m = eval_.Evaluate(t, nullptr);
+  NAS_ASSERT_OK(m);
+  EXPECT_DOUBLE_EQ(m->val_accuracy(), 0.75);
+  EXPECT_DOUBLE_EQ(m->simulated_seconds(), 20);
+  EXPECT_EQ(m->macs(), 0);
+  EXPECT_EQ(m->params(), 0);
+}
+
 TEST(Nb201Keys, AllCellsRoundTrip) {
   const SearchSpace* space = *GetSearchSpace("nb201");
   std::set<std::string> seen;
