@@ -237,4 +237,36 @@ absl::StatusOr<Cost> MobileNetSpace::ComputeCost(
   return cost;
 }
 
+std::string MobileNetSpace::DecisionName(int decision) const {
+  static constexpr const char* kParts[kMobileNetDecisionsPerStage] = {
+      "kernel", "expansion", "depth", "se"};
+  if (decision < 0 || decision >= num_decisions()) {
+    return SearchSpace::DecisionName(decision);
+  }
+  return absl::StrCat("stage", decision / kMobileNetDecisionsPerStage + 1, "_",
+                      kParts[decision % kMobileNetDecisionsPerStage]);
+}
+
+ChoiceValue MobileNetSpace::Choice(int decision, int choice) const {
+  if (decision < 0 || decision >= num_decisions() || choice < 0 ||
+      choice >= num_choices(decision)) {
+    return SearchSpace::Choice(decision, choice);
+  }
+  int value = choice;  // se: 0 or 1
+  switch (decision % kMobileNetDecisionsPerStage) {
+    case 0:
+      value = kMobileNetKernels[choice];
+      break;
+    case 1:
+      value = kMobileNetExpansions[choice];
+      break;
+    case 2:
+      value = kMobileNetDepths[choice];
+      break;
+    default:
+      break;
+  }
+  return {ChoiceValue::kInt, absl::StrCat(value)};
+}
+
 }  // namespace nas

@@ -115,6 +115,10 @@ class MobileNetSpace final : public SearchSpace {
   absl::StatusOr<Cost> ComputeCost(const std::vector<int>& choices,
                                    const v1::SearchSpaceSpec& spec,
                                    const InputShape& input) const override;
+  // "stage<S>_kernel", "_expansion", "_depth", "_se" with S from 1; the
+  // values as integers (kernel 3/5/7, expansion 3/4/6, depth 2/3/4, se 0/1).
+  std::string DecisionName(int decision) const override;
+  ChoiceValue Choice(int decision, int choice) const override;
 };
 
 }  // namespace nas
