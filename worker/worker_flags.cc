@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/secrets.h"
@@ -137,11 +136,19 @@ absl::StatusOr<TrainerSetup> MakeTrainerSetup(const WorkerFlags& flags) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--trainer_env: '", name, "' is not an environment variable name"));
     }
-    if (absl::StartsWith(name, "NAS_")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--trainer_env: '", name,
-          "': NAS_ variables are the worker's own (NAS_TOKEN is never "
-          "passed to a trainer)"));
+    if (name == "NAS_TOKEN") {
+      return absl::InvalidArgumentError(
+          "--trainer_env: 'NAS_TOKEN': the worker's token is never passed to "
+          "a trainer");
+    }
+    for (absl::string_view own : {"NAS_TRIAL_FILE", "NAS_OUTPUT_DIR",
+                                  "NAS_REPORT_FILE", "NAS_REPORT_FD",
+                                  "NAS_CONTROL_FD"}) {
+      if (name == own) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--trainer_env: '", name,
+                         "' is set by the worker for each trial"));
+      }
     }
     setup.env.emplace_back(name);
   }

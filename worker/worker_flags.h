@@ -61,8 +61,8 @@ absl::StatusOr<WorkerOptions> MakeWorkerOptions(const WorkerFlags& flags);
 // once across both ("--trainer: 'x=/p': ..." / "--trainers_config: <file>:
 // ..."); each PATH must be absolute and name an existing executable
 // regular file. Each --trainer_env name must look like an environment
-// variable and not start with NAS_ (the worker sets those; NAS_TOKEN is
-// never passed). trial_dir defaults to <--cache_dir, else
+// variable and be none of NAS_TOKEN (never passed) and the NAS_ variables
+// the worker sets per trial. trial_dir defaults to <--cache_dir, else
 // DefaultArtifactCacheDir()>/trials ("" when that is relative: the
 // evaluator then uses $TMPDIR); a given --trial_dir must be absolute.
 // InvalidArgument naming the flag and the entry.

@@ -55,9 +55,11 @@ void TailBuffer::Append(absl::string_view data) {
 }
 
 void TailBuffer::Trim() {
+  // Drop the oldest line while it could not be part of Tail() anyway.
   while (!lines_.empty() &&
          (static_cast<int>(lines_.size()) > max_lines_ ||
-          bytes_ + partial_.size() > max_bytes_)) {
+          bytes_ - (lines_.front().size() + 1) + partial_.size() >=
+              max_bytes_)) {
     bytes_ -= lines_.front().size() + 1;
     lines_.pop_front();
   }
@@ -72,12 +74,13 @@ std::string TailBuffer::Tail() const {
     bytes = partial_.size();
   }
   for (auto it = lines_.rbegin(); it != lines_.rend(); ++it) {
+    const size_t add = it->size() + (picked.empty() ? 0 : 1);  // newline
     if (static_cast<int>(picked.size()) >= max_lines_ ||
-        bytes + it->size() + 1 > max_bytes_) {
+        bytes + add > max_bytes_) {
       break;
     }
     picked.push_front(&*it);
-    bytes += it->size() + 1;
+    bytes += add;
   }
   std::string out;
   for (const std::string* line : picked) {

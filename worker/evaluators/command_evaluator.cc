@@ -154,7 +154,11 @@ class CommandEvaluator final : public Evaluator {
   // The parent of the trials' directories, made on first use.
   absl::StatusOr<std::string> TrialBase() {
     if (!base_.empty()) return base_;
-    std::string wanted = options_.setup.trial_dir;
+    std::string wanted =
+        options_.setup.trial_dir.empty()
+            ? std::string()
+            : fs::path(options_.setup.trial_dir).lexically_normal().string();
+    while (wanted.size() > 1 && wanted.back() == '/') wanted.pop_back();
     if (!wanted.empty()) {
       absl::Status s = MakePrivateDir(wanted);
       if (s.ok()) return base_ = wanted;
