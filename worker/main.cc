@@ -116,8 +116,7 @@ int main(int argc, char** argv) {
   };
   // TABULAR trials are table lookups, COMMAND trials run the operator's
   // trainers; every other mode trains.
-  std::unique_ptr<nas::Evaluator> torch =
-      nas::MakeTorchEvaluator(eval_options);
+  std::unique_ptr<nas::Evaluator> torch = nas::MakeTorchEvaluator(eval_options);
   std::unique_ptr<nas::Evaluator> command;
   if (!trainers->trainers.empty()) {
     nas::CommandEvaluatorOptions c;

@@ -90,14 +90,15 @@ absl::StatusOr<TrainerSetup> MakeTrainerSetup(const WorkerFlags& flags) {
   TrainerSetup setup;
   for (absl::string_view entry :
        absl::StrSplit(flags.trainer, ',', absl::SkipWhitespace())) {
+    entry = absl::StripAsciiWhitespace(entry);
     std::pair<std::string, std::string> p =
         absl::StrSplit(entry, absl::MaxSplits('=', 1));
     if (entry.find('=') == absl::string_view::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("--trainer: '", entry, "' is not NAME=PATH"));
     }
-    NAS_RETURN_IF_ERROR(AddTrainer("--trainer", std::string(entry), p.first,
-                                   p.second, &setup));
+    NAS_RETURN_IF_ERROR(
+        AddTrainer("--trainer", std::string(entry), p.first, p.second, &setup));
   }
   if (!flags.trainers_config.empty()) {
     const std::string flag =
@@ -132,6 +133,7 @@ absl::StatusOr<TrainerSetup> MakeTrainerSetup(const WorkerFlags& flags) {
   }
   for (absl::string_view name :
        absl::StrSplit(flags.trainer_env, ',', absl::SkipWhitespace())) {
+    name = absl::StripAsciiWhitespace(name);
     if (!IsEnvName(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--trainer_env: '", name, "' is not an environment variable name"));
@@ -141,13 +143,12 @@ absl::StatusOr<TrainerSetup> MakeTrainerSetup(const WorkerFlags& flags) {
           "--trainer_env: 'NAS_TOKEN': the worker's token is never passed to "
           "a trainer");
     }
-    for (absl::string_view own : {"NAS_TRIAL_FILE", "NAS_OUTPUT_DIR",
-                                  "NAS_REPORT_FILE", "NAS_REPORT_FD",
-                                  "NAS_CONTROL_FD"}) {
+    for (absl::string_view own :
+         {"NAS_TRIAL_FILE", "NAS_OUTPUT_DIR", "NAS_REPORT_FILE",
+          "NAS_REPORT_FD", "NAS_CONTROL_FD"}) {
       if (name == own) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--trainer_env: '", name,
-                         "' is set by the worker for each trial"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--trainer_env: '", name, "' is set by the worker for each trial"));
       }
     }
     setup.env.emplace_back(name);

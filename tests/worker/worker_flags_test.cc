@@ -170,22 +170,23 @@ TEST_F(WorkerFlagsTest, TrainersBecomeLabelsAndSetup) {
   const std::string a = Executable("trainer_a.sh");
   const std::string b = Executable("trainer_b.sh");
   f.trainer = absl::StrCat("torchscript=", a, ", cnn.v2=", b);
-  f.trainers_config = WriteFile("trainers.yaml",
-                                absl::StrCat("trainers:\n  yaml_one: ", a, "\n"));
+  f.trainers_config = WriteFile(
+      "trainers.yaml", absl::StrCat("trainers:\n  yaml_one: ", a, "\n"));
   f.labels = "gpu=h100";
   f.trainer_env = "HF_HOME,NAS_EXAMPLE_LOG";
   f.cache_dir = "/var/cache/w";
   absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(f);
   NAS_ASSERT_OK(o);
-  EXPECT_EQ(o->labels, (std::map<std::string, std::string>{
-                           {"gpu", "h100"},
-                           {"trainer/torchscript", "yes"},
-                           {"trainer/cnn.v2", "yes"},
-                           {"trainer/yaml_one", "yes"}}));
+  EXPECT_EQ(o->labels,
+            (std::map<std::string, std::string>{{"gpu", "h100"},
+                                                {"trainer/torchscript", "yes"},
+                                                {"trainer/cnn.v2", "yes"},
+                                                {"trainer/yaml_one", "yes"}}));
   absl::StatusOr<TrainerSetup> t = MakeTrainerSetup(f);
   NAS_ASSERT_OK(t);
-  EXPECT_EQ(t->trainers, (std::map<std::string, std::string>{
-                             {"torchscript", a}, {"cnn.v2", b}, {"yaml_one", a}}));
+  EXPECT_EQ(t->trainers,
+            (std::map<std::string, std::string>{
+                {"torchscript", a}, {"cnn.v2", b}, {"yaml_one", a}}));
   EXPECT_EQ(t->env, (std::vector<std::string>{"HF_HOME", "NAS_EXAMPLE_LOG"}));
   EXPECT_EQ(t->trial_dir, "/var/cache/w/trials");
   EXPECT_FALSE(t->keep_trial_dirs);
@@ -211,12 +212,14 @@ TEST_F(WorkerFlagsTest, TrainerChecksNameTheFlagAndEntry) {
   };
   for (const Case& c : std::vector<Case>{
            {"noequals", "--trainer: 'noequals' is not NAME=PATH"},
-           {"rel=bin/train", "--trainer: 'rel=bin/train': the path must be "
-                             "absolute"},
+           {"rel=bin/train",
+            "--trainer: 'rel=bin/train': the path must be "
+            "absolute"},
            {absl::StrCat(".hidden=", ok), "the name must be"},
            {absl::StrCat("bad name=", ok), "the name must be"},
-           {"gone=/no/such/trainer", "--trainer: 'gone=/no/such/trainer': "
-                                     "cannot stat the path"},
+           {"gone=/no/such/trainer",
+            "--trainer: 'gone=/no/such/trainer': "
+            "cannot stat the path"},
            {"dir=/tmp", "the path is not a regular file"},
            {absl::StrCat("ne=", not_exec), "the file is not executable"},
            {absl::StrCat("x=", ok, ",x=", ok), "trainer 'x' is given twice"},
@@ -229,33 +232,31 @@ TEST_F(WorkerFlagsTest, TrainerChecksNameTheFlagAndEntry) {
   }
   WorkerFlags f = DefaultWorkerFlags();
   f.trainer = absl::StrCat("x=", ok);
-  f.trainers_config =
-      WriteFile("trainers_dup.yaml", absl::StrCat("trainers:\n  x: ", ok, "\n"));
+  f.trainers_config = WriteFile("trainers_dup.yaml",
+                                absl::StrCat("trainers:\n  x: ", ok, "\n"));
   EXPECT_THAT(MakeTrainerSetup(f),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "trainers_dup.yaml: 'trainers.x': trainer 'x' is given "
                        "twice"));
   f.trainer = "";
-  f.trainers_config = WriteFile(
-      "trainers_dup2.yaml",
-      absl::StrCat("trainers:\n  y: ", ok, "\n  y: ", ok, "\n"));
+  f.trainers_config =
+      WriteFile("trainers_dup2.yaml",
+                absl::StrCat("trainers:\n  y: ", ok, "\n  y: ", ok, "\n"));
   EXPECT_THAT(MakeTrainerSetup(f),
               StatusIs(absl::StatusCode::kInvalidArgument, "given twice"));
   f.trainers_config = WriteFile("trainers_list.yaml", "trainers: [a, b]\n");
-  EXPECT_THAT(MakeTrainerSetup(f),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "--trainers_config: "));
+  EXPECT_THAT(MakeTrainerSetup(f), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            "--trainers_config: "));
   f.trainers_config = ::testing::TempDir() + "/no-such-trainers.yaml";
   EXPECT_THAT(MakeTrainerSetup(f),
               StatusIs(absl::StatusCode::kInvalidArgument, "no-such-trainers"));
   f.trainers_config = "";
   f.trainer_env = "HOME,NAS_TOKEN";
-  EXPECT_THAT(MakeTrainerSetup(f),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "--trainer_env: 'NAS_TOKEN'"));
+  EXPECT_THAT(MakeTrainerSetup(f), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            "--trainer_env: 'NAS_TOKEN'"));
   f.trainer_env = "NAS_REPORT_FD";
-  EXPECT_THAT(MakeTrainerSetup(f),
-              StatusIs(absl::StatusCode::kInvalidArgument, "set by the worker"));
+  EXPECT_THAT(MakeTrainerSetup(f), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            "set by the worker"));
   f.trainer_env = "1BAD";
   EXPECT_THAT(MakeTrainerSetup(f),
               StatusIs(absl::StatusCode::kInvalidArgument,

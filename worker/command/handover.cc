@@ -94,10 +94,9 @@ absl::StatusOr<Struct> MakeTrialFile(const v1::Trial& trial,
                                      const std::string& output_dir,
                                      const std::string& model_file) {
   if (static_cast<int>(choices.size()) != space.num_decisions()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("genotype.choices: ", choices.size(), " choices for ",
-                     space.num_decisions(), " decisions of space '",
-                     space.name(), "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "genotype.choices: ", choices.size(), " choices for ",
+        space.num_decisions(), " decisions of space '", space.name(), "'"));
   }
   const v1::EvaluationSpec& e = trial.evaluation();
   Struct file;
@@ -128,8 +127,8 @@ absl::StatusOr<Struct> MakeTrialFile(const v1::Trial& trial,
   for (const auto& [name, text] : e.command().parameters()) {
     params[name] = TypedParameter(text);
   }
-  f["seed"] = NumberValue(static_cast<double>(e.data_seed() != 0 ? e.data_seed()
-                                                                 : 1));
+  f["seed"] =
+      NumberValue(static_cast<double>(e.data_seed() != 0 ? e.data_seed() : 1));
   f["epochs"] = NumberValue(e.epochs());
   f["batch_size"] = NumberValue(e.batch_size());
   f["learning_rate"] = NumberValue(e.learning_rate());
@@ -161,10 +160,16 @@ std::string TrialFileJson(const Struct& file) {
 }
 
 const std::vector<std::string>& PassedEnvironmentNames() {
-  static const auto* names = new std::vector<std::string>{
-      "PATH",    "HOME",       "LANG",
-      "LC_ALL",  "LC_CTYPE",   "TMPDIR",
-      "PYTHONPATH", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES"};
+  static const auto* names =
+      new std::vector<std::string>{"PATH",
+                                   "HOME",
+                                   "LANG",
+                                   "LC_ALL",
+                                   "LC_CTYPE",
+                                   "TMPDIR",
+                                   "PYTHONPATH",
+                                   "LD_LIBRARY_PATH",
+                                   "CUDA_VISIBLE_DEVICES"};
   return *names;
 }
 

@@ -56,10 +56,10 @@ void TailBuffer::Append(absl::string_view data) {
 
 void TailBuffer::Trim() {
   // Drop the oldest line while it could not be part of Tail() anyway.
-  while (!lines_.empty() &&
-         (static_cast<int>(lines_.size()) > max_lines_ ||
-          bytes_ - (lines_.front().size() + 1) + partial_.size() >=
-              max_bytes_)) {
+  while (
+      !lines_.empty() &&
+      (static_cast<int>(lines_.size()) > max_lines_ ||
+       bytes_ - (lines_.front().size() + 1) + partial_.size() >= max_bytes_)) {
     bytes_ -= lines_.front().size() + 1;
     lines_.pop_front();
   }

@@ -15,7 +15,8 @@ using google::protobuf::Struct;
 using google::protobuf::Value;
 
 absl::StatusOr<double> Number(const std::string& key, const Value& v) {
-  if (v.kind_case() != Value::kNumberValue || !std::isfinite(v.number_value())) {
+  if (v.kind_case() != Value::kNumberValue ||
+      !std::isfinite(v.number_value())) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", key, "' is not a number"));
   }
@@ -107,8 +108,8 @@ absl::StatusOr<std::optional<EpochProgress>> ReportReader::Line(
         absl::StrCat("longer than ", kMaxReportLineBytes, " bytes"));
   }
   Struct s;
-  if (const auto p = google::protobuf::util::JsonStringToMessage(
-          std::string(line), &s);
+  if (const auto p =
+          google::protobuf::util::JsonStringToMessage(std::string(line), &s);
       !p.ok()) {
     const absl::string_view why(p.message().data(), p.message().size());
     return absl::InvalidArgumentError(
@@ -128,9 +129,9 @@ absl::StatusOr<std::optional<EpochProgress>> ReportReader::Line(
       return absl::InvalidArgumentError("'final' must be true when present");
     }
     if (!has_progress && !final_training_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the final line has no '", progress_metric_,
-          "' (the trial's progress metric)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the final line has no '", progress_metric_,
+                       "' (the trial's progress metric)"));
     }
     v1::EvaluationMetrics m;
     NAS_RETURN_IF_ERROR(FillMetrics(s, &m));
@@ -150,13 +151,13 @@ absl::StatusOr<std::optional<EpochProgress>> ReportReader::Line(
     return absl::InvalidArgumentError("'epoch' must be in [1, 1000000]");
   }
   if (epoch <= last_epoch_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "epoch ", epoch, " does not follow epoch ", last_epoch_));
+    return absl::InvalidArgumentError(
+        absl::StrCat("epoch ", epoch, " does not follow epoch ", last_epoch_));
   }
   if (!has_progress && !final_training_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the epoch line has no '", progress_metric_,
-        "' (the trial's progress metric)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the epoch line has no '", progress_metric_,
+                     "' (the trial's progress metric)"));
   }
   v1::EvaluationMetrics m;
   NAS_RETURN_IF_ERROR(FillMetrics(s, &m));
@@ -172,8 +173,7 @@ absl::StatusOr<std::optional<EpochProgress>> ReportReader::Line(
   return std::optional<EpochProgress>(p);
 }
 
-absl::StatusOr<v1::EvaluationMetrics> ReportReader::Result(
-    bool stopped) const {
+absl::StatusOr<v1::EvaluationMetrics> ReportReader::Result(bool stopped) const {
   if (has_final_) return final_;
   if (stopped && has_epoch_) return epoch_;
   return absl::FailedPreconditionError("no final line");

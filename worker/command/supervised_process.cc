@@ -256,7 +256,7 @@ absl::StatusOr<std::unique_ptr<SupervisedProcess>> SupervisedProcess::Start(
   const char* path = request.program.c_str();
   const char* cwd = request.cwd.c_str();
   const int64_t grace_ms = absl::ToInt64Milliseconds(request.grace);
-  const int sources[] = {lifeline_r.get(), status_w.get(),   report_w.get(),
+  const int sources[] = {lifeline_r.get(),    status_w.get(), report_w.get(),
                          control_child.get(), stdout_w.get(), stderr_w.get(),
                          devnull.get()};
   const pid_t pid = fork();

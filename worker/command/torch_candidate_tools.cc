@@ -23,8 +23,7 @@ namespace {
 
 class TorchCandidateTools final : public CandidateTools {
  public:
-  explicit TorchCandidateTools(int threads)
-      : choice_(ChooseDevice(threads)) {}
+  explicit TorchCandidateTools(int threads) : choice_(ChooseDevice(threads)) {}
 
   absl::Status ExportUntrained(const v1::SearchSpaceSpec& space,
                                const std::vector<int>& choices,
@@ -68,8 +67,9 @@ class TorchCandidateTools final : public CandidateTools {
                              const std::string& path) {
     net_.reset();
     torch::manual_seed(static_cast<uint64_t>(seed));
-    NAS_ASSIGN_OR_RETURN(std::shared_ptr<CandidateNet> net,
-                         BuildCandidateNet(space.name(), choices, space, input));
+    NAS_ASSIGN_OR_RETURN(
+        std::shared_ptr<CandidateNet> net,
+        BuildCandidateNet(space.name(), choices, space, input));
     ExportOptions options;
     options.input = input;
     // Only an explicit normalization is known without reading the data.

@@ -119,8 +119,8 @@ RunOutcome RunTrainerProcess(SupervisedProcess& process,
       ended_at = now;
     }
     if (ended) {
-      const bool drained = process.report_fd() < 0 &&
-                           process.stdout_fd() < 0 && process.stderr_fd() < 0;
+      const bool drained = process.report_fd() < 0 && process.stdout_fd() < 0 &&
+                           process.stderr_fd() < 0;
       if (drained || now - ended_at > kDrainLimit) break;
       continue;
     }

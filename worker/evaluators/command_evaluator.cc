@@ -52,9 +52,9 @@ absl::Status MakePrivateDir(const std::string& dir) {
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& text) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-                                        O_NOFOLLOW,
-                      0600);
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+           0600);
   if (fd < 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot write ", path, ": ", strerror(errno)));
@@ -79,16 +79,14 @@ absl::StatusOr<std::string> ReadModel(const std::string& path, int64_t limit) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return std::string();
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read the trainer's model file ", path, ": ",
-                     strerror(errno)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read the trainer's model file ", path, ": ", strerror(errno)));
   }
   UniqueFd owned(fd);
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the trainer's model file ", path,
-                     " is not a regular file"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the trainer's model file ", path, " is not a regular file"));
   }
   if (st.st_size > limit) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -109,7 +107,8 @@ absl::StatusOr<std::string> ReadModel(const std::string& path, int64_t limit) {
 
 std::string SignalName(int sig) {
   const char* name = strsignal(sig);
-  return name == nullptr ? absl::StrCat(sig) : absl::StrCat(sig, " (", name, ")");
+  return name == nullptr ? absl::StrCat(sig)
+                         : absl::StrCat(sig, " (", name, ")");
 }
 
 class CommandEvaluator final : public Evaluator {
@@ -117,9 +116,8 @@ class CommandEvaluator final : public Evaluator {
   CommandEvaluator(CommandEvaluatorOptions options,
                    std::unique_ptr<CandidateTools> tools)
       : options_(std::move(options)), tools_(std::move(tools)) {
-    if (!options_.getenv) options_.getenv = [](const char* n) {
-      return std::getenv(n);
-    };
+    if (!options_.getenv)
+      options_.getenv = [](const char* n) { return std::getenv(n); };
   }
 
   absl::StatusOr<v1::EvaluationMetrics> Evaluate(
@@ -133,8 +131,8 @@ class CommandEvaluator final : public Evaluator {
           "' is not configured on this worker (nas-worker --trainer)"));
     }
     NAS_ASSIGN_OR_RETURN(const std::string base, TrialBase());
-    const std::string dir = absl::StrCat(base, "/trial-", trial.trial_id(), "-",
-                                         trial.attempt());
+    const std::string dir =
+        absl::StrCat(base, "/trial-", trial.trial_id(), "-", trial.attempt());
     std::error_code ec;
     fs::remove_all(dir, ec);
     NAS_RETURN_IF_ERROR(MakePrivateDir(dir));
@@ -146,7 +144,9 @@ class CommandEvaluator final : public Evaluator {
 
   std::string TakeModel() override { return std::move(model_); }
 
-  void SetStopCheck(StopCheck check) override { stop_check_ = std::move(check); }
+  void SetStopCheck(StopCheck check) override {
+    stop_check_ = std::move(check);
+  }
 
   std::string device() const override { return options_.device; }
 
@@ -224,14 +224,14 @@ class CommandEvaluator final : public Evaluator {
     SpawnRequest request;
     request.program = program;
     request.cwd = dir;
-    request.env = TrainerEnvironment(
-        options_.setup.env, options_.threads,
-        {{"NAS_TRIAL_FILE", trial_file},
-         {"NAS_OUTPUT_DIR", dir},
-         {"NAS_REPORT_FILE", kReportFile},
-         {"NAS_REPORT_FD", absl::StrCat(kReportFd)},
-         {"NAS_CONTROL_FD", absl::StrCat(kControlFd)}},
-        options_.getenv);
+    request.env =
+        TrainerEnvironment(options_.setup.env, options_.threads,
+                           {{"NAS_TRIAL_FILE", trial_file},
+                            {"NAS_OUTPUT_DIR", dir},
+                            {"NAS_REPORT_FILE", kReportFile},
+                            {"NAS_REPORT_FD", absl::StrCat(kReportFd)},
+                            {"NAS_CONTROL_FD", absl::StrCat(kControlFd)}},
+                           options_.getenv);
     const int grace = e.command().grace_seconds() > 0
                           ? e.command().grace_seconds()
                           : kDefaultGraceSeconds;
@@ -248,14 +248,15 @@ class CommandEvaluator final : public Evaluator {
     hooks.timeout = absl::Seconds(timeout);
     hooks.max_line_bytes = kMaxReportLineBytes;
     hooks.cancelled = stop_check_;
-    hooks.on_report_line = [&](absl::string_view line)
-        -> absl::StatusOr<std::optional<bool>> {
+    hooks.on_report_line =
+        [&](absl::string_view line) -> absl::StatusOr<std::optional<bool>> {
       NAS_ASSIGN_OR_RETURN(
           std::optional<EpochProgress> progress,
           reader.Line(line, absl::ToDoubleSeconds(absl::Now() - start)));
       if (!progress.has_value()) return std::optional<bool>();
       if (options_.verbose) {
-        std::fprintf(stderr, "[trial %lld] epoch %d loss %.4f %s %.4f (%.1fs)\n",
+        std::fprintf(stderr,
+                     "[trial %lld] epoch %d loss %.4f %s %.4f (%.1fs)\n",
                      static_cast<long long>(trial.trial_id()), progress->epoch,
                      progress->train_loss, reader.progress_metric().c_str(),
                      progress->val_accuracy, progress->seconds);
@@ -276,14 +277,14 @@ class CommandEvaluator final : public Evaluator {
     const RunOutcome run = RunTrainerProcess(*process, hooks);
     process.reset();  // reaped (the group is gone)
 
-    absl::StatusOr<v1::EvaluationMetrics> m = Interpret(name, timeout, run,
-                                                        reader);
+    absl::StatusOr<v1::EvaluationMetrics> m =
+        Interpret(name, timeout, run, reader);
     if (options_.on_run_end) options_.on_run_end(name, Outcome(run, m.ok()));
     if (!m.ok()) return m.status();
     m->set_device(options_.device);
     m->set_train_seconds(absl::ToDoubleSeconds(run.wall_time));
-    NAS_RETURN_IF_ERROR(FillMissingCosts(*space, space_spec, choices, input, e,
-                                         built_in, &*m));
+    NAS_RETURN_IF_ERROR(
+        FillMissingCosts(*space, space_spec, choices, input, e, built_in, &*m));
     if (trial.export_model()) {
       NAS_ASSIGN_OR_RETURN(
           model_, ReadModel(dir + "/model.pt", options_.max_model_bytes));
@@ -324,9 +325,9 @@ class CommandEvaluator final : public Evaluator {
         return absl::InvalidArgumentError(absl::StrCat(
             "trainer '", name, "': ", run.malformed.message(), tail));
       case RunStop::kTimeout:
-        return absl::DeadlineExceededError(
-            absl::StrCat("trainer '", name, "' ran past timeout_seconds=",
-                         timeout, " and was stopped", tail));
+        return absl::DeadlineExceededError(absl::StrCat(
+            "trainer '", name, "' ran past timeout_seconds=", timeout,
+            " and was stopped", tail));
       case RunStop::kRequested:
         return reader.Result(/*stopped=*/true);
       case RunStop::kCancelled: {
@@ -351,9 +352,8 @@ class CommandEvaluator final : public Evaluator {
     }
     absl::StatusOr<v1::EvaluationMetrics> m = reader.Result(false);
     if (!m.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("trainer '", name, "' exited without a final line",
-                       tail));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "trainer '", name, "' exited without a final line", tail));
     }
     return m;
   }

@@ -150,7 +150,7 @@ for e in 1 2 3; do
   echo "{\"epoch\": $e, \"loss\": 0.$((4 - e)), \"val_accuracy\": 0.$((e + 4)), \"val_top5\": 0.$((e + 6))}" >&3
   read reply <&4
   echo "$reply" >> )",
-                                                        replies, R"(
+                                                          replies, R"(
 done
 echo "training done"
 echo '{"final": true, "val_accuracy": 0.7, "test_accuracy": 0.69, "val_top5": 0.95, "latency_ms": 1.5}' >&3
@@ -198,9 +198,9 @@ TEST_F(CommandEvaluatorTest, StopAfterEpochTwoEndsTheGroupAndKeepsEpochTwo) {
   const std::string path = Script("long.sh", absl::StrCat(R"(#!/bin/sh
 sleep 1000 &
 echo $! >> )",
-                                                        pids, R"(
+                                                          pids, R"(
 echo $$ >> )",
-                                                        pids, R"(
+                                                          pids, R"(
 e=1
 while true; do
   echo "{\"epoch\": $e, \"loss\": 1, \"val_accuracy\": 0.$e}" >&3
@@ -254,21 +254,20 @@ TEST_F(CommandEvaluatorTest, HangPastTimeoutIsStoppedEvenIgnoringSigterm) {
   const std::string path = Script("hang.sh", absl::StrCat(R"(#!/bin/sh
 trap '' TERM
 echo $$ >> )",
-                                                        pids, R"(
+                                                          pids, R"(
 echo "still thinking" >&2
 while true; do sleep 1; done
 )"));
   auto evaluator = MakeEvaluator({{"hang", path}});
   const absl::Time start = absl::Now();
-  absl::StatusOr<v1::EvaluationMetrics> m =
-      evaluator->Evaluate(MakeTrial("hang", /*timeout=*/2, /*grace=*/1),
-                          nullptr);
+  absl::StatusOr<v1::EvaluationMetrics> m = evaluator->Evaluate(
+      MakeTrial("hang", /*timeout=*/2, /*grace=*/1), nullptr);
   const absl::Duration took = absl::Now() - start;
   EXPECT_THAT(m, StatusIs(absl::StatusCode::kDeadlineExceeded,
                           "trainer 'hang' ran past timeout_seconds=2 and was "
                           "stopped"));
-  EXPECT_THAT(m, StatusIs(absl::StatusCode::kDeadlineExceeded,
-                          "still thinking"));
+  EXPECT_THAT(m,
+              StatusIs(absl::StatusCode::kDeadlineExceeded, "still thinking"));
   EXPECT_GE(took, absl::Seconds(2));
   EXPECT_LT(took, absl::Seconds(6));  // timeout + grace (SIGKILL) + slack
   const std::vector<pid_t> p = WaitForPids(pids, 1);
@@ -290,8 +289,8 @@ sleep 30
       MakeTrial("garbage"), [](const EpochProgress&) { return true; });
   EXPECT_THAT(m, StatusIs(absl::StatusCode::kInvalidArgument,
                           "report line 2 is malformed"));
-  EXPECT_THAT(m, StatusIs(absl::StatusCode::kInvalidArgument,
-                          "'this is not json'"));
+  EXPECT_THAT(
+      m, StatusIs(absl::StatusCode::kInvalidArgument, "'this is not json'"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));  // stopped, not waited
   EXPECT_EQ(outcomes_, std::vector<std::string>{"malformed"});
 }
@@ -311,8 +310,8 @@ TEST_F(CommandEvaluatorTest, MalformedEpochLines) {
             "'note' is not a number"},
        }) {
     const std::string path =
-        Script("bad.sh", absl::StrCat("#!/bin/sh\necho '", c.line,
-                                      "' >&3\nsleep 30\n"));
+        Script("bad.sh",
+               absl::StrCat("#!/bin/sh\necho '", c.line, "' >&3\nsleep 30\n"));
     auto evaluator = MakeEvaluator({{"bad", path}});
     EXPECT_THAT(evaluator->Evaluate(MakeTrial("bad"), nullptr),
                 StatusIs(absl::StatusCode::kInvalidArgument, c.why))
@@ -352,8 +351,8 @@ echo "forgot the final line" >&2
       MakeTrial("nofinal"), [](const EpochProgress&) { return true; });
   EXPECT_THAT(m, StatusIs(absl::StatusCode::kInvalidArgument,
                           "trainer 'nofinal' exited without a final line"));
-  EXPECT_THAT(m, StatusIs(absl::StatusCode::kInvalidArgument,
-                          "forgot the final line"));
+  EXPECT_THAT(
+      m, StatusIs(absl::StatusCode::kInvalidArgument, "forgot the final line"));
 }
 
 TEST_F(CommandEvaluatorTest, UnknownTrainerIsFailedPrecondition) {
@@ -368,11 +367,11 @@ TEST_F(CommandEvaluatorTest, CleanEnvironmentAndTrialFile) {
   const std::string trial_copy = dir_ + "/trial.json";
   const std::string path = Script("env.sh", absl::StrCat(R"(#!/bin/sh
 env > )",
-                                                       env_out, R"(
+                                                         env_out, R"(
 echo PWD=$(pwd) >> )",
-                                                       env_out, R"(
+                                                         env_out, R"(
 cp "$NAS_TRIAL_FILE" )",
-                                                       trial_copy, R"(
+                                                         trial_copy, R"(
 echo '{"final": true, "val_accuracy": 0.25}' > "$NAS_REPORT_FILE"
 )"));
   setenv("NAS_TOKEN", "secret-token", 1);
@@ -406,9 +405,9 @@ echo '{"final": true, "val_accuracy": 0.25}' > "$NAS_REPORT_FILE"
   if (getenv("PATH") != nullptr) EXPECT_EQ(env["PATH"], getenv("PATH"));
 
   google::protobuf::Struct file;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(ReadAll(trial_copy),
-                                                          &file)
-                  .ok());
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(ReadAll(trial_copy), &file)
+          .ok());
   const auto& f = file.fields();
   EXPECT_EQ(f.at("trial_id").number_value(), 7);
   EXPECT_EQ(f.at("attempt").number_value(), 1);
@@ -514,7 +513,8 @@ sleep 1000
   // Cancelled before any epoch line: Unavailable.
   const std::string path2 = Script("silent.sh", "#!/bin/sh\nsleep 1000\n");
   auto evaluator2 = MakeEvaluator({{"silent", path2}});
-  evaluator2->SetStopCheck([&] { return absl::Now() - start > absl::Seconds(1); });
+  evaluator2->SetStopCheck(
+      [&] { return absl::Now() - start > absl::Seconds(1); });
   EXPECT_THAT(evaluator2->Evaluate(MakeTrial("silent"), nullptr),
               StatusIs(absl::StatusCode::kUnavailable,
                        "stopped before its first epoch line"));
@@ -530,35 +530,41 @@ TEST_F(CommandEvaluatorTest, ProgramThatCannotStartIsFailedPrecondition) {
 }
 
 // A throw-away "worker" process runs a trainer that starts a grandchild,
-// and is SIGKILLed mid-trial: the supervisor ends the program's group.
+// and is SIGKILLed mid-trial: the supervisor ends the program's group
+// within the grace period (1 s), by SIGTERM, or by SIGKILL when the
+// program and its grandchild ignore SIGTERM.
 TEST_F(CommandEvaluatorTest, SigkilledWorkerLeavesNoProcessBehind) {
-  const std::string pids = dir_ + "/pids";
-  const std::string path = Script("orphan.sh", absl::StrCat(R"(#!/bin/sh
-sleep 1000 &
-echo $! >> )",
-                                                          pids, R"(
-echo $$ >> )",
-                                                          pids, R"(
-while true; do sleep 1; done
-)"));
-  fflush(nullptr);
-  const pid_t worker = fork();
-  ASSERT_GE(worker, 0);
-  if (worker == 0) {
-    auto evaluator = MakeEvaluator({{"orphan", path}});
-    (void)evaluator->Evaluate(MakeTrial("orphan", 600, 1), nullptr);
-    _exit(0);
+  for (const bool ignore_term : {false, true}) {
+    SCOPED_TRACE(ignore_term ? "ignoring SIGTERM" : "default SIGTERM");
+    const std::string pids = absl::StrCat(dir_, "/pids", ignore_term);
+    const std::string path =
+        Script("orphan.sh",
+               absl::StrCat("#!/bin/sh\n", ignore_term ? "trap '' TERM\n" : "",
+                            "sleep 1000 &\necho $! >> ", pids, "\necho $$ >> ",
+                            pids, "\nwhile true; do sleep 1; done\n"));
+    fflush(nullptr);
+    const pid_t worker = fork();
+    ASSERT_GE(worker, 0);
+    if (worker == 0) {
+      auto evaluator = MakeEvaluator({{"orphan", path}});
+      (void)evaluator->Evaluate(MakeTrial("orphan", 600, 1), nullptr);
+      _exit(0);
+    }
+    const std::vector<pid_t> p = WaitForPids(pids, 2);
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_TRUE(Alive(p[0]));
+    EXPECT_TRUE(Alive(p[1]));
+    ASSERT_EQ(kill(worker, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(worker, &status, 0), worker);
+    const absl::Time killed = absl::Now();
+    EXPECT_TRUE(GoneWithin(p[0], absl::Seconds(2))) << "grandchild " << p[0];
+    EXPECT_TRUE(GoneWithin(p[1], absl::Seconds(2))) << "program " << p[1];
+    if (ignore_term) {
+      // Only SIGKILL, after the grace period, ends them.
+      EXPECT_GE(absl::Now() - killed, absl::Milliseconds(900));
+    }
   }
-  const std::vector<pid_t> p = WaitForPids(pids, 2);
-  ASSERT_EQ(p.size(), 2u);
-  EXPECT_TRUE(Alive(p[0]));
-  EXPECT_TRUE(Alive(p[1]));
-  ASSERT_EQ(kill(worker, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(worker, &status, 0), worker);
-  // Grace 1 s; the shell and sleep die at SIGTERM already.
-  EXPECT_TRUE(GoneWithin(p[0], absl::Seconds(2))) << "grandchild " << p[0];
-  EXPECT_TRUE(GoneWithin(p[1], absl::Seconds(2))) << "program " << p[1];
 }
 
 }  // namespace

@@ -50,8 +50,9 @@ TEST(TailBufferTest, KeepsTheLastLinesWithinBounds) {
 
 TEST(ReportReaderTest, EpochAndFinalLines) {
   ReportReader r("val_top2", /*final_training=*/false);
-  auto p = r.Line(R"({"epoch": 1, "loss": 0.5, "val_top2": 0.8, "val_accuracy": 0.6})",
-                  1.5);
+  auto p = r.Line(
+      R"({"epoch": 1, "loss": 0.5, "val_top2": 0.8, "val_accuracy": 0.6})",
+      1.5);
   NAS_ASSERT_OK(p);
   ASSERT_TRUE(p->has_value());
   EXPECT_EQ((*p)->epoch, 1);
@@ -59,8 +60,8 @@ TEST(ReportReaderTest, EpochAndFinalLines) {
   EXPECT_DOUBLE_EQ((*p)->val_accuracy, 0.8);
   EXPECT_DOUBLE_EQ((*p)->seconds, 1.5);
   NAS_ASSERT_OK(r.Line("   ", 2));  // blank: skipped
-  EXPECT_THAT(r.Result(false), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                        "no final line"));
+  EXPECT_THAT(r.Result(false),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "no final line"));
   auto stopped = r.Result(true);
   NAS_ASSERT_OK(stopped);
   EXPECT_EQ(stopped->epochs(), 1);
@@ -86,15 +87,16 @@ TEST(ReportReaderTest, RefusesBadLines) {
   ReportReader r("", false);
   EXPECT_THAT(r.Line("{\"final\": false, \"val_accuracy\": 1}", 0),
               StatusIs(absl::StatusCode::kInvalidArgument, "'final' must be"));
-  EXPECT_THAT(r.Line("{\"val_accuracy\": 1}", 0),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "neither an epoch line"));
+  EXPECT_THAT(
+      r.Line("{\"val_accuracy\": 1}", 0),
+      StatusIs(absl::StatusCode::kInvalidArgument, "neither an epoch line"));
   EXPECT_THAT(r.Line("{\"epoch\": 1.5, \"val_accuracy\": 1}", 0),
               StatusIs(absl::StatusCode::kInvalidArgument, "whole number"));
   EXPECT_THAT(r.Line("{\"epoch\": 1, \"val_accuracy\": 1, \"macs\": -1}", 0),
               StatusIs(absl::StatusCode::kInvalidArgument, "'macs'"));
-  EXPECT_THAT(r.Line("nonsense", 0),
-              StatusIs(absl::StatusCode::kInvalidArgument, "not a JSON object"));
+  EXPECT_THAT(
+      r.Line("nonsense", 0),
+      StatusIs(absl::StatusCode::kInvalidArgument, "not a JSON object"));
   // A final training needs no progress metric.
   ReportReader f("", true);
   NAS_ASSERT_OK(f.Line("{\"epoch\": 1, \"loss\": 2}", 0));
@@ -115,15 +117,15 @@ TEST(HandoverTest, TypedParameters) {
 
 TEST(HandoverTest, EnvironmentHasOnlyWhatIsAllowed) {
   const std::map<std::string, std::string> worker_env = {
-      {"PATH", "/usr/bin"},   {"HOME", "/home/w"}, {"NAS_TOKEN", "secret"},
-      {"AWS_SECRET", "x"},    {"MY_VAR", "mine"},  {"CUDA_VISIBLE_DEVICES", "1"}};
+      {"PATH", "/usr/bin"}, {"HOME", "/home/w"}, {"NAS_TOKEN", "secret"},
+      {"AWS_SECRET", "x"},  {"MY_VAR", "mine"},  {"CUDA_VISIBLE_DEVICES", "1"}};
   auto lookup = [&](const char* name) -> const char* {
     auto it = worker_env.find(name);
     return it == worker_env.end() ? nullptr : it->second.c_str();
   };
-  const std::vector<std::string> env = TrainerEnvironment(
-      {"MY_VAR", "NAS_TOKEN"}, 4, {{"NAS_TRIAL_FILE", "/t/trial.json"}},
-      lookup);
+  const std::vector<std::string> env =
+      TrainerEnvironment({"MY_VAR", "NAS_TOKEN"}, 4,
+                         {{"NAS_TRIAL_FILE", "/t/trial.json"}}, lookup);
   EXPECT_EQ(env, (std::vector<std::string>{
                      "CUDA_VISIBLE_DEVICES=1", "HOME=/home/w", "MY_VAR=mine",
                      "NAS_TRIAL_FILE=/t/trial.json", "OMP_NUM_THREADS=4",
