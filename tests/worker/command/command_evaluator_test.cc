@@ -28,6 +28,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/evaluators/mode_router.h"
+#include "worker/evaluators/tabular_evaluator.h"
 
 namespace nas {
 namespace {
@@ -527,6 +529,29 @@ TEST_F(CommandEvaluatorTest, ProgramThatCannotStartIsFailedPrecondition) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        "trainer 'noexec' could not be started: cannot "
                        "execute"));
+}
+
+TEST_F(CommandEvaluatorTest, ModeRouterSendsCommandTrialsHere) {
+  const std::string path = Script("quiet.sh", R"(#!/bin/sh
+echo '{"epoch": 1, "val_accuracy": 0.3}' >&3
+sleep 1000
+)");
+  std::unique_ptr<Evaluator> router = MakeModeRouter(
+      std::make_unique<TabularEvaluator>(),
+      std::make_unique<TabularEvaluator>(), MakeEvaluator({{"quiet", path}}));
+  // The stop check reaches the command evaluator through the router.
+  router->SetStopCheck([] { return true; });
+  absl::StatusOr<v1::EvaluationMetrics> m = router->Evaluate(
+      MakeTrial("quiet"), [](const EpochProgress&) { return true; });
+  NAS_ASSERT_OK(m);
+  EXPECT_EQ(m->device(), "cpu (test)");
+  EXPECT_EQ(outcomes_, std::vector<std::string>{"cancelled"});
+  std::unique_ptr<Evaluator> no_trainers =
+      MakeModeRouter(std::make_unique<TabularEvaluator>(),
+                     std::make_unique<TabularEvaluator>());
+  EXPECT_THAT(no_trainers->Evaluate(MakeTrial("quiet"), nullptr),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "this worker has no trainers"));
 }
 
 // A throw-away "worker" process runs a trainer that starts a grandchild,
