@@ -281,8 +281,13 @@ absl::StatusOr<std::unique_ptr<SupervisedProcess>> SupervisedProcess::Start(
     Supervise(path, argv.data(), envp.data(), cwd, grace_ms);
   }
   p->supervisor_pid_ = pid;
-  // The children's ends close here (RAII); the program's pid arrives first
-  // on the status pipe.
+  // The children's ends of the pipes are theirs alone now (EOF on ours
+  // then means they are gone).
+  for (UniqueFd* fd : {&lifeline_r, &status_w, &report_w, &stdout_w, &stderr_w,
+                       &control_child, &devnull}) {
+    fd->reset();
+  }
+  // The program's pid arrives first on the status pipe.
   const absl::Time until = absl::Now() + absl::Seconds(5);
   while (p->program_pid_ == 0 && !p->ended_ && absl::Now() < until) {
     struct pollfd pfd = {p->status_.get(), POLLIN, 0};

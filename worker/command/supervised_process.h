@@ -111,8 +111,9 @@ class SupervisedProcess {
   // SIGKILL after the grace period. Idempotent.
   void Terminate();
 
-  // Reads the status pipe without blocking. Returns the program's end once
-  // known (then the supervisor is reaped), nullopt-like false before.
+  // Reads the status pipe without blocking. True, with `*end` set, once the
+  // program's end is known (the supervisor is then reaped, which takes at
+  // most a moment: it exits right after reporting); false before.
   bool Poll(ProgramEnd* end);
 
   // The program's pid (= its process group id), 0 while unknown.
