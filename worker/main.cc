@@ -4,10 +4,13 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "common/metrics_endpoint.h"
+#include "worker/command/candidate_tools.h"
+#include "worker/evaluators/command_evaluator.h"
 #include "worker/evaluators/evaluator.h"
 #include "worker/evaluators/mode_router.h"
 #include "worker/evaluators/tabular_evaluator.h"
@@ -40,6 +43,20 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(std::string, data_root, nas::kDefaultDataRoot,
           "comma-separated directories that trials' data files must lie "
           "under (docs/SECURITY.md)");
+ABSL_FLAG(std::string, trainer, "",
+          "COMMAND trainers this worker may run: NAME=/abs/path[,NAME=PATH...] "
+          "(each registers the label trainer/NAME=yes; docs/SECURITY.md)");
+ABSL_FLAG(std::string, trainers_config, "",
+          "YAML file `trainers: {NAME: /abs/path, ...}`, more trainers");
+ABSL_FLAG(std::string, trainer_env, "",
+          "comma-separated environment variables passed on to trainers "
+          "(beyond PATH, HOME, LANG, LC_*, TMPDIR, PYTHONPATH, "
+          "LD_LIBRARY_PATH, CUDA_VISIBLE_DEVICES)");
+ABSL_FLAG(std::string, trial_dir, "",
+          "parent of COMMAND trials' output directories (default "
+          "<cache_dir>/trials, else under $TMPDIR)");
+ABSL_FLAG(bool, keep_trial_dirs, false,
+          "keep each COMMAND trial's output directory after its result");
 ABSL_FLAG(std::string, data_cache_dir, nas::DefaultDataCacheDir(),
           "decoded-dataset cache (default $XDG_CACHE_HOME/nas-worker/data or "
           "~/.cache/nas-worker/data; empty = decode into memory)");
@@ -65,10 +82,21 @@ int main(int argc, char** argv) {
   f.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   f.tls_key = absl::GetFlag(FLAGS_tls_key);
   f.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  f.trainer = absl::GetFlag(FLAGS_trainer);
+  f.trainers_config = absl::GetFlag(FLAGS_trainers_config);
+  f.trainer_env = absl::GetFlag(FLAGS_trainer_env);
+  f.trial_dir = absl::GetFlag(FLAGS_trial_dir);
+  f.keep_trial_dirs = absl::GetFlag(FLAGS_keep_trial_dirs);
   absl::StatusOr<nas::WorkerOptions> options = nas::MakeWorkerOptions(f);
   if (!options.ok()) {
     fprintf(stderr, "nas-worker: %s\n",
             std::string(options.status().message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<nas::TrainerSetup> trainers = nas::MakeTrainerSetup(f);
+  if (!trainers.ok()) {  // checked by MakeWorkerOptions already
+    fprintf(stderr, "nas-worker: %s\n",
+            std::string(trainers.status().message()).c_str());
     return 2;
   }
   absl::StatusOr<nas::WorkerDataOptions> data = nas::MakeWorkerDataOptions(
@@ -86,10 +114,25 @@ int main(int argc, char** argv) {
   eval_options.on_data_progress = [&metrics](int64_t done, int64_t total) {
     if (metrics) metrics->DataDecodeProgress(done, total);
   };
-  // TABULAR trials are table lookups; every other mode trains.
-  std::unique_ptr<nas::Evaluator> evaluator =
-      nas::MakeModeRouter(nas::MakeTorchEvaluator(eval_options),
-                          std::make_unique<nas::TabularEvaluator>());
+  // TABULAR trials are table lookups, COMMAND trials run the operator's
+  // trainers; every other mode trains.
+  std::unique_ptr<nas::Evaluator> torch = nas::MakeTorchEvaluator(eval_options);
+  std::unique_ptr<nas::Evaluator> command;
+  if (!trainers->trainers.empty()) {
+    nas::CommandEvaluatorOptions c;
+    c.setup = *trainers;
+    c.threads = eval_options.threads;
+    c.device = torch->device();
+    c.on_run_end = [&metrics](const std::string& trainer,
+                              const std::string& outcome) {
+      if (metrics) metrics->TrainerRunEnded(trainer, outcome);
+    };
+    command = nas::MakeCommandEvaluator(
+        std::move(c), nas::MakeTorchCandidateTools(eval_options.threads));
+  }
+  std::unique_ptr<nas::Evaluator> evaluator = nas::MakeModeRouter(
+      std::move(torch), std::make_unique<nas::TabularEvaluator>(),
+      std::move(command));
   std::unique_ptr<nas::MetricsEndpoint> endpoint;
   if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
       !address.empty()) {

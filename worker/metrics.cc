@@ -31,6 +31,13 @@ WorkerMetrics::WorkerMetrics(const std::string& device)
                           "Evaluations finished by this worker, by mode and "
                           "outcome (ok or error)")
                       .Register(r);
+  trainer_runs_ = &prometheus::BuildCounter()
+                       .Name("nas_worker_trainer_runs_total")
+                       .Help(
+                           "COMMAND trainer runs that ended, by trainer and "
+                           "outcome (ok, stopped, cancelled, failed, timeout, "
+                           "malformed)")
+                       .Register(r);
   epoch_seconds_ = &prometheus::BuildHistogram()
                         .Name("nas_worker_epoch_seconds")
                         .Help("Duration of one training epoch")
@@ -107,6 +114,11 @@ void WorkerMetrics::EvaluationEnded(v1::EvaluationMode mode,
 
 void WorkerMetrics::EpochDone(double seconds) {
   epoch_seconds_->Observe(seconds);
+}
+
+void WorkerMetrics::TrainerRunEnded(const std::string& trainer,
+                                    const std::string& outcome) {
+  trainer_runs_->Add({{"trainer", trainer}, {"outcome", outcome}}).Increment();
 }
 
 void WorkerMetrics::ControllerUnreachable() { unreachable_->Increment(); }

@@ -42,10 +42,14 @@ class WorkerMetrics {
   // A one-time dataset decode has done `done` of `total` images (the
   // evaluator's data progress callback; any thread).
   void DataDecodeProgress(int64_t done, int64_t total);
+  // A COMMAND trainer run ended with `outcome` (ok, stopped, cancelled,
+  // failed, timeout, malformed) for trainer `trainer` (any thread).
+  void TrainerRunEnded(const std::string& trainer, const std::string& outcome);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* evaluations_;
+  prometheus::Family<prometheus::Counter>* trainer_runs_;
   prometheus::Histogram* epoch_seconds_;
   prometheus::Gauge* images_per_second_;
   prometheus::Gauge* busy_;

@@ -1,14 +1,21 @@
 #include "worker/worker_flags.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/secrets.h"
 #include "common/status_macros.h"
+#include "common/trainers.h"
+#include "worker/artifact_cache.h"
+#include "yaml-cpp/yaml.h"
 
 namespace nas {
 namespace {
@@ -39,7 +46,128 @@ absl::Status ReadTls(const WorkerFlags& flags, WorkerOptions* options) {
   return absl::OkStatus();
 }
 
+// Checks one trainer entry and adds it to `setup`; `flag` and `entry` name
+// it in errors.
+absl::Status AddTrainer(const std::string& flag, const std::string& entry,
+                        const std::string& name, const std::string& path,
+                        TrainerSetup* setup) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": '", entry, "': ", why));
+  };
+  if (!IsValidTrainerName(name)) {
+    return bad(
+        "the name must be 1 to 64 letters, digits, '_', '-' or '.', not "
+        "starting with '.' or '-'");
+  }
+  if (setup->trainers.count(name) > 0) {
+    return bad(absl::StrCat("trainer '", name, "' is given twice"));
+  }
+  if (path.empty() || path.front() != '/') {
+    return bad("the path must be absolute");
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return bad(absl::StrCat("cannot stat the path: ", strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return bad("the path is not a regular file");
+  if (access(path.c_str(), X_OK) != 0) return bad("the file is not executable");
+  setup->trainers[name] = path;
+  return absl::OkStatus();
+}
+
+bool IsEnvName(absl::string_view name) {
+  if (name.empty() || absl::ascii_isdigit(name.front())) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '_') return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+absl::StatusOr<TrainerSetup> MakeTrainerSetup(const WorkerFlags& flags) {
+  TrainerSetup setup;
+  for (absl::string_view entry :
+       absl::StrSplit(flags.trainer, ',', absl::SkipWhitespace())) {
+    entry = absl::StripAsciiWhitespace(entry);
+    std::pair<std::string, std::string> p =
+        absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    if (entry.find('=') == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--trainer: '", entry, "' is not NAME=PATH"));
+    }
+    NAS_RETURN_IF_ERROR(
+        AddTrainer("--trainer", std::string(entry), p.first, p.second, &setup));
+  }
+  if (!flags.trainers_config.empty()) {
+    const std::string flag =
+        absl::StrCat("--trainers_config: ", flags.trainers_config);
+    absl::StatusOr<std::string> text = ReadFileContents(flags.trainers_config);
+    if (!text.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": ", text.status().message()));
+    }
+    YAML::Node root;
+    try {
+      root = YAML::Load(*text);
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": not YAML: ", e.what()));
+    }
+    const YAML::Node trainers = root.IsMap() ? root["trainers"] : YAML::Node();
+    if (!trainers.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, ": expected a map `trainers: {NAME: /abs/path, ...}`"));
+    }
+    for (const auto& kv : trainers) {
+      if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            flag, ": trainers: each entry must be NAME: /abs/path"));
+      }
+      const std::string name = kv.first.as<std::string>();
+      const std::string path = kv.second.as<std::string>();
+      NAS_RETURN_IF_ERROR(AddTrainer(flag, absl::StrCat("trainers.", name),
+                                     name, path, &setup));
+    }
+  }
+  for (absl::string_view name :
+       absl::StrSplit(flags.trainer_env, ',', absl::SkipWhitespace())) {
+    name = absl::StripAsciiWhitespace(name);
+    if (!IsEnvName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--trainer_env: '", name, "' is not an environment variable name"));
+    }
+    if (name == "NAS_TOKEN") {
+      return absl::InvalidArgumentError(
+          "--trainer_env: 'NAS_TOKEN': the worker's token is never passed to "
+          "a trainer");
+    }
+    for (absl::string_view own :
+         {"NAS_TRIAL_FILE", "NAS_OUTPUT_DIR", "NAS_REPORT_FILE",
+          "NAS_REPORT_FD", "NAS_CONTROL_FD"}) {
+      if (name == own) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--trainer_env: '", name, "' is set by the worker for each trial"));
+      }
+    }
+    setup.env.emplace_back(name);
+  }
+  setup.trial_dir = flags.trial_dir;
+  if (!setup.trial_dir.empty() && setup.trial_dir.front() != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--trial_dir: '", setup.trial_dir, "' is not an absolute path"));
+  }
+  if (setup.trial_dir.empty()) {
+    setup.trial_dir = absl::StrCat(
+        flags.cache_dir.empty() ? DefaultArtifactCacheDir() : flags.cache_dir,
+        "/trials");
+    // A relative cache directory: the evaluator's $TMPDIR fallback.
+    if (setup.trial_dir.front() != '/') setup.trial_dir.clear();
+  }
+  setup.keep_trial_dirs = flags.keep_trial_dirs;
+  return setup;
+}
 
 absl::StatusOr<WorkerDataOptions> MakeWorkerDataOptions(
     const std::string& data_root, const std::string& data_cache_dir) {
@@ -98,6 +226,10 @@ absl::StatusOr<WorkerOptions> MakeWorkerOptions(const WorkerFlags& flags) {
           absl::StrCat("--labels: '", kv, "' is not key=value"));
     }
     options.labels[p.first] = p.second;
+  }
+  NAS_ASSIGN_OR_RETURN(const TrainerSetup trainers, MakeTrainerSetup(flags));
+  for (const auto& [name, path] : trainers.trainers) {
+    options.labels[TrainerLabelKey(name)] = std::string(kTrainerLabelValue);
   }
   options.max_trials = flags.max_trials;
   options.cache_dir = flags.cache_dir;

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "worker/command/trainer_setup.h"
 #include "worker/worker_loop.h"
 
 namespace nas {
@@ -36,15 +37,36 @@ struct WorkerFlags {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_server_name;
+  // Mode COMMAND (MakeTrainerSetup).
+  std::string trainer;          // NAME=PATH,NAME=PATH
+  std::string trainers_config;  // YAML file: trainers: {NAME: PATH, ...}
+  std::string trainer_env;      // VAR,VAR
+  std::string trial_dir;        // "" = <cache_dir or its default>/trials
+  bool keep_trial_dirs = false;
 };
 
 // nas-worker's options, checked in this order: --controller names at least
 // one address ("--controller: no address given"); each of --labels is
 // key=value with a non-empty key ("--labels: 'x' is not key=value"); the
-// token; the TLS files (--tls_cert, --tls_key and --tls_server_name need
-// --tls_ca; --tls_cert and --tls_key go together; each file readable).
-// `metrics` is left unset.
+// trainers (MakeTrainerSetup), each of which adds the label
+// TrainerLabelKey(NAME)=yes (common/trainers.h); the token; the TLS files
+// (--tls_cert, --tls_key and --tls_server_name need --tls_ca; --tls_cert
+// and --tls_key go together; each file readable). `metrics` is left unset.
 absl::StatusOr<WorkerOptions> MakeWorkerOptions(const WorkerFlags& flags);
+
+// The trainers of mode COMMAND and how they run, from --trainer (a
+// comma-separated list of NAME=PATH), --trainers_config (a YAML file
+// `trainers: {NAME: PATH, ...}`), --trainer_env, --trial_dir and
+// --keep_trial_dirs. Each NAME must pass IsValidTrainerName and appear
+// once across both ("--trainer: 'x=/p': ..." / "--trainers_config: <file>:
+// ..."); each PATH must be absolute and name an existing executable
+// regular file. Each --trainer_env name must look like an environment
+// variable and be none of NAS_TOKEN (never passed) and the NAS_ variables
+// the worker sets per trial. trial_dir defaults to <--cache_dir, else
+// DefaultArtifactCacheDir()>/trials ("" when that is relative: the
+// evaluator then uses $TMPDIR); a given --trial_dir must be absolute.
+// InvalidArgument naming the flag and the entry.
+absl::StatusOr<TrainerSetup> MakeTrainerSetup(const WorkerFlags& flags);
 
 // The flags of nas-simworker, one field per flag of the same name.
 struct SimWorkerFlags {

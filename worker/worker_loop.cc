@@ -143,6 +143,10 @@ class Worker {
   absl::Status Run() {
     evaluator_->SetArtifactFetcher(
         [this](const std::string& hash) { return cache_.Get(hash); });
+    // Evaluators that can end a trial between epochs (COMMAND's program)
+    // end it when its lease is lost or the worker is told to stop.
+    evaluator_->SetStopCheck(
+        [this] { return lease_lost_.load() || stop_->load(); });
     v1::RegisterWorkerRequest reg;
     reg.set_worker_id(options_.worker_id);
     reg.set_device(evaluator_->device());
@@ -332,7 +336,8 @@ class Worker {
               static_cast<long long>(trial.candidate_id()),
               trial.genotype().canonical().c_str());
     }
-    std::atomic<bool> lease_lost{false};
+    lease_lost_ = false;
+    std::atomic<bool>& lease_lost = lease_lost_;
     // Tells the heartbeat thread to end. Its lock is held while a renewal
     // is in flight, so setting `stop` waits for that call.
     struct HeartbeatStop {
@@ -485,6 +490,10 @@ class Worker {
   const WorkerOptions& options_;
   Evaluator* const evaluator_;
   const std::atomic<bool>* stop_;
+  // The trial in progress lost its lease (RenewLease refused, or ABANDON):
+  // set by the heartbeat thread and the progress callback, read by the
+  // evaluator's StopCheck.
+  std::atomic<bool> lease_lost_{false};
   // "Bearer <token>", or "" without a token; never logged.
   const std::string auth_header_;
   // The current stub (replaced by Reconnect); shared with the heartbeat.

@@ -238,14 +238,21 @@ absl::StatusOr<Cost> MobileNetSpace::ComputeCost(
 }
 
 std::string MobileNetSpace::DecisionName(int decision) const {
-  static constexpr std::array<const char*, kMobileNetDecisionsPerStage> kNames =
-      {"kernel", "expansion", "depth", "se"};
+  static constexpr const char* kParts[kMobileNetDecisionsPerStage] = {
+      "kernel", "expansion", "depth", "se"};
+  if (decision < 0 || decision >= num_decisions()) {
+    return SearchSpace::DecisionName(decision);
+  }
   return absl::StrCat("stage", decision / kMobileNetDecisionsPerStage + 1, "_",
-                      kNames[decision % kMobileNetDecisionsPerStage]);
+                      kParts[decision % kMobileNetDecisionsPerStage]);
 }
 
 ChoiceValue MobileNetSpace::Choice(int decision, int choice) const {
-  int value = choice;  // SE: 0 off, 1 on
+  if (decision < 0 || decision >= num_decisions() || choice < 0 ||
+      choice >= num_choices(decision)) {
+    return SearchSpace::Choice(decision, choice);
+  }
+  int value = choice;  // se: 0 or 1
   switch (decision % kMobileNetDecisionsPerStage) {
     case 0:
       value = kMobileNetKernels[choice];
@@ -255,6 +262,8 @@ ChoiceValue MobileNetSpace::Choice(int decision, int choice) const {
       break;
     case 2:
       value = kMobileNetDepths[choice];
+      break;
+    default:
       break;
   }
   return {ChoiceValue::kInt, absl::StrCat(value)};

@@ -119,9 +119,9 @@ class MobileNetSpace final : public SearchSpace {
   absl::StatusOr<Cost> ComputeCost(const std::vector<int>& choices,
                                    const v1::SearchSpaceSpec& spec,
                                    const InputShape& input) const override;
-  // "stage<s+1>_<kernel|expansion|depth|se>".
+  // "stage<S>_kernel", "_expansion", "_depth", "_se" with S from 1; the
+  // values as integers (kernel 3/5/7, expansion 3/4/6, depth 2/3/4, se 0/1).
   std::string DecisionName(int decision) const override;
-  // The decision's value as an integer (SE: 0 or 1).
   ChoiceValue Choice(int decision, int choice) const override;
 };
 

@@ -161,11 +161,17 @@ absl::StatusOr<Cost> Nb201Space::ComputeCost(const std::vector<int>& choices,
 }
 
 std::string Nb201Space::DecisionName(int decision) const {
+  if (decision < 0 || decision >= kNb201Edges) {
+    return SearchSpace::DecisionName(decision);
+  }
   return absl::StrCat("edge_", kNb201EdgeNodes[decision][0], "_",
                       kNb201EdgeNodes[decision][1]);
 }
 
-ChoiceValue Nb201Space::Choice(int, int choice) const {
+ChoiceValue Nb201Space::Choice(int decision, int choice) const {
+  if (choice < 0 || choice >= kNb201Ops) {
+    return SearchSpace::Choice(decision, choice);
+  }
   return {ChoiceValue::kString, std::string(kNb201OpNames[choice])};
 }
 

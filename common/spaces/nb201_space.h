@@ -64,9 +64,8 @@ class Nb201Space final : public SearchSpace {
   absl::StatusOr<Cost> ComputeCost(const std::vector<int>& choices,
                                    const v1::SearchSpaceSpec& spec,
                                    const InputShape& input) const override;
-  // "edge_<to>_<from>".
+  // "edge_<to>_<from>" (edge_1_0 ... edge_3_2), and the op's name.
   std::string DecisionName(int decision) const override;
-  // The op's name, a string.
   ChoiceValue Choice(int decision, int choice) const override;
 };
 

@@ -3,6 +3,8 @@
 // checks and the conversions.
 #include "worker/worker_flags.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -152,6 +155,117 @@ SimWorkerFlags DefaultSimFlags() {
   f.idle_exit_seconds = 10;
   f.unreachable_timeout_seconds = 60;
   return f;
+}
+
+// An executable script in the test's temp dir.
+std::string Executable(const std::string& name) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << "#!/bin/sh\nexit 0\n";
+  chmod(path.c_str(), 0755);
+  return path;
+}
+
+TEST_F(WorkerFlagsTest, TrainersBecomeLabelsAndSetup) {
+  WorkerFlags f = DefaultWorkerFlags();
+  const std::string a = Executable("trainer_a.sh");
+  const std::string b = Executable("trainer_b.sh");
+  f.trainer = absl::StrCat("torchscript=", a, ", cnn.v2=", b);
+  f.trainers_config = WriteFile(
+      "trainers.yaml", absl::StrCat("trainers:\n  yaml_one: ", a, "\n"));
+  f.labels = "gpu=h100";
+  f.trainer_env = "HF_HOME,NAS_EXAMPLE_LOG";
+  f.cache_dir = "/var/cache/w";
+  absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->labels,
+            (std::map<std::string, std::string>{{"gpu", "h100"},
+                                                {"trainer/torchscript", "yes"},
+                                                {"trainer/cnn.v2", "yes"},
+                                                {"trainer/yaml_one", "yes"}}));
+  absl::StatusOr<TrainerSetup> t = MakeTrainerSetup(f);
+  NAS_ASSERT_OK(t);
+  EXPECT_EQ(t->trainers,
+            (std::map<std::string, std::string>{
+                {"torchscript", a}, {"cnn.v2", b}, {"yaml_one", a}}));
+  EXPECT_EQ(t->env, (std::vector<std::string>{"HF_HOME", "NAS_EXAMPLE_LOG"}));
+  EXPECT_EQ(t->trial_dir, "/var/cache/w/trials");
+  EXPECT_FALSE(t->keep_trial_dirs);
+  f.trial_dir = "/scratch/trials";
+  f.keep_trial_dirs = true;
+  t = MakeTrainerSetup(f);
+  NAS_ASSERT_OK(t);
+  EXPECT_EQ(t->trial_dir, "/scratch/trials");
+  EXPECT_TRUE(t->keep_trial_dirs);
+  // No trainers: no labels, an empty set.
+  t = MakeTrainerSetup(DefaultWorkerFlags());
+  NAS_ASSERT_OK(t);
+  EXPECT_TRUE(t->trainers.empty());
+}
+
+TEST_F(WorkerFlagsTest, TrainerChecksNameTheFlagAndEntry) {
+  const std::string ok = Executable("trainer_ok.sh");
+  const std::string not_exec = WriteFile("trainer_not_exec.sh", "#!/bin/sh\n");
+  chmod(not_exec.c_str(), 0644);
+  struct Case {
+    std::string trainer;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"noequals", "--trainer: 'noequals' is not NAME=PATH"},
+           {"rel=bin/train",
+            "--trainer: 'rel=bin/train': the path must be "
+            "absolute"},
+           {absl::StrCat(".hidden=", ok), "the name must be"},
+           {absl::StrCat("bad name=", ok), "the name must be"},
+           {"gone=/no/such/trainer",
+            "--trainer: 'gone=/no/such/trainer': "
+            "cannot stat the path"},
+           {"dir=/tmp", "the path is not a regular file"},
+           {absl::StrCat("ne=", not_exec), "the file is not executable"},
+           {absl::StrCat("x=", ok, ",x=", ok), "trainer 'x' is given twice"},
+       }) {
+    WorkerFlags f = DefaultWorkerFlags();
+    f.trainer = c.trainer;
+    EXPECT_THAT(MakeWorkerOptions(f),
+                StatusIs(absl::StatusCode::kInvalidArgument, c.error))
+        << c.trainer;
+  }
+  WorkerFlags f = DefaultWorkerFlags();
+  f.trainer = absl::StrCat("x=", ok);
+  f.trainers_config = WriteFile("trainers_dup.yaml",
+                                absl::StrCat("trainers:\n  x: ", ok, "\n"));
+  EXPECT_THAT(MakeTrainerSetup(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "trainers_dup.yaml: 'trainers.x': trainer 'x' is given "
+                       "twice"));
+  f.trainer = "";
+  f.trainers_config =
+      WriteFile("trainers_dup2.yaml",
+                absl::StrCat("trainers:\n  y: ", ok, "\n  y: ", ok, "\n"));
+  EXPECT_THAT(MakeTrainerSetup(f),
+              StatusIs(absl::StatusCode::kInvalidArgument, "given twice"));
+  f.trainers_config = WriteFile("trainers_list.yaml", "trainers: [a, b]\n");
+  EXPECT_THAT(MakeTrainerSetup(f), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            "--trainers_config: "));
+  f.trainers_config = ::testing::TempDir() + "/no-such-trainers.yaml";
+  EXPECT_THAT(MakeTrainerSetup(f),
+              StatusIs(absl::StatusCode::kInvalidArgument, "no-such-trainers"));
+  f.trainers_config = "";
+  f.trainer_env = "HOME,NAS_TOKEN";
+  EXPECT_THAT(MakeTrainerSetup(f), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            "--trainer_env: 'NAS_TOKEN'"));
+  f.trainer_env = "NAS_REPORT_FD";
+  EXPECT_THAT(MakeTrainerSetup(f), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            "set by the worker"));
+  f.trainer_env = "1BAD";
+  EXPECT_THAT(MakeTrainerSetup(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "not an environment variable name"));
+  f.trainer_env = "";
+  f.trial_dir = "relative/trials";
+  EXPECT_THAT(MakeTrainerSetup(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--trial_dir: 'relative/trials' is not an absolute"));
 }
 
 TEST_F(WorkerFlagsTest, SimWorkersInOneTo4096) {

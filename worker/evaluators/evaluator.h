@@ -48,6 +48,12 @@ struct EpochProgress {
 // still measured and returned).
 using ProgressCallback = std::function<bool(const EpochProgress&)>;
 
+// True when the trial in progress must end now even between epochs: its
+// lease was lost (or the controller said ABANDON) or the worker is shutting
+// down. Provided by the worker loop; evaluators that run something they can
+// interrupt at any time (COMMAND's program) poll it. Thread-safe.
+using StopCheck = std::function<bool()>;
+
 // Returns the path of a local file holding the stored artifact whose
 // content hash (sha256 hex) is `hash`, fetching it first when needed.
 // Provided by the worker loop (FetchArtifact with a disk cache).
@@ -74,6 +80,10 @@ class Evaluator {
   // Where SUPERNET candidate trials get their supernet (Trial.supernet_hash)
   // from. Evaluators that need no artifacts ignore it.
   virtual void SetArtifactFetcher(ArtifactFetcher fetcher) {}
+  // How to tell that the trial in progress must end now (see StopCheck).
+  // Evaluators that only stop between epochs (through ProgressCallback)
+  // ignore it.
+  virtual void SetStopCheck(StopCheck check) {}
   // Device description, e.g. "cpu (2 threads)".
   virtual std::string device() const = 0;
 };

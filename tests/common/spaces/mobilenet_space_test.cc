@@ -25,6 +25,19 @@ TEST(MobileNetSpace, CanonicalFormat) {
   EXPECT_EQ(*back, c);
 }
 
+TEST(MobileNetSpace, DecisionsByStageWithIntegerValues) {
+  const MobileNetSpace space;
+  EXPECT_EQ(space.DecisionName(0), "stage1_kernel");
+  EXPECT_EQ(space.DecisionName(5), "stage2_expansion");
+  EXPECT_EQ(space.DecisionName(10), "stage3_depth");
+  EXPECT_EQ(space.DecisionName(15), "stage4_se");
+  EXPECT_EQ(space.Choice(0, 2).text, "7");
+  EXPECT_EQ(space.Choice(5, 2).text, "6");
+  EXPECT_EQ(space.Choice(10, 0).text, "2");
+  EXPECT_EQ(space.Choice(15, 1).text, "1");
+  EXPECT_EQ(space.Choice(4, 1).kind, ChoiceValue::kInt);
+}
+
 TEST(MobileNetSpace, RoundTripsRandomGenotypes) {
   MobileNetSpace space;
   std::mt19937_64 rng(11);

@@ -1,6 +1,8 @@
 #include "common/spaces/nb201_space.h"
 
 #include <set>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -20,6 +22,20 @@ TEST(Nb201Space, ParsesNasBench201Format) {
   NAS_ASSERT_OK(choices);
   EXPECT_EQ(*choices, (std::vector<int>{3, 3, 4, 1, 3, 1}));
   EXPECT_EQ(*space.Canonical(*choices), s);
+}
+
+TEST(Nb201Space, DecisionsAreEdgesAndChoicesOpNames) {
+  const Nb201Space space;
+  const std::vector<std::string> edges = {"edge_1_0", "edge_2_0", "edge_2_1",
+                                          "edge_3_0", "edge_3_1", "edge_3_2"};
+  for (int i = 0; i < kNb201Edges; ++i) {
+    EXPECT_EQ(space.DecisionName(i), edges[i]);
+    for (int op = 0; op < kNb201Ops; ++op) {
+      const ChoiceValue c = space.Choice(i, op);
+      EXPECT_EQ(c.kind, ChoiceValue::kString);
+      EXPECT_EQ(c.text, kNb201OpNames[op]);
+    }
+  }
 }
 
 TEST(Nb201Space, RoundTripsAll15625CellsWithDistinctHashes) {
