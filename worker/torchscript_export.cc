@@ -37,7 +37,11 @@ torch::Tensor ChannelBuffer(const std::vector<double>& values, double fallback,
 
 absl::StatusOr<std::string> ExportOrThrow(CandidateNet& net,
                                           const ExportOptions& options) {
-  net.eval();
+  if (options.training_mode) {
+    net.train();
+  } else {
+    net.eval();
+  }
   torch::NoGradGuard no_grad;
   // Trace on the CPU: the archive must load anywhere. The caller's network
   // may live on a GPU; a CPU copy is traced instead.

@@ -29,9 +29,16 @@ struct ExportOptions {
   std::vector<double> mean;
   std::vector<double> std;
   std::map<std::string, std::string> extra_files;
+  // Trace the network in training mode: batch norm then normalizes with
+  // each batch's statistics (and updates its running statistics) whatever
+  // the loaded module's train()/eval() state, as it does while the
+  // built-in trainer trains. For untrained candidates handed to a trainer
+  // program (mode COMMAND). Default false: eval mode, running statistics.
+  bool training_mode = false;
 };
 
-// The archive's bytes. Leaves `net` in eval mode. Internal for a LibTorch
+// The archive's bytes. Leaves `net` in eval mode (train mode with
+// training_mode). Internal for a LibTorch
 // error (message included).
 absl::StatusOr<std::string> ExportTorchScript(CandidateNet& net,
                                               const ExportOptions& options);

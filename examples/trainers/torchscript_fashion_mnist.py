@@ -27,8 +27,12 @@ def main():
     threads = os.environ.get("OMP_NUM_THREADS")
     if threads:
         torch.set_num_threads(int(threads))
+    # The candidate normalizes its input itself when the spec's
+    # normalization is explicit (meta.json inside the file says which).
+    inside = trial.data.get("normalization") == "explicit"
     train_x, train_y, val_x, val_y, test_x, test_y = idx_data.load(
-        trial, int(p.get("train_samples", 5000)), int(p.get("val_samples", 2000)))
+        trial, int(p.get("train_samples", 5000)), int(p.get("val_samples", 2000)),
+        normalize=not inside)
     model = torch.jit.load(trial.model_file)  # untrained, trainable
     lr = float(trial.raw.get("learning_rate") or 0.05)
     if p.get("optimizer", "sgd") == "adam":

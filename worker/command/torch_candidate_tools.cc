@@ -72,6 +72,9 @@ class TorchCandidateTools final : public CandidateTools {
         BuildCandidateNet(space.name(), choices, space, input));
     ExportOptions options;
     options.input = input;
+    // Batch norm as in training (batch statistics), so that the program
+    // trains the network the built-in trainer would train.
+    options.training_mode = true;
     // Only an explicit normalization is known without reading the data.
     const bool explicit_norm = data.normalization() == "explicit" ||
                                (data.normalization().empty() &&
@@ -92,6 +95,9 @@ class TorchCandidateTools final : public CandidateTools {
       shape->add_values()->set_number_value(d);
     }
     f["classes"].set_number_value(input.classes);
+    f["batch_norm"].set_string_value(
+        "traced in training mode: normalizes with each batch's statistics "
+        "in train() and eval() alike");
     std::string meta_json;
     (void)google::protobuf::util::MessageToJsonString(meta, &meta_json);
     options.extra_files["meta.json"] = meta_json;
@@ -103,6 +109,7 @@ class TorchCandidateTools final : public CandidateTools {
     if (!out) {
       return absl::InternalError(absl::StrCat("cannot write ", path));
     }
+    net->eval();  // latency is measured as for a deployed network
     net_ = std::move(net);
     input_ = input;
     return absl::OkStatus();
