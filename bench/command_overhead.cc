@@ -50,7 +50,7 @@ ABSL_FLAG(int, train_samples, 5000, "training images");
 ABSL_FLAG(int, val_samples, 2000, "validation images");
 ABSL_FLAG(int, repeats, 3, "runs of each kind (medians reported)");
 ABSL_FLAG(int, threads, 1, "intra-op threads (built-in) / OMP_NUM_THREADS");
-ABSL_FLAG(int, relay_lines, 2000, "epoch lines of the relay run");
+ABSL_FLAG(int, relay_lines, 100000, "epoch lines of the relay run");
 ABSL_FLAG(std::string, work, "/tmp/nas-command-overhead", "scratch directory");
 ABSL_FLAG(std::string, out, "", "directory for command_overhead.csv");
 
@@ -81,13 +81,16 @@ std::string Script(const std::string& dir, const std::string& name,
 
 // A validated spec of `mode` for the bench's network and images.
 absl::StatusOr<v1::ExperimentSpec> Spec(const std::string& mode,
-                                        const std::string& trainer) {
+                                        const std::string& trainer,
+                                        bool custom = false) {
   const int epochs = absl::GetFlag(FLAGS_epochs);
   const int train = absl::GetFlag(FLAGS_train_samples);
   const int val = absl::GetFlag(FLAGS_val_samples);
   std::string yaml = absl::StrCat(
-      "name: bench\nsearch_space: {name: nb201, nb201: {channels: 8, "
-      "cells_per_stage: 1}}\nbudget: {max_trials: 1}\nevaluation:\n  mode: ",
+      "name: bench\nsearch_space: ",
+      custom ? "{name: custom, decisions: [{name: cell, choices: [a, b]}]}"
+             : "{name: nb201, nb201: {channels: 8, cells_per_stage: 1}}",
+      "\nbudget: {max_trials: 1}\nevaluation:\n  mode: ",
       mode, "\n  epochs: ", epochs,
       "\n  batch_size: 64\n  learning_rate: 0.05\n");
   if (mode == "COMMAND") {
@@ -104,7 +107,9 @@ absl::StatusOr<v1::ExperimentSpec> Spec(const std::string& mode,
 absl::StatusOr<v1::Trial> MakeTrial(const v1::ExperimentSpec& spec, int id) {
   NAS_ASSIGN_OR_RETURN(std::shared_ptr<const SearchSpace> space,
                        MakeSearchSpace(spec.search_space()));
-  NAS_ASSIGN_OR_RETURN(std::vector<int> choices, space->Parse(kCell));
+  NAS_ASSIGN_OR_RETURN(
+      std::vector<int> choices,
+      space->Parse(space->name() == "custom" ? "cell=a" : kCell));
   v1::Trial t;
   t.set_trial_id(id);
   t.set_attempt(1);
@@ -154,12 +159,26 @@ int Main() {
                    "'val_accuracy': 0.5}) + '\\n')\n"
                    "    f.write(json.dumps({'final': True, "
                    "'val_accuracy': 0.5}) + '\\n')\n"));
+  setup.trainers["null_py_data"] = Script(
+      work, "null_data.py",
+      absl::StrCat("#!/usr/bin/python3\nimport json, os, sys, torch\n"
+                   "sys.path[:0] = ['", NAS_SOURCE_DIR,
+                   "/examples/trainers', '", NAS_SOURCE_DIR,
+                   "/client/python']\n"
+                   "import idx_data, nas_trial\n"
+                   "t = nas_trial.load()\n"
+                   "m = torch.jit.load(t.model_file)\n"
+                   "p = t.parameters\n"
+                   "idx_data.load(t, int(p['train_samples']), "
+                   "int(p['val_samples']), normalize=False)\n"
+                   "for e in range(1, t.epochs + 1):\n"
+                   "    t.report(e, val_accuracy=0.5, loss=1.0)\n"
+                   "t.finish(val_accuracy=0.5)\n"));
   setup.trainers["relay"] = Script(
       work, "relay.sh",
-      absl::StrCat("#!/bin/sh\ni=1\nwhile [ $i -le ",
-                   absl::GetFlag(FLAGS_relay_lines),
-                   " ]; do echo \"{\\\"epoch\\\": $i, \\\"loss\\\": 1, "
-                   "\\\"val_accuracy\\\": 0.5}\"; i=$((i+1)); done >&3\n",
+      absl::StrCat("#!/bin/sh\nseq 1 ", absl::GetFlag(FLAGS_relay_lines),
+                   " | sed 's/.*/{\"epoch\": &, \"loss\": 1, "
+                   "\"val_accuracy\": 0.5}/' >&3\n",
                    final_line));
   setup.trial_dir = work + "/trials";
 
@@ -182,13 +201,23 @@ int Main() {
       {"null_sh", "COMMAND: /bin/sh trainer, no training", command.get()},
       {"null_py", "COMMAND: python, import torch + jit.load, no training",
        command.get()},
+      {"null_py_data",
+       "COMMAND: python, import torch + jit.load + read and split the IDX "
+       "files, no training",
+       command.get()},
+      {"null_sh_custom",
+       "COMMAND: /bin/sh trainer, declared space (no TorchScript export, no "
+       "latency)",
+       command.get()},
       {"relay", "COMMAND: /bin/sh trainer writing the relay lines",
        command.get()},
   };
   int id = 1;
   for (Run& r : runs) {
+    const bool custom = r.name == "null_sh_custom";
     absl::StatusOr<v1::ExperimentSpec> spec =
-        Spec(r.name == "builtin" ? "FULL" : "COMMAND", r.name);
+        Spec(r.name == "builtin" ? "FULL" : "COMMAND",
+             custom ? "null_sh" : r.name, custom);
     if (!spec.ok()) {
       std::fprintf(stderr, "command_overhead: %s\n",
                    spec.status().ToString().c_str());
@@ -205,7 +234,7 @@ int Main() {
   // Warm-up: the dataset cache of the built-in trainer and the page cache
   // of Python's modules are warm in every timed run.
   for (Run& r : runs) {
-    if (r.name != "builtin" && r.name != "null_py") continue;
+    if (r.name != "builtin" && r.name != "null_py_data") continue;
     absl::StatusOr<v1::EvaluationMetrics> m =
         r.evaluator->Evaluate(r.trial, nullptr);
     if (!m.ok()) {
@@ -260,7 +289,7 @@ int Main() {
         Median(r.lines), r.val_accuracy);
   }
   const Run& null_sh = runs[2];
-  const Run& relay = runs[4];
+  const Run& relay = runs.back();
   const double per_line =
       (Median(relay.seconds) - Median(null_sh.seconds)) /
       std::max(1.0, Median(relay.lines) - Median(null_sh.lines));

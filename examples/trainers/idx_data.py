@@ -64,7 +64,7 @@ def load(trial, train_samples, val_samples, normalize=True):
             labels[val_idx], prep(test_x), test_y)
 
 
-def accuracy(model, x, y, batch=1000):
+def accuracy(model, x, y, batch=256):
     model.eval()
     correct = 0
     with torch.no_grad():
