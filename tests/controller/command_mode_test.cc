@@ -20,16 +20,15 @@
 #include "controller/worker_registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/controller/migrated_store_suite.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
 namespace {
 
-using ::nas::testing::PostgresServer;
 using ::testing::HasSubstr;
 
-const char kMigrationsDir[] = NAS_SOURCE_DIR "/migrations";
 
 std::string TestName() {
   return ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -66,24 +65,8 @@ NewCandidate Candidate(int i) {
   return c;
 }
 
-class CommandModeTest : public ::testing::Test {
+class CommandModeTest : public MigratedStoreSuite {
  protected:
-  static void SetUpTestSuite() {
-    auto server = PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
-    auto store = Store::Open({server_->conninfo(), 4});
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = store->release();
-    auto applied = store_->Migrate(kMigrationsDir);
-    ASSERT_TRUE(applied.ok()) << applied.status();
-  }
-  static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
     ASSERT_NE(store_, nullptr);
     workers_ = std::make_unique<WorkerRegistry>(store_, options_.worker_alive);
@@ -148,11 +131,7 @@ class CommandModeTest : public ::testing::Test {
   std::unique_ptr<Dispatch> dispatch_;
   std::unique_ptr<Experiments> experiments_;
 
-  static PostgresServer* server_;
-  static Store* store_;
 };
-PostgresServer* CommandModeTest::server_ = nullptr;
-Store* CommandModeTest::store_ = nullptr;
 
 // A spec naming a trainer no worker has: its trials wait, GetExperiment's
 // `waiting` names the trainer (and how a worker gets it), and only a

@@ -90,19 +90,15 @@ TEST_F(ByodCluster, ImbalancedRgbFoldersSearchWithARecallObjective) {
 
   // Every candidate: MACs of a 3 x 32 x 32, 7-class network (not of
   // Fashion-MNIST's 1 x 28 x 28, 10 classes), and seven per-class recalls.
-  grpc::ClientContext ctx;
-  v1::ListCandidatesRequest req;
-  req.set_experiment_id(e.id());
-  v1::ListCandidatesResponse resp;
-  ASSERT_TRUE(stub()->ListCandidates(&ctx, req, &resp).ok());
-  ASSERT_EQ(resp.candidates_size(), 3);
+  const std::vector<v1::Candidate> candidates = Candidates(e.id());
+  ASSERT_EQ(candidates.size(), 3u);
   v1::SearchSpaceSpec space;
   space.set_name("nb201");
   space.mutable_nb201()->set_channels(8);
   space.mutable_nb201()->set_cells_per_stage(1);
   const Nb201Space nb201;
   double best_recall = -1;
-  for (const v1::Candidate& c : resp.candidates()) {
+  for (const v1::Candidate& c : candidates) {
     const std::vector<int> choices(c.genotype().choices().begin(),
                                    c.genotype().choices().end());
     const absl::StatusOr<Cost> rgb =

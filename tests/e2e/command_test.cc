@@ -123,18 +123,14 @@ TEST_F(CommandCluster, TorchScriptCandidatesTrainedByAPythonScript) {
   }
   ASSERT_EQ(printed.size(), 3u) << testing::ReadFile(log_);
 
-  grpc::ClientContext ctx;
-  v1::ListCandidatesRequest req;
-  req.set_experiment_id(e.id());
-  v1::ListCandidatesResponse resp;
-  ASSERT_TRUE(stub()->ListCandidates(&ctx, req, &resp).ok());
-  ASSERT_EQ(resp.candidates_size(), 3);
+  const std::vector<v1::Candidate> candidates = Candidates(e.id());
+  ASSERT_EQ(candidates.size(), 3u);
   v1::SearchSpaceSpec space;
   space.set_name("nb201");
   space.mutable_nb201()->set_channels(4);
   space.mutable_nb201()->set_cells_per_stage(1);
   const Nb201Space nb201;
-  for (const v1::Candidate& c : resp.candidates()) {
+  for (const v1::Candidate& c : candidates) {
     ASSERT_EQ(printed.count(c.id()), 1u) << c.id();
     const std::vector<std::string>& p = printed[c.id()];
     EXPECT_EQ(p[1], c.genotype().canonical());

@@ -215,6 +215,17 @@ v1::Experiment LocalCluster::Get(int64_t id) {
   return e;
 }
 
+std::vector<v1::Candidate> LocalCluster::Candidates(int64_t id) {
+  grpc::ClientContext ctx;
+  v1::ListCandidatesRequest req;
+  req.set_experiment_id(id);
+  req.set_page_size(1000);
+  v1::ListCandidatesResponse resp;
+  const grpc::Status s = stub_->ListCandidates(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return {resp.candidates().begin(), resp.candidates().end()};
+}
+
 bool LocalCluster::WaitFinished(int64_t id, absl::Duration timeout) {
   return WaitFor(
       "experiment to finish",

@@ -99,6 +99,9 @@ class LocalCluster {
   grpc::Status TryGet(int64_t id, v1::Experiment* out);
   // GetExperiment; a failed call is a test failure.
   v1::Experiment Get(int64_t id);
+  // ListCandidates of experiment `id` (one page of up to 1000); a failed
+  // call is a test failure (and an empty list).
+  std::vector<v1::Candidate> Candidates(int64_t id);
   // Waits until the experiment is no longer RUNNING; failed RPCs (a
   // controller restarting) count as "not yet".
   bool WaitFinished(int64_t id, absl::Duration timeout);

@@ -29,6 +29,7 @@
 #include "common/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/controller/migrated_store_suite.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/process.h"
 #include "tests/testing/status_matchers.h"
@@ -381,24 +382,8 @@ TEST_F(MigrationTest, TrialAttemptsBackfillFromTrials) {
 
 // --- the store ---------------------------------------------------------------
 
-class StoreTest : public ::testing::Test {
+class StoreTest : public MigratedStoreSuite {
  protected:
-  static void SetUpTestSuite() {
-    auto server = PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
-    auto store = Store::Open({server_->conninfo(), 4});
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = store->release();
-    auto applied = store_->Migrate(kMigrationsDir);
-    ASSERT_TRUE(applied.ok()) << applied.status();
-  }
-  static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
     ASSERT_NE(server_, nullptr);
     ASSERT_NE(store_, nullptr);
@@ -448,11 +433,7 @@ class StoreTest : public ::testing::Test {
     return {};
   }
 
-  static PostgresServer* server_;
-  static Store* store_;
 };
-PostgresServer* StoreTest::server_ = nullptr;
-Store* StoreTest::store_ = nullptr;
 
 TEST_F(StoreTest, ExperimentRoundTrip) {
   const v1::ExperimentSpec spec = MakeSpec(TestName());
