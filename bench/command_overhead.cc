@@ -90,16 +90,15 @@ absl::StatusOr<v1::ExperimentSpec> Spec(const std::string& mode,
       "name: bench\nsearch_space: ",
       custom ? "{name: custom, decisions: [{name: cell, choices: [a, b]}]}"
              : "{name: nb201, nb201: {channels: 8, cells_per_stage: 1}}",
-      "\nbudget: {max_trials: 1}\nevaluation:\n  mode: ",
-      mode, "\n  epochs: ", epochs,
-      "\n  batch_size: 64\n  learning_rate: 0.05\n");
+      "\nbudget: {max_trials: 1}\nevaluation:\n  mode: ", mode,
+      "\n  epochs: ", epochs, "\n  batch_size: 64\n  learning_rate: 0.05\n");
   if (mode == "COMMAND") {
     absl::StrAppend(&yaml, "  command: {trainer: ", trainer,
                     ", parameters: {train_samples: ", train,
                     ", val_samples: ", val, "}}\n");
   } else {
-    absl::StrAppend(&yaml, "  train_samples: ", train,
-                    "\n  val_samples: ", val, "\n");
+    absl::StrAppend(&yaml, "  train_samples: ", train, "\n  val_samples: ", val,
+                    "\n");
   }
   return PrepareSpec(v1::ExperimentSpec(), yaml);
 }
@@ -162,8 +161,8 @@ int Main() {
   setup.trainers["null_py_data"] = Script(
       work, "null_data.py",
       absl::StrCat("#!/usr/bin/python3\nimport json, os, sys, torch\n"
-                   "sys.path[:0] = ['", NAS_SOURCE_DIR,
-                   "/examples/trainers', '", NAS_SOURCE_DIR,
+                   "sys.path[:0] = ['",
+                   NAS_SOURCE_DIR, "/examples/trainers', '", NAS_SOURCE_DIR,
                    "/client/python']\n"
                    "import idx_data, nas_trial\n"
                    "t = nas_trial.load()\n"
@@ -174,12 +173,12 @@ int Main() {
                    "for e in range(1, t.epochs + 1):\n"
                    "    t.report(e, val_accuracy=0.5, loss=1.0)\n"
                    "t.finish(val_accuracy=0.5)\n"));
-  setup.trainers["relay"] = Script(
-      work, "relay.sh",
-      absl::StrCat("#!/bin/sh\nseq 1 ", absl::GetFlag(FLAGS_relay_lines),
-                   " | sed 's/.*/{\"epoch\": &, \"loss\": 1, "
-                   "\"val_accuracy\": 0.5}/' >&3\n",
-                   final_line));
+  setup.trainers["relay"] =
+      Script(work, "relay.sh",
+             absl::StrCat("#!/bin/sh\nseq 1 ", absl::GetFlag(FLAGS_relay_lines),
+                          " | sed 's/.*/{\"epoch\": &, \"loss\": 1, "
+                          "\"val_accuracy\": 0.5}/' >&3\n",
+                          final_line));
   setup.trial_dir = work + "/trials";
 
   EvaluatorOptions eo;
@@ -274,27 +273,30 @@ int Main() {
       epochs, absl::GetFlag(FLAGS_train_samples),
       absl::GetFlag(FLAGS_val_samples), threads, builtin->device().c_str(),
       repeats);
-  std::printf("| run | what | seconds (median) | / built-in | val_accuracy |\n");
+  std::printf(
+      "| run | what | seconds (median) | / built-in | val_accuracy |\n");
   std::printf("| --- | --- | ---: | ---: | ---: |\n");
-  std::string csv = "run,seconds_median,seconds_min,seconds_max,ratio_to_builtin,"
-                    "epoch_lines,val_accuracy\n";
+  std::string csv =
+      "run,seconds_median,seconds_min,seconds_max,ratio_to_builtin,"
+      "epoch_lines,val_accuracy\n";
   for (const Run& r : runs) {
     const double med = Median(r.seconds);
     std::printf("| %s | %s | %.3f | %.2f | %.4f |\n", r.name.c_str(),
                 r.what.c_str(), med, med / base, r.val_accuracy);
-    absl::StrAppendFormat(
-        &csv, "%s,%.4f,%.4f,%.4f,%.4f,%.0f,%.6f\n", r.name, med,
-        *std::min_element(r.seconds.begin(), r.seconds.end()),
-        *std::max_element(r.seconds.begin(), r.seconds.end()), med / base,
-        Median(r.lines), r.val_accuracy);
+    absl::StrAppendFormat(&csv, "%s,%.4f,%.4f,%.4f,%.4f,%.0f,%.6f\n", r.name,
+                          med,
+                          *std::min_element(r.seconds.begin(), r.seconds.end()),
+                          *std::max_element(r.seconds.begin(), r.seconds.end()),
+                          med / base, Median(r.lines), r.val_accuracy);
   }
   const Run& null_sh = runs[2];
   const Run& relay = runs.back();
   const double per_line =
       (Median(relay.seconds) - Median(null_sh.seconds)) /
       std::max(1.0, Median(relay.lines) - Median(null_sh.lines));
-  std::printf("\nrelay: %.1f us per report line (relay run minus null_sh run)\n",
-              per_line * 1e6);
+  std::printf(
+      "\nrelay: %.1f us per report line (relay run minus null_sh run)\n",
+      per_line * 1e6);
   absl::StrAppendFormat(&csv, "relay_per_line_us,%.3f,,,,,\n", per_line * 1e6);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (!out.empty()) {

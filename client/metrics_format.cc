@@ -35,4 +35,12 @@ std::string ObjectiveCell(const v1::ObjectiveSpec& objective,
   return absl::StrFormat("%.4f", ObjectiveMetricValue(objective, k.metrics()));
 }
 
+int64_t ShownMacs(const v1::Candidate& c) {
+  return c.macs() != 0 ? c.macs() : c.metrics().macs();
+}
+
+int64_t ShownParams(const v1::Candidate& c) {
+  return c.params() != 0 ? c.params() : c.metrics().params();
+}
+
 }  // namespace nas

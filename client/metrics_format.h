@@ -4,6 +4,7 @@
 #ifndef NAS_CLIENT_METRICS_FORMAT_H_
 #define NAS_CLIENT_METRICS_FORMAT_H_
 
+#include <cstdint>
 #include <string>
 
 #include "nas/v1/architecture.pb.h"
@@ -14,6 +15,12 @@ namespace nas {
 // `m`'s named metrics sorted by name, "name value" (value %.6g) joined by
 // ", "; "" when it has none.
 std::string NamedMetricsText(const v1::EvaluationMetrics& m);
+
+// The MACs and parameters a listing shows: the analytic ones (known
+// before training), else, for a space without an analytic cost (a
+// declared one), what the evaluation reported.
+int64_t ShownMacs(const v1::Candidate& c);
+int64_t ShownParams(const v1::Candidate& c);
 
 // The header of the candidates table's objective column: the objective
 // metric's name (objective.metric; val_recall:<class> as written), or ""

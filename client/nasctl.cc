@@ -245,7 +245,7 @@ void PrintCandidateTable(
         has ? absl::StrFormat("%.4f", k.metrics().test_accuracy()) : "-",
         k.has_final() ? absl::StrFormat("%.4f", k.final().test_accuracy())
                       : "-",
-        Human(k.macs()), Human(k.params()),
+        Human(ShownMacs(k)), Human(ShownParams(k)),
         has ? absl::StrFormat("%.3f", k.metrics().latency_ms()) : "-",
         has ? absl::StrFormat("%.1f", k.metrics().train_seconds()) : "-",
         is_final ? absl::StrCat("(final re-training of ", k.final_of(), ") ")
@@ -520,12 +520,12 @@ int Show(Ctx& c) {
   }
   if (e.has_best()) {
     const v1::Candidate& b = e.best();
-    row("best",
-        absl::StrFormat(
-            "candidate %d: val_acc %.4f, test_acc %.4f, %s MACs, %s "
-            "params, %.3f ms",
-            b.id(), b.metrics().val_accuracy(), b.metrics().test_accuracy(),
-            Human(b.macs()), Human(b.params()), b.metrics().latency_ms()));
+    row("best", absl::StrFormat(
+                    "candidate %d: val_acc %.4f, test_acc %.4f, %s MACs, %s "
+                    "params, %.3f ms",
+                    b.id(), b.metrics().val_accuracy(),
+                    b.metrics().test_accuracy(), Human(ShownMacs(b)),
+                    Human(ShownParams(b)), b.metrics().latency_ms()));
     const v1::EvaluationMetrics& m = b.metrics();
     const v1::ObjectiveSpec& ob = e.spec().objective();
     if (ObjectiveMetricName(ob) != "val_accuracy") {

@@ -5,7 +5,8 @@
 # submitted with nasctl, followed live, ending with the candidates table and
 # the Pareto front. Everything is stopped and deleted at the end; set
 # NAS_KEEP=1 to keep the database directory and logs.
-#   scripts/demo.sh [SPEC.yaml]   (default: examples/fashion_mnist_random.yaml)
+#   scripts/demo.sh [SPEC.yaml]   (default: examples/fashion_mnist_random.yaml;
+#   the workers also run the example trainers: examples/custom_cnn.yaml works)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 spec=${1:-$repo/examples/fashion_mnist_random.yaml}
@@ -27,6 +28,10 @@ echo "demo: starting PostgreSQL in $work/pg" >&2
 db=$(bash "$repo/scripts/pg-temp.sh" start "$work/pg")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export NAS_CONTROLLER=127.0.0.1:$port
+# The example trainers of mode COMMAND (examples/trainers), so that
+# examples/command_nb201.yaml and examples/custom_cnn.yaml run here too.
+trainers="torchscript=$repo/examples/trainers/torchscript_fashion_mnist.py"
+trainers+=",cnn=$repo/examples/trainers/cnn_space.py"
 "$build/controller/nas-controller" --listen="$NAS_CONTROLLER" --database="$db" \
   >"$work/controller.log" 2>&1 &
 pids+=($!)
@@ -37,6 +42,7 @@ done
 "$build/client/nasctl" list >/dev/null
 for w in 1 2; do
   "$build/worker/nas-worker" --controller="$NAS_CONTROLLER" --id="worker-$w" --threads=1 \
+    --trainer="$trainers" \
     >"$work/worker-$w.log" 2>&1 &
   pids+=($!)
 done

@@ -184,5 +184,23 @@ TEST(ConnectionOptionsFromEnv, ReadsEveryVariable) {
   EXPECT_FALSE(ConnectionOptionsFromEnv().tls);
 }
 
+// Listings show the analytic MACs and parameters, or, for a declared space
+// (no analytic cost), the reported ones.
+TEST(MetricsFormat, ShownCostsFallBackToTheReportedOnes) {
+  v1::Candidate analytic;
+  analytic.set_macs(1000);
+  analytic.set_params(10);
+  analytic.mutable_metrics()->set_macs(999);
+  analytic.mutable_metrics()->set_params(9);
+  EXPECT_EQ(ShownMacs(analytic), 1000);
+  EXPECT_EQ(ShownParams(analytic), 10);
+  v1::Candidate declared;
+  declared.mutable_metrics()->set_macs(1016384);
+  declared.mutable_metrics()->set_params(5178);
+  EXPECT_EQ(ShownMacs(declared), 1016384);
+  EXPECT_EQ(ShownParams(declared), 5178);
+  EXPECT_EQ(ShownMacs(v1::Candidate()), 0);
+}
+
 }  // namespace
 }  // namespace nas

@@ -29,7 +29,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-
 std::string TestName() {
   return ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
@@ -130,7 +129,6 @@ class CommandModeTest : public MigratedStoreSuite {
   std::unique_ptr<WorkerRegistry> workers_;
   std::unique_ptr<Dispatch> dispatch_;
   std::unique_ptr<Experiments> experiments_;
-
 };
 
 // A spec naming a trainer no worker has: its trials wait, GetExperiment's

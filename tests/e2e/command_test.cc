@@ -35,7 +35,9 @@ namespace {
 
 using ::nas::testing::Binary;
 
-bool Alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+bool Alive(pid_t pid) {
+  return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
 
 // The pids listed one per line in `path`.
 std::vector<pid_t> Pids(const std::string& path) {
@@ -89,9 +91,9 @@ class CommandCluster : public ::testing::Test, public testing::LocalCluster {
 };
 
 TEST_F(CommandCluster, TorchScriptCandidatesTrainedByAPythonScript) {
-  StartWorker("w1", {"--trainer=torchscript=" +
-                         Example("torchscript_fashion_mnist.py"),
-                     "--trainer_env=NAS_EXAMPLE_LOG"});
+  StartWorker(
+      "w1", {"--trainer=torchscript=" + Example("torchscript_fashion_mnist.py"),
+             "--trainer_env=NAS_EXAMPLE_LOG"});
   WaitForWorkers(1);
   testing::SpecYaml spec;
   spec.name = "command-nb201";
@@ -99,9 +101,9 @@ TEST_F(CommandCluster, TorchScriptCandidatesTrainedByAPythonScript) {
   spec.strategy = "{name: random, seed: 9}";
   spec.budget = testing::TrialBudget(3, 1);
   spec.lease_seconds = 60;
-  spec.evaluation = Command(
-      "torchscript", 2,
-      "    parameters: {train_samples: 1000, val_samples: 500}\n");
+  spec.evaluation =
+      Command("torchscript", 2,
+              "    parameters: {train_samples: 1000, val_samples: 500}\n");
   spec.extra = "keep_models: 1\n";
   v1::Experiment e;
   grpc::Status s = Create(spec.Yaml(), &e);
@@ -163,13 +165,13 @@ TEST_F(CommandCluster, TorchScriptCandidatesTrainedByAPythonScript) {
   // The model the script saved became the kept model and loads in Python.
   const std::string model = dir() + "/best.pt";
   std::string out;
-  ASSERT_EQ(testing::RunCommand(
-                absl::StrCat(Binary("client/nasctl"),
-                             " --controller=127.0.0.1:", port(), " export ",
-                             e.id(), " ", done.best().id(), " -o ", model,
-                             " 2>&1"),
-                &out),
-            0)
+  ASSERT_EQ(
+      testing::RunCommand(
+          absl::StrCat(Binary("client/nasctl"),
+                       " --controller=127.0.0.1:", port(), " export ", e.id(),
+                       " ", done.best().id(), " -o ", model, " 2>&1"),
+          &out),
+      0)
       << out;
   ASSERT_EQ(testing::RunCommand(
                 absl::StrCat("/usr/bin/python3 -c 'import torch,sys; "
@@ -186,9 +188,9 @@ TEST_F(CommandCluster, DeclaredSpaceWithEvolutionAndAsha) {
   // The real example trainer, behind a wrapper that records its pid (exec
   // keeps it) so that the test can see the processes of stopped trials.
   const std::string pids = dir() + "/cnn.pids";
-  const std::string wrapper =
-      Script("cnn.sh", absl::StrCat("echo $$ >> ", pids, "\nexec /usr/bin/python3 ",
-                                    Example("cnn_space.py"), "\n"));
+  const std::string wrapper = Script(
+      "cnn.sh", absl::StrCat("echo $$ >> ", pids, "\nexec /usr/bin/python3 ",
+                             Example("cnn_space.py"), "\n"));
   for (const char* w : {"w1", "w2"}) {
     StartWorker(w, {"--trainer=cnn=" + wrapper});
   }
@@ -207,11 +209,12 @@ TEST_F(CommandCluster, DeclaredSpaceWithEvolutionAndAsha) {
   spec.objective = "{metric: val_top2}";
   spec.budget = testing::TrialBudget(8, 2);
   spec.lease_seconds = 60;
-  spec.evaluation = Command(
-      "cnn", 4,
-      "    parameters: {train_samples: 600, val_samples: 300}\n"
-      "    grace_seconds: 3\n");
-  spec.extra = "early_stopping: {rule: asha, min_epochs: 1, reduction_factor: 2}\n";
+  spec.evaluation =
+      Command("cnn", 4,
+              "    parameters: {train_samples: 600, val_samples: 300}\n"
+              "    grace_seconds: 3\n");
+  spec.extra =
+      "early_stopping: {rule: asha, min_epochs: 1, reduction_factor: 2}\n";
   v1::Experiment e;
   grpc::Status s = Create(spec.Yaml(), &e);
   ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << spec.Yaml();
@@ -270,18 +273,18 @@ TEST_F(CommandCluster, DeclaredSpaceWithEvolutionAndAsha) {
 
 TEST_F(CommandCluster, CrashHangAndGarbageFailWithTheirCause) {
   const std::string hang_pids = dir() + "/hang.pids";
-  const std::string crash = Script(
-      "crash.sh",
-      "echo 'loading the data' >&2\necho 'boom: CUDA out of memory' >&2\nexit 3\n");
+  const std::string crash = Script("crash.sh",
+                                   "echo 'loading the data' >&2\necho 'boom: "
+                                   "CUDA out of memory' >&2\nexit 3\n");
   const std::string hang =
       Script("hang.sh", absl::StrCat("echo $$ >> ", hang_pids,
                                      "\nwhile true; do sleep 1; done\n"));
-  const std::string garbage = Script(
-      "garbage.sh",
-      "echo '{\"epoch\": 1, \"loss\": 0.5, \"val_accuracy\": 0.5}' >&3\n"
-      "echo 'Epoch 2/3 ---- acc=0.7' >&3\nsleep 30\n");
+  const std::string garbage =
+      Script("garbage.sh",
+             "echo '{\"epoch\": 1, \"loss\": 0.5, \"val_accuracy\": 0.5}' >&3\n"
+             "echo 'Epoch 2/3 ---- acc=0.7' >&3\nsleep 30\n");
   StartWorker("w1", {"--trainer=crash=" + crash + ",hang=" + hang +
-                         ",garbage=" + garbage});
+                     ",garbage=" + garbage});
   WaitForWorkers(1);
   std::map<std::string, int64_t> ids;
   for (const char* trainer : {"crash", "hang", "garbage"}) {
@@ -303,19 +306,17 @@ TEST_F(CommandCluster, CrashHangAndGarbageFailWithTheirCause) {
   for (const auto& [trainer, id] : ids) {
     ASSERT_TRUE(WaitFinished(id, absl::Minutes(3))) << trainer;
     EXPECT_EQ(Get(id).state(), v1::EXPERIMENT_FAILED) << trainer;
-    reason[trainer] = Psql(absl::StrCat(
-        "SELECT reason FROM candidates WHERE experiment_id=", id));
+    reason[trainer] = Psql(
+        absl::StrCat("SELECT reason FROM candidates WHERE experiment_id=", id));
   }
   // The exit status and the last lines of stderr.
   EXPECT_NE(reason["crash"].find("status 3"), std::string::npos)
       << reason["crash"];
-  EXPECT_NE(reason["crash"].find("boom: CUDA out of memory"),
-            std::string::npos)
+  EXPECT_NE(reason["crash"].find("boom: CUDA out of memory"), std::string::npos)
       << reason["crash"];
   EXPECT_NE(reason["hang"].find("timeout_seconds=3"), std::string::npos)
       << reason["hang"];
-  EXPECT_NE(reason["garbage"].find("Epoch 2/3 ---- acc=0.7"),
-            std::string::npos)
+  EXPECT_NE(reason["garbage"].find("Epoch 2/3 ---- acc=0.7"), std::string::npos)
       << reason["garbage"];
   EXPECT_NE(reason["garbage"].find("line 2"), std::string::npos)
       << reason["garbage"];
@@ -325,7 +326,8 @@ TEST_F(CommandCluster, CrashHangAndGarbageFailWithTheirCause) {
   EXPECT_FALSE(Alive(hung[0]));
 }
 
-TEST_F(CommandCluster, WorkerKilledMidTrialLeavesNoProcessAndTheTrialRunsElsewhere) {
+TEST_F(CommandCluster,
+       WorkerKilledMidTrialLeavesNoProcessAndTheTrialRunsElsewhere) {
   const std::string pids = dir() + "/slow.pids";
   // Reports an epoch per second for 6 epochs; its own child (a grandchild
   // of the worker) sleeps far longer.
@@ -360,18 +362,17 @@ TEST_F(CommandCluster, WorkerKilledMidTrialLeavesNoProcessAndTheTrialRunsElsewhe
   // The program and its child are gone within the grace period (+ slack).
   EXPECT_TRUE(WaitFor(
       "the orphaned trainer to be killed",
-      [&] { return !Alive(first[0]) && !Alive(first[1]); },
-      absl::Seconds(5)));
+      [&] { return !Alive(first[0]) && !Alive(first[1]); }, absl::Seconds(5)));
   // The lease expires; another worker runs the trial again.
   StartWorker("w2", {"--trainer=slow=" + slow});
   ASSERT_TRUE(WaitFinished(e.id(), absl::Minutes(3)));
   const v1::Experiment done = Get(e.id());
   EXPECT_EQ(done.state(), v1::EXPERIMENT_SUCCEEDED) << done.error();
-  EXPECT_EQ(Psql(absl::StrCat(
-                "SELECT attempt || ' ' || worker_id FROM trials WHERE "
-                "experiment_id=",
-                e.id())),
-            "2 w2");
+  EXPECT_EQ(
+      Psql(absl::StrCat("SELECT attempt || ' ' || worker_id FROM trials WHERE "
+                        "experiment_id=",
+                        e.id())),
+      "2 w2");
   EXPECT_DOUBLE_EQ(done.best().metrics().val_accuracy(), 0.6);
 }
 
@@ -388,8 +389,8 @@ TEST_F(CommandCluster, ATrainerNoWorkerHasWaitsAndSaysWhy) {
   grpc::Status s = Create(spec.Yaml(), &e);
   ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << spec.Yaml();
   ASSERT_TRUE(WaitFor(
-      "the waiting reason",
-      [&] { return !Get(e.id()).waiting().empty(); }, absl::Seconds(30)));
+      "the waiting reason", [&] { return !Get(e.id()).waiting().empty(); },
+      absl::Seconds(30)));
   const std::string waiting = Get(e.id()).waiting();
   EXPECT_NE(waiting.find("trainer 'bert-finetune'"), std::string::npos)
       << waiting;
@@ -399,10 +400,10 @@ TEST_F(CommandCluster, ATrainerNoWorkerHasWaitsAndSaysWhy) {
                                e.id(), " AND status <> 'QUEUED'")),
             0);
   // A worker that has it takes the trial.
-  const std::string ok = Script(
-      "ok.sh",
-      "echo '{\"epoch\": 1, \"loss\": 1, \"val_accuracy\": 0.25}' >&3\n"
-      "echo '{\"final\": true, \"val_accuracy\": 0.25}' >&3\n");
+  const std::string ok =
+      Script("ok.sh",
+             "echo '{\"epoch\": 1, \"loss\": 1, \"val_accuracy\": 0.25}' >&3\n"
+             "echo '{\"final\": true, \"val_accuracy\": 0.25}' >&3\n");
   StartWorker("w2", {"--trainer=bert-finetune=" + ok});
   ASSERT_TRUE(WaitFinished(e.id(), absl::Minutes(2)));
   const v1::Experiment done = Get(e.id());

@@ -432,7 +432,6 @@ class StoreTest : public MigratedStoreSuite {
     ADD_FAILURE() << "candidate " << id << " not listed";
     return {};
   }
-
 };
 
 TEST_F(StoreTest, ExperimentRoundTrip) {
