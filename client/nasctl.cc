@@ -685,15 +685,24 @@ int WriteParetoSvg(Ctx& c, int64_t id,
             all.end());
   const std::string x =
       front.objectives_size() > 1 ? front.objectives(1) : "macs";
+  // The y axis is the objective metric the front ranks by.
+  v1::GetExperimentRequest ereq;
+  ereq.set_id(id);
+  v1::Experiment e;
+  s = c.stub->GetExperiment(c.Context().get(), ereq, &e);
+  if (!s.ok()) return Fail(c, s);
+  const v1::ObjectiveSpec& objective = e.spec().objective();
+  const std::string metric = ObjectiveMetricName(objective);
   ScatterPlot plot;
   plot.title =
       absl::StrCat("Experiment ", id, ": Pareto front (", front.front_size(),
                    " of ", all.size(), " evaluated candidates)");
   plot.x_label = x == "latency_ms" ? "latency (ms, batch 1)" : x;
-  plot.y_label = "validation accuracy";
+  plot.y_label =
+      metric == "val_accuracy" ? "validation accuracy" : metric;
   auto point = [&](const v1::Candidate& k) {
     return PlotPoint{
-        Objective(k, x), k.metrics().val_accuracy(),
+        Objective(k, x), ObjectiveMetricValue(objective, k.metrics()),
         absl::StrCat("candidate ", k.id(), " ", k.genotype().canonical())};
   };
   for (const v1::Candidate& k : all) plot.points.push_back(point(k));

@@ -5,8 +5,8 @@ decisions and trains it on Fashion-MNIST (mode COMMAND, space `custom`).
 Decisions (examples/custom_cnn.yaml): depth (conv blocks), width (channels
 of the first block, doubled per block), kernel, activation (relu|gelu|silu),
 dropout. Parameters: train_samples (default 5000), val_samples (2000).
-Reports val_accuracy, loss and a named metric, val_top2, every epoch, and
-the network's MACs and parameters with the final line.
+Reports val_accuracy, loss, a named metric (val_top2) and the network's
+MACs and parameters every epoch and with the final line.
 
 Allowed on a worker with
   nas-worker --trainer=cnn=/path/to/examples/trainers/cnn_space.py
@@ -76,8 +76,10 @@ def main():
         print(f"epoch {epoch}: {trial.raw['canonical']} loss {loss:.4f} "
               f"val_accuracy {val_acc:.4f} ({time.time() - start:.1f} s)",
               flush=True)
+        # Costs on every line: a trial stopped early keeps them.
         if trial.report(epoch, val_accuracy=val_acc, loss=loss,
-                        val_top2=top2(model, val_x, val_y)):
+                        val_top2=top2(model, val_x, val_y), macs=macs,
+                        params=params):
             return
     test_acc = idx_data.accuracy(model, test_x, test_y)
     torch.jit.script(model).save(os.path.join(trial.output_dir, "model.pt"))
