@@ -184,14 +184,14 @@ int Main() {
   EvaluatorOptions eo;
   eo.threads = threads;
   eo.verbose = false;
-  std::unique_ptr<Evaluator> builtin = MakeTorchEvaluator(eo);
+  std::unique_ptr<Evaluator> builtin = MakeTorchEvaluator(eo).value();
   CommandEvaluatorOptions co;
   co.setup = setup;
   co.threads = threads;
   co.verbose = false;
   co.device = builtin->device();
   std::unique_ptr<Evaluator> command =
-      MakeCommandEvaluator(co, MakeTorchCandidateTools(threads));
+      MakeCommandEvaluator(co, MakeTorchCandidateTools(threads).value());
 
   std::vector<Run> runs = {
       {"builtin", "built-in LibTorch trainer (FULL)", builtin.get()},

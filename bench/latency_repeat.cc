@@ -33,7 +33,7 @@ int Run() {
   EvaluatorOptions eo;
   eo.threads = absl::GetFlag(FLAGS_threads);
   eo.verbose = false;
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(eo);
+  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(eo).value();
   const std::vector<Candidate> candidates = {
       {"nb201",
        "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|"

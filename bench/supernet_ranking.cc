@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
   nas::EvaluatorOptions eo;
   eo.threads = absl::GetFlag(FLAGS_threads);
   eo.verbose = false;
-  std::unique_ptr<nas::Evaluator> evaluator = nas::MakeTorchEvaluator(eo);
+  std::unique_ptr<nas::Evaluator> evaluator = nas::MakeTorchEvaluator(eo).value();
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::filesystem::create_directories(out_dir);
   const std::string weights_path = out_dir + "/supernet_ranking.weights";

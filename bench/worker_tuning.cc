@@ -90,7 +90,7 @@ int Run() {
 
   EvaluatorOptions options;
   options.threads = EnvInt("NAS_TUNE_THREADS", 1);
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(options);
+  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(options).value();
 
   v1::Trial trial;
   trial.mutable_nb201()->set_channels(EnvInt("NAS_TUNE_CHANNELS", 8));

@@ -1,11 +1,14 @@
 #include "worker/device.h"
 
+#include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
 #include <malloc.h>
 
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "worker/torch_compat.h"
 
 namespace nas {
 
@@ -22,22 +25,86 @@ bool KeepFreedMemoryForReuse() {
 #endif
 }
 
-DeviceChoice ChooseDevice(int threads, bool allow_mixed_precision) {
+absl::StatusOr<DeviceChoice> ChooseDevice(const DeviceRequest& request,
+                                          int threads) {
   DeviceChoice d;
-  if (torch::cuda::is_available()) {
-    d.device = torch::Device(torch::kCUDA, 0);
-    d.mixed_precision = allow_mixed_precision;
-    // The GPU's marketing name needs the CUDA runtime headers
-    // (at::cuda::getDeviceProperties), which a CPU-only LibTorch lacks; the
-    // worker's --labels carry it instead (e.g. gpu=h100).
+  const bool want_cuda = request.kind == DeviceRequest::Kind::kCuda ||
+                         (request.kind == DeviceRequest::Kind::kAuto &&
+                          torch::cuda::is_available());
+  if (!want_cuda) {
+    if (threads > 0) torch::set_num_threads(threads);
     d.description =
-        absl::StrCat("cuda:0 (1 of ", torch::cuda::device_count(), " GPUs",
-                     d.mixed_precision ? ", fp16 autocast)" : ", fp32)");
+        absl::StrCat("cpu (", torch::get_num_threads(), " threads)");
     return d;
   }
-  if (threads > 0) torch::set_num_threads(threads);
-  d.description = absl::StrCat("cpu (", torch::get_num_threads(), " threads)");
+  const int index = request.index;
+  const std::string asked = absl::StrCat("--device=cuda:", index);
+  if (!torch::cuda::is_available()) {
+    // Tell a CPU-only LibTorch from a machine without a usable GPU.
+    absl::StatusOr<int> gpus = GpuCount();
+    if (gpus.ok() && *gpus > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          asked, ": this worker's LibTorch ", torch_compat::TorchVersion(),
+          " was built without CUDA, though the driver sees ", *gpus,
+          " GPU(s); run the CUDA build (the worker-cuda image, "
+          "docs/OPERATIONS.md) or --device=cpu"));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        asked, ": no CUDA device is usable (",
+        gpus.ok() ? std::string("the driver sees no GPU")
+                  : std::string(gpus.status().message()),
+        "); run with --device=cpu or --device=auto"));
+  }
+  const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+  if (index >= count) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        asked, ": LibTorch sees ", count,
+        " CUDA device(s), numbered from 0 (CUDA_VISIBLE_DEVICES renumbers "
+        "them)"));
+  }
+  d.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  absl::StatusOr<GpuInfo> gpu = QueryGpu(index);
+  if (gpu.ok()) d.gpu = *gpu;
+  d.description = absl::StrCat(
+      "cuda:", index, " (", gpu.ok() ? gpu->Describe() : "GPU name unknown",
+      "; ", count, count == 1 ? " GPU visible)" : " GPUs visible)");
+  // Candidates train at fixed shapes: let cuDNN time its algorithms once.
+  at::globalContext().setBenchmarkCuDNN(true);
   return d;
+}
+
+const char* PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp32:
+      break;
+  }
+  return "fp32";
+}
+
+absl::StatusOr<Precision> ResolvePrecision(absl::string_view spec_precision,
+                                           const DeviceChoice& choice) {
+  const bool cuda = choice.device.is_cuda();
+  // Without the driver's word, assume a GPU older than Ampere: fp16 with
+  // loss scaling works everywhere.
+  const bool bf16_gpu = choice.gpu.has_value() && choice.gpu->supports_bf16();
+  if (spec_precision.empty() || spec_precision == "auto") {
+    if (!cuda) return Precision::kFp32;
+    return bf16_gpu ? Precision::kBf16 : Precision::kFp16;
+  }
+  if (spec_precision == "fp32") return Precision::kFp32;
+  if (spec_precision == "fp16") {
+    return cuda ? Precision::kFp16 : Precision::kFp32;
+  }
+  if (spec_precision == "bf16") {
+    return !cuda || bf16_gpu ? Precision::kBf16 : Precision::kFp16;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("evaluation.precision: '", spec_precision,
+                   "' is not one of auto, fp32, fp16, bf16"));
 }
 
 torch::Tensor ChannelsLast(const torch::Tensor& t) {
@@ -60,11 +127,20 @@ void ConvertToChannelsLast(torch::nn::Module& module) {
   }
 }
 
-AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
+bool AutocastScope::Applies(torch::Device device, Precision precision) {
+  if (precision == Precision::kFp32) return false;
+  if (device.is_cuda()) return true;
+  return device.is_cpu() && precision == Precision::kBf16;
+}
+
+AutocastScope::AutocastScope(torch::Device device, Precision precision)
+    : type_(device.type()), enabled_(Applies(device, precision)) {
   if (!enabled_) return;
-  previous_ = at::autocast::is_enabled();
-  at::autocast::set_enabled(true);
-  at::autocast::set_autocast_gpu_dtype(at::kHalf);
+  previous_ = torch_compat::AutocastEnabled(type_);
+  previous_dtype_ = torch_compat::AutocastDtype(type_);
+  torch_compat::SetAutocastEnabled(type_, true);
+  torch_compat::SetAutocastDtype(
+      type_, precision == Precision::kBf16 ? at::kBFloat16 : at::kHalf);
   at::autocast::increment_nesting();
 }
 
@@ -73,7 +149,8 @@ AutocastScope::~AutocastScope() {
   // As torch.autocast.__exit__: drop the cast-weight cache when the
   // outermost scope ends.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  at::autocast::set_enabled(previous_);
+  torch_compat::SetAutocastEnabled(type_, previous_);
+  torch_compat::SetAutocastDtype(type_, previous_dtype_);
 }
 
 LossScaler::LossScaler(bool enabled, double init_scale, double growth_factor,

@@ -1,35 +1,61 @@
-// Where the worker computes, and fp16 mixed precision on CUDA: device
-// choice, an autocast scope and a dynamic loss scaler (LibTorch 1.13's C++
-// API has no torch.cuda.amp, so these mirror its autocast context manager
-// and GradScaler on top of at::autocast). Not thread-safe: autocast state
-// is per thread, and a LossScaler belongs to one training loop.
+// Where the worker computes and in what precision: the device choice
+// (nas-worker --device), the precision of a trial (EvaluationSpec.precision),
+// an autocast scope and a dynamic loss scaler (LibTorch's C++ API has no
+// torch.amp, so these mirror its autocast context manager and GradScaler on
+// top of at::autocast; version differences live in worker/torch_compat.h).
+// Not thread-safe: autocast state is per thread, and a LossScaler belongs
+// to one training loop.
 //
-// The CUDA path compiles against any LibTorch but is untested on the
-// CPU-only machines this project is developed on (Debian's libtorch has no
-// CUDA); see docs/ARCHITECTURE.md.
+// The CUDA path compiles against every LibTorch (no CUDA header is used);
+// it runs only with a CUDA LibTorch (Debian 13's libtorch-cuda-dev, the
+// worker-cuda image) on a machine with an NVIDIA GPU: docs/OPERATIONS.md.
 #ifndef NAS_WORKER_DEVICE_H_
 #define NAS_WORKER_DEVICE_H_
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "worker/gpu_info.h"
 
 namespace nas {
 
 struct DeviceChoice {
   torch::Device device = torch::kCPU;
-  // fp16 autocast with loss scaling (CUDA only).
-  bool mixed_precision = false;
+  // The GPU's properties (CUDA only; absent when the driver could not say).
+  std::optional<GpuInfo> gpu;
   // For metrics and registration, e.g. "cpu (2 threads)" or
-  // "cuda:0 (1 of 1 GPUs, fp16 autocast)".
+  // "cuda:0 (NVIDIA H100 80GB HBM3, 79.1 GiB, compute 9.0; 1 of 8 GPUs)".
   std::string description;
 };
 
-// CUDA device 0 when torch::cuda::is_available() (mixed precision unless
-// `allow_mixed_precision` is false), else the CPU. On the CPU, `threads`
-// > 0 sets LibTorch's intra-op thread count (torch::set_num_threads, a
-// process-wide setting); 0 leaves LibTorch's default.
-DeviceChoice ChooseDevice(int threads, bool allow_mixed_precision = true);
+// Resolves --device. kAuto: CUDA device 0 when LibTorch has CUDA and sees a
+// GPU, else the CPU. kCuda: that device, or FailedPrecondition saying why
+// not (a CPU-only LibTorch, no driver, no such device). On CUDA turns on
+// cuDNN's autotuner (cudnn.benchmark: the worker trains fixed shapes). On
+// the CPU, `threads` > 0 sets LibTorch's intra-op thread count
+// (torch::set_num_threads, process-wide); 0 leaves LibTorch's default.
+absl::StatusOr<DeviceChoice> ChooseDevice(const DeviceRequest& request,
+                                          int threads);
+
+// Training precision. kFp16: fp16 autocast with loss scaling (CUDA only);
+// kBf16: bf16 autocast, no loss scaling (CUDA, or CPU autocast).
+enum class Precision { kFp32, kFp16, kBf16 };
+
+// "fp32", "fp16" or "bf16".
+const char* PrecisionName(Precision p);
+
+// The precision a trial trains in on `choice`, from the spec's
+// `precision` ("" or "auto", "fp32", "fp16", "bf16"; validated by the
+// controller, InvalidArgument otherwise). auto: on CUDA bf16 when the GPU
+// has bf16 tensor cores (compute 8.0+), else fp16; on the CPU fp32. fp16
+// on the CPU trains in fp32 (LibTorch's CPU autocast is bf16 only); bf16 on
+// a GPU before compute 8.0 trains in fp16 with loss scaling.
+absl::StatusOr<Precision> ResolvePrecision(absl::string_view spec_precision,
+                                           const DeviceChoice& choice);
 
 // Makes the C library's allocator keep freed memory for reuse instead of
 // returning it to the kernel: glibc serves blocks above its mmap threshold
@@ -52,20 +78,26 @@ void ConvertToChannelsLast(torch::nn::Module& module);
 // (suggest_memory_format() == ChannelsLast), copying only when needed.
 torch::Tensor ChannelsLast(const torch::Tensor& t);
 
-// While alive and `enabled`, CUDA ops run under autocast (fp16 where
-// PyTorch's autocast policy allows, fp32 elsewhere), like
-// `with torch.autocast("cuda"):`. Nests; restores the previous state.
-// Wrap forward and loss only, not backward or the optimizer step.
+// While alive, ops on `device`'s type run under autocast in `precision`
+// (fp16 or bf16 where PyTorch's autocast policy allows, fp32 elsewhere),
+// like `with torch.autocast(device_type, dtype):`. Does nothing for kFp32,
+// and for kFp16 on the CPU. Nests; restores the previous state. Wrap
+// forward and loss only, not backward or the optimizer step.
 class AutocastScope {
  public:
-  explicit AutocastScope(bool enabled);
+  AutocastScope(torch::Device device, Precision precision);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
+  // Whether autocast is on for (device, precision) at all.
+  static bool Applies(torch::Device device, Precision precision);
+
  private:
+  const c10::DeviceType type_;
   const bool enabled_;
   bool previous_ = false;
+  c10::ScalarType previous_dtype_ = c10::ScalarType::Float;
 };
 
 // Dynamic loss scaling as torch.cuda.amp.GradScaler (same defaults): the

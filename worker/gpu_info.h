@@ -11,8 +11,21 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace nas {
+
+// nas-worker's --device: where LibTorch computes.
+struct DeviceRequest {
+  enum class Kind { kAuto, kCpu, kCuda };
+  Kind kind = Kind::kAuto;
+  int index = 0;  // kCuda: the CUDA device ("cuda" = "cuda:0")
+};
+
+// "auto" (CUDA device 0 when LibTorch has CUDA and a GPU is visible, else
+// the CPU), "cpu", "cuda" or "cuda:N". InvalidArgument names the accepted
+// forms.
+absl::StatusOr<DeviceRequest> ParseDeviceRequest(absl::string_view text);
 
 struct GpuInfo {
   int index = 0;  // as CUDA numbers devices (after CUDA_VISIBLE_DEVICES)

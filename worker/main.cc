@@ -24,6 +24,10 @@ ABSL_FLAG(std::string, controller, "127.0.0.1:50051",
 ABSL_FLAG(std::string, id, "", "worker id (default hostname-pid)");
 ABSL_FLAG(std::string, labels, "", "labels, e.g. gpu=h100,zone=eu");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0 = LibTorch default)");
+ABSL_FLAG(std::string, device, "auto",
+          "where LibTorch computes: auto (the first GPU when LibTorch has "
+          "CUDA and sees one, else the CPU), cpu, cuda or cuda:N; one worker "
+          "process per GPU (docs/OPERATIONS.md)");
 ABSL_FLAG(int, max_trials, 0, "exit after this many trials (0 = never)");
 ABSL_FLAG(int, idle_exit_seconds, 0, "exit after this long idle (0 = never)");
 ABSL_FLAG(std::string, cache_dir, "",
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<nas::WorkerMetrics> metrics;  // set before any trial
   nas::EvaluatorOptions eval_options;
+  eval_options.device = absl::GetFlag(FLAGS_device);
   eval_options.threads = absl::GetFlag(FLAGS_threads);
   eval_options.data_roots = data->roots;
   eval_options.data_cache_dir = data->cache_dir;
@@ -116,22 +121,35 @@ int main(int argc, char** argv) {
   };
   // TABULAR trials are table lookups, COMMAND trials run the operator's
   // trainers; every other mode trains.
-  std::unique_ptr<nas::Evaluator> torch = nas::MakeTorchEvaluator(eval_options);
+  absl::StatusOr<std::unique_ptr<nas::Evaluator>> torch =
+      nas::MakeTorchEvaluator(eval_options);
+  if (!torch.ok()) {
+    fprintf(stderr, "nas-worker: %s\n",
+            std::string(torch.status().message()).c_str());
+    return 2;
+  }
+  const std::string device = (*torch)->device();
   std::unique_ptr<nas::Evaluator> command;
   if (!trainers->trainers.empty()) {
     nas::CommandEvaluatorOptions c;
     c.setup = *trainers;
     c.threads = eval_options.threads;
-    c.device = torch->device();
+    c.device = device;
     c.on_run_end = [&metrics](const std::string& trainer,
                               const std::string& outcome) {
       if (metrics) metrics->TrainerRunEnded(trainer, outcome);
     };
-    command = nas::MakeCommandEvaluator(
-        std::move(c), nas::MakeTorchCandidateTools(eval_options.threads));
+    absl::StatusOr<std::unique_ptr<nas::CandidateTools>> tools =
+        nas::MakeTorchCandidateTools(eval_options.threads, eval_options.device);
+    if (!tools.ok()) {
+      fprintf(stderr, "nas-worker: %s\n",
+              std::string(tools.status().message()).c_str());
+      return 2;
+    }
+    command = nas::MakeCommandEvaluator(std::move(c), *std::move(tools));
   }
   std::unique_ptr<nas::Evaluator> evaluator = nas::MakeModeRouter(
-      std::move(torch), std::make_unique<nas::TabularEvaluator>(),
+      *std::move(torch), std::make_unique<nas::TabularEvaluator>(),
       std::move(command));
   std::unique_ptr<nas::MetricsEndpoint> endpoint;
   if (const std::string address = absl::GetFlag(FLAGS_metrics_address);

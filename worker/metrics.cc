@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "worker/gpu_info.h"
 
 namespace nas {
 namespace {
@@ -86,12 +90,45 @@ WorkerMetrics::WorkerMetrics(const std::string& device)
                            "dataset decode")
                        .Register(r)
                        .Add({});
+  int gpu = -1;
+  if (absl::string_view d = device; absl::ConsumePrefix(&d, "cuda:")) {
+    const size_t digits = d.find_first_not_of("0123456789");
+    if (!absl::SimpleAtoi(d.substr(0, digits), &gpu)) gpu = -1;
+  }
+  if (gpu >= 0) {
+    gpu_index_ = gpu;
+    gpu_memory_used_ = &prometheus::BuildGauge()
+                            .Name("nas_worker_gpu_memory_used_bytes")
+                            .Help(
+                                "Memory in use on the worker's GPU, by every "
+                                "process (as nvidia-smi), sampled after each "
+                                "epoch and evaluation")
+                            .Register(r)
+                            .Add({});
+    gpu_memory_total_ = &prometheus::BuildGauge()
+                             .Name("nas_worker_gpu_memory_total_bytes")
+                             .Help("Memory of the worker's GPU")
+                             .Register(r)
+                             .Add({});
+    if (absl::StatusOr<GpuInfo> info = QueryGpu(gpu); info.ok()) {
+      gpu_memory_total_->Set(static_cast<double>(info->total_memory_bytes));
+    }
+    SampleGpuMemory();
+  }
   prometheus::BuildGauge()
       .Name("nas_worker_info")
       .Help("Always 1; the device this worker evaluates on")
       .Register(r)
       .Add({{"device", device}})
       .Set(1);
+}
+
+void WorkerMetrics::SampleGpuMemory() {
+  if (gpu_index_ < 0) return;
+  if (absl::StatusOr<int64_t> used = GpuMemoryUsedBytes(gpu_index_);
+      used.ok()) {
+    gpu_memory_used_->Set(static_cast<double>(*used));
+  }
 }
 
 void WorkerMetrics::EvaluationStarted() {
@@ -110,10 +147,12 @@ void WorkerMetrics::EvaluationEnded(v1::EvaluationMode mode,
   if (metrics != nullptr && metrics->train_images_per_second() > 0) {
     images_per_second_->Set(metrics->train_images_per_second());
   }
+  SampleGpuMemory();
 }
 
 void WorkerMetrics::EpochDone(double seconds) {
   epoch_seconds_->Observe(seconds);
+  SampleGpuMemory();
 }
 
 void WorkerMetrics::TrainerRunEnded(const std::string& trainer,

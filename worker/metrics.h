@@ -1,7 +1,9 @@
 // The worker's Prometheus metrics (prometheus-cpp), LibTorch-free: what the
 // client loop sees of each evaluation. Process memory and CPU time come
-// from common/metrics_endpoint.h's ProcessCollector at scrape time; device
-// (GPU) memory and utilisation are not read (see docs/OPERATIONS.md).
+// from common/metrics_endpoint.h's ProcessCollector at scrape time. On a
+// GPU, the device's memory in use (worker/gpu_info.h) is sampled when the
+// worker starts and after every epoch and evaluation; utilisation is not
+// read (docs/OPERATIONS.md).
 // Thread-safe, except that EvaluationStarted and EvaluationEnded come in
 // pairs from one thread (the worker's trial loop): the pair shares
 // busy_since_, which no other method (and no scrape) reads.
@@ -25,7 +27,8 @@ namespace nas {
 class WorkerMetrics {
  public:
   // `device`: the evaluator's device description (a label of
-  // nas_worker_info).
+  // nas_worker_info); "cuda:N ..." also turns on the GPU memory gauges for
+  // device N.
   explicit WorkerMetrics(const std::string& device);
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
@@ -57,6 +60,13 @@ class WorkerMetrics {
   prometheus::Counter* unreachable_;
   prometheus::Gauge* decode_done_;
   prometheus::Gauge* decode_total_;
+  // CUDA device whose memory is sampled, or -1 (CPU).
+  int gpu_index_ = -1;
+  prometheus::Gauge* gpu_memory_used_ = nullptr;
+  prometheus::Gauge* gpu_memory_total_ = nullptr;
+
+  // Reads the GPU's memory in use into gpu_memory_used_ (no-op on CPU).
+  void SampleGpuMemory();
   // Steady seconds at EvaluationStarted; read by EvaluationEnded on the
   // same thread (no lock: see the class comment).
   double busy_since_ = 0;

@@ -17,14 +17,14 @@ double SecondsSince(Clock::time_point t0) {
 
 // Runs one forward pass and waits until its result exists.
 void ForwardAndWait(CandidateNet& model, const torch::Tensor& x,
-                    torch::Device device, bool amp) {
+                    torch::Device device, Precision precision) {
   torch::Tensor out;
   {
-    AutocastScope autocast(amp);
+    AutocastScope autocast(device, precision);
     out = model.forward(x);
   }
   if (device.is_cuda()) {
-    torch::cuda::synchronize();
+    torch::cuda::synchronize(device.index());
   } else {
     (void)out.data_ptr();
   }
@@ -42,10 +42,9 @@ double Quantile(const std::vector<double>& sorted, double q) {
 
 LatencyStats MeasureLatency(CandidateNet& model, const InputShape& shape,
                             torch::Device device, int runs, int warmup,
-                            bool mixed_precision) {
+                            Precision precision) {
   torch::NoGradGuard no_grad;
   model.eval();
-  const bool amp = mixed_precision && device.is_cuda();
   const torch::Tensor x =
       torch::randn({1, shape.channels, shape.height, shape.width},
                    torch::TensorOptions().device(device));
@@ -53,7 +52,7 @@ LatencyStats MeasureLatency(CandidateNet& model, const InputShape& shape,
   s.runs_ms.reserve(std::max(runs, 1));
   for (int i = 0; i < warmup + std::max(runs, 1); ++i) {
     const Clock::time_point t = Clock::now();
-    ForwardAndWait(model, x, device, amp);
+    ForwardAndWait(model, x, device, precision);
     if (i >= warmup) s.runs_ms.push_back(SecondsSince(t) * 1e3);
   }
   std::sort(s.runs_ms.begin(), s.runs_ms.end());
@@ -64,25 +63,24 @@ LatencyStats MeasureLatency(CandidateNet& model, const InputShape& shape,
 
 double MeasureThroughput(CandidateNet& model, const InputShape& shape,
                          torch::Device device, int64_t batch,
-                         bool mixed_precision, int min_runs,
+                         Precision precision, int min_runs,
                          double min_seconds) {
   constexpr int kWarmup = 2;
   constexpr int kMaxRuns = 200;
   torch::NoGradGuard no_grad;
   model.eval();
-  const bool amp = mixed_precision && device.is_cuda();
   batch = std::max<int64_t>(1, batch);
   const torch::Tensor x =
       torch::randn({batch, shape.channels, shape.height, shape.width},
                    torch::TensorOptions().device(device));
-  for (int i = 0; i < kWarmup; ++i) ForwardAndWait(model, x, device, amp);
+  for (int i = 0; i < kWarmup; ++i) ForwardAndWait(model, x, device, precision);
   std::vector<double> seconds;
   const Clock::time_point start = Clock::now();
   while (static_cast<int>(seconds.size()) < kMaxRuns &&
          (static_cast<int>(seconds.size()) < min_runs ||
           SecondsSince(start) < min_seconds)) {
     const Clock::time_point t = Clock::now();
-    ForwardAndWait(model, x, device, amp);
+    ForwardAndWait(model, x, device, precision);
     seconds.push_back(SecondsSince(t));
   }
   std::sort(seconds.begin(), seconds.end());

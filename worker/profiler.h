@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/spaces/search_space.h"
+#include "worker/device.h"
 #include "worker/models/model_builder.h"
 
 namespace nas {
@@ -26,14 +27,15 @@ struct LatencyStats {
 // random input of `shape`; each run waits for its result (CUDA: synchronise).
 LatencyStats MeasureLatency(CandidateNet& model, const InputShape& shape,
                             torch::Device device, int runs, int warmup = 5,
-                            bool mixed_precision = false);
+                            Precision precision = Precision::kFp32);
 
 // Inference images per second at `batch` (>= 1): 2 untimed batches, then
 // timed batches until at least `min_runs` ran and `min_seconds` passed (at
 // most 200); returns batch / median batch time.
 double MeasureThroughput(CandidateNet& model, const InputShape& shape,
                          torch::Device device, int64_t batch,
-                         bool mixed_precision = false, int min_runs = 5,
+                         Precision precision = Precision::kFp32,
+                         int min_runs = 5,
                          double min_seconds = 1.0);
 
 // The q-quantile (0..1, linear interpolation) of non-empty sorted values.

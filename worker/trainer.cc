@@ -35,13 +35,13 @@ Trainer::Trainer(CandidateNet& model, const TrainOptions& options,
       options_(options),
       device_(device),
       total_steps_(std::max<int64_t>(1, total_steps)),
-      amp_(options.mixed_precision && device.is_cuda()),
+      amp_(AutocastScope::Applies(device, options.precision)),
       optimizer_(PrepareParameters(model, options.channels_last),
                  torch::optim::SGDOptions(options.learning_rate)
                      .momentum(options.momentum)
                      .nesterov(options.nesterov && options.momentum > 0)
                      .weight_decay(options.weight_decay)),
-      scaler_(amp_),
+      scaler_(options.precision == Precision::kFp16 && device.is_cuda()),
       augment_gen_(at::detail::createCPUGenerator(options.seed)) {
   if (!options.class_weights.empty()) {
     class_weights_ = torch::tensor(options.class_weights, torch::kFloat64)
@@ -73,7 +73,7 @@ torch::Tensor Trainer::Step(const torch::Tensor& x, const torch::Tensor& y) {
   }
   torch::Tensor loss;
   {
-    AutocastScope autocast(amp_);
+    AutocastScope autocast(device_, options_.precision);
     loss = TrainingLoss(model_.forward(input), y, options_.label_smoothing,
                         class_weights_);
   }

@@ -1,7 +1,7 @@
 // The worker's training loop: SGD (momentum, optional Nesterov, weight
 // decay) with a per-step cosine learning rate, cross entropy with optional
-// label smoothing, optional batch augmentation, fp16 autocast with loss
-// scaling on CUDA. Shared by TorchEvaluator and bench/train_throughput so
+// label smoothing, optional batch augmentation, autocast (bf16, or fp16
+// with loss scaling on CUDA). Shared by TorchEvaluator and bench/train_throughput so
 // that the bench measures the worker's own code path. Not thread-safe:
 // one thread drives a Trainer and its model.
 #ifndef NAS_WORKER_TRAINER_H_
@@ -44,8 +44,9 @@ struct TrainOptions {
   // Seed of the augmentation generator. Default 1. (Batch order comes from
   // LibTorch's global generator: seed it with torch::manual_seed.)
   uint64_t seed = 1;
-  // fp16 autocast + loss scaling; only honoured on CUDA. Default false.
-  bool mixed_precision = false;
+  // Autocast precision (worker/device.h): kFp16 autocast + loss scaling
+  // on CUDA only; kBf16 autocast on CUDA or the CPU. Default kFp32 (off).
+  Precision precision = Precision::kFp32;
   // Channels-last (NHWC) weights and batches: the Trainer converts the
   // model's 4-D parameters and buffers when constructed
   // (ConvertToChannelsLast) and each batch in Step. Same values, faster

@@ -220,6 +220,7 @@ void FillTraining(v1::EvaluationSpec* e, const Filler& fill) {
   // label_smoothing, random_crop_padding and horizontal_flip default to
   // 0/off, their proto defaults; nesterov has presence and defaults to on.
   if (!e->has_nesterov()) e->set_nesterov(true);
+  if (e->precision().empty()) e->set_precision("auto");
 }
 
 // The options of the TABULAR, SUPERNET and COMMAND modes (training

@@ -895,6 +895,13 @@ void ValidateTraining(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
   if (!(e.label_smoothing() >= 0 && e.label_smoothing() < 1)) {
     errors->Add(p + "label_smoothing", "must be in [0, 1)");
   }
+  if (!e.precision().empty() && e.precision() != "auto" &&
+      e.precision() != "fp32" && e.precision() != "fp16" &&
+      e.precision() != "bf16") {
+    errors->Add(p + "precision", absl::StrCat("'", e.precision(),
+                                              "' is not one of auto, fp32, "
+                                              "fp16, bf16"));
+  }
   if (e.random_crop_padding() < 0 ||
       e.random_crop_padding() > kMaxRandomCropPadding) {
     errors->Add(

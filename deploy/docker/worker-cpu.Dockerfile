@@ -11,6 +11,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
       libtorch-dev libabsl-dev libpqxx-dev prometheus-cpp-dev \
       libyaml-cpp-dev zlib1g-dev \
+      libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -29,10 +30,12 @@ FROM debian:12-slim
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libyaml-cpp0.7 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtorch1.13 zlib1g dataset-fashion-mnist ca-certificates \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtorch1.13 zlib1g \
+      libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 \
+      dataset-fashion-mnist ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/worker/nas-worker /usr/local/bin/
 USER nobody
 EXPOSE 9101
 ENTRYPOINT ["nas-worker", "--metrics_address=0.0.0.0:9101"]
-CMD ["--controller=controller:50051", "--labels=device=cpu"]
+CMD ["--controller=controller:50051", "--device=cpu", "--labels=device=cpu"]

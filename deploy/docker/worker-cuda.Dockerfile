@@ -1,27 +1,43 @@
-# nas-worker image for NVIDIA GPU nodes. Build from the repository root:
+# nas-worker image for NVIDIA GPU nodes: the worker built on Debian 13
+# against Debian's CUDA build of LibTorch 2.6 (libtorch-cuda-dev, section
+# contrib; CUDA 12 libraries from Debian's non-free section). Build from
+# the repository root on a machine that reaches Debian's mirrors and
+# NVIDIA's download server (see "cuDNN" below):
 #   docker build -f deploy/docker/worker-cuda.Dockerfile -t nas-worker-cuda .
-# Run with the NVIDIA container runtime (docker run --gpus all, or a
-# Kubernetes node with the NVIDIA device plugin and nvidia.com/gpu limits).
+# Run with the NVIDIA container runtime, one container per GPU:
+#   docker run --gpus device=0 nas-worker-cuda --controller=HOST:50051
+# (Kubernetes: nvidia.com/gpu: 1 per pod, deploy/k8s/worker.yaml). The
+# worker takes the container's GPU (--device=auto) and trains in mixed
+# precision there; it exits with status 2 and says why if CUDA is not
+# usable. docs/OPERATIONS.md, "GPU workers".
 #
-# Debian packages only. The CUDA runtime libraries come from Debian 12's
-# non-free section. LibTorch comes from TORCH_DEV_PACKAGE/TORCH_PACKAGE:
-# Debian 12 ships LibTorch built for CPU only (libtorch-dev/libtorch1.13),
-# so with the defaults the worker runs on the CPU of the GPU node and says
-# so in its device ("cpu (...)", nas_worker_info{device}); point the two
-# arguments at a CUDA build of LibTorch packaged for Debian to use the GPU
-# (worker/device.cc picks CUDA whenever LibTorch reports it). See
-# docs/OPERATIONS.md.
-ARG TORCH_DEV_PACKAGE=libtorch-dev
-ARG TORCH_PACKAGE=libtorch1.13
-# --- build stage: Debian 12 packages only ------------------------------------
-FROM debian:12 AS build
-ARG TORCH_DEV_PACKAGE
+# Two packaging facts this file handles:
+# - libcuda1. libtorch-cuda-2.6 depends on libcuda1, the user-space half
+#   of the NVIDIA driver. In a container that library must be the host's,
+#   matching the host's kernel module: the NVIDIA container runtime mounts
+#   it in at start. Debian's copy is installed to satisfy the dependency and
+#   then removed from the runtime image (dpkg --force-depends), so it can
+#   neither shadow nor clash with the injected one.
+# - cuDNN. Debian's nvidia-cudnn is an installer package: its postinst
+#   downloads cuDNN 9 from NVIDIA after the license question (answered "I
+#   Agree" below through debconf; building this image accepts NVIDIA's
+#   cuDNN license). That is fine for a user's image build and impossible on
+#   a machine without internet access, so this image is not built in CI;
+#   scripts/debian13-check.sh builds and tests the same sources against
+#   Debian 13's CPU LibTorch 2.6 instead.
+# --- build stage: Debian 13 packages -------------------------------------------
+FROM debian:13 AS build
 ARG DEBIAN_FRONTEND=noninteractive
-RUN apt-get update && apt-get install -y --no-install-recommends \
-      build-essential cmake ninja-build pkg-config \
+RUN sed -i 's/^Components: main$/Components: main contrib non-free non-free-firmware/' \
+      /etc/apt/sources.list.d/debian.sources \
+    && echo "nvidia-cudnn nvidia-cudnn/question select I Agree" \
+      | debconf-set-selections \
+    && apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config ca-certificates \
       libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev \
-      ${TORCH_DEV_PACKAGE} libabsl-dev libpqxx-dev prometheus-cpp-dev \
+      libtorch-cuda-dev libabsl-dev libpqxx-dev prometheus-cpp-dev \
       libyaml-cpp-dev zlib1g-dev \
+      libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -36,19 +52,24 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
 RUN cmake --build /build --target nas-worker
 
 # --- runtime stage --------------------------------------------------------------
-FROM debian:12-slim
-ARG TORCH_PACKAGE
+FROM debian:13-slim
 ARG DEBIAN_FRONTEND=noninteractive
 RUN sed -i 's/^Components: main$/Components: main contrib non-free non-free-firmware/' \
       /etc/apt/sources.list.d/debian.sources \
+    && echo "nvidia-cudnn nvidia-cudnn/question select I Agree" \
+      | debconf-set-selections \
     && apt-get update && apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libabsl20220623 libyaml-cpp0.7 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 ${TORCH_PACKAGE} zlib1g \
-      libcudart11.0 libcublas11 dataset-fashion-mnist ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
+      libgrpc++1.51t64 libprotobuf32t64 libabsl20240722 libyaml-cpp0.8 \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtorch-cuda-2.6 \
+      libopencv-core410 libopencv-imgproc410 libopencv-imgcodecs410 \
+      zlib1g dataset-fashion-mnist ca-certificates \
+    && dpkg --purge --force-depends libcuda1 \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 COPY --from=build /build/worker/nas-worker /usr/local/bin/
+# The runtime injects the host's driver library (compute) and nvidia-smi
+# (utility) into the container.
 ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 USER nobody
 EXPOSE 9101
 ENTRYPOINT ["nas-worker", "--metrics_address=0.0.0.0:9101"]
-CMD ["--controller=controller:50051", "--labels=device=cuda"]
+CMD ["--controller=controller:50051", "--device=auto", "--labels=gpu=nvidia"]

@@ -455,5 +455,49 @@ TEST_F(Ops, WorkerReconnectsThenExitsWhenTheControllerStaysAway) {
   EXPECT_NE(log.find("unreachable for"), std::string::npos) << log;
 }
 
+// --device: a malformed value and CUDA on a machine (or a LibTorch) without
+// it end the worker at once with status 2 and a message that says what to
+// do; --device=cpu registers the CPU and serves nas_worker_info with it.
+TEST_F(Ops, WorkerDeviceFlagChoosesOrRefusesClearly) {
+  const std::string worker = Binary("worker/nas-worker");
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(
+                absl::StrCat(worker, " --device=gpu --controller=127.0.0.1:1",
+                             " --unreachable_timeout_seconds=1 2>&1"),
+                &out),
+            2)
+      << out;
+  EXPECT_NE(out.find("use auto, cpu, cuda or cuda:N"), std::string::npos)
+      << out;
+  const int cuda = testing::RunCommand(
+      absl::StrCat(worker, " --device=cuda:0 --controller=127.0.0.1:1",
+                   " --unreachable_timeout_seconds=1 2>&1"),
+      &out);
+  if (cuda == 2) {  // CI: Debian 12's LibTorch has no CUDA
+    EXPECT_NE(out.find("nas-worker: --device=cuda:0: "), std::string::npos)
+        << out;
+  } else {  // a CUDA build on a GPU: it started, then gave up on the controller
+    EXPECT_EQ(cuda, 1) << out;
+  }
+  StartController();
+  const int mport = testing::FreePort();
+  LocalCluster::StartWorker(
+      "w1",
+      {"--device=cpu", absl::StrCat("--metrics_address=127.0.0.1:", mport)});
+  WaitFor(
+      "worker registered",
+      [&] { return Count("SELECT count(*) FROM workers") == 1; },
+      absl::Seconds(60));
+  EXPECT_EQ(testing::Psql(conninfo(),
+                          "SELECT device LIKE 'cpu (% threads)' FROM workers"),
+            "t");
+  testing::RunCommand(absl::StrCat("curl -s --max-time 5 http://127.0.0.1:",
+                                   mport, "/metrics"),
+                      &out);
+  EXPECT_NE(out.find("nas_worker_info{device=\"cpu ("), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("nas_worker_gpu_memory_used_bytes"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nas

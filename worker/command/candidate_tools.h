@@ -45,8 +45,11 @@ class CandidateTools {
 };
 
 // The LibTorch implementation (library nas_worker_torch), on the device
-// ChooseDevice(threads) picks (worker/device.h).
-std::unique_ptr<CandidateTools> MakeTorchCandidateTools(int threads);
+// `device` names (nas-worker --device; worker/device.h, ChooseDevice);
+// latency is timed in fp32 (the trainer's precision is its own). The same
+// errors as MakeTorchEvaluator for a device that is not usable.
+absl::StatusOr<std::unique_ptr<CandidateTools>> MakeTorchCandidateTools(
+    int threads, const std::string& device = "auto");
 
 }  // namespace nas
 

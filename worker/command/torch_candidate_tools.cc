@@ -23,7 +23,8 @@ namespace {
 
 class TorchCandidateTools final : public CandidateTools {
  public:
-  explicit TorchCandidateTools(int threads) : choice_(ChooseDevice(threads)) {}
+  explicit TorchCandidateTools(DeviceChoice choice)
+      : choice_(std::move(choice)) {}
 
   absl::Status ExportUntrained(const v1::SearchSpaceSpec& space,
                                const std::vector<int>& choices,
@@ -48,7 +49,7 @@ class TorchCandidateTools final : public CandidateTools {
       net_->to(choice_.device);
       const LatencyStats s =
           nas::MeasureLatency(*net_, input_, choice_.device, std::max(1, runs),
-                              /*warmup=*/5, choice_.mixed_precision);
+                              /*warmup=*/5, Precision::kFp32);
       CandidateLatency out;
       out.median_ms = s.median_ms;
       out.iqr_ms = s.iqr_ms;
@@ -122,8 +123,18 @@ class TorchCandidateTools final : public CandidateTools {
 
 }  // namespace
 
-std::unique_ptr<CandidateTools> MakeTorchCandidateTools(int threads) {
-  return std::make_unique<TorchCandidateTools>(threads);
+absl::StatusOr<std::unique_ptr<CandidateTools>> MakeTorchCandidateTools(
+    int threads, const std::string& device) {
+  NAS_ASSIGN_OR_RETURN(const DeviceRequest request, ParseDeviceRequest(device));
+  try {
+    NAS_ASSIGN_OR_RETURN(DeviceChoice choice, ChooseDevice(request, threads));
+    return std::unique_ptr<CandidateTools>(
+        std::make_unique<TorchCandidateTools>(std::move(choice)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("libtorch: choosing --device=",
+                                            device, ": ",
+                                            e.what_without_backtrace()));
+  }
 }
 
 }  // namespace nas

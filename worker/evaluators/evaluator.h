@@ -17,6 +17,9 @@
 namespace nas {
 
 struct EvaluatorOptions {
+  // Where LibTorch computes (nas-worker --device): "auto", "cpu", "cuda" or
+  // "cuda:N" (worker/gpu_info.h, ParseDeviceRequest). Default "auto".
+  std::string device = "auto";
   // Intra-op CPU threads for LibTorch (0 = leave LibTorch's default).
   int threads = 0;
   // Print per-epoch lines to stderr. Default true.
@@ -84,12 +87,16 @@ class Evaluator {
   // Evaluators that only stop between epochs (through ProgressCallback)
   // ignore it.
   virtual void SetStopCheck(StopCheck check) {}
-  // Device description, e.g. "cpu (2 threads)".
+  // Device description, e.g. "cpu (2 threads)" or "cuda:0 (NVIDIA H100
+  // 80GB HBM3, 79.1 GiB, compute 9.0; 1 GPU visible)".
   virtual std::string device() const = 0;
 };
 
-// The LibTorch evaluator (CUDA when available, else CPU).
-std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions& options);
+// The LibTorch evaluator on options.device. InvalidArgument for a malformed
+// device, FailedPrecondition when CUDA was asked for and is not usable
+// (the message says why: a CPU-only LibTorch, no driver, no such device).
+absl::StatusOr<std::unique_ptr<Evaluator>> MakeTorchEvaluator(
+    const EvaluatorOptions& options);
 
 }  // namespace nas
 

@@ -78,6 +78,7 @@ struct TrainSettings {
   int64_t crop_padding = 0;
   bool horizontal_flip = false;
   std::vector<double> class_weights;  // empty: unweighted
+  Precision precision = Precision::kFp32;  // from spec.precision and device
 };
 
 absl::StatusOr<TrainSettings> ResolveSettings(const v1::EvaluationSpec& e) {
@@ -254,8 +255,7 @@ double SupernetProbeAccuracy(Supernet& net, const SearchSpace& space,
 }
 
 TrainOptions MakeTrainOptions(const TrainSettings& ts,
-                              const Normalizer& normalizer,
-                              bool mixed_precision) {
+                              const Normalizer& normalizer) {
   TrainOptions to;
   to.batch_size = ts.batch_size;
   to.learning_rate = ts.learning_rate;
@@ -272,15 +272,15 @@ TrainOptions MakeTrainOptions(const TrainSettings& ts,
   if (background.size() > 1) to.augment.channel_pad_values = background;
   to.class_weights = ts.class_weights;
   to.seed = static_cast<uint64_t>(ts.seed);
-  to.mixed_precision = mixed_precision;
+  to.precision = ts.precision;
   return to;
 }
 
 class TorchEvaluator final : public Evaluator {
  public:
-  explicit TorchEvaluator(const EvaluatorOptions& options)
+  TorchEvaluator(const EvaluatorOptions& options, DeviceChoice choice)
       : options_(options),
-        choice_(ChooseDevice(options.threads)),
+        choice_(std::move(choice)),
         device_(choice_.device) {
     // Reuse freed activations instead of page-faulting fresh mmap()s every
     // step (see docs/BENCHMARKS.md, train_throughput).
@@ -309,6 +309,19 @@ class TorchEvaluator final : public Evaluator {
   std::string device() const override { return choice_.description; }
 
  private:
+  // ResolveSettings, and the precision of spec.precision on this device.
+  absl::StatusOr<TrainSettings> Settings(const v1::EvaluationSpec& spec) const {
+    NAS_ASSIGN_OR_RETURN(TrainSettings ts, ResolveSettings(spec));
+    NAS_ASSIGN_OR_RETURN(ts.precision,
+                         ResolvePrecision(spec.precision(), choice_));
+    return ts;
+  }
+
+  // The device and the precision a trial ran in (EvaluationMetrics.device).
+  std::string DeviceUsed(const TrainSettings& ts) const {
+    return absl::StrCat(choice_.description, ", ", PrecisionName(ts.precision));
+  }
+
   struct CachedData {
     std::string key;
     std::shared_ptr<const Dataset> data;
@@ -384,7 +397,7 @@ class TorchEvaluator final : public Evaluator {
     const bool supernet_mode =
         spec.mode() == v1::SUPERNET && !trial.final_training();
     if (supernet_mode && trial.supernet_training()) {
-      NAS_ASSIGN_OR_RETURN(TrainSettings ts, ResolveSettings(spec));
+      NAS_ASSIGN_OR_RETURN(TrainSettings ts, Settings(spec));
       NAS_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> data, Data(spec));
       NAS_ASSIGN_OR_RETURN(ts.class_weights, ResolveClassWeights(spec, *data));
       return TrainSupernet(trial, space, *search_space, space_spec, ts, *data,
@@ -392,7 +405,7 @@ class TorchEvaluator final : public Evaluator {
     }
     // Reject a bad genotype before loading any data.
     NAS_RETURN_IF_ERROR(search_space->Canonical(choices).status());
-    NAS_ASSIGN_OR_RETURN(TrainSettings ts, ResolveSettings(spec));
+    NAS_ASSIGN_OR_RETURN(TrainSettings ts, Settings(spec));
     NAS_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> data, Data(spec));
     NAS_ASSIGN_OR_RETURN(ts.class_weights, ResolveClassWeights(spec, *data));
     NAS_ASSIGN_OR_RETURN(
@@ -421,7 +434,7 @@ class TorchEvaluator final : public Evaluator {
     const int classes = data->shape.classes;
 
     const TrainOptions to =
-        MakeTrainOptions(ts, normalizer, choice_.mixed_precision);
+        MakeTrainOptions(ts, normalizer);
     const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
     const int64_t n = train.size();
@@ -453,17 +466,17 @@ class TorchEvaluator final : public Evaluator {
     m.set_params(CountParameters(model));
     const LatencyStats latency =
         MeasureLatency(model, data->shape, device_, ts.latency_runs,
-                       /*warmup=*/5, choice_.mixed_precision);
+                       /*warmup=*/5, ts.precision);
     m.set_latency_ms(latency.median_ms);
     m.set_latency_iqr_ms(latency.iqr_ms);
     m.set_throughput_images_per_second(MeasureThroughput(
-        model, data->shape, device_, ts.batch_size, choice_.mixed_precision));
+        model, data->shape, device_, ts.batch_size, ts.precision));
     m.set_train_images_per_second(
         step_seconds > 0 ? static_cast<double>(n) * epochs_run / step_seconds
                          : 0);
     m.set_train_seconds(train_seconds);
     m.set_epochs(epochs_run);
-    m.set_device(device());
+    m.set_device(DeviceUsed(ts));
     m.set_train_loss(train_loss);
     if (trial.export_model()) {
       NAS_ASSIGN_OR_RETURN(model_bytes_, Export(trial, spec, model, *data, m));
@@ -544,7 +557,7 @@ class TorchEvaluator final : public Evaluator {
     const int64_t n = data.train.size();
     const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
     Trainer trainer(*net,
-                    MakeTrainOptions(ts, normalizer, choice_.mixed_precision),
+                    MakeTrainOptions(ts, normalizer),
                     device_, steps_per_epoch * ts.epochs);
     const std::string tag = absl::StrCat("[supernet trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
@@ -572,7 +585,7 @@ class TorchEvaluator final : public Evaluator {
         step_seconds > 0 ? static_cast<double>(n) * epochs_run / step_seconds
                          : 0);
     m.set_epochs(epochs_run);
-    m.set_device(device());
+    m.set_device(DeviceUsed(ts));
     m.set_train_loss(train_loss);
     NAS_ASSIGN_OR_RETURN(model_bytes_, SaveWeights(*net));
     if (options_.verbose) {
@@ -680,7 +693,7 @@ class TorchEvaluator final : public Evaluator {
     double train_loss = 0;
     if (finetune > 0) {
       TrainOptions to =
-          MakeTrainOptions(ts, normalizer, choice_.mixed_precision);
+          MakeTrainOptions(ts, normalizer);
       to.learning_rate = so.finetune_learning_rate() > 0
                              ? so.finetune_learning_rate()
                              : ts.learning_rate / 10;
@@ -709,13 +722,13 @@ class TorchEvaluator final : public Evaluator {
     m.set_params(CountParameters(*net));
     const LatencyStats latency =
         MeasureLatency(*net, data.shape, device_, ts.latency_runs,
-                       /*warmup=*/5, choice_.mixed_precision);
+                       /*warmup=*/5, ts.precision);
     m.set_latency_ms(latency.median_ms);
     m.set_latency_iqr_ms(latency.iqr_ms);
     m.set_throughput_images_per_second(MeasureThroughput(
-        *net, data.shape, device_, ts.batch_size, choice_.mixed_precision));
+        *net, data.shape, device_, ts.batch_size, ts.precision));
     m.set_epochs(0);
-    m.set_device(device());
+    m.set_device(DeviceUsed(ts));
     m.set_train_loss(train_loss);
     if (trial.export_model()) {
       NAS_ASSIGN_OR_RETURN(model_bytes_, Export(trial, spec, *net, data, m));
@@ -811,8 +824,20 @@ class TorchEvaluator final : public Evaluator {
 
 }  // namespace
 
-std::unique_ptr<Evaluator> MakeTorchEvaluator(const EvaluatorOptions& options) {
-  return std::make_unique<TorchEvaluator>(options);
+absl::StatusOr<std::unique_ptr<Evaluator>> MakeTorchEvaluator(
+    const EvaluatorOptions& options) {
+  NAS_ASSIGN_OR_RETURN(const DeviceRequest request,
+                       ParseDeviceRequest(options.device));
+  try {
+    NAS_ASSIGN_OR_RETURN(DeviceChoice choice,
+                         ChooseDevice(request, options.threads));
+    return std::unique_ptr<Evaluator>(
+        std::make_unique<TorchEvaluator>(options, std::move(choice)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("libtorch: choosing --device=",
+                                            options.device, ": ",
+                                            e.what_without_backtrace()));
+  }
 }
 
 }  // namespace nas

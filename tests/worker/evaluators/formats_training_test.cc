@@ -46,7 +46,7 @@ TEST(FormatsTrainingTest, EveryFormatTrainsLikeIdx) {
   EvaluatorOptions options;
   options.data_cache_dir = dir + "/cache";
   options.data_roots = {dir};
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(options);
+  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(options).value();
   auto run = [&](const std::string& format) {
     absl::StatusOr<v1::EvaluationMetrics> m = ev->Evaluate(
         FormatTrial(nas::testing::FashionMnistFormatSpec(*f, format)), nullptr);

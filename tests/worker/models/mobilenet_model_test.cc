@@ -301,7 +301,7 @@ TEST(MobileNetModelTest, ShortTrainingRunOnFashionMnistLearns) {
   e->set_val_samples(1000);
   e->set_test_samples(1000);
   e->set_data_seed(3);
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions());
+  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
   absl::StatusOr<v1::EvaluationMetrics> m = ev->Evaluate(t, nullptr);
   NAS_ASSERT_OK(m);
   EXPECT_GT(m->val_accuracy(), 0.5);
