@@ -14,11 +14,8 @@
 // --augment_micro instead times the two random-crop implementations of
 // worker/data/augment.h on one training batch.
 #include <ATen/CPUGeneratorImpl.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -32,11 +29,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/spaces/mobilenet_space.h"
-#include "common/spaces/nb201_space.h"
+#include "bench/training_bench.h"
 #include "worker/data/augment.h"
 #include "worker/device.h"
-#include "worker/data/idx.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"  // CountParameters
 #include "worker/trainer.h"
@@ -80,142 +75,10 @@ double ProcessCpuSeconds() {
          1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-struct Arch {
-  std::string name;
-  std::string space;
-  std::string canonical;
-  std::vector<int> choices;
-  v1::SearchSpaceSpec spec;
-  int64_t macs = 0;
-  int64_t params = 0;
+// A reference architecture with its step count per measurement.
+struct Arch : ReferenceArch {
   int steps = 0;
 };
-
-// The reference architectures. nb201 on a 16-channel, 1-cell-per-stage
-// skeleton; mobilenet on the default skeleton.
-std::vector<Arch> ReferenceArchs() {
-  v1::SearchSpaceSpec nb;
-  nb.set_name("nb201");
-  nb.mutable_nb201()->set_channels(16);
-  nb.mutable_nb201()->set_cells_per_stage(1);
-  v1::SearchSpaceSpec mb;
-  mb.set_name("mobilenet");
-  const MobileNetShape d;
-  auto* o = mb.mutable_mobilenet();
-  o->set_width_multiplier(d.width_multiplier);
-  o->set_channel_divisor(d.channel_divisor);
-  o->set_stem_channels(d.stem_channels);
-  o->set_stem_stride(d.stem_stride);
-  for (int c : d.stage_channels) o->add_stage_channels(c);
-  for (int s : d.stage_strides) o->add_stage_strides(s);
-  o->set_head_channels(d.head_channels);
-  return {
-      {"nb201-small",
-       "nb201",
-       "|skip_connect~0|+|skip_connect~0|none~1|+|skip_connect~0|"
-       "nor_conv_1x1~1|avg_pool_3x3~2|",
-       {},
-       nb},
-      {"nb201-medium",
-       "nb201",
-       "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|"
-       "nor_conv_3x3~1|skip_connect~2|",
-       {},
-       nb},
-      {"nb201-large",
-       "nb201",
-       "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|"
-       "nor_conv_3x3~1|nor_conv_3x3~2|",
-       {},
-       nb},
-      {"mobilenet-small",
-       "mobilenet",
-       "k3e3d2se0-k3e3d2se0-k3e3d2se0-k3e3d2se0",
-       {},
-       mb},
-      {"mobilenet-medium",
-       "mobilenet",
-       "k5e4d3se1-k5e4d3se0-k5e4d3se1-k5e4d3se0",
-       {},
-       mb},
-      {"mobilenet-large",
-       "mobilenet",
-       "k7e6d4se1-k7e6d4se1-k7e6d4se1-k7e6d4se1",
-       {},
-       mb},
-  };
-}
-
-// A child process speaking JSON lines on stdin/stdout.
-class Child {
- public:
-  bool Start(const std::vector<std::string>& argv) {
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) return false;
-    pid_ = fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      close(in[0]);
-      close(in[1]);
-      close(out[0]);
-      close(out[1]);
-      std::vector<char*> args;
-      for (const std::string& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    to_ = fdopen(in[1], "w");
-    from_ = fdopen(out[0], "r");
-    return to_ != nullptr && from_ != nullptr;
-  }
-  // Sends one line, returns the answer line ("" when the child died).
-  std::string Call(const std::string& line) {
-    if (!line.empty()) {
-      std::fprintf(to_, "%s\n", line.c_str());
-      std::fflush(to_);
-    }
-    std::string out;
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, from_) != nullptr) {
-      out += buf;
-      if (!out.empty() && out.back() == '\n') break;
-    }
-    return out;
-  }
-  ~Child() {
-    if (to_ != nullptr) {
-      std::fprintf(to_, "{\"quit\": true}\n");
-      std::fclose(to_);
-    }
-    if (from_ != nullptr) std::fclose(from_);
-    if (pid_ > 0) waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* to_ = nullptr;
-  FILE* from_ = nullptr;
-};
-
-// Number after "key": in a flat JSON object (the Python side's answers).
-double JsonNumber(const std::string& json, const std::string& key) {
-  const std::string k = absl::StrCat("\"", key, "\": ");
-  const size_t pos = json.find(k);
-  if (pos == std::string::npos) return NAN;
-  return std::atof(json.c_str() + pos + k.size());
-}
 
 struct Settings {
   int threads = 1;
@@ -226,25 +89,8 @@ struct Settings {
 
 std::string Request(const Arch& a, const Settings& s, int steps,
                     bool channels_last) {
-  std::string shape;
-  if (a.space == "nb201") {
-    shape = absl::StrCat(
-        "\"nb201\": {\"channels\": ", a.spec.nb201().channels(),
-        ", \"cells_per_stage\": ", a.spec.nb201().cells_per_stage(), "}");
-  } else {
-    const v1::MobileNetOptions& o = a.spec.mobilenet();
-    shape = absl::StrCat(
-        "\"mobilenet\": {\"width_multiplier\": ", o.width_multiplier(),
-        ", \"channel_divisor\": ", o.channel_divisor(),
-        ", \"stem_channels\": ", o.stem_channels(),
-        ", \"stem_stride\": ", o.stem_stride(), ", \"stage_channels\": [",
-        absl::StrJoin(o.stage_channels(), ", "), "], \"stage_strides\": [",
-        absl::StrJoin(o.stage_strides(), ", "),
-        "], \"head_channels\": ", o.head_channels(), "}");
-  }
   return absl::StrCat(
-      "{\"space\": \"", a.space, "\", \"choices\": [",
-      absl::StrJoin(a.choices, ", "), "], ", shape, ", \"batch\": ", s.batch,
+      "{", ArchJsonFields(a), ", \"batch\": ", s.batch,
       ", \"warmup_steps\": ", s.warmup_steps, ", \"steps\": ", steps,
       ", \"threads\": ", s.threads,
       ", \"seed\": 1, \"learning_rate\": ", s.train.learning_rate,
@@ -336,46 +182,30 @@ int Run() {
   }
   if (absl::GetFlag(FLAGS_augment_micro)) return AugmentMicro(s);
 
-  const std::string dir = absl::GetFlag(FLAGS_data_dir);
-  absl::StatusOr<IdxImages> images =
-      ReadIdxImages(dir + "/train-images-idx3-ubyte.gz");
-  absl::StatusOr<std::vector<uint8_t>> labels =
-      ReadIdxLabels(dir + "/train-labels-idx1-ubyte.gz");
-  if (!images.ok() || !labels.ok()) {
-    std::fprintf(
-        stderr, "train_throughput: %s\n",
-        (images.ok() ? labels.status() : images.status()).ToString().c_str());
+  absl::StatusOr<LabelledImages> train =
+      LoadFashionMnist(absl::GetFlag(FLAGS_data_dir), /*train=*/true);
+  if (!train.ok()) {
+    std::fprintf(stderr, "train_throughput: %s\n",
+                 train.status().ToString().c_str());
     return 1;
   }
-  // As the fashion_mnist preset (common/spec/defaults.cc) and the Python
-  // side: (x / 255 - mean) / std.
-  constexpr double kFashionMnistMean = 0.2860, kFashionMnistStd = 0.3530;
-  const torch::Tensor x =
-      ((torch::from_blob(images->pixels.data(),
-                         {images->count, 1, images->rows, images->cols},
-                         torch::kUInt8)
-            .to(torch::kFloat32) /
-        255.0) -
-       kFashionMnistMean) /
-      kFashionMnistStd;
-  const torch::Tensor y =
-      torch::from_blob(labels->data(), {static_cast<int64_t>(labels->size())},
-                       torch::kUInt8)
-          .to(torch::kInt64);
-  const InputShape shape{1, images->rows, images->cols, 10};
+  const torch::Tensor& x = train->x;
+  const torch::Tensor& y = train->y;
+  const InputShape shape = train->shape;
 
   std::vector<Arch> archs;
-  for (Arch& a : ReferenceArchs()) {
-    if (a.name.find(absl::GetFlag(FLAGS_only)) == std::string::npos) continue;
-    const SearchSpace* space = GetSearchSpace(a.space).value();
-    a.choices = space->Parse(a.canonical).value();
-    const Cost cost = space->ComputeCost(a.choices, a.spec, shape).value();
-    a.macs = cost.macs;
-    a.params = cost.params;
+  for (const ReferenceArch& r : ReferenceArchs()) {
+    if (r.name.find(absl::GetFlag(FLAGS_only)) == std::string::npos) continue;
+    Arch a;
+    static_cast<ReferenceArch&>(a) = r;
+    if (const absl::Status st = ResolveArch(a, shape); !st.ok()) {
+      std::fprintf(stderr, "train_throughput: %s\n", st.ToString().c_str());
+      return 1;
+    }
     archs.push_back(std::move(a));
   }
 
-  Child py;
+  JsonLinesChild py;
   if (!py.Start({absl::GetFlag(FLAGS_python), absl::GetFlag(FLAGS_script)})) {
     std::fprintf(stderr, "train_throughput: cannot start the Python side\n");
     return 1;

@@ -14,10 +14,19 @@ nb201 {channels, cells_per_stage} or mobilenet {width_multiplier,
 channel_divisor, stem_channels, stem_stride, stage_channels, stage_strides,
 head_channels}, batch, warmup_steps, steps, threads, seed, learning_rate,
 momentum, nesterov, weight_decay, label_smoothing, channels_last (optional,
-default false: model and batches in torch.channels_last). Answer: params,
-images_per_second (wall clock), images_per_cpu_second (process CPU
-time: robust to other load on a shared machine at 1 thread), seconds,
-cpu_seconds, loss. A request {"quit": true} ends the process.
+default false: model and batches in torch.channels_last), device (optional,
+default "cpu": "cpu", "cuda", "cuda:N"; the images are moved there once, the
+batch order is drawn there, as the worker does), autocast (optional, default
+"": fp32; "bf16": torch.autocast with bfloat16 on the device; "fp16":
+float16 autocast with torch.cuda.amp.GradScaler, CUDA only),
+cudnn_benchmark (optional, default false). Answer: params,
+images_per_second (wall clock; on CUDA between torch.cuda.synchronize()
+calls), images_per_cpu_second (process CPU time: robust to other load on a
+shared machine at 1 thread), seconds, cpu_seconds, loss,
+max_memory_allocated and max_memory_reserved (bytes, CUDA: the peak of the
+measurement after emptying the cache; 0 on the CPU). The first line, before
+any request, is {"ready": true, "torch": VERSION, "cuda": BOOL, "devices":
+[GPU names]}. A request {"quit": true} ends the process.
 """
 
 import gzip
@@ -248,10 +257,35 @@ def build(req):
     return MobileNetNetwork(req["choices"], req["mobilenet"])
 
 
+_device_data = {}
+
+
+def on_device(x_all, y_all, device):
+    """The images on `device`, moved once."""
+    if device not in _device_data:
+        _device_data[device] = (x_all.to(device), y_all.to(device))
+    return _device_data[device]
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def measure(req, x_all, y_all):
-    torch.set_num_threads(req["threads"])
+    if req["threads"] > 0:
+        torch.set_num_threads(req["threads"])
+    device = torch.device(req.get("device", "cpu"))
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = req.get("cudnn_benchmark", False)
+    x_all, y_all = on_device(x_all, y_all, device)
+    autocast = req.get("autocast", "")
+    amp_dtype = {"": None, "bf16": torch.bfloat16, "fp16": torch.float16}[autocast]
+    assert autocast != "fp16" or cuda, "fp16 autocast is CUDA only"
+    scaler = torch.cuda.amp.GradScaler(enabled=autocast == "fp16")
     torch.manual_seed(req["seed"])
-    model = build(req)
+    model = build(req).to(device)
     params = sum(p.numel() for p in model.parameters())
     channels_last = req.get("channels_last", False)
     if channels_last:
@@ -271,8 +305,8 @@ def measure(req, x_all, y_all):
         nonlocal step
         model.train()
         n = x.shape[0]
-        perm = torch.randperm(n)
-        loss_sum = torch.zeros((), dtype=torch.float64)
+        perm = torch.randperm(n, device=device)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for b in range(0, n, batch):
             idx = perm[b:b + batch]
             xb, yb = x.index_select(0, idx), y.index_select(0, idx)
@@ -282,29 +316,46 @@ def measure(req, x_all, y_all):
             for g in opt.param_groups:
                 g["lr"] = lr
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(xb), yb, label_smoothing=smoothing)
-            loss.backward()
-            opt.step()
+            with torch.autocast(device.type, dtype=amp_dtype,
+                                enabled=amp_dtype is not None):
+                loss = F.cross_entropy(model(xb), yb,
+                                       label_smoothing=smoothing)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             step += 1
             loss_sum.add_(loss.detach(), alpha=idx.shape[0])
         return loss_sum.item() / n
 
+    if cuda:
+        synchronize(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
     epoch(x_all[:warmup * batch], y_all[:warmup * batch])
     n = steps * batch
+    synchronize(device)
     t0, c0 = time.perf_counter(), time.process_time()
-    loss = epoch(x_all[:n], y_all[:n])
+    loss = epoch(x_all[:n], y_all[:n])  # .item() at its end waits too
+    synchronize(device)
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - c0
     assert math.isfinite(loss), loss
+    peak = torch.cuda.max_memory_allocated(device) if cuda else 0
+    reserved = torch.cuda.max_memory_reserved(device) if cuda else 0
     return {"params": params, "images_per_second": n / seconds,
             "images_per_cpu_second": n / cpu_seconds, "seconds": seconds,
-            "cpu_seconds": cpu_seconds, "loss": loss}
+            "cpu_seconds": cpu_seconds, "loss": loss,
+            "max_memory_allocated": peak, "max_memory_reserved": reserved}
 
 
 def main():
     data_dir = os.environ.get("NAS_BENCH_DATA_DIR", DATA_DIR)
     x_all, y_all = load_train(data_dir)
-    print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
+    cuda = torch.cuda.is_available()
+    devices = [torch.cuda.get_device_name(i)
+               for i in range(torch.cuda.device_count())] if cuda else []
+    print(json.dumps({"ready": True, "torch": torch.__version__,
+                      "cuda": cuda, "devices": devices}), flush=True)
     for line in sys.stdin:
         line = line.strip()
         if not line:

@@ -6,7 +6,9 @@
 # tests with real LibTorch training on Fashion-MNIST, and end-to-end tests
 # with controller and worker processes over loopback gRPC; last, the
 # libFuzzer targets (label fuzz: a clang build of their own, then each target
-# for $NAS_FUZZ_SECONDS, default 30, see tests/fuzz/README.md).
+# for $NAS_FUZZ_SECONDS, default 30, see tests/fuzz/README.md); then the
+# GPU check on the CPU (scripts/gpu-check.sh --quick: the training-core-only
+# build and bench/gpu_check's accuracy checks), so that it cannot rot.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bash "$repo/scripts/build.sh"
@@ -15,3 +17,4 @@ NAS_BUILD_DIR="$build" bash "$repo/scripts/thread-safety.sh"
 cd "$build"
 # One test at a time: the end-to-end and training tests use both cores.
 ctest --output-on-failure --timeout 1200 "$@"
+bash "$repo/scripts/gpu-check.sh" --device=cpu --quick
