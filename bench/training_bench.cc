@@ -180,6 +180,7 @@ std::string JsonString(const std::string& json, const std::string& key) {
 }
 
 double Median(std::vector<double> v) {
+  if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);

@@ -17,7 +17,7 @@ if(NOT NAS_LIBTORCH_ROOT)
   return()
 endif()
 
-find_path(NAS_TORCH_INCLUDE_DIR torch/version.h
+find_path(NAS_TORCH_INCLUDE_DIR torch/csrc/api/include/torch/version.h
   PATHS ${NAS_LIBTORCH_ROOT}/include NO_DEFAULT_PATH REQUIRED)
 add_library(nas_libtorch INTERFACE)
 target_include_directories(nas_libtorch SYSTEM INTERFACE

@@ -20,8 +20,10 @@
 #                        [-- gpu_check flags...]
 #       --libtorch: a LibTorch directory (include/, lib/; a LibTorch zip or
 #         the torch/ folder of a PyTorch wheel) or a directory with
-#         TorchConfig.cmake. Default: the LibTorch inside --python's torch
-#         when it has one, else the system's (find_package(Torch)).
+#         TorchConfig.cmake, or "system" (find_package(Torch), as the
+#         normal build: CI uses it, so ccache shares the objects). Default:
+#         the LibTorch inside --python's torch when it has one, else the
+#         system's.
 #       --prefix: a prepare-prefix DIR (default: none, the system's
 #         libraries). --python: the Python PyTorch to compare against
 #         (default /usr/bin/python3). --steps: accuracy steps (default 400;
@@ -185,7 +187,9 @@ python_torch_dir=""
 if [[ -x "$python" || -n "$(command -v "$python" 2>/dev/null)" ]]; then
   python_torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
 fi
-if [[ -z "$libtorch" && -n "$python_torch_dir" && -d "$python_torch_dir/include/torch" && -d "$python_torch_dir/lib" ]]; then
+if [[ "$libtorch" == system ]]; then
+  libtorch=""  # find_package(Torch), as the normal build
+elif [[ -z "$libtorch" && -n "$python_torch_dir" && -d "$python_torch_dir/include/torch" && -d "$python_torch_dir/lib" ]]; then
   libtorch=$python_torch_dir
 fi
 

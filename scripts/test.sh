@@ -17,4 +17,4 @@ NAS_BUILD_DIR="$build" bash "$repo/scripts/thread-safety.sh"
 cd "$build"
 # One test at a time: the end-to-end and training tests use both cores.
 ctest --output-on-failure --timeout 1200 "$@"
-bash "$repo/scripts/gpu-check.sh" --device=cpu --quick
+bash "$repo/scripts/gpu-check.sh" --device=cpu --quick --libtorch=system

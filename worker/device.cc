@@ -96,11 +96,13 @@ absl::StatusOr<Precision> ResolvePrecision(absl::string_view spec_precision,
     return bf16_gpu ? Precision::kBf16 : Precision::kFp16;
   }
   if (spec_precision == "fp32") return Precision::kFp32;
-  if (spec_precision == "fp16") {
-    return cuda ? Precision::kFp16 : Precision::kFp32;
-  }
-  if (spec_precision == "bf16") {
-    return !cuda || bf16_gpu ? Precision::kBf16 : Precision::kFp16;
+  if (spec_precision == "fp16" || spec_precision == "bf16") {
+    // A CPU worker trains in fp32 whatever was asked: LibTorch's CPU
+    // autocast is bf16 only, and 1.13's lacks bf16 kernels that the search
+    // spaces need (hardswish's backward, mobilenet).
+    if (!cuda) return Precision::kFp32;
+    return spec_precision == "bf16" && bf16_gpu ? Precision::kBf16
+                                                : Precision::kFp16;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("evaluation.precision: '", spec_precision,

@@ -50,10 +50,11 @@ const char* PrecisionName(Precision p);
 
 // The precision a trial trains in on `choice`, from the spec's
 // `precision` ("" or "auto", "fp32", "fp16", "bf16"; validated by the
-// controller, InvalidArgument otherwise). auto: on CUDA bf16 when the GPU
-// has bf16 tensor cores (compute 8.0+), else fp16; on the CPU fp32. fp16
-// on the CPU trains in fp32 (LibTorch's CPU autocast is bf16 only); bf16 on
-// a GPU before compute 8.0 trains in fp16 with loss scaling.
+// controller, InvalidArgument otherwise). auto: bf16 when the GPU has bf16
+// tensor cores (compute 8.0+), else fp16; bf16 on a GPU before compute 8.0
+// trains in fp16 with loss scaling. On the CPU always fp32 (LibTorch's CPU
+// autocast is bf16 only, and 1.13's lacks bf16 backward kernels the search
+// spaces use: hardswish).
 absl::StatusOr<Precision> ResolvePrecision(absl::string_view spec_precision,
                                            const DeviceChoice& choice);
 

@@ -329,7 +329,7 @@ TEST(ProfilerTest, ThroughputIsPositiveAndQuantileInterpolates) {
   torch::manual_seed(1);
   TinyNet net;
   const double ips = MeasureThroughput(net, InputShape{2, 4, 4, 3}, torch::kCPU,
-                                       64, false, 3, 0.01);
+                                       64, Precision::kFp32, 3, 0.01);
   EXPECT_GT(ips, 0);
   EXPECT_TRUE(std::isfinite(ips));
   EXPECT_DOUBLE_EQ(Quantile({1, 2, 3, 4}, 0.5), 2.5);
