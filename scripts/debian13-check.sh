@@ -48,6 +48,7 @@ PKGS=(
   libgtest-dev libgmock-dev libyaml-cpp-dev zlib1g-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   dataset-fashion-mnist python3 python3-torch
+  curl  # controller_unit_test reads /metrics with it
 )
 # Built, then run (each binary in full) in this order.
 TESTS=(worker_tests dataset_test command_torch_test controller_unit_test)
