@@ -15,8 +15,8 @@
 #     the network, are needed only the first time and when the list changes);
 #   - the working tree (tracked and untracked-not-ignored files, as
 #     `git ls-files -co --exclude-standard` lists them) is copied to the
-#     chroot's /src with its modification times, and files no longer in the
-#     tree are removed there; the build directory (/build) and the compiler
+#     chroot's /src, writing only the files whose content differs, and files
+#     no longer in the tree are removed there; the build directory (/build) and the compiler
 #     cache (/ccache) stay between runs, so a rerun rebuilds what changed;
 #   - the tests run inside the chroot with /proc and /dev mounted (unmounted
 #     again on any exit);
@@ -182,13 +182,31 @@ tmpfiles+=("$list" "$have")
   while IFS= read -r -d '' f; do
     if [[ -e $f || -L $f ]]; then printf '%s\0' "$f"; fi
   done | sort -z) >"$list"
-# tar keeps modification times, so ninja rebuilds only what changed.
-(cd "$repo" && tar --null -T "$list" -cf -) | tar -xf - -C "$root/src"
+# Only files whose content differs are written, and they get the time of
+# the copy: ninja rebuilds what changed and nothing else. (Keeping the work
+# tree's times, as tar or rsync -a do, misses an edit made while a build was
+# running: the object built then is newer than the edited file.)
+changed=0
+while IFS= read -r -d '' f; do
+  src=$repo/$f dst=$root/src/$f
+  if [[ -L $src ]]; then
+    [[ -L $dst && $(readlink "$dst") == "$(readlink "$src")" ]] && continue
+    mkdir -p "$(dirname "$dst")"
+    rm -rf "$dst"
+    cp -P "$src" "$dst"
+  else
+    [[ -f $dst && ! -L $dst ]] && cmp -s "$src" "$dst" && continue
+    mkdir -p "$(dirname "$dst")"
+    rm -rf "$dst"
+    cp --preserve=mode "$src" "$dst"
+  fi
+  changed=$((changed + 1))
+done <"$list"
 (cd "$root/src" && find . \( -type f -o -type l \) -printf '%P\0' | sort -z) >"$have"
 removed=$(comm -z -23 "$have" "$list" | tr '\0' '\n' | grep -c . || true)
 (cd "$root/src" && comm -z -23 "$have" "$list" | xargs -0 -r rm -f --)
 find "$root/src" -mindepth 1 -type d -empty -delete
-say "copied $(tr -cd '\0' <"$list" | wc -c) files to $root/src, removed $removed"
+say "$(tr -cd '\0' <"$list" | wc -c) files in the tree: $changed written to $root/src, $removed removed"
 
 # --- 4. configure and build -----------------------------------------------------
 mount_in_chroot
