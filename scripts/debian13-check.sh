@@ -161,10 +161,11 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
   say "installing ${#PKGS[@]} packages"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
   mount_in_chroot
-  in_chroot apt-get update -qq ||
-    cannot_run "apt-get update failed in the chroot (network?)"
-  in_chroot apt-get install -y -qq --no-install-recommends "${PKGS[@]}" ||
-    cannot_run "apt-get install failed in the chroot"
+  aptlog=$cache/trixie-apt.log
+  in_chroot apt-get update -qq >"$aptlog" 2>&1 ||
+    cannot_run "apt-get update failed in the chroot (network? see $aptlog)"
+  in_chroot apt-get install -y -qq --no-install-recommends "${PKGS[@]}" \
+    >>"$aptlog" 2>&1 || cannot_run "apt-get install failed in the chroot (see $aptlog)"
   in_chroot apt-get clean
   echo "$wanted" >"$stamp"
 else
