@@ -15,6 +15,7 @@ PKGS=(
   python3-optuna python3-sqlalchemy python3-psycopg2 postgresql-contrib
   python3-torchvision  # bench/data_pipeline's peer (torchvision ImageFolder + PIL)
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
+  debootstrap  # the Debian 13 / LibTorch 2.6 chroot (scripts/debian13-check.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -4,6 +4,7 @@
 // paths it never fixed, and weights survive a save/load round trip.
 #include "worker/models/supernet.h"
 
+#include <cmath>
 #include <random>
 #include <set>
 #include <string>
@@ -186,8 +187,15 @@ TEST(RecalibrateBatchNormTest, ExactAveragesOverTheBatches) {
   EXPECT_DOUBLE_EQ(bn->options.momentum().value(), 0.1);  // restored
 }
 
-// SPOS training on a learnable synthetic task lowers the loss of a fixed
-// path that inherits the shared weights (measured before and after).
+// SPOS training on a learnable synthetic task: uniform sampling trains the
+// shared weights for paths in general, not one lucky path: the mean loss of
+// eight inherited subnets (a fixed path and seven random ones, none ever fixed
+// during training) at least halves, and ends below a uniform guess (ln 4). One
+// path alone is too chaotic to test: its loss after training depends on the
+// batch order, which differs between LibTorch versions (1.979 -> 0.998 on 2.6,
+// -> 0.563 on 1.13; over eight seeds on 1.13 one path ended anywhere from 0.27
+// to 4.0), while the mean over the eight paths fell to between 0.15 and 0.34 of
+// its start.
 TEST(SupernetTrainingTest, UniformSamplingTrainsSharedWeights) {
   const InputShape input{1, 28, 28, 10};
   const v1::SearchSpaceSpec spec = SmallSpace("nb201");
@@ -201,23 +209,32 @@ TEST(SupernetTrainingTest, UniformSamplingTrainsSharedWeights) {
   const torch::Tensor x =
       (0.1 + 0.3 * y.to(torch::kFloat32)).reshape({n, 1, 1, 1}) +
       0.05 * torch::randn({n, 1, 28, 28});
-  const std::vector<int> probe = {3, 3, 1, 3, 1, 3};
-  auto subnet_loss = [&] {
-    auto net = BuildCandidateNet("nb201", probe, spec, input);
-    EXPECT_TRUE(InheritWeights(sn, probe, **net).ok());
-    RecalibrateBatchNorm(**net, x, 4, 100);
-    torch::NoGradGuard no_grad;
-    return torch::cross_entropy_loss((*net)->forward(x), y).item<double>();
+  std::vector<std::vector<int>> probes = {{3, 3, 1, 3, 1, 3}};
+  std::mt19937 rng(11);
+  while (probes.size() < 8) {
+    probes.push_back(RandomPath(*GetSearchSpace("nb201").value(), &rng));
+  }
+  auto mean_subnet_loss = [&] {
+    double sum = 0;
+    for (const std::vector<int>& probe : probes) {
+      auto net = BuildCandidateNet("nb201", probe, spec, input);
+      EXPECT_TRUE(InheritWeights(sn, probe, **net).ok());
+      RecalibrateBatchNorm(**net, x, 4, 100);
+      torch::NoGradGuard no_grad;
+      sum += torch::cross_entropy_loss((*net)->forward(x), y).item<double>();
+    }
+    return sum / probes.size();
   };
-  const double before = subnet_loss();
+  const double before = mean_subnet_loss();
   sn.EnableSampling(1);
   TrainOptions options;
   options.batch_size = 50;
   options.learning_rate = 0.05;
   Trainer trainer(sn, options, torch::kCPU, 24 * 8);
   for (int epoch = 0; epoch < 24; ++epoch) trainer.RunEpoch(x, y);
-  const double after = subnet_loss();
+  const double after = mean_subnet_loss();
   EXPECT_LT(after, 0.5 * before) << "before " << before << " after " << after;
+  EXPECT_LT(after, std::log(4.0)) << "before " << before << " after " << after;
 }
 
 }  // namespace
