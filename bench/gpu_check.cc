@@ -239,8 +239,8 @@ std::string PythonRequest(const ReferenceArch& a, const Settings& s,
       "{", ArchJsonFields(a), ", \"batch\": ", s.batch,
       ", \"warmup_steps\": ", s.warmup_steps, ", \"steps\": ", s.speed_steps,
       ", \"threads\": ", s.threads, ", \"seed\": ", s.seed,
-      ", \"learning_rate\": ", o.learning_rate, ", \"momentum\": ",
-      o.momentum, ", \"nesterov\": ", o.nesterov ? "true" : "false",
+      ", \"learning_rate\": ", o.learning_rate, ", \"momentum\": ", o.momentum,
+      ", \"nesterov\": ", o.nesterov ? "true" : "false",
       ", \"weight_decay\": ", o.weight_decay,
       ", \"label_smoothing\": ", o.label_smoothing,
       ", \"channels_last\": ", channels_last ? "true" : "false",
@@ -292,12 +292,11 @@ double DeviceMemoryMib(const Settings& s) {
   return used.ok() ? static_cast<double>(*used) / (1 << 20) : NAN;
 }
 
-void RunAccuracy(ArchResult& r, const InputShape& shape,
-                 const DeviceData& dev, const DeviceData* cpu,
-                 const Settings& s) {
+void RunAccuracy(ArchResult& r, const InputShape& shape, const DeviceData& dev,
+                 const DeviceData* cpu, const Settings& s) {
   const torch::Device d = s.choice.device;
-  const AccuracyRun f = TrainAndTest(r.arch, shape, dev, d, Precision::kFp32,
-                                     s, s.seed);
+  const AccuracyRun f =
+      TrainAndTest(r.arch, shape, dev, d, Precision::kFp32, s, s.seed);
   AccuracyRun m;
   try {
     m = TrainAndTest(r.arch, shape, dev, d, s.amp, s, s.seed);
@@ -307,7 +306,8 @@ void RunAccuracy(ArchResult& r, const InputShape& shape,
     // so on the CPU this is recorded, not failed. On CUDA it is a failure.
     if (d.is_cuda()) throw;
     r.amp_unsupported = e.what_without_backtrace();
-    r.amp_unsupported = r.amp_unsupported.substr(0, r.amp_unsupported.find('\n'));
+    r.amp_unsupported =
+        r.amp_unsupported.substr(0, r.amp_unsupported.find('\n'));
     m.accuracy = NAN;
   }
   r.acc_fp32 = f.accuracy;
@@ -323,22 +323,19 @@ void RunAccuracy(ArchResult& r, const InputShape& shape,
     r.finite = r.finite && c.finite;
   }
   for (int k = 1; k <= s.seeds && s.seeds > 1; ++k) {
-    r.seed_accs.push_back(
-        k == s.seed ? f.accuracy
-                    : TrainAndTest(r.arch, shape, dev, d, Precision::kFp32, s,
-                                   k)
-                          .accuracy);
+    r.seed_accs.push_back(k == s.seed ? f.accuracy
+                                      : TrainAndTest(r.arch, shape, dev, d,
+                                                     Precision::kFp32, s, k)
+                                            .accuracy);
   }
-  std::fprintf(stderr,
-               "%s: accuracy fp32 %.2f (%.1f s), %s %.2f (%.1f s), cpu %s%s\n",
-               r.arch.name.c_str(), r.acc_fp32, f.seconds,
-               PrecisionName(s.amp), r.acc_amp, m.seconds,
-               Num(r.acc_cpu).c_str(),
-               r.seed_accs.empty()
-                   ? ""
-                   : absl::StrCat(", seeds [",
-                                  absl::StrJoin(r.seed_accs, " "), "]")
-                         .c_str());
+  std::fprintf(
+      stderr, "%s: accuracy fp32 %.2f (%.1f s), %s %.2f (%.1f s), cpu %s%s\n",
+      r.arch.name.c_str(), r.acc_fp32, f.seconds, PrecisionName(s.amp),
+      r.acc_amp, m.seconds, Num(r.acc_cpu).c_str(),
+      r.seed_accs.empty()
+          ? ""
+          : absl::StrCat(", seeds [", absl::StrJoin(r.seed_accs, " "), "]")
+                .c_str());
 }
 
 // Returns false when the Python side failed (message on stderr).
@@ -411,7 +408,7 @@ bool RunSpeed(ArchResult& r, const InputShape& shape, const DeviceData& dev,
 // mixed precision; CPU: fp32).
 double WorkerDefault(const ArchResult& r, const Settings& s) {
   return *ResolvePrecision("auto", s.choice) == Precision::kFp32 ? r.worker_fp32
-                                                         : r.worker_amp;
+                                                                 : r.worker_amp;
 }
 
 std::vector<Check> Checks(const std::vector<ArchResult>& results,
@@ -421,10 +418,10 @@ std::vector<Check> Checks(const std::vector<ArchResult>& results,
   for (const ArchResult& r : results) {
     const std::string& n = r.arch.name;
     if (ran_accuracy && !r.amp_unsupported.empty()) {
-      checks.push_back({absl::StrCat(n, ": ", PrecisionName(s.amp),
-                                     " on the CPU (not run: ",
-                                     r.amp_unsupported, ")"),
-                        NAN, "n/a", true, false});
+      checks.push_back(
+          {absl::StrCat(n, ": ", PrecisionName(s.amp),
+                        " on the CPU (not run: ", r.amp_unsupported, ")"),
+           NAN, "n/a", true, false});
     } else if (ran_accuracy) {
       // On the CPU bf16 autocast is only a smoke test of the autocast path
       // (the worker trains in fp32 there): --cpu_amp_tolerance; the
@@ -434,8 +431,8 @@ std::vector<Check> Checks(const std::vector<ArchResult>& results,
       const double amp = std::fabs(r.acc_amp - r.acc_fp32);
       checks.push_back({absl::StrCat(n, ": |", PrecisionName(s.amp),
                                      " - fp32| accuracy (points)"),
-                        amp, absl::StrCat("<= ", tol),
-                        r.finite && amp <= tol, true});
+                        amp, absl::StrCat("<= ", tol), r.finite && amp <= tol,
+                        true});
       if (std::isfinite(r.acc_cpu)) {
         const double dc = std::fabs(r.acc_fp32 - r.acc_cpu);
         checks.push_back({absl::StrCat(n, ": |", s.choice.device.str(),
@@ -447,12 +444,11 @@ std::vector<Check> Checks(const std::vector<ArchResult>& results,
     if (ran_speed) {
       const double eager = WorkerDefault(r, s) / r.py_eager;
       const double clamp = r.worker_amp / r.py_cl_amp;  // NaN: not run
-      checks.push_back({absl::StrCat(n, ": worker / python eager img/s"),
-                        eager, ">= 1.2", eager >= 1.2, s.enforce_speed});
-      checks.push_back(
-          {absl::StrCat(n, ": worker ", PrecisionName(s.amp),
-                        " / python channels_last+autocast img/s"),
-           clamp, ">= 1.0", clamp >= 1.0, s.enforce_speed});
+      checks.push_back({absl::StrCat(n, ": worker / python eager img/s"), eager,
+                        ">= 1.2", eager >= 1.2, s.enforce_speed});
+      checks.push_back({absl::StrCat(n, ": worker ", PrecisionName(s.amp),
+                                     " / python channels_last+autocast img/s"),
+                        clamp, ">= 1.0", clamp >= 1.0, s.enforce_speed});
       checks.push_back({absl::StrCat(n, ": parameter counts equal"),
                         r.params_equal ? 1.0 : 0.0, "equal", r.params_equal,
                         true});
@@ -463,8 +459,7 @@ std::vector<Check> Checks(const std::vector<ArchResult>& results,
 
 void PrintTables(const std::vector<ArchResult>& results,
                  const std::vector<Check>& checks, const Settings& s,
-                 const std::string& header, bool ran_accuracy,
-                 bool ran_speed) {
+                 const std::string& header, bool ran_accuracy, bool ran_speed) {
   const char* amp = PrecisionName(s.amp);
   std::printf("%s\n\n", header.c_str());
   if (ran_accuracy) {
@@ -472,9 +467,10 @@ void PrintTables(const std::vector<ArchResult>& results,
         "Test accuracy (%%, 10,000 Fashion-MNIST test images) after %d steps "
         "of batch %lld, seed %d:\n\n",
         s.steps, static_cast<long long>(s.batch), s.seed);
-    std::printf("| architecture | MACs | params | fp32 | %s | %s - fp32 | "
-                "CPU fp32 | device - CPU |%s\n",
-                amp, amp, s.seeds > 1 ? " fp32 over seeds (max - min) |" : "");
+    std::printf(
+        "| architecture | MACs | params | fp32 | %s | %s - fp32 | "
+        "CPU fp32 | device - CPU |%s\n",
+        amp, amp, s.seeds > 1 ? " fp32 over seeds (max - min) |" : "");
     std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%s\n",
                 s.seeds > 1 ? " ---: |" : "");
     for (const ArchResult& r : results) {
@@ -486,16 +482,16 @@ void PrintTables(const std::vector<ArchResult>& results,
                   std::isfinite(r.acc_cpu)
                       ? absl::StrFormat("%+.2f", r.acc_fp32 - r.acc_cpu).c_str()
                       : "-",
-                  s.seeds > 1 ? absl::StrFormat(
-                                    " %s (%s) |",
-                                    absl::StrJoin(r.seed_accs, " ",
-                                                  [](std::string* o, double v) {
-                                                    absl::StrAppendFormat(
-                                                        o, "%.2f", v);
-                                                  }),
-                                    Num(Spread(r.seed_accs)))
-                                    .c_str()
-                              : "");
+                  s.seeds > 1
+                      ? absl::StrFormat(
+                            " %s (%s) |",
+                            absl::StrJoin(r.seed_accs, " ",
+                                          [](std::string* o, double v) {
+                                            absl::StrAppendFormat(o, "%.2f", v);
+                                          }),
+                            Num(Spread(r.seed_accs)))
+                            .c_str()
+                      : "");
     }
     std::printf("\n");
   }
@@ -503,15 +499,16 @@ void PrintTables(const std::vector<ArchResult>& results,
     std::printf(
         "Training images/s (batch %lld, %d timed steps after %d, median of "
         "%d), device memory (MiB), batch-1 latency (ms, median of %d):\n\n",
-        static_cast<long long>(s.batch), s.speed_steps, s.warmup_steps,
-        s.reps, s.latency_runs);
+        static_cast<long long>(s.batch), s.speed_steps, s.warmup_steps, s.reps,
+        s.latency_runs);
     std::printf(
         "| architecture | worker fp32 | worker %s | python eager | python "
         "cl+%s | worker / eager | worker %s / cl+%s | worker mem | python "
         "mem eager / cl+%s | latency fp32 | latency %s |\n",
         amp, amp, amp, amp, amp, amp);
-    std::printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
-                "---: | ---: | ---: |\n");
+    std::printf(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+        "---: | ---: | ---: |\n");
     for (const ArchResult& r : results) {
       std::printf(
           "| %s | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %s | %s / %s | "
@@ -528,12 +525,13 @@ void PrintTables(const std::vector<ArchResult>& results,
         "device (%s) over Python fp32 NCHW.\n\n",
         PrecisionName(*ResolvePrecision("auto", s.choice)));
   }
-  std::printf("| check | value | target | result |\n| --- | ---: | --- | --- "
-              "|\n");
+  std::printf(
+      "| check | value | target | result |\n| --- | ---: | --- | --- "
+      "|\n");
   for (const Check& c : checks) {
-    std::printf("| %s | %.2f | %s | %s |\n", c.name.c_str(), c.value,
-                c.limit.c_str(),
-                c.pass ? "PASS" : (c.enforced ? "FAIL" : "below (not enforced)"));
+    std::printf(
+        "| %s | %.2f | %s | %s |\n", c.name.c_str(), c.value, c.limit.c_str(),
+        c.pass ? "PASS" : (c.enforced ? "FAIL" : "below (not enforced)"));
   }
 }
 
@@ -541,11 +539,11 @@ std::string ToJson(const std::vector<ArchResult>& results,
                    const std::vector<Check>& checks, const Settings& s,
                    const std::string& python_torch, bool pass) {
   std::string j = absl::StrCat(
-      "{\n  \"device\": \"", s.choice.device.str(), "\",\n  \"description\": \"",
-      s.choice.description, "\",\n  \"gpu\": \"",
+      "{\n  \"device\": \"", s.choice.device.str(),
+      "\",\n  \"description\": \"", s.choice.description, "\",\n  \"gpu\": \"",
       s.choice.gpu ? s.choice.gpu->Describe() : "", "\",\n  \"libtorch\": \"",
-      torch_compat::TorchVersion(), "\",\n  \"python_torch\": \"",
-      python_torch, "\",\n  \"mixed_precision\": \"", PrecisionName(s.amp),
+      torch_compat::TorchVersion(), "\",\n  \"python_torch\": \"", python_torch,
+      "\",\n  \"mixed_precision\": \"", PrecisionName(s.amp),
       "\",\n  \"steps\": ", s.steps, ",\n  \"batch\": ", s.batch,
       ",\n  \"seed\": ", s.seed, ",\n  \"speed_steps\": ", s.speed_steps,
       ",\n  \"reps\": ", s.reps, ",\n  \"architectures\": [");
@@ -553,16 +551,15 @@ std::string ToJson(const std::vector<ArchResult>& results,
     const ArchResult& r = results[i];
     absl::StrAppend(
         &j, i ? "," : "", "\n    {\"name\": \"", r.arch.name,
-        "\", \"genotype\": \"", r.arch.canonical, "\", \"macs\": ",
-        r.arch.macs, ", \"params\": ", r.arch.params,
+        "\", \"genotype\": \"", r.arch.canonical, "\", \"macs\": ", r.arch.macs,
+        ", \"params\": ", r.arch.params,
         ", \"accuracy_fp32\": ", JsonNum(r.acc_fp32),
         ", \"accuracy_mixed\": ", JsonNum(r.acc_amp),
         ", \"accuracy_cpu_fp32\": ", JsonNum(r.acc_cpu),
         ", \"accuracy_fp32_seeds\": [",
-        absl::StrJoin(r.seed_accs, ", ",
-                      [](std::string* o, double v) {
-                        absl::StrAppend(o, JsonNum(v));
-                      }),
+        absl::StrJoin(
+            r.seed_accs, ", ",
+            [](std::string* o, double v) { absl::StrAppend(o, JsonNum(v)); }),
         "], \"train_seconds_fp32\": ", JsonNum(r.acc_seconds_fp32),
         ", \"train_seconds_mixed\": ", JsonNum(r.acc_seconds_amp),
         ", \"train_seconds_cpu\": ", JsonNum(r.acc_seconds_cpu),
@@ -584,8 +581,7 @@ std::string ToJson(const std::vector<ArchResult>& results,
                     c.limit, "\", \"pass\": ", c.pass ? "true" : "false",
                     ", \"enforced\": ", c.enforced ? "true" : "false", "}");
   }
-  absl::StrAppend(&j, "\n  ],\n  \"pass\": ", pass ? "true" : "false",
-                  "\n}\n");
+  absl::StrAppend(&j, "\n  ],\n  \"pass\": ", pass ? "true" : "false", "\n}\n");
   return j;
 }
 
@@ -621,8 +617,8 @@ int Run() {
   s.reps = std::max(1, absl::GetFlag(FLAGS_reps));
   s.latency_runs = absl::GetFlag(FLAGS_latency_runs);
   const std::string enforce = absl::GetFlag(FLAGS_enforce_speed);
-  s.enforce_speed = enforce == "auto" ? s.choice.device.is_cuda()
-                                      : enforce == "true";
+  s.enforce_speed =
+      enforce == "auto" ? s.choice.device.is_cuda() : enforce == "true";
   const bool ran_accuracy = !absl::GetFlag(FLAGS_skip_accuracy);
   const bool ran_speed = !absl::GetFlag(FLAGS_skip_speed);
   if (!KeepFreedMemoryForReuse()) {
@@ -641,8 +637,9 @@ int Run() {
   const InputShape shape = train->shape;
   if (s.steps < 1 || s.batch < 1 || s.batch > train->x.size(0) ||
       int64_t{s.speed_steps + s.warmup_steps} * s.batch > train->x.size(0)) {
-    std::fprintf(stderr, "gpu_check: --steps, --batch or --speed_steps out "
-                         "of range for %lld training images\n",
+    std::fprintf(stderr,
+                 "gpu_check: --steps, --batch or --speed_steps out "
+                 "of range for %lld training images\n",
                  static_cast<long long>(train->x.size(0)));
     return 2;
   }
@@ -690,16 +687,14 @@ int Run() {
   std::string python_torch;
   if (ran_speed) {
     JsonLinesChild py;
-    if (!py.Start({absl::GetFlag(FLAGS_python), absl::GetFlag(FLAGS_script)})) {
-      std::fprintf(stderr, "gpu_check: cannot start the Python side\n");
+    absl::StatusOr<std::string> ready =
+        py.StartReady(absl::GetFlag(FLAGS_python), absl::GetFlag(FLAGS_script));
+    if (!ready.ok()) {
+      std::fprintf(stderr, "gpu_check: %s\n",
+                   std::string(ready.status().message()).c_str());
       return 2;
     }
-    const std::string hello = py.Call("");
-    if (hello.find("\"ready\": true") == std::string::npos) {
-      std::fprintf(stderr, "gpu_check: Python side failed: %s\n",
-                   hello.c_str());
-      return 2;
-    }
+    const std::string& hello = *ready;
     python_torch = JsonString(hello, "torch");
     if (s.choice.device.is_cuda() &&
         hello.find("\"cuda\": true") == std::string::npos) {

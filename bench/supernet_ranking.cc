@@ -32,8 +32,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "common/spaces/search_space.h"
 #include "common/sha256.h"
+#include "common/spaces/search_space.h"
 #include "worker/evaluators/evaluator.h"
 
 ABSL_FLAG(std::string, space, "nb201", "search space (nb201 or mobilenet)");
@@ -218,7 +218,8 @@ int main(int argc, char** argv) {
   nas::EvaluatorOptions eo;
   eo.threads = absl::GetFlag(FLAGS_threads);
   eo.verbose = false;
-  std::unique_ptr<nas::Evaluator> evaluator = nas::MakeTorchEvaluator(eo).value();
+  std::unique_ptr<nas::Evaluator> evaluator =
+      nas::MakeTorchEvaluator(eo).value();
   const std::string out_dir = absl::GetFlag(FLAGS_out_dir);
   std::filesystem::create_directories(out_dir);
   const std::string weights_path = out_dir + "/supernet_ranking.weights";

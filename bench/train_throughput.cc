@@ -206,16 +206,14 @@ int Run() {
   }
 
   JsonLinesChild py;
-  if (!py.Start({absl::GetFlag(FLAGS_python), absl::GetFlag(FLAGS_script)})) {
-    std::fprintf(stderr, "train_throughput: cannot start the Python side\n");
+  absl::StatusOr<std::string> ready =
+      py.StartReady(absl::GetFlag(FLAGS_python), absl::GetFlag(FLAGS_script));
+  if (!ready.ok()) {
+    std::fprintf(stderr, "train_throughput: %s\n",
+                 std::string(ready.status().message()).c_str());
     return 1;
   }
-  const std::string hello = py.Call("");
-  if (hello.find("\"ready\": true") == std::string::npos) {
-    std::fprintf(stderr, "train_throughput: Python side failed: %s\n",
-                 hello.c_str());
-    return 1;
-  }
+  const std::string& hello = *ready;
   std::fprintf(stderr, "python side: %s", hello.c_str());
 
   // Step counts from one C++ calibration run per architecture.

@@ -106,10 +106,10 @@ absl::StatusOr<LabelledImages> LoadFashionMnist(const std::string& dir,
             255.0) -
            kFashionMnistMean) /
           kFashionMnistStd;
-  out.y = torch::from_blob(labels->data(),
-                           {static_cast<int64_t>(labels->size())},
-                           torch::kUInt8)
-              .to(torch::kInt64);
+  out.y =
+      torch::from_blob(labels->data(), {static_cast<int64_t>(labels->size())},
+                       torch::kUInt8)
+          .to(torch::kInt64);
   out.shape = InputShape{1, images->rows, images->cols, 10};
   return out;
 }
@@ -177,6 +177,18 @@ std::string JsonString(const std::string& json, const std::string& key) {
   const size_t end = json.find('"', pos + k.size());
   if (end == std::string::npos) return "";
   return json.substr(pos + k.size(), end - pos - k.size());
+}
+
+absl::StatusOr<std::string> JsonLinesChild::StartReady(
+    const std::string& python, const std::string& script) {
+  if (!Start({python, script})) {
+    return absl::UnavailableError("cannot start the Python side");
+  }
+  std::string hello = Call("");
+  if (hello.find("\"ready\": true") == std::string::npos) {
+    return absl::UnavailableError(absl::StrCat("Python side failed: ", hello));
+  }
+  return hello;
 }
 
 double Median(std::vector<double> v) {

@@ -69,6 +69,10 @@ class JsonLinesChild {
   // Sends one line (none when `line` is empty) and returns the answer line
   // ("" when the child died).
   std::string Call(const std::string& line);
+  // Start({python, script}), then the child's first line, which must say
+  // "ready": true. Returns that line; Unavailable naming what failed.
+  absl::StatusOr<std::string> StartReady(const std::string& python,
+                                         const std::string& script);
 
  private:
   pid_t pid_ = -1;

@@ -49,11 +49,11 @@ absl::StatusOr<DeviceChoice> ChooseDevice(const DeviceRequest& request,
           " GPU(s); run the CUDA build (the worker-cuda image, "
           "docs/OPERATIONS.md) or --device=cpu"));
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        asked, ": no CUDA device is usable (",
-        gpus.ok() ? std::string("the driver sees no GPU")
-                  : std::string(gpus.status().message()),
-        "); run with --device=cpu or --device=auto"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(asked, ": no CUDA device is usable (",
+                     gpus.ok() ? std::string("the driver sees no GPU")
+                               : std::string(gpus.status().message()),
+                     "); run with --device=cpu or --device=auto"));
   }
   const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
   if (index >= count) {

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 
@@ -20,8 +20,10 @@ using CUresult = int;
 using CUdevice = int;
 using CUcontext = void*;
 constexpr CUresult kCudaSuccess = 0;
-constexpr int kAttrComputeMajor = 75;  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
-constexpr int kAttrComputeMinor = 76;  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
+constexpr int kAttrComputeMajor =
+    75;  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+constexpr int kAttrComputeMinor =
+    76;  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
 
 struct Driver {
   CUresult (*init)(unsigned int) = nullptr;
@@ -73,8 +75,8 @@ Driver LoadDriver() {
   }
   if (CUresult r = d.init(0); r != kCudaSuccess) {
     d.status = absl::NotFoundError(
-        absl::StrCat("the NVIDIA driver did not initialise (cuInit error ",
-                     r, "): no usable GPU"));
+        absl::StrCat("the NVIDIA driver did not initialise (cuInit error ", r,
+                     "): no usable GPU"));
   }
   return d;
 }
@@ -113,11 +115,10 @@ absl::StatusOr<DeviceRequest> ParseDeviceRequest(absl::string_view text) {
     r.kind = DeviceRequest::Kind::kCuda;
     return r;
   }
-  if (absl::string_view n = text; absl::ConsumePrefix(&n, "cuda:") &&
-                                   !n.empty() && n.size() <= 3 &&
-                                   n.find_first_not_of("0123456789") ==
-                                       absl::string_view::npos &&
-                                   absl::SimpleAtoi(n, &r.index)) {
+  if (absl::string_view n = text;
+      absl::ConsumePrefix(&n, "cuda:") && !n.empty() && n.size() <= 3 &&
+      n.find_first_not_of("0123456789") == absl::string_view::npos &&
+      absl::SimpleAtoi(n, &r.index)) {
     r.kind = DeviceRequest::Kind::kCuda;
     return r;
   }

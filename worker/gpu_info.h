@@ -28,7 +28,7 @@ struct DeviceRequest {
 absl::StatusOr<DeviceRequest> ParseDeviceRequest(absl::string_view text);
 
 struct GpuInfo {
-  int index = 0;  // as CUDA numbers devices (after CUDA_VISIBLE_DEVICES)
+  int index = 0;     // as CUDA numbers devices (after CUDA_VISIBLE_DEVICES)
   std::string name;  // e.g. "NVIDIA H100 80GB HBM3"
   int64_t total_memory_bytes = 0;
   int compute_major = 0;  // compute capability, e.g. 9.0 for H100

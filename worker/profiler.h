@@ -35,8 +35,7 @@ LatencyStats MeasureLatency(CandidateNet& model, const InputShape& shape,
 double MeasureThroughput(CandidateNet& model, const InputShape& shape,
                          torch::Device device, int64_t batch,
                          Precision precision = Precision::kFp32,
-                         int min_runs = 5,
-                         double min_seconds = 1.0);
+                         int min_runs = 5, double min_seconds = 1.0);
 
 // The q-quantile (0..1, linear interpolation) of non-empty sorted values.
 double Quantile(const std::vector<double>& sorted, double q);

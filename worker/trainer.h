@@ -1,9 +1,9 @@
 // The worker's training loop: SGD (momentum, optional Nesterov, weight
 // decay) with a per-step cosine learning rate, cross entropy with optional
 // label smoothing, optional batch augmentation, autocast (bf16, or fp16
-// with loss scaling on CUDA). Shared by TorchEvaluator and bench/train_throughput so
-// that the bench measures the worker's own code path. Not thread-safe:
-// one thread drives a Trainer and its model.
+// with loss scaling on CUDA). Shared by TorchEvaluator and
+// bench/train_throughput so that the bench measures the worker's own code path.
+// Not thread-safe: one thread drives a Trainer and its model.
 #ifndef NAS_WORKER_TRAINER_H_
 #define NAS_WORKER_TRAINER_H_
 

@@ -491,9 +491,9 @@ TEST_F(Ops, WorkerDeviceFlagChoosesOrRefusesClearly) {
   EXPECT_EQ(testing::Psql(conninfo(),
                           "SELECT device LIKE 'cpu (% threads)' FROM workers"),
             "t");
-  testing::RunCommand(absl::StrCat("curl -s --max-time 5 http://127.0.0.1:",
-                                   mport, "/metrics"),
-                      &out);
+  testing::RunCommand(
+      absl::StrCat("curl -s --max-time 5 http://127.0.0.1:", mport, "/metrics"),
+      &out);
   EXPECT_NE(out.find("nas_worker_info{device=\"cpu ("), std::string::npos)
       << out;
   EXPECT_EQ(out.find("nas_worker_gpu_memory_used_bytes"), std::string::npos);

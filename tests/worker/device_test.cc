@@ -3,6 +3,8 @@
 // LibTorch has no CUDA, so the CUDA branches assert the clear refusal; on
 // a GPU machine with a CUDA LibTorch they assert the GPU's properties
 // instead (scripts/gpu-check.sh runs the training there).
+#include "worker/device.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -10,7 +12,6 @@
 #include <string>
 
 #include "tests/testing/status_matchers.h"
-#include "worker/device.h"
 #include "worker/gpu_info.h"
 #include "worker/torch_compat.h"
 
@@ -97,9 +98,9 @@ TEST(DeviceTest, CudaAskedForIsRefusedClearlyOrChosen) {
                                      "--device=cuda:0: "));
     // Either the LibTorch lacks CUDA or there is no usable GPU; both say
     // what to do instead.
-    EXPECT_THAT(std::string(d.status().message()),
-                AnyOf(HasSubstr("built without CUDA"),
-                               HasSubstr("--device=cpu")));
+    EXPECT_THAT(
+        std::string(d.status().message()),
+        AnyOf(HasSubstr("built without CUDA"), HasSubstr("--device=cpu")));
     return;
   }
   ASSERT_TRUE(d.ok()) << d.status();

@@ -131,9 +131,9 @@ absl::StatusOr<std::unique_ptr<CandidateTools>> MakeTorchCandidateTools(
     return std::unique_ptr<CandidateTools>(
         std::make_unique<TorchCandidateTools>(std::move(choice)));
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("libtorch: choosing --device=",
-                                            device, ": ",
-                                            e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("libtorch: choosing --device=", device, ": ",
+                     e.what_without_backtrace()));
   }
 }
 

@@ -77,7 +77,7 @@ struct TrainSettings {
   double label_smoothing = 0;
   int64_t crop_padding = 0;
   bool horizontal_flip = false;
-  std::vector<double> class_weights;  // empty: unweighted
+  std::vector<double> class_weights;       // empty: unweighted
   Precision precision = Precision::kFp32;  // from spec.precision and device
 };
 
@@ -279,9 +279,7 @@ TrainOptions MakeTrainOptions(const TrainSettings& ts,
 class TorchEvaluator final : public Evaluator {
  public:
   TorchEvaluator(const EvaluatorOptions& options, DeviceChoice choice)
-      : options_(options),
-        choice_(std::move(choice)),
-        device_(choice_.device) {
+      : options_(options), choice_(std::move(choice)), device_(choice_.device) {
     // Reuse freed activations instead of page-faulting fresh mmap()s every
     // step (see docs/BENCHMARKS.md, train_throughput).
     if (options_.keep_freed_memory) KeepFreedMemoryForReuse();
@@ -433,8 +431,7 @@ class TorchEvaluator final : public Evaluator {
         trial.final_training() ? data->train.Concat(data->val) : data->train;
     const int classes = data->shape.classes;
 
-    const TrainOptions to =
-        MakeTrainOptions(ts, normalizer);
+    const TrainOptions to = MakeTrainOptions(ts, normalizer);
     const std::string tag = absl::StrCat("[trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
     const int64_t n = train.size();
@@ -556,9 +553,8 @@ class TorchEvaluator final : public Evaluator {
     const Normalizer normalizer = Normalizer::For(data, device_);
     const int64_t n = data.train.size();
     const int64_t steps_per_epoch = (n + ts.batch_size - 1) / ts.batch_size;
-    Trainer trainer(*net,
-                    MakeTrainOptions(ts, normalizer),
-                    device_, steps_per_epoch * ts.epochs);
+    Trainer trainer(*net, MakeTrainOptions(ts, normalizer), device_,
+                    steps_per_epoch * ts.epochs);
     const std::string tag = absl::StrCat("[supernet trial ", trial.trial_id(),
                                          " attempt ", trial.attempt(), "]");
     if (options_.verbose) {
@@ -692,8 +688,7 @@ class TorchEvaluator final : public Evaluator {
         std::max(calib_batches, finetune) * ts.batch_size, &calib_y);
     double train_loss = 0;
     if (finetune > 0) {
-      TrainOptions to =
-          MakeTrainOptions(ts, normalizer);
+      TrainOptions to = MakeTrainOptions(ts, normalizer);
       to.learning_rate = so.finetune_learning_rate() > 0
                              ? so.finetune_learning_rate()
                              : ts.learning_rate / 10;
@@ -834,9 +829,9 @@ absl::StatusOr<std::unique_ptr<Evaluator>> MakeTorchEvaluator(
     return std::unique_ptr<Evaluator>(
         std::make_unique<TorchEvaluator>(options, std::move(choice)));
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("libtorch: choosing --device=",
-                                            options.device, ": ",
-                                            e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("libtorch: choosing --device=", options.device, ": ",
+                     e.what_without_backtrace()));
   }
 }
 

@@ -69,8 +69,8 @@ report.write(json.dumps({"final": True, "val_accuracy": 0.1, "params_seen": n}) 
   o.setup.trainers = {{"torchscript", script}};
   o.setup.trial_dir = dir + "/trials";
   o.setup.keep_trial_dirs = true;
-  auto evaluator = MakeCommandEvaluator(std::move(o),
-                                        MakeTorchCandidateTools(/*threads=*/1).value());
+  auto evaluator = MakeCommandEvaluator(
+      std::move(o), MakeTorchCandidateTools(/*threads=*/1).value());
   v1::Trial t;
   t.set_trial_id(21);
   t.set_attempt(2);

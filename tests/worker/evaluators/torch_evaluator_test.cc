@@ -56,13 +56,15 @@ v1::Trial SmallTrial(const std::vector<int>& choices, int epochs,
 const std::vector<int> kGenotype = {3, 3, 1, 1, 3, 1};
 
 TEST(TorchEvaluatorTest, DeviceIsDescribed) {
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   EXPECT_THAT(ev->device(), StartsWith("cpu ("));
 }
 
 TEST(TorchEvaluatorTest, ShortTrainingRunLearns) {
   if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   std::vector<EpochProgress> seen;
   const v1::Trial trial = SmallTrial(kGenotype, 1, 2000);
   absl::StatusOr<v1::EvaluationMetrics> m =
@@ -100,7 +102,8 @@ TEST(TorchEvaluatorTest, ShortTrainingRunLearns) {
 
 TEST(TorchEvaluatorTest, CallbackSeesEachEpochAndFalseStops) {
   if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   std::vector<int> epochs;
   absl::StatusOr<v1::EvaluationMetrics> m = ev->Evaluate(
       SmallTrial(kGenotype, 4, 300), [&epochs](const EpochProgress& p) {
@@ -124,7 +127,8 @@ TEST(TorchEvaluatorTest, CallbackSeesEachEpochAndFalseStops) {
 
 TEST(TorchEvaluatorTest, SameTrialSameResult) {
   if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   const v1::Trial trial = SmallTrial({3, 2, 4, 1, 3, 0}, 1, 300);
   absl::StatusOr<v1::EvaluationMetrics> a = ev->Evaluate(trial, nullptr);
   absl::StatusOr<v1::EvaluationMetrics> b = ev->Evaluate(trial, nullptr);
@@ -136,7 +140,8 @@ TEST(TorchEvaluatorTest, SameTrialSameResult) {
 
 TEST(TorchEvaluatorTest, TrainingOptionsChangeTheRunAndStillLearn) {
   if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   const v1::Trial plain = SmallTrial(kGenotype, 1, 1000);
   v1::Trial augmented = plain;
   augmented.mutable_evaluation()->set_label_smoothing(0.1);
@@ -167,7 +172,8 @@ TEST(TorchEvaluatorTest, TrainingOptionsChangeTheRunAndStillLearn) {
 // normalize-everything path bit for bit; see the h-train report).
 TEST(TorchEvaluatorTest, PrintFixedSeedNumbers) {
   if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   v1::Trial plain = SmallTrial(kGenotype, 2, 1000);
   v1::Trial augmented = plain;
   augmented.mutable_evaluation()->set_label_smoothing(0.1);
@@ -186,7 +192,8 @@ TEST(TorchEvaluatorTest, PrintFixedSeedNumbers) {
 // Class-balanced metrics, class weights and the progress metric.
 TEST(TorchEvaluatorTest, ClassMetricsWeightsAndProgressMetric) {
   if (!HaveRealData()) GTEST_SKIP() << "no " << kFashionMnistDefaultDir;
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   v1::Trial t = SmallTrial(kGenotype, 1, 500);
   t.mutable_evaluation()->set_class_weighting("auto");
   t.mutable_evaluation()->set_progress_metric("val_recall:Trouser");
@@ -226,7 +233,8 @@ TEST(TorchEvaluatorTest, ClassMetricsWeightsAndProgressMetric) {
 }
 
 TEST(TorchEvaluatorTest, ErrorsNameTheProblem) {
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   v1::Trial t = SmallTrial(kGenotype, 1, 300);
   t.mutable_evaluation()->set_dataset("imagenet");
   EXPECT_THAT(ev->Evaluate(t, nullptr),

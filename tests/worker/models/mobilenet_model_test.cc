@@ -13,8 +13,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
-#include "worker/evaluators/evaluator.h"
 #include "worker/data/dataset.h"
+#include "worker/evaluators/evaluator.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"
 
@@ -270,10 +270,9 @@ TEST(MobileNetModelTest, BuilderDispatchesAndRejects) {
 }
 
 TEST(MobileNetModelTest, ShortTrainingRunOnFashionMnistLearns) {
-  if (access(
-          (std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz")
-              .c_str(),
-          R_OK) != 0) {
+  if (access((std::string(kFashionMnistDir) + "/train-images-idx3-ubyte.gz")
+                 .c_str(),
+             R_OK) != 0) {
     GTEST_SKIP() << "no " << kFashionMnistDir;
   }
   MobileNetSpace space;
@@ -301,7 +300,8 @@ TEST(MobileNetModelTest, ShortTrainingRunOnFashionMnistLearns) {
   e->set_val_samples(1000);
   e->set_test_samples(1000);
   e->set_data_seed(3);
-  std::unique_ptr<Evaluator> ev = MakeTorchEvaluator(EvaluatorOptions()).value();
+  std::unique_ptr<Evaluator> ev =
+      MakeTorchEvaluator(EvaluatorOptions()).value();
   absl::StatusOr<v1::EvaluationMetrics> m = ev->Evaluate(t, nullptr);
   NAS_ASSERT_OK(m);
   EXPECT_GT(m->val_accuracy(), 0.5);
