@@ -87,7 +87,8 @@ TEST(TorchEvaluatorTest, ShortTrainingRunLearns) {
   EXPECT_GT(m->train_images_per_second(), 0);
   // 2000 images in less than the whole training time's worth of seconds.
   EXPECT_GE(m->train_images_per_second() * m->train_seconds(), 2000 * 0.99);
-  EXPECT_EQ(m->device(), ev->device());
+  // The device, then the precision the trial trained in.
+  EXPECT_EQ(m->device(), ev->device() + ", fp32");
 
   v1::SearchSpaceSpec spec;
   spec.set_name("nb201");
