@@ -588,14 +588,8 @@ std::string ToJson(const std::vector<ArchResult>& results,
 int Run() {
   Settings s;
   s.threads = absl::GetFlag(FLAGS_threads);
-  absl::StatusOr<DeviceRequest> request =
-      ParseDeviceRequest(absl::GetFlag(FLAGS_device));
-  if (!request.ok()) {
-    std::fprintf(stderr, "gpu_check: %s\n",
-                 std::string(request.status().message()).c_str());
-    return 2;
-  }
-  absl::StatusOr<DeviceChoice> choice = ChooseDevice(*request, s.threads);
+  absl::StatusOr<DeviceChoice> choice =
+      ChooseDevice(absl::GetFlag(FLAGS_device), s.threads);
   if (!choice.ok()) {
     std::fprintf(stderr, "gpu_check: %s\n", choice.status().ToString().c_str());
     return 2;

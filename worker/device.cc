@@ -73,6 +73,19 @@ absl::StatusOr<DeviceChoice> ChooseDevice(const DeviceRequest& request,
   return d;
 }
 
+absl::StatusOr<DeviceChoice> ChooseDevice(absl::string_view device,
+                                          int threads) {
+  absl::StatusOr<DeviceRequest> request = ParseDeviceRequest(device);
+  if (!request.ok()) return request.status();
+  try {
+    return ChooseDevice(*request, threads);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("libtorch: choosing --device=", device, ": ",
+                     e.what_without_backtrace()));
+  }
+}
+
 const char* PrecisionName(Precision p) {
   switch (p) {
     case Precision::kFp16:

@@ -40,6 +40,11 @@ struct DeviceChoice {
 // (torch::set_num_threads, process-wide); 0 leaves LibTorch's default.
 absl::StatusOr<DeviceChoice> ChooseDevice(const DeviceRequest& request,
                                           int threads);
+// The same for --device's text (ParseDeviceRequest's errors), with
+// LibTorch's exceptions turned into Internal errors: what the worker's
+// factories call.
+absl::StatusOr<DeviceChoice> ChooseDevice(absl::string_view device,
+                                          int threads);
 
 // Training precision. kFp16: fp16 autocast with loss scaling (CUDA only);
 // kBf16: bf16 autocast, no loss scaling (CUDA, or CPU autocast).

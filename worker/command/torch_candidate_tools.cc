@@ -125,16 +125,9 @@ class TorchCandidateTools final : public CandidateTools {
 
 absl::StatusOr<std::unique_ptr<CandidateTools>> MakeTorchCandidateTools(
     int threads, const std::string& device) {
-  NAS_ASSIGN_OR_RETURN(const DeviceRequest request, ParseDeviceRequest(device));
-  try {
-    NAS_ASSIGN_OR_RETURN(DeviceChoice choice, ChooseDevice(request, threads));
-    return std::unique_ptr<CandidateTools>(
-        std::make_unique<TorchCandidateTools>(std::move(choice)));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("libtorch: choosing --device=", device, ": ",
-                     e.what_without_backtrace()));
-  }
+  NAS_ASSIGN_OR_RETURN(DeviceChoice choice, ChooseDevice(device, threads));
+  return std::unique_ptr<CandidateTools>(
+      std::make_unique<TorchCandidateTools>(std::move(choice)));
 }
 
 }  // namespace nas

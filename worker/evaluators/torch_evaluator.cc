@@ -821,18 +821,10 @@ class TorchEvaluator final : public Evaluator {
 
 absl::StatusOr<std::unique_ptr<Evaluator>> MakeTorchEvaluator(
     const EvaluatorOptions& options) {
-  NAS_ASSIGN_OR_RETURN(const DeviceRequest request,
-                       ParseDeviceRequest(options.device));
-  try {
-    NAS_ASSIGN_OR_RETURN(DeviceChoice choice,
-                         ChooseDevice(request, options.threads));
-    return std::unique_ptr<Evaluator>(
-        std::make_unique<TorchEvaluator>(options, std::move(choice)));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("libtorch: choosing --device=", options.device, ": ",
-                     e.what_without_backtrace()));
-  }
+  NAS_ASSIGN_OR_RETURN(DeviceChoice choice,
+                       ChooseDevice(options.device, options.threads));
+  return std::unique_ptr<Evaluator>(
+      std::make_unique<TorchEvaluator>(options, std::move(choice)));
 }
 
 }  // namespace nas
