@@ -20,6 +20,7 @@
 #include "client/connection.h"
 #include "client/curve.h"
 #include "client/metrics_format.h"
+#include "client/searches.h"
 #include "client/svg_plot.h"
 #include "common/objective.h"
 #include "common/spec/spec.h"
@@ -63,6 +64,12 @@ commands:
                                them over all evaluated candidates
   curve ID [--svg FILE]        best validation accuracy so far against trials
                                and against time since the experiment started
+  searches ID [--svg FILE]     strategy darts: each search's seed, state,
+                               derived cell, its share of parameter-free
+                               operations (a WARNING when they dominate:
+                               collapse) and the cell's standalone accuracy;
+                               --svg draws the architecture weights over
+                               epochs, one small panel per edge
   export ID CANDIDATE -o FILE  write the candidate's trained TorchScript model
                                (its final re-training's when there is one);
                                load it with torch.jit.load(FILE)
@@ -101,6 +108,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
         "max-macs", "max-params", "max-latency-ms"}},
       {"pareto", {"minimize", "svg"}},
       {"curve", {"svg"}},
+      {"searches", {"svg"}},
       {"export", {"out"}},
       {"stop", {}},
   };
@@ -698,8 +706,7 @@ int WriteParetoSvg(Ctx& c, int64_t id,
       absl::StrCat("Experiment ", id, ": Pareto front (", front.front_size(),
                    " of ", all.size(), " evaluated candidates)");
   plot.x_label = x == "latency_ms" ? "latency (ms, batch 1)" : x;
-  plot.y_label =
-      metric == "val_accuracy" ? "validation accuracy" : metric;
+  plot.y_label = metric == "val_accuracy" ? "validation accuracy" : metric;
   auto point = [&](const v1::Candidate& k) {
     return PlotPoint{
         Objective(k, x), ObjectiveMetricValue(objective, k.metrics()),
@@ -749,6 +756,31 @@ int Pareto(Ctx& c) {
   PrintCandidateTable(c, resp.front(),
                       named.metric().empty() ? nullptr : &named);
   return 0;
+}
+
+int Searches(Ctx& c) {
+  int64_t id;
+  if (!ParseId(c, &id)) return 2;
+  v1::ListSearchEpochsRequest req;
+  req.set_experiment_id(id);
+  v1::ListSearchEpochsResponse resp;
+  grpc::Status s = c.stub->ListSearchEpochs(c.Context().get(), req, &resp);
+  if (!s.ok()) return Fail(c, s);
+  if (c.json) {
+    PrintJson(c, resp);
+  } else {
+    v1::GetExperimentRequest ereq;
+    ereq.set_id(id);
+    v1::Experiment e;
+    s = c.stub->GetExperiment(c.Context().get(), ereq, &e);
+    if (!s.ok()) return Fail(c, s);
+    std::vector<v1::Candidate> all;
+    s = ListAll(c, id, v1::CANDIDATE_STATE_UNSPECIFIED, &all);
+    if (!s.ok()) return Fail(c, s);
+    c.out << SearchTable(all, resp, e.spec().strategy().darts().epochs());
+  }
+  if (!c.flags.count("svg")) return 0;
+  return WriteFile(c, c.flags["svg"], RenderSearchWeightsSvg(resp));
 }
 
 int Curve(Ctx& c) {
@@ -978,6 +1010,7 @@ int RunNasctl(const std::vector<std::string>& args, std::ostream& out,
   if (c.command == "candidates") return Candidates(c);
   if (c.command == "pareto") return Pareto(c);
   if (c.command == "curve") return Curve(c);
+  if (c.command == "searches") return Searches(c);
   if (c.command == "stop") return Stop(c);
   return Export(c);
 }

@@ -87,6 +87,11 @@ absl::StatusOr<v1::ExportCandidateResponse> Controller::ExportCandidate(
   return experiments_.ExportCandidate(request);
 }
 
+absl::StatusOr<v1::ListSearchEpochsResponse> Controller::ListSearchEpochs(
+    const v1::ListSearchEpochsRequest& request) {
+  return experiments_.ListSearchEpochs(request);
+}
+
 absl::StatusOr<v1::RegisterWorkerResponse> Controller::RegisterWorker(
     const v1::RegisterWorkerRequest& request) {
   return dispatch_.RegisterWorker(request);

@@ -90,6 +90,8 @@ class Controller {
   // NotFound when the experiment is unknown or no model is kept.
   absl::StatusOr<v1::ExportCandidateResponse> ExportCandidate(
       const v1::ExportCandidateRequest& request);
+  absl::StatusOr<v1::ListSearchEpochsResponse> ListSearchEpochs(
+      const v1::ListSearchEpochsRequest& request);
 
   // --- WorkerService -------------------------------------------------------
   absl::StatusOr<v1::RegisterWorkerResponse> RegisterWorker(

@@ -97,6 +97,20 @@ v1::AcquireTrialResponse Dispatch::TrialResponse(const LeasedTrial& leased) {
     // A final re-training trains from scratch, in every mode.
     if (mode == v1::SUPERNET) t->mutable_evaluation()->set_mode(v1::FULL);
   }
+  if (leased.search) {
+    // Strategy darts: the trial runs one differentiable search, trained in
+    // the evaluation's settings for the search's epochs.
+    v1::DartsSearch* d = t->mutable_darts_search();
+    *d->mutable_options() = leased.spec.strategy().darts();
+    d->set_seed(leased.search_seed);
+    d->set_checkpoint_hash(leased.checkpoint_hash);
+    d->set_checkpoint_epoch(leased.checkpoint_epoch);
+    t->mutable_evaluation()->set_mode(v1::FULL);
+    t->mutable_evaluation()->set_epochs(
+        leased.spec.strategy().darts().epochs());
+    t->set_export_model(false);
+    return out;
+  }
   if (leased.supernet) {
     t->set_supernet_training(true);
     t->mutable_evaluation()->set_epochs(
@@ -134,7 +148,9 @@ absl::StatusOr<v1::ReportProgressResponse> Dispatch::ReportProgress(
     const v1::ReportProgressRequest& request) {
   NAS_RETURN_IF_ERROR(ValidateRequest(request));
   workers_->Seen(request.worker_id());
-  NAS_ASSIGN_OR_RETURN(bool held, store_->RecordProgress(request));
+  NAS_ASSIGN_OR_RETURN(bool held, request.has_search()
+                                      ? store_->RecordSearchProgress(request)
+                                      : store_->RecordProgress(request));
   v1::ReportProgressResponse out;
   if (!held) {
     out.set_action(v1::ReportProgressResponse::ABANDON);
@@ -143,6 +159,9 @@ absl::StatusOr<v1::ReportProgressResponse> Dispatch::ReportProgress(
     return out;
   }
   out.set_action(v1::ReportProgressResponse::CONTINUE);
+  // A differentiable search runs its epochs: early stopping judges
+  // candidates.
+  if (request.has_search()) return out;
   // Early stopping: only experiments that asked for it pay the query.
   {
     absl::MutexLock lock(&mu_);

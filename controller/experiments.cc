@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "common/objective.h"
 #include "common/pareto.h"
+#include "common/spaces/nb201_space.h"
 #include "common/spec/spec.h"
 #include "common/status_macros.h"
 #include "common/trainers.h"
@@ -245,6 +246,21 @@ absl::StatusOr<v1::ExportCandidateResponse> Experiments::ExportCandidate(
                                 "-candidate-", request.candidate_id(), ".pt"));
   out.set_source(model.final_training ? "final" : "search");
   *out.mutable_metrics() = model.metrics;
+  return out;
+}
+
+absl::StatusOr<v1::ListSearchEpochsResponse> Experiments::ListSearchEpochs(
+    const v1::ListSearchEpochsRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
+  NAS_ASSIGN_OR_RETURN(std::vector<v1::SearchEpoch> epochs,
+                       store_->ListSearchEpochs(request.experiment_id()));
+  v1::ListSearchEpochsResponse out;
+  for (v1::SearchEpoch& e : epochs) *out.add_epochs() = std::move(e);
+  for (absl::string_view op : kNb201OpNames) out.add_ops(std::string(op));
+  for (const auto& [to, from] : kNb201EdgeNodes) {
+    out.add_edges(absl::StrCat(to, "<-", from));
+  }
   return out;
 }
 

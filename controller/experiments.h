@@ -43,6 +43,10 @@ class Experiments {
   // NotFound when the experiment is unknown or no model is kept.
   absl::StatusOr<v1::ExportCandidateResponse> ExportCandidate(
       const v1::ExportCandidateRequest& request);
+  // Strategy darts: every search's stored epochs. NotFound for an unknown
+  // experiment; empty for other strategies.
+  absl::StatusOr<v1::ListSearchEpochsResponse> ListSearchEpochs(
+      const v1::ListSearchEpochsRequest& request);
 
  private:
   // The API's view of a stored experiment: counts, best candidate, phase,

@@ -121,6 +121,22 @@ std::optional<TopUpDecision> DecideSupernet(v1::CandidateState supernet) {
   }
 }
 
+std::optional<TopUpDecision> DecideDarts(const v1::ExperimentCounts& c,
+                                         int underived) {
+  if (c.searches() == 0) return Act(TopUpDecision::kStartSearches);
+  if (underived > 0) return Act(TopUpDecision::kDeriveCandidates);
+  if (c.searches_done() < c.searches()) return Act(TopUpDecision::kWait);
+  if (c.candidates() == 0) {
+    // Every search ended and none derived a cell: each failed (or was
+    // cancelled).
+    return Finish(v1::EXPERIMENT_FAILED,
+                  absl::StrCat("all ", c.searches(),
+                               " differentiable searches failed; see their "
+                               "trials' errors (nasctl searches)"));
+  }
+  return std::nullopt;
+}
+
 TopUpDecision DecideTopUp(const TopUpInput& in) {
   const v1::ExperimentCounts& c = in.counts;
   const v1::BudgetSpec& budget = in.budget;

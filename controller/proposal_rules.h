@@ -73,6 +73,8 @@ struct TopUpDecision {
   enum Action {
     kWait,                // nothing this tick
     kTrainSupernet,       // store the supernet-training row
+    kStartSearches,       // strategy darts: store the search rows
+    kDeriveCandidates,    // strategy darts: store the searches' cells
     kFinish,              // Store::FinishExperiment(state, error)
     kFinishOverBudget,    // Store::FinishOverBudget(state, error, ...)
     kStartFinalTraining,  // store spec.final's re-training candidates
@@ -92,6 +94,15 @@ struct TopUpDecision {
 // kWait while it trains; kFinish (FAILED) when its training failed.
 std::optional<TopUpDecision> DecideSupernet(v1::CandidateState supernet);
 
+// Strategy darts, before anything else: nullopt once every search ended and
+// has its derived cell stored (then DecideTopUp with budget.max_trials set
+// to the trials done ends the experiment, or re-trains the best first, as
+// for any search); kStartSearches when no search row exists;
+// kDeriveCandidates when `underived` (searches that ended EVALUATED
+// without a derived candidate) > 0; kWait while searches run; kFinish
+// (FAILED) when every search ended and none succeeded.
+std::optional<TopUpDecision> DecideDarts(const v1::ExperimentCounts& counts,
+                                         int underived);
 // What DecideTopUp decides from, read by the scheduler.
 struct TopUpInput {
   v1::ExperimentCounts counts;  // Store::CountExperiment

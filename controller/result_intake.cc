@@ -83,7 +83,7 @@ void ResultIntake::WriterLoop() {
     for (const PendingResult& p : batch) {
       const v1::ReportResultRequest& r = *p.request;
       items.push_back({r.trial_id(), r.attempt(), &r.worker_id(), &r.metrics(),
-                       &r.model()});
+                       &r.model(), r.has_search() ? &r.search() : nullptr});
     }
     absl::StatusOr<std::vector<Store::ResultStored>> stored =
         store_->RecordResults(items);
@@ -94,7 +94,8 @@ void ResultIntake::WriterLoop() {
       for (size_t i = 0; i < items.size(); ++i) {
         absl::StatusOr<ReportOutcome> o = store_->RecordResult(
             items[i].trial_id, items[i].attempt, *items[i].worker_id,
-            *items[i].metrics, *items[i].model, &one_by_one[i].experiment_id);
+            *items[i].metrics, *items[i].model, &one_by_one[i].experiment_id,
+            items[i].search);
         if (o.ok()) {
           one_by_one[i].outcome = *o;
         } else {

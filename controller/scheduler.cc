@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/spec/spec.h"
 #include "common/status_macros.h"
 
@@ -267,6 +268,23 @@ absl::Status Scheduler::TopUp(int64_t id, Running& run) {
     }
   }
   const int done = c.trials_succeeded() + c.trials_failed();
+  v1::BudgetSpec budget = run.spec.budget();
+  if (run.spec.strategy().name() == "darts") {
+    // Searches first; their derived cells are the experiment's candidates.
+    std::vector<SearchOutcome> underived;
+    if (c.searches_done() > 0) {
+      NAS_ASSIGN_OR_RETURN(underived, store_->ListUnderivedSearches(id));
+    }
+    if (std::optional<TopUpDecision> d =
+            DecideDarts(c, static_cast<int>(underived.size()))) {
+      if (d->action == TopUpDecision::kDeriveCandidates) {
+        return DeriveCandidates(id, run, underived);
+      }
+      return Apply(id, run, *d);
+    }
+    // Every cell is stored: the experiment ends once they are evaluated.
+    budget.set_max_trials(std::max(1, done));
+  }
   if (c.trials_succeeded() > run.observed) {
     NAS_RETURN_IF_ERROR(FeedResults(id, run));
   }
@@ -281,7 +299,7 @@ absl::Status Scheduler::TopUp(int64_t id, Running& run) {
   // Decide.
   TopUpInput in;
   in.counts = std::move(c);
-  in.budget = run.spec.budget();
+  in.budget = budget;
   in.final_top_k = run.spec.final().top_k();
   in.simulated = run.budget;
   in.max_candidates = options_.max_candidates_per_experiment;
@@ -297,6 +315,10 @@ absl::Status Scheduler::Apply(int64_t id, Running& run,
       return absl::OkStatus();
     case TopUpDecision::kTrainSupernet:
       return StartSupernetTraining(id, run);
+    case TopUpDecision::kStartSearches:
+      return StartSearches(id, run);
+    case TopUpDecision::kDeriveCandidates:
+      return absl::OkStatus();  // TopUp derives (it has the searches)
     case TopUpDecision::kFinish:
       return Forget(id, store_->FinishExperiment(id, d.state, d.error));
     case TopUpDecision::kFinishOverBudget:
@@ -346,6 +368,71 @@ absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
   }
   // Rejected or duplicate proposals left room: propose again at once.
   if (d.propose_again) MarkDirty(id);
+  return absl::OkStatus();
+}
+
+absl::Status Scheduler::StartSearches(int64_t id, Running& run) {
+  const v1::DartsOptions& o = run.spec.strategy().darts();
+  std::vector<NewCandidate> rows;
+  for (int i = 0; i < o.seeds(); ++i) {
+    NewCandidate row;
+    const int64_t seed = run.seed + i;
+    row.genotype.set_space(run.spec.search_space().name());
+    row.genotype.set_canonical(absl::StrCat("darts-search-", seed));
+    row.genotype.set_hash(row.genotype.canonical());
+    row.supernet = true;  // a weight-sharing training, not a result
+    row.search_seed = seed;
+    rows.push_back(std::move(row));
+  }
+  fprintf(stderr,
+          "controller: experiment %lld: %d differentiable searches (%s, %d "
+          "epochs each) first\n",
+          static_cast<long long>(id), o.seeds(), o.method().c_str(),
+          o.epochs());
+  return store_->InsertCandidates(id, rows).status();
+}
+
+absl::Status Scheduler::DeriveCandidates(
+    int64_t id, Running& run, const std::vector<SearchOutcome>& searches) {
+  NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
+  CandidatesInput in;
+  in.constraints = run.spec.objective().constraints();
+  in.duplicates = run.spec.duplicates();
+  in.observed = run.observed;
+  std::vector<std::string> hashes;
+  for (const SearchOutcome& s : searches) {
+    const std::vector<int> choices(s.derived.choices().begin(),
+                                   s.derived.choices().end());
+    ProposedCandidate pc;
+    NAS_ASSIGN_OR_RETURN(pc.genotype, run.space->ToProto(choices));
+    pc.parent_id = s.search_id;
+    pc.strategy_data =
+        absl::StrCat("{\"search_id\": ", s.search_id, ", \"seed\": ", s.seed,
+                     ", \"param_free_share\": ", s.param_free_share, "}");
+    pc.cost = run.space->ComputeCost(choices, run.spec.search_space(), input);
+    hashes.push_back(pc.genotype.hash());
+    in.proposals.push_back(std::move(pc));
+    fprintf(stderr,
+            "controller: experiment %lld: search %lld (seed %lld) derived "
+            "%s, %.0f%% parameter-free%s\n",
+            static_cast<long long>(id), static_cast<long long>(s.search_id),
+            static_cast<long long>(s.seed), s.derived.canonical().c_str(),
+            100 * s.param_free_share,
+            s.param_free_share > 0.5
+                ? " (WARNING: parameter-free operations dominate: the "
+                  "search collapsed)"
+                : "");
+  }
+  NAS_ASSIGN_OR_RETURN(in.stored, store_->FindCandidatesByHash(id, hashes));
+  CandidatesDecision d = DecideCandidates(in);
+  for (NewCandidate& row : d.rows) {
+    row.search_of = row.parent_id;  // derived, not mutated: no parent
+    row.parent_id = 0;
+  }
+  NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, d.rows).status());
+  if (options_.metrics != nullptr) {
+    options_.metrics->CandidatesRejected(d.rejected);
+  }
   return absl::OkStatus();
 }
 

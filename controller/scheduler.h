@@ -105,6 +105,16 @@ class Scheduler {
   // genotypes (read), DecideCandidates (decide), stores the rows (write).
   absl::Status Propose(int64_t id, Running& run, int n)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Strategy darts: stores spec.strategy.darts.seeds search rows (seeds
+  // run.seed + i), each with its trial.
+  absl::Status StartSearches(int64_t id, Running& run)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Strategy darts: stores the derived cell of each search in `searches`
+  // as a candidate linked to it (Candidate.search_of), priced and checked
+  // against constraints and earlier candidates like any proposal.
+  absl::Status DeriveCandidates(int64_t id, Running& run,
+                                const std::vector<SearchOutcome>& searches)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Evaluation mode SUPERNET: stores the supernet-training row.
   absl::Status StartSupernetTraining(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

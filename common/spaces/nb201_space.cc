@@ -175,4 +175,11 @@ ChoiceValue Nb201Space::Choice(int decision, int choice) const {
   return {ChoiceValue::kString, std::string(kNb201OpNames[choice])};
 }
 
+double Nb201ParamFreeShare(absl::Span<const int> choices) {
+  if (choices.empty()) return 0;
+  int free = 0;
+  for (int op : choices) free += op == 0 || op == 1 || op == 4;
+  return static_cast<double>(free) / static_cast<double>(choices.size());
+}
+
 }  // namespace nas

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "common/spaces/search_space.h"
 
 namespace nas {
@@ -45,6 +46,12 @@ inline constexpr std::array<absl::string_view, kNb201Ops> kNb201OpNames = {
 // (to, from) node of each decision.
 inline constexpr std::array<std::array<int, 2>, kNb201Edges> kNb201EdgeNodes = {
     {{1, 0}, {2, 0}, {2, 1}, {3, 0}, {3, 1}, {3, 2}}};
+
+// The share of a cell's edges whose operation has no parameters (none,
+// skip_connect, avg_pool_3x3): differentiable search's collapse shows as a
+// share near 1. Choices out of range count as having parameters; an empty
+// list gives 0.
+double Nb201ParamFreeShare(absl::Span<const int> choices);
 
 // Resolved skeleton options (defaults applied).
 struct Nb201Shape {

@@ -59,6 +59,22 @@ void FillStrategy(v1::StrategySpec* st, const Filler& fill) {
     fill(p + "hidden_size", rl->hidden_size(), 64,
          [rl](int v) { rl->set_hidden_size(v); });
   }
+  if (st->name() == "darts") {
+    auto* d = st->mutable_darts();
+    const std::string p = "spec.strategy.darts.";
+    fill(p + "method", d->method(), std::string("beta_darts"),
+         [d](const std::string& v) { d->set_method(v); });
+    fill(p + "seeds", d->seeds(), 2, [d](int v) { d->set_seeds(v); });
+    fill(p + "epochs", d->epochs(), 10, [d](int v) { d->set_epochs(v); });
+    fill(p + "arch_learning_rate", d->arch_learning_rate(), 3e-4,
+         [d](double v) { d->set_arch_learning_rate(v); });
+    fill(p + "arch_weight_decay", d->arch_weight_decay(), 1e-3,
+         [d](double v) { d->set_arch_weight_decay(v); });
+    fill(p + "beta_weight", d->beta_weight(), 1.0,
+         [d](double v) { d->set_beta_weight(v); });
+    fill(p + "checkpoint_every", d->checkpoint_every(), 1,
+         [d](int v) { d->set_checkpoint_every(v); });
+  }
 }
 
 void FillObjective(v1::ObjectiveSpec* ob, const Filler& fill) {

@@ -135,6 +135,55 @@ void ValidateEvolution(const v1::EvolutionOptions& evo,
   }
 }
 
+// Strategy darts searches the nb201 cell and trains its derived cells
+// standalone (FULL, EARLY_STOPPED) or looks them up (TABULAR).
+void ValidateDarts(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
+  const v1::DartsOptions& d = spec.strategy().darts();
+  const std::string p = "spec.strategy.darts.";
+  if (d.method() != "darts" && d.method() != "beta_darts") {
+    errors->Add(p + "method", absl::StrCat("unknown method '", Echo(d.method()),
+                                           "' (one of: darts, beta_darts)"));
+  }
+  if (d.seeds() < 1 || d.seeds() > 64) {
+    errors->Add(p + "seeds",
+                absl::StrCat("must be in [1, 64], got ", d.seeds()));
+  }
+  if (d.epochs() < 1 || d.epochs() > 1000) {
+    errors->Add(p + "epochs",
+                absl::StrCat("must be in [1, 1000], got ", d.epochs()));
+  }
+  if (!(d.arch_learning_rate() > 0 && d.arch_learning_rate() <= 1)) {
+    errors->Add(
+        p + "arch_learning_rate",
+        absl::StrCat("must be in (0, 1], got ", d.arch_learning_rate()));
+  }
+  if (!(d.arch_weight_decay() >= 0 && d.arch_weight_decay() <= 1)) {
+    errors->Add(p + "arch_weight_decay",
+                absl::StrCat("must be in [0, 1], got ", d.arch_weight_decay()));
+  }
+  if (!(d.beta_weight() >= 0 && d.beta_weight() <= 1000)) {
+    errors->Add(p + "beta_weight",
+                absl::StrCat("must be in [0, 1000], got ", d.beta_weight()));
+  }
+  if (d.checkpoint_every() < 0) {
+    errors->Add(p + "checkpoint_every", "must be >= 0 (0 = never)");
+  }
+  if (spec.search_space().name() != "nb201") {
+    errors->Add("spec.search_space.name",
+                absl::StrCat("strategy darts searches the nb201 cell; got '",
+                             Echo(spec.search_space().name()), "'"));
+  }
+  const v1::EvaluationMode mode = spec.evaluation().mode();
+  if (mode != v1::FULL && mode != v1::EARLY_STOPPED && mode != v1::TABULAR &&
+      mode != v1::EVALUATION_MODE_UNSPECIFIED) {
+    errors->Add("spec.evaluation.mode",
+                absl::StrCat("strategy darts trains its derived cells "
+                             "standalone: FULL, EARLY_STOPPED or TABULAR, "
+                             "not ",
+                             v1::EvaluationMode_Name(mode)));
+  }
+}
+
 void ValidateReinforce(const v1::ReinforceOptions& rl, FieldErrorList* errors) {
   const std::string p = "spec.strategy.reinforce.";
   if (!(rl.learning_rate() > 0 && rl.learning_rate() <= 1)) {
@@ -667,10 +716,13 @@ void ValidateStrategy(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
     ValidateEvolution(strategy.evolution(), errors);
   } else if (strategy.name() == "reinforce") {
     ValidateReinforce(strategy.reinforce(), errors);
+  } else if (strategy.name() == "darts") {
+    ValidateDarts(spec, errors);
   } else if (strategy.name() != "random") {
     errors->Add("spec.strategy.name",
                 absl::StrCat("unknown strategy '", strategy.name(),
-                             "' (implemented: random, evolution, reinforce)"));
+                             "' (implemented: random, evolution, reinforce, "
+                             "darts)"));
   }
   if (strategy.seed() < 0) errors->Add("spec.strategy.seed", "must be >= 0");
 }

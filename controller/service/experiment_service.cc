@@ -202,4 +202,11 @@ grpc::ServerUnaryReactor* ExperimentServiceImpl::ExportCandidate(
   return FinishUnary(ctx, controller_->ExportCandidate(*req), resp);
 }
 
+grpc::ServerUnaryReactor* ExperimentServiceImpl::ListSearchEpochs(
+    grpc::CallbackServerContext* ctx, const v1::ListSearchEpochsRequest* req,
+    v1::ListSearchEpochsResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
+  return FinishUnary(ctx, controller_->ListSearchEpochs(*req), resp);
+}
+
 }  // namespace nas

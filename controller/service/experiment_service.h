@@ -48,6 +48,9 @@ class ExperimentServiceImpl final
   grpc::ServerUnaryReactor* ExportCandidate(
       grpc::CallbackServerContext* ctx, const v1::ExportCandidateRequest* req,
       v1::ExportCandidateResponse* resp) override;
+  grpc::ServerUnaryReactor* ListSearchEpochs(
+      grpc::CallbackServerContext* ctx, const v1::ListSearchEpochsRequest* req,
+      v1::ListSearchEpochsResponse* resp) override;
 
   void RemoveWatcher(WatchReactor* w);
 

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/objective.h"
+#include "common/spaces/nb201_space.h"
+#include "common/spaces/search_space.h"
 
 namespace nas {
 namespace {
@@ -131,6 +133,10 @@ absl::Status ValidateRequest(const v1::ExportCandidateRequest& r) {
   return ValidateId("candidate_id", r.candidate_id());
 }
 
+absl::Status ValidateRequest(const v1::ListSearchEpochsRequest& r) {
+  return ValidateId("experiment_id", r.experiment_id());
+}
+
 absl::Status ValidateRequest(const v1::RegisterWorkerRequest& r) {
   if (auto s = ValidateWorkerId(r.worker_id()); !s.ok()) return s;
   if (auto s = ValidateText("device", r.device(), kMaxWorkerDeviceBytes, false);
@@ -194,6 +200,42 @@ absl::Status ValidateRequest(const v1::RenewLeaseRequest& r) {
   return ValidateTrialCall(r);
 }
 
+// A differentiable search's state (strategy darts, nb201): a softmax per
+// edge and a derived cell of the space.
+absl::Status ValidateSearchProgress(const v1::SearchProgress& s) {
+  constexpr int kWeights = kNb201Edges * kNb201Ops;
+  if (s.arch_weights_size() != kWeights) {
+    return Invalid("search.arch_weights",
+                   absl::StrCat("needs ", kNb201Edges, " edges x ", kNb201Ops,
+                                " operations = ", kWeights, " values, got ",
+                                s.arch_weights_size()));
+  }
+  for (int i = 0; i < kWeights; ++i) {
+    const double w = s.arch_weights(i);
+    if (!std::isfinite(w) || w < 0 || w > 1) {
+      return Invalid(absl::StrCat("search.arch_weights[", i, "]"),
+                     absl::StrCat("must be a probability in [0, 1], got ", w));
+    }
+  }
+  absl::StatusOr<const SearchSpace*> space = GetSearchSpace("nb201");
+  if (!space.ok()) return space.status();
+  const std::vector<int> choices(s.derived().choices().begin(),
+                                 s.derived().choices().end());
+  absl::StatusOr<std::string> canonical = (*space)->Canonical(choices);
+  if (!canonical.ok() ||
+      static_cast<int>(choices.size()) != (*space)->num_decisions()) {
+    return Invalid(
+        "search.derived.choices",
+        absl::StrCat("not a cell of nb201 (", kNb201Edges, " choices in [0, ",
+                     kNb201Ops, ")), got ", choices.size(), " choices"));
+  }
+  if (s.derived().canonical() != *canonical) {
+    return Invalid("search.derived.canonical",
+                   "does not match search.derived.choices");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRequest(const v1::ReportProgressRequest& r) {
   if (auto s = ValidateTrialCall(r); !s.ok()) return s;
   if (r.epoch() < 1 || r.epoch() > 1000000) {
@@ -216,11 +258,14 @@ absl::Status ValidateRequest(const v1::ReportProgressRequest& r) {
                                            "got ",
                                            r.seconds()));
   }
+  if (r.has_search()) return ValidateSearchProgress(r.search());
   return absl::OkStatus();
 }
 
 absl::Status ValidateRequest(const v1::ReportResultRequest& r) {
-  return ValidateTrialCall(r);
+  if (auto s = ValidateTrialCall(r); !s.ok()) return s;
+  if (r.has_search()) return ValidateSearchProgress(r.search());
+  return absl::OkStatus();
 }
 
 absl::Status ValidateRequest(const v1::FetchArtifactRequest& r) {

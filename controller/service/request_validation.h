@@ -36,6 +36,7 @@ absl::Status ValidateRequest(const v1::ListExperimentsRequest& r);
 absl::Status ValidateRequest(const v1::ListCandidatesRequest& r);
 absl::Status ValidateRequest(const v1::GetParetoFrontRequest& r);
 absl::Status ValidateRequest(const v1::ExportCandidateRequest& r);
+absl::Status ValidateRequest(const v1::ListSearchEpochsRequest& r);
 
 absl::Status ValidateRequest(const v1::RegisterWorkerRequest& r);
 absl::Status ValidateRequest(const v1::AcquireTrialRequest& r);

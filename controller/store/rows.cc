@@ -175,6 +175,21 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     // Named metrics (0017): NULL when the result has none.
     ReadNamedMetrics(row[41].as<std::string>(""), m);
   }
+  // Strategy darts (0018).
+  c.set_search(row[42].as<bool>());
+  c.set_search_seed(row[43].as<int64_t>());
+  if (const std::string derived = row[44].as<std::string>(); !derived.empty()) {
+    v1::Genotype* g = c.mutable_derived();
+    g->set_space(c.genotype().space());
+    g->set_canonical(derived);
+    for (absl::string_view part :
+         absl::StrSplit(row[45].as<std::string>(""), ',', absl::SkipEmpty())) {
+      int v = 0;
+      if (absl::SimpleAtoi(part, &v)) g->add_choices(v);
+    }
+  }
+  c.set_param_free_share(row[46].as<double>());
+  c.set_search_of(row[47].as<int64_t>());
   c.set_early_stopped(row[26].as<std::string>());
   c.set_final_of(row[29].as<int64_t>());
   if (!row[30].is_null()) {

@@ -67,6 +67,12 @@ void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g);
 // A bytea column's bytes.
 std::string Bytes(const pqxx::field& f);
 
+// Stores `bytes` as artifact `hash` of `kind` in pieces of `chunk_bytes`,
+// unless an artifact with this hash (the same bytes) is stored already.
+void StoreChunked(pqxx::work& txn, const std::string& hash,
+                  const std::string& kind, const std::string& bytes,
+                  int chunk_bytes);
+
 // A row of kExperimentColumns (get_experiment, list_experiments).
 // kDataLoss when the stored spec does not parse.
 absl::StatusOr<ExperimentRecord> ExperimentFromRow(const pqxx::row& row);

@@ -127,7 +127,12 @@ constexpr char kCandidateColumns[] =
     "array_to_string(val_class_recall, ','), test_balanced_accuracy, "
     "test_macro_f1, "
     // Named metrics (0017), a JSON object or NULL.
-    "named_metrics::text";
+    "named_metrics::text, "
+    // Strategy darts (0018).
+    "search_seed IS NOT NULL, coalesce(search_seed, 0), "
+    "coalesce(derived_canonical, ''), "
+    "array_to_string(derived_choices, ','), coalesce(param_free_share, 0), "
+    "coalesce(search_of, 0)";
 
 // $1 experiment, $2 state ('' = any), $3 search only, $4..$7 the metric
 // filters of CandidateQuery (0 = none).
@@ -243,7 +248,13 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
              "coalesce(c0.final_done, 0) + coalesce(d.final_done, 0), "
              "coalesce((SELECT state FROM candidates WHERE experiment_id = "
              "e.id "
-             "AND supernet), '') "
+             "AND supernet AND search_seed IS NULL), ''), "
+             // Strategy darts: its searches, and those that ended (0018).
+             "(SELECT count(*) FROM candidates WHERE experiment_id = e.id "
+             "AND search_seed IS NOT NULL), "
+             "(SELECT count(*) FROM candidates WHERE experiment_id = e.id "
+             "AND search_seed IS NOT NULL AND state IN ('EVALUATED', "
+             "'FAILED', 'CANCELLED')) "
              "FROM experiments e "
              "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
              "LATERAL (SELECT ",
@@ -288,15 +299,16 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  arch_hash text, state text, parent_id bigint, generation integer, "
          "  strategy_data text, reason text, duplicate_of bigint, macs bigint, "
          "  params bigint, observed_results integer, final_of bigint, "
-         "  supernet boolean)), "
+         "  supernet boolean, search_seed bigint, search_of bigint)), "
          "c AS (INSERT INTO candidates (experiment_id, seq, space, "
          "canonical, choices, arch_hash, state, parent_id, generation, "
          "strategy_data, reason, duplicate_of, macs, params, observed_results, "
-         "final_of, supernet) "
+         "final_of, supernet, search_seed, search_of) "
          "SELECT $1, $2 + x.i, x.space, x.canonical, x.choices, x.arch_hash, "
          "x.state, NULLIF(x.parent_id, 0), x.generation, "
          "x.strategy_data::jsonb, x.reason, NULLIF(x.duplicate_of, 0), x.macs, "
-         "x.params, x.observed_results, NULLIF(x.final_of, 0), x.supernet "
+         "x.params, x.observed_results, NULLIF(x.final_of, 0), x.supernet, "
+         "NULLIF(x.search_seed, -1), NULLIF(x.search_of, 0) "
          "FROM x ORDER BY x.i "
          "RETURNING id, seq, experiment_id, state), "
          "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
@@ -405,7 +417,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  FROM leased l WHERE c.id = l.candidate_id"
          "  RETURNING c.id, c.space, c.canonical,"
          "    array_to_string(c.choices, ',') AS choices, c.arch_hash,"
-         "    coalesce(c.final_of, 0) AS final_of, c.supernet), "
+         "    coalesce(c.final_of, 0) AS final_of, c.supernet, c.search_seed,"
+         "    coalesce(c.checkpoint_hash, '') AS checkpoint_hash,"
+         "    coalesce(c.checkpoint_epoch, 0) AS checkpoint_epoch), "
          // History: a row of a (trial, attempt) can only pre-exist if the
          // trial's attempt counter was reset by hand; the new lease wins.
          "att AS ("
@@ -420,10 +434,13 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  (extract(epoch FROM l.lease_until) * 1000000)::bigint,"
          "  cand.space, cand.canonical, cand.choices, cand.arch_hash,"
          "  e.spec_proto, cand.final_of, cand.supernet, "
+         "  cand.search_seed IS NOT NULL, coalesce(cand.search_seed, 0),"
+         "  cand.checkpoint_hash, cand.checkpoint_epoch, "
          // The experiment's trained supernet (mode SUPERNET), by the
          // partial unique index candidates_supernet_idx.
          "  coalesce((SELECT s.artifact_hash FROM candidates s WHERE "
-         "    s.experiment_id = l.experiment_id AND s.supernet), ''), "
+         "    s.experiment_id = l.experiment_id AND s.supernet AND "
+         "    s.search_seed IS NULL), ''), "
          "  wt.queue_wait, l.pos "
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
          "  JOIN waited wt ON wt.id = l.id"
@@ -460,6 +477,58 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "$3, $5, $6, $7 FROM r ON CONFLICT (trial_id, attempt, epoch) DO "
          "NOTHING) "
          "SELECT count(*) FROM r"},
+        {"trial_search",
+         "SELECT c.id, c.search_seed IS NOT NULL FROM trials t JOIN "
+         "candidates c ON c.id = t.candidate_id WHERE t.id = $1"},
+        {"record_search_epoch",
+         // $1 trial, $2 epoch, $3 weights, $4 canonical, $5 choices,
+         // $6 param-free share, $7 val accuracy, $8 train loss.
+         "WITH c AS (SELECT candidate_id AS id FROM trials WHERE id = $1), "
+         "u AS (UPDATE candidates SET derived_canonical = $4, "
+         "  derived_choices = $5::integer[], param_free_share = $6 "
+         "  FROM c WHERE candidates.id = c.id) "
+         "INSERT INTO search_epochs (candidate_id, epoch, arch_weights, "
+         "derived_canonical, derived_choices, param_free_share, val_accuracy, "
+         "train_loss) SELECT c.id, $2, $3::float8[], $4, $5::integer[], $6, "
+         "$7, $8 FROM c ON CONFLICT (candidate_id, epoch) DO UPDATE SET "
+         "arch_weights = EXCLUDED.arch_weights, derived_canonical = "
+         "EXCLUDED.derived_canonical, derived_choices = "
+         "EXCLUDED.derived_choices, param_free_share = "
+         "EXCLUDED.param_free_share, val_accuracy = EXCLUDED.val_accuracy, "
+         "train_loss = EXCLUDED.train_loss, recorded_at = now()"},
+        {"search_checkpoint",
+         // The search's current checkpoint (NULL: none), its row locked
+         // until the transaction ends.
+         "SELECT checkpoint_hash FROM candidates WHERE id = $1 FOR UPDATE"},
+        {"set_search_checkpoint",
+         // $1 candidate, $2 hash, $3 epoch.
+         "UPDATE candidates SET checkpoint_hash = $2, checkpoint_epoch = $3 "
+         "WHERE id = $1"},
+        {"set_search_result",
+         // $1 candidate, $2 canonical, $3 choices, $4 share; the checkpoint
+         // is no longer needed.
+         "UPDATE candidates SET derived_canonical = $2, "
+         "derived_choices = $3::integer[], param_free_share = $4, "
+         "checkpoint_hash = NULL, checkpoint_epoch = NULL WHERE id = $1"},
+        {"delete_checkpoint",
+         "DELETE FROM artifacts WHERE hash = $1 AND kind = 'checkpoint' AND "
+         "NOT EXISTS (SELECT 1 FROM candidates WHERE checkpoint_hash = $1)"},
+        {"list_underived_searches",
+         "SELECT s.id, s.search_seed, s.space, "
+         "coalesce(s.derived_canonical, ''), "
+         "array_to_string(s.derived_choices, ','), "
+         "coalesce(s.param_free_share, 0) FROM candidates s "
+         "WHERE s.experiment_id = $1 AND s.search_seed IS NOT NULL AND "
+         "s.state = 'EVALUATED' AND NOT EXISTS (SELECT 1 FROM candidates d "
+         "WHERE d.search_of = s.id) ORDER BY s.id"},
+        {"list_search_epochs",
+         "SELECT s.id, s.search_seed, e.epoch, "
+         "array_to_string(e.arch_weights, ','), s.space, "
+         "e.derived_canonical, array_to_string(e.derived_choices, ','), "
+         "e.param_free_share, e.val_accuracy, e.train_loss "
+         "FROM candidates s JOIN search_epochs e ON e.candidate_id = s.id "
+         "WHERE s.experiment_id = $1 AND s.search_seed IS NOT NULL "
+         "ORDER BY s.id, e.epoch"},
         {"progress_at_epoch",
          // The latest attempt's accuracy at $2 of every other search trial
          // of the trial's experiment; none for a final re-training.
@@ -483,7 +552,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"lock_trial",
          "SELECT t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
-         "r.attempt, r.worker_id, c.supernet "
+         "r.attempt, r.worker_id, c.supernet, c.search_seed IS NOT NULL "
          "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
          "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "
@@ -493,7 +562,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // lock order: no deadlock with other batches).
          "SELECT t.id, t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
-         "r.attempt, r.worker_id, c.supernet "
+         "r.attempt, r.worker_id, c.supernet, c.search_seed IS NOT NULL "
          "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
          "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "

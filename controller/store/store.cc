@@ -279,6 +279,8 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
         if (!supernet.empty()) {
           c.set_supernet(ParseCandidateState(supernet));
         }
+        c.set_searches(row[10].as<int32_t>());
+        c.set_searches_done(row[11].as<int32_t>());
         return c;
       });
 }

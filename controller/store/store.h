@@ -70,6 +70,19 @@ struct NewCandidate {
   // The experiment's supernet-training row (mode SUPERNET; genotype
   // "supernet"). See migrations/0010_supernet.sql.
   bool supernet = false;
+  // Strategy darts (migrations/0018_darts.sql): a search row (supernet is
+  // set too) has its seed here (-1 = not a search); a candidate derived by
+  // a search names that search's row in search_of (0 = none).
+  int64_t search_seed = -1;
+  int64_t search_of = 0;
+};
+
+// A finished differentiable search (strategy darts) and its derived cell.
+struct SearchOutcome {
+  int64_t search_id = 0;  // the search's candidate row
+  int64_t seed = 0;
+  v1::Genotype derived;  // space, canonical and choices
+  double param_free_share = 0;
 };
 
 // A stored proposal, for replaying a strategy.
@@ -92,6 +105,12 @@ struct LeasedTrial {
   bool supernet = false;  // trains the experiment's supernet
   // The experiment's trained supernet (sha256), "" while there is none.
   std::string supernet_hash;
+  // Strategy darts: the trial runs the search of this seed, resuming from
+  // its checkpoint (written after checkpoint_epoch) when there is one.
+  bool search = false;
+  int64_t search_seed = 0;
+  std::string checkpoint_hash;
+  int32_t checkpoint_epoch = 0;
   // Time it waited QUEUED: since it was created (first attempt) or since
   // the previous attempt's lease ran out (for metrics).
   absl::Duration queue_wait;
@@ -303,6 +322,24 @@ class Store {
   // progress is still not stored then).
   absl::StatusOr<bool> RecordProgress(
       const v1::ReportProgressRequest& progress);
+  // Strategy darts: RecordProgress for a search trial's epoch, plus, in the
+  // same transaction, its SearchProgress: the search_epochs row (rewritten
+  // when a resumed attempt reports the epoch again), the search row's latest
+  // derived cell and its share of parameter-free operations, and, when the progress carries a
+  // checkpoint, that checkpoint as an artifact of kind "checkpoint" named
+  // by the row (the one it replaces is deleted). False, writing nothing,
+  // when the attempt no longer holds the lease; kInvalidArgument when the
+  // trial is not a search.
+  absl::StatusOr<bool> RecordSearchProgress(
+      const v1::ReportProgressRequest& progress);
+  // Strategy darts: the searches of `experiment_id` that ended EVALUATED
+  // and have no derived candidate yet, by id.
+  absl::StatusOr<std::vector<SearchOutcome>> ListUnderivedSearches(
+      int64_t experiment_id);
+  // Strategy darts: every stored epoch of every search of the experiment,
+  // by search and epoch.
+  absl::StatusOr<std::vector<v1::SearchEpoch>> ListSearchEpochs(
+      int64_t experiment_id);
   // For early stopping: the experiment of `trial_id` and the validation
   // accuracies that its other trials reported at `epoch` (latest attempt of
   // each). kNotFound for an unknown trial.
@@ -326,7 +363,8 @@ class Store {
   absl::StatusOr<ReportOutcome> RecordResult(
       int64_t trial_id, int32_t attempt, const std::string& worker_id,
       const v1::EvaluationMetrics& metrics, const std::string& model = "",
-      int64_t* experiment_id = nullptr);
+      int64_t* experiment_id = nullptr,
+      const v1::SearchProgress* search = nullptr);
   // One result to store with RecordResults (pointers not owned; they must
   // outlive the call).
   struct ResultToStore {
@@ -335,6 +373,8 @@ class Store {
     const std::string* worker_id = nullptr;
     const v1::EvaluationMetrics* metrics = nullptr;
     const std::string* model = nullptr;  // may be empty
+    // A search row's final state (strategy darts), else nullptr.
+    const v1::SearchProgress* search = nullptr;
   };
   struct ResultStored {
     absl::Status status;  // RecordResult's error for this item, or OK

@@ -68,6 +68,8 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
     f["observed_results"].set_string_value(absl::StrCat(c.observed_results));
     f["final_of"].set_string_value(absl::StrCat(c.final_of));
     f["supernet"].set_string_value(c.supernet ? "true" : "false");
+    f["search_seed"].set_string_value(absl::StrCat(c.search_seed));
+    f["search_of"].set_string_value(absl::StrCat(c.search_of));
   }
   NAS_ASSIGN_OR_RETURN(const std::string rows_json,
                        JsonParam(rows, "candidates"));

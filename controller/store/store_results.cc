@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/sha256.h"
+#include "common/spaces/nb201_space.h"
 #include "common/status_macros.h"
 #include "controller/store/pool.h"
 #include "controller/store/rows.h"
@@ -27,6 +28,7 @@ using store_internal::Float8Array;
 using store_internal::JsonParam;
 using store_internal::NamedMetricsJson;
 using store_internal::NamedMetricsStruct;
+using store_internal::StoreChunked;
 
 namespace {
 
@@ -42,6 +44,7 @@ struct TrialState {
   std::optional<int32_t> result_attempt;  // when a result is stored
   std::string result_worker_id;
   bool supernet = false;  // the candidate is a supernet-training row
+  bool search = false;    // ... of a differentiable search (strategy darts)
 };
 
 // A lock_trial(s) row from column `first` on.
@@ -59,6 +62,7 @@ TrialState TrialStateFromRow(const pqxx::row& row, int first) {
     t.result_worker_id = row[first + 8].as<std::string>();
   }
   t.supernet = row[first + 9].as<bool>();
+  t.search = row[first + 10].as<bool>();
   return t;
 }
 
@@ -92,10 +96,8 @@ absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
 
 }  // namespace
 
-namespace {
+namespace store_internal {
 
-// Stores `bytes` as artifact `hash` in pieces of `chunk_bytes`, unless an
-// artifact with this hash (the same bytes) is stored already.
 void StoreChunked(pqxx::work& txn, const std::string& hash,
                   const std::string& kind, const std::string& bytes,
                   int chunk_bytes) {
@@ -114,7 +116,7 @@ void StoreChunked(pqxx::work& txn, const std::string& hash,
   }
 }
 
-}  // namespace
+}  // namespace store_internal
 
 absl::StatusOr<ArtifactInfo> Store::GetArtifactInfo(const std::string& hash) {
   return pool_->Run(
@@ -155,14 +157,23 @@ namespace {
 absl::StatusOr<ReportOutcome> RecordOneResult(
     pqxx::work& txn, int64_t trial_id, int32_t attempt,
     const std::string& worker_id, const v1::EvaluationMetrics& m,
-    const std::string& model, int chunk_bytes, int64_t* experiment_id) {
+    const std::string& model, int chunk_bytes, int64_t* experiment_id,
+    const v1::SearchProgress* search) {
   NAS_ASSIGN_OR_RETURN(TrialState t, LockTrial(txn, trial_id));
   if (experiment_id != nullptr) *experiment_id = t.experiment_id;
   if (t.result_attempt == attempt && t.result_worker_id == worker_id) {
     return ReportOutcome::kAlreadyStored;
   }
   NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
-  if (t.supernet && model.empty()) {
+  if (t.search) {
+    if (search == nullptr || search->derived().choices().empty() ||
+        search->derived().canonical().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "search: trial ", trial_id,
+          " runs a differentiable search; its result must carry the final "
+          "derived cell (search.derived)"));
+    }
+  } else if (t.supernet && model.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "model: trial ", trial_id,
         " trains the experiment's supernet; its result must carry the "
@@ -178,7 +189,19 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
       m.simulated_seconds(), m.val_balanced_accuracy(), m.val_macro_f1(),
       Float8Array(m.val_class_recall()), m.test_balanced_accuracy(),
       m.test_macro_f1(), named);
-  if (t.supernet) {
+  if (t.search) {
+    const std::string choices =
+        absl::StrCat("{", absl::StrJoin(search->derived().choices(), ","), "}");
+    pqxx::row old = txn.exec_prepared1("search_checkpoint", t.candidate_id);
+    txn.exec_prepared0("set_search_result", t.candidate_id,
+                       search->derived().canonical(), choices,
+                       Nb201ParamFreeShare(std::vector<int>(
+                           search->derived().choices().begin(),
+                           search->derived().choices().end())));
+    if (!old[0].is_null()) {
+      txn.exec_prepared0("delete_checkpoint", old[0].as<std::string>());
+    }
+  } else if (t.supernet) {
     const std::string hash = Sha256Hex(model);
     StoreChunked(txn, hash, "supernet", model, chunk_bytes);
     txn.exec_prepared0("set_candidate_artifact", t.candidate_id, hash);
@@ -194,7 +217,7 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
 absl::StatusOr<ReportOutcome> Store::RecordResult(
     int64_t trial_id, int32_t attempt, const std::string& worker_id,
     const v1::EvaluationMetrics& m, const std::string& model,
-    int64_t* experiment_id) {
+    int64_t* experiment_id, const v1::SearchProgress* search) {
   return pool_->Run(
       "RecordResult",
       [&](pqxx::connection& conn) -> absl::StatusOr<ReportOutcome> {
@@ -203,7 +226,7 @@ absl::StatusOr<ReportOutcome> Store::RecordResult(
             ReportOutcome outcome,
             RecordOneResult(txn, trial_id, attempt, worker_id, m, model,
                             pool_->options().artifact_chunk_bytes,
-                            experiment_id));
+                            experiment_id, search));
         if (outcome == ReportOutcome::kStored) txn.commit();
         return outcome;
       });
@@ -252,7 +275,7 @@ absl::StatusOr<std::vector<Store::ResultStored>> Store::RecordResults(
             // Weights and models: the single-result path, same transaction.
             absl::StatusOr<ReportOutcome> one = RecordOneResult(
                 txn, r.trial_id, r.attempt, *r.worker_id, *r.metrics, *r.model,
-                pool_->options().artifact_chunk_bytes, nullptr);
+                pool_->options().artifact_chunk_bytes, nullptr, r.search);
             if (one.ok()) {
               out[i].outcome = *one;
             } else {

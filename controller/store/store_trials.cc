@@ -70,7 +70,7 @@ absl::StatusOr<std::vector<Store::LeaseAnswer>> Store::LeaseTrials(
         pqxx::result r = txn.exec_prepared("lease_trials", calls_json,
                                            labels_json, max_leases);
         std::vector<bool> leased(worker_ids.size(), false);
-        for (const pqxx::row& row : r) leased[row[14].as<size_t>()] = true;
+        for (const pqxx::row& row : r) leased[row[18].as<size_t>()] = true;
         if (max_leases > 0 && r.size() < worker_ids.size()) {
           // Calls left without a trial: refused when at their worker's
           // limit (naming the trials held), else the queue had nothing.
@@ -107,7 +107,7 @@ absl::StatusOr<std::vector<Store::LeaseAnswer>> Store::LeaseTrials(
         txn.commit();
         std::map<int64_t, v1::ExperimentSpec> specs;  // parsed once each
         for (const pqxx::row& row : r) {
-          LeaseAnswer& answer = answers[row[14].as<size_t>()];
+          LeaseAnswer& answer = answers[row[18].as<size_t>()];
           LeasedTrial t;
           t.trial_id = row[0].as<int64_t>();
           t.attempt = row[1].as<int32_t>();
@@ -129,8 +129,12 @@ absl::StatusOr<std::vector<Store::LeaseAnswer>> Store::LeaseTrials(
           t.spec = spec->second;
           t.final_of = row[10].as<int64_t>();
           t.supernet = row[11].as<bool>();
-          t.supernet_hash = row[12].as<std::string>();
-          t.queue_wait = absl::Seconds(std::max(0.0, row[13].as<double>()));
+          t.search = row[12].as<bool>();
+          t.search_seed = row[13].as<int64_t>();
+          t.checkpoint_hash = row[14].as<std::string>();
+          t.checkpoint_epoch = row[15].as<int32_t>();
+          t.supernet_hash = row[16].as<std::string>();
+          t.queue_wait = absl::Seconds(std::max(0.0, row[17].as<double>()));
           answer.trial = std::move(t);
         }
         return answers;

@@ -15,6 +15,7 @@ absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
   if (s.name() == "reinforce") {
     return MakeReinforceStrategy(space, seed, s.reinforce(), spec.objective());
   }
+  if (s.name() == "darts") return MakeDartsStrategy();
   return MakeRandomStrategy(space, seed);  // "random", the only other name
 }
 

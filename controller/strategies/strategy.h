@@ -45,12 +45,17 @@ class Strategy {
 };
 
 // Builds the strategy named in spec.strategy.name ("random", "evolution",
-// "reinforce") for spec.objective. InvalidArgument naming the field for
+// "reinforce", "darts") for spec.objective. InvalidArgument naming the field for
 // unknown names or bad settings (the checks of ValidateSearchSettings in
 // common/spec/spec.h; apply spec defaults first); the error of the strategy's
 // own construction otherwise.
 absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(
     const v1::ExperimentSpec& spec, const SearchSpace* space, int64_t seed);
+
+// Differentiable search (strategy "darts"): proposes nothing; the
+// scheduler runs its searches as trials and stores their derived cells
+// (darts_strategy.cc says why).
+std::unique_ptr<Strategy> MakeDartsStrategy();
 
 // Uniform random search.
 std::unique_ptr<Strategy> MakeRandomStrategy(const SearchSpace* space,

@@ -1,5 +1,6 @@
 // The scheduler's pure top-up decisions (controller/proposal_rules.h):
-// DecideSupernet, DecideTopUp and DecideCandidates, without PostgreSQL.
+// DecideDarts, DecideSupernet, DecideTopUp and DecideCandidates, without
+// PostgreSQL.
 #include "controller/proposal_rules.h"
 
 #include <string>
@@ -133,6 +134,44 @@ TEST(DecideCandidates, RetrainQueuesAgainAndStillLinks) {
   EXPECT_EQ(d.rows[3].duplicate_of, 9);
   EXPECT_EQ(d.rejected, 1);
   EXPECT_TRUE(d.propose_again);
+}
+
+// --- DecideDarts ---------------------------------------------------------
+
+TEST(DecideDarts, StartsSearchesDerivesWaitsThenHandsOver) {
+  v1::ExperimentCounts c;
+  std::optional<TopUpDecision> d = DecideDarts(c, 0);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->action, TopUpDecision::kStartSearches);
+  c.set_searches(2);
+  d = DecideDarts(c, 0);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->action, TopUpDecision::kWait);
+  // One search ended: its cell is derived at once, the other still runs.
+  c.set_searches_done(1);
+  d = DecideDarts(c, 1);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->action, TopUpDecision::kDeriveCandidates);
+  c.set_candidates(1);
+  d = DecideDarts(c, 0);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->action, TopUpDecision::kWait);
+  // Both ended and derived: DecideTopUp takes over.
+  c.set_searches_done(2);
+  c.set_candidates(2);
+  EXPECT_FALSE(DecideDarts(c, 0).has_value());
+}
+
+TEST(DecideDarts, FailsWhenEverySearchFailed) {
+  v1::ExperimentCounts c;
+  c.set_searches(3);
+  c.set_searches_done(3);
+  std::optional<TopUpDecision> d = DecideDarts(c, 0);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->action, TopUpDecision::kFinish);
+  EXPECT_EQ(d->state, v1::EXPERIMENT_FAILED);
+  EXPECT_NE(d->error.find("all 3 differentiable searches failed"),
+            std::string::npos);
 }
 
 // --- DecideSupernet ------------------------------------------------------

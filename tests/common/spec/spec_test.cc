@@ -257,7 +257,7 @@ TEST(Spec, EvolutionDefaultsAndErrors) {
       testing::StatusIs(
           absl::StatusCode::kInvalidArgument,
           "unknown strategy 'bayes' (implemented: random, evolution, "
-          "reinforce)"));
+          "reinforce, darts)"));
 }
 
 constexpr char kBase[] =

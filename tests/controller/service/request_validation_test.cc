@@ -102,6 +102,46 @@ TEST(RequestValidation, ProgressNumbersMustBeFiniteAndInRange) {
   EXPECT_THAT(ValidateRequest(bad), StatusIs(kInvalid, "seconds"));
 }
 
+TEST(RequestValidation, SearchProgressIsACellOfNb201WithProbabilities) {
+  v1::ReportProgressRequest p;
+  p.set_worker_id("w");
+  p.set_trial_id(1);
+  p.set_attempt(1);
+  p.set_epoch(1);
+  v1::SearchProgress* s = p.mutable_search();
+  for (int i = 0; i < 30; ++i) s->add_arch_weights(0.2);
+  for (int op : {3, 3, 1, 2, 0, 4}) s->mutable_derived()->add_choices(op);
+  s->mutable_derived()->set_canonical(
+      "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|"
+      "none~1|avg_pool_3x3~2|");
+  NAS_EXPECT_OK(ValidateRequest(p));
+  auto bad = p;
+  bad.mutable_search()->mutable_arch_weights()->RemoveLast();
+  EXPECT_THAT(ValidateRequest(bad),
+              StatusIs(kInvalid,
+                       "search.arch_weights: needs 6 edges x 5 "
+                       "operations = 30 values, got 29"));
+  bad = p;
+  bad.mutable_search()->set_arch_weights(7, std::nan(""));
+  EXPECT_THAT(ValidateRequest(bad),
+              StatusIs(kInvalid, "search.arch_weights[7]"));
+  bad = p;
+  bad.mutable_search()->mutable_derived()->set_choices(2, 5);
+  EXPECT_THAT(ValidateRequest(bad),
+              StatusIs(kInvalid, "search.derived.choices"));
+  bad = p;
+  bad.mutable_search()->mutable_derived()->set_canonical("|x|");
+  EXPECT_THAT(ValidateRequest(bad),
+              StatusIs(kInvalid, "search.derived.canonical"));
+  v1::ReportResultRequest r;
+  r.set_worker_id("w");
+  r.set_trial_id(1);
+  r.set_attempt(1);
+  *r.mutable_search() = bad.search();
+  EXPECT_THAT(ValidateRequest(r),
+              StatusIs(kInvalid, "search.derived.canonical"));
+}
+
 TEST(RequestValidation, ClientQueriesNameTheField) {
   v1::ListCandidatesRequest list;
   list.set_experiment_id(1);

@@ -1907,3 +1907,139 @@ TEST_F(StoreTest, TrialCostsAndFinishOverBudget) {
 
 }  // namespace
 }  // namespace nas
+
+namespace nas {
+namespace {
+
+// Strategy darts (0018): two search rows are allowed beside nothing else
+// (no search counts), lease with their seed and checkpoint; a search's
+// progress stores its epoch's weights and derived cell (rewritten when a
+// resumed attempt reports it again), and its checkpoint, replacing and
+// deleting the previous one; a stale attempt's progress writes nothing; the
+// result must carry the derived cell, clears the checkpoint and makes the
+// search underived until a candidate names it in search_of.
+TEST_F(StoreTest, SearchRowsStoreEpochsCheckpointsAndDerivedCells) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 42);
+  NAS_ASSERT_OK(exp);
+  std::vector<NewCandidate> rows;
+  for (int seed : {42, 43}) {
+    NewCandidate row;
+    row.genotype.set_space("nb201");
+    row.genotype.set_canonical(absl::StrCat("darts-search-", seed));
+    row.genotype.set_hash(row.genotype.canonical());
+    row.supernet = true;
+    row.search_seed = seed;
+    rows.push_back(row);
+  }
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, rows));
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->candidates(), 0);
+  EXPECT_EQ(counts->searches(), 2);
+  EXPECT_EQ(counts->searches_done(), 0);
+  EXPECT_EQ(counts->supernet(), v1::CANDIDATE_STATE_UNSPECIFIED);
+
+  auto t = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  const LeasedTrial first = **t;
+  EXPECT_TRUE(first.search);
+  EXPECT_EQ(first.search_seed, 42);
+  EXPECT_EQ(first.checkpoint_hash, "");
+
+  auto progress = [&](int32_t attempt, const std::string& worker, int epoch,
+                      const std::string& checkpoint) {
+    v1::ReportProgressRequest p;
+    p.set_worker_id(worker);
+    p.set_trial_id(first.trial_id);
+    p.set_attempt(attempt);
+    p.set_epoch(epoch);
+    p.set_val_accuracy(0.5 + 0.01 * epoch);
+    p.set_train_loss(1.0);
+    v1::SearchProgress* s = p.mutable_search();
+    for (int i = 0; i < 30; ++i) s->add_arch_weights(0.2);
+    v1::Genotype* g = s->mutable_derived();
+    g->set_space("nb201");
+    for (int op : {epoch % 5, 1, 1, 3, 0, 4}) g->add_choices(op);
+    g->set_canonical(absl::StrCat("cell-", epoch));
+    s->set_checkpoint(checkpoint);
+    return store_->RecordSearchProgress(p);
+  };
+  auto held = progress(1, "w1", 1, "checkpoint after epoch 1");
+  NAS_ASSERT_OK(held);
+  EXPECT_TRUE(*held);
+  held = progress(1, "w1", 2, "checkpoint after epoch 2");
+  NAS_ASSERT_OK(held);
+  EXPECT_TRUE(*held);
+  // Only the latest checkpoint is kept.
+  const std::string hash1 = Sha256Hex("checkpoint after epoch 1");
+  const std::string hash2 = Sha256Hex("checkpoint after epoch 2");
+  EXPECT_THAT(store_->GetArtifactInfo(hash1).status(),
+              StatusIs(absl::StatusCode::kNotFound, ""));
+  NAS_ASSERT_OK(store_->GetArtifactInfo(hash2));
+  // The lease moves on: the next attempt resumes from epoch 2.
+  ExpireLease(first.trial_id);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  t = store_->LeaseTrial("w2", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  EXPECT_EQ((*t)->trial_id, first.trial_id);
+  EXPECT_EQ((*t)->checkpoint_hash, hash2);
+  EXPECT_EQ((*t)->checkpoint_epoch, 2);
+  // The old attempt's report writes nothing.
+  held = progress(1, "w1", 3, "stale");
+  NAS_ASSERT_OK(held);
+  EXPECT_FALSE(*held);
+  EXPECT_THAT(store_->GetArtifactInfo(Sha256Hex("stale")).status(),
+              StatusIs(absl::StatusCode::kNotFound, ""));
+  held = progress(2, "w2", 3, "");
+  NAS_ASSERT_OK(held);
+  EXPECT_TRUE(*held);
+  auto epochs = store_->ListSearchEpochs(*exp);
+  NAS_ASSERT_OK(epochs);
+  ASSERT_EQ(epochs->size(), 3u);
+  EXPECT_EQ((*epochs)[2].epoch(), 3);
+  EXPECT_EQ((*epochs)[2].seed(), 42);
+  EXPECT_EQ((*epochs)[2].arch_weights_size(), 30);
+  EXPECT_EQ((*epochs)[2].derived().canonical(), "cell-3");
+  // {3, 1, 1, 3, 0, 4}: skip, skip, none, pool are parameter-free.
+  EXPECT_DOUBLE_EQ((*epochs)[2].param_free_share(), 4.0 / 6.0);
+
+  // The result must carry the derived cell.
+  EXPECT_THAT(store_->RecordResult(first.trial_id, 2, "w2", MakeMetrics(0.6)),
+              StatusIs(absl::StatusCode::kInvalidArgument, "search"));
+  v1::SearchProgress final_state;
+  v1::Genotype* g = final_state.mutable_derived();
+  g->set_space("nb201");
+  for (int op : {3, 3, 2, 3, 1, 3}) g->add_choices(op);
+  g->set_canonical("final-cell");
+  NAS_ASSERT_OK(store_->RecordResult(first.trial_id, 2, "w2", MakeMetrics(0.6),
+                                     "", nullptr, &final_state));
+  EXPECT_THAT(store_->GetArtifactInfo(hash2).status(),
+              StatusIs(absl::StatusCode::kNotFound, ""));
+  counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->searches_done(), 1);
+  EXPECT_EQ(counts->trials_succeeded(), 0);  // not a search candidate
+  const v1::Candidate search = GetCandidate(*exp, first.candidate_id);
+  EXPECT_TRUE(search.search());
+  EXPECT_EQ(search.search_seed(), 42);
+  EXPECT_EQ(search.derived().canonical(), "final-cell");
+  EXPECT_THAT(search.derived().choices(), ElementsAre(3, 3, 2, 3, 1, 3));
+  EXPECT_DOUBLE_EQ(search.param_free_share(), 1.0 / 6.0);
+  auto underived = store_->ListUnderivedSearches(*exp);
+  NAS_ASSERT_OK(underived);
+  ASSERT_EQ(underived->size(), 1u);
+  EXPECT_EQ((*underived)[0].search_id, first.candidate_id);
+  EXPECT_EQ((*underived)[0].derived.canonical(), "final-cell");
+  // Its derived candidate links back; then nothing is underived.
+  NewCandidate cell = MakeCandidate(7);
+  cell.search_of = first.candidate_id;
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, {cell}));
+  underived = store_->ListUnderivedSearches(*exp);
+  NAS_ASSERT_OK(underived);
+  EXPECT_THAT(*underived, IsEmpty());
+}
+
+}  // namespace
+}  // namespace nas
