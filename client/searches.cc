@@ -1,6 +1,7 @@
 #include "client/searches.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 
@@ -108,6 +109,18 @@ std::string RenderSearchWeightsSvg(const v1::ListSearchEpochsResponse& epochs) {
     by_search[e.search_id()].push_back(&e);
     max_epoch = std::max(max_epoch, e.epoch());
   }
+  // One y range for every panel, from the weights themselves rounded out
+  // to steps of 0.05: early in a search they all sit near 1/ops, and a
+  // fixed 0..1 axis would draw them flat.
+  double lo = 1, hi = 0;
+  for (const v1::SearchEpoch& e : epochs.epochs()) {
+    for (double w : e.arch_weights())
+      lo = std::min(lo, w), hi = std::max(hi, w);
+  }
+  if (lo > hi) lo = 0, hi = 1;
+  lo = std::max(0.0, std::floor(lo / 0.05) * 0.05);
+  hi = std::min(1.0, std::ceil(hi / 0.05) * 0.05);
+  if (hi - lo < 0.05) hi = std::min(1.0, lo + 0.05), lo = hi - 0.05;
   const int edges = std::max(1, epochs.edges_size());
   const int ops = std::max(1, epochs.ops_size());
   constexpr double kPw = 150, kPh = 110, kGap = 16, kLeft = 70, kTop = 50;
@@ -120,7 +133,8 @@ std::string RenderSearchWeightsSvg(const v1::ListSearchEpochsResponse& epochs) {
       "font-family=\"sans-serif\" font-size=\"11\">\n"
       "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
       "<text x=\"%g\" y=\"20\" font-size=\"15\">Architecture weights "
-      "softmax(alpha) per edge over epochs</text>\n",
+      "softmax(alpha) per edge over epochs (same y range in every "
+      "panel)</text>\n",
       width, height, kLeft);
   // Legend.
   for (int o = 0; o < ops && o < epochs.ops_size(); ++o) {
@@ -147,13 +161,13 @@ std::string RenderSearchWeightsSvg(const v1::ListSearchEpochsResponse& epochs) {
         return max_epoch <= 1 ? x0 + kPw / 2
                               : x0 + (epoch - 1) * kPw / (max_epoch - 1);
       };
-      auto sy = [&](double w) { return y0 + kPh - w * kPh; };
+      auto sy = [&](double w) { return y0 + kPh - (w - lo) / (hi - lo) * kPh; };
       absl::StrAppendFormat(
           &s,
           "<g class=\"panel\"><rect x=\"%g\" y=\"%g\" width=\"%g\" "
           "height=\"%g\" fill=\"none\" stroke=\"#888\"/>\n"
           "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#eee\"/>\n",
-          x0, y0, kPw, kPh, x0, sy(0.5), x0 + kPw, sy(0.5));
+          x0, y0, kPw, kPh, x0, sy((lo + hi) / 2), x0 + kPw, sy((lo + hi) / 2));
       if (r == 0) {
         absl::StrAppendFormat(
             &s,
@@ -164,9 +178,9 @@ std::string RenderSearchWeightsSvg(const v1::ListSearchEpochsResponse& epochs) {
       if (e == 0) {
         absl::StrAppendFormat(
             &s,
-            "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">1</text>"
-            "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">0</text>\n",
-            x0 - 3, y0 + 8, x0 - 3, y0 + kPh);
+            "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.2f</text>"
+            "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.2f</text>\n",
+            x0 - 3, y0 + 8, hi, x0 - 3, y0 + kPh, lo);
       }
       absl::StrAppendFormat(
           &s,

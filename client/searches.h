@@ -27,7 +27,8 @@ std::string SearchTable(const std::vector<v1::Candidate>& candidates,
 
 // The architecture weights' picture: a grid with a row per search and a
 // column per edge; every panel plots softmax(alpha) of its edge against the
-// epoch (y from 0 to 1), one coloured line per operation, with a legend.
+// epoch (one y range for all panels: the weights' own, rounded out to 0.05),
+// one coloured line per operation, with a legend.
 // Panels are <g class="panel">, lines <polyline class="op-N">.
 std::string RenderSearchWeightsSvg(const v1::ListSearchEpochsResponse& epochs);
 

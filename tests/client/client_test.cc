@@ -1,11 +1,12 @@
-// Unit tests of nasctl's pure parts: the best-so-far curve, SVG panels and
-// connection options.
+// Unit tests of nasctl's pure parts: the best-so-far curve, SVG panels,
+// the darts searches' table and picture, and connection options.
 #include <fstream>
 
 #include "absl/strings/match.h"
 #include "client/connection.h"
 #include "client/curve.h"
 #include "client/metrics_format.h"
+#include "client/searches.h"
 #include "client/svg_plot.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -200,6 +201,96 @@ TEST(MetricsFormat, ShownCostsFallBackToTheReportedOnes) {
   EXPECT_EQ(ShownMacs(declared), 1016384);
   EXPECT_EQ(ShownParams(declared), 5178);
   EXPECT_EQ(ShownMacs(v1::Candidate()), 0);
+}
+
+// Two searches of three epochs each: search 10 collapses onto skip_connect,
+// search 11 settles on nor_conv_3x3.
+v1::ListSearchEpochsResponse TwoSearches() {
+  v1::ListSearchEpochsResponse r;
+  for (const char* op : {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3",
+                         "avg_pool_3x3"}) {
+    r.add_ops(op);
+  }
+  for (const char* edge : {"1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"}) {
+    r.add_edges(edge);
+  }
+  for (int search : {10, 11}) {
+    for (int epoch = 1; epoch <= 3; ++epoch) {
+      v1::SearchEpoch* e = r.add_epochs();
+      e->set_search_id(search);
+      e->set_seed(search - 9);
+      e->set_epoch(epoch);
+      for (int edge = 0; edge < 6; ++edge) {
+        // The chosen op's weight grows with the epochs.
+        const int chosen = search == 10 ? 1 : 3;
+        for (int op = 0; op < 5; ++op) {
+          e->add_arch_weights(op == chosen ? 0.2 + 0.1 * epoch
+                                           : (0.8 - 0.1 * epoch) / 4);
+        }
+        e->mutable_derived()->add_choices(search == 10 ? 1 : 3);
+      }
+    }
+  }
+  return r;
+}
+
+TEST(Searches, TableShowsCellsAccuraciesAndWarnsOfCollapse) {
+  std::vector<v1::Candidate> cs(5);
+  cs[0].set_id(10);
+  cs[0].set_search(true);
+  cs[0].set_search_seed(1);
+  cs[0].set_state(v1::CANDIDATE_EVALUATED);
+  cs[0].mutable_derived()->set_canonical("|skip_connect~0|+|...|");
+  cs[0].set_param_free_share(1.0);
+  cs[1] = cs[0];
+  cs[1].set_id(11);
+  cs[1].set_search_seed(2);
+  cs[1].mutable_derived()->set_canonical("|nor_conv_3x3~0|+|...|");
+  cs[1].set_param_free_share(0.0);
+  cs[2] = Evaluated(20, 0.61, 100);  // search 10's cell
+  cs[2].mutable_metrics()->set_test_accuracy(0.6);
+  cs[2].set_search_of(10);
+  cs[3].set_id(21);  // search 11's cell repeats candidate 22
+  cs[3].set_state(v1::CANDIDATE_DUPLICATE);
+  cs[3].set_duplicate_of(22);
+  cs[3].set_search_of(11);
+  cs[4] = Evaluated(22, 0.875, 90);
+  cs[4].mutable_metrics()->set_test_accuracy(0.8625);
+  const std::string table = SearchTable(cs, TwoSearches(), 3);
+  EXPECT_TRUE(absl::StrContains(table, "3/3")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "100%")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "0.6100")) << table;
+  // The duplicate shows the accuracy of the candidate it repeats.
+  EXPECT_TRUE(absl::StrContains(table, "0.8750  0.8625")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "WARNING: search 10 (seed 1)")) << table;
+  EXPECT_FALSE(absl::StrContains(table, "WARNING: search 11")) << table;
+}
+
+TEST(Searches, PictureHasAPanelPerEdgeAndSearchAndALinePerOperation) {
+  const std::string svg = RenderSearchWeightsSvg(TwoSearches());
+  auto count = [&](const std::string& what) {
+    int n = 0;
+    for (size_t at = svg.find(what); at != std::string::npos;
+         at = svg.find(what, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("class=\"panel\""), 12);
+  EXPECT_EQ(count("<polyline"), 60);
+  EXPECT_EQ(count("class=\"legend\""), 5);
+  // The chosen operation (skip_connect, op-1, for search 10) is thick.
+  EXPECT_TRUE(
+      absl::StrContains(svg,
+                        "class=\"op-1\" fill=\"none\" stroke=\"#e69f00\" "
+                        "stroke-width=\"3\""));
+  // The y range is the weights' own (0.125 .. 0.5, rounded out to 0.10 ..
+  // 0.5); epoch 3 of search 10, edge 0: weight 0.5 of skip_connect, plotted
+  // at the panel's right end and top.
+  EXPECT_TRUE(absl::StrContains(svg, ">0.50</text>")) << svg.substr(0, 3000);
+  EXPECT_TRUE(absl::StrContains(svg, ">0.10</text>")) << svg.substr(0, 3000);
+  EXPECT_TRUE(absl::StrContains(svg, "220.0,64.0")) << svg.substr(0, 3000);
+  std::ofstream("/tmp/nas_searches_test.svg") << svg;
 }
 
 }  // namespace
