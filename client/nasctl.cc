@@ -257,9 +257,13 @@ void PrintCandidateTable(
         has ? absl::StrFormat("%.3f", k.metrics().latency_ms()) : "-",
         has ? absl::StrFormat("%.1f", k.metrics().train_seconds()) : "-",
         is_final ? absl::StrCat("(final re-training of ", k.final_of(), ") ")
+        : k.search()   ? absl::StrCat("(differentiable search, seed ",
+                                      k.search_seed(), "; nasctl searches) ")
         : k.supernet() ? absl::StrCat("(trains the supernet; weights ",
                                       k.supernet_hash().substr(0, 12), ") ")
-                       : "",
+        : k.search_of() != 0
+            ? absl::StrCat("(derived by search ", k.search_of(), ") ")
+            : "",
         k.genotype().canonical());
   }
 }
@@ -508,6 +512,13 @@ int Show(Ctx& c) {
       absl::StrCat(spec.search_space().name(), " / ", spec.strategy().name(),
                    " (seed ", spec.strategy().seed(), ") / ",
                    v1::EvaluationMode_Name(spec.evaluation().mode())));
+  if (n.searches() > 0) {
+    const v1::DartsOptions& d = spec.strategy().darts();
+    row("searches",
+        absl::StrCat(n.searches_done(), " of ", n.searches(), " ended (",
+                     d.method(), ", ", d.epochs(),
+                     " epochs each; nasctl searches ", e.id(), ")"));
+  }
   std::string budget = spec.budget().max_trials() > 0
                            ? absl::StrCat(spec.budget().max_trials(), " trials")
                            : "no trial limit";
