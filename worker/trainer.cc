@@ -49,6 +49,10 @@ Trainer::Trainer(CandidateNet& model, const TrainOptions& options,
   }
 }
 
+void Trainer::ReseedAugmentation(uint64_t seed) {
+  augment_gen_.set_current_seed(seed);
+}
+
 double Trainer::LearningRate(int64_t step) const {
   return 0.5 * options_.learning_rate *
          (1 + std::cos(M_PI * static_cast<double>(step) /
@@ -78,6 +82,13 @@ torch::Tensor Trainer::Step(const torch::Tensor& x, const torch::Tensor& y) {
                         class_weights_);
   }
   scaler_.Scale(loss).backward();
+  if (options_.grad_clip_norm > 0) {
+    // Clipping the scaled gradients at the scaled norm clips the true ones
+    // at grad_clip_norm (non-finite ones stay non-finite for the scaler).
+    torch::nn::utils::clip_grad_norm_(
+        model_.parameters(),
+        options_.grad_clip_norm * (scaler_.enabled() ? scaler_.scale() : 1.0));
+  }
   scaler_.Step(optimizer_);
   ++step_;
   return loss.detach();

@@ -47,6 +47,9 @@ struct TrainOptions {
   // Autocast precision (worker/device.h): kFp16 autocast + loss scaling
   // on CUDA only; kBf16 autocast on CUDA or the CPU. Default kFp32 (off).
   Precision precision = Precision::kFp32;
+  // Before each step, scale the gradients down to this global L2 norm when
+  // larger (torch.nn.utils.clip_grad_norm_); 0 = no clipping. Default 0.
+  double grad_clip_norm = 0;
   // Channels-last (NHWC) weights and batches: the Trainer converts the
   // model's 4-D parameters and buffers when constructed
   // (ConvertToChannelsLast) and each batch in Step. Same values, faster
@@ -98,8 +101,14 @@ class Trainer {
   double RunEpoch(const torch::Tensor& x, const torch::Tensor& y,
                   const BatchCallback& on_batch = nullptr);
 
-  // Steps taken so far.
+  // Steps taken so far; SetSteps continues the cosine schedule at `steps`
+  // (a training resumed from a checkpoint).
   int64_t steps() const { return step_; }
+  void SetSteps(int64_t steps) { step_ = steps; }
+  // Restarts the augmentation generator from `seed` (a training that
+  // reseeds every epoch, so that a resumed run draws what an uninterrupted
+  // one draws).
+  void ReseedAugmentation(uint64_t seed);
   // The cosine learning rate at `step`: lr/2 * (1 + cos(pi step / total)).
   double LearningRate(int64_t step) const;
   torch::optim::SGD& optimizer() { return optimizer_; }

@@ -383,6 +383,7 @@ class Worker {
       req.set_train_loss(p.train_loss);
       req.set_val_accuracy(p.val_accuracy);
       req.set_seconds(p.seconds);
+      if (p.search) *req.mutable_search() = *p.search;
       v1::ReportProgressResponse resp;
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() +
@@ -439,6 +440,9 @@ class Worker {
       *req.mutable_metrics() = *metrics;
       std::string model = evaluator_->TakeModel();
       if (!lease_lost.load()) req.set_model(std::move(model));
+      if (std::optional<v1::SearchProgress> search = evaluator_->TakeSearch()) {
+        *req.mutable_search() = std::move(*search);
+      }
     } else {
       req.set_error(metrics.status().ToString());
     }
@@ -459,6 +463,7 @@ class Worker {
       const size_t bytes = req.ByteSizeLong();
       req.clear_metrics();
       req.clear_model();
+      req.clear_search();
       req.set_error(
           absl::StrCat("result of ", bytes,
                        " bytes refused by the controller: ", s.message()));

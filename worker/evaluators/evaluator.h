@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ struct EpochProgress {
   double train_loss = 0;
   double val_accuracy = 0;
   double seconds = 0;  // since training started
+  // A differentiable search (Trial.darts_search): its state after this
+  // epoch (ReportProgressRequest.search); absent for other trials.
+  std::optional<v1::SearchProgress> search;
 };
 // Returns true to continue, false to stop training now (the result so far is
 // still measured and returned).
@@ -80,6 +84,13 @@ class Evaluator {
   // For a supernet-training trial (Trial.supernet_training) this is the
   // supernet's weights.
   virtual std::string TakeModel() { return ""; }
+  // The final state of the differentiable search the last successful
+  // Evaluate ran (Trial.darts_search; ReportResultRequest.search), without
+  // a checkpoint; nullopt for other trials and evaluators. Hands it over
+  // (a second call returns nullopt).
+  virtual std::optional<v1::SearchProgress> TakeSearch() {
+    return std::nullopt;
+  }
   // Where SUPERNET candidate trials get their supernet (Trial.supernet_hash)
   // from. Evaluators that need no artifacts ignore it.
   virtual void SetArtifactFetcher(ArtifactFetcher fetcher) {}

@@ -38,6 +38,9 @@ class ModeRouter final : public Evaluator {
   std::string TakeModel() override {
     return last_ == nullptr ? "" : last_->TakeModel();
   }
+  std::optional<v1::SearchProgress> TakeSearch() override {
+    return last_ == nullptr ? std::nullopt : last_->TakeSearch();
+  }
   std::string device() const override { return trained_->device(); }
   void SetArtifactFetcher(ArtifactFetcher fetcher) override {
     trained_->SetArtifactFetcher(fetcher);

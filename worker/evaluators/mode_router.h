@@ -11,9 +11,9 @@ namespace nas {
 
 // Routes each trial by evaluation.mode: TABULAR to `tabular`, COMMAND to
 // `command` (nullptr: a COMMAND trial fails with FailedPrecondition, this
-// worker has no trainers), every other mode to `trained`; TakeModel asks the
-// one that ran the last trial; the artifact fetcher and the stop check go
-// to all. Takes ownership of each; device() is `trained`'s.
+// worker has no trainers), every other mode to `trained`; TakeModel and
+// TakeSearch ask the one that ran the last trial; the artifact fetcher and the
+// stop check go to all. Takes ownership of each; device() is `trained`'s.
 std::unique_ptr<Evaluator> MakeModeRouter(
     std::unique_ptr<Evaluator> trained, std::unique_ptr<Evaluator> tabular,
     std::unique_ptr<Evaluator> command = nullptr);

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -29,6 +30,7 @@
 #include "worker/data/batches.h"
 #include "worker/data/dataset.h"
 #include "worker/device.h"
+#include "worker/evaluators/darts_search.h"
 #include "worker/evaluators/evaluator.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"  // CountParameters
@@ -288,6 +290,7 @@ class TorchEvaluator final : public Evaluator {
   absl::StatusOr<v1::EvaluationMetrics> Evaluate(
       const v1::Trial& trial, const ProgressCallback& on_epoch) override {
     model_bytes_.clear();
+    search_.reset();
     try {
       return EvaluateOrThrow(trial, on_epoch);
     } catch (const c10::Error& e) {
@@ -299,6 +302,9 @@ class TorchEvaluator final : public Evaluator {
   }
 
   std::string TakeModel() override { return std::move(model_bytes_); }
+  std::optional<v1::SearchProgress> TakeSearch() override {
+    return std::exchange(search_, std::nullopt);
+  }
 
   void SetArtifactFetcher(ArtifactFetcher fetcher) override {
     fetcher_ = std::move(fetcher);
@@ -390,6 +396,7 @@ class TorchEvaluator final : public Evaluator {
     space_spec.set_name(space);
     NAS_ASSIGN_OR_RETURN(const SearchSpace* search_space,
                          GetSearchSpace(space));
+    if (trial.has_darts_search()) return Search(trial, space_spec, on_epoch);
     const std::vector<int> choices(trial.genotype().choices().begin(),
                                    trial.genotype().choices().end());
     const bool supernet_mode =
@@ -534,6 +541,29 @@ class TorchEvaluator final : public Evaluator {
       if (on_epoch && !on_epoch(progress)) break;
     }
     return out;
+  }
+
+  // A differentiable search (worker/evaluators/darts_search.h), trained as
+  // the evaluation specifies; its final state is kept for TakeSearch.
+  absl::StatusOr<v1::EvaluationMetrics> Search(
+      const v1::Trial& trial, const v1::SearchSpaceSpec& space_spec,
+      const ProgressCallback& on_epoch) {
+    const v1::EvaluationSpec& spec = trial.evaluation();
+    NAS_RETURN_IF_ERROR(CheckDartsSearch(trial, space_spec));
+    NAS_ASSIGN_OR_RETURN(TrainSettings ts, Settings(spec));
+    NAS_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> data, Data(spec));
+    NAS_ASSIGN_OR_RETURN(ts.class_weights, ResolveClassWeights(spec, *data));
+    DartsSearchSettings settings;
+    settings.train = MakeTrainOptions(ts, Normalizer::For(*data, device_));
+    settings.device = device_;
+    settings.device_used = DeviceUsed(ts);
+    settings.verbose = options_.verbose;
+    settings.fetcher = fetcher_;
+    NAS_ASSIGN_OR_RETURN(
+        DartsSearchResult result,
+        RunDartsSearch(trial, space_spec, *data, settings, on_epoch));
+    search_ = std::move(result.search);
+    return result.metrics;
   }
 
   // Trains the experiment's supernet (SPOS) and keeps its weights for
@@ -803,7 +833,8 @@ class TorchEvaluator final : public Evaluator {
   const EvaluatorOptions options_;
   const DeviceChoice choice_;
   const torch::Device device_;
-  std::string model_bytes_;  // for TakeModel
+  std::string model_bytes_;                   // for TakeModel
+  std::optional<v1::SearchProgress> search_;  // for TakeSearch
   ArtifactFetcher fetcher_;
   // The last supernet loaded for inheritance, and what it was loaded for.
   std::shared_ptr<Supernet> supernet_;

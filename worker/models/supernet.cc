@@ -89,6 +89,29 @@ class Nb201SuperCellImpl : public nn::Module {
     return node[3];
   }
 
+  // DARTS's mixed cell: edge e computes sum_k w[e][k] * op_k(x); `none`
+  // contributes nothing (its output is zero).
+  torch::Tensor forward_mixed(const torch::Tensor& x, const torch::Tensor& w) {
+    std::array<torch::Tensor, 4> node;
+    node[0] = x;
+    for (int to = 1; to <= 3; ++to) {
+      torch::Tensor sum;
+      for (int e = 0; e < kNb201Edges; ++e) {
+        if (kNb201EdgeNodes[e][0] != to) continue;
+        const torch::Tensor& in = node[kNb201EdgeNodes[e][1]];
+        const torch::Tensor we = w.select(0, e);
+        torch::Tensor y = in * we.select(0, kSkip);
+        y = y + conv1_[e](in) * we.select(0, kConv1x1);
+        y = y + conv3_[e](in) * we.select(0, kConv3x3);
+        y = y +
+            BoxAvgPool3x3(in, box_weight_, &inv_count_) * we.select(0, kPool);
+        sum = sum.defined() ? sum + y : y;
+      }
+      node[to] = sum;
+    }
+    return node[3];
+  }
+
  private:
   std::array<ReluConvBn, kNb201Edges> conv1_{
       ReluConvBn(nullptr), ReluConvBn(nullptr), ReluConvBn(nullptr),
@@ -137,6 +160,16 @@ class Nb201SuperNetImpl : public nn::Module {
     return classifier_(h.mean({2, 3}));
   }
 
+  torch::Tensor forward_mixed(const torch::Tensor& x,
+                              const torch::Tensor& weights) {
+    torch::Tensor h = stem_bn_(stem_conv_(x));
+    for (auto& [reduction, cell] : layers_) {
+      h = reduction ? reduction(h) : cell->forward_mixed(h, weights);
+    }
+    h = torch::relu(head_bn_(h));
+    return classifier_(h.mean({2, 3}));
+  }
+
  private:
   nn::Conv2d stem_conv_{nullptr};
   nn::BatchNorm2d stem_bn_{nullptr};
@@ -166,6 +199,16 @@ class Nb201Supernet final : public Supernet {
       parts[3] += choices[edge] == kConv1x1 ? "_1x1" : "_3x3";
     }
     return absl::StrJoin(parts, ".");
+  }
+
+  bool has_mixed_forward() const override { return true; }
+  torch::Tensor ForwardMixed(const torch::Tensor& x,
+                             const torch::Tensor& weights) override {
+    TORCH_CHECK(weights.dim() == 2 && weights.size(0) == kNb201Edges &&
+                    weights.size(1) == kNb201Ops,
+                "nb201 mixed forward needs 6 x 5 edge weights, got ",
+                weights.sizes());
+    return net_->forward_mixed(x, weights);
   }
 
  protected:
@@ -361,6 +404,12 @@ torch::Tensor Supernet::forward(const torch::Tensor& x) {
     ++step_;
   }
   return ForwardPath(x, path_);
+}
+
+torch::Tensor Supernet::ForwardMixed(const torch::Tensor&,
+                                     const torch::Tensor&) {
+  TORCH_CHECK(false, "the ", space_->name(),
+              " supernet has no mixed (DARTS) forward");
 }
 
 absl::Status Supernet::SetPath(const std::vector<int>& choices) {

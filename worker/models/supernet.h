@@ -1,8 +1,10 @@
 // Weight-sharing supernets (single-path one-shot, SPOS) for the spaces of
-// worker/models/model_builder.h, and weight inheritance from a supernet into the
-// standalone network of one architecture.
+// worker/models/model_builder.h, and weight inheritance from a supernet into
+// the standalone network of one architecture.
 //   nb201:     every edge of every cell holds all five ops (both convolutions
-//              with their own weights); a path picks one op per edge.
+//              with their own weights); a path picks one op per edge, or
+//              ForwardMixed weighs all five (DARTS,
+//              worker/models/darts_cell.h).
 //   mobilenet: every block is the largest (kernel 7, expansion 6, SE on) and
 //              every stage has depth 4; a path uses the first `depth` blocks,
 //              the first `hidden` channels and the centred k x k of each
@@ -50,6 +52,16 @@ class Supernet : public CandidateNet {
   void EnableSampling(uint64_t seed);
   void ResumeSampling() { sampling_ = true; }
   const std::vector<int>& path() const { return path_; }
+
+  // DARTS's continuous relaxation (nb201 only; has_mixed_forward()): every
+  // edge e of every cell computes sum_k weights[e][k] * op_k(its input),
+  // with one edges x ops `weights` (on x's device and dtype) shared by all
+  // cells; the path and sampling are ignored. With one-hot weights it
+  // computes what the path of the hot ops computes. Throws c10::Error for
+  // weights of another shape, or a supernet without a mixed forward.
+  virtual bool has_mixed_forward() const { return false; }
+  virtual torch::Tensor ForwardMixed(const torch::Tensor& x,
+                                     const torch::Tensor& weights);
 
   // The name of the supernet tensor (parameter or buffer) that tensor
   // `name` of BuildCandidateNet's network for `choices` inherits from.
