@@ -64,5 +64,11 @@ mkdir -p "$build/demo"
 echo "(picture: $build/demo/pareto-$id.svg)"
 "$build/client/nasctl" curve "$id" --svg "$build/demo/curve-$id.svg" >/dev/null
 echo "(best accuracy by trial and by time: $build/demo/curve-$id.svg)"
+if grep -qE '^\s*name:\s*darts' "$spec"; then
+  echo
+  echo "== Differentiable searches (derived cells, collapse, standalone accuracy) =="
+  "$build/client/nasctl" searches "$id" --svg "$build/demo/searches-$id.svg"
+  echo "(architecture weights per edge over epochs: $build/demo/searches-$id.svg)"
+fi
 echo
 echo "demo: finished in $(( $(date +%s) - start )) s"
