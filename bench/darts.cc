@@ -11,10 +11,12 @@
 // child trained standalone with the same protocol, until it has used the
 // CPU-seconds (getrusage, all threads) of all beta_darts searches plus
 // their standalone trainings. Prints per-epoch search progress and a
-// summary; writes <out_dir>/darts.{csv,svg}.
+// summary; writes <out_dir>/darts.{csv,svg}. The search settings default to
+// DartsOptions' defaults; sizes fit 2 shared CPU cores (about 5 minutes
+// when the machine is otherwise idle).
 //
 //   cmake --build build --target darts_bench && build/bench/darts_bench \
-//     --out_dir=/tmp/darts
+//     --table=/path/to/nb201.csv --out_dir=/tmp/darts
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -57,17 +59,26 @@ ABSL_FLAG(int, search_train_samples, 1500,
 ABSL_FLAG(int, val_samples, 1000, "validation images");
 ABSL_FLAG(int, test_samples, 2000, "test images");
 ABSL_FLAG(int, batch_size, 64, "batch size (search and standalone)");
-ABSL_FLAG(int, search_epochs, 6, "epochs of each search");
+ABSL_FLAG(int, search_epochs, 10,
+          "epochs of each search (DartsOptions' default)");
 ABSL_FLAG(double, search_learning_rate, 0.025,
           "SGD learning rate of the search's weights (DARTS: 0.025)");
-ABSL_FLAG(double, arch_learning_rate, 3e-4, "Adam learning rate of alpha");
-ABSL_FLAG(double, arch_weight_decay, 1e-3, "Adam weight decay of alpha");
-ABSL_FLAG(double, beta_weight, 1.0, "beta_darts: final lambda");
+ABSL_FLAG(double, arch_learning_rate, 3e-4,
+          "Adam learning rate of alpha (DartsOptions' default)");
+ABSL_FLAG(double, arch_weight_decay, 1e-3,
+          "Adam weight decay of alpha (DartsOptions' default)");
+ABSL_FLAG(double, beta_weight, 1.0,
+          "beta_darts: final lambda (DartsOptions' default)");
 ABSL_FLAG(int, train_epochs, 3, "epochs of each standalone training");
 ABSL_FLAG(double, learning_rate, 0.1, "standalone SGD learning rate");
 ABSL_FLAG(int, population, 8, "evolution: population P");
 ABSL_FLAG(int, sample_size, 3, "evolution: tournament size S");
-ABSL_FLAG(int, threads, 2, "LibTorch threads");
+ABSL_FLAG(bool, evolution, true,
+          "run the evolution comparison (false: the searches only, e.g. "
+          "to compare search settings against an earlier run's evolution)");
+ABSL_FLAG(int, threads, 1,
+          "LibTorch threads (1: CPU-seconds stay a fair cost on a shared "
+          "machine, where 2 threads spin at barriers)");
 ABSL_FLAG(std::string, out_dir, ".", "where darts.{csv,svg} go");
 
 namespace nas {
@@ -178,7 +189,7 @@ double Share(const v1::Genotype& g) {
 
 std::string Svg(const std::vector<SearchRow>& rows,
                 const std::vector<double>& evolution_tables, int epochs) {
-  const double w = 900, h = 420, top = 50, bottom = 60;
+  const double w = 900, h = 440, top = 60, bottom = 60;
   std::string s = absl::StrFormat(
       "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
       "width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
@@ -196,8 +207,11 @@ std::string Svg(const std::vector<SearchRow>& rows,
   auto ly = [&](double v) { return h - bottom - v * (h - top - bottom); };
   s += absl::StrFormat(
       "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">"
-      "Derived cell's parameter-free share per epoch</text>\n",
-      (l0 + l1) / 2);
+      "Derived cell's parameter-free share per epoch</text>\n"
+      "<text x=\"%.0f\" y=\"40\" text-anchor=\"middle\"><tspan "
+      "fill=\"#d62728\">darts</tspan>, <tspan fill=\"#1f77b4\">"
+      "beta_darts</tspan>; one line per seed</text>\n",
+      (l0 + l1) / 2, (l0 + l1) / 2);
   for (double v = 0; v <= 1.001; v += 0.25) {
     s += absl::StrFormat(
         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -224,15 +238,17 @@ std::string Svg(const std::vector<SearchRow>& rows,
   }
   // Right: CIFAR-10 test accuracy (NAS-Bench-201) of each derived cell and
   // of evolution's children, by group.
-  const double r0 = 520, r1 = 870, lo = 60, hi = 95;
+  const double r0 = 520, r1 = 870, lo = 40, hi = 95;
   auto ry = [&](double v) {
     return h - bottom -
            (std::clamp(v, lo, hi) - lo) / (hi - lo) * (h - top - bottom);
   };
   s += absl::StrFormat(
       "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">"
-      "CIFAR-10 test accuracy in NAS-Bench-201</text>\n",
-      (r0 + r1) / 2);
+      "CIFAR-10 test accuracy in NAS-Bench-201</text>\n"
+      "<text x=\"%.0f\" y=\"40\" text-anchor=\"middle\">derived cells, "
+      "and every evolution child (below 40: at 40)</text>\n",
+      (r0 + r1) / 2, (r0 + r1) / 2);
   for (double v = lo; v <= hi + 1e-9; v += 5) {
     s += absl::StrFormat(
         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -391,8 +407,9 @@ int Main() {
   eopt.set_dedupe(true);
   std::unique_ptr<Strategy> evo =
       MakeEvolutionStrategy(&*GetSearchSpace("nb201").value(), 1, eopt);
-  printf("evolution: budget %.0f cpu-s (the %s searches and trainings)\n",
-         budget, reference.c_str());
+  printf("evolution: budget %.0f cpu-s (the %s searches and trainings)%s\n",
+         budget, reference.c_str(),
+         absl::GetFlag(FLAGS_evolution) ? "" : ": skipped (--noevolution)");
   double used = 0;
   struct Child {
     std::string cell;
@@ -401,7 +418,7 @@ int Main() {
     double cpu_at = 0;
   };
   std::vector<Child> children;
-  while (used < budget) {
+  while (absl::GetFlag(FLAGS_evolution) && used < budget) {
     absl::StatusOr<std::vector<Proposal>> p = evo->Propose(1);
     if (!p.ok() || p->empty()) break;
     const Proposal& prop = p->front();
