@@ -142,6 +142,33 @@ double TrainTiny(TrainOptions o, int steps, std::vector<double>* losses) {
   return last;
 }
 
+// grad_clip_norm: a step moves the parameters by exactly lr * clip (SGD
+// without momentum or decay) when the gradient is longer than the clip;
+// SetSteps continues the schedule.
+TEST(TrainerTest, GradientClippingAndSetSteps) {
+  torch::manual_seed(1);
+  TinyNet net;
+  TrainOptions o;
+  o.learning_rate = 0.1;
+  o.momentum = 0;
+  o.weight_decay = 0;
+  o.grad_clip_norm = 1e-3;
+  Trainer t(net, o, torch::kCPU, 1000000);
+  std::vector<torch::Tensor> before;
+  for (const torch::Tensor& p : net.parameters()) before.push_back(p.clone());
+  torch::manual_seed(2);
+  t.Step(torch::randn({24, 2, 4, 4}), torch::arange(24, torch::kInt64) % 3);
+  double moved = 0;
+  const std::vector<torch::Tensor> after = net.parameters();
+  for (size_t i = 0; i < after.size(); ++i) {
+    moved += (after[i] - before[i]).pow(2).sum().item<double>();
+  }
+  EXPECT_NEAR(std::sqrt(moved), 0.1 * 1e-3, 1e-7);
+  t.SetSteps(500000);
+  EXPECT_EQ(t.steps(), 500000);
+  EXPECT_NEAR(t.LearningRate(t.steps()), 0.05, 1e-12);
+}
+
 TEST(TrainerTest, StepsReduceTheLoss) {
   TrainOptions o;
   o.learning_rate = 0.1;
