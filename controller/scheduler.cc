@@ -338,6 +338,17 @@ absl::Status Scheduler::Apply(int64_t id, Running& run,
 absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
+  NAS_ASSIGN_OR_RETURN(
+      const CandidatesDecision d,
+      StoreProposals(id, run, std::move(proposals), /*from_searches=*/false));
+  // Rejected or duplicate proposals left room: propose again at once.
+  if (d.propose_again) MarkDirty(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CandidatesDecision> Scheduler::StoreProposals(
+    int64_t id, Running& run, std::vector<Proposal> proposals,
+    bool from_searches) {
   NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
   CandidatesInput in;
   // A space without analytic costs (custom) has no hard constraints
@@ -360,15 +371,19 @@ absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
   }
   // Earlier candidates with the same genotypes: one query for the batch.
   NAS_ASSIGN_OR_RETURN(in.stored, store_->FindCandidatesByHash(id, hashes));
-  const CandidatesDecision d = DecideCandidates(in);
+  CandidatesDecision d = DecideCandidates(in);
+  if (from_searches) {
+    for (NewCandidate& row : d.rows) {
+      row.search_of = row.parent_id;  // derived, not mutated: no parent
+      row.parent_id = 0;
+    }
+  }
   // Candidates are written before anything else happens to them.
   NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, d.rows).status());
   if (options_.metrics != nullptr) {
     options_.metrics->CandidatesRejected(d.rejected);
   }
-  // Rejected or duplicate proposals left room: propose again at once.
-  if (d.propose_again) MarkDirty(id);
-  return absl::OkStatus();
+  return d;
 }
 
 absl::Status Scheduler::StartSearches(int64_t id, Running& run) {
@@ -394,24 +409,15 @@ absl::Status Scheduler::StartSearches(int64_t id, Running& run) {
 
 absl::Status Scheduler::DeriveCandidates(
     int64_t id, Running& run, const std::vector<SearchOutcome>& searches) {
-  NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
-  CandidatesInput in;
-  in.constraints = run.spec.objective().constraints();
-  in.duplicates = run.spec.duplicates();
-  in.observed = run.observed;
-  std::vector<std::string> hashes;
+  std::vector<Proposal> cells;
   for (const SearchOutcome& s : searches) {
-    const std::vector<int> choices(s.derived.choices().begin(),
-                                   s.derived.choices().end());
-    ProposedCandidate pc;
-    NAS_ASSIGN_OR_RETURN(pc.genotype, run.space->ToProto(choices));
-    pc.parent_id = s.search_id;
-    pc.strategy_data =
+    Proposal p;
+    p.choices.assign(s.derived.choices().begin(), s.derived.choices().end());
+    p.parent_id = s.search_id;  // becomes search_of
+    p.strategy_data =
         absl::StrCat("{\"search_id\": ", s.search_id, ", \"seed\": ", s.seed,
                      ", \"param_free_share\": ", s.param_free_share, "}");
-    pc.cost = run.space->ComputeCost(choices, run.spec.search_space(), input);
-    hashes.push_back(pc.genotype.hash());
-    in.proposals.push_back(std::move(pc));
+    cells.push_back(std::move(p));
     fprintf(stderr,
             "controller: experiment %lld: search %lld (seed %lld) derived "
             "%s, %.0f%% parameter-free%s\n",
@@ -423,17 +429,8 @@ absl::Status Scheduler::DeriveCandidates(
                   "search collapsed)"
                 : "");
   }
-  NAS_ASSIGN_OR_RETURN(in.stored, store_->FindCandidatesByHash(id, hashes));
-  CandidatesDecision d = DecideCandidates(in);
-  for (NewCandidate& row : d.rows) {
-    row.search_of = row.parent_id;  // derived, not mutated: no parent
-    row.parent_id = 0;
-  }
-  NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, d.rows).status());
-  if (options_.metrics != nullptr) {
-    options_.metrics->CandidatesRejected(d.rejected);
-  }
-  return absl::OkStatus();
+  return StoreProposals(id, run, std::move(cells), /*from_searches=*/true)
+      .status();
 }
 
 absl::Status Scheduler::StartSupernetTraining(int64_t id, Running& run) {

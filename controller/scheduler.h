@@ -105,13 +105,20 @@ class Scheduler {
   // genotypes (read), DecideCandidates (decide), stores the rows (write).
   absl::Status Propose(int64_t id, Running& run, int n)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Prices `proposals`, checks them against the spec's constraints and the
+  // experiment's earlier genotypes (DecideCandidates) and stores the rows;
+  // with `from_searches` each proposal's parent_id is the search that
+  // derived it and is stored as search_of instead. Returns the decision.
+  absl::StatusOr<CandidatesDecision> StoreProposals(
+      int64_t id, Running& run, std::vector<Proposal> proposals,
+      bool from_searches) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Strategy darts: stores spec.strategy.darts.seeds search rows (seeds
   // run.seed + i), each with its trial.
   absl::Status StartSearches(int64_t id, Running& run)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Strategy darts: stores the derived cell of each search in `searches`
-  // as a candidate linked to it (Candidate.search_of), priced and checked
-  // against constraints and earlier candidates like any proposal.
+  // as a candidate linked to it (Candidate.search_of), through
+  // StoreProposals like any proposal.
   absl::Status DeriveCandidates(int64_t id, Running& run,
                                 const std::vector<SearchOutcome>& searches)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

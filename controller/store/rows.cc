@@ -101,14 +101,17 @@ void ReadNamedMetrics(const std::string& json, v1::EvaluationMetrics* m) {
 
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
 // ("1,2,3"), hash.
-void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g) {
-  g->set_space(row[first].as<std::string>());
-  g->set_canonical(row[first + 1].as<std::string>());
-  for (absl::string_view part : absl::StrSplit(row[first + 2].as<std::string>(),
-                                               ',', absl::SkipEmpty())) {
+void ChoicesFromText(const std::string& text, v1::Genotype* g) {
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     int v = 0;
     if (absl::SimpleAtoi(part, &v)) g->add_choices(v);
   }
+}
+
+void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g) {
+  g->set_space(row[first].as<std::string>());
+  g->set_canonical(row[first + 1].as<std::string>());
+  ChoicesFromText(row[first + 2].as<std::string>(), g);
   g->set_hash(row[first + 3].as<std::string>());
 }
 
@@ -182,11 +185,7 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
     v1::Genotype* g = c.mutable_derived();
     g->set_space(c.genotype().space());
     g->set_canonical(derived);
-    for (absl::string_view part :
-         absl::StrSplit(row[45].as<std::string>(""), ',', absl::SkipEmpty())) {
-      int v = 0;
-      if (absl::SimpleAtoi(part, &v)) g->add_choices(v);
-    }
+    ChoicesFromText(row[45].as<std::string>(""), g);
   }
   c.set_param_free_share(row[46].as<double>());
   c.set_search_of(row[47].as<int64_t>());

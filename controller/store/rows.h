@@ -60,6 +60,10 @@ absl::StatusOr<std::string> NamedMetricsJson(const v1::EvaluationMetrics& m);
 // The same object as a Struct (a field of a JSON row parameter).
 google::protobuf::Struct NamedMetricsStruct(const v1::EvaluationMetrics& m);
 
+// Appends the choices of array_to_string(choices, ',') text ("1,2,3") to
+// `g`; unparsable pieces are skipped.
+void ChoicesFromText(const std::string& text, v1::Genotype* g);
+
 // Fills a genotype from 4 consecutive columns: space, canonical, choices
 // ("1,2,3"), hash.
 void GenotypeFromRow(const pqxx::row& row, int first, v1::Genotype* g);

@@ -24,6 +24,7 @@
 namespace nas {
 
 using store_internal::Bytes;
+using store_internal::ChoicesArray;
 using store_internal::Float8Array;
 using store_internal::JsonParam;
 using store_internal::NamedMetricsJson;
@@ -190,8 +191,7 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
       Float8Array(m.val_class_recall()), m.test_balanced_accuracy(),
       m.test_macro_f1(), named);
   if (t.search) {
-    const std::string choices =
-        absl::StrCat("{", absl::StrJoin(search->derived().choices(), ","), "}");
+    const std::string choices = ChoicesArray(search->derived());
     pqxx::row old = txn.exec_prepared1("search_checkpoint", t.candidate_id);
     txn.exec_prepared0("set_search_result", t.candidate_id,
                        search->derived().canonical(), choices,

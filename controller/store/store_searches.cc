@@ -17,6 +17,8 @@
 
 namespace nas {
 
+using store_internal::ChoicesArray;
+using store_internal::ChoicesFromText;
 using store_internal::Float8Array;
 using store_internal::StoreChunked;
 
@@ -24,17 +26,6 @@ namespace {
 
 std::vector<int> Choices(const v1::Genotype& g) {
   return std::vector<int>(g.choices().begin(), g.choices().end());
-}
-
-std::string IntArray(const v1::Genotype& g) {
-  return absl::StrCat("{", absl::StrJoin(g.choices(), ","), "}");
-}
-
-void ChoicesFromText(const std::string& text, v1::Genotype* g) {
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    int v = 0;
-    if (absl::SimpleAtoi(part, &v)) g->add_choices(v);
-  }
 }
 
 }  // namespace
@@ -65,7 +56,7 @@ absl::StatusOr<bool> Store::RecordSearchProgress(
         if (held[0].as<int64_t>() == 0) return false;
         txn.exec_prepared0("record_search_epoch", p.trial_id(), p.epoch(),
                            Float8Array(s.arch_weights()),
-                           s.derived().canonical(), IntArray(s.derived()),
+                           s.derived().canonical(), ChoicesArray(s.derived()),
                            Nb201ParamFreeShare(Choices(s.derived())),
                            p.val_accuracy(), p.train_loss());
         if (!s.checkpoint().empty()) {
