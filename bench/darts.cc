@@ -87,14 +87,6 @@ namespace {
 // Debian's dataset-fashion-mnist (spelled out: this file is LibTorch-free).
 constexpr char kFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
 
-// The share of edges with none, skip_connect or avg_pool_3x3 (as
-// worker/models/darts_cell.h's ParamFreeShare; this file is LibTorch-free).
-double ParamFreeShare(const std::vector<int>& choices) {
-  int free = 0;
-  for (int op : choices) free += op == 0 || op == 1 || op == 4;
-  return choices.empty() ? 0 : static_cast<double>(free) / choices.size();
-}
-
 double CpuSeconds() {
   rusage u;
   getrusage(RUSAGE_SELF, &u);
@@ -183,7 +175,7 @@ struct SearchRow {
 };
 
 double Share(const v1::Genotype& g) {
-  return ParamFreeShare(
+  return Nb201ParamFreeShare(
       std::vector<int>(g.choices().begin(), g.choices().end()));
 }
 
@@ -521,10 +513,10 @@ int Main() {
   std::vector<double> evo_tables;
   for (size_t i = 0; i < children.size(); ++i) {
     const Child& c = children[i];
-    csv << absl::StrFormat("evolution,%zu,%s,%.3f,%.1f,,%.4f,%.4f,%.2f\n",
-                           i + 1, c.cell,
-                           ParamFreeShare(Nb201Space().Parse(c.cell).value()),
-                           c.cpu_at, c.sa.val, c.sa.test, c.table);
+    csv << absl::StrFormat(
+        "evolution,%zu,%s,%.3f,%.1f,,%.4f,%.4f,%.2f\n", i + 1, c.cell,
+        Nb201ParamFreeShare(Nb201Space().Parse(c.cell).value()), c.cpu_at,
+        c.sa.val, c.sa.test, c.table);
     evo_tables.push_back(c.table);
   }
   std::ofstream(out_dir + "/darts.svg") << Svg(rows, evo_tables, epochs);

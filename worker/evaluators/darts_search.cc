@@ -426,7 +426,7 @@ absl::StatusOr<DartsSearchResult> RunDartsSearch(
                    "param-free %.2f%s (%.1fs)\n",
                    tag.c_str(), epoch, o.epochs, train_loss, val_acc,
                    progress.derived().canonical().c_str(),
-                   ParamFreeShare(derived),
+                   Nb201ParamFreeShare(derived),
                    progress.checkpoint().empty()
                        ? ""
                        : absl::StrCat(", checkpoint ",
@@ -460,7 +460,7 @@ absl::StatusOr<DartsSearchResult> RunDartsSearch(
                  "%s done: derived %s param-free %.2f val_acc %.4f "
                  "(%.1fs)\n",
                  tag.c_str(), result.search.derived().canonical().c_str(),
-                 ParamFreeShare(derived), val_acc, SecondsSince(t0));
+                 Nb201ParamFreeShare(derived), val_acc, SecondsSince(t0));
   }
   return result;
 }

@@ -56,16 +56,6 @@ std::vector<int> DeriveCell(const torch::Tensor& alpha) {
   return cell;
 }
 
-double ParamFreeShare(const std::vector<int>& choices) {
-  if (choices.empty()) return 0;
-  int free = 0;
-  for (int op : choices) {
-    // none, skip_connect, avg_pool_3x3 (nb201_space.h's order).
-    if (op == 0 || op == 1 || op == 4) ++free;
-  }
-  return static_cast<double>(free) / static_cast<double>(choices.size());
-}
-
 torch::Tensor BetaDecayLoss(const torch::Tensor& alpha) {
   return torch::logsumexp(alpha, 1).mean();
 }

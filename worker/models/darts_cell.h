@@ -68,10 +68,6 @@ absl::StatusOr<std::shared_ptr<DartsNetwork>> BuildDartsNetwork(
 // device.
 std::vector<int> DeriveCell(const torch::Tensor& alpha);
 
-// The share of the cell's edges whose op has no parameters (none,
-// skip_connect, avg_pool_3x3); above 0.5 is DARTS's collapse.
-double ParamFreeShare(const std::vector<int>& choices);
-
 // beta-DARTS's beta-decay regularization (Ye et al. 2022): the mean over
 // edges of logsumexp(alpha[e]). Its gradient is softmax(alpha[e]) / edges.
 torch::Tensor BetaDecayLoss(const torch::Tensor& alpha);

@@ -181,8 +181,8 @@ TEST(DartsCellTest, DerivedCellShareAndLambda) {
   for (int e = 0; e < 6; ++e) alpha[e][want[e]] = 1;
   EXPECT_EQ(DeriveCell(alpha), want);
   EXPECT_EQ(DeriveCell(torch::zeros({6, 5})), std::vector<int>(6, 0));
-  EXPECT_DOUBLE_EQ(ParamFreeShare(want), 3.0 / 6);
-  EXPECT_DOUBLE_EQ(ParamFreeShare({2, 3, 2, 3, 2, 3}), 0);
+  EXPECT_DOUBLE_EQ(Nb201ParamFreeShare(want), 3.0 / 6);
+  EXPECT_DOUBLE_EQ(Nb201ParamFreeShare({2, 3, 2, 3, 2, 3}), 0);
   EXPECT_DOUBLE_EQ(BetaLambda(2.0, 1, 5), 0);
   EXPECT_DOUBLE_EQ(BetaLambda(2.0, 3, 5), 1.0);
   EXPECT_DOUBLE_EQ(BetaLambda(2.0, 5, 5), 2.0);
