@@ -95,7 +95,15 @@ v1::AcquireTrialResponse Dispatch::TrialResponse(const LeasedTrial& leased) {
     t->set_final_training(true);
     t->mutable_evaluation()->set_epochs(leased.spec.final().epochs());
     // A final re-training trains from scratch, in every mode.
-    if (mode == v1::SUPERNET) t->mutable_evaluation()->set_mode(v1::FULL);
+    if (mode == v1::SUPERNET || mode == v1::ZERO_COST) {
+      t->mutable_evaluation()->set_mode(v1::FULL);
+    }
+  }
+  if (leased.screening) {
+    // Proxy-guided evolution: score the child, untrained.
+    t->mutable_evaluation()->set_mode(v1::ZERO_COST);
+    t->set_export_model(false);
+    return out;
   }
   if (leased.search) {
     // Strategy darts: the trial runs one differentiable search, trained in

@@ -140,7 +140,9 @@ std::optional<TopUpDecision> DecideDarts(const v1::ExperimentCounts& c,
 TopUpDecision DecideTopUp(const TopUpInput& in) {
   const v1::ExperimentCounts& c = in.counts;
   const v1::BudgetSpec& budget = in.budget;
-  const int active = c.trials_queued() + c.trials_running();
+  // A proxy-guided slot being scored will add one trained candidate.
+  const int active =
+      c.trials_queued() + c.trials_running() + c.screens_pending();
   const int done = c.trials_succeeded() + c.trials_failed();
   const double max_sim = budget.max_simulated_seconds();
   if (max_sim > 0 && in.simulated.ended) {

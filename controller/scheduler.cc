@@ -285,6 +285,18 @@ absl::Status Scheduler::TopUp(int64_t id, Running& run) {
     // Every cell is stored: the experiment ends once they are evaluated.
     budget.set_max_trials(std::max(1, done));
   }
+  if (c.screens_pending() > 0) {
+    // Proxy-guided evolution: train the best child of every scored slot.
+    NAS_ASSIGN_OR_RETURN(
+        std::vector<ScreenedGroup> scored,
+        store_->ListScreenedGroups(
+            id, run.spec.strategy().evolution().proxy().metric()));
+    if (!scored.empty()) {
+      NAS_RETURN_IF_ERROR(StoreScreenedWinners(id, run, scored));
+      MarkDirty(id);  // decide again from fresh counts
+      return absl::OkStatus();
+    }
+  }
   if (c.trials_succeeded() > run.observed) {
     NAS_RETURN_IF_ERROR(FeedResults(id, run));
   }
@@ -338,6 +350,9 @@ absl::Status Scheduler::Apply(int64_t id, Running& run,
 absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
   NAS_ASSIGN_OR_RETURN(std::vector<Proposal> proposals,
                        run.strategy->Propose(n));
+  if (!proposals.empty() && !proposals.front().alternatives.empty()) {
+    return StoreScreening(id, run, std::move(proposals));
+  }
   NAS_ASSIGN_OR_RETURN(
       const CandidatesDecision d,
       StoreProposals(id, run, std::move(proposals), /*from_searches=*/false));
@@ -348,7 +363,7 @@ absl::Status Scheduler::Propose(int64_t id, Running& run, int n) {
 
 absl::StatusOr<CandidatesDecision> Scheduler::StoreProposals(
     int64_t id, Running& run, std::vector<Proposal> proposals,
-    bool from_searches) {
+    bool from_searches, const std::vector<int64_t>& screen_groups) {
   NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
   CandidatesInput in;
   // A space without analytic costs (custom) has no hard constraints
@@ -378,12 +393,91 @@ absl::StatusOr<CandidatesDecision> Scheduler::StoreProposals(
       row.parent_id = 0;
     }
   }
+  for (size_t i = 0; i < screen_groups.size() && i < d.rows.size(); ++i) {
+    d.rows[i].screen_group = screen_groups[i];
+  }
   // Candidates are written before anything else happens to them.
   NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, d.rows).status());
   if (options_.metrics != nullptr) {
     options_.metrics->CandidatesRejected(d.rejected);
   }
   return d;
+}
+
+absl::Status Scheduler::StoreScreening(int64_t id, Running& run,
+                                       std::vector<Proposal> slots) {
+  NAS_ASSIGN_OR_RETURN(InputShape input, DatasetShape(run.spec.evaluation()));
+  std::vector<NewCandidate> rows;
+  for (Proposal& slot : slots) {
+    const int first = static_cast<int>(rows.size());
+    std::vector<Proposal> children = std::move(slot.alternatives);
+    slot.alternatives.clear();
+    children.insert(children.begin(), std::move(slot));
+    for (Proposal& p : children) {
+      NewCandidate row;
+      NAS_ASSIGN_OR_RETURN(row.genotype, run.space->ToProto(p.choices));
+      row.parent_id = p.parent_id;
+      row.generation = p.generation;
+      row.strategy_data = std::move(p.strategy_data);
+      row.observed_results = static_cast<int32_t>(run.observed);
+      // Neither constraints nor duplicates apply to a score: the trained
+      // child goes through DecideCandidates (StoreScreenedWinners).
+      if (absl::StatusOr<Cost> cost =
+              run.space->ComputeCost(p.choices, run.spec.search_space(), input);
+          cost.ok()) {
+        row.macs = cost->macs;
+        row.params = cost->params;
+      }
+      row.supernet = true;  // never a result of the search itself
+      row.screening = true;
+      row.screen_first = first;
+      rows.push_back(std::move(row));
+    }
+  }
+  return store_->InsertCandidates(id, rows).status();
+}
+
+absl::Status Scheduler::StoreScreenedWinners(
+    int64_t id, Running& run, const std::vector<ScreenedGroup>& groups) {
+  const std::string& proxy = run.spec.strategy().evolution().proxy().metric();
+  std::vector<Proposal> winners;
+  std::vector<int64_t> winner_groups;
+  std::vector<NewCandidate> unscored;
+  for (const ScreenedGroup& g : groups) {
+    if (g.best_id == 0) {
+      // Every child failed: the slot ends with nothing to train.
+      NewCandidate row;
+      row.genotype.set_space(run.spec.search_space().name());
+      row.genotype.set_canonical(absl::StrCat("screen-", g.group));
+      row.genotype.set_hash(row.genotype.canonical());
+      row.state = v1::CANDIDATE_REJECTED;
+      row.reason = absl::StrCat("none of the slot's ", g.children,
+                                " children could be scored with ", proxy,
+                                "; see their trials' errors");
+      row.observed_results = static_cast<int32_t>(run.observed);
+      row.screen_group = g.group;
+      unscored.push_back(std::move(row));
+      continue;
+    }
+    Proposal p;
+    p.choices.assign(g.best.choices().begin(), g.best.choices().end());
+    p.parent_id = g.best_parent_id;
+    p.generation = g.best_generation;
+    p.strategy_data = absl::StrCat(
+        "{\"screen_group\": ", g.group, ", \"screened_id\": ", g.best_id,
+        ", \"proxy\": \"", proxy, "\", \"score\": ", g.best_score,
+        ", \"children\": ", g.children, ", \"scored\": ", g.scored,
+        ", \"proposed\": ", g.best_strategy_data, "}");
+    winners.push_back(std::move(p));
+    winner_groups.push_back(g.group);
+  }
+  if (!unscored.empty()) {
+    NAS_RETURN_IF_ERROR(store_->InsertCandidates(id, unscored).status());
+  }
+  if (winners.empty()) return absl::OkStatus();
+  return StoreProposals(id, run, std::move(winners), /*from_searches=*/false,
+                        winner_groups)
+      .status();
 }
 
 absl::Status Scheduler::StartSearches(int64_t id, Running& run) {

@@ -109,9 +109,23 @@ class Scheduler {
   // experiment's earlier genotypes (DecideCandidates) and stores the rows;
   // with `from_searches` each proposal's parent_id is the search that
   // derived it and is stored as search_of instead. Returns the decision.
+  // `screen_groups[i]`, when given, is the slot whose trained child
+  // proposal i is (proxy-guided evolution).
   absl::StatusOr<CandidatesDecision> StoreProposals(
       int64_t id, Running& run, std::vector<Proposal> proposals,
-      bool from_searches) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      bool from_searches, const std::vector<int64_t>& screen_groups = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Proxy-guided evolution: stores each slot's children (the proposal and
+  // its alternatives) as screening rows, each with a ZERO_COST trial.
+  absl::Status StoreScreening(int64_t id, Running& run,
+                              std::vector<Proposal> slots)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores the best scored child of each slot in `groups` as a candidate
+  // to train (through StoreProposals); a slot none of whose children was
+  // scored ends as a REJECTED row naming it.
+  absl::Status StoreScreenedWinners(int64_t id, Running& run,
+                                    const std::vector<ScreenedGroup>& groups)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Strategy darts: stores spec.strategy.darts.seeds search rows (seeds
   // run.seed + i), each with its trial.
   absl::Status StartSearches(int64_t id, Running& run)

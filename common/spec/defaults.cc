@@ -46,6 +46,12 @@ void FillStrategy(v1::StrategySpec* st, const Filler& fill) {
          [evo](int v) { evo->set_population(v); });
     fill("spec.strategy.evolution.sample_size", evo->sample_size(), 5,
          [evo](int v) { evo->set_sample_size(v); });
+    if (evo->proxy().children() > 0) {
+      auto* px = evo->mutable_proxy();
+      fill("spec.strategy.evolution.proxy.metric", px->metric(),
+           std::string("synflow"),
+           [px](const std::string& v) { px->set_metric(v); });
+    }
   }
   if (st->name() == "reinforce") {
     auto* rl = st->mutable_reinforce();
@@ -280,7 +286,26 @@ void FillModeOptions(v1::EvaluationSpec* e, const Filler& fill) {
   }
 }
 
+// evaluation.zero_cost (mode ZERO_COST, or proxy-guided evolution's
+// screening trials).
+void FillZeroCost(v1::ZeroCostOptions* z, const Filler& fill) {
+  if (z->proxies().empty() &&
+      !fill.Written("spec.evaluation.zero_cost.proxies")) {
+    for (const std::string& name : ZeroCostProxyNames()) z->add_proxies(name);
+  }
+  fill("spec.evaluation.zero_cost.batches", z->batches(), 1,
+       [z](int v) { z->set_batches(v); });
+  fill("spec.evaluation.zero_cost.batch_size", z->batch_size(), 64,
+       [z](int v) { z->set_batch_size(v); });
+}
+
 }  // namespace
+
+const std::vector<std::string>& ZeroCostProxyNames() {
+  static const auto* names =
+      new std::vector<std::string>{"synflow", "jacob_cov", "snip", "grad_norm"};
+  return *names;
+}
 
 v1::DataSpec PresetData(absl::string_view dataset, absl::string_view data_dir) {
   v1::DataSpec d;
@@ -322,6 +347,16 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   FillEarlyStopping(spec, fill);
   FillTraining(e, fill);
   FillModeOptions(e, fill);
+  if (e->mode() == v1::ZERO_COST ||
+      spec->strategy().evolution().proxy().children() > 0) {
+    FillZeroCost(e->mutable_zero_cost(), fill);
+  }
+  if (e->mode() == v1::ZERO_COST) {
+    // A ZERO_COST result has no accuracy: the search ranks by a proxy.
+    auto* o = spec->mutable_objective();
+    fill("spec.objective.metric", o->metric(), std::string("synflow"),
+         [o](const std::string& v) { o->set_metric(v); });
+  }
   FillDerived(spec);
   if (spec->final().top_k() > 0) {
     auto* f = spec->mutable_final();

@@ -5,16 +5,22 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {
 
+// The zero-cost proxies a worker computes (evaluation.zero_cost.proxies'
+// default, in documentation order): synflow, jacob_cov, snip, grad_norm.
+const std::vector<std::string>& ZeroCostProxyNames();
+
 // The `evaluation.data` a preset dataset stands for, its files under
 // `data_dir`: for "fashion_mnist", IDX files, 28x28x1, 10 named classes,
 // explicit normalization (mean 0.2860, std 0.3530). An empty DataSpec for
 // other names.
+
 v1::DataSpec PresetData(absl::string_view dataset, absl::string_view data_dir);
 
 // Fills every unset field that has a default (documented in the protos).

@@ -25,6 +25,7 @@ std::vector<FieldError> ValidateSpec(const v1::ExperimentSpec& spec,
   ValidateEarlyStopping(spec, &errors);
   ValidateTraining(spec, &errors);
   ValidateData(spec, &errors);
+  ValidateZeroCost(spec, &errors);
   return std::move(errors).Take();
 }
 

@@ -395,6 +395,8 @@ std::string NamedMetricProblem(const std::string& metric) {
 void ValidateObjectiveMetric(const v1::ExperimentSpec& spec,
                              FieldErrorList* errors) {
   const std::string& metric = spec.objective().metric();
+  // Mode ZERO_COST ranks by a proxy (ValidateZeroCost).
+  if (spec.evaluation().mode() == v1::ZERO_COST) return;
   if (metric.empty() || metric == "val_accuracy") return;
   const std::vector<std::string>& names = ObjectiveMetricNames();
   absl::string_view x = metric;
@@ -859,11 +861,12 @@ void ValidateEvaluationMode(const v1::ExperimentSpec& spec,
   const v1::EvaluationSpec& e = spec.evaluation();
   if (e.mode() != v1::FULL && e.mode() != v1::EARLY_STOPPED &&
       e.mode() != v1::TABULAR && e.mode() != v1::SUPERNET &&
-      e.mode() != v1::COMMAND) {
+      e.mode() != v1::COMMAND && e.mode() != v1::ZERO_COST) {
     errors->Add("spec.evaluation.mode",
-                "must be FULL, EARLY_STOPPED, SUPERNET, TABULAR or COMMAND");
+                "must be FULL, EARLY_STOPPED, SUPERNET, TABULAR, COMMAND or "
+                "ZERO_COST");
   } else if (IsCustom(spec) && e.mode() != v1::COMMAND &&
-             e.mode() != v1::TABULAR) {
+             e.mode() != v1::TABULAR && e.mode() != v1::ZERO_COST) {
     errors->Add(
         "spec.evaluation.mode",
         absl::StrCat("a custom space's candidates are built and trained by "

@@ -47,6 +47,9 @@ void ValidateTraining(const v1::ExperimentSpec& spec, FieldErrorList* errors);
 // evaluation.data (format, sources, shape, classes, normalization, split),
 // and class_weighting / class_weights.
 void ValidateData(const v1::ExperimentSpec& spec, FieldErrorList* errors);
+// validate_zero_cost.cc: evaluation.mode ZERO_COST, evaluation.zero_cost,
+// strategy.evolution.proxy.
+void ValidateZeroCost(const v1::ExperimentSpec& spec, FieldErrorList* errors);
 
 }  // namespace nas
 

@@ -189,6 +189,9 @@ v1::Candidate CandidateFromRow(const pqxx::row& row) {
   }
   c.set_param_free_share(row[46].as<double>());
   c.set_search_of(row[47].as<int64_t>());
+  // Proxy-guided evolution (0019).
+  c.set_screening(row[48].as<bool>());
+  c.set_screen_group(row[49].as<int64_t>());
   c.set_early_stopped(row[26].as<std::string>());
   c.set_final_of(row[29].as<int64_t>());
   if (!row[30].is_null()) {

@@ -132,7 +132,9 @@ constexpr char kCandidateColumns[] =
     "search_seed IS NOT NULL, coalesce(search_seed, 0), "
     "coalesce(derived_canonical, ''), "
     "array_to_string(derived_choices, ','), coalesce(param_free_share, 0), "
-    "coalesce(search_of, 0)";
+    "coalesce(search_of, 0), "
+    // Proxy-guided evolution (0019).
+    "screening, coalesce(screen_group, 0)";
 
 // $1 experiment, $2 state ('' = any), $3 search only, $4..$7 the metric
 // filters of CandidateQuery (0 = none).
@@ -248,13 +250,21 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
              "coalesce(c0.final_done, 0) + coalesce(d.final_done, 0), "
              "coalesce((SELECT state FROM candidates WHERE experiment_id = "
              "e.id "
-             "AND supernet AND search_seed IS NULL), ''), "
+             "AND supernet AND search_seed IS NULL AND NOT screening), ''), "
              // Strategy darts: its searches, and those that ended (0018).
              "(SELECT count(*) FROM candidates WHERE experiment_id = e.id "
              "AND search_seed IS NOT NULL), "
              "(SELECT count(*) FROM candidates WHERE experiment_id = e.id "
              "AND search_seed IS NOT NULL AND state IN ('EVALUATED', "
-             "'FAILED', 'CANCELLED')) "
+             "'FAILED', 'CANCELLED')), "
+             // Proxy-guided evolution: screening rows, and slots (one per
+             // first child) without their trained child yet (0019).
+             "(SELECT count(*) FROM candidates WHERE experiment_id = e.id "
+             "AND screening), "
+             "(SELECT count(*) FROM candidates s WHERE s.experiment_id = e.id "
+             "AND s.screening AND s.seq = s.screen_group AND NOT EXISTS ("
+             "SELECT 1 FROM candidates w WHERE w.experiment_id = e.id AND "
+             "w.screen_group = s.screen_group AND NOT w.screening)) "
              "FROM experiments e "
              "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
              "LATERAL (SELECT ",
@@ -299,16 +309,22 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  arch_hash text, state text, parent_id bigint, generation integer, "
          "  strategy_data text, reason text, duplicate_of bigint, macs bigint, "
          "  params bigint, observed_results integer, final_of bigint, "
-         "  supernet boolean, search_seed bigint, search_of bigint)), "
+         "  supernet boolean, search_seed bigint, search_of bigint, "
+         "  screening boolean, screen_group integer, screen_first integer)), "
          "c AS (INSERT INTO candidates (experiment_id, seq, space, "
          "canonical, choices, arch_hash, state, parent_id, generation, "
          "strategy_data, reason, duplicate_of, macs, params, observed_results, "
-         "final_of, supernet, search_seed, search_of) "
+         "final_of, supernet, search_seed, search_of, screening, "
+         "screen_group) "
          "SELECT $1, $2 + x.i, x.space, x.canonical, x.choices, x.arch_hash, "
          "x.state, NULLIF(x.parent_id, 0), x.generation, "
          "x.strategy_data::jsonb, x.reason, NULLIF(x.duplicate_of, 0), x.macs, "
          "x.params, x.observed_results, NULLIF(x.final_of, 0), x.supernet, "
-         "NULLIF(x.search_seed, -1), NULLIF(x.search_of, 0) "
+         "NULLIF(x.search_seed, -1), NULLIF(x.search_of, 0), x.screening, "
+         // A screening row's slot is the seq of the batch's row
+         // screen_first (its first child); a trained child names its slot.
+         "CASE WHEN x.screen_first >= 0 THEN $2 + x.screen_first "
+         "ELSE NULLIF(x.screen_group, 0) END "
          "FROM x ORDER BY x.i "
          "RETURNING id, seq, experiment_id, state), "
          "t AS (INSERT INTO trials (experiment_id, candidate_id, max_attempts, "
@@ -352,6 +368,28 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "NULL AND NOT supernet ORDER BY seq LIMIT 1) "
          "FROM (SELECT DISTINCT jsonb_array_elements_text($2::jsonb) AS hash) "
          "h"},
+        {"list_screened_groups",
+         // Proxy-guided evolution: slots whose children all ended and that
+         // have no trained child yet, each with its best scored child by
+         // the proxy $2 (NULL columns when none was scored), by
+         // candidates_screen_group_idx.
+         "SELECT g.screen_group, b.id, b.space, b.canonical, "
+         "array_to_string(b.choices, ','), b.arch_hash, "
+         "coalesce(b.parent_id, 0), b.generation, b.strategy_data::text, "
+         "(b.named_metrics ->> $2)::float8, g.children, g.scored "
+         "FROM (SELECT screen_group, count(*) AS children, count(*) FILTER "
+         "(WHERE state = 'EVALUATED' AND named_metrics ? $2) AS scored "
+         "FROM candidates WHERE experiment_id = $1 AND screening "
+         "GROUP BY screen_group HAVING bool_and(state NOT IN ('QUEUED', "
+         "'RUNNING'))) g "
+         "LEFT JOIN LATERAL (SELECT * FROM candidates b WHERE "
+         "b.experiment_id = $1 AND b.screen_group = g.screen_group AND "
+         "b.screening AND b.state = 'EVALUATED' AND b.named_metrics ? $2 "
+         "ORDER BY (b.named_metrics ->> $2)::float8 DESC, b.seq LIMIT 1) b "
+         "ON true "
+         "WHERE NOT EXISTS (SELECT 1 FROM candidates w WHERE "
+         "w.experiment_id = $1 AND w.screen_group = g.screen_group AND NOT "
+         "w.screening) ORDER BY g.screen_group"},
         {"count_candidates",
          absl::StrCat("SELECT (SELECT count(*)", kCandidateFilter,
                       "), EXISTS (SELECT 1 FROM experiments WHERE id = $1)")},
@@ -359,7 +397,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // candidates_experiment_seq_key: a range from $2, $3 rows (0 = all).
          "SELECT space, canonical, array_to_string(choices, ','), arch_hash, "
          "observed_results, seq FROM candidates WHERE experiment_id = $1 AND "
-         "seq > $2 AND final_of IS NULL AND NOT supernet ORDER BY seq "
+         "seq > $2 AND final_of IS NULL AND (NOT supernet AND screen_group IS "
+         "NULL OR screening AND seq = screen_group) ORDER BY seq "
          "LIMIT NULLIF($3::int, 0)"},
         {"list_results",
          // results_experiment_idx (experiment_id, id): a range from $2.
@@ -417,7 +456,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  FROM leased l WHERE c.id = l.candidate_id"
          "  RETURNING c.id, c.space, c.canonical,"
          "    array_to_string(c.choices, ',') AS choices, c.arch_hash,"
-         "    coalesce(c.final_of, 0) AS final_of, c.supernet, c.search_seed,"
+         "    coalesce(c.final_of, 0) AS final_of,"
+         "    c.supernet AND NOT c.screening AS supernet, c.screening,"
+         "    c.search_seed,"
          "    coalesce(c.checkpoint_hash, '') AS checkpoint_hash,"
          "    coalesce(c.checkpoint_epoch, 0) AS checkpoint_epoch), "
          // History: a row of a (trial, attempt) can only pre-exist if the
@@ -440,8 +481,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // partial unique index candidates_supernet_idx.
          "  coalesce((SELECT s.artifact_hash FROM candidates s WHERE "
          "    s.experiment_id = l.experiment_id AND s.supernet AND "
-         "    s.search_seed IS NULL), ''), "
-         "  wt.queue_wait, l.pos "
+         "    s.search_seed IS NULL AND NOT s.screening), ''), "
+         "  wt.queue_wait, l.pos, cand.screening "
          "FROM leased l JOIN cand ON cand.id = l.candidate_id"
          "  JOIN waited wt ON wt.id = l.id"
          "  JOIN experiments e ON e.id = l.experiment_id "
@@ -552,7 +593,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"lock_trial",
          "SELECT t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
-         "r.attempt, r.worker_id, c.supernet, c.search_seed IS NOT NULL "
+         "r.attempt, r.worker_id, c.supernet AND NOT c.screening, "
+         "c.search_seed IS NOT NULL "
          "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
          "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "
@@ -562,7 +604,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          // lock order: no deadlock with other batches).
          "SELECT t.id, t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
-         "r.attempt, r.worker_id, c.supernet, c.search_seed IS NOT NULL "
+         "r.attempt, r.worker_id, c.supernet AND NOT c.screening, "
+         "c.search_seed IS NOT NULL "
          "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
          "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "

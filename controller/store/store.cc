@@ -281,6 +281,8 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
         }
         c.set_searches(row[10].as<int32_t>());
         c.set_searches_done(row[11].as<int32_t>());
+        c.set_screened(row[12].as<int32_t>());
+        c.set_screens_pending(row[13].as<int32_t>());
         return c;
       });
 }

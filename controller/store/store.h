@@ -75,6 +75,27 @@ struct NewCandidate {
   // a search names that search's row in search_of (0 = none).
   int64_t search_seed = -1;
   int64_t search_of = 0;
+  // Proxy-guided evolution (migrations/0019_proxy.sql): a screening row
+  // (supernet is set too) has screen_first, the index in this batch of its
+  // slot's first child, whose seq becomes the slot's screen_group; the
+  // trained child of a slot has screen_group set instead (0 = none).
+  bool screening = false;
+  int32_t screen_first = -1;
+  int64_t screen_group = 0;
+};
+
+// A proxy-guided slot whose screening trials all ended, without its
+// trained child yet, and its best scored child.
+struct ScreenedGroup {
+  int64_t group = 0;  // screen_group: the seq of its first child
+  int children = 0;
+  int scored = 0;              // children evaluated with the proxy
+  int64_t best_id = 0;         // 0 when none was scored
+  v1::Genotype best;           // space, canonical, choices, hash
+  int64_t best_parent_id = 0;  // as proposed
+  int32_t best_generation = 0;
+  std::string best_strategy_data;
+  double best_score = 0;
 };
 
 // A finished differentiable search (strategy darts) and its derived cell.
@@ -111,6 +132,8 @@ struct LeasedTrial {
   int64_t search_seed = 0;
   std::string checkpoint_hash;
   int32_t checkpoint_epoch = 0;
+  // Proxy-guided evolution: a screening trial (mode ZERO_COST).
+  bool screening = false;
   // Time it waited QUEUED: since it was created (first attempt) or since
   // the previous attempt's lease ran out (for metrics).
   absl::Duration queue_wait;
@@ -325,17 +348,22 @@ class Store {
   // Strategy darts: RecordProgress for a search trial's epoch, plus, in the
   // same transaction, its SearchProgress: the search_epochs row (rewritten
   // when a resumed attempt reports the epoch again), the search row's latest
-  // derived cell and its share of parameter-free operations, and, when the progress carries a
-  // checkpoint, that checkpoint as an artifact of kind "checkpoint" named
-  // by the row (the one it replaces is deleted). False, writing nothing,
-  // when the attempt no longer holds the lease; kInvalidArgument when the
-  // trial is not a search.
+  // derived cell and its share of parameter-free operations, and, when the
+  // progress carries a checkpoint, that checkpoint as an artifact of kind
+  // "checkpoint" named by the row (the one it replaces is deleted). False,
+  // writing nothing, when the attempt no longer holds the lease;
+  // kInvalidArgument when the trial is not a search.
   absl::StatusOr<bool> RecordSearchProgress(
       const v1::ReportProgressRequest& progress);
   // Strategy darts: the searches of `experiment_id` that ended EVALUATED
   // and have no derived candidate yet, by id.
   absl::StatusOr<std::vector<SearchOutcome>> ListUnderivedSearches(
       int64_t experiment_id);
+  // Proxy-guided evolution: the slots of `experiment_id` whose screening
+  // trials all ended and that have no trained child yet, by slot, each
+  // with its child of the highest named metric `proxy`.
+  absl::StatusOr<std::vector<ScreenedGroup>> ListScreenedGroups(
+      int64_t experiment_id, const std::string& proxy);
   // Strategy darts: every stored epoch of every search of the experiment,
   // by search and epoch.
   absl::StatusOr<std::vector<v1::SearchEpoch>> ListSearchEpochs(

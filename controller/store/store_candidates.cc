@@ -70,6 +70,9 @@ absl::StatusOr<std::vector<int64_t>> Store::InsertCandidates(
     f["supernet"].set_string_value(c.supernet ? "true" : "false");
     f["search_seed"].set_string_value(absl::StrCat(c.search_seed));
     f["search_of"].set_string_value(absl::StrCat(c.search_of));
+    f["screening"].set_string_value(c.screening ? "true" : "false");
+    f["screen_group"].set_string_value(absl::StrCat(c.screen_group));
+    f["screen_first"].set_string_value(absl::StrCat(c.screen_first));
   }
   NAS_ASSIGN_OR_RETURN(const std::string rows_json,
                        JsonParam(rows, "candidates"));
@@ -232,6 +235,33 @@ absl::StatusOr<std::vector<ResultRecord>> Store::ListResults(
         }
         return out;
       });
+}
+
+absl::StatusOr<std::vector<ScreenedGroup>> Store::ListScreenedGroups(
+    int64_t experiment_id, const std::string& proxy) {
+  return pool_->Run("ListScreenedGroups",
+                    [&](pqxx::connection& conn)
+                        -> absl::StatusOr<std::vector<ScreenedGroup>> {
+                      pqxx::nontransaction txn(conn);
+                      std::vector<ScreenedGroup> out;
+                      for (const pqxx::row& row : txn.exec_prepared(
+                               "list_screened_groups", experiment_id, proxy)) {
+                        ScreenedGroup g;
+                        g.group = row[0].as<int64_t>();
+                        g.children = row[10].as<int>();
+                        g.scored = row[11].as<int>();
+                        if (!row[1].is_null()) {
+                          g.best_id = row[1].as<int64_t>();
+                          GenotypeFromRow(row, 2, &g.best);
+                          g.best_parent_id = row[6].as<int64_t>();
+                          g.best_generation = row[7].as<int32_t>();
+                          g.best_strategy_data = row[8].as<std::string>("{}");
+                          g.best_score = row[9].as<double>(0);
+                        }
+                        out.push_back(std::move(g));
+                      }
+                      return out;
+                    });
 }
 
 }  // namespace nas

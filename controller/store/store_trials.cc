@@ -135,6 +135,7 @@ absl::StatusOr<std::vector<Store::LeaseAnswer>> Store::LeaseTrials(
           t.checkpoint_epoch = row[15].as<int32_t>();
           t.supernet_hash = row[16].as<std::string>();
           t.queue_wait = absl::Seconds(std::max(0.0, row[17].as<double>()));
+          t.screening = row[19].as<bool>();
           answer.trial = std::move(t);
         }
         return answers;

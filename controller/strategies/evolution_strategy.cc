@@ -19,6 +19,13 @@
 // result observed so far (or of the next best whose neighbourhood is not
 // exhausted): a random one, or with `predictor` the one a ridge regression
 // of the fitness on one-hot choices (fitted to every result) rates best.
+//
+// proxy.children = K (proxy-guided evolution): each proposal (a slot) is K
+// children made as above, the first in Proposal::choices and the others in
+// Proposal::alternatives; the scheduler scores all K with a zero-cost proxy
+// and trains only the best, so only that child is ever observed. Slots, not
+// children, count towards the first `population` random proposals, and
+// children are always de-duplicated.
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -44,7 +51,10 @@ class EvolutionStrategy final : public Strategy {
         rng_(static_cast<uint64_t>(seed)),
         population_size_(options.population()),
         sample_size_(options.sample_size()),
-        dedupe_(options.dedupe()),
+        // Screened children are never repeats: a repeat would be scored
+        // (and maybe trained) twice.
+        children_(std::max(1, options.proxy().children())),
+        dedupe_(options.dedupe() || children_ > 1),
         local_search_(options.local_search()),
         objective_(objective),
         pareto_(UsesParetoRanking(objective)),
@@ -61,25 +71,9 @@ class EvolutionStrategy final : public Strategy {
     std::vector<Proposal> out;
     out.reserve(n);
     for (int i = 0; i < n; ++i) {
-      Proposal p;
-      if (proposed_count_ < population_size_ || population_.empty()) {
-        p.choices = space_->Sample(rng_);
-        for (int t = 0; dedupe_ && t < kMaxTries && Proposed(p.choices); ++t) {
-          p.choices = space_->Sample(rng_);
-        }
-        p.strategy_data = R"({"op":"random"})";
-      } else if (local_search_ > 0 &&
-                 std::uniform_real_distribution<double>(0, 1)(rng_) <
-                     local_search_ &&
-                 LocalSearchStep(&p)) {
-        // p filled by LocalSearchStep.
-      } else {
-        p = Mutate(Tournament());
-        for (int t = 1; dedupe_ && t < kMaxTries && Proposed(p.choices); ++t) {
-          p = Mutate(t % 5 == 0 ? Tournament() : *last_parent_);
-        }
-      }
-      proposed_.insert(p.choices);
+      Proposal p = Child();
+      // Proxy guidance: the slot's other children, scored with p.
+      for (int k = 1; k < children_; ++k) p.alternatives.push_back(Child());
       ++proposed_count_;
       out.push_back(std::move(p));
     }
@@ -108,6 +102,32 @@ class EvolutionStrategy final : public Strategy {
     std::vector<double> objectives;
     int32_t generation;
   };
+
+  // One child: random while fewer than `population` slots were proposed
+  // (or nothing was observed), else a local-search step or a mutated
+  // tournament winner. Every child is remembered as proposed.
+  Proposal Child() {
+    Proposal p;
+    if (proposed_count_ < population_size_ || population_.empty()) {
+      p.choices = space_->Sample(rng_);
+      for (int t = 0; dedupe_ && t < kMaxTries && Proposed(p.choices); ++t) {
+        p.choices = space_->Sample(rng_);
+      }
+      p.strategy_data = R"({"op":"random"})";
+    } else if (local_search_ > 0 &&
+               std::uniform_real_distribution<double>(0, 1)(rng_) <
+                   local_search_ &&
+               LocalSearchStep(&p)) {
+      // p filled by LocalSearchStep.
+    } else {
+      p = Mutate(Tournament());
+      for (int t = 1; dedupe_ && t < kMaxTries && Proposed(p.choices); ++t) {
+        p = Mutate(t % 5 == 0 ? Tournament() : *last_parent_);
+      }
+    }
+    proposed_.insert(p.choices);
+    return p;
+  }
 
   bool Proposed(const std::vector<int>& c) const {
     return proposed_.count(c) > 0;
@@ -271,6 +291,7 @@ class EvolutionStrategy final : public Strategy {
   std::mt19937_64 rng_;
   const int population_size_;
   const int sample_size_;
+  const int children_;  // per slot: 1, or proxy.children
   const bool dedupe_;
   const double local_search_;
   const v1::ObjectiveSpec objective_;

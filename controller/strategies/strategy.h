@@ -25,6 +25,11 @@ struct Proposal {
   int64_t parent_id = 0;  // candidate mutated from, 0 = none
   int32_t generation = 0;
   std::string strategy_data = "{}";  // JSON object stored with the candidate
+  // Proxy-guided evolution (EvolutionOptions.proxy): the slot's other
+  // children. The scheduler stores this proposal and its alternatives as
+  // screening candidates, scores each with a ZERO_COST trial and trains
+  // only the one with the best proxy score (migrations/0019_proxy.sql).
+  std::vector<Proposal> alternatives;
 };
 
 struct Observation {
@@ -45,8 +50,8 @@ class Strategy {
 };
 
 // Builds the strategy named in spec.strategy.name ("random", "evolution",
-// "reinforce", "darts") for spec.objective. InvalidArgument naming the field for
-// unknown names or bad settings (the checks of ValidateSearchSettings in
+// "reinforce", "darts") for spec.objective. InvalidArgument naming the field
+// for unknown names or bad settings (the checks of ValidateSearchSettings in
 // common/spec/spec.h; apply spec defaults first); the error of the strategy's
 // own construction otherwise.
 absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(

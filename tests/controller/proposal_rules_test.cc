@@ -232,6 +232,26 @@ TEST(DecideTopUp, ProposesUpToParallelWithinMaxTrials) {
   EXPECT_EQ(d.action, TopUpDecision::kWait);
 }
 
+// Proxy-guided slots being scored count as active: each adds one trained
+// candidate, so they hold both new proposals and the end back.
+TEST(DecideTopUp, SlotsBeingScoredCountAsActive) {
+  TopUpInput in = Input(Counts{3, 1, 0, 2}, 10, 4);
+  in.counts.set_screens_pending(2);
+  TopUpDecision d = DecideTopUp(in);
+  EXPECT_EQ(d.action, TopUpDecision::kPropose);
+  EXPECT_EQ(d.n, 1);  // 4 parallel - 1 trial - 2 slots
+  in = Input(Counts{10, 0, 0, 9}, 10, 4);
+  in.counts.set_screens_pending(1);
+  EXPECT_EQ(DecideTopUp(in).action, TopUpDecision::kWait);
+  in.counts.set_screens_pending(0);
+  EXPECT_EQ(DecideTopUp(in).action, TopUpDecision::kPropose);  // 9 < 10
+  in = Input(Counts{10, 0, 0, 10}, 10, 4);
+  in.counts.set_screens_pending(1);
+  EXPECT_EQ(DecideTopUp(in).action, TopUpDecision::kWait);
+  in.counts.set_screens_pending(0);
+  EXPECT_EQ(DecideTopUp(in).action, TopUpDecision::kFinish);
+}
+
 TEST(DecideTopUp, MaxTrialsDoneFinishes) {
   TopUpDecision d = DecideTopUp(Input(Counts{10, 0, 0, 9, 1}, 10, 4));
   EXPECT_EQ(d.action, TopUpDecision::kFinish);

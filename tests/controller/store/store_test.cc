@@ -2041,5 +2041,122 @@ TEST_F(StoreTest, SearchRowsStoreEpochsCheckpointsAndDerivedCells) {
   EXPECT_THAT(*underived, IsEmpty());
 }
 
+// Proxy-guided evolution (0019): screening rows count only as screened,
+// replay sees one proposal per slot, leases say "screening", a slot is
+// listed once all its children ended, with its best scored child, until
+// its trained child is stored.
+TEST_F(StoreTest, ScreeningSlotsPickTheirBestChildOnce) {
+  auto exp = store_->CreateExperiment(MakeSpec(TestName()), 7);
+  NAS_ASSERT_OK(exp);
+  std::vector<NewCandidate> rows;
+  for (int i = 0; i < 6; ++i) {
+    NewCandidate row = MakeCandidate(i);
+    row.supernet = true;
+    row.screening = true;
+    row.screen_first = i < 3 ? 0 : 3;  // slots {0,1,2} and {3,4,5}
+    row.observed_results = 0;
+    rows.push_back(row);
+  }
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, rows));
+  auto counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->candidates(), 0);
+  EXPECT_EQ(counts->screened(), 6);
+  EXPECT_EQ(counts->screens_pending(), 2);
+  auto proposals = store_->ListProposals(*exp);
+  NAS_ASSERT_OK(proposals);
+  ASSERT_EQ(proposals->size(), 2u);  // one Propose(1) per slot
+  EXPECT_EQ((*proposals)[0].genotype.hash(), "hash0");
+  EXPECT_EQ((*proposals)[1].genotype.hash(), "hash3");
+
+  std::map<std::string, LeasedTrial> leased;  // by hash
+  for (int i = 0; i < 6; ++i) {
+    auto t = store_->LeaseTrial("w1", Labels());
+    NAS_ASSERT_OK(t);
+    ASSERT_TRUE(t->has_value());
+    EXPECT_TRUE((*t)->screening);
+    EXPECT_FALSE((*t)->supernet);
+    leased[(*t)->genotype.hash()] = **t;
+  }
+  auto score = [&](const std::string& hash, double synflow) {
+    v1::EvaluationMetrics m;
+    (*m.mutable_named_metrics())["synflow"] = synflow;
+    m.set_params(10);
+    const LeasedTrial& t = leased[hash];
+    return store_->RecordResult(t.trial_id, t.attempt, "w1", m).status();
+  };
+  NAS_ASSERT_OK(score("hash0", 1.0));
+  NAS_ASSERT_OK(score("hash1", 5.0));
+  NAS_ASSERT_OK(score("hash2", 3.0));
+  NAS_ASSERT_OK(score("hash3", 2.0));
+  // Slot 2 still has a child running: only slot 1 is listed.
+  auto groups = store_->ListScreenedGroups(*exp, "synflow");
+  NAS_ASSERT_OK(groups);
+  ASSERT_EQ(groups->size(), 1u);
+  const ScreenedGroup first = (*groups)[0];
+  EXPECT_EQ(first.children, 3);
+  EXPECT_EQ(first.scored, 3);
+  EXPECT_EQ(first.best.hash(), "hash1");
+  EXPECT_DOUBLE_EQ(first.best_score, 5.0);
+  EXPECT_EQ(first.best_id, leased["hash1"].candidate_id);
+  EXPECT_EQ(first.best_strategy_data, "{\"i\": 1}");
+  // Scores are not search results.
+  counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 0);
+  auto results = store_->ListResults(*exp);
+  NAS_ASSERT_OK(results);
+  EXPECT_THAT(*results, IsEmpty());
+
+  // Its trained child: an ordinary candidate naming the slot.
+  NewCandidate winner = MakeCandidate(1);
+  winner.screen_group = first.group;
+  NAS_ASSERT_OK(store_->InsertCandidates(*exp, {winner}));
+  groups = store_->ListScreenedGroups(*exp, "synflow");
+  NAS_ASSERT_OK(groups);
+  EXPECT_THAT(*groups, IsEmpty());
+  counts = store_->CountExperiment(*exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->candidates(), 1);
+  EXPECT_EQ(counts->screens_pending(), 1);
+  proposals = store_->ListProposals(*exp);
+  NAS_ASSERT_OK(proposals);
+  EXPECT_EQ(proposals->size(), 2u);  // the trained child is no proposal
+  // The winner is not a duplicate of its own screening row.
+  auto found = store_->FindCandidateByHash(*exp, "hash1");
+  NAS_ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_NE(**found, leased["hash1"].candidate_id);
+
+  // Slot 2: one child fails for good, two failed to score: the slot is
+  // listed with its only scored child.
+  NAS_ASSERT_OK(score("hash4", -1.0));
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const v1::Candidate c = GetCandidate(*exp, leased["hash5"].candidate_id);
+    if (c.state() == v1::CANDIDATE_FAILED) break;
+    if (attempt > 0) {
+      auto t = store_->LeaseTrial("w1", Labels());
+      NAS_ASSERT_OK(t);
+      ASSERT_TRUE(t->has_value());
+      leased["hash5"] = **t;
+    }
+    NAS_ASSERT_OK(store_->RecordFailure(leased["hash5"].trial_id,
+                                        leased["hash5"].attempt, "w1",
+                                        "no data"));
+  }
+  groups = store_->ListScreenedGroups(*exp, "synflow");
+  NAS_ASSERT_OK(groups);
+  ASSERT_EQ(groups->size(), 1u);
+  EXPECT_EQ((*groups)[0].children, 3);
+  EXPECT_EQ((*groups)[0].scored, 2);
+  EXPECT_EQ((*groups)[0].best.hash(), "hash3");
+  // By another proxy nothing was scored.
+  groups = store_->ListScreenedGroups(*exp, "snip");
+  NAS_ASSERT_OK(groups);
+  ASSERT_EQ(groups->size(), 1u);
+  EXPECT_EQ((*groups)[0].best_id, 0);
+  EXPECT_EQ((*groups)[0].scored, 0);
+}
+
 }  // namespace
 }  // namespace nas

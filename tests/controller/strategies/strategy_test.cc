@@ -468,5 +468,54 @@ TEST(EvolutionStrategy, MnasRewardChangesTheWinner) {
   EXPECT_GT(parents[2], 60);  // 3/4 of size-2 tournaments contain it
 }
 
+// Proxy guidance: each proposal is a slot of `children` distinct children
+// (the first plus its alternatives), never repeating any earlier child;
+// slots, not children, count towards the random first population.
+TEST(EvolutionStrategy, ProxyGuidanceProposesSlotsOfDistinctChildren) {
+  Nb201Space space;
+  v1::EvolutionOptions o = Evo(3, 2);
+  o.mutable_proxy()->set_children(5);
+  o.mutable_proxy()->set_metric("synflow");
+  auto evo = MakeEvolutionStrategy(&space, 4, o);
+  std::set<std::vector<int>> seen;
+  absl::StatusOr<std::vector<Proposal>> first = evo->Propose(3);
+  NAS_ASSERT_OK(first);
+  ASSERT_EQ(first->size(), 3u);
+  for (const Proposal& slot : *first) {
+    ASSERT_EQ(slot.alternatives.size(), 4u);
+    EXPECT_TRUE(seen.insert(slot.choices).second);
+    EXPECT_EQ(slot.strategy_data, R"({"op":"random"})");
+    for (const Proposal& a : slot.alternatives) {
+      EXPECT_TRUE(seen.insert(a.choices).second);
+      EXPECT_TRUE(a.alternatives.empty());
+      EXPECT_EQ(a.parent_id, 0);
+    }
+  }
+  // Only the trained child of each slot is observed.
+  for (int i = 0; i < 3; ++i) {
+    Observation ob;
+    ob.candidate_id = 10 + i;
+    ob.choices = (*first)[i].alternatives[i].choices;
+    ob.metrics.set_val_accuracy(0.5 + 0.1 * i);
+    evo->Observe(ob);
+  }
+  // Past 3 slots: children are mutated tournament winners, still distinct.
+  absl::StatusOr<std::vector<Proposal>> next = evo->Propose(4);
+  NAS_ASSERT_OK(next);
+  for (const Proposal& slot : *next) {
+    ASSERT_EQ(slot.alternatives.size(), 4u);
+    EXPECT_GE(slot.parent_id, 10);
+    EXPECT_TRUE(seen.insert(slot.choices).second);
+    for (const Proposal& a : slot.alternatives) {
+      EXPECT_GE(a.parent_id, 10);
+      EXPECT_NE(a.strategy_data.find(R"("op":"mutate")"), std::string::npos);
+      EXPECT_TRUE(seen.insert(a.choices).second);
+    }
+  }
+  // Without guidance a proposal has no alternatives.
+  auto plain = MakeEvolutionStrategy(&space, 4, Evo(3, 2));
+  EXPECT_TRUE((*plain->Propose(1))[0].alternatives.empty());
+}
+
 }  // namespace
 }  // namespace nas
