@@ -479,8 +479,11 @@ int Show(Ctx& c) {
                      d.method(), ", ", d.epochs(),
                      " epochs each; nasctl searches ", e.id(), ")"));
   }
-  if (const std::string screened = ScreenedText(n); !screened.empty()) {
-    row("screened", absl::StrCat(screened, "; nasctl proxies ", e.id()));
+  if (std::string screened = ScreenedText(n); !screened.empty()) {
+    // Inside its closing parenthesis, as the searches row's hint.
+    screened.insert(screened.size() - 1,
+                    absl::StrCat("; nasctl proxies ", e.id()));
+    row("screened", screened);
   }
   std::string budget = spec.budget().max_trials() > 0
                            ? absl::StrCat(spec.budget().max_trials(), " trials")
