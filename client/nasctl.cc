@@ -739,52 +739,6 @@ int Pareto(Ctx& c) {
   return 0;
 }
 
-// {"experiment_id": 3, "points": [{"genotype": ..., "candidate_id": 7,
-// "proxies": {"synflow": ...}, "val_accuracy": ..., "test_accuracy": ...}],
-// "correlations": [{"proxy": "synflow", "n_val": ..., "rho_val": ...}]}
-// (an accuracy a point lacks is null).
-void PrintProxiesJson(Ctx& c, int64_t id,
-                      const std::vector<ProxyPoint>& points) {
-  auto num = [](const std::optional<double>& v) {
-    return v ? absl::StrFormat("%.17g", *v) : std::string("null");
-  };
-  c.out << "{\"experiment_id\": " << id << ", \"points\": [";
-  for (size_t i = 0; i < points.size(); ++i) {
-    const ProxyPoint& p = points[i];
-    std::string proxies;
-    for (const auto& [name, value] : p.proxies) {
-      absl::StrAppendFormat(&proxies, "%s\"%s\": %.17g",
-                            proxies.empty() ? "" : ", ", name, value);
-    }
-    // Canonical strings hold no quotes or backslashes; escape anyway.
-    std::string genotype;
-    for (char ch : p.genotype) {
-      if (ch == '"' || ch == '\\') genotype += '\\';
-      genotype += ch;
-    }
-    c.out << (i ? ",\n  " : "\n  ")
-          << absl::StrFormat(
-                 "{\"genotype\": \"%s\", \"candidate_id\": %d, "
-                 "\"proxies\": {%s}, \"val_accuracy\": %s, "
-                 "\"test_accuracy\": %s}",
-                 genotype, p.candidate_id, proxies, num(p.val_accuracy),
-                 num(p.test_accuracy));
-  }
-  c.out << "\n], \"correlations\": [";
-  const std::vector<ProxyCorrelation> corr = ProxyCorrelations(points);
-  for (size_t i = 0; i < corr.size(); ++i) {
-    const ProxyCorrelation& r = corr[i];
-    c.out << (i ? ",\n  " : "\n  ")
-          << absl::StrFormat(
-                 "{\"proxy\": \"%s\", \"n_val\": %d, \"rho_val\": %.6f, "
-                 "\"tau_val\": %.6f, \"n_test\": %d, \"rho_test\": %.6f, "
-                 "\"tau_test\": %.6f}",
-                 r.proxy, r.n_val, r.rho_val, r.tau_val, r.n_test, r.rho_test,
-                 r.tau_test);
-  }
-  c.out << "\n]}\n";
-}
-
 int Searches(Ctx& c) {
   int64_t id;
   if (!ParseId(c, &id)) return 2;
@@ -832,7 +786,7 @@ int Proxies(Ctx& c) {
       all, e.spec().evaluation().mode() == v1::ZERO_COST);
   const std::string ranked = RankedProxy(e.spec());
   if (c.json) {
-    PrintProxiesJson(c, id, points);
+    c.out << ProxiesJson(id, points);
   } else {
     c.out << ProxyTable(points, ranked);
   }

@@ -85,7 +85,11 @@ std::vector<ProxyPoint> PairProxiesWithAccuracy(
     if (k.has_final()) a.final_test.push_back(k.final().test_accuracy());
     if (k.screening() || zero_cost) {
       for (const auto& [name, value] : k.metrics().named_metrics()) {
-        if (IsProxyName(name)) a.proxies[name].push_back(value);
+        // An overflowed score (synflow of a deep net can reach inf) ranks
+        // nothing and would break the sort of ranks.
+        if (IsProxyName(name) && std::isfinite(value)) {
+          a.proxies[name].push_back(value);
+        }
       }
       continue;
     }
@@ -196,6 +200,50 @@ std::string ProxyTable(const std::vector<ProxyPoint>& points,
       "(Spearman's rho and Kendall's tau-b against the trained validation "
       "and test accuracy; 1 = the proxy orders the genotypes as training "
       "does)\n";
+  return out;
+}
+
+std::string ProxiesJson(int64_t id, const std::vector<ProxyPoint>& points) {
+  std::string out;
+  auto num = [](const std::optional<double>& v) {
+    return v ? absl::StrFormat("%.17g", *v) : std::string("null");
+  };
+  absl::StrAppend(&out, "{\"experiment_id\": ", id, ", \"points\": [");
+  for (size_t i = 0; i < points.size(); ++i) {
+    const ProxyPoint& p = points[i];
+    std::string proxies;
+    for (const auto& [name, value] : p.proxies) {
+      absl::StrAppendFormat(&proxies, "%s\"%s\": %.17g",
+                            proxies.empty() ? "" : ", ", name, value);
+    }
+    // Canonical strings hold no quotes or backslashes; escape anyway.
+    std::string genotype;
+    for (char ch : p.genotype) {
+      if (ch == '"' || ch == '\\') genotype += '\\';
+      genotype += ch;
+    }
+    absl::StrAppend(&out, i ? ",\n  " : "\n  ");
+    absl::StrAppendFormat(&out,
+                          "{\"genotype\": \"%s\", \"candidate_id\": %d, "
+                          "\"proxies\": {%s}, \"val_accuracy\": %s, "
+                          "\"test_accuracy\": %s}",
+                          genotype, p.candidate_id, proxies,
+                          num(p.val_accuracy), num(p.test_accuracy));
+  }
+  out += "\n], \"correlations\": [";
+  const std::vector<ProxyCorrelation> corr = ProxyCorrelations(points);
+  for (size_t i = 0; i < corr.size(); ++i) {
+    const ProxyCorrelation& r = corr[i];
+    absl::StrAppend(&out, i ? ",\n  " : "\n  ");
+    absl::StrAppendFormat(
+        &out,
+        "{\"proxy\": \"%s\", \"n_val\": %d, \"rho_val\": %.6f, "
+        "\"tau_val\": %.6f, \"n_test\": %d, \"rho_test\": %.6f, "
+        "\"tau_test\": %.6f}",
+        r.proxy, r.n_val, r.rho_val, r.tau_val, r.n_test, r.rho_test,
+        r.tau_test);
+  }
+  out += "\n]}\n";
   return out;
 }
 

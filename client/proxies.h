@@ -52,7 +52,8 @@ struct ProxyPoint {
 // string; the hash when that is empty). A score comes from an EVALUATED
 // row that is a screening candidate, or any EVALUATED row when `zero_cost`
 // (the experiment's mode is ZERO_COST); a trained accuracy from a fully
-// trained row (val and test) or a final re-training (test). Genotypes with
+// trained row (val and test) or a final re-training (test); scores that
+// are not finite are ignored. Genotypes with
 // only one of the two are left out. Sorted by val_accuracy (else
 // test_accuracy) descending, ties by genotype.
 std::vector<ProxyPoint> PairProxiesWithAccuracy(
@@ -78,6 +79,14 @@ std::vector<ProxyCorrelation> ProxyCorrelations(
 // there is nothing to show.
 std::string ProxyTable(const std::vector<ProxyPoint>& points,
                        const std::string& ranked);
+
+// `nasctl proxies --output json`: {"experiment_id": 3, "points":
+// [{"genotype": "...", "candidate_id": 7, "proxies": {"synflow": ...},
+// "val_accuracy": ..., "test_accuracy": ...}], "correlations": [{"proxy":
+// "synflow", "n_val": ..., "rho_val": ..., "tau_val": ..., "n_test": ...,
+// "rho_test": ..., "tau_test": ...}]}; an accuracy a point lacks is null.
+std::string ProxiesJson(int64_t experiment_id,
+                        const std::vector<ProxyPoint>& points);
 
 // A scatter of `proxy` (x; log10 when every score is > 0 and they span more
 // than two decades) against validation accuracy (y; test accuracy when no

@@ -2,6 +2,7 @@
 // the darts searches' table and picture, connection options, the
 // candidates table, and zero-cost proxies against trained accuracy.
 #include <fstream>
+#include <limits>
 #include <regex>
 
 #include "absl/strings/match.h"
@@ -473,6 +474,16 @@ TEST(Proxies, PairsByGenotypeAndLeavesOutOneSided) {
       << table;
   EXPECT_TRUE(absl::StrContains(table, "jacob_cov    0.800   0.667     4"))
       << table;
+
+  // A score that overflowed pairs nothing.
+  std::vector<v1::Candidate> overflow = ScreenedAndTrained();
+  (*overflow[0].mutable_metrics()->mutable_named_metrics())["synflow"] =
+      std::numeric_limits<double>::infinity();
+  const std::vector<ProxyPoint> finite =
+      PairProxiesWithAccuracy(overflow, false);
+  ASSERT_EQ(finite.size(), 4u);
+  EXPECT_EQ(finite[3].proxies.count("synflow"), 0u);  // A
+  EXPECT_EQ(finite[3].proxies.at("jacob_cov"), 10);
 
   // Nothing paired: one line saying so.
   const std::vector<v1::Candidate> lonely = {Screen(5, "E", 5, 5, 5),

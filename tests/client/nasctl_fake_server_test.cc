@@ -12,6 +12,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/nasctl.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 
@@ -158,6 +160,10 @@ TEST_F(NasctlFake, CandidatesShowAndProxies) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "\"proxies\": {\"snip\": 3}")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "\"rho_val\": 0.500000")) << r.out;
+  google::protobuf::Struct parsed;  // valid JSON, with the three points
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok())
+      << r.out;
+  EXPECT_EQ(parsed.fields().at("points").list_value().values_size(), 3);
 }
 
 TEST_F(NasctlFake, ProxiesWithNothingToPairSaysSoAndExitsZero) {
