@@ -39,6 +39,13 @@ int64_t ShownMacs(const v1::Candidate& c) {
   return c.macs() != 0 ? c.macs() : c.metrics().macs();
 }
 
+std::string HumanCount(int64_t v) {
+  if (v >= 1000000000) return absl::StrFormat("%.2fG", v / 1e9);
+  if (v >= 1000000) return absl::StrFormat("%.2fM", v / 1e6);
+  if (v >= 1000) return absl::StrFormat("%.1fk", v / 1e3);
+  return absl::StrCat(v);
+}
+
 int64_t ShownParams(const v1::Candidate& c) {
   return c.params() != 0 ? c.params() : c.metrics().params();
 }

@@ -22,6 +22,9 @@ std::string NamedMetricsText(const v1::EvaluationMetrics& m);
 int64_t ShownMacs(const v1::Candidate& c);
 int64_t ShownParams(const v1::Candidate& c);
 
+// A count as nasctl prints MACs and parameters: 950, 12.3k, 4.56M, 1.20G.
+std::string HumanCount(int64_t v);
+
 // The header of the candidates table's objective column: the objective
 // metric's name (objective.metric; val_recall:<class> as written), or ""
 // when it is val_accuracy, which has a column of its own.

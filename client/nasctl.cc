@@ -17,9 +17,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/candidate_table.h"
 #include "client/connection.h"
 #include "client/curve.h"
 #include "client/metrics_format.h"
+#include "client/proxies.h"
 #include "client/searches.h"
 #include "client/svg_plot.h"
 #include "common/objective.h"
@@ -50,7 +52,8 @@ commands:
                 [--max-latency-ms L]
                                candidates with their metrics (and a column
                                for objective.metric when it is not
-                               val_accuracy); S: QUEUED,
+                               val_accuracy, one per zero-cost proxy scored;
+                               screening rows marked "screen gN"); S: QUEUED,
                                RUNNING, EVALUATED, FAILED, REJECTED, DUPLICATE,
                                CANCELLED; F: seq, val_accuracy,
                                val_balanced_accuracy, val_macro_f1, objective
@@ -70,6 +73,15 @@ commands:
                                collapse) and the cell's standalone accuracy;
                                --svg draws the architecture weights over
                                epochs, one small panel per edge
+  proxies ID [--metric NAME] [--svg FILE]
+                               zero-cost proxy scores (mode ZERO_COST, or
+                               proxy-guided evolution's screening) paired by
+                               genotype with trained accuracies: a table, and
+                               per proxy Spearman's rho and Kendall's tau-b
+                               against val and test accuracy; --svg draws
+                               NAME (synflow, jacob_cov, snip, grad_norm;
+                               default: the proxy the search ranks by)
+                               against validation accuracy
   export ID CANDIDATE -o FILE  write the candidate's trained TorchScript model
                                (its final re-training's when there is one);
                                load it with torch.jit.load(FILE)
@@ -109,6 +121,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
       {"pareto", {"minimize", "svg"}},
       {"curve", {"svg"}},
       {"searches", {"svg"}},
+      {"proxies", {"metric", "svg"}},
       {"export", {"out"}},
       {"stop", {}},
   };
@@ -202,17 +215,6 @@ std::string State(v1::ExperimentState s) {
   std::string n = v1::ExperimentState_Name(s);
   return n.substr(n.find('_') + 1);
 }
-std::string State(v1::CandidateState s) {
-  std::string n = v1::CandidateState_Name(s);
-  return n.substr(n.find('_') + 1);
-}
-
-std::string Human(int64_t v) {
-  if (v >= 1000000000) return absl::StrFormat("%.2fG", v / 1e9);
-  if (v >= 1000000) return absl::StrFormat("%.2fM", v / 1e6);
-  if (v >= 1000) return absl::StrFormat("%.1fk", v / 1e3);
-  return absl::StrCat(v);
-}
 
 absl::Time ToTime(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
@@ -224,48 +226,6 @@ std::string Duration(double seconds) {
   if (s < 60) return absl::StrCat(s, "s");
   if (s < 3600) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
   return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);
-}
-
-// `objective`: the experiment's, for a column of its metric when that is
-// not val_accuracy (nullptr: no such column).
-void PrintCandidateTable(
-    Ctx& c, const google::protobuf::RepeatedPtrField<v1::Candidate>& cs,
-    const v1::ObjectiveSpec* objective = nullptr) {
-  const std::string obj =
-      objective == nullptr ? "" : ObjectiveColumnHeader(*objective);
-  const int obj_width = std::max<int>(8, obj.size());
-  auto obj_cell = [&](const std::string& text) {
-    return obj.empty() ? "" : absl::StrFormat(" %*s", obj_width, text);
-  };
-  c.out << absl::StrFormat("%6s %4s %-10s %8s%s %8s %9s %9s %9s %10s %8s  %s\n",
-                           "ID", "SEQ", "STATE", "VAL_ACC", obj_cell(obj),
-                           "TEST_ACC", "FINAL_ACC", "MACS", "PARAMS",
-                           "LATENCY_MS", "TRAIN_S", "GENOTYPE");
-  for (const v1::Candidate& k : cs) {
-    const bool has = k.has_metrics();
-    const bool is_final = k.final_of() != 0;
-    c.out << absl::StrFormat(
-        "%6d %4d %-10s %8s%s %8s %9s %9s %9s %10s %8s  %s%s\n", k.id(), k.seq(),
-        State(k.state()),
-        has && !is_final ? absl::StrFormat("%.4f", k.metrics().val_accuracy())
-                         : "-",
-        obj_cell(obj.empty() ? "" : ObjectiveCell(*objective, k)),
-        has ? absl::StrFormat("%.4f", k.metrics().test_accuracy()) : "-",
-        k.has_final() ? absl::StrFormat("%.4f", k.final().test_accuracy())
-                      : "-",
-        Human(ShownMacs(k)), Human(ShownParams(k)),
-        has ? absl::StrFormat("%.3f", k.metrics().latency_ms()) : "-",
-        has ? absl::StrFormat("%.1f", k.metrics().train_seconds()) : "-",
-        is_final ? absl::StrCat("(final re-training of ", k.final_of(), ") ")
-        : k.search()   ? absl::StrCat("(differentiable search, seed ",
-                                      k.search_seed(), "; nasctl searches) ")
-        : k.supernet() ? absl::StrCat("(trains the supernet; weights ",
-                                      k.supernet_hash().substr(0, 12), ") ")
-        : k.search_of() != 0
-            ? absl::StrCat("(derived by search ", k.search_of(), ") ")
-            : "",
-        k.genotype().canonical());
-  }
 }
 
 int Submit(Ctx& c) {
@@ -519,6 +479,12 @@ int Show(Ctx& c) {
                      d.method(), ", ", d.epochs(),
                      " epochs each; nasctl searches ", e.id(), ")"));
   }
+  if (std::string screened = ScreenedText(n); !screened.empty()) {
+    // Inside its closing parenthesis, as the searches row's hint.
+    screened.insert(screened.size() - 1,
+                    absl::StrCat("; nasctl proxies ", e.id()));
+    row("screened", screened);
+  }
   std::string budget = spec.budget().max_trials() > 0
                            ? absl::StrCat(spec.budget().max_trials(), " trials")
                            : "no trial limit";
@@ -543,8 +509,8 @@ int Show(Ctx& c) {
                     "candidate %d: val_acc %.4f, test_acc %.4f, %s MACs, %s "
                     "params, %.3f ms",
                     b.id(), b.metrics().val_accuracy(),
-                    b.metrics().test_accuracy(), Human(ShownMacs(b)),
-                    Human(ShownParams(b)), b.metrics().latency_ms()));
+                    b.metrics().test_accuracy(), HumanCount(ShownMacs(b)),
+                    HumanCount(ShownParams(b)), b.metrics().latency_ms()));
     const v1::EvaluationMetrics& m = b.metrics();
     const v1::ObjectiveSpec& ob = e.spec().objective();
     if (ObjectiveMetricName(ob) != "val_accuracy") {
@@ -666,7 +632,10 @@ int Candidates(Ctx& c) {
   v1::Experiment e;
   grpc::Status es = c.stub->GetExperiment(c.Context().get(), ereq, &e);
   if (!es.ok()) return Fail(c, es);
-  PrintCandidateTable(c, resp.candidates(), &e.spec().objective());
+  CandidateTableOptions table;
+  table.objective = &e.spec().objective();
+  table.zero_cost = e.spec().evaluation().mode() == v1::ZERO_COST;
+  c.out << CandidateTable(resp.candidates(), table);
   c.out << resp.candidates_size() << " of " << resp.total() << " candidates";
   if (!resp.next_page_token().empty()) {
     c.out << "; next page: --page-token " << resp.next_page_token();
@@ -764,8 +733,9 @@ int Pareto(Ctx& c) {
       !IsBuiltinObjectiveMetric(resp.objectives(0))) {
     named.set_metric(resp.objectives(0));
   }
-  PrintCandidateTable(c, resp.front(),
-                      named.metric().empty() ? nullptr : &named);
+  CandidateTableOptions table;
+  if (!named.metric().empty()) table.objective = &named;
+  c.out << CandidateTable(resp.front(), table);
   return 0;
 }
 
@@ -792,6 +762,44 @@ int Searches(Ctx& c) {
   }
   if (!c.flags.count("svg")) return 0;
   return WriteFile(c, c.flags["svg"], RenderSearchWeightsSvg(resp));
+}
+
+int Proxies(Ctx& c) {
+  int64_t id;
+  if (!ParseId(c, &id)) return 2;
+  const std::string metric = c.flags.count("metric") ? c.flags["metric"] : "";
+  if (!metric.empty() && !IsProxyName(metric)) {
+    return Usage(c,
+                 "--metric: expected synflow, jacob_cov, snip or "
+                 "grad_norm, got '" +
+                     metric + "'");
+  }
+  v1::GetExperimentRequest ereq;
+  ereq.set_id(id);
+  v1::Experiment e;
+  grpc::Status s = c.stub->GetExperiment(c.Context().get(), ereq, &e);
+  if (!s.ok()) return Fail(c, s);
+  std::vector<v1::Candidate> all;
+  s = ListAll(c, id, v1::CANDIDATE_EVALUATED, &all);
+  if (!s.ok()) return Fail(c, s);
+  const std::vector<ProxyPoint> points = PairProxiesWithAccuracy(
+      all, e.spec().evaluation().mode() == v1::ZERO_COST);
+  const std::string ranked = RankedProxy(e.spec());
+  if (c.json) {
+    c.out << ProxiesJson(id, points);
+  } else {
+    c.out << ProxyTable(points, ranked);
+  }
+  if (!c.flags.count("svg")) return 0;
+  if (points.empty()) {
+    c.err << "nasctl proxies: nothing to draw; " << c.flags["svg"]
+          << " not written\n";
+    return 0;
+  }
+  const std::string proxy = !metric.empty()   ? metric
+                            : !ranked.empty() ? ranked
+                                              : "synflow";
+  return WriteFile(c, c.flags["svg"], RenderProxySvg(points, proxy, id));
 }
 
 int Curve(Ctx& c) {
@@ -1022,6 +1030,7 @@ int RunNasctl(const std::vector<std::string>& args, std::ostream& out,
   if (c.command == "pareto") return Pareto(c);
   if (c.command == "curve") return Curve(c);
   if (c.command == "searches") return Searches(c);
+  if (c.command == "proxies") return Proxies(c);
   if (c.command == "stop") return Stop(c);
   return Export(c);
 }

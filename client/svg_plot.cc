@@ -43,11 +43,15 @@ constexpr double kW = 720, kH = 480;
 // Appends one plot's elements, drawn in a kW x kH box at the origin.
 void AppendPanel(const ScatterPlot& plot, std::string& s) {
   constexpr double kL = 80, kR = 20, kT = 40, kB = 60;
+  // Positions are computed on `lx` (x, or log10 x on a log axis).
+  auto lx = [&](double x) { return plot.log_x ? std::log10(x) : x; };
+  auto drawn = [&](const PlotPoint& p) { return !plot.log_x || p.x > 0; };
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const auto* set : {&plot.points, &plot.highlight}) {
     for (const PlotPoint& p : *set) {
-      x0 = std::min(x0, p.x);
-      x1 = std::max(x1, p.x);
+      if (!drawn(p)) continue;
+      x0 = std::min(x0, lx(p.x));
+      x1 = std::max(x1, lx(p.x));
       y0 = std::min(y0, p.y);
       y1 = std::max(y1, p.y);
     }
@@ -57,6 +61,7 @@ void AppendPanel(const ScatterPlot& plot, std::string& s) {
   if (y1 - y0 < 1e-12) y0 -= 0.005, y1 += 0.005;
   const double px = (x1 - x0) * 0.05, py = (y1 - y0) * 0.05;
   x0 -= px, x1 += px, y0 -= py, y1 += py;
+  // On lx's scale.
   auto sx = [&](double x) {
     return kL + (x - x0) / (x1 - x0) * (kW - kL - kR);
   };
@@ -73,13 +78,30 @@ void AppendPanel(const ScatterPlot& plot, std::string& s) {
       "<g stroke=\"black\"><line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\"/>"
       "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\"/></g>\n",
       kL, kH - kB, kW - kR, kH - kB, kL, kT, kL, kH - kB);
-  for (int i = 0; i <= 5; ++i) {
-    const double xv = x0 + (x1 - x0) * i / 5, yv = y0 + (y1 - y0) * i / 5;
+  // x ticks: (position on lx's scale, label).
+  std::vector<std::pair<double, std::string>> x_ticks;
+  if (plot.log_x && std::floor(x1) > std::ceil(x0)) {  // two decades or more
+    const int first = static_cast<int>(std::ceil(x0));
+    const int last = static_cast<int>(std::floor(x1));
+    const int step = std::max(1, (last - first + 7) / 8);  // at most 9 ticks
+    for (int k = first; k <= last; k += step) {
+      x_ticks.push_back({k, absl::StrFormat("1e%d", k)});
+    }
+  } else {
+    for (int i = 0; i <= 5; ++i) {
+      const double xv = x0 + (x1 - x0) * i / 5;
+      x_ticks.push_back({xv, Tick(plot.log_x ? std::pow(10.0, xv) : xv)});
+    }
+  }
+  for (const auto& [xv, label] : x_ticks) {
     absl::StrAppendFormat(
         &s,
         "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#ddd\"/>"
         "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%s</text>\n",
-        sx(xv), kT, sx(xv), kH - kB, sx(xv), kH - kB + 18, Tick(xv));
+        sx(xv), kT, sx(xv), kH - kB, sx(xv), kH - kB + 18, label);
+  }
+  for (int i = 0; i <= 5; ++i) {
+    const double yv = y0 + (y1 - y0) * i / 5;
     absl::StrAppendFormat(
         &s,
         "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>"
@@ -95,22 +117,27 @@ void AppendPanel(const ScatterPlot& plot, std::string& s) {
                         (kT + kH - kB) / 2, Escape(plot.y_label));
   s += "<g class=\"points\" fill=\"#888\">\n";
   for (const PlotPoint& p : plot.points) {
+    if (!drawn(p)) continue;
     absl::StrAppendFormat(
         &s,
         "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\"><title>%s</title></circle>\n",
-        sx(p.x), sy(p.y), Escape(p.label));
+        sx(lx(p.x)), sy(p.y), Escape(p.label));
   }
   s += "</g>\n";
-  if (!plot.highlight.empty()) {
-    std::vector<PlotPoint> h = plot.highlight;
+  if (std::any_of(plot.highlight.begin(), plot.highlight.end(), drawn)) {
+    std::vector<PlotPoint> h;
+    for (const PlotPoint& p : plot.highlight) {
+      if (drawn(p)) h.push_back({lx(p.x), p.y, p.label});
+    }
     std::sort(h.begin(), h.end(),
               [](const PlotPoint& a, const PlotPoint& b) { return a.x < b.x; });
     std::string path = absl::StrFormat("M %.1f %.1f", sx(h[0].x), sy(h[0].y));
     for (size_t i = 1; i < h.size(); ++i) {
       absl::StrAppendFormat(&path, " H %.1f V %.1f", sx(h[i].x), sy(h[i].y));
     }
-    if (plot.step_line_to_x.has_value() && *plot.step_line_to_x > h.back().x) {
-      absl::StrAppendFormat(&path, " H %.1f", sx(*plot.step_line_to_x));
+    if (plot.step_line_to_x.has_value() && drawn({*plot.step_line_to_x}) &&
+        lx(*plot.step_line_to_x) > h.back().x) {
+      absl::StrAppendFormat(&path, " H %.1f", sx(lx(*plot.step_line_to_x)));
     }
     absl::StrAppendFormat(
         &s,

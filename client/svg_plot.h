@@ -24,6 +24,9 @@ struct ScatterPlot {
   // When set, the step line continues flat from the last highlighted point
   // to this x (a best-so-far line up to the last trial).
   std::optional<double> step_line_to_x;
+  // Place x on a log10 scale, with a tick per decade (labelled 1e<k>).
+  // Points whose x is not > 0 are left out. Default false.
+  bool log_x = false;
 };
 
 // A complete SVG document, 720x480. Points are <circle>s inside

@@ -1,13 +1,20 @@
 // Unit tests of nasctl's pure parts: the best-so-far curve, SVG panels,
-// the darts searches' table and picture, and connection options.
+// the darts searches' table and picture, connection options, the
+// candidates table, and zero-cost proxies against trained accuracy.
 #include <fstream>
+#include <limits>
+#include <regex>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "client/candidate_table.h"
 #include "client/connection.h"
 #include "client/curve.h"
 #include "client/metrics_format.h"
+#include "client/proxies.h"
 #include "client/searches.h"
 #include "client/svg_plot.h"
+#include "common/rank_correlation.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -291,6 +298,269 @@ TEST(Searches, PictureHasAPanelPerEdgeAndSearchAndALinePerOperation) {
   EXPECT_TRUE(absl::StrContains(svg, ">0.10</text>")) << svg.substr(0, 3000);
   EXPECT_TRUE(absl::StrContains(svg, "220.0,64.0")) << svg.substr(0, 3000);
   std::ofstream("/tmp/nas_searches_test.svg") << svg;
+}
+
+// Zero-cost proxies. Genotypes A-D were screened (proxy scores) and their
+// winning children trained; E was only screened and F only trained.
+v1::Candidate Row(int64_t id, const std::string& genotype) {
+  v1::Candidate c;
+  c.set_id(id);
+  c.set_state(v1::CANDIDATE_EVALUATED);
+  c.mutable_genotype()->set_canonical(genotype);
+  return c;
+}
+
+v1::Candidate Screen(int64_t id, const std::string& genotype, int64_t group,
+                     double synflow, double jacob_cov) {
+  v1::Candidate c = Row(id, genotype);
+  c.set_screening(true);
+  c.set_screen_group(group);
+  (*c.mutable_metrics()->mutable_named_metrics())["synflow"] = synflow;
+  (*c.mutable_metrics()->mutable_named_metrics())["jacob_cov"] = jacob_cov;
+  return c;
+}
+
+v1::Candidate Trained(int64_t id, const std::string& genotype, int64_t group,
+                      double val, double test) {
+  v1::Candidate c = Row(id, genotype);
+  c.set_screen_group(group);
+  c.mutable_metrics()->set_val_accuracy(val);
+  c.mutable_metrics()->set_test_accuracy(test);
+  return c;
+}
+
+std::vector<v1::Candidate> ScreenedAndTrained() {
+  // synflow orders A < B < C < D as val does (rho 1); jacob_cov swaps B
+  // and C (rho 0.8, tau 4/6). Test accuracy: A 0.4, B 0.5, C 0.6, D 0.3.
+  return {Screen(1, "A", 1, 1e2, 10),    Screen(2, "B", 2, 1e4, 30),
+          Screen(3, "C", 3, 1e6, 20),    Screen(4, "D", 4, 1e8, 40),
+          Screen(5, "E", 5, 5, 5),       Trained(11, "A", 1, 0.5, 0.4),
+          Trained(12, "B", 2, 0.6, 0.5), Trained(13, "C", 3, 0.7, 0.6),
+          Trained(14, "D", 4, 0.8, 0.3), Trained(15, "F", 0, 0.9, 0.9)};
+}
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(RankCorrelation, MonotoneReversedTiedAndHandComputed) {
+  const std::vector<double> x = {1, 2, 3, 4, 5};
+  EXPECT_DOUBLE_EQ(Spearman(x, {10, 20, 30, 40, 1000}), 1);
+  EXPECT_DOUBLE_EQ(KendallTauB(x, {10, 20, 30, 40, 1000}), 1);
+  EXPECT_DOUBLE_EQ(Spearman(x, {5, 4, 3, 2, 1}), -1);
+  EXPECT_DOUBLE_EQ(KendallTauB(x, {5, 4, 3, 2, 1}), -1);
+  // One swapped pair of four: d^2 = 2, rho = 1 - 6*2/(4*15) = 0.8;
+  // 5 concordant, 1 discordant of 6 pairs: tau = 4/6.
+  EXPECT_NEAR(Spearman({1, 2, 3, 4}, {1, 3, 2, 4}), 0.8, 1e-12);
+  EXPECT_NEAR(KendallTauB({1, 2, 3, 4}, {1, 3, 2, 4}), 4.0 / 6, 1e-12);
+  // Ties: ranks averaged; tau-b = (C - D) / sqrt((n0 - t_a)(n0 - t_b)):
+  // a = {1, 1, 2}, b = {1, 2, 3}: pairs (0,1) tied in a, (0,2) and (1,2)
+  // concordant: 2 / sqrt(2 * 3).
+  EXPECT_EQ(Ranks({10, 20, 20, 30}), (std::vector<double>{1, 2.5, 2.5, 4}));
+  EXPECT_NEAR(KendallTauB({1, 1, 2}, {1, 2, 3}), 2 / std::sqrt(6.0), 1e-12);
+  // Degenerate samples are 0, not an error.
+  EXPECT_EQ(Spearman({1}, {2}), 0);
+  EXPECT_EQ(KendallTauB({1, 1, 1}, {1, 2, 3}), 0);
+}
+
+TEST(Proxies, NamesRankedProxyAndScreenedLine) {
+  EXPECT_TRUE(IsProxyName("jacob_cov"));
+  EXPECT_FALSE(IsProxyName("val_accuracy"));
+  v1::ExperimentSpec spec;
+  EXPECT_EQ(RankedProxy(spec), "");
+  spec.mutable_evaluation()->set_mode(v1::ZERO_COST);
+  EXPECT_EQ(RankedProxy(spec), "synflow");
+  spec.mutable_objective()->set_metric("snip");
+  EXPECT_EQ(RankedProxy(spec), "snip");
+  spec.mutable_strategy()->mutable_evolution()->mutable_proxy()->set_children(
+      4);
+  EXPECT_EQ(RankedProxy(spec), "synflow");  // guidance's default
+  spec.mutable_strategy()->mutable_evolution()->mutable_proxy()->set_metric(
+      "grad_norm");
+  EXPECT_EQ(RankedProxy(spec), "grad_norm");
+
+  v1::ExperimentCounts n;
+  EXPECT_EQ(ScreenedText(n), "");
+  n.set_screened(12);
+  n.set_screens_pending(2);
+  EXPECT_EQ(ScreenedText(n), "12 (2 slots being scored)");
+  n.set_screens_pending(1);
+  EXPECT_EQ(ScreenedText(n), "12 (1 slot being scored)");
+}
+
+TEST(CandidateTable, ProxyColumnsAndScreeningMarkers) {
+  google::protobuf::RepeatedPtrField<v1::Candidate> cs;
+  for (const v1::Candidate& k : ScreenedAndTrained()) *cs.Add() = k;
+  (*cs[0].mutable_metrics()->mutable_named_metrics())["synflow"] = 123456;
+  v1::ObjectiveSpec objective;
+  objective.set_metric("synflow");  // shown once, in its proxy column
+  CandidateTableOptions options;
+  options.objective = &objective;
+  const std::string table = CandidateTable(cs, options);
+  std::vector<std::string> lines = absl::StrSplit(table, '\n');
+  ASSERT_GE(lines.size(), 11u) << table;
+  EXPECT_TRUE(absl::StrContains(lines[0],
+                                "VAL_ACC   SYNFLOW JACOB_COV "
+                                "TEST_ACC"))
+      << table;
+  EXPECT_FALSE(absl::StrContains(lines[0], "SNIP")) << table;  // none scored
+  EXPECT_FALSE(absl::StrContains(lines[0], "synflow")) << table;
+  // A screening row: untrained accuracies are "-", scores %.3g, the group.
+  EXPECT_TRUE(absl::StrContains(lines[1],
+                                "        -  1.23e+05        10 "
+                                "       -"))
+      << lines[1];
+  EXPECT_TRUE(absl::StrContains(lines[1], "(screen g1) A")) << lines[1];
+  // The trained child says which group it won; no scores of its own.
+  EXPECT_TRUE(absl::StrContains(lines[6],
+                                "0.5000         -         -   "
+                                "0.4000"))
+      << lines[6];
+  EXPECT_TRUE(absl::StrContains(lines[6], "(won screen g1) A")) << lines[6];
+  // A plain search result has no note.
+  EXPECT_TRUE(absl::EndsWith(lines[10], "  F")) << lines[10];
+
+  // Without proxy scores the table is as before: no proxy columns.
+  google::protobuf::RepeatedPtrField<v1::Candidate> plain;
+  *plain.Add() = Trained(15, "F", 0, 0.9, 0.9);
+  const std::string before = CandidateTable(plain, {});
+  EXPECT_TRUE(absl::StrContains(before, "VAL_ACC TEST_ACC")) << before;
+  EXPECT_FALSE(absl::StrContains(before, "SYNFLOW")) << before;
+}
+
+TEST(Proxies, PairsByGenotypeAndLeavesOutOneSided) {
+  const std::vector<ProxyPoint> points =
+      PairProxiesWithAccuracy(ScreenedAndTrained(), /*zero_cost=*/false);
+  // E (proxy only) and F (accuracy only) are left out; best first.
+  ASSERT_EQ(points.size(), 4u);
+  EXPECT_EQ(points[0].genotype, "D");
+  EXPECT_EQ(points[0].candidate_id, 14);
+  EXPECT_EQ(points[0].proxies.at("synflow"), 1e8);
+  EXPECT_EQ(points[0].val_accuracy, 0.8);
+  EXPECT_EQ(points[0].test_accuracy, 0.3);
+  EXPECT_EQ(points[3].genotype, "A");
+
+  const std::vector<ProxyCorrelation> corr = ProxyCorrelations(points);
+  ASSERT_EQ(corr.size(), 2u);
+  EXPECT_EQ(corr[0].proxy, "synflow");
+  EXPECT_EQ(corr[0].n_val, 4);
+  EXPECT_NEAR(corr[0].rho_val, 1, 1e-12);
+  EXPECT_NEAR(corr[0].tau_val, 1, 1e-12);
+  // Against test (ranks 2 3 4 1): d^2 = 12, rho = 1 - 72/60; tau 3-3 = 0.
+  EXPECT_NEAR(corr[0].rho_test, -0.2, 1e-12);
+  EXPECT_NEAR(corr[0].tau_test, 0, 1e-12);
+  EXPECT_EQ(corr[1].proxy, "jacob_cov");
+  EXPECT_NEAR(corr[1].rho_val, 0.8, 1e-12);
+  EXPECT_NEAR(corr[1].tau_val, 4.0 / 6, 1e-12);
+
+  const std::string table = ProxyTable(points, "synflow");
+  EXPECT_TRUE(absl::StrContains(
+      table, "CANDIDATE   SYNFLOW JACOB_COV  VAL_ACC TEST_ACC  GENOTYPE"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table,
+                                "       14     1e+08        40   "
+                                "0.8000   0.3000  D"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "4 genotypes")) << table;
+  EXPECT_TRUE(absl::StrContains(table,
+                                "synflow      1.000   1.000     4  "
+                                "-0.200   0.000     4  (ranks the "
+                                "search)"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "jacob_cov    0.800   0.667     4"))
+      << table;
+
+  // A score that overflowed pairs nothing.
+  std::vector<v1::Candidate> overflow = ScreenedAndTrained();
+  (*overflow[0].mutable_metrics()->mutable_named_metrics())["synflow"] =
+      std::numeric_limits<double>::infinity();
+  const std::vector<ProxyPoint> finite =
+      PairProxiesWithAccuracy(overflow, false);
+  ASSERT_EQ(finite.size(), 4u);
+  EXPECT_EQ(finite[3].proxies.count("synflow"), 0u);  // A
+  EXPECT_EQ(finite[3].proxies.at("jacob_cov"), 10);
+
+  // Nothing paired: one line saying so.
+  const std::vector<v1::Candidate> lonely = {Screen(5, "E", 5, 5, 5),
+                                             Trained(15, "F", 0, 0.9, 0.9)};
+  EXPECT_TRUE(PairProxiesWithAccuracy(lonely, false).empty());
+  EXPECT_TRUE(absl::StartsWith(ProxyTable({}, ""), "no genotype has both"));
+}
+
+// A ZERO_COST experiment: every row is scored (not screening) and only its
+// final re-trainings are trained, so the points have test accuracy only.
+TEST(Proxies, ZeroCostExperimentPairsWithFinalReTrainings) {
+  std::vector<v1::Candidate> cs;
+  for (int i = 0; i < 3; ++i) {
+    v1::Candidate k = Row(i + 1, absl::StrCat("G", i));
+    (*k.mutable_metrics()->mutable_named_metrics())["grad_norm"] = 3 - i;
+    cs.push_back(k);
+  }
+  cs[0].mutable_final()->set_test_accuracy(0.7);  // G0
+  v1::Candidate retrain = Row(9, "G1");           // G1's re-training row
+  retrain.set_final_of(2);
+  retrain.mutable_metrics()->set_test_accuracy(0.8);
+  cs.push_back(retrain);
+  // Scored rows' own (zero) accuracies never count as trained ones.
+  EXPECT_TRUE(PairProxiesWithAccuracy({cs[2]}, /*zero_cost=*/true).empty());
+  const std::vector<ProxyPoint> points = PairProxiesWithAccuracy(cs, true);
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].genotype, "G1");
+  EXPECT_FALSE(points[0].val_accuracy.has_value());
+  EXPECT_EQ(points[0].test_accuracy, 0.8);
+  const std::vector<ProxyCorrelation> corr = ProxyCorrelations(points);
+  ASSERT_EQ(corr.size(), 1u);
+  EXPECT_EQ(corr[0].n_val, 0);
+  EXPECT_EQ(corr[0].n_test, 2);
+  EXPECT_NEAR(corr[0].rho_test, -1, 1e-12);  // 3 -> 0.7, 2 -> 0.8
+  // The picture falls back to test accuracy.
+  const std::string svg = RenderProxySvg(points, "grad_norm", 8);
+  EXPECT_TRUE(absl::StrContains(svg, "test accuracy (final re-training)"));
+  EXPECT_FALSE(absl::StrContains(svg, "(log scale)"));
+}
+
+TEST(Proxies, SvgHasAPointPerPairLogAxisAndLabels) {
+  const std::vector<ProxyPoint> points =
+      PairProxiesWithAccuracy(ScreenedAndTrained(), false);
+  const std::string svg = RenderProxySvg(points, "synflow", 7);
+  std::ofstream("/tmp/nas_proxies_test.svg") << svg;
+  const size_t begin = svg.find("<g class=\"points\"");
+  ASSERT_NE(begin, std::string::npos);
+  const std::string group = svg.substr(begin, svg.find("</g>", begin) - begin);
+  EXPECT_EQ(Count(group, "<circle"), 4) << group;
+  // Scores span six decades: a log axis with a tick per decade.
+  EXPECT_TRUE(absl::StrContains(
+      svg, ">synflow score at initialization (log scale)</text>"));
+  EXPECT_TRUE(absl::StrContains(svg, ">validation accuracy (trained)</text>"));
+  for (const char* tick : {">1e2<", ">1e4<", ">1e6<", ">1e8<"}) {
+    EXPECT_TRUE(absl::StrContains(svg, tick)) << tick;
+  }
+  EXPECT_TRUE(absl::StrContains(
+      svg,
+      "Experiment 7: synflow vs validation accuracy (4 genotypes, Spearman "
+      "rho 1.000)"));
+  // The points rise left to right: x increases with the accuracy.
+  std::regex circle("<circle cx=\"([0-9.]+)\" cy=\"([0-9.]+)\"");
+  std::vector<std::pair<double, double>> xy;
+  for (auto it = std::sregex_iterator(group.begin(), group.end(), circle);
+       it != std::sregex_iterator(); ++it) {
+    xy.push_back({std::stod((*it)[1]), std::stod((*it)[2])});
+  }
+  ASSERT_EQ(xy.size(), 4u);
+  std::sort(xy.begin(), xy.end());
+  for (size_t i = 1; i < xy.size(); ++i) {
+    EXPECT_LT(xy[i].second, xy[i - 1].second);  // SVG y grows downwards
+    // Evenly spaced decades: equal steps on the log axis.
+    EXPECT_NEAR(xy[i].first - xy[i - 1].first, xy[1].first - xy[0].first, 0.2);
+  }
+  // jacob_cov spans less than two decades: a linear axis.
+  EXPECT_FALSE(
+      absl::StrContains(RenderProxySvg(points, "jacob_cov", 7), "log scale"));
 }
 
 }  // namespace

@@ -1,0 +1,187 @@
+// nasctl's proxy-related commands end to end against an in-process fake
+// ExperimentService that serves hand-made experiments and candidates (the
+// controller side that fills the screening fields is not needed): the
+// candidates table, show's screened line, and proxies' table, JSON, SVG
+// and nothing-to-show exit.
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/nasctl.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "nas/v1/experiment.grpc.pb.h"
+
+namespace nas {
+namespace {
+
+class FakeService final : public v1::ExperimentService::Service {
+ public:
+  std::map<int64_t, v1::Experiment> experiments;
+  std::map<int64_t, std::vector<v1::Candidate>> candidates;
+
+  grpc::Status GetExperiment(grpc::ServerContext*,
+                             const v1::GetExperimentRequest* req,
+                             v1::Experiment* out) override {
+    auto it = experiments.find(req->id());
+    if (it == experiments.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such experiment");
+    }
+    *out = it->second;
+    return grpc::Status::OK;
+  }
+  grpc::Status ListCandidates(grpc::ServerContext*,
+                              const v1::ListCandidatesRequest* req,
+                              v1::ListCandidatesResponse* out) override {
+    for (const v1::Candidate& k : candidates[req->experiment_id()]) {
+      if (req->state() != v1::CANDIDATE_STATE_UNSPECIFIED &&
+          k.state() != req->state()) {
+        continue;
+      }
+      *out->add_candidates() = k;
+    }
+    out->set_total(out->candidates_size());
+    return grpc::Status::OK;
+  }
+};
+
+v1::Candidate Row(int64_t id, const std::string& genotype, bool screening,
+                  int64_t group) {
+  v1::Candidate c;
+  c.set_id(id);
+  c.set_state(v1::CANDIDATE_EVALUATED);
+  c.mutable_genotype()->set_canonical(genotype);
+  c.set_screening(screening);
+  c.set_screen_group(group);
+  return c;
+}
+
+class NasctlFake : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Experiment 1: proxy-guided evolution, three groups screened and won.
+    v1::Experiment& e = service_.experiments[1];
+    e.set_id(1);
+    e.mutable_spec()->set_name("guided");
+    e.mutable_spec()
+        ->mutable_strategy()
+        ->mutable_evolution()
+        ->mutable_proxy()
+        ->set_children(4);
+    e.mutable_spec()
+        ->mutable_strategy()
+        ->mutable_evolution()
+        ->mutable_proxy()
+        ->set_metric("snip");
+    e.mutable_counts()->set_screened(12);
+    e.mutable_counts()->set_screens_pending(1);
+    const double snip[] = {0.5, 3.0, 2.0};
+    const double val[] = {0.61, 0.72, 0.83};
+    for (int g = 0; g < 3; ++g) {
+      const std::string genotype = absl::StrCat("|g", g, "|");
+      v1::Candidate s = Row(10 + g, genotype, true, g + 1);
+      (*s.mutable_metrics()->mutable_named_metrics())["snip"] = snip[g];
+      v1::Candidate t = Row(20 + g, genotype, false, g + 1);
+      t.mutable_metrics()->set_val_accuracy(val[g]);
+      t.mutable_metrics()->set_test_accuracy(val[g] - 0.01);
+      service_.candidates[1].push_back(s);
+      service_.candidates[1].push_back(t);
+    }
+    // Experiment 2: plain, nothing scored.
+    service_.experiments[2].set_id(2);
+    service_.candidates[2].push_back(Row(30, "|x|", false, 0));
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                       &port_);
+    b.RegisterService(&service_);
+    server_ = b.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  struct Result {
+    int rc;
+    std::string out, err;
+  };
+  Result Run(std::vector<std::string> args) {
+    args.push_back("--controller");
+    args.push_back(absl::StrCat("127.0.0.1:", port_));
+    std::ostringstream out, err;
+    const int rc = RunNasctl(args, out, err);
+    return {rc, out.str(), err.str()};
+  }
+
+  FakeService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+TEST_F(NasctlFake, CandidatesShowAndProxies) {
+  Result r = Run({"candidates", "1"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "VAL_ACC      SNIP TEST_ACC")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "(screen g2) |g1|")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "(won screen g2) |g1|")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "6 of 6 candidates")) << r.out;
+
+  r = Run({"show", "1"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, "screened     12 (1 slot being scored; nasctl proxies 1)"))
+      << r.out;
+  r = Run({"show", "2"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_FALSE(absl::StrContains(r.out, "screened")) << r.out;
+
+  // snip orders 0.5 < 2 < 3 as g0 < g2 < g1, val as g0 < g1 < g2: one
+  // swapped pair of three, rho 0.5, tau 1/3.
+  const std::string svg = ::testing::TempDir() + "nasctl_proxies.svg";
+  r = Run({"proxies", "1", "--svg", svg});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "3 genotypes")) << r.out;
+  EXPECT_TRUE(absl::StrContains(
+      r.out,
+      "snip         0.500   0.333     3   0.500   0.333     3  (ranks "
+      "the search)"))
+      << r.out;
+  std::ifstream in(svg);
+  std::stringstream picture;
+  picture << in.rdbuf();
+  EXPECT_TRUE(absl::StrContains(picture.str(), "snip vs validation accuracy"))
+      << picture.str().substr(0, 400);
+  EXPECT_TRUE(absl::StrContains(r.err, "wrote " + svg)) << r.err;
+
+  r = Run({"proxies", "1", "--output", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"proxies\": {\"snip\": 3}")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"rho_val\": 0.500000")) << r.out;
+  google::protobuf::Struct parsed;  // valid JSON, with the three points
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok())
+      << r.out;
+  EXPECT_EQ(parsed.fields().at("points").list_value().values_size(), 3);
+}
+
+TEST_F(NasctlFake, ProxiesWithNothingToPairSaysSoAndExitsZero) {
+  const std::string svg = ::testing::TempDir() + "nasctl_no_proxies.svg";
+  std::remove(svg.c_str());
+  Result r = Run({"proxies", "2", "--svg", svg});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, "no genotype has both")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.err, "nothing to draw")) << r.err;
+  EXPECT_FALSE(std::ifstream(svg).good());
+  // Mistakes: an unknown proxy (exit 2), an unknown experiment (exit 1).
+  r = Run({"proxies", "1", "--metric", "accuracy"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "--metric")) << r.err;
+  r = Run({"proxies", "9"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "NOT_FOUND")) << r.err;
+}
+
+}  // namespace
+}  // namespace nas
