@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "client/svg_plot.h"
 #include "common/rank_correlation.h"
+#include "common/spec/defaults.h"
 
 namespace nas {
 namespace {
@@ -30,11 +31,7 @@ double Accuracy(const ProxyPoint& p) {
 
 }  // namespace
 
-const std::vector<std::string>& ProxyNames() {
-  static const auto* names =
-      new std::vector<std::string>{"synflow", "jacob_cov", "snip", "grad_norm"};
-  return *names;
-}
+const std::vector<std::string>& ProxyNames() { return ZeroCostProxyNames(); }
 
 bool IsProxyName(absl::string_view name) {
   for (const std::string& p : ProxyNames()) {

@@ -20,7 +20,7 @@
 namespace nas {
 
 // The zero-cost proxies a ZERO_COST evaluation reports as named metrics,
-// in column order: synflow, jacob_cov, snip, grad_norm.
+// in column order: common/spec's ZeroCostProxyNames().
 const std::vector<std::string>& ProxyNames();
 bool IsProxyName(absl::string_view name);
 
