@@ -3,7 +3,7 @@
 -- by a ZERO_COST trial of its own. They are also marked supernet = true,
 -- like the search rows of 0018, so every filter of 0010 (counters, budgets,
 -- duplicates, best, fronts, the strategy's results) leaves them out. The
--- slot's number, screen_group, is the seq of its first child; the child
+-- slot's number, screen_group, is 1 + the seq of its first child; the child
 -- with the best proxy score is then stored as an ordinary candidate
 -- (screening = false) naming the same screen_group, and is trained.
 ALTER TABLE candidates

@@ -83,8 +83,10 @@ void FillStrategy(v1::StrategySpec* st, const Filler& fill) {
   }
 }
 
-void FillObjective(v1::ObjectiveSpec* ob, const Filler& fill) {
-  fill("spec.objective.metric", ob->metric(), std::string("val_accuracy"),
+// A ZERO_COST result has no accuracy: such a search ranks by a proxy.
+void FillObjective(v1::ObjectiveSpec* ob, const Filler& fill, bool zero_cost) {
+  fill("spec.objective.metric", ob->metric(),
+       std::string(zero_cost ? "synflow" : "val_accuracy"),
        [ob](const std::string& v) { ob->set_metric(v); });
   fill("spec.objective.ranking", ob->ranking(), std::string("scalar"),
        [ob](const std::string& v) { ob->set_ranking(v); });
@@ -339,7 +341,8 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   FillStrategy(spec->mutable_strategy(), fill);
   fill("spec.duplicates", spec->duplicates(), std::string("reuse"),
        [spec](const std::string& v) { spec->set_duplicates(v); });
-  FillObjective(spec->mutable_objective(), fill);
+  FillObjective(spec->mutable_objective(), fill,
+                spec->evaluation().mode() == v1::ZERO_COST);
   FillBudgetAndTrials(spec, fill);
   FillSearchSpace(spec, fill);
   v1::EvaluationSpec* e = spec->mutable_evaluation();
@@ -350,12 +353,6 @@ void ApplySpecDefaults(v1::ExperimentSpec* spec,
   if (e->mode() == v1::ZERO_COST ||
       spec->strategy().evolution().proxy().children() > 0) {
     FillZeroCost(e->mutable_zero_cost(), fill);
-  }
-  if (e->mode() == v1::ZERO_COST) {
-    // A ZERO_COST result has no accuracy: the search ranks by a proxy.
-    auto* o = spec->mutable_objective();
-    fill("spec.objective.metric", o->metric(), std::string("synflow"),
-         [o](const std::string& v) { o->set_metric(v); });
   }
   FillDerived(spec);
   if (spec->final().top_k() > 0) {

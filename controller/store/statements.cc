@@ -262,7 +262,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
              "(SELECT count(*) FROM candidates WHERE experiment_id = e.id "
              "AND screening), "
              "(SELECT count(*) FROM candidates s WHERE s.experiment_id = e.id "
-             "AND s.screening AND s.seq = s.screen_group AND NOT EXISTS ("
+             "AND s.screening AND s.seq + 1 = s.screen_group AND NOT EXISTS ("
              "SELECT 1 FROM candidates w WHERE w.experiment_id = e.id AND "
              "w.screen_group = s.screen_group AND NOT w.screening)) "
              "FROM experiments e "
@@ -321,9 +321,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "x.strategy_data::jsonb, x.reason, NULLIF(x.duplicate_of, 0), x.macs, "
          "x.params, x.observed_results, NULLIF(x.final_of, 0), x.supernet, "
          "NULLIF(x.search_seed, -1), NULLIF(x.search_of, 0), x.screening, "
-         // A screening row's slot is the seq of the batch's row
-         // screen_first (its first child); a trained child names its slot.
-         "CASE WHEN x.screen_first >= 0 THEN $2 + x.screen_first "
+         // A screening row's slot is 1 + the seq of the batch's row
+         // screen_first (its first child; 0 stays "none"); a trained child
+         // names its slot.
+         "CASE WHEN x.screen_first >= 0 THEN $2 + x.screen_first + 1 "
          "ELSE NULLIF(x.screen_group, 0) END "
          "FROM x ORDER BY x.i "
          "RETURNING id, seq, experiment_id, state), "
@@ -398,7 +399,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT space, canonical, array_to_string(choices, ','), arch_hash, "
          "observed_results, seq FROM candidates WHERE experiment_id = $1 AND "
          "seq > $2 AND final_of IS NULL AND (NOT supernet AND screen_group IS "
-         "NULL OR screening AND seq = screen_group) ORDER BY seq "
+         "NULL OR screening AND seq + 1 = screen_group) ORDER BY seq "
          "LIMIT NULLIF($3::int, 0)"},
         {"list_results",
          // results_experiment_idx (experiment_id, id): a range from $2.

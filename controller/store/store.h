@@ -77,7 +77,7 @@ struct NewCandidate {
   int64_t search_of = 0;
   // Proxy-guided evolution (migrations/0019_proxy.sql): a screening row
   // (supernet is set too) has screen_first, the index in this batch of its
-  // slot's first child, whose seq becomes the slot's screen_group; the
+  // slot's first child, whose seq + 1 becomes the slot's screen_group; the
   // trained child of a slot has screen_group set instead (0 = none).
   bool screening = false;
   int32_t screen_first = -1;
@@ -87,7 +87,7 @@ struct NewCandidate {
 // A proxy-guided slot whose screening trials all ended, without its
 // trained child yet, and its best scored child.
 struct ScreenedGroup {
-  int64_t group = 0;  // screen_group: the seq of its first child
+  int64_t group = 0;  // screen_group: 1 + the seq of its first child
   int children = 0;
   int scored = 0;              // children evaluated with the proxy
   int64_t best_id = 0;         // 0 when none was scored

@@ -82,7 +82,7 @@ TEST(ZeroCostSpec, ProxyGuidedEvolution) {
   EXPECT_EQ(spec->strategy().evolution().proxy().metric(), "synflow");
   EXPECT_EQ(spec->evaluation().zero_cost().proxies_size(), 4);
   EXPECT_EQ(spec->evaluation().mode(), v1::FULL);
-  EXPECT_EQ(spec->objective().metric(), "");  // trained: val_accuracy
+  EXPECT_EQ(spec->objective().metric(), "val_accuracy");  // trained
 
   EXPECT_THAT(PrepareSpec({}, std::string(kHead) +
                                   "strategy:\n  name: evolution\n  "
