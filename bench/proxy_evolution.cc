@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
       }
       const int64_t seed = 1000 + run;
       std::unique_ptr<nas::Strategy> s =
-          nas::MakeEvolutionStrategy(space->get(), seed, o);
+          nas::MakeEvolutionStrategy(*space, seed, o);
       double best_val = -1, test_of_best = 0;
       int scored = 0;
       for (int t = 0; t < absl::GetFlag(FLAGS_trained); ++t) {
