@@ -203,9 +203,8 @@ std::string Svg(const std::vector<Scored>& rows) {
       const double xv = log ? std::pow(10, fx) : fx;
       const double X = ox + kLeft + pw * t / 4.0;
       absl::StrAppendFormat(
-          &s,
-          "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", Num(X),
-          oy + kTop + ph + 14, absl::StrFormat("%.3g", xv));
+          &s, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+          Num(X), oy + kTop + ph + 14, absl::StrFormat("%.3g", xv));
       const double yv = vmin + (vmax - vmin) * t / 4;
       absl::StrAppendFormat(
           &s, "<text x=\"%d\" y=\"%s\" text-anchor=\"end\">%.3f</text>\n",
@@ -303,7 +302,8 @@ int main(int argc, char** argv) {
     }
     Scored r;
     r.truth = truth[i];
-    for (const std::string& p : kProxies) r.proxies[p] = m->named_metrics().at(p);
+    for (const std::string& p : kProxies)
+      r.proxies[p] = m->named_metrics().at(p);
     r.params = static_cast<double>(m->params());
     r.macs = static_cast<double>(m->macs());
     r.proxy_seconds = m->train_seconds();
@@ -311,9 +311,9 @@ int main(int argc, char** argv) {
     r.eval_seconds = i == 0 ? m->train_seconds() : seconds;
     device = m->device();
     scored.push_back(r);
-    fprintf(stderr, "[%zu/%zu] %s synflow %.4g jacob_cov %.4g (%.2fs)\n",
-            i + 1, truth.size(), truth[i].cell.c_str(),
-            r.proxies["synflow"], r.proxies["jacob_cov"], seconds);
+    fprintf(stderr, "[%zu/%zu] %s synflow %.4g jacob_cov %.4g (%.2fs)\n", i + 1,
+            truth.size(), truth[i].cell.c_str(), r.proxies["synflow"],
+            r.proxies["jacob_cov"], seconds);
   }
 
   const std::filesystem::path dir = absl::GetFlag(FLAGS_out_dir);

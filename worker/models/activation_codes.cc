@@ -13,9 +13,8 @@ constexpr int64_t kExactFloatFeatures = int64_t{1} << 24;
 void ActivationKernel::Add(const torch::Tensor& pre) {
   torch::NoGradGuard no_grad;
   const torch::Tensor flat = pre.detach().reshape({pre.size(0), -1});
-  const torch::ScalarType type = flat.size(1) < kExactFloatFeatures
-                                     ? torch::kFloat32
-                                     : torch::kFloat64;
+  const torch::ScalarType type =
+      flat.size(1) < kExactFloatFeatures ? torch::kFloat32 : torch::kFloat64;
   const torch::Tensor c = flat.gt(0).to(type);
   const torch::Tensor off = 1 - c;
   const torch::Tensor k =
@@ -29,9 +28,7 @@ ScopedActivationKernel::ScopedActivationKernel(ActivationKernel* kernel)
   active_kernel = kernel;
 }
 
-ScopedActivationKernel::~ScopedActivationKernel() {
-  active_kernel = previous_;
-}
+ScopedActivationKernel::~ScopedActivationKernel() { active_kernel = previous_; }
 
 void RecordActivation(const torch::Tensor& pre) {
   if (active_kernel != nullptr) active_kernel->Add(pre);

@@ -18,7 +18,6 @@ nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
 }
 nn::BatchNorm2d Bn(int64_t c) { return MakeBatchNorm(c); }
 
-
 // Runs `conv` on x, tracing it when asked.
 torch::Tensor RunConv(nn::Conv2d& conv, const torch::Tensor& x,
                       const LayerTracer& tracer) {

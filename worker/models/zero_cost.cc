@@ -79,8 +79,8 @@ absl::StatusOr<double> Guarded(const char* proxy, Body body) {
   try {
     v = body();
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(proxy, ": libtorch: ",
-                                            e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat(proxy, ": libtorch: ", e.what_without_backtrace()));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(proxy, ": ", e.what()));
   }

@@ -31,8 +31,8 @@ using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
 
 // The proxies by name, in their canonical order.
 inline const std::vector<std::string>& ZeroCostProxyNames() {
-  static const std::vector<std::string> names = {"synflow", "jacob_cov",
-                                                 "snip", "grad_norm"};
+  static const std::vector<std::string> names = {"synflow", "jacob_cov", "snip",
+                                                 "grad_norm"};
   return names;
 }
 

@@ -83,8 +83,7 @@ TEST(ZeroCostEvaluatorTest, Nb201CandidateOnFashionMnist) {
   NAS_ASSERT_OK(m);
   ExpectAllProxies(*m);
   EXPECT_LT(m->train_seconds(), 10);
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                          t0)
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
                 .count(),
             30);  // including loading the dataset
 
@@ -92,7 +91,8 @@ TEST(ZeroCostEvaluatorTest, Nb201CandidateOnFashionMnist) {
   v1::Trial full = trial;
   full.mutable_evaluation()->set_mode(v1::FULL);
   absl::StatusOr<Cost> cost = Nb201Space().ComputeCost(
-      {3, 3, 1, 1, 3, 1}, [&] {
+      {3, 3, 1, 1, 3, 1},
+      [&] {
         v1::SearchSpaceSpec s;
         *s.mutable_nb201() = trial.nb201();
         return s;
@@ -137,8 +137,9 @@ TEST(ZeroCostEvaluatorTest, OptionsChooseProxiesAndBatches) {
               StatusIs(absl::StatusCode::kInvalidArgument, "'fisher'"));
   z->clear_proxies();
   z->set_batches(-1);
-  EXPECT_THAT(ev->Evaluate(t, nullptr),
-              StatusIs(absl::StatusCode::kInvalidArgument, "zero_cost.batches"));
+  EXPECT_THAT(
+      ev->Evaluate(t, nullptr),
+      StatusIs(absl::StatusCode::kInvalidArgument, "zero_cost.batches"));
 }
 
 TEST(ZeroCostEvaluatorTest, MobilenetCandidateOnFashionMnist) {
@@ -163,8 +164,8 @@ TEST(ZeroCostEvaluatorTest, ResolvesDefaults) {
   absl::StatusOr<ZeroCostSettings> s =
       ResolveZeroCostSettings(v1::ZeroCostOptions());
   NAS_ASSERT_OK(s);
-  EXPECT_THAT(s->proxies, ::testing::ElementsAre("synflow", "jacob_cov",
-                                                 "snip", "grad_norm"));
+  EXPECT_THAT(s->proxies, ::testing::ElementsAre("synflow", "jacob_cov", "snip",
+                                                 "grad_norm"));
   EXPECT_EQ(s->batches, 1);
   EXPECT_EQ(s->batch_size, 64);
   v1::ZeroCostOptions o;

@@ -28,7 +28,8 @@ namespace nn = torch::nn;
 // Linear 2 -> 2 -> 1 without biases.
 struct TwoLinear : nn::Module {
   TwoLinear()
-      : a(register_module("a", nn::Linear(nn::LinearOptions(2, 2).bias(false)))),
+      : a(register_module("a",
+                          nn::Linear(nn::LinearOptions(2, 2).bias(false)))),
         b(register_module("b",
                           nn::Linear(nn::LinearOptions(2, 1).bias(false)))) {}
   torch::Tensor forward(const torch::Tensor& x) { return b(a(x)); }
@@ -158,10 +159,10 @@ TEST(ZeroCostTest, JacobCovIsTheLogDetOfTheCodeKernel) {
   NAS_ASSERT_OK(s);
   EXPECT_EQ(*s, std::numeric_limits<double>::lowest());
   // A network without recorded ReLUs cannot be scored.
-  EXPECT_THAT(JacobCov(
-                  net, [](const torch::Tensor& x) { return torch::relu(x); },
-                  x),
-              StatusIs(absl::StatusCode::kFailedPrecondition, "ReLU"));
+  EXPECT_THAT(
+      JacobCov(
+          net, [](const torch::Tensor& x) { return torch::relu(x); }, x),
+      StatusIs(absl::StatusCode::kFailedPrecondition, "ReLU"));
   EXPECT_THAT(JacobCov(net, forward, x.narrow(0, 0, 1)),
               StatusIs(absl::StatusCode::kInvalidArgument, "2 images"));
 }
@@ -171,9 +172,8 @@ TEST(ZeroCostTest, RejectsUnknownProxiesAndEmptyBatches) {
   EXPECT_THAT(ComputeZeroCostProxies(*c.net, ForwardOf(c.net), {"fisher"},
                                      {{c.x, c.y}}),
               StatusIs(absl::StatusCode::kInvalidArgument, "'fisher'"));
-  EXPECT_THAT(
-      ComputeZeroCostProxies(*c.net, ForwardOf(c.net), {"snip"}, {}),
-      StatusIs(absl::StatusCode::kInvalidArgument, "batch"));
+  EXPECT_THAT(ComputeZeroCostProxies(*c.net, ForwardOf(c.net), {"snip"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "batch"));
   EXPECT_THAT(ComputeZeroCostProxies(*c.net, ForwardOf(c.net), {"snip"},
                                      {{c.x, c.y.narrow(0, 0, 3)}}),
               StatusIs(absl::StatusCode::kInvalidArgument, "label"));
@@ -210,8 +210,7 @@ TEST(ZeroCostTest, MatchesAnIndependentPyTorchImplementation) {
             c.net->fc->weight, c.net->fc->bias, c.x, c.y}) {
         tensors.push_back(t.detach().clone());
       }
-      const std::vector<char> bytes =
-          torch::pickle_save(c10::IValue(tensors));
+      const std::vector<char> bytes = torch::pickle_save(c10::IValue(tensors));
       std::ofstream(path, std::ios::binary)
           .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     }
@@ -221,9 +220,8 @@ TEST(ZeroCostTest, MatchesAnIndependentPyTorchImplementation) {
     for (double& v : want) {
       ASSERT_TRUE(in >> v) << "python3 with torch must run: " << out;
     }
-    absl::StatusOr<std::map<std::string, double>> got =
-        ComputeZeroCostProxies(*c.net, ForwardOf(c.net), ZeroCostProxyNames(),
-                               {{c.x, c.y}});
+    absl::StatusOr<std::map<std::string, double>> got = ComputeZeroCostProxies(
+        *c.net, ForwardOf(c.net), ZeroCostProxyNames(), {{c.x, c.y}});
     NAS_ASSERT_OK(got);
     const std::vector<std::string>& names = ZeroCostProxyNames();
     for (size_t i = 0; i < names.size(); ++i) {
@@ -250,11 +248,9 @@ TEST(ZeroCostTest, DeterministicAndLeavesTheModuleAsItWas) {
 
   TinyCase again = MakeTinyCase(7);
   again.net->eval();
-  absl::StatusOr<std::map<std::string, double>> second =
-      ComputeZeroCostProxies(*again.net, ForwardOf(again.net),
-                             ZeroCostProxyNames(),
-                             {{again.x, again.y},
-                              {again.x.flip(0), again.y.flip(0)}});
+  absl::StatusOr<std::map<std::string, double>> second = ComputeZeroCostProxies(
+      *again.net, ForwardOf(again.net), ZeroCostProxyNames(),
+      {{again.x, again.y}, {again.x.flip(0), again.y.flip(0)}});
   NAS_ASSERT_OK(second);
   EXPECT_EQ(*first, *second);
 
