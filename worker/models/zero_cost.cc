@@ -57,16 +57,23 @@ void ClearGradients(torch::nn::Module& net) {
   for (torch::Tensor& p : net.parameters()) p.mutable_grad() = torch::Tensor();
 }
 
-// The weights of the Conv2d and Linear modules, in module order.
+// The weight of `m` when it is a Conv2d or Linear module, into `out`.
+void AddProxyWeight(torch::nn::Module& m, std::vector<torch::Tensor>* out) {
+  if (auto* conv = m.as<torch::nn::Conv2dImpl>()) {
+    out->push_back(conv->weight);
+  } else if (auto* linear = m.as<torch::nn::LinearImpl>()) {
+    out->push_back(linear->weight);
+  }
+}
+
+// The weights of the Conv2d and Linear modules, in module order (`net`
+// first; it need not be held by a shared_ptr).
 std::vector<torch::Tensor> ProxyWeights(torch::nn::Module& net) {
   std::vector<torch::Tensor> out;
+  AddProxyWeight(net, &out);
   for (const std::shared_ptr<torch::nn::Module>& m :
-       net.modules(/*include_self=*/true)) {
-    if (auto* conv = m->as<torch::nn::Conv2dImpl>()) {
-      out.push_back(conv->weight);
-    } else if (auto* linear = m->as<torch::nn::LinearImpl>()) {
-      out.push_back(linear->weight);
-    }
+       net.modules(/*include_self=*/false)) {
+    AddProxyWeight(*m, &out);
   }
   return out;
 }
