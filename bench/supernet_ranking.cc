@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
@@ -31,7 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "common/rank_correlation.h"
+#include "common/rank_stats.h"
 #include "common/sha256.h"
 #include "common/spaces/search_space.h"
 #include "worker/evaluators/evaluator.h"
@@ -65,18 +66,12 @@ ABSL_FLAG(std::string, reuse_standalone, "",
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using nas::KendallTauB;
+using nas::Median;
+using nas::Spearman;
 
 double Seconds(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-using nas::KendallTauB;
-using nas::Spearman;
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 struct Row {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/rank_stats.h"  // Median
 #include "common/spaces/search_space.h"
 #include "nas/v1/experiment.pb.h"
 
@@ -86,8 +87,6 @@ double JsonNumber(const std::string& json, const std::string& key);
 // The string after "key": (no escapes handled); "" when absent.
 std::string JsonString(const std::string& json, const std::string& key);
 
-// Median of non-empty `v`.
-double Median(std::vector<double> v);
 
 }  // namespace nas
 

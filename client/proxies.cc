@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/svg_plot.h"
-#include "common/rank_correlation.h"
+#include "common/rank_stats.h"
 #include "common/spec/defaults.h"
 
 namespace nas {

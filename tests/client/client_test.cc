@@ -14,7 +14,7 @@
 #include "client/proxies.h"
 #include "client/searches.h"
 #include "client/svg_plot.h"
-#include "common/rank_correlation.h"
+#include "common/rank_stats.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 

@@ -3,7 +3,8 @@
 // learning rate, optional label smoothing, class weights and augmentation)
 // on a dataset from LoadDataset (kept for later trials with the same data
 // settings), batch by batch from its uint8 images (worker/data/batches.h),
-// and measures it (worker/profiler.h, worker/class_metrics.h).
+// and measures it (worker/profiler.h, worker/class_metrics.h); mode
+// ZERO_COST goes to worker/evaluators/zero_cost_evaluator.h instead.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -32,6 +33,7 @@
 #include "worker/device.h"
 #include "worker/evaluators/darts_search.h"
 #include "worker/evaluators/evaluator.h"
+#include "worker/evaluators/zero_cost_evaluator.h"
 #include "worker/models/model_builder.h"
 #include "worker/models/nb201_model.h"  // CountParameters
 #include "worker/models/supernet.h"
@@ -412,6 +414,16 @@ class TorchEvaluator final : public Evaluator {
     NAS_RETURN_IF_ERROR(search_space->Canonical(choices).status());
     NAS_ASSIGN_OR_RETURN(TrainSettings ts, Settings(spec));
     NAS_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> data, Data(spec));
+    if (spec.mode() == v1::ZERO_COST && !trial.final_training()) {
+      ZeroCostContext context;
+      context.device = device_;
+      context.device_used = absl::StrCat(choice_.description, ", ",
+                                         PrecisionName(Precision::kFp32));
+      context.seed = ts.seed;
+      context.verbose = options_.verbose;
+      return EvaluateZeroCost(trial, space, *search_space, choices, space_spec,
+                              *data, context);
+    }
     NAS_ASSIGN_OR_RETURN(ts.class_weights, ResolveClassWeights(spec, *data));
     NAS_ASSIGN_OR_RETURN(
         const ProgressMetric progress_metric,

@@ -18,8 +18,6 @@ nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
 }
 nn::BatchNorm2d Bn(int64_t c) { return MakeBatchNorm(c); }
 
-torch::Tensor Relu6(const torch::Tensor& x) { return torch::hardtanh(x, 0, 6); }
-
 // Runs `conv` on x, tracing it when asked.
 torch::Tensor RunConv(nn::Conv2d& conv, const torch::Tensor& x,
                       const LayerTracer& tracer) {
@@ -77,7 +75,7 @@ torch::Tensor MBConvBlockImpl::forward(const torch::Tensor& x) {
   h = Relu6(depthwise_bn_(RunConv(depthwise_, h, *tracer_)));
   if (se_reduce_) {
     torch::Tensor s = GlobalPool(h, *tracer_);
-    s = torch::relu(RunConv(se_reduce_, s, *tracer_));
+    s = Relu(RunConv(se_reduce_, s, *tracer_));
     s = torch::sigmoid(RunConv(se_expand_, s, *tracer_));
     h = h * s;
   }

@@ -27,7 +27,7 @@ ReluConvBnImpl::ReluConvBnImpl(int64_t in, int64_t out, int64_t kernel,
       bn_(register_module("bn", Bn(out))) {}
 
 torch::Tensor ReluConvBnImpl::forward(const torch::Tensor& x) {
-  return bn_(conv_(torch::relu(x)));
+  return bn_(conv_(Relu(x)));
 }
 
 Nb201CellImpl::Nb201CellImpl(const std::array<int, kNb201Edges>& ops,
@@ -151,7 +151,7 @@ Nb201NetworkImpl::Nb201NetworkImpl(const std::array<int, kNb201Edges>& ops,
 torch::Tensor Nb201NetworkImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = stem_bn_(stem_conv_(x));
   h = body_->forward(h);
-  h = torch::relu(head_bn_(h));
+  h = Relu(head_bn_(h));
   h = h.mean({2, 3});  // global average pool
   return classifier_(h);
 }

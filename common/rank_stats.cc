@@ -1,7 +1,8 @@
-#include "common/rank_correlation.h"
+#include "common/rank_stats.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <numeric>
 
 namespace nas {
@@ -22,7 +23,7 @@ std::vector<double> Ranks(const std::vector<double>& v) {
 }
 
 double Pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() < 2 || a.size() != b.size()) return 0;
+  if (a.empty() || a.size() != b.size()) return 0;
   const double n = static_cast<double>(a.size());
   const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n;
   const double mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
@@ -40,10 +41,10 @@ double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 double KendallTauB(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return 0;
   double concordant = 0, discordant = 0, ties_a = 0, ties_b = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    for (size_t j = i + 1; j < a.size(); ++j) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j) {
       const double da = a[i] - a[j], db = b[i] - b[j];
       if (da == 0 && db == 0) continue;
       if (da == 0) {
@@ -60,6 +61,12 @@ double KendallTauB(const std::vector<double>& a, const std::vector<double>& b) {
   const double n0 = concordant + discordant;
   const double denom = std::sqrt((n0 + ties_a) * (n0 + ties_b));
   return denom > 0 ? (concordant - discordant) / denom : 0;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 }  // namespace nas
