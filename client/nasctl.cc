@@ -559,6 +559,16 @@ grpc::Status ListAll(Ctx& c, int64_t id, v1::CandidateState state,
   return grpc::Status::OK;
 }
 
+// Experiment `id` and all its evaluated candidates.
+grpc::Status GetEvaluated(Ctx& c, int64_t id, v1::Experiment* e,
+                          std::vector<v1::Candidate>* all) {
+  v1::GetExperimentRequest req;
+  req.set_id(id);
+  grpc::Status s = c.stub->GetExperiment(c.Context().get(), req, e);
+  if (!s.ok()) return s;
+  return ListAll(c, id, v1::CANDIDATE_EVALUATED, all);
+}
+
 int Candidates(Ctx& c) {
   int64_t id;
   if (!ParseId(c, &id)) return 2;
@@ -774,14 +784,11 @@ int Proxies(Ctx& c) {
                  "grad_norm, got '" +
                      metric + "'");
   }
-  v1::GetExperimentRequest ereq;
-  ereq.set_id(id);
   v1::Experiment e;
-  grpc::Status s = c.stub->GetExperiment(c.Context().get(), ereq, &e);
-  if (!s.ok()) return Fail(c, s);
   std::vector<v1::Candidate> all;
-  s = ListAll(c, id, v1::CANDIDATE_EVALUATED, &all);
-  if (!s.ok()) return Fail(c, s);
+  if (grpc::Status s = GetEvaluated(c, id, &e, &all); !s.ok()) {
+    return Fail(c, s);
+  }
   const std::vector<ProxyPoint> points = PairProxiesWithAccuracy(
       all, e.spec().evaluation().mode() == v1::ZERO_COST);
   const std::string ranked = RankedProxy(e.spec());
@@ -805,14 +812,11 @@ int Proxies(Ctx& c) {
 int Curve(Ctx& c) {
   int64_t id;
   if (!ParseId(c, &id)) return 2;
-  v1::GetExperimentRequest ereq;
-  ereq.set_id(id);
   v1::Experiment e;
-  grpc::Status s = c.stub->GetExperiment(c.Context().get(), ereq, &e);
-  if (!s.ok()) return Fail(c, s);
   std::vector<v1::Candidate> all;
-  s = ListAll(c, id, v1::CANDIDATE_EVALUATED, &all);
-  if (!s.ok()) return Fail(c, s);
+  if (grpc::Status s = GetEvaluated(c, id, &e, &all); !s.ok()) {
+    return Fail(c, s);
+  }
   const std::vector<CurvePoint> curve = BestSoFarCurve(e, all);
   const bool simulated = !curve.empty() && curve.back().simulated_seconds > 0;
   if (c.flags.count("svg")) {
