@@ -27,6 +27,8 @@ std::string Note(const v1::Candidate& k) {
     return absl::StrCat("(differentiable search, seed ", k.search_seed(),
                         "; nasctl searches) ");
   }
+  // (Screening rows are stored with supernet set too, migration 0019.)
+  if (k.screening()) return absl::StrCat("(screen g", k.screen_group(), ") ");
   if (k.supernet()) {
     return absl::StrCat("(trains the supernet; weights ",
                         k.supernet_hash().substr(0, 12), ") ");
@@ -34,7 +36,6 @@ std::string Note(const v1::Candidate& k) {
   if (k.search_of() != 0) {
     return absl::StrCat("(derived by search ", k.search_of(), ") ");
   }
-  if (k.screening()) return absl::StrCat("(screen g", k.screen_group(), ") ");
   if (k.screen_group() != 0) {
     return absl::StrCat("(won screen g", k.screen_group(), ") ");
   }

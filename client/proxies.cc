@@ -65,7 +65,9 @@ std::vector<ProxyPoint> PairProxiesWithAccuracy(
   };
   std::map<std::string, Acc> by_key;
   for (const v1::Candidate& k : candidates) {
-    if (k.state() != v1::CANDIDATE_EVALUATED || k.supernet() || k.search()) {
+    // Screening rows are stored with supernet set too (migration 0019).
+    if (k.state() != v1::CANDIDATE_EVALUATED ||
+        (k.supernet() && !k.screening()) || k.search()) {
       continue;
     }
     const std::string& key = k.genotype().canonical().empty()

@@ -98,6 +98,10 @@ v1::AcquireTrialResponse Dispatch::TrialResponse(const LeasedTrial& leased) {
     if (mode == v1::SUPERNET || mode == v1::ZERO_COST) {
       t->mutable_evaluation()->set_mode(v1::FULL);
     }
+    // A ZERO_COST search ranks by a proxy, which training does not report.
+    if (mode == v1::ZERO_COST) {
+      t->mutable_evaluation()->set_progress_metric("val_accuracy");
+    }
   }
   if (leased.screening) {
     // Proxy-guided evolution: score the child, untrained.

@@ -314,6 +314,7 @@ v1::Candidate Screen(int64_t id, const std::string& genotype, int64_t group,
                      double synflow, double jacob_cov) {
   v1::Candidate c = Row(id, genotype);
   c.set_screening(true);
+  c.set_supernet(true);  // as the store marks screening rows (0019)
   c.set_screen_group(group);
   (*c.mutable_metrics()->mutable_named_metrics())["synflow"] = synflow;
   (*c.mutable_metrics()->mutable_named_metrics())["jacob_cov"] = jacob_cov;

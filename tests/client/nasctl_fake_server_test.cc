@@ -57,6 +57,7 @@ v1::Candidate Row(int64_t id, const std::string& genotype, bool screening,
   c.set_state(v1::CANDIDATE_EVALUATED);
   c.mutable_genotype()->set_canonical(genotype);
   c.set_screening(screening);
+  c.set_supernet(screening);  // as the store marks screening rows (0019)
   c.set_screen_group(group);
   return c;
 }

@@ -36,10 +36,10 @@ class ZeroCost : public ::testing::Test, public testing::LocalCluster {
 
   std::string Nasctl(const std::string& args, int* rc) {
     std::string out;
-    *rc = testing::RunCommand(absl::StrCat(testing::Binary("client/nasctl"),
-                                           " --controller=", address(), " ",
-                                           args, " 2>&1"),
-                              &out);
+    *rc = testing::RunCommand(
+        absl::StrCat(testing::Binary("client/nasctl"),
+                     " --controller=", address(), " ", args, " 2>&1"),
+        &out);
     return out;
   }
 };
@@ -78,7 +78,9 @@ TEST_F(ZeroCost, ScoresEveryCandidateWithEveryProxyAndRetrainsTheBest) {
                  "f.final_of IS NOT NULL AND f.experiment_id=" +
                  id),
             "t");
-  EXPECT_GT(std::stod(Psql("SELECT val_accuracy FROM candidates WHERE "
+  // (A final re-training trains on training and validation images: its
+  // accuracy is the test set's.)
+  EXPECT_GT(std::stod(Psql("SELECT test_accuracy FROM candidates WHERE "
                            "final_of IS NOT NULL AND experiment_id=" +
                            id)),
             0.2);
@@ -142,8 +144,12 @@ TEST_F(ZeroCost, ProxyGuidedEvolutionTrainsTheBestScoredChildOfEachSlot) {
   int rc = 0;
   std::string out = Nasctl("candidates " + id + " --all", &rc);
   EXPECT_EQ(rc, 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "(screen g")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "(won screen g")) << out;
+  // Each trained child pairs with its own screening score.
   out = Nasctl("proxies " + id, &rc);
   EXPECT_EQ(rc, 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "rho")) << out;
 }
 
 }  // namespace
