@@ -113,7 +113,9 @@ int main(int argc, char** argv) {
               absl::GetFlag(FLAGS_proxies).c_str());
       return 2;
     }
-    scores[row.at("cell")] = std::stod(it->second);
+    // strtod, not stod: a singular NASWOT kernel scores the lowest double,
+    // which may print a little beyond it.
+    scores[row.at("cell")] = std::strtod(it->second.c_str(), nullptr);
   }
   std::vector<Cell> cells;
   for (const auto& row : ReadCsv(absl::GetFlag(FLAGS_ground_truth))) {

@@ -157,18 +157,29 @@ std::string Svg(const std::vector<Scored>& rows) {
       "font-family=\"sans-serif\" font-size=\"11\">\n"
       "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
       kW * kCols, kH * rows_n);
-  std::vector<double> val;
-  for (const Scored& r : rows) val.push_back(r.truth.val);
-  double vmin = *std::min_element(val.begin(), val.end());
-  double vmax = *std::max_element(val.begin(), val.end());
+  // Cells that do not learn at all (validation accuracy < 0.2: chance is
+  // 0.1) would squeeze the others into a line: they are counted in the
+  // correlations but not drawn.
+  constexpr double kLearns = 0.2;
+  std::vector<double> val, drawn_val;
+  for (const Scored& r : rows) {
+    val.push_back(r.truth.val);
+    if (r.truth.val >= kLearns) drawn_val.push_back(r.truth.val);
+  }
+  if (drawn_val.empty()) drawn_val = val;
+  double vmin = *std::min_element(drawn_val.begin(), drawn_val.end());
+  double vmax = *std::max_element(drawn_val.begin(), drawn_val.end());
   if (vmax <= vmin) vmax = vmin + 1e-3;
   for (int p = 0; p < panels; ++p) {
     const std::string& name = kProxies[p];
     const std::vector<double> all = Column(rows, name);
     // A singular NASWOT kernel scores the lowest double: not plotted.
     std::vector<double> xs, ys;
+    int hidden = 0;
     for (size_t i = 0; i < all.size(); ++i) {
-      if (all[i] > -1e300) {
+      if (val[i] < kLearns || !(all[i] > -1e300)) {
+        ++hidden;
+      } else {
         xs.push_back(all[i]);
         ys.push_back(val[i]);
       }
@@ -213,6 +224,12 @@ std::string Svg(const std::vector<Scored>& rows) {
     absl::StrAppendFormat(
         &s, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s score</text>\n",
         ox + kLeft + pw / 2, oy + kH - 12, name);
+    if (hidden > 0) {
+      absl::StrAppendFormat(&s,
+                            "<text x=\"%d\" y=\"%d\" fill=\"#666\">%d "
+                            "not drawn (val &lt; %.1f or singular)</text>\n",
+                            ox + kLeft + 4, oy + kTop + 14, hidden, kLearns);
+    }
     absl::StrAppendFormat(&s,
                           "<text transform=\"translate(%d,%d) rotate(-90)\" "
                           "text-anchor=\"middle\">val accuracy</text>\n",
