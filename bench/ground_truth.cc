@@ -35,12 +35,14 @@ ABSL_FLAG(int, batch_size, 128, "batch size");
 ABSL_FLAG(double, learning_rate, 0.1, "SGD learning rate (cosine)");
 ABSL_FLAG(int, threads, 2, "LibTorch threads");
 ABSL_FLAG(int, seed, 1, "seed of the cell sample and of training");
-ABSL_FLAG(std::string, data_dir, "", "Fashion-MNIST directory (default: the preset's)");
+ABSL_FLAG(std::string, data_dir, "",
+          "Fashion-MNIST directory (default: the preset's)");
 ABSL_FLAG(std::string, out, "docs/bench/ground_truth.csv", "CSV to write");
 
 namespace {
 using Clock = std::chrono::steady_clock;
-constexpr char kHeader[] = "cell,val_accuracy,test_accuracy,macs,params,seconds";
+constexpr char kHeader[] =
+    "cell,val_accuracy,test_accuracy,macs,params,seconds";
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,8 +136,8 @@ int main(int argc, char** argv) {
         << m->test_accuracy() << "," << m->macs() << "," << m->params() << ","
         << seconds << "\n";
     printf("[%3d/%d] %s val %.4f test %.4f (%.1fs, %.0fs in all)\n", index,
-           archs, g->canonical().c_str(), m->val_accuracy(),
-           m->test_accuracy(), seconds,
+           archs, g->canonical().c_str(), m->val_accuracy(), m->test_accuracy(),
+           seconds,
            std::chrono::duration<double>(Clock::now() - start).count());
     fflush(stdout);
   }

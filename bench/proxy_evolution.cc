@@ -140,11 +140,12 @@ int main(int argc, char** argv) {
   }
   double best_test = 0;
   for (const Cell& c : cells) best_test = std::max(best_test, c.test);
-  printf("proxy_evolution: %zu measured cells (best test %.4f); %d trained "
-         "per run, population %d, sample %d; guided: %d children by %s\n",
-         cells.size(), best_test, absl::GetFlag(FLAGS_trained),
-         absl::GetFlag(FLAGS_population), absl::GetFlag(FLAGS_sample_size),
-         absl::GetFlag(FLAGS_children), proxy.c_str());
+  printf(
+      "proxy_evolution: %zu measured cells (best test %.4f); %d trained "
+      "per run, population %d, sample %d; guided: %d children by %s\n",
+      cells.size(), best_test, absl::GetFlag(FLAGS_trained),
+      absl::GetFlag(FLAGS_population), absl::GetFlag(FLAGS_sample_size),
+      absl::GetFlag(FLAGS_children), proxy.c_str());
 
   std::ofstream out(absl::GetFlag(FLAGS_out));
   out << "method,seed,best_val,test_of_best_val,children_scored\n";
@@ -201,9 +202,10 @@ int main(int argc, char** argv) {
   printf("proxy-guided:     test of best val %.4f +- %.4f (sd), se %.4f\n",
          guided.mean, guided.sd, guided.se);
   const double se = std::sqrt(plain.se * plain.se + guided.se * guided.se);
-  printf("difference %.4f = %.2f standard errors of the difference; "
-         "guided mean above plain by more than one plain se: %s\n",
-         guided.mean - plain.mean, (guided.mean - plain.mean) / se,
-         guided.mean - plain.mean > plain.se ? "yes" : "no");
+  printf(
+      "difference %.4f = %.2f standard errors of the difference; "
+      "guided mean above plain by more than one plain se: %s\n",
+      guided.mean - plain.mean, (guided.mean - plain.mean) / se,
+      guided.mean - plain.mean > plain.se ? "yes" : "no");
   return 0;
 }

@@ -87,7 +87,6 @@ double JsonNumber(const std::string& json, const std::string& key);
 // The string after "key": (no escapes handled); "" when absent.
 std::string JsonString(const std::string& json, const std::string& key);
 
-
 }  // namespace nas
 
 #endif  // NAS_BENCH_TRAINING_BENCH_H_

@@ -44,8 +44,8 @@ TEST(ZeroCostSpec, ObjectiveMayNameAnyComputedProxy) {
 
 TEST(ZeroCostSpec, BadValuesNameTheField) {
   auto zc = [](const std::string& extra) {
-    return PrepareSpec({}, std::string(kHead) +
-                               "evaluation:\n  mode: ZERO_COST\n" + extra);
+    return PrepareSpec(
+        {}, std::string(kHead) + "evaluation:\n  mode: ZERO_COST\n" + extra);
   };
   EXPECT_THAT(zc("  zero_cost: {proxies: [synflow, fisher]}\n"),
               StatusIs(StatusCode::kInvalidArgument,
@@ -61,16 +61,15 @@ TEST(ZeroCostSpec, BadValuesNameTheField) {
   // The objective must be one of the computed proxies.
   EXPECT_THAT(zc("  zero_cost: {proxies: [snip]}\nobjective: {metric: "
                  "synflow}\n"),
-              StatusIs(StatusCode::kInvalidArgument,
-                       "spec.objective.metric"));
-  EXPECT_THAT(zc("objective: {metric: val_accuracy}\n"),
-              StatusIs(StatusCode::kInvalidArgument,
-                       "unknown proxy 'val_accuracy'"));
+              StatusIs(StatusCode::kInvalidArgument, "spec.objective.metric"));
+  EXPECT_THAT(
+      zc("objective: {metric: val_accuracy}\n"),
+      StatusIs(StatusCode::kInvalidArgument, "unknown proxy 'val_accuracy'"));
   // Options without a mode or a strategy that uses them.
-  EXPECT_THAT(PrepareSpec({}, std::string(kHead) +
-                                  "evaluation: {zero_cost: {batches: 2}}\n"),
-              StatusIs(StatusCode::kInvalidArgument,
-                       "spec.evaluation.zero_cost"));
+  EXPECT_THAT(
+      PrepareSpec(
+          {}, std::string(kHead) + "evaluation: {zero_cost: {batches: 2}}\n"),
+      StatusIs(StatusCode::kInvalidArgument, "spec.evaluation.zero_cost"));
 }
 
 TEST(ZeroCostSpec, ProxyGuidedEvolution) {

@@ -2140,9 +2140,8 @@ TEST_F(StoreTest, ScreeningSlotsPickTheirBestChildOnce) {
       ASSERT_TRUE(t->has_value());
       leased["hash5"] = **t;
     }
-    NAS_ASSERT_OK(store_->RecordFailure(leased["hash5"].trial_id,
-                                        leased["hash5"].attempt, "w1",
-                                        "no data"));
+    NAS_ASSERT_OK(store_->RecordFailure(
+        leased["hash5"].trial_id, leased["hash5"].attempt, "w1", "no data"));
   }
   groups = store_->ListScreenedGroups(*exp, "synflow");
   NAS_ASSERT_OK(groups);
