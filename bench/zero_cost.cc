@@ -34,6 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "common/rank_stats.h"
 #include "common/spaces/search_space.h"
+#include "common/spec/defaults.h"
 #include "worker/evaluators/evaluator.h"
 
 ABSL_FLAG(std::string, ground_truth, "docs/bench/ground_truth.csv",
@@ -58,8 +59,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const std::vector<std::string> kProxies = {"synflow", "jacob_cov", "snip",
-                                           "grad_norm"};
+const std::vector<std::string>& kProxies = nas::ZeroCostProxyNames();
 
 struct TruthRow {
   std::string cell;

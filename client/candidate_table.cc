@@ -47,9 +47,10 @@ std::string Note(const v1::Candidate& k) {
 std::string CandidateTable(
     const google::protobuf::RepeatedPtrField<v1::Candidate>& cs,
     const CandidateTableOptions& options) {
-  // Proxy columns: those any row was scored with, in ProxyNames() order.
+  // Proxy columns: those any row was scored with, in ZeroCostProxyNames()
+  // order.
   std::vector<std::string> proxies;
-  for (const std::string& p : ProxyNames()) {
+  for (const std::string& p : ZeroCostProxyNames()) {
     if (std::any_of(cs.begin(), cs.end(), [&](const v1::Candidate& k) {
           return k.metrics().named_metrics().count(p) > 0;
         })) {
@@ -59,7 +60,7 @@ std::string CandidateTable(
   std::string obj = options.objective == nullptr
                         ? ""
                         : ObjectiveColumnHeader(*options.objective);
-  if (IsProxyName(obj)) obj = "";  // shown in its proxy column, as %.3g
+  if (IsZeroCostProxy(obj)) obj = "";  // shown in its proxy column, as %.3g
   const int obj_width = std::max<int>(8, obj.size());
   auto obj_cell = [&](const std::string& text) {
     return obj.empty() ? "" : absl::StrFormat(" %*s", obj_width, text);

@@ -778,7 +778,7 @@ int Proxies(Ctx& c) {
   int64_t id;
   if (!ParseId(c, &id)) return 2;
   const std::string metric = c.flags.count("metric") ? c.flags["metric"] : "";
-  if (!metric.empty() && !IsProxyName(metric)) {
+  if (!metric.empty() && !IsZeroCostProxy(metric)) {
     return Usage(c,
                  "--metric: expected synflow, jacob_cov, snip or "
                  "grad_norm, got '" +

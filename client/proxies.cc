@@ -31,19 +31,11 @@ double Accuracy(const ProxyPoint& p) {
 
 }  // namespace
 
-const std::vector<std::string>& ProxyNames() { return ZeroCostProxyNames(); }
-
-bool IsProxyName(absl::string_view name) {
-  for (const std::string& p : ProxyNames()) {
-    if (p == name) return true;
-  }
-  return false;
-}
-
 std::string RankedProxy(const v1::ExperimentSpec& spec) {
   const v1::ProxyGuidance& g = spec.strategy().evolution().proxy();
   if (g.children() > 0) return g.metric().empty() ? "synflow" : g.metric();
-  if (IsProxyName(spec.objective().metric())) return spec.objective().metric();
+  if (IsZeroCostProxy(spec.objective().metric()))
+    return spec.objective().metric();
   if (spec.evaluation().mode() == v1::ZERO_COST) return "synflow";
   return "";
 }
@@ -86,7 +78,7 @@ std::vector<ProxyPoint> PairProxiesWithAccuracy(
       for (const auto& [name, value] : k.metrics().named_metrics()) {
         // An overflowed score (synflow of a deep net can reach inf) ranks
         // nothing and would break the sort of ranks.
-        if (IsProxyName(name) && std::isfinite(value)) {
+        if (IsZeroCostProxy(name) && std::isfinite(value)) {
           a.proxies[name].push_back(value);
         }
       }
@@ -119,7 +111,7 @@ std::vector<ProxyPoint> PairProxiesWithAccuracy(
 std::vector<ProxyCorrelation> ProxyCorrelations(
     const std::vector<ProxyPoint>& points) {
   std::vector<ProxyCorrelation> out;
-  for (const std::string& name : ProxyNames()) {
+  for (const std::string& name : ZeroCostProxyNames()) {
     std::vector<double> xv, yv, xt, yt;
     bool any = false;
     for (const ProxyPoint& p : points) {

@@ -15,14 +15,13 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/spec/defaults.h"
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {
 
-// The zero-cost proxies a ZERO_COST evaluation reports as named metrics,
-// in column order: common/spec's ZeroCostProxyNames().
-const std::vector<std::string>& ProxyNames();
-bool IsProxyName(absl::string_view name);
+// The proxies' names and order: ZeroCostProxyNames() and IsZeroCostProxy()
+// of common/spec/defaults.h.
 
 // The proxy `spec`'s experiment ranks by: strategy.evolution.proxy.metric
 // when proxy guidance is on (children > 0; "synflow" when unset), else
@@ -69,7 +68,7 @@ struct ProxyCorrelation {
   double rho_test = 0, tau_test = 0;
 };
 
-// One entry per proxy some point has, in ProxyNames() order.
+// One entry per proxy some point has, in ZeroCostProxyNames() order.
 std::vector<ProxyCorrelation> ProxyCorrelations(
     const std::vector<ProxyPoint>& points);
 

@@ -309,6 +309,11 @@ const std::vector<std::string>& ZeroCostProxyNames() {
   return *names;
 }
 
+bool IsZeroCostProxy(absl::string_view name) {
+  const std::vector<std::string>& names = ZeroCostProxyNames();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 v1::DataSpec PresetData(absl::string_view dataset, absl::string_view data_dir) {
   v1::DataSpec d;
   if (dataset != "fashion_mnist") return d;

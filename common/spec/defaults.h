@@ -15,6 +15,8 @@ namespace nas {
 // The zero-cost proxies a worker computes (evaluation.zero_cost.proxies'
 // default, in documentation order): synflow, jacob_cov, snip, grad_norm.
 const std::vector<std::string>& ZeroCostProxyNames();
+// True for a name in ZeroCostProxyNames().
+bool IsZeroCostProxy(absl::string_view name);
 
 // The `evaluation.data` a preset dataset stands for, its files under
 // `data_dir`: for "fashion_mnist", IDX files, 28x28x1, 10 named classes,

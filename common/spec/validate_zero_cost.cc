@@ -13,17 +13,12 @@
 namespace nas {
 namespace {
 
-bool IsProxyName(const std::string& name) {
-  const std::vector<std::string>& names = ZeroCostProxyNames();
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 // `metric` must be one of the proxies evaluation.zero_cost computes.
 void ValidateProxyChoice(const v1::ExperimentSpec& spec,
                          const std::string& field, const std::string& metric,
                          FieldErrorList* errors) {
   const auto& proxies = spec.evaluation().zero_cost().proxies();
-  if (!IsProxyName(metric)) {
+  if (!IsZeroCostProxy(metric)) {
     errors->Add(field,
                 absl::StrCat("unknown proxy '", metric, "' (one of: ",
                              absl::StrJoin(ZeroCostProxyNames(), ", "), ")"));
@@ -61,7 +56,7 @@ void ValidateZeroCost(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
     for (int i = 0; i < z.proxies_size(); ++i) {
       const std::string& name = z.proxies(i);
       const std::string field = absl::StrCat(p, "proxies[", i, "]");
-      if (!IsProxyName(name)) {
+      if (!IsZeroCostProxy(name)) {
         errors->Add(field, absl::StrCat(
                                "unknown proxy '", name, "' (one of: ",
                                absl::StrJoin(ZeroCostProxyNames(), ", "), ")"));

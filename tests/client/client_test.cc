@@ -370,8 +370,8 @@ TEST(RankCorrelation, MonotoneReversedTiedAndHandComputed) {
 }
 
 TEST(Proxies, NamesRankedProxyAndScreenedLine) {
-  EXPECT_TRUE(IsProxyName("jacob_cov"));
-  EXPECT_FALSE(IsProxyName("val_accuracy"));
+  EXPECT_TRUE(IsZeroCostProxy("jacob_cov"));
+  EXPECT_FALSE(IsZeroCostProxy("val_accuracy"));
   v1::ExperimentSpec spec;
   EXPECT_EQ(RankedProxy(spec), "");
   spec.mutable_evaluation()->set_mode(v1::ZERO_COST);

@@ -25,9 +25,8 @@ absl::StatusOr<ZeroCostSettings> ResolveZeroCostSettings(
   ZeroCostSettings s;
   if (options.batches() > 0) s.batches = options.batches();
   if (options.batch_size() > 0) s.batch_size = options.batch_size();
-  const std::vector<std::string>& known = ZeroCostProxyNames();
   for (const std::string& p : options.proxies()) {
-    if (std::find(known.begin(), known.end(), p) == known.end()) {
+    if (!IsZeroCostProxy(p)) {
       return absl::InvalidArgumentError(
           absl::StrCat("zero_cost.proxies: unknown proxy '", p,
                        "' (synflow, jacob_cov, snip, grad_norm)"));
@@ -36,7 +35,7 @@ absl::StatusOr<ZeroCostSettings> ResolveZeroCostSettings(
       s.proxies.push_back(p);
     }
   }
-  if (s.proxies.empty()) s.proxies = known;
+  if (s.proxies.empty()) s.proxies = ZeroCostProxyNames();
   return s;
 }
 

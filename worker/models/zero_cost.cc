@@ -223,13 +223,12 @@ absl::StatusOr<std::map<std::string, double>> ComputeZeroCostProxies(
     torch::nn::Module& net, const ForwardFn& forward,
     const std::vector<std::string>& proxies,
     const std::vector<ProxyBatch>& batches) {
-  const std::vector<std::string>& known = ZeroCostProxyNames();
   std::set<std::string> wanted;
   for (const std::string& p : proxies) {
-    if (std::find(known.begin(), known.end(), p) == known.end()) {
+    if (!IsZeroCostProxy(p)) {
       return absl::InvalidArgumentError(
           absl::StrCat("zero_cost.proxies: unknown proxy '", p, "' (one of ",
-                       absl::StrJoin(known, ", "), ")"));
+                       absl::StrJoin(ZeroCostProxyNames(), ", "), ")"));
     }
     wanted.insert(p);
   }

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/spec/defaults.h"
 
 namespace nas {
 
@@ -29,12 +30,8 @@ namespace nas {
 // forward). It must run the module the proxies are given.
 using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
 
-// The proxies by name, in their canonical order.
-inline const std::vector<std::string>& ZeroCostProxyNames() {
-  static const std::vector<std::string> names = {"synflow", "jacob_cov", "snip",
-                                                 "grad_norm"};
-  return names;
-}
+// The proxies by name, in their canonical order: ZeroCostProxyNames() of
+// common/spec/defaults.h, the list the spec validates against.
 
 // synflow (Tanaka et al. 2020, as zero-cost-nas computes it): every
 // parameter and floating buffer replaced by its absolute value, the module
