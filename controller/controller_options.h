@@ -38,6 +38,10 @@ struct ControllerOptions {
   // RUNNING leases one worker id may hold; AcquireTrial answers
   // kResourceExhausted, naming the held trials, past it.
   int max_leases_per_worker = 1;
+  // Wall-clock seconds one trial attempt may run: the store renews no
+  // lease past it (StoreOptions), and CreateExperiment refuses a COMMAND
+  // trainer whose timeout_seconds plus grace_seconds exceeds it.
+  int max_attempt_seconds = 86400;
   // Rows per page when a restarted controller replays an experiment's
   // proposals and results (memory stays bounded however large the
   // experiment). Default 10000.

@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "controller/early_stopping/early_stopping.h"
 #include "controller/service/request_validation.h"
+#include "controller/store/result_rules.h"
 
 namespace nas {
 
@@ -86,11 +87,6 @@ v1::AcquireTrialResponse Dispatch::TrialResponse(const LeasedTrial& leased) {
   *t->mutable_evaluation() = leased.spec.evaluation();
   t->set_lease_seconds(leased.spec.lease_seconds());
   const v1::EvaluationMode mode = leased.spec.evaluation().mode();
-  // COMMAND trials train (the trainer program does), like FULL and
-  // EARLY_STOPPED: they export models, and a final re-training stays
-  // COMMAND (its trainer sees final_training and the final epochs).
-  const bool trains =
-      mode == v1::FULL || mode == v1::EARLY_STOPPED || mode == v1::COMMAND;
   if (leased.final_of != 0) {
     t->set_final_training(true);
     t->mutable_evaluation()->set_epochs(leased.spec.final().epochs());
@@ -130,11 +126,13 @@ v1::AcquireTrialResponse Dispatch::TrialResponse(const LeasedTrial& leased) {
   } else if (mode == v1::SUPERNET) {
     t->set_supernet_hash(leased.supernet_hash);
   }
-  // Inherited candidates are exported like trained ones; the supernet's
-  // weights travel as the result's model anyway.
-  const bool exports = trains || (mode == v1::SUPERNET && !leased.supernet);
-  t->set_export_model(exports &&
-                      (leased.final_of != 0 || leased.spec.keep_models() > 0));
+  // Whether to export: the rule the store also applies to the result.
+  TrialKind kind;
+  kind.mode = mode;
+  kind.final_training = leased.final_of != 0;
+  kind.supernet_training = leased.supernet;
+  kind.keep_models = leased.spec.keep_models();
+  t->set_export_model(AsksForModel(kind));
   return out;
 }
 

@@ -35,7 +35,8 @@ Experiments::Experiments(Store* store, Scheduler* scheduler,
       scheduler_(scheduler),
       workers_(workers),
       max_candidates_per_experiment_(options.max_candidates_per_experiment),
-      max_running_experiments_(options.max_running_experiments) {}
+      max_running_experiments_(options.max_running_experiments),
+      max_attempt_seconds_(options.max_attempt_seconds) {}
 
 std::string Experiments::WaitingReason(const v1::Experiment& e) {
   const int queued = e.counts().trials_queued();
@@ -121,6 +122,17 @@ absl::StatusOr<v1::Experiment> Experiments::CreateExperiment(
         "budget.max_trials: ", spec.budget().max_trials(),
         " exceeds this controller's limit of ", max_candidates,
         " candidates per experiment (--max_candidates_per_experiment)"));
+  }
+  if (spec.evaluation().mode() == v1::COMMAND && max_attempt_seconds_ > 0) {
+    const v1::CommandOptions& c = spec.evaluation().command();
+    const int64_t needed = int64_t{c.timeout_seconds()} + c.grace_seconds();
+    if (needed > max_attempt_seconds_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "spec.evaluation.command.timeout_seconds: ", c.timeout_seconds(),
+          " s plus grace_seconds ", c.grace_seconds(),
+          " s exceeds this controller's limit of ", max_attempt_seconds_,
+          " s per trial attempt (--max_attempt_seconds)"));
+    }
   }
   int64_t seed = spec.strategy().seed();
   if (seed == 0) seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;

@@ -19,8 +19,8 @@ namespace nas {
 class Experiments {
  public:
   // `store`, `scheduler` and `workers` must outlive this object; of
-  // `options` it uses max_candidates_per_experiment and
-  // max_running_experiments.
+  // `options` it uses max_candidates_per_experiment,
+  // max_running_experiments and max_attempt_seconds.
   Experiments(Store* store, Scheduler* scheduler, WorkerRegistry* workers,
               const ControllerOptions& options);
 
@@ -61,6 +61,7 @@ class Experiments {
   WorkerRegistry* const workers_;
   const int64_t max_candidates_per_experiment_;
   const int max_running_experiments_;
+  const int max_attempt_seconds_;
 };
 
 }  // namespace nas

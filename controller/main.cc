@@ -32,6 +32,9 @@ ABSL_FLAG(int64_t, max_candidates_per_experiment, 10000000,
 ABSL_FLAG(int, replay_page, 10000, "rows per page of start-up replays");
 ABSL_FLAG(int, max_leases_per_worker, 1,
           "trials one worker id may hold leased at once (0 = no limit)");
+ABSL_FLAG(int, max_attempt_seconds, 86400,
+          "wall-clock seconds one trial attempt may hold its lease; leases "
+          "are not renewed past it (0 = no limit)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_max_candidates_per_experiment);
   f.replay_page = absl::GetFlag(FLAGS_replay_page);
   f.max_leases_per_worker = absl::GetFlag(FLAGS_max_leases_per_worker);
+  f.max_attempt_seconds = absl::GetFlag(FLAGS_max_attempt_seconds);
   f.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   f.tls_key = absl::GetFlag(FLAGS_tls_key);
   f.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);

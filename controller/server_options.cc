@@ -23,10 +23,11 @@ absl::Status ValidateControllerFlags(const ControllerFlags& flags) {
   }
   if (flags.max_running_experiments < 0 ||
       flags.max_candidates_per_experiment < 0 ||
-      flags.max_leases_per_worker < 0) {
+      flags.max_leases_per_worker < 0 || flags.max_attempt_seconds < 0) {
     return absl::InvalidArgumentError(
-        "--max_running_experiments, --max_candidates_per_experiment and "
-        "--max_leases_per_worker must be >= 0 (0 = no limit)");
+        "--max_running_experiments, --max_candidates_per_experiment, "
+        "--max_leases_per_worker and --max_attempt_seconds must be >= 0 "
+        "(0 = no limit)");
   }
   return absl::OkStatus();
 }
@@ -48,6 +49,8 @@ absl::StatusOr<ServerOptions> MakeServerOptions(const ControllerFlags& flags) {
   options.controller.max_candidates_per_experiment =
       flags.max_candidates_per_experiment;
   options.controller.max_leases_per_worker = flags.max_leases_per_worker;
+  options.controller.max_attempt_seconds = flags.max_attempt_seconds;
+  options.store.max_attempt_seconds = flags.max_attempt_seconds;
   options.controller.replay_page = flags.replay_page;
   options.max_message_bytes = flags.max_message_mib << 20;
   options.metrics_address = flags.metrics_address;

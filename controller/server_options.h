@@ -31,6 +31,7 @@ struct ControllerFlags {
   int64_t max_candidates_per_experiment = 0;
   int replay_page = 0;
   int max_leases_per_worker = 0;
+  int max_attempt_seconds = 0;
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;

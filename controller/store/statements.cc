@@ -41,6 +41,30 @@ constexpr char kCounterSums[] =
   "ELSE (" C "named_metrics ->> (" SPEC "->'objective'->>'metric'))"    \
   "::float8 END END)"
 
+// lock_trial(s)'s columns after the search flag: what the trial asks of
+// its result (controller/store/result_rules.h), and the worker of the
+// trial's current attempt when that attempt's lease expired and nobody
+// has leased the trial since (a late result of it is still accepted).
+#define NAS_TRIAL_KIND_COLUMNS                                           \
+  "c.final_of IS NOT NULL, c.screening, "                              \
+  "coalesce(e.spec->'evaluation'->>'mode', ''), "                      \
+  "coalesce((e.spec->>'keep_models')::int, 0), "                       \
+  "(SELECT a.worker_id FROM trial_attempts a WHERE a.trial_id = t.id " \
+  "AND a.attempt = t.attempt AND a.outcome = 'EXPIRED' AND t.status = " \
+  "'QUEUED') "
+
+// The lease a renewal gives a trials row: lease_seconds from now, but never
+// past its attempt's wall-clock limit of LIMIT seconds from the lease
+// (StoreOptions::max_attempt_seconds; 0 = none). NAS_WITHIN_LIMIT is the
+// condition that the attempt has not reached its limit yet.
+#define NAS_RENEWED_LEASE(LIMIT)                                        \
+  "CASE WHEN " LIMIT "::int > 0 THEN least(now() + lease_seconds * "   \
+  "interval '1 second', started_at + " LIMIT "::int * interval "        \
+  "'1 second') ELSE now() + lease_seconds * interval '1 second' END"
+#define NAS_WITHIN_LIMIT(LIMIT)                                         \
+  "(" LIMIT "::int <= 0 OR started_at + " LIMIT "::int * interval "     \
+  "'1 second' > now())"
+
 // A listing's experiment spec ($1 is the experiment id).
 #define NAS_LISTED_SPEC "(SELECT spec FROM experiments WHERE id = $1)"
 
@@ -494,24 +518,32 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "WITH l AS MATERIALIZED (SELECT id FROM trials WHERE status = "
          "'RUNNING' "
          "ORDER BY id FOR UPDATE), "
-         "r AS (UPDATE trials t SET lease_until = greatest(t.lease_until, "
-         "now() + t.lease_seconds * interval '1 second') FROM l WHERE t.id = "
+         // $1: the attempt limit in seconds (0 = none), which caps it.
+         "r AS (UPDATE trials t SET lease_until = CASE WHEN $1::int > 0 THEN "
+         "least(greatest(t.lease_until, now() + t.lease_seconds * interval "
+         "'1 second'), t.started_at + $1::int * interval '1 second') ELSE "
+         "greatest(t.lease_until, now() + t.lease_seconds * interval "
+         "'1 second') END FROM l WHERE t.id = "
          "l.id AND t.status = 'RUNNING' RETURNING t.id, t.attempt, "
          "t.lease_until), "
          "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
          "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
          "SELECT count(*) FROM r"},
         {"renew_lease",
-         "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
-         "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
-         "$3 AND status = 'RUNNING' RETURNING id, attempt, lease_until), "
+         // $4: the attempt limit in seconds (0 = none).
+         "WITH r AS (UPDATE trials SET lease_until = " NAS_RENEWED_LEASE("$4")
+         " WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND status = "
+         "'RUNNING' AND " NAS_WITHIN_LIMIT("$4")
+         " RETURNING id, attempt, lease_until), "
          "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
          "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
          "SELECT id FROM r"},
         {"record_progress",
-         "WITH r AS (UPDATE trials SET lease_until = now() + lease_seconds * "
-         "interval '1 second' WHERE id = $1 AND attempt = $2 AND worker_id = "
-         "$3 AND status = 'RUNNING' RETURNING id, attempt, lease_until), "
+         // $8: the attempt limit in seconds (0 = none).
+         "WITH r AS (UPDATE trials SET lease_until = " NAS_RENEWED_LEASE("$8")
+         " WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND status = "
+         "'RUNNING' AND " NAS_WITHIN_LIMIT("$8")
+         " RETURNING id, attempt, lease_until), "
          "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
          "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt), "
          "p AS (INSERT INTO trial_progress (trial_id, attempt, epoch, "
@@ -595,7 +627,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
          "r.attempt, r.worker_id, c.supernet AND NOT c.screening, "
-         "c.search_seed IS NOT NULL "
+         "c.search_seed IS NOT NULL, " NAS_TRIAL_KIND_COLUMNS
          "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
          "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "
@@ -606,7 +638,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT t.id, t.status, t.attempt, coalesce(t.worker_id, ''), "
          "t.candidate_id, t.experiment_id, t.max_attempts, e.state, "
          "r.attempt, r.worker_id, c.supernet AND NOT c.screening, "
-         "c.search_seed IS NOT NULL "
+         "c.search_seed IS NOT NULL, " NAS_TRIAL_KIND_COLUMNS
          "FROM trials t JOIN experiments e ON e.id = t.experiment_id "
          "JOIN candidates c ON c.id = t.candidate_id "
          "LEFT JOIN results r ON r.trial_id = t.id "
@@ -642,8 +674,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "ids AS (SELECT array_agg(trial_id) AS trials, "
          "array_agg(candidate_id) AS candidates FROM x), "
          "t AS (UPDATE trials t SET status = 'SUCCEEDED', finished_at = now(), "
-         "lease_until = NULL, error = '' WHERE t.id = ANY ((SELECT trials "
-         "FROM ids)::bigint[])), "
+         "lease_until = NULL, error = '', worker_id = coalesce(t.worker_id, "
+         "(SELECT x.worker_id FROM x WHERE x.trial_id = t.id LIMIT 1)) "
+         "WHERE t.id = ANY ((SELECT trials FROM ids)::bigint[])), "
          "a AS (UPDATE trial_attempts a SET outcome = 'SUCCEEDED', "
          "ended_at = now(), error = '' FROM x WHERE a.trial_id = x.trial_id "
          "AND a.attempt = x.attempt AND a.trial_id = ANY ((SELECT trials "
@@ -673,7 +706,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $14, $15, "
          "$16, $19)), "
          "t AS (UPDATE trials SET status = 'SUCCEEDED', finished_at = now(), "
-         "lease_until = NULL, error = '' WHERE id = $1), "
+         "lease_until = NULL, error = '', worker_id = coalesce(worker_id, $3) "
+         "WHERE id = $1), "
          "a AS (UPDATE trial_attempts SET outcome = 'SUCCEEDED', "
          "ended_at = now(), error = '' WHERE trial_id = $1 AND attempt = $2) "
          "UPDATE candidates SET state = 'EVALUATED', attempts = $2, "
@@ -699,12 +733,20 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "reason = CASE WHEN $2::text = 'QUEUED' THEN c.reason ELSE $3::text "
          "END, updated_at = now() FROM t WHERE c.id = t.candidate_id"},
         {"expire_leases",
+         // $1: the attempt limit in seconds (0 = none); an attempt that
+         // reached it says so.
          "WITH x AS ("
          "  SELECT t.id, CASE WHEN e.state <> 'RUNNING' THEN 'CANCELLED'"
          "    WHEN t.attempt >= t.max_attempts THEN 'FAILED'"
          "    ELSE 'QUEUED' END AS new_status,"
          "  CASE WHEN e.state <> 'RUNNING' THEN"
          "      'lease expired; experiment ' || e.state"
+         "    WHEN $1::int > 0 AND t.started_at + $1::int * interval '1 second'"
+         "      <= now() THEN"
+         "      'attempt ' || t.attempt || ' ran past the limit of ' || $1::int"
+         "      || ' s per trial attempt (--max_attempt_seconds)'"
+         "      || CASE WHEN t.attempt >= t.max_attempts THEN"
+         "        ' after ' || t.attempt || ' attempts' ELSE '' END"
          "    WHEN t.attempt >= t.max_attempts THEN"
          "      'lease expired after ' || t.attempt || ' attempts'"
          "    ELSE 'lease of attempt ' || t.attempt || ' expired' END"
@@ -723,7 +765,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "  RETURNING t.id, t.attempt, t.candidate_id, t.status, t.error), "
          "a AS ("
          "  UPDATE trial_attempts a SET outcome = 'EXPIRED', ended_at = now(),"
-         "    error = 'lease expired'"
+         "    error = CASE WHEN u.error LIKE 'attempt % ran past the limit%' "
+         "      THEN u.error ELSE 'lease expired' END"
          "  FROM u WHERE a.trial_id = u.id AND a.attempt = u.attempt), "
          "c AS ("
          "  UPDATE candidates c SET state = u.status, updated_at = now(),"

@@ -37,6 +37,10 @@ struct StoreOptions {
   // Size of the pieces content-addressed artifacts (supernet weights) are
   // stored and streamed in. Default 1 MiB.
   int artifact_chunk_bytes = 1 << 20;
+  // Wall-clock seconds one trial attempt may hold its lease, counted from
+  // the lease: renewals and progress reports stop extending it there (they
+  // answer "not held" past it) and the expiry sweep says why. 0 = none.
+  int max_attempt_seconds = 0;
 };
 
 // An experiment as stored.

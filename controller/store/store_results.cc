@@ -18,6 +18,7 @@
 #include "common/spaces/nb201_space.h"
 #include "common/status_macros.h"
 #include "controller/store/pool.h"
+#include "controller/store/result_rules.h"
 #include "controller/store/rows.h"
 #include "controller/store/store.h"
 
@@ -46,6 +47,10 @@ struct TrialState {
   std::string result_worker_id;
   bool supernet = false;  // the candidate is a supernet-training row
   bool search = false;    // ... of a differentiable search (strategy darts)
+  TrialKind kind;         // what the trial asks of its result
+  // The worker of the current attempt when its lease expired and nobody
+  // has leased the trial since (empty otherwise).
+  std::string expired_worker_id;
 };
 
 // A lock_trial(s) row from column `first` on.
@@ -64,6 +69,18 @@ TrialState TrialStateFromRow(const pqxx::row& row, int first) {
   }
   t.supernet = row[first + 9].as<bool>();
   t.search = row[first + 10].as<bool>();
+  t.kind.final_training = row[first + 11].as<bool>();
+  t.kind.screening = row[first + 12].as<bool>();
+  v1::EvaluationMode mode = v1::EVALUATION_MODE_UNSPECIFIED;
+  if (v1::EvaluationMode_Parse(row[first + 13].as<std::string>(), &mode)) {
+    t.kind.mode = mode;
+  }
+  t.kind.keep_models = row[first + 14].as<int>();
+  t.kind.search = t.search;
+  t.kind.supernet_training = t.supernet;
+  if (!row[first + 15].is_null()) {
+    t.expired_worker_id = row[first + 15].as<std::string>();
+  }
   return t;
 }
 
@@ -73,10 +90,20 @@ absl::StatusOr<TrialState> LockTrial(pqxx::work& txn, int64_t trial_id) {
   return TrialStateFromRow(r[0], 0);
 }
 
-// OK when `t` is RUNNING under this attempt and worker; else
-// kFailedPrecondition saying why the report is stale.
+// OK when `t` is RUNNING under this attempt and worker, or when this
+// attempt's lease expired and nobody has leased the trial since (a late
+// result: the trial is QUEUED and still at this attempt, which was this
+// worker's); else kFailedPrecondition saying why the report is stale.
+// `late` (may be nullptr) tells which.
 absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
-                        const std::string& worker_id) {
+                        const std::string& worker_id, bool* late = nullptr) {
+  if (late != nullptr) *late = false;
+  if (t.status == "QUEUED" && t.attempt == attempt &&
+      !t.expired_worker_id.empty() && t.expired_worker_id == worker_id &&
+      t.experiment_state == "RUNNING") {
+    if (late != nullptr) *late = true;
+    return absl::OkStatus();
+  }
   if (t.status != "RUNNING") {
     return absl::FailedPreconditionError(
         absl::StrCat("stale report for trial ", trial_id, " attempt ", attempt,
@@ -91,6 +118,30 @@ absl::Status CheckLease(const TrialState& t, int64_t trial_id, int32_t attempt,
     return absl::FailedPreconditionError(absl::StrCat(
         "stale report for trial ", trial_id, " attempt ", attempt,
         ": leased by worker \"", t.worker_id, "\", not \"", worker_id, "\""));
+  }
+  return absl::OkStatus();
+}
+
+// OK when the result's model is one the trial asked for (result_rules.h):
+// the supernet's weights of a supernet-training trial, or a TorchScript
+// model of a trial that keeps models; else kInvalidArgument naming why.
+absl::Status CheckModel(const TrialState& t, int64_t trial_id,
+                        const std::string& model) {
+  if (SupernetWeightsRequired(t.kind)) {
+    if (model.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model: trial ", trial_id,
+          " trains the experiment's supernet; its result must carry the "
+          "trained weights"));
+    }
+    return absl::OkStatus();
+  }
+  if (!model.empty() && !AsksForModel(t.kind)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model: trial ", trial_id,
+        " did not ask for a model (Trial.export_model is false: spec."
+        "keep_models is 0, or the trial is not trained); a result may "
+        "carry a model only when asked, nothing was stored"));
   }
   return absl::OkStatus();
 }
@@ -166,6 +217,7 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
     return ReportOutcome::kAlreadyStored;
   }
   NAS_RETURN_IF_ERROR(CheckLease(t, trial_id, attempt, worker_id));
+  NAS_RETURN_IF_ERROR(CheckModel(t, trial_id, model));
   if (t.search) {
     if (search == nullptr || search->derived().choices().empty() ||
         search->derived().canonical().empty()) {
@@ -174,11 +226,6 @@ absl::StatusOr<ReportOutcome> RecordOneResult(
           " runs a differentiable search; its result must carry the final "
           "derived cell (search.derived)"));
     }
-  } else if (t.supernet && model.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model: trial ", trial_id,
-        " trains the experiment's supernet; its result must carry the "
-        "trained weights"));
   }
   NAS_ASSIGN_OR_RETURN(const std::string named, NamedMetricsJson(m));
   txn.exec_prepared0(

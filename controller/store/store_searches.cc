@@ -52,7 +52,8 @@ absl::StatusOr<bool> Store::RecordSearchProgress(
         // nothing.
         pqxx::row held = txn.exec_prepared1(
             "record_progress", p.trial_id(), p.attempt(), p.worker_id(),
-            p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds());
+            p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds(),
+            pool_->options().max_attempt_seconds);
         if (held[0].as<int64_t>() == 0) return false;
         txn.exec_prepared0("record_search_epoch", p.trial_id(), p.epoch(),
                            Float8Array(s.arch_weights()),

@@ -147,7 +147,8 @@ absl::StatusOr<bool> Store::RenewLease(int64_t trial_id, int32_t attempt,
   return pool_->Run(
       "RenewLease", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
         pqxx::nontransaction txn(conn);
-        return !txn.exec_prepared("renew_lease", trial_id, attempt, worker_id)
+        return !txn.exec_prepared("renew_lease", trial_id, attempt, worker_id,
+                                  pool_->options().max_attempt_seconds)
                     .empty();
       });
 }
@@ -158,7 +159,8 @@ absl::StatusOr<bool> Store::RecordProgress(const v1::ReportProgressRequest& p) {
         pqxx::nontransaction txn(conn);  // one statement: atomic by itself
         pqxx::row row = txn.exec_prepared1(
             "record_progress", p.trial_id(), p.attempt(), p.worker_id(),
-            p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds());
+            p.epoch(), p.train_loss(), p.val_accuracy(), p.seconds(),
+            pool_->options().max_attempt_seconds);
         return row[0].as<int64_t>() > 0;
       });
 }
@@ -203,7 +205,8 @@ absl::StatusOr<int> Store::ExtendRunningLeases() {
       "ExtendRunningLeases",
       [&](pqxx::connection& conn) -> absl::StatusOr<int> {
         pqxx::nontransaction txn(conn);  // one statement: atomic by itself
-        return txn.exec_prepared1("extend_running_leases")[0].as<int>();
+        return txn.exec_prepared1("extend_running_leases",
+                                  pool_->options().max_attempt_seconds)[0].as<int>();
       });
 }
 
@@ -212,7 +215,8 @@ absl::StatusOr<ExpiryOutcome> Store::ExpireLeases() {
       "ExpireLeases",
       [&](pqxx::connection& conn) -> absl::StatusOr<ExpiryOutcome> {
         pqxx::nontransaction txn(conn);  // one statement: atomic by itself
-        pqxx::row row = txn.exec_prepared1("expire_leases");
+        pqxx::row row = txn.exec_prepared1("expire_leases",
+                                  pool_->options().max_attempt_seconds);
         ExpiryOutcome out;
         out.requeued = row[0].as<int>();
         out.failed = row[1].as<int>();

@@ -289,5 +289,26 @@ TEST_F(CommandModeTest, AshaStopsCommandTrialsButNotTheFinalRetraining) {
   EXPECT_EQ(Progress(f, "wf", 1, 0.01).action(), Action::CONTINUE);
 }
 
+// Issue 22: a trainer whose own timeout (plus its grace) is longer than
+// the controller lets one attempt run is refused at submission, naming
+// both the field and the flag; nothing is stored.
+TEST_F(CommandModeTest, TimeoutBeyondTheAttemptLimitIsRefused) {
+  ControllerOptions options = options_;
+  options.max_attempt_seconds = 3600;
+  Experiments limited(store_, /*scheduler=*/nullptr, workers_.get(), options);
+  v1::CreateExperimentRequest req;
+  *req.mutable_spec() = CommandSpec("slow");
+  req.mutable_spec()->mutable_evaluation()->mutable_command()
+      ->set_timeout_seconds(3600);
+  req.mutable_spec()->mutable_evaluation()->mutable_command()
+      ->set_grace_seconds(10);
+  auto refused = limited.CreateExperiment(req);
+  EXPECT_THAT(refused.status(),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                       "spec.evaluation.command.timeout_seconds"));
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("--max_attempt_seconds"));
+}
+
 }  // namespace
 }  // namespace nas

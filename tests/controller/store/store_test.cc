@@ -2157,5 +2157,218 @@ TEST_F(StoreTest, ScreeningSlotsPickTheirBestChildOnce) {
   EXPECT_EQ((*groups)[0].scored, 0);
 }
 
+
+// Issue 22: a result that arrives just after its lease expired is accepted
+// when nobody has leased the trial since; once re-leased it is stale.
+TEST_F(StoreTest, LateResultOfAnExpiredAttemptIsAcceptedUntilReleased) {
+  const std::string db = server_->conninfo();
+  std::vector<int64_t> cands;
+  const int64_t exp = NewExperiment(2, /*max_attempts=*/3, &cands);
+  auto a = store_->LeaseTrial("wA", Labels());
+  auto b = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(a);
+  NAS_ASSERT_OK(b);
+  ASSERT_TRUE(a->has_value() && b->has_value());
+  const int64_t ta = (*a)->trial_id, tb = (*b)->trial_id;
+  ExpireLease(ta);
+  ExpireLease(tb);
+  auto expired = store_->ExpireLeases();
+  NAS_ASSERT_OK(expired);
+  EXPECT_EQ(expired->requeued, 2);
+
+  // Another worker cannot claim the expired attempt, nor a wrong attempt.
+  EXPECT_THAT(store_->RecordResult(ta, 1, "wX", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(store_->RecordResult(ta, 2, "wA", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  // Its own worker can, on both write paths (single and group commit).
+  auto single = store_->RecordResult(ta, 1, "wA", MakeMetrics(0.61));
+  NAS_ASSERT_OK(single);
+  EXPECT_EQ(*single, ReportOutcome::kStored);
+  const std::string wb = "wB", none;
+  const v1::EvaluationMetrics mb = MakeMetrics(0.62);
+  auto batch = store_->RecordResults({{tb, 1, &wb, &mb, &none}});
+  NAS_ASSERT_OK(batch);
+  NAS_ASSERT_OK((*batch)[0].status);
+  EXPECT_EQ((*batch)[0].outcome, ReportOutcome::kStored);
+  // A retry of the same result is answered as stored, once.
+  auto again = store_->RecordResult(ta, 1, "wA", MakeMetrics(0.61));
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ(*again, ReportOutcome::kAlreadyStored);
+
+  for (int64_t c : cands) {
+    EXPECT_EQ(GetCandidate(exp, c).state(), v1::CANDIDATE_EVALUATED);
+  }
+  EXPECT_THAT(Attempts(db, ta),
+              ElementsAre(Attempt(1, "wA", "SUCCEEDED", "", true)));
+  auto counts = store_->CountExperiment(exp);
+  NAS_ASSERT_OK(counts);
+  EXPECT_EQ(counts->trials_succeeded(), 2);
+  EXPECT_EQ(counts->trials_queued(), 0);
+  // Nothing is left to lease: the trials were not redone.
+  auto next = store_->LeaseTrial("wC", Labels());
+  NAS_ASSERT_OK(next);
+  EXPECT_FALSE(next->has_value());
+
+  // Re-leased before the late result came: the new attempt owns the trial.
+  const int64_t exp2 = NewExperiment(1, /*max_attempts=*/3);
+  auto first = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(first);
+  ASSERT_TRUE(first->has_value());
+  const int64_t t2 = (*first)->trial_id;
+  ExpireLease(t2);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  auto second = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(second);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_THAT(store_->RecordResult(t2, 1, "wA", MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  auto c2 = store_->CountExperiment(exp2);
+  NAS_ASSERT_OK(c2);
+  EXPECT_EQ(c2->trials_succeeded(), 0);
+  EXPECT_EQ(c2->trials_running(), 1);
+
+  // A stopped experiment takes no late result.
+  const int64_t exp3 = NewExperiment(1, /*max_attempts=*/3);
+  auto third = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(third);
+  ASSERT_TRUE(third->has_value());
+  ExpireLease((*third)->trial_id);
+  NAS_ASSERT_OK(store_->ExpireLeases());
+  NAS_ASSERT_OK(store_->FinishExperiment(exp3, v1::EXPERIMENT_STOPPED, ""));
+  EXPECT_THAT(store_->RecordResult((*third)->trial_id, 1, "wA",
+                                   MakeMetrics(0.5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+}
+
+// Issue 22: a model is stored only when the trial asked for one.
+TEST_F(StoreTest, ModelIsAcceptedOnlyWhenTheTrialAskedForOne) {
+  // keep_models 0 (MakeSpec): nobody asked; refused, nothing stored.
+  std::vector<int64_t> cands;
+  const int64_t exp = NewExperiment(2, /*max_attempts=*/3, &cands);
+  auto a = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(a);
+  ASSERT_TRUE(a->has_value());
+  const std::string model(1 << 16, 'm');
+  EXPECT_THAT(store_->RecordResult((*a)->trial_id, 1, "wA", MakeMetrics(0.5),
+                                   model),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "did not ask for a model"));
+  EXPECT_EQ(GetCandidate(exp, (*a)->candidate_id).state(),
+            v1::CANDIDATE_RUNNING);
+  EXPECT_FALSE(store_->GetModel(exp, (*a)->candidate_id).ok());
+  // The same result without the model is stored.
+  NAS_ASSERT_OK(store_->RecordResult((*a)->trial_id, 1, "wA",
+                                     MakeMetrics(0.5)));
+  // In a batch too: the item is refused, its neighbour stored.
+  auto b = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(b);
+  ASSERT_TRUE(b->has_value());
+  const std::string wb = "wB";
+  const v1::EvaluationMetrics m = MakeMetrics(0.4);
+  auto batch = store_->RecordResults({{(*b)->trial_id, 1, &wb, &m, &model}});
+  NAS_ASSERT_OK(batch);
+  EXPECT_THAT((*batch)[0].status,
+              StatusIs(absl::StatusCode::kInvalidArgument, "model"));
+
+  // keep_models 1: asked; the model is kept.
+  v1::ExperimentSpec spec = MakeSpec(TestName());
+  spec.set_keep_models(1);
+  auto kept_exp = store_->CreateExperiment(spec, 1);
+  NAS_ASSERT_OK(kept_exp);
+  NAS_ASSERT_OK(store_->InsertCandidates(*kept_exp, {MakeCandidate(7)}));
+  auto k = store_->LeaseTrial("wK", Labels());
+  NAS_ASSERT_OK(k);
+  ASSERT_TRUE(k->has_value());
+  NAS_ASSERT_OK(store_->RecordResult((*k)->trial_id, 1, "wK",
+                                     MakeMetrics(0.7), model));
+  auto got = store_->GetModel(*kept_exp, (*k)->candidate_id);
+  NAS_ASSERT_OK(got);
+  EXPECT_EQ(got->bytes.size(), model.size());
+
+  // TABULAR trials build no network: never asked, even with keep_models.
+  v1::ExperimentSpec tab = MakeSpec(TestName());
+  tab.set_keep_models(1);
+  tab.mutable_evaluation()->set_mode(v1::TABULAR);
+  auto tab_exp = store_->CreateExperiment(tab, 1);
+  NAS_ASSERT_OK(tab_exp);
+  NAS_ASSERT_OK(store_->InsertCandidates(*tab_exp, {MakeCandidate(8)}));
+  auto t = store_->LeaseTrial("wT", Labels());
+  NAS_ASSERT_OK(t);
+  ASSERT_TRUE(t->has_value());
+  EXPECT_THAT(store_->RecordResult((*t)->trial_id, 1, "wT", MakeMetrics(0.7),
+                                   model),
+              StatusIs(absl::StatusCode::kInvalidArgument, "model"));
+}
+
+// Issue 22: no lease outlives its attempt's wall-clock limit.
+TEST_F(StoreTest, LeasesAreNotRenewedPastTheAttemptLimit) {
+  StoreOptions options{server_->conninfo(), 1};
+  options.max_attempt_seconds = 3600;
+  auto limited = Store::Open(options);
+  NAS_ASSERT_OK(limited);
+  Store& store = **limited;
+  const std::string db = server_->conninfo();
+  const int64_t exp = NewExperiment(1, /*max_attempts=*/2);
+  auto a = store.LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(a);
+  ASSERT_TRUE(a->has_value());
+  const int64_t trial = (*a)->trial_id;
+  // Within the limit: renewals and progress hold the lease.
+  EXPECT_EQ(store.RenewLease(trial, 1, "wA").value(), true);
+  v1::ReportProgressRequest p;
+  p.set_worker_id("wA");
+  p.set_trial_id(trial);
+  p.set_attempt(1);
+  p.set_epoch(1);
+  EXPECT_EQ(store.RecordProgress(p).value(), true);
+
+  // 59 minutes 30 s into the attempt: a renewal gives at most 30 s more,
+  // not lease_seconds (60).
+  Sql(absl::StrCat("UPDATE trials SET started_at = now() - interval "
+                   "'3570 seconds' WHERE id = ",
+                   trial));
+  EXPECT_EQ(store.RenewLease(trial, 1, "wA").value(), true);
+  pqxx::connection conn(db);
+  pqxx::nontransaction txn(conn);
+  const double left = txn.exec1(absl::StrCat(
+                              "SELECT extract(epoch FROM lease_until - now()) "
+                              "FROM trials WHERE id = ",
+                              trial))[0]
+                          .as<double>();
+  EXPECT_LE(left, 31);
+  EXPECT_GT(left, 20);
+  // A restarted controller's extension is capped the same way.
+  NAS_ASSERT_OK(store.ExtendRunningLeases());
+  EXPECT_LE(txn.exec1(absl::StrCat("SELECT extract(epoch FROM lease_until - "
+                                   "now()) FROM trials WHERE id = ",
+                                   trial))[0]
+                .as<double>(),
+            31);
+
+  // Past the limit: neither renewals nor progress hold it any more, and the
+  // expiry says why.
+  Sql(absl::StrCat("UPDATE trials SET started_at = now() - interval "
+                   "'2 hours' WHERE id = ",
+                   trial));
+  EXPECT_EQ(store.RenewLease(trial, 1, "wA").value(), false);
+  p.set_epoch(2);
+  EXPECT_EQ(store.RecordProgress(p).value(), false);
+  ExpireLease(trial);
+  auto expired = store.ExpireLeases();
+  NAS_ASSERT_OK(expired);
+  EXPECT_EQ(expired->requeued, 1);
+  const v1::Candidate c = GetCandidate(exp, (*a)->candidate_id);
+  EXPECT_EQ(c.state(), v1::CANDIDATE_QUEUED);
+  const std::string error =
+      txn.exec1(absl::StrCat("SELECT error FROM trials WHERE id = ", trial))[0]
+          .as<std::string>();
+  EXPECT_THAT(error, ::testing::HasSubstr("--max_attempt_seconds"));
+  const std::vector<AttemptRow> attempts = Attempts(db, trial);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0], Attempt(1, "wA", "EXPIRED", error, true));
+  EXPECT_THAT(error, ::testing::HasSubstr("3600 s per trial attempt"));
+}
+
 }  // namespace
 }  // namespace nas
