@@ -245,5 +245,120 @@ evaluation:
   EXPECT_EQ(*rc, 0) << testing::ReadFile((*sim)->log_path());
 }
 
+// Issue 22, over real gRPC: a model the trial did not ask for is refused
+// and nothing is stored; no lease is renewed past --max_attempt_seconds,
+// and the expiry says why; the attempt's own late result is still taken
+// while nobody has leased the trial again (one result per trial).
+class AttemptLimits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    NAS_ASSERT_OK(cluster_.Start("attempt-limits"));
+    cluster_.controller_flags = {"--max_attempt_seconds=4"};
+    ASSERT_TRUE(cluster_.StartController());
+    workers_ = v1::WorkerService::NewStub(cluster_.channel());
+  }
+  void TearDown() override { cluster_.Finish(HasFailure()); }
+  std::string Sql(const std::string& q) { return cluster_.Psql(q); }
+
+  testing::LocalCluster cluster_;
+  std::unique_ptr<v1::WorkerService::Stub> workers_;
+};
+
+TEST_F(AttemptLimits, UnaskedModelsAndOverlongAttemptsAreRefused) {
+  v1::Experiment exp;
+  grpc::Status st = cluster_.Create(R"(name: limited
+search_space: {name: nb201}
+strategy: {name: random, seed: 3}
+budget: {max_trials: 1, parallel_trials: 1}
+evaluation: {mode: FULL, epochs: 1}
+keep_models: 0
+lease_seconds: 2
+max_attempts: 2
+)",
+                                    &exp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  {
+    grpc::ClientContext ctx;
+    v1::RegisterWorkerRequest reg;
+    reg.set_worker_id("w1");
+    v1::RegisterWorkerResponse resp;
+    ASSERT_TRUE(workers_->RegisterWorker(&ctx, reg, &resp).ok());
+  }
+  v1::AcquireTrialRequest acquire;
+  acquire.set_worker_id("w1");
+  acquire.set_wait_ms(10000);
+  v1::AcquireTrialResponse leased;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(workers_->AcquireTrial(&ctx, acquire, &leased).ok());
+    ASSERT_TRUE(leased.has_trial());
+  }
+  const absl::Time start = absl::Now();
+  const v1::Trial& t = leased.trial();
+  EXPECT_FALSE(t.export_model());
+  const std::string trial = absl::StrCat(t.trial_id());
+
+  // A model nobody asked for: refused, nothing stored.
+  v1::ReportResultRequest result;
+  result.set_worker_id("w1");
+  result.set_trial_id(t.trial_id());
+  result.set_attempt(t.attempt());
+  result.mutable_metrics()->set_val_accuracy(0.5);
+  result.mutable_metrics()->set_test_accuracy(0.5);
+  result.set_model(std::string(64 << 10, 'm'));
+  {
+    grpc::ClientContext ctx;
+    v1::ReportResultResponse resp;
+    st = workers_->ReportResult(&ctx, result, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(), HasSubstr("did not ask for a model"));
+  }
+  EXPECT_EQ(Sql("SELECT count(*) FROM results"), "0");
+  EXPECT_EQ(Sql("SELECT count(*) FROM artifacts"), "0");
+  EXPECT_EQ(Sql("SELECT status FROM trials WHERE id = " + trial), "RUNNING");
+
+  // Renewing every 0.5 s holds the lease only up to the 4 s limit.
+  v1::RenewLeaseRequest renew;
+  renew.set_worker_id("w1");
+  renew.set_trial_id(t.trial_id());
+  renew.set_attempt(t.attempt());
+  absl::Duration held_for;
+  while (absl::Now() - start < absl::Seconds(15)) {
+    grpc::ClientContext ctx;
+    v1::RenewLeaseResponse resp;
+    ASSERT_TRUE(workers_->RenewLease(&ctx, renew, &resp).ok());
+    if (!resp.ok()) {
+      held_for = absl::Now() - start;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  EXPECT_GE(held_for, absl::Seconds(3.5));
+  EXPECT_LT(held_for, absl::Seconds(8));
+  // The sweep requeues it (attempt 1 of 2), saying why.
+  std::string status;
+  for (int i = 0; i < 100; ++i) {
+    status = Sql("SELECT status FROM trials WHERE id = " + trial);
+    if (status != "RUNNING") break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(status, "QUEUED");
+  EXPECT_THAT(Sql("SELECT error FROM trial_attempts WHERE trial_id = " + trial),
+              HasSubstr("ran past the limit of 4 s per trial attempt "
+                        "(--max_attempt_seconds)"));
+
+  // Its late result (without the model) is taken: nobody re-leased it.
+  result.clear_model();
+  {
+    grpc::ClientContext ctx;
+    v1::ReportResultResponse resp;
+    st = workers_->ReportResult(&ctx, result, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_TRUE(resp.accepted());
+  }
+  EXPECT_EQ(Sql("SELECT status FROM trials WHERE id = " + trial), "SUCCEEDED");
+  EXPECT_EQ(Sql("SELECT count(*) FROM results"), "1");
+}
+
 }  // namespace
 }  // namespace nas
