@@ -1,4 +1,5 @@
 // nas-worker: pulls trials from nas-controller and evaluates them.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -90,6 +91,10 @@ void OnSignal(int) { g_stop = true; }
   if (!shutting_down) {
     fprintf(stderr, "nas-worker: re-executing /proc/self/exe\n");
     fflush(stderr);
+    // Descriptors not marked close-on-exec (e.g. the metrics endpoint's
+    // listening socket) would keep their ports from the new image; marked
+    // rather than closed, as other threads still use them until execv.
+    for (int fd = 3; fd < 65536; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
     execv("/proc/self/exe", argv);
     fprintf(stderr, "nas-worker: re-executing failed: %s\n",
             std::strerror(errno));
