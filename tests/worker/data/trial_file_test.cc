@@ -84,6 +84,21 @@ TEST_F(TrialFileTest, FifoIsRefusedWithoutBlocking) {
                            "' is not a regular file (a FIFO)"));
 }
 
+// Data files (evaluation.data) are mapped by MappedFile::Open after
+// ResolveUnderRoots: a FIFO among them must not block either.
+TEST_F(TrialFileTest, MappedDataFifoIsRefusedWithoutBlocking) {
+  const std::string fifo = (dir_ / "root" / "train.idx").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto result = std::async(std::launch::async,
+                           [=] { return MappedFile::Open(fifo).status(); });
+  if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    ScopedFd writer(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK));
+    FAIL() << "MappedFile::Open(" << fifo << ") blocked";
+  }
+  EXPECT_THAT(result.get(), StatusIs(StatusCode::kInvalidArgument,
+                                     "' is not a regular file"));
+}
+
 TEST_F(TrialFileTest, DevZeroIsRefused) {
   // Outside the roots...
   EXPECT_THAT(OpenWithTimeout("/dev/zero"),
