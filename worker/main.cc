@@ -1,7 +1,13 @@
 // nas-worker: pulls trials from nas-controller and evaluates them.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,6 +67,16 @@ ABSL_FLAG(std::string, trial_dir, "",
           "<cache_dir>/trials, else under $TMPDIR)");
 ABSL_FLAG(bool, keep_trial_dirs, false,
           "keep each COMMAND trial's output directory after its result");
+ABSL_FLAG(int, max_table_mib, nas::kDefaultMaxTableMib,
+          "largest benchmark table (evaluation.tabular.path, which must lie "
+          "under --data_root) a trial may name, in MiB");
+ABSL_FLAG(int, max_trial_seconds, 86400,
+          "wall-clock limit on each trial attempt; past it the attempt is "
+          "reported failed and the worker restarts itself");
+ABSL_FLAG(int, abandon_grace_seconds, 30,
+          "how long an attempt may go on after its lease was lost or the "
+          "worker was told to stop before it is abandoned (restart; on "
+          "SIGTERM exit 3)");
 ABSL_FLAG(std::string, data_cache_dir, nas::DefaultDataCacheDir(),
           "decoded-dataset cache (default $XDG_CACHE_HOME/nas-worker/data or "
           "~/.cache/nas-worker/data; empty = decode into memory)");
@@ -68,6 +84,25 @@ ABSL_FLAG(std::string, data_cache_dir, nas::DefaultDataCacheDir(),
 namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
+
+// The watchdog abandoned a blocked attempt (worker_loop.h): start afresh
+// with the same command line, or exit when shutting down.
+[[noreturn]] void RestartOrExit(char** argv, bool shutting_down) {
+  if (!shutting_down) {
+    fprintf(stderr, "nas-worker: re-executing /proc/self/exe\n");
+    fflush(stderr);
+    // Descriptors not marked close-on-exec (e.g. the metrics endpoint's
+    // listening socket) would keep their ports from the new image; marked
+    // rather than closed, as other threads still use them until execv.
+    for (int fd = 3; fd < 65536; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "nas-worker: re-executing failed: %s\n",
+            std::strerror(errno));
+  }
+  fprintf(stderr, "nas-worker: exiting (status 3) with an abandoned trial\n");
+  fflush(stderr);
+  std::_Exit(3);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,6 +113,8 @@ int main(int argc, char** argv) {
   f.labels = absl::GetFlag(FLAGS_labels);
   f.max_trials = absl::GetFlag(FLAGS_max_trials);
   f.idle_exit_seconds = absl::GetFlag(FLAGS_idle_exit_seconds);
+  f.max_trial_seconds = absl::GetFlag(FLAGS_max_trial_seconds);
+  f.abandon_grace_seconds = absl::GetFlag(FLAGS_abandon_grace_seconds);
   f.cache_dir = absl::GetFlag(FLAGS_cache_dir);
   f.unreachable_timeout_seconds =
       absl::GetFlag(FLAGS_unreachable_timeout_seconds);
@@ -104,7 +141,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   absl::StatusOr<nas::WorkerDataOptions> data = nas::MakeWorkerDataOptions(
-      absl::GetFlag(FLAGS_data_root), absl::GetFlag(FLAGS_data_cache_dir));
+      absl::GetFlag(FLAGS_data_root), absl::GetFlag(FLAGS_data_cache_dir),
+      absl::GetFlag(FLAGS_max_table_mib));
   if (!data.ok()) {
     fprintf(stderr, "nas-worker: %s\n",
             std::string(data.status().message()).c_str());
@@ -149,7 +187,9 @@ int main(int argc, char** argv) {
     command = nas::MakeCommandEvaluator(std::move(c), *std::move(tools));
   }
   std::unique_ptr<nas::Evaluator> evaluator = nas::MakeModeRouter(
-      *std::move(torch), std::make_unique<nas::TabularEvaluator>(),
+      *std::move(torch),
+      std::make_unique<nas::TabularEvaluator>(nas::TrialFileLimits{
+          data->roots, data->max_table_bytes, "--max_table_mib"}),
       std::move(command));
   std::unique_ptr<nas::MetricsEndpoint> endpoint;
   if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
@@ -166,6 +206,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "nas-worker: metrics on port %d (/metrics)\n",
             endpoint->port());
   }
+  options->on_abandoned = [argv](bool shutting_down) {
+    RestartOrExit(argv, shutting_down);
+  };
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   absl::Status s = nas::RunWorker(*options, evaluator.get(), &g_stop);

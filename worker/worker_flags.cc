@@ -170,8 +170,15 @@ absl::StatusOr<TrainerSetup> MakeTrainerSetup(const WorkerFlags& flags) {
 }
 
 absl::StatusOr<WorkerDataOptions> MakeWorkerDataOptions(
-    const std::string& data_root, const std::string& data_cache_dir) {
+    const std::string& data_root, const std::string& data_cache_dir,
+    int max_table_mib) {
   WorkerDataOptions options;
+  if (max_table_mib < 1 || max_table_mib > kMaxTableMibLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_table_mib: ", max_table_mib, " is not in [1, ",
+                     kMaxTableMibLimit, "]"));
+  }
+  options.max_table_bytes = int64_t{max_table_mib} * 1024 * 1024;
   for (absl::string_view root :
        absl::StrSplit(data_root, ',', absl::SkipWhitespace())) {
     if (root.front() != '/') {
@@ -231,6 +238,17 @@ absl::StatusOr<WorkerOptions> MakeWorkerOptions(const WorkerFlags& flags) {
   for (const auto& [name, path] : trainers.trainers) {
     options.labels[TrainerLabelKey(name)] = std::string(kTrainerLabelValue);
   }
+  if (flags.max_trial_seconds < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_trial_seconds: ", flags.max_trial_seconds, " is not positive"));
+  }
+  if (flags.abandon_grace_seconds < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--abandon_grace_seconds: ", flags.abandon_grace_seconds,
+                     " is not positive"));
+  }
+  options.max_trial = absl::Seconds(flags.max_trial_seconds);
+  options.abandon_grace = absl::Seconds(flags.abandon_grace_seconds);
   options.max_trials = flags.max_trials;
   options.cache_dir = flags.cache_dir;
   options.idle_exit = absl::Seconds(flags.idle_exit_seconds);

@@ -12,6 +12,7 @@
 #ifndef NAS_WORKER_WORKER_FLAGS_H_
 #define NAS_WORKER_WORKER_FLAGS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct WorkerFlags {
   int idle_exit_seconds = 0;
   std::string cache_dir;
   int unreachable_timeout_seconds = 0;
+  // The wall-clock limit on a trial attempt and the grace after it was
+  // asked to end (WorkerOptions::max_trial, abandon_grace); each >= 1.
+  int max_trial_seconds = 86400;
+  int abandon_grace_seconds = 30;
   std::string token_file;  // "" = the environment's NAS_TOKEN
   std::string tls_ca;
   std::string tls_cert;
@@ -47,7 +52,9 @@ struct WorkerFlags {
 
 // nas-worker's options, checked in this order: --controller names at least
 // one address ("--controller: no address given"); each of --labels is
-// key=value with a non-empty key ("--labels: 'x' is not key=value"); the
+// key=value with a non-empty key ("--labels: 'x' is not key=value");
+// --max_trial_seconds and --abandon_grace_seconds positive
+// ("--max_trial_seconds: 0 is not positive"); the
 // trainers (MakeTrainerSetup), each of which adds the label
 // TrainerLabelKey(NAME)=yes (common/trainers.h); the token; the TLS files
 // (--tls_cert, --tls_key and --tls_server_name need --tls_ca; --tls_cert
@@ -105,14 +112,23 @@ struct WorkerDataOptions {
   std::vector<std::string> roots;
   // --data_cache_dir: the decode cache; "" = none (decode into memory).
   std::string cache_dir;
+  // --max_table_mib in bytes: the largest benchmark table
+  // (evaluation.tabular.path, which must also lie under `roots`).
+  int64_t max_table_bytes = 0;
 };
+
+// The largest --max_table_mib accepted (1 TiB).
+inline constexpr int kMaxTableMibLimit = 1 << 20;
 
 // nas-worker's --data_root (comma-separated directories) and
 // --data_cache_dir. Each root must be an absolute path ("--data_root: 'x'
 // is not an absolute path") and at least one given ("--data_root: no
-// directory given"); --data_cache_dir must be absolute or "".
+// directory given"); --data_cache_dir must be absolute or "";
+// --max_table_mib in [1, kMaxTableMibLimit] ("--max_table_mib: 0 is not in
+// [1, 1048576]"; default kDefaultMaxTableMib of tabular_evaluator.h).
 absl::StatusOr<WorkerDataOptions> MakeWorkerDataOptions(
-    const std::string& data_root, const std::string& data_cache_dir);
+    const std::string& data_root, const std::string& data_cache_dir,
+    int max_table_mib = 1024);
 
 // The default of --data_root.
 inline constexpr char kDefaultDataRoot[] = "/usr/share/datasets";

@@ -3,7 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "nas/v1/worker.grpc.pb.h"
 #include "worker/artifact_cache.h"
+#include "worker/trial_watchdog.h"
 
 namespace nas {
 namespace {
@@ -410,8 +413,17 @@ class Worker {
       return !lease_lost.load() && !stop_->load();
     };
     if (options_.metrics != nullptr) options_.metrics->EvaluationStarted();
+    // An evaluator blocked past the attempt's limit (or past the grace
+    // after it was asked to end) is abandoned: the process restarts.
+    TrialWatchdog watchdog(
+        TrialWatchdogOptions{options_.max_trial, options_.abandon_grace},
+        [&] { return lease_lost.load() || stop_->load(); },
+        [&](AbandonReason, const std::string& message) {
+          Abandon(trial, tag, message);
+        });
     absl::StatusOr<v1::EvaluationMetrics> metrics =
         evaluator_->Evaluate(trial, on_epoch);
+    watchdog.Disarm();
     if (options_.metrics != nullptr) {
       options_.metrics->EvaluationEnded(trial.evaluation().mode(),
                                         metrics.ok() ? &*metrics : nullptr);
@@ -490,6 +502,38 @@ class Worker {
               options_.worker_id.c_str(), tag.c_str(), req.error().c_str());
     }
     return next;
+  }
+
+  // The watchdog's verdict on an attempt whose evaluator does not return:
+  // one try (5 s) to report it failed, a log line, then on_abandoned
+  // (which does not return). Runs on the watchdog's thread.
+  void Abandon(const v1::Trial& trial, const std::string& tag,
+               const std::string& message) {
+    const bool shutting_down = stop_->load();
+    const std::string error = absl::StrCat(
+        "DEADLINE_EXCEEDED: worker ", options_.worker_id, " abandoned ", tag,
+        ": ", message, "; the worker ", shutting_down ? "exits" : "restarts");
+    fprintf(stderr, "nas-worker %s: %s abandoned: %s; %s\n",
+            options_.worker_id.c_str(), tag.c_str(), message.c_str(),
+            shutting_down ? "exiting" : "restarting the process");
+    v1::ReportResultRequest req;
+    req.set_worker_id(options_.worker_id);
+    req.set_trial_id(trial.trial_id());
+    req.set_attempt(trial.attempt());
+    req.set_error(error);
+    v1::ReportResultResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
+    grpc::Status s = stub()->ReportResult(&ctx, req, &resp);
+    if (!s.ok()) {
+      fprintf(stderr, "nas-worker %s: %s reporting the abandoned attempt: %s\n",
+              options_.worker_id.c_str(), tag.c_str(),
+              s.error_message().c_str());
+    }
+    fflush(stderr);
+    if (options_.on_abandoned) options_.on_abandoned(shutting_down);
+    std::_Exit(3);
   }
 
   const WorkerOptions& options_;

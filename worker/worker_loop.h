@@ -45,6 +45,19 @@ struct WorkerOptions {
   absl::Duration unreachable_timeout = absl::Minutes(5);
   // Exit OK after this long with no work offered (0 = never).
   absl::Duration idle_exit = absl::ZeroDuration();
+  // The wall-clock limit on each trial attempt (--max_trial_seconds) and
+  // how long an attempt may go on after its lease was lost, the controller
+  // said ABANDON or `stop` became true (--abandon_grace_seconds). Past
+  // either, the watchdog (trial_watchdog.h) abandons the attempt: it
+  // reports it failed (DEADLINE_EXCEEDED naming the flag; one try, 5 s
+  // deadline), logs, and calls on_abandoned. Defaults 24 h and 30 s.
+  absl::Duration max_trial = absl::Hours(24);
+  absl::Duration abandon_grace = absl::Seconds(30);
+  // Called from the watchdog's thread after an abandoned attempt was
+  // reported, with whether `stop` was set; must not return (the evaluator
+  // is still blocked): nas-worker re-executes itself, or exits non-zero
+  // when shutting down. Default (unset): the process exits with status 3.
+  std::function<void(bool shutting_down)> on_abandoned;
   // Where fetched artifacts (supernet weights) are cached by content hash;
   // "" = DefaultArtifactCacheDir() (worker/artifact_cache.h).
   std::string cache_dir;

@@ -78,6 +78,44 @@ TEST_F(WorkerFlagsTest, ConvertsEveryFlag) {
   EXPECT_EQ(o->metrics, nullptr);
 }
 
+// The wall-clock limit on each attempt and the grace after a stop (issue
+// 22): defaults 24 h and 30 s, each at least 1 s.
+TEST_F(WorkerFlagsTest, TrialLimitAndGrace) {
+  WorkerFlags f = DefaultWorkerFlags();
+  absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->max_trial, absl::Hours(24));
+  EXPECT_EQ(o->abandon_grace, absl::Seconds(30));
+  f.max_trial_seconds = 2;
+  f.abandon_grace_seconds = 3;
+  o = MakeWorkerOptions(f);
+  NAS_ASSERT_OK(o);
+  EXPECT_EQ(o->max_trial, absl::Seconds(2));
+  EXPECT_EQ(o->abandon_grace, absl::Seconds(3));
+  f.max_trial_seconds = 0;
+  EXPECT_THAT(MakeWorkerOptions(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--max_trial_seconds: 0 is not positive"));
+  f.max_trial_seconds = 1;
+  f.abandon_grace_seconds = -1;
+  EXPECT_THAT(MakeWorkerOptions(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--abandon_grace_seconds: -1 is not positive"));
+}
+
+// --max_table_mib (issue 22): the largest table a trial may name.
+TEST_F(WorkerFlagsTest, MaxTableMib) {
+  absl::StatusOr<WorkerDataOptions> d = MakeWorkerDataOptions("/data", "");
+  NAS_ASSERT_OK(d);
+  EXPECT_EQ(d->max_table_bytes, int64_t{1024} * 1024 * 1024);
+  d = MakeWorkerDataOptions("/data", "", 2);
+  NAS_ASSERT_OK(d);
+  EXPECT_EQ(d->max_table_bytes, 2 * 1024 * 1024);
+  EXPECT_THAT(MakeWorkerDataOptions("/data", "", 0),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--max_table_mib: 0 is not in [1, 1048576]"));
+}
+
 TEST_F(WorkerFlagsTest, DefaultIdIsHostAndPid) {
   absl::StatusOr<WorkerOptions> o = MakeWorkerOptions(DefaultWorkerFlags());
   NAS_ASSERT_OK(o);

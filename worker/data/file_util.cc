@@ -37,7 +37,10 @@ absl::Status ErrnoStatus(int err, absl::string_view what,
 
 absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
     const std::string& path, bool sequential) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO or device named as a data file never blocks the
+  // open; the fstat below refuses it (mmap ignores the flag).
+  ScopedFd fd(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) return ErrnoStatus(errno, "cannot open", path);
   struct stat st;
   if (::fstat(fd.get(), &st) != 0)

@@ -1,8 +1,8 @@
 #include "worker/evaluators/tabular_evaluator.h"
 
 #include <cmath>
-#include <fstream>
 #include <memory>
+#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -12,6 +12,7 @@
 #include "common/spaces/search_space.h"
 #include "common/spec/spec.h"
 #include "common/status_macros.h"
+#include "worker/data/trial_file.h"
 
 namespace nas {
 namespace {
@@ -42,6 +43,8 @@ std::vector<std::string> SplitCsvLine(const std::string& line) {
   return fields;
 }
 
+constexpr char kPathField[] = "evaluation.tabular.path";
+
 std::string FileName(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -49,14 +52,18 @@ std::string FileName(const std::string& path) {
 
 }  // namespace
 
+TabularEvaluator::TabularEvaluator()
+    : limits_{
+          {}, int64_t{kDefaultMaxTableMib} * 1024 * 1024, "--max_table_mib"} {}
+
 absl::StatusOr<std::unique_ptr<BenchmarkTable>> BenchmarkTable::Load(
-    const std::string& path, const std::string& key_column) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(
-        "tabular: cannot open benchmark table '", path,
-        "' (evaluation.tabular.path is read on the worker's machine)"));
-  }
+    const std::string& path, const std::string& key_column,
+    const TrialFileLimits& limits) {
+  // Refused before anything is read: outside the roots, not a regular
+  // file, too large (worker/data/trial_file.h).
+  NAS_ASSIGN_OR_RETURN(std::string text,
+                       ReadTrialFile(path, kPathField, limits));
+  std::istringstream in(std::move(text));
   std::unique_ptr<BenchmarkTable> t(new BenchmarkTable());
   t->path_ = path;
   t->key_column_ = key_column;
@@ -65,9 +72,11 @@ absl::StatusOr<std::unique_ptr<BenchmarkTable>> BenchmarkTable::Load(
   auto strip_cr = [&line] {
     if (!line.empty() && line.back() == '\r') line.pop_back();
   };
+  // Messages name the file, line numbers and the columns the spec named,
+  // never anything read from the file (a spec could name a secret).
   if (!std::getline(in, line)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tabular: '", path, "' is empty (expected a header row)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        kPathField, ": '", path, "' is empty (expected a header row)"));
   }
   ++line_no;
   strip_cr();
@@ -78,10 +87,9 @@ absl::StatusOr<std::unique_ptr<BenchmarkTable>> BenchmarkTable::Load(
   }
   if (key < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tabular: key column '", key_column,
-        "' (evaluation.tabular.key_column)"
-        " not in '",
-        path, "' (columns: ", absl::StrJoin(t->columns_, ", "), ")"));
+        kPathField, ": key column '", key_column,
+        "' (evaluation.tabular.key_column) is not in the header (line 1) of '",
+        path, "' (", t->columns_.size(), " columns)"));
   }
   while (std::getline(in, line)) {
     ++line_no;
@@ -90,16 +98,17 @@ absl::StatusOr<std::unique_ptr<BenchmarkTable>> BenchmarkTable::Load(
     std::vector<std::string> fields = SplitCsvLine(line);
     if (fields.size() != t->columns_.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "tabular: '", path, "' line ", line_no, ": ", fields.size(),
+          kPathField, ": '", path, "' line ", line_no, ": ", fields.size(),
           " fields, the header has ", t->columns_.size()));
     }
     const int row = static_cast<int>(t->rows_.size());
     if (!t->index_.emplace(fields[key], row).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat("tabular: '", path, "' line ", line_no, ": key '",
-                       fields[key], "' repeats an earlier row"));
+          absl::StrCat(kPathField, ": '", path, "' line ", line_no,
+                       ": its key repeats an earlier row's"));
     }
     t->rows_.push_back(std::move(fields));
+    t->lines_.push_back(line_no);
   }
   return t;
 }
@@ -117,8 +126,8 @@ absl::StatusOr<int> BenchmarkTable::Column(const std::string& column) const {
     if (columns_[i] == column) return static_cast<int>(i);
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("tabular: column '", column, "' not in '", path_,
-                   "' (columns: ", absl::StrJoin(columns_, ", "), ")"));
+      absl::StrCat("tabular: column '", column, "' is not in the header of '",
+                   path_, "' (", columns_.size(), " columns)"));
 }
 
 absl::StatusOr<int> BenchmarkTable::Row(const std::string& key) const {
@@ -136,9 +145,8 @@ absl::StatusOr<double> BenchmarkTable::Number(int row, int column) const {
   double v = 0;
   if (!absl::SimpleAtod(s, &v) || !std::isfinite(v)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("tabular: '", path_, "' row of '",
-                     rows_[row][*Column(key_column_)], "', column '",
-                     columns_[column], "': '", s, "' is not a finite number"));
+        absl::StrCat("tabular: '", path_, "' line ", lines_[row], ", column '",
+                     columns_[column], "': not a finite number"));
   }
   return v;
 }
@@ -146,15 +154,23 @@ absl::StatusOr<double> BenchmarkTable::Number(int row, int column) const {
 absl::StatusOr<std::shared_ptr<const BenchmarkTable>>
 TabularEvaluator::GetTable(const std::string& path,
                            const std::string& key_column) {
-  absl::MutexLock lock(&mu_);
-  auto it = tables_.find({path, key_column});
-  if (it != tables_.end()) return it->second;
-  // Loading under the lock: one trial at a time per worker anyway.
-  NAS_ASSIGN_OR_RETURN(std::unique_ptr<BenchmarkTable> t,
-                       BenchmarkTable::Load(path, key_column));
-  std::shared_ptr<const BenchmarkTable> shared(std::move(t));
-  tables_[{path, key_column}] = shared;
-  return shared;
+  const std::pair<std::string, std::string> key{path, key_column};
+  std::shared_ptr<Entry> entry;
+  {
+    // The map's lock only around the lookup: a slow file never holds up
+    // trials of other tables.
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<Entry>& slot = tables_[key];
+    if (slot == nullptr) slot = std::make_shared<Entry>();
+    entry = slot;
+  }
+  absl::MutexLock lock(&entry->mu);
+  if (entry->table != nullptr) return entry->table;
+  absl::StatusOr<std::unique_ptr<BenchmarkTable>> loaded =
+      BenchmarkTable::Load(path, key_column, limits_);
+  if (!loaded.ok()) return loaded.status();  // not cached: read again next time
+  entry->table = std::shared_ptr<const BenchmarkTable>(*std::move(loaded));
+  return entry->table;
 }
 
 absl::StatusOr<v1::EvaluationMetrics> TabularEvaluator::Evaluate(
@@ -190,8 +206,8 @@ absl::StatusOr<v1::EvaluationMetrics> TabularEvaluator::Evaluate(
     if (v < 0 || v > 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tabular: '", table->path(), "' column '", column, "' (", name,
-          ") gives accuracy ", v, " after accuracy_scale ", acc_scale,
-          ", outside [0, 1]; use accuracy_scale 0.01 for percentages, 1 for "
+          ") gives an accuracy outside [0, 1] after accuracy_scale ", acc_scale,
+          "; use accuracy_scale 0.01 for percentages, 1 for "
           "fractions"));
     }
   }
@@ -202,7 +218,7 @@ absl::StatusOr<v1::EvaluationMetrics> TabularEvaluator::Evaluate(
   if (cost < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("tabular: '", table->path(), "' column '", o.cost_column(),
-                     "' gives a negative cost ", cost));
+                     "' gives a negative cost"));
   }
   m.set_simulated_seconds(cost);
   m.set_train_seconds(cost);
@@ -226,7 +242,7 @@ absl::StatusOr<v1::EvaluationMetrics> TabularEvaluator::Evaluate(
     if (v < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("tabular: '", table->path(), "' column '", column,
-                       "' gives a negative count ", v));
+                       "' gives a negative count"));
     }
     return static_cast<int64_t>(std::llround(v));
   };

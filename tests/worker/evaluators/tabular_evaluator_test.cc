@@ -2,6 +2,8 @@
 // and the genotype-string mapping of NAS-Bench-201's table.
 #include "worker/evaluators/tabular_evaluator.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -119,14 +121,16 @@ TEST_F(TabularTest, MissingColumnNamesColumnAndFile) {
   t.mutable_evaluation()->mutable_tabular()->set_val_column("cifar10_vald");
   EXPECT_THAT(eval_.Evaluate(t, nullptr),
               StatusIs(StatusCode::kInvalidArgument,
-                       "column 'cifar10_vald' not in '" + path_));
+                       "column 'cifar10_vald' is not in the header of '" +
+                           path_ + "' (8 columns)"));
   t = Trial(kArch1, path_);
   t.mutable_evaluation()->mutable_tabular()->set_key_column("genotype");
   EXPECT_THAT(eval_.Evaluate(t, nullptr),
               StatusIs(StatusCode::kInvalidArgument,
-                       "key column 'genotype' (evaluation.tabular.key_column) "
-                       "not in '" +
-                           path_));
+                       "evaluation.tabular.path: key column 'genotype' "
+                       "(evaluation.tabular.key_column) is not in the header "
+                       "(line 1) of '" +
+                           path_ + "' (8 columns)"));
 }
 
 TEST_F(TabularTest, UnknownGenotypeIsNotFoundNamingGenotypeAndFile) {
@@ -139,9 +143,10 @@ TEST_F(TabularTest, UnknownGenotypeIsNotFoundNamingGenotypeAndFile) {
 
 TEST_F(TabularTest, MissingFileIsNotFoundNamingThePath) {
   const std::string missing = (dir_ / "nope.csv").string();
-  EXPECT_THAT(eval_.Evaluate(Trial(kArch1, missing), nullptr),
-              StatusIs(StatusCode::kNotFound,
-                       "cannot open benchmark table '" + missing + "'"));
+  EXPECT_THAT(
+      eval_.Evaluate(Trial(kArch1, missing), nullptr),
+      StatusIs(StatusCode::kNotFound,
+               "evaluation.tabular.path: '" + missing + "' does not exist"));
 }
 
 TEST_F(TabularTest, PercentTableWithScaleOneIsRefused) {
@@ -149,9 +154,8 @@ TEST_F(TabularTest, PercentTableWithScaleOneIsRefused) {
   t.mutable_evaluation()->mutable_tabular()->set_accuracy_scale(1);
   EXPECT_THAT(eval_.Evaluate(t, nullptr),
               StatusIs(StatusCode::kInvalidArgument,
-                       "column 'cifar10_valid_acc_12ep' (val_column) gives "
-                       "accuracy 82.834 after accuracy_scale 1, outside [0, "
-                       "1]"));
+                       "column 'cifar10_valid_acc_12ep' (val_column) gives an "
+                       "accuracy outside [0, 1] after accuracy_scale 1"));
 }
 
 TEST_F(TabularTest, FractionTableWithScaleOne) {
@@ -182,7 +186,7 @@ TEST_F(TabularTest, BadNumberAndRaggedRowsAreNamed) {
   o->set_cost_column("cost");
   EXPECT_THAT(eval_.Evaluate(t, nullptr),
               StatusIs(StatusCode::kInvalidArgument,
-                       "column 'val': 'x' is not a finite number"));
+                       "line 2, column 'val': not a finite number"));
   const std::string ragged =
       Write("ragged.csv", std::string("arch,val\n") + kArch1 + ",1,2\n");
   EXPECT_THAT(BenchmarkTable::Load(ragged, "arch"),
@@ -193,8 +197,7 @@ TEST_F(TabularTest, BadNumberAndRaggedRowsAreNamed) {
             std::string("arch,val\n") + kArch1 + ",1\n" + kArch1 + ",2\n");
   EXPECT_THAT(BenchmarkTable::Load(repeated, "arch"),
               StatusIs(StatusCode::kInvalidArgument,
-                       "line 3: key '" + std::string(kArch1) +
-                           "' repeats an earlier row"));
+                       "line 3: its key repeats an earlier row's"));
 }
 
 TEST_F(TabularTest, TableIsLoadedOncePerPath) {
@@ -206,7 +209,7 @@ TEST_F(TabularTest, TableIsLoadedOncePerPath) {
   EXPECT_DOUBLE_EQ(m->test_accuracy(), 0.9366);
   TabularEvaluator fresh;  // another evaluator has its own cache
   EXPECT_THAT(fresh.Evaluate(Trial(kArch1, path_), nullptr),
-              StatusIs(StatusCode::kNotFound, "cannot open"));
+              StatusIs(StatusCode::kNotFound, "does not exist"));
 }
 
 class FakeTrained final : public Evaluator {
@@ -315,6 +318,77 @@ TEST(Nb201Keys, SharedTableKeysMapToGenotypesAndBack) {
   }
   EXPECT_EQ((*table)->num_rows(), 15625);
   EXPECT_EQ(cells.size(), 15625u);
+}
+
+// A spec may name any file the worker can read: an error must not carry
+// the file's contents back to the client (issue 22: a token file and
+// /proc/self/environ were read this way).
+TEST_F(TabularTest, ErrorsNeverQuoteTheFile) {
+  const std::string secret = "NAS_TOKEN=s3cr3t-0123456789abcdef";
+  const std::string token = Write("token", secret + "\n");
+  absl::Status s = eval_.Evaluate(Trial(kArch1, token), nullptr).status();
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument,
+                          "evaluation.tabular.path: key column 'arch'"));
+  EXPECT_EQ(s.ToString().find("s3cr3t"), std::string::npos) << s;
+  // The key column exists; the secret is in a ragged row, a repeated key,
+  // a value.
+  const std::string ragged =
+      Write("ragged-secret.csv", "arch,val\n" + secret + ",1,2\n");
+  s = BenchmarkTable::Load(ragged, "arch").status();
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument, "line 2: 3 fields"));
+  EXPECT_EQ(s.ToString().find("s3cr3t"), std::string::npos) << s;
+  const std::string repeated = Write(
+      "repeated-secret.csv", "arch,val\n" + secret + ",1\n" + secret + ",2\n");
+  s = BenchmarkTable::Load(repeated, "arch").status();
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument, "line 3"));
+  EXPECT_EQ(s.ToString().find("s3cr3t"), std::string::npos) << s;
+  const std::string value =
+      Write("value-secret.csv", std::string("arch,val,test,cost,s3cr3t\n") +
+                                    kArch1 + "," + secret + ",1,1,1\n");
+  v1::Trial t = Trial(kArch1, value);
+  v1::TabularOptions* o = t.mutable_evaluation()->mutable_tabular();
+  o->set_val_column("val");
+  o->set_test_column("test");
+  o->set_cost_column("cost");
+  s = eval_.Evaluate(t, nullptr).status();
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument,
+                          "line 2, column 'val': not a finite number"));
+  EXPECT_EQ(s.ToString().find("s3cr3t"), std::string::npos) << s;
+  o->set_val_column("nope");  // a missing column lists no header names
+  s = eval_.Evaluate(t, nullptr).status();
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument, "column 'nope'"));
+  EXPECT_EQ(s.ToString().find("s3cr3t"), std::string::npos) << s;
+}
+
+// nas-worker's evaluator: tables under --data_root, regular files, at most
+// --max_table_mib; refusals name evaluation.tabular.path.
+TEST_F(TabularTest, TablesAreOpenedUnderTheLimits) {
+  const std::filesystem::path root = dir_ / "root";
+  std::filesystem::create_directories(root);
+  const std::string inside = (root / "t.csv").string();
+  std::filesystem::copy_file(path_, inside);
+  TrialFileLimits limits;
+  limits.roots = {root.string()};
+  limits.max_bytes = 1024;
+  limits.max_bytes_flag = "--max_table_mib";
+  TabularEvaluator eval(limits);
+  NAS_ASSERT_OK(eval.Evaluate(Trial(kArch1, inside), nullptr));
+  EXPECT_THAT(eval.Evaluate(Trial(kArch1, path_), nullptr),
+              StatusIs(StatusCode::kPermissionDenied,
+                       "evaluation.tabular.path: " + path_ +
+                           " is outside the worker's data roots"));
+  const std::string fifo = (root / "fifo.csv").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THAT(eval.Evaluate(Trial(kArch1, fifo), nullptr),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "evaluation.tabular.path: '" + fifo +
+                           "' is not a regular file (a FIFO)"));
+  const std::string big = (root / "big.csv").string();
+  std::ofstream(big) << std::string(2048, 'x');
+  EXPECT_THAT(eval.Evaluate(Trial(kArch1, big), nullptr),
+              StatusIs(StatusCode::kResourceExhausted,
+                       "evaluation.tabular.path: '" + big +
+                           "' is 2048 bytes, over --max_table_mib"));
 }
 
 }  // namespace
