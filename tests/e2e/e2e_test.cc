@@ -1081,8 +1081,8 @@ TEST_F(TabularCluster, MissingTableFailsTrialsNamingTheFile) {
                   id),
             10);
   EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state = 'FAILED' AND "
-                  "reason NOT LIKE '%cannot open benchmark table ''" +
-                  missing + "''%' AND experiment_id=" + id),
+                  "reason NOT LIKE '%evaluation.tabular.path: ''" + missing +
+                  "'' does not exist%' AND experiment_id=" + id),
             0);
 }
 
