@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/spec/validate.h"
 #include "common/text.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -14,6 +15,8 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
+
+constexpr char kRequiredLabels[] = "nas.v1.ExperimentSpec.required_labels";
 
 // Longest map key echoed in a field path.
 constexpr size_t kMaxEchoedKey = 64;
@@ -40,9 +43,8 @@ class LimitWalker {
         continue;
       }
       const int n = refl->FieldSize(msg, fd);
-      const bool labels =
-          fd->full_name() == "nas.v1.ExperimentSpec.required_labels";
-      const int max = labels ? kMaxRequiredLabels : kMaxSpecListEntries;
+      const bool labels = fd->full_name() == kRequiredLabels;
+      const int max = MaxSpecListEntries(fd);
       if (n > max) {
         errors_->Add(field_path,
                      absl::StrCat("at most ", max, " ",
@@ -133,6 +135,16 @@ class LimitWalker {
 };
 
 }  // namespace
+
+int MaxSpecListEntries(const FieldDescriptor* field) {
+  const std::string& name = field->full_name();
+  if (name == kRequiredLabels) return kMaxRequiredLabels;
+  if (name == "nas.v1.DataSpec.class_names" ||
+      name == "nas.v1.EvaluationSpec.class_weights") {
+    return kMaxDataClasses;
+  }
+  return kMaxSpecListEntries;
+}
 
 void CheckSpecLimits(const v1::ExperimentSpec& spec, FieldErrorList* errors) {
   const size_t bytes = spec.ByteSizeLong();

@@ -9,6 +9,7 @@
 #include <cstddef>
 
 #include "common/spec/field_errors.h"
+#include "google/protobuf/descriptor.h"
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {
@@ -18,7 +19,8 @@ namespace nas {
 inline constexpr size_t kMaxSpecProtoBytes = 64 << 10;
 // Any string field of the spec, unless a tighter rule below applies.
 inline constexpr size_t kMaxSpecStringBytes = 4096;
-// Any repeated field of the spec (lists and maps), unless tighter below.
+// Any repeated field of the spec (lists and maps), unless its own rule
+// says otherwise (MaxSpecListEntries).
 inline constexpr int kMaxSpecListEntries = 1024;
 // spec.required_labels: the worker label rules of RegisterWorker
 // (controller/service/request_validation.h): keys of letters, digits and
@@ -29,6 +31,17 @@ inline constexpr size_t kMaxRequiredLabelValueBytes = 256;
 // YAML nodes ParseSpecYaml visits while converting YAML to the proto, an
 // alias counted each time it is used (a real spec has a few hundred).
 inline constexpr size_t kMaxSpecYamlNodes = 100000;
+// Bytes of the scalars (keys and values) ParseSpecYaml visits, an alias
+// counted each time it is used: an alias of a long string repeated in a
+// list is refused before it is copied (a valid spec is under
+// kMaxSpecProtoBytes anyway).
+inline constexpr size_t kMaxSpecYamlScalarBytes = 1 << 20;
+
+// Entries the repeated field or map `field` of a spec may hold:
+// kMaxRequiredLabels for required_labels, kMaxDataClasses (validate.h) for
+// the per-class lists evaluation.data.class_names and
+// evaluation.class_weights, else kMaxSpecListEntries.
+int MaxSpecListEntries(const google::protobuf::FieldDescriptor* field);
 
 // Adds to `errors` every limit `spec` breaks, each with its field path
 // ("spec.required_labels", "spec.evaluation.data.class_names[3]"): the

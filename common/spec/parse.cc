@@ -36,10 +36,12 @@ std::string Echo(absl::string_view s) {
   return absl::StrCat(Printable(s.substr(0, kMaxEchoed)), "...");
 }
 
-// Thrown (and caught in ParseSpecYaml) when the walk has visited
-// kMaxSpecYamlNodes nodes: the walk stops at once.
+// Thrown (and caught in ParseSpecYaml) when the walk has visited more than
+// kMaxSpecYamlNodes nodes or kMaxSpecYamlScalarBytes bytes of scalars: the
+// walk stops at once.
 struct TooManyNodes {
   int line;
+  std::string what;
 };
 
 // Fills a message from a YAML mapping by reflection, collecting the errors.
@@ -89,10 +91,18 @@ class YamlToProto {
   // Counts one node visit; an alias counts each time the walk reaches it,
   // so a fan-out of aliases is refused before it is expanded.
   void Visit(const YAML::Node& node) {
-    if (++visited_ > kMaxSpecYamlNodes)
-      throw TooManyNodes{node.Mark().line + 1};
+    if (++visited_ > kMaxSpecYamlNodes) {
+      throw TooManyNodes{
+          node.Mark().line + 1,
+          absl::StrCat("more than ", kMaxSpecYamlNodes, " YAML nodes")};
+    }
+    if (node.IsScalar() &&
+        (scalar_bytes_ += node.Scalar().size()) > kMaxSpecYamlScalarBytes) {
+      throw TooManyNodes{node.Mark().line + 1,
+                         absl::StrCat("more than ", kMaxSpecYamlScalarBytes,
+                                      " bytes of YAML values")};
+    }
   }
-
   // False (and an error) when `key` was already a key of this mapping:
   // YAML would silently keep the last value.
   bool FirstTime(std::map<std::string, int>* seen, const std::string& key,
@@ -106,13 +116,14 @@ class YamlToProto {
     return false;
   }
 
-  // False (and an error) when the list `node` has more entries than a
-  // spec's list may hold.
-  bool ListFits(const YAML::Node& node, const std::string& path) {
-    if (node.size() <= static_cast<size_t>(kMaxSpecListEntries)) return true;
+  // False (and an error) when the list or map `node` has more entries than
+  // the field `fd` may hold.
+  bool ListFits(const YAML::Node& node, const FieldDescriptor* fd,
+                const std::string& path) {
+    const size_t max = MaxSpecListEntries(fd);
+    if (node.size() <= max) return true;
     Error(path, node,
-          absl::StrCat("at most ", kMaxSpecListEntries, " entries, got ",
-                       node.size()));
+          absl::StrCat("at most ", max, " entries, got ", node.size()));
     return false;
   }
 
@@ -131,7 +142,7 @@ class YamlToProto {
     Visit(node);
     if (node.IsNull()) return;  // "key:" with no value = unset
     if (fd->is_map()) {
-      if (!node.IsMap() || !ListFits(node, path)) {
+      if (!node.IsMap() || !ListFits(node, fd, path)) {
         if (!node.IsMap())
           Error(path, node, "expected a mapping of key: value");
         return;
@@ -163,7 +174,7 @@ class YamlToProto {
         Error(path, node, "expected a list");
         return;
       }
-      if (!ListFits(node, path)) return;
+      if (!ListFits(node, fd, path)) return;
       for (size_t i = 0; i < node.size(); ++i) {
         Visit(node[i]);
         const std::string item_path = absl::StrCat(path, "[", i, "]");
@@ -264,6 +275,7 @@ class YamlToProto {
 
   ParsedSpec* out_;
   size_t visited_ = 0;
+  size_t scalar_bytes_ = 0;
 };
 
 }  // namespace
@@ -302,10 +314,10 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec_yaml: line ", e.mark.line + 1, ": ", e.msg));
   } catch (const TooManyNodes& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "spec_yaml: line ", e.line, ": more than ", kMaxSpecYamlNodes,
-        " YAML nodes once aliases are expanded (each use of an alias counts "
-        "its whole value again)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec_yaml: line ", e.line, ": ", e.what,
+                     " once aliases are expanded (each use of an alias "
+                     "counts its whole value again)"));
   }
   if (!converter.errors.empty()) {
     absl::Status s = ErrorsToStatus(converter.errors);

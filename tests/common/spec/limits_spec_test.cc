@@ -140,6 +140,24 @@ TEST(SpecLimits, NestedStringsAndListsNameTheirPath) {
                        "a control character U+001B"));
 }
 
+TEST(SpecLimits, PerClassListsMayHoldAsManyEntriesAsClasses) {
+  v1::ExperimentSpec spec = Valid();
+  for (int i = 0; i < 5000; ++i) {
+    spec.mutable_evaluation()->mutable_data()->add_class_names(absl::StrCat(i));
+  }
+  FieldErrorList errors;
+  CheckSpecLimits(spec, &errors);
+  EXPECT_TRUE(errors.errors().empty())
+      << ErrorsToStatus(errors.errors()).message();
+  for (int i = 0; i < 10001; ++i) {
+    spec.mutable_evaluation()->add_class_weights(1);
+  }
+  EXPECT_THAT(PrepareSpec(spec, ""),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec.evaluation.class_weights: at most 10000 entries, "
+                       "got 10001"));
+}
+
 TEST(SpecLimits, SerializedSizeIsBounded) {
   v1::ExperimentSpec spec = Valid();
   for (int i = 0; i < 1000; ++i) {  // each entry within the limits
@@ -162,6 +180,21 @@ TEST(SpecLimits, YamlAliasFanOutIsRefusedByItsNodeCount) {
                        "expanded"));
   EXPECT_THAT(PrepareSpec({}, yaml),
               StatusIs(StatusCode::kInvalidArgument, "spec_yaml: line "));
+}
+
+TEST(SpecLimits, YamlAliasOfALongStringIsRefusedByItsExpandedBytes) {
+  // 64 uses of one 100,000-byte string: 6.4 MB once expanded. The line
+  // named is the aliased value's (yaml-cpp shares the node).
+  std::string yaml = absl::StrCat(
+      "name: s\nsearch_space:\n  name: custom\n  decisions:\n"
+      "  - {name: k, choices: [&s ",
+      std::string(100000, 'x'), "]}\n  - {name: j, choices: [");
+  for (int i = 0; i < 64; ++i) yaml += i ? ", *s" : "*s";
+  yaml += "]}\n";
+  EXPECT_THAT(ParseSpecYaml(yaml),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "spec_yaml: line 5: more than 1048576 bytes of YAML "
+                       "values once aliases are expanded"));
 }
 
 TEST(SpecLimits, YamlListsAreBounded) {
