@@ -36,9 +36,10 @@ std::string Echo(absl::string_view s) {
   return absl::StrCat(Printable(s.substr(0, kMaxEchoed)), "...");
 }
 
-// Thrown (and caught in ParseSpecYaml) when the walk has visited more than
-// kMaxSpecYamlNodes nodes or kMaxSpecYamlScalarBytes bytes of scalars: the
-// walk stops at once.
+// Thrown (and caught in ParseSpecYaml, as yaml-cpp's own exceptions are)
+// when the walk has visited more than kMaxSpecYamlNodes nodes or
+// kMaxSpecYamlScalarBytes bytes of scalars: the recursive walk stops at
+// once, without a check at every level.
 struct TooManyNodes {
   int line;
   std::string what;
@@ -142,11 +143,11 @@ class YamlToProto {
     Visit(node);
     if (node.IsNull()) return;  // "key:" with no value = unset
     if (fd->is_map()) {
-      if (!node.IsMap() || !ListFits(node, fd, path)) {
-        if (!node.IsMap())
-          Error(path, node, "expected a mapping of key: value");
+      if (!node.IsMap()) {
+        Error(path, node, "expected a mapping of key: value");
         return;
       }
+      if (!ListFits(node, fd, path)) return;
       std::map<std::string, int> seen;  // key -> line
       for (const auto& kv : node) {
         Visit(kv.first);

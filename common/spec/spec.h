@@ -21,7 +21,8 @@ namespace nas {
 
 // The whole path for a server: YAML (if non-empty) or message -> limits
 // (limits.h; a spec that breaks one is refused before anything else) ->
-// defaults -> validation. InvalidArgument naming each bad field.
+// defaults -> limits again (what is stored obeys them) -> validation.
+// InvalidArgument naming each bad field.
 absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec& spec,
                                                absl::string_view yaml);
 

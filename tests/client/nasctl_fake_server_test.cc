@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +20,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
+#include "tests/testing/spec_yaml.h"
 
 namespace nas {
 namespace {
@@ -258,6 +261,28 @@ TEST_F(NasctlFake, ServerTextWithControlCharactersIsPrintedEscaped) {
   expect_clean(r.out);
   EXPECT_TRUE(absl::StrContains(r.out, "[wait\\r]")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "error: boom\\x1b]0;")) << r.out;
+}
+
+// A spec file that is not UTF-8 text, or names a limit, is refused before
+// anything is sent (the controller could only answer with protobuf's parse
+// error for invalid UTF-8 inside the request).
+TEST_F(NasctlFake, SubmitRefusesHostileSpecFilesLocally) {
+  const std::string path = ::testing::TempDir() + "nasctl_hostile.yaml";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"name: ok\nsearch_space: {name: caf\xe9}\n",
+       "spec_yaml: line 2: contains an invalid UTF-8 byte 0xE9"},
+      {"name: \"a\\e[2J\"\nsearch_space: {name: nb201}\n",
+       "spec.name (line 1): contains a control character U+001B"},
+      {"name: a\nname: b\n", "duplicate key 'name' (lines 1 and 2)"},
+      {testing::AliasBombYaml(1000), "YAML nodes once aliases are expanded"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << yaml;
+    Result r = Run({"submit", path});
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_TRUE(absl::StrContains(r.err, expected)) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  }
 }
 
 TEST_F(NasctlFake, ServerErrorMessagesArePrintedEscaped) {

@@ -158,6 +158,19 @@ TEST(SpecLimits, PerClassListsMayHoldAsManyEntriesAsClasses) {
                        "got 10001"));
 }
 
+TEST(SpecLimits, WhatDefaultsBuildObeysTheLimitsToo) {
+  // data_dir is within 4096 bytes; the preset's file paths built from it
+  // are not. A spec accepted as YAML must be accepted as a message too.
+  EXPECT_THAT(
+      PrepareSpec({}, absl::StrCat("name: d\nsearch_space: {name: nb201}\n"
+                                   "budget: {max_trials: 1}\nevaluation: "
+                                   "{dataset: fashion_mnist, data_dir: /",
+                                   std::string(4080, 'd'), "}\n")),
+      StatusIs(StatusCode::kInvalidArgument,
+               "spec.evaluation.data.train.images (line 4): at most 4096 "
+               "bytes, got 4108"));
+}
+
 TEST(SpecLimits, SerializedSizeIsBounded) {
   v1::ExperimentSpec spec = Valid();
   for (int i = 0; i < 1000; ++i) {  // each entry within the limits
