@@ -37,8 +37,8 @@ class LimitWalker {
             Walk(refl->GetMessage(msg, fd), field_path);
           }
         } else if (fd->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
-          CheckString(field_path, refl->GetString(msg, fd),
-                      kMaxSpecStringBytes);
+          CheckString(field_path, refl->GetString(msg, fd), kMaxSpecStringBytes,
+                      IsText(fd));
         }
         continue;
       }
@@ -69,13 +69,21 @@ class LimitWalker {
  private:
   bool Full() const { return errors_->errors().size() > kMaxListedErrors; }
 
-  // Adds an error when `s` is longer than `max` bytes or is unfit text.
-  void CheckString(const std::string& path, const std::string& s, size_t max) {
+  // A `bytes` field holds data, not text: only its size is checked.
+  static bool IsText(const FieldDescriptor* fd) {
+    return fd->type() == FieldDescriptor::TYPE_STRING;
+  }
+
+  // Adds an error when `s` is longer than `max` bytes or, when `text`, is
+  // unfit text.
+  void CheckString(const std::string& path, const std::string& s, size_t max,
+                   bool text = true) {
     if (s.size() > max) {
       errors_->Add(path,
                    absl::StrCat("at most ", max, " bytes, got ", s.size()));
       return;
     }
+    if (!text) return;
     if (auto issue = FindTextIssue(s)) {
       errors_->Add(
           path, absl::StrCat("contains ", issue->what, " at byte ",

@@ -46,10 +46,10 @@ int MaxSpecListEntries(const google::protobuf::FieldDescriptor* field);
 // Adds to `errors` every limit `spec` breaks, each with its field path
 // ("spec.required_labels", "spec.evaluation.data.class_names[3]"): the
 // serialized size, the entries of every repeated field and map, the bytes
-// of every string (map keys included), and strings that hold a NUL, a
-// control character (C0, DEL, C1) or invalid UTF-8 (common/text.h). Walks
-// the proto descriptors, so fields added later are covered; stops adding
-// once `errors` holds more than kMaxListedErrors.
+// of every string (map keys included), and `string` fields (not `bytes`)
+// that hold a NUL, a control character (C0, DEL, C1) or invalid UTF-8
+// (common/text.h). Walks the proto descriptors, so fields added later are
+// covered; stops adding once `errors` holds more than kMaxListedErrors.
 void CheckSpecLimits(const v1::ExperimentSpec& spec, FieldErrorList* errors);
 
 }  // namespace nas
