@@ -24,8 +24,10 @@
 #include "client/proxies.h"
 #include "client/searches.h"
 #include "client/svg_plot.h"
+#include "client/terminal_text.h"
 #include "common/objective.h"
 #include "common/spec/spec.h"
+#include "common/text.h"
 #include "google/protobuf/util/json_util.h"
 #include "nas/v1/experiment.grpc.pb.h"
 
@@ -172,8 +174,8 @@ std::string CodeName(grpc::StatusCode code) {
 }
 
 int Fail(Ctx& c, const grpc::Status& s) {
-  c.err << "nasctl " << c.command << ": " << s.error_message() << " ("
-        << CodeName(s.error_code()) << ")\n";
+  c.err << "nasctl " << c.command << ": " << Printable(s.error_message())
+        << " (" << CodeName(s.error_code()) << ")\n";
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -246,8 +248,13 @@ int Submit(Ctx& c) {
     }
     return 2;
   }
-  ApplySpecDefaults(&parsed->spec, &parsed->lines);
-  std::vector<FieldError> errors = ValidateSpec(parsed->spec, &parsed->lines);
+  FieldErrorList limits(&parsed->lines);
+  CheckSpecLimits(parsed->spec, &limits);
+  std::vector<FieldError> errors = std::move(limits).Take();
+  if (errors.empty()) {
+    ApplySpecDefaults(&parsed->spec, &parsed->lines);
+    errors = ValidateSpec(parsed->spec, &parsed->lines);
+  }
   if (!errors.empty()) {
     for (const FieldError& e : errors) {
       c.err << "nasctl submit: " << path << ": " << e.ToString() << "\n";
@@ -355,6 +362,7 @@ int Watch(Ctx& c) {
         c.out << std::flush;
         continue;
       }
+      MakePrintable(&last);
       if (last.counts().trials_succeeded() != front_at) {
         v1::GetParetoFrontRequest preq;
         preq.set_experiment_id(id);
@@ -381,7 +389,7 @@ int Watch(Ctx& c) {
     }
     if (!c.json) {
       show(absl::StrCat("[reconnecting to the controller: ",
-                        s.error_message().substr(0, 120), "]"));
+                        Printable(s.error_message().substr(0, 120)), "]"));
     }
     absl::SleepFor(absl::Seconds(1));
     // A fresh channel, to the next address when there are several (a
@@ -416,6 +424,7 @@ int List(Ctx& c) {
     PrintJson(c, resp);
     return 0;
   }
+  MakePrintable(&resp);
   c.out << absl::StrFormat("%6s %-24s %-10s %11s %7s %6s  %s\n", "ID", "NAME",
                            "STATE", "DONE/BUDGET", "RUNNING", "BEST",
                            "SPACE/STRATEGY");
@@ -448,6 +457,7 @@ int Show(Ctx& c) {
     PrintJson(c, e);
     return 0;
   }
+  MakePrintable(&e);
   const auto& n = e.counts();
   const v1::ExperimentSpec& spec = e.spec();
   auto row = [&](absl::string_view key, const std::string& value) {
@@ -642,6 +652,8 @@ int Candidates(Ctx& c) {
   v1::Experiment e;
   grpc::Status es = c.stub->GetExperiment(c.Context().get(), ereq, &e);
   if (!es.ok()) return Fail(c, es);
+  MakePrintable(&resp);
+  MakePrintable(&e);
   CandidateTableOptions table;
   table.objective = &e.spec().objective();
   table.zero_cost = e.spec().evaluation().mode() == v1::ZERO_COST;
@@ -730,6 +742,7 @@ int Pareto(Ctx& c) {
     PrintJson(c, resp);
     return 0;
   }
+  MakePrintable(&resp);
   c.out << "Pareto front (maximize "
         << (resp.objectives_size() > 0 ? resp.objectives(0) : "val_accuracy")
         << "; minimize";
@@ -768,7 +781,10 @@ int Searches(Ctx& c) {
     std::vector<v1::Candidate> all;
     s = ListAll(c, id, v1::CANDIDATE_STATE_UNSPECIFIED, &all);
     if (!s.ok()) return Fail(c, s);
-    c.out << SearchTable(all, resp, e.spec().strategy().darts().epochs());
+    for (v1::Candidate& k : all) MakePrintable(&k);
+    v1::ListSearchEpochsResponse shown = resp;
+    MakePrintable(&shown);
+    c.out << SearchTable(all, shown, e.spec().strategy().darts().epochs());
   }
   if (!c.flags.count("svg")) return 0;
   return WriteFile(c, c.flags["svg"], RenderSearchWeightsSvg(resp));
@@ -789,6 +805,8 @@ int Proxies(Ctx& c) {
   if (grpc::Status s = GetEvaluated(c, id, &e, &all); !s.ok()) {
     return Fail(c, s);
   }
+  MakePrintable(&e);
+  for (v1::Candidate& k : all) MakePrintable(&k);
   const std::vector<ProxyPoint> points = PairProxiesWithAccuracy(
       all, e.spec().evaluation().mode() == v1::ZERO_COST);
   const std::string ranked = RankedProxy(e.spec());
@@ -909,6 +927,7 @@ int Export(Ctx& c) {
     PrintJson(c, resp);
     return 0;
   }
+  MakePrintable(&resp);  // torchscript is bytes: kept
   c.out << absl::StrFormat(
       "wrote %s (%d bytes; %s training, test_acc %.4f, %d epochs)\n", path,
       resp.torchscript().size(), resp.source(), resp.metrics().test_accuracy(),

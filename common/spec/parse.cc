@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/spec/field_errors.h"
+#include "common/spec/limits.h"
+#include "common/text.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
@@ -25,11 +29,21 @@ using google::protobuf::Reflection;
 // Longest user text (a value, a key) echoed in an error message.
 constexpr size_t kMaxEchoed = 64;
 
-// `s` for an error message: cut to kMaxEchoed bytes ("..." marks the cut).
+// `s` for an error message: cut to kMaxEchoed bytes ("..." marks the cut),
+// control characters and invalid UTF-8 escaped.
 std::string Echo(absl::string_view s) {
-  if (s.size() <= kMaxEchoed) return std::string(s);
-  return absl::StrCat(s.substr(0, kMaxEchoed), "...");
+  if (s.size() <= kMaxEchoed) return Printable(s);
+  return absl::StrCat(Printable(s.substr(0, kMaxEchoed)), "...");
 }
+
+// Thrown (and caught in ParseSpecYaml, as yaml-cpp's own exceptions are)
+// when the walk has visited more than kMaxSpecYamlNodes nodes or
+// kMaxSpecYamlScalarBytes bytes of scalars: the recursive walk stops at
+// once, without a check at every level.
+struct TooManyNodes {
+  int line;
+  std::string what;
+};
 
 // Fills a message from a YAML mapping by reflection, collecting the errors.
 class YamlToProto {
@@ -43,9 +57,12 @@ class YamlToProto {
       return;
     }
     const Descriptor* desc = msg->GetDescriptor();
+    std::map<std::string, int> seen;  // key -> line
     for (const auto& kv : node) {
+      Visit(kv.first);
       const std::string key = kv.first.as<std::string>();
       const std::string field_path = path + "." + Echo(key);
+      if (!FirstTime(&seen, key, kv.first, field_path)) continue;
       out_->lines[field_path] = kv.first.Mark().line + 1;
       const FieldDescriptor* fd = desc->FindFieldByName(key);
       if (fd == nullptr) {
@@ -72,6 +89,45 @@ class YamlToProto {
  private:
   bool Full() const { return errors.size() >= kMaxListedErrors; }
 
+  // Counts one node visit; an alias counts each time the walk reaches it,
+  // so a fan-out of aliases is refused before it is expanded.
+  void Visit(const YAML::Node& node) {
+    if (++visited_ > kMaxSpecYamlNodes) {
+      throw TooManyNodes{
+          node.Mark().line + 1,
+          absl::StrCat("more than ", kMaxSpecYamlNodes, " YAML nodes")};
+    }
+    if (node.IsScalar() &&
+        (scalar_bytes_ += node.Scalar().size()) > kMaxSpecYamlScalarBytes) {
+      throw TooManyNodes{node.Mark().line + 1,
+                         absl::StrCat("more than ", kMaxSpecYamlScalarBytes,
+                                      " bytes of YAML values")};
+    }
+  }
+  // False (and an error) when `key` was already a key of this mapping:
+  // YAML would silently keep the last value.
+  bool FirstTime(std::map<std::string, int>* seen, const std::string& key,
+                 const YAML::Node& key_node, const std::string& path) {
+    const int line = key_node.Mark().line + 1;
+    auto [it, inserted] = seen->emplace(key, line);
+    if (inserted) return true;
+    Error(path, key_node,
+          absl::StrCat("duplicate key '", Echo(key), "' (lines ", it->second,
+                       " and ", line, ")"));
+    return false;
+  }
+
+  // False (and an error) when the list or map `node` has more entries than
+  // the field `fd` may hold.
+  bool ListFits(const YAML::Node& node, const FieldDescriptor* fd,
+                const std::string& path) {
+    const size_t max = MaxSpecListEntries(fd);
+    if (node.size() <= max) return true;
+    Error(path, node,
+          absl::StrCat("at most ", max, " entries, got ", node.size()));
+    return false;
+  }
+
   void Error(const std::string& path, const YAML::Node& node,
              const std::string& message) {
     if (Full()) {
@@ -84,13 +140,22 @@ class YamlToProto {
   void FillField(const YAML::Node& node, Message* msg,
                  const FieldDescriptor* fd, const std::string& path) {
     const Reflection* refl = msg->GetReflection();
+    Visit(node);
     if (node.IsNull()) return;  // "key:" with no value = unset
     if (fd->is_map()) {
       if (!node.IsMap()) {
         Error(path, node, "expected a mapping of key: value");
         return;
       }
+      if (!ListFits(node, fd, path)) return;
+      std::map<std::string, int> seen;  // key -> line
       for (const auto& kv : node) {
+        Visit(kv.first);
+        Visit(kv.second);
+        if (!FirstTime(&seen, kv.first.as<std::string>(), kv.first,
+                       path + "." + Echo(kv.first.as<std::string>()))) {
+          continue;
+        }
         if (!kv.second.IsScalar()) {
           Error(path + "." + Echo(kv.first.as<std::string>()), kv.second,
                 "expected a scalar value");
@@ -110,7 +175,9 @@ class YamlToProto {
         Error(path, node, "expected a list");
         return;
       }
+      if (!ListFits(node, fd, path)) return;
       for (size_t i = 0; i < node.size(); ++i) {
+        Visit(node[i]);
         const std::string item_path = absl::StrCat(path, "[", i, "]");
         if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
           FillMessage(node[i], refl->AddMessage(msg, fd), item_path);
@@ -208,6 +275,8 @@ class YamlToProto {
   }
 
   ParsedSpec* out_;
+  size_t visited_ = 0;
+  size_t scalar_bytes_ = 0;
 };
 
 }  // namespace
@@ -217,6 +286,13 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec_yaml: ", yaml.size(), " bytes, more than the ",
                      kMaxSpecYamlBytes, " allowed"));
+  }
+  if (auto issue = FindTextIssue(yaml, /*allow_layout=*/true)) {
+    const absl::string_view before = yaml.substr(0, issue->offset);
+    const size_t line = std::count(before.begin(), before.end(), '\n') + 1;
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec_yaml: line ", line, ": contains ", issue->what,
+                     " (a spec must be printable UTF-8 text)"));
   }
   ParsedSpec out;
   YAML::Node root;
@@ -238,6 +314,11 @@ absl::StatusOr<ParsedSpec> ParseSpecYaml(absl::string_view yaml) {
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("spec_yaml: line ", e.mark.line + 1, ": ", e.msg));
+  } catch (const TooManyNodes& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec_yaml: line ", e.line, ": ", e.what,
+                     " once aliases are expanded (each use of an alias "
+                     "counts its whole value again)"));
   }
   if (!converter.errors.empty()) {
     absl::Status s = ErrorsToStatus(converter.errors);

@@ -12,14 +12,17 @@
 #include "absl/strings/string_view.h"
 #include "common/spec/defaults.h"
 #include "common/spec/field_errors.h"
+#include "common/spec/limits.h"
 #include "common/spec/parse.h"
 #include "common/spec/validate.h"
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {
 
-// The whole path for a server: YAML (if non-empty) or message -> defaults ->
-// validation. InvalidArgument naming each bad field.
+// The whole path for a server: YAML (if non-empty) or message -> limits
+// (limits.h; a spec that breaks one is refused before anything else) ->
+// defaults -> limits again (what is stored obeys them) -> validation.
+// InvalidArgument naming each bad field.
 absl::StatusOr<v1::ExperimentSpec> PrepareSpec(const v1::ExperimentSpec& spec,
                                                absl::string_view yaml);
 

@@ -5,17 +5,22 @@
 // and nothing-to-show exit.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "client/nasctl.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
+#include "tests/testing/spec_yaml.h"
 
 namespace nas {
 namespace {
@@ -46,6 +51,24 @@ class FakeService final : public v1::ExperimentService::Service {
       *out->add_candidates() = k;
     }
     out->set_total(out->candidates_size());
+    return grpc::Status::OK;
+  }
+  grpc::Status ListExperiments(grpc::ServerContext*,
+                               const v1::ListExperimentsRequest*,
+                               v1::ListExperimentsResponse* out) override {
+    for (const auto& [id, e] : experiments) *out->add_experiments() = e;
+    return grpc::Status::OK;
+  }
+  grpc::Status WatchExperiment(
+      grpc::ServerContext*, const v1::WatchExperimentRequest* req,
+      grpc::ServerWriter<v1::ExperimentEvent>* writer) override {
+    auto it = experiments.find(req->id());
+    if (it == experiments.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such experiment");
+    }
+    v1::ExperimentEvent ev;
+    *ev.mutable_experiment() = it->second;
+    writer->Write(ev);
     return grpc::Status::OK;
   }
 };
@@ -182,6 +205,109 @@ TEST_F(NasctlFake, ProxiesWithNothingToPairSaysSoAndExitsZero) {
   r = Run({"proxies", "9"});
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "NOT_FOUND")) << r.err;
+}
+
+// Text someone else stored (issue 22): an ESC sequence, CR and LF in a name,
+// a reason, a genotype, a metric name and an error never reach the terminal
+// raw; each is shown escaped, and no row is faked.
+TEST_F(NasctlFake, ServerTextWithControlCharactersIsPrintedEscaped) {
+  v1::Experiment& e = service_.experiments[3];
+  e.set_id(3);
+  e.set_state(v1::EXPERIMENT_FAILED);
+  e.mutable_spec()->set_name("evil\x1b[2J\rfake\n  99 root");
+  e.mutable_spec()->mutable_search_space()->set_name("nb201\x1b[31m");
+  e.set_error("boom\x1b]0;title\x07\n");
+  e.set_waiting("wait\r");
+  v1::Candidate& best = *e.mutable_best();
+  best.set_id(40);
+  best.mutable_genotype()->set_canonical("|g\x1b[A|");
+  (*best.mutable_metrics()->mutable_named_metrics())["m\x1b[K"] = 0.5;
+  v1::Candidate k = Row(40, "|g\x1b[A|", false, 0);
+  k.set_reason("why\r\nfake row");
+  k.set_state(v1::CANDIDATE_REJECTED);
+  service_.candidates[3].push_back(k);
+
+  auto expect_clean = [](const std::string& text) {
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+  };
+  Result r = Run({"list"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  expect_clean(r.out);
+  EXPECT_TRUE(absl::StrContains(r.out, "evil\\x1b[2J\\rfake\\n  99 root"))
+      << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "nb201\\x1b[31m")) << r.out;
+  // A header and one row per experiment: the name's LF faked none.
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'),
+            1 + static_cast<int>(service_.experiments.size()))
+      << r.out;
+
+  r = Run({"show", "3"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  expect_clean(r.out);
+  EXPECT_TRUE(absl::StrContains(r.out, "experiment   3 evil\\x1b[2J")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "boom\\x1b]0;title\\x07\\n")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "m\\x1b[K")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "|g\\x1b[A|")) << r.out;
+
+  r = Run({"candidates", "3"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  expect_clean(r.out);
+  EXPECT_TRUE(absl::StrContains(r.out, "|g\\x1b[A|")) << r.out;
+
+  r = Run({"watch", "3"});      // not a terminal: one line per event
+  EXPECT_EQ(r.rc, 1) << r.err;  // the experiment FAILED
+  expect_clean(r.out);
+  EXPECT_TRUE(absl::StrContains(r.out, "[wait\\r]")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "error: boom\\x1b]0;")) << r.out;
+}
+
+// A spec file that is not UTF-8 text, or names a limit, is refused before
+// anything is sent (the controller could only answer with protobuf's parse
+// error for invalid UTF-8 inside the request).
+TEST_F(NasctlFake, SubmitRefusesHostileSpecFilesLocally) {
+  const std::string path = ::testing::TempDir() + "nasctl_hostile.yaml";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"name: ok\nsearch_space: {name: caf\xe9}\n",
+       "spec_yaml: line 2: contains an invalid UTF-8 byte 0xE9"},
+      {"name: \"a\\e[2J\"\nsearch_space: {name: nb201}\n",
+       "spec.name (line 1): contains a control character U+001B"},
+      {"name: a\nname: b\n", "duplicate key 'name' (lines 1 and 2)"},
+      {testing::AliasBombYaml(1000), "YAML nodes once aliases are expanded"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << yaml;
+    Result r = Run({"submit", path});
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_TRUE(absl::StrContains(r.err, expected)) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(NasctlFake, ServerErrorMessagesArePrintedEscaped) {
+  class Hostile final : public v1::ExperimentService::Service {
+    grpc::Status GetExperiment(grpc::ServerContext*,
+                               const v1::GetExperimentRequest*,
+                               v1::Experiment*) override {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "gone\x1b[2J\r\nnasctl: all good");
+    }
+  } hostile;
+  grpc::ServerBuilder b;
+  int port = 0;
+  b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  b.RegisterService(&hostile);
+  std::unique_ptr<grpc::Server> server = b.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::ostringstream out, err;
+  const int rc =
+      RunNasctl({"show", "1", "--controller", absl::StrCat("127.0.0.1:", port)},
+                out, err);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(err.str(),
+            "nasctl show: gone\\x1b[2J\\r\\nnasctl: all good (NOT_FOUND)\n");
+  server->Shutdown();
 }
 
 }  // namespace

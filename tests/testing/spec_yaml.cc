@@ -65,4 +65,15 @@ std::string TabularLookup(const std::string& table, int cost_scale,
   return out;
 }
 
+std::string AliasBombYaml(int n) {
+  std::string choices;
+  for (int i = 0; i < n; ++i) absl::StrAppend(&choices, i ? "," : "", i);
+  std::string yaml = absl::StrCat(
+      "name: bomb\nsearch_space:\n  name: custom\n  decisions:\n"
+      "  - &d {name: k, choices: [",
+      choices, "]}\n");
+  for (int i = 1; i < n; ++i) yaml += "  - *d\n";
+  return yaml;
+}
+
 }  // namespace nas::testing

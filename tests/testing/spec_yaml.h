@@ -44,6 +44,11 @@ std::string FullTraining(int epochs, int train_samples, int val_samples,
 std::string TabularLookup(const std::string& table, int cost_scale,
                           const std::string& macs_column);
 
+// A YAML alias fan-out in known fields (issue 22): `decisions` lists, `n`
+// times, an alias of one custom-space decision of `n` choices: about 11n
+// bytes of text that expand to n * n nodes (a million for n = 1000).
+std::string AliasBombYaml(int n = 1000);
+
 }  // namespace nas::testing
 
 #endif  // NAS_TESTS_TESTING_SPEC_YAML_H_

@@ -27,7 +27,29 @@ import grpc
 from nas.v1 import experiment_pb2
 from nas.v1 import experiment_pb2_grpc
 
-__all__ = ["Client", "experiment_pb2"]
+__all__ = ["Client", "check_utf8", "experiment_pb2"]
+
+
+def check_utf8(field, text):
+    """Returns `text` as str when it is valid UTF-8 (bytes are decoded);
+    else raises ValueError naming `field`, the line and the byte."""
+    if isinstance(text, str):
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError as e:  # lone surrogates (surrogateescape)
+            bad, start = text, e.start
+            line = bad.count("\n", 0, start) + 1
+            raise ValueError(f"{field}: line {line}: invalid UTF-8 "
+                             f"(character {start}); the spec must be "
+                             "UTF-8 text") from None
+    try:
+        return bytes(text).decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = bytes(text).count(b"\n", 0, e.start) + 1
+        raise ValueError(f"{field}: line {line}: invalid UTF-8 (byte "
+                         f"0x{text[e.start]:02X} at offset {e.start}); the "
+                         "spec must be UTF-8 text") from None
 
 
 def _env(name):
@@ -84,7 +106,11 @@ class Client:
                       metadata=self._metadata)
 
     def submit(self, spec_yaml):
-        """Creates an experiment from YAML text; returns the Experiment."""
+        """Creates an experiment from YAML text (str, or UTF-8 bytes);
+        returns the Experiment. Text that is not valid UTF-8 raises
+        ValueError naming the line before anything is sent (the server
+        could only answer with protobuf's own parse error)."""
+        spec_yaml = check_utf8("spec_yaml", spec_yaml)
         return self._call(
             self._stub.CreateExperiment,
             experiment_pb2.CreateExperimentRequest(spec_yaml=spec_yaml))
