@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/spec/limits.h"
 #include "nas/v1/experiment.pb.h"
 #include "nas/v1/worker.pb.h"
 
@@ -20,11 +21,15 @@ namespace nas {
 
 // Longest worker id, label key / value, device and version strings.
 inline constexpr int kMaxWorkerIdBytes = 200;
-inline constexpr int kMaxLabels = 64;
-// Room for a trainer's label, "trainer/" and a 64-byte trainer name
+// Worker labels follow the rules of a spec's required_labels
+// (common/spec/limits.h): one set of numbers for both sides. A key has
+// room for a trainer's label, "trainer/" and a 64-byte trainer name
 // (common/trainers.h).
-inline constexpr int kMaxLabelKeyBytes = 72;
-inline constexpr int kMaxLabelValueBytes = 256;
+inline constexpr int kMaxLabels = kMaxRequiredLabels;
+inline constexpr int kMaxLabelKeyBytes =
+    static_cast<int>(kMaxRequiredLabelKeyBytes);
+inline constexpr int kMaxLabelValueBytes =
+    static_cast<int>(kMaxRequiredLabelValueBytes);
 inline constexpr int kMaxWorkerDeviceBytes = 256;
 // A trial's error text is stored truncated to this many bytes.
 inline constexpr int kMaxErrorBytes = 16 * 1024;
