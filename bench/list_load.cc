@@ -59,8 +59,8 @@ int64_t ProcStatusKib(pid_t pid, const std::string& field) {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1,
-                            static_cast<size_t>(p / 100.0 * v.size()));
+  const size_t i =
+      std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()));
   return v[i];
 }
 
@@ -138,8 +138,7 @@ evaluation:
     auto stub = nas::v1::WorkerService::NewStub(cluster.channel());
     nas::v1::RegisterWorkerRequest req;
     for (int l = 0; l < 16; ++l) {
-      (*req.mutable_labels())[absl::StrCat("label-", l)] =
-          std::string(64, 'v');
+      (*req.mutable_labels())[absl::StrCat("label-", l)] = std::string(64, 'v');
     }
     const absl::Duration gap = run_guess / std::max(n_workers, 1);
     for (int i = 0; i < n_workers && !stop; ++i) {
@@ -168,15 +167,17 @@ evaluation:
   const int64_t rss_end = ProcStatusKib(pid, "VmRSS");
   const int64_t peak = ProcStatusKib(pid, "VmHWM");
   const double p50 = Percentile(ms, 50), p99 = Percentile(ms, 99);
-  printf("ListExperiments (%d experiments x %d trials, %d calls, %d errors, "
-         "%d workers registered meanwhile)\n",
-         n_exp, n_trials, n_calls, errors, registered.load());
+  printf(
+      "ListExperiments (%d experiments x %d trials, %d calls, %d errors, "
+      "%d workers registered meanwhile)\n",
+      n_exp, n_trials, n_calls, errors, registered.load());
   printf("  p50 %.1f ms  p99 %.1f ms  max %.1f ms  p99/100ms target %.2f\n",
          p50, p99, Percentile(ms, 100), p99 / 100.0);
-  printf("  controller RSS %.0f MB at start, %.0f MB at end, peak %.0f MB; "
-         "peak/300MB target %.2f\n",
-         rss_start / 1024.0, rss_end / 1024.0, peak / 1024.0,
-         peak / 1024.0 / 300.0);
+  printf(
+      "  controller RSS %.0f MB at start, %.0f MB at end, peak %.0f MB; "
+      "peak/300MB target %.2f\n",
+      rss_start / 1024.0, rss_end / 1024.0, peak / 1024.0,
+      peak / 1024.0 / 300.0);
   cluster.Finish(false);
   return errors == 0 ? 0 : 1;
 }

@@ -10,10 +10,9 @@ namespace nas {
 Controller::Controller(Store* store, ControllerOptions options)
     : store_(store),
       options_(std::move(options)),
-      workers_(store,
-               WorkerRegistry::Options{options_.worker_alive,
-                                       options_.worker_retention,
-                                       options_.max_registry_workers}),
+      workers_(store, WorkerRegistry::Options{options_.worker_alive,
+                                              options_.worker_retention,
+                                              options_.max_registry_workers}),
       dispatch_(store, &workers_, options_),
       scheduler_(store, &dispatch_, options_),
       intake_(store, &workers_, &scheduler_, options_.metrics),

@@ -389,15 +389,16 @@ absl::StatusOr<int64_t> Store::PruneWorkers(
   if (!google::protobuf::util::MessageToJsonString(ids, &live_json).ok()) {
     return absl::InvalidArgumentError("worker_id: not valid UTF-8");
   }
-  return pool_->Run(
-      "PruneWorkers", [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
-        pqxx::work txn(conn);
-        if (!live.empty()) txn.exec_prepared0("touch_workers", live_json);
-        pqxx::result r = txn.exec_prepared0(
-            "prune_workers", absl::ToDoubleSeconds(retention));
-        txn.commit();
-        return static_cast<int64_t>(r.affected_rows());
-      });
+  return pool_->Run("PruneWorkers",
+                    [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                      pqxx::work txn(conn);
+                      if (!live.empty())
+                        txn.exec_prepared0("touch_workers", live_json);
+                      pqxx::result r = txn.exec_prepared0(
+                          "prune_workers", absl::ToDoubleSeconds(retention));
+                      txn.commit();
+                      return static_cast<int64_t>(r.affected_rows());
+                    });
 }
 
 }  // namespace nas

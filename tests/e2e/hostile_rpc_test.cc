@@ -127,9 +127,8 @@ TEST_F(HostileRpc, WorkerFloodIsForgottenAfterRetention) {
       auto stub = v1::WorkerService::NewStub(cluster_.channel());
       v1::RegisterWorkerRequest req;
       for (int l = 0; l < 16; ++l) {
-        (*req.mutable_labels())[absl::StrCat("label-key-", l,
-                                             std::string(20, 'k'))] =
-            std::string(128, 'v');
+        (*req.mutable_labels())[absl::StrCat(
+            "label-key-", l, std::string(20, 'k'))] = std::string(128, 'v');
       }
       for (int i = next++; i < kWorkers; i = next++) {
         req.set_worker_id(absl::StrCat("flood-", i));
@@ -230,8 +229,8 @@ TEST_F(HostileRpc, ListingLargeExperimentsReadsCounters) {
   EXPECT_EQ(bad.load(), 0);
   const int64_t peak_after = PeakMib();
   EXPECT_LT(peak_after - peak_before, 24)
-      << "controller peak RSS " << peak_before << " MiB before, "
-      << peak_after << " MiB after 8 listings at once";
+      << "controller peak RSS " << peak_before << " MiB before, " << peak_after
+      << " MiB after 8 listings at once";
   v1::Experiment one = cluster_.Get(ids[0]);
   EXPECT_DOUBLE_EQ(one.simulated_seconds(), 30000);
   EXPECT_GE(one.counts().candidates(), 60000);

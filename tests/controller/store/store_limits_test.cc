@@ -126,8 +126,8 @@ TEST_F(StoreLimitsTest, SimulatedSecondsCounterFollowsResults) {
                                 *exp)),
             0);
   // Seq 1 and later are past the budget: 20.25 and 30.5 leave the sum.
-  NAS_ASSERT_OK(store_->FinishOverBudget(*exp, v1::EXPERIMENT_SUCCEEDED, "",
-                                         1, "not counted: test"));
+  NAS_ASSERT_OK(store_->FinishOverBudget(*exp, v1::EXPERIMENT_SUCCEEDED, "", 1,
+                                         "not counted: test"));
   EXPECT_DOUBLE_EQ(CounterSeconds(*exp), 10);
   EXPECT_DOUBLE_EQ(WalkedSeconds(*exp), 10);
 }
@@ -170,7 +170,8 @@ TEST_F(StoreLimitsTest, PruneWorkersKeepsLiveAndLeaseHolders) {
   auto leased = store_->LeaseTrial(p + "-leasing", {{"test", p}});
   NAS_ASSERT_OK(leased);
   ASSERT_TRUE(leased->has_value());
-  Sql(absl::StrCat("UPDATE workers SET last_seen_at = now() - interval "
+  Sql(
+      absl::StrCat("UPDATE workers SET last_seen_at = now() - interval "
                    "'2 hours' WHERE worker_id IN ('",
                    p, "-silent', '", p, "-leasing', '", p, "-seen')"));
   auto pruned = store_->PruneWorkers({p + "-seen"}, absl::Hours(1));
