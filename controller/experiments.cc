@@ -91,9 +91,14 @@ absl::StatusOr<v1::Experiment> Experiments::BuildExperiment(
   CandidateQuery q;
   q.experiment_id = rec.id;
   q.state = v1::CANDIDATE_EVALUATED;
-  q.order_by = "-objective";  // best by objective.metric
+  // Best by objective.metric; for val_accuracy (the default) the same
+  // order through candidates_val_accuracy_idx, one row read. No count.
+  const std::string& metric = rec.spec.objective().metric();
+  q.order_by = metric.empty() || metric == "val_accuracy" ? "-val_accuracy"
+                                                          : "-objective";
   q.limit = 1;
   q.search_only = true;
+  q.count_total = false;
   NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
   if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
   e.set_waiting(WaitingReason(e));

@@ -212,6 +212,11 @@ struct CandidateQuery {
   int64_t max_macs = 0;
   int64_t max_params = 0;
   double max_latency_ms = 0;
+  // Count the matching rows into CandidatePage::total (a scan of the
+  // experiment's matching candidates). false: total stays -1 and an
+  // unknown experiment is an empty page, not NotFound; a page ordered by
+  // an indexed column (seq, val_accuracy) then reads `limit` rows only.
+  bool count_total = true;
 };
 
 // A kept TorchScript model (artifacts table) and where it came from.

@@ -171,16 +171,19 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
       "ListCandidates",
       [&](pqxx::connection& conn) -> absl::StatusOr<CandidatePage> {
         pqxx::read_transaction txn(conn);  // count and page from one snapshot
-        pqxx::row count = txn.exec_prepared1(
-            "count_candidates", query.experiment_id, state, query.search_only,
-            query.min_val_accuracy, query.max_macs, query.max_params,
-            query.max_latency_ms);
-        if (!count[1].as<bool>()) {
-          return absl::NotFoundError(
-              absl::StrCat("experiment ", query.experiment_id));
-        }
         CandidatePage page;
-        page.total = count[0].as<int32_t>();
+        page.total = -1;
+        if (query.count_total) {
+          pqxx::row count = txn.exec_prepared1(
+              "count_candidates", query.experiment_id, state, query.search_only,
+              query.min_val_accuracy, query.max_macs, query.max_params,
+              query.max_latency_ms);
+          if (!count[1].as<bool>()) {
+            return absl::NotFoundError(
+                absl::StrCat("experiment ", query.experiment_id));
+          }
+          page.total = count[0].as<int32_t>();
+        }
         pqxx::result r = txn.exec_prepared(
             statement, query.experiment_id, state, query.search_only,
             query.min_val_accuracy, query.max_macs, query.max_params,

@@ -139,10 +139,12 @@ TEST_F(StoreLimitsTest, SimulatedSecondsOfSeededTrials) {
   NAS_ASSERT_OK(exp);
   Sql(absl::StrCat(
       "WITH c AS (INSERT INTO candidates (experiment_id, seq, space, "
-      "canonical, choices, arch_hash, state, simulated_seconds) SELECT ",
+      "canonical, choices, arch_hash, state, simulated_seconds, val_accuracy) "
+      "SELECT ",
       *exp,
       ", g, 'nb201', 'x' || g, '{0,0,0,0,0,0}', 'h' || g, 'EVALUATED', "
-      "0.5 FROM generate_series(0, 19999) g RETURNING id, experiment_id) "
+      "0.5, g / 20000.0 FROM generate_series(0, 19999) g RETURNING id, "
+      "experiment_id) "
       "INSERT INTO trials (experiment_id, candidate_id, status, "
       "max_attempts, lease_seconds) "
       "SELECT experiment_id, id, 'SUCCEEDED', 3, 60 FROM c"));
@@ -152,6 +154,19 @@ TEST_F(StoreLimitsTest, SimulatedSecondsOfSeededTrials) {
   NAS_ASSERT_OK(totals);
   EXPECT_EQ(totals->counts.candidates(), 20000);
   EXPECT_EQ(totals->counts.trials_succeeded(), 20000);
+  // The listing's best candidate without the count (an index read).
+  CandidateQuery q;
+  q.experiment_id = *exp;
+  q.state = v1::CANDIDATE_EVALUATED;
+  q.order_by = "-val_accuracy";
+  q.limit = 1;
+  q.search_only = true;
+  q.count_total = false;
+  auto best = store_->ListCandidates(q);
+  NAS_ASSERT_OK(best);
+  EXPECT_EQ(best->total, -1);
+  ASSERT_EQ(best->candidates.size(), 1u);
+  EXPECT_EQ(best->candidates[0].seq(), 19999);
 }
 
 // Silent rows without a RUNNING trial go; a silent worker holding a lease,
