@@ -264,7 +264,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
              "(SELECT count(*) FROM candidates s WHERE s.experiment_id = e.id "
              "AND s.screening AND s.seq + 1 = s.screen_group AND NOT EXISTS ("
              "SELECT 1 FROM candidates w WHERE w.experiment_id = e.id AND "
-             "w.screen_group = s.screen_group AND NOT w.screening)) "
+             "w.screen_group = s.screen_group AND NOT w.screening)), "
+             // Simulated seconds of SUCCEEDED search trials (0020).
+             "coalesce(c0.simulated_seconds, 0) + "
+             "coalesce(d.simulated_seconds, 0) "
              "FROM experiments e "
              "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
              "LATERAL (SELECT ",
