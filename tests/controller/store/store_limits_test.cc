@@ -111,8 +111,9 @@ TEST_F(StoreLimitsTest, SimulatedSecondsCounterFollowsResults) {
   const std::string worker = "w";
   const v1::EvaluationMetrics m1 = Metrics(20.25), m2 = Metrics(30.5);
   std::vector<Store::ResultToStore> batch(2);
-  batch[0] = {trials[1], 1, &worker, &m1};
-  batch[1] = {trials[2], 1, &worker, &m2};
+  const std::string no_model;
+  batch[0] = {trials[1], 1, &worker, &m1, &no_model};
+  batch[1] = {trials[2], 1, &worker, &m2, &no_model};
   auto stored = store_->RecordResults(batch);
   NAS_ASSERT_OK(stored);
   for (const auto& s : *stored) NAS_EXPECT_OK(s.status);
