@@ -38,7 +38,8 @@ int64_t ProcStatusKib(pid_t pid, const std::string& field) {
   while (std::getline(in, line)) {
     if (line.rfind(field + ":", 0) != 0) continue;
     std::vector<std::string> parts =
-        absl::StrSplit(line.substr(field.size() + 1), ' ', absl::SkipEmpty());
+        absl::StrSplit(line.substr(field.size() + 1), absl::ByAnyChar(" \t"),
+                       absl::SkipEmpty());
     int64_t kib = -1;
     if (!parts.empty() && absl::SimpleAtoi(parts[0], &kib)) return kib;
   }
@@ -202,6 +203,7 @@ TEST_F(HostileRpc, ListingLargeExperimentsReadsCounters) {
   }
   ResetPeak(pid_);
   const int64_t peak_before = PeakMib();
+  ASSERT_GT(peak_before, 0);
   std::vector<std::thread> threads;
   std::atomic<int> bad{0};
   for (int t = 0; t < 8; ++t) {
