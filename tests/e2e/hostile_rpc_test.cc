@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -147,6 +148,9 @@ TEST_F(HostileRpc, WorkerFloodIsForgottenAfterRetention) {
       "the workers table to be pruned",
       [&] { return cluster_.Count("SELECT count(*) FROM workers") == 0; },
       absl::Seconds(20)));
+  printf("controller RSS %lld MiB before, %lld MiB after %d registrations\n",
+         static_cast<long long>(before), static_cast<long long>(after),
+         kWorkers);
   EXPECT_LT(after - before, 64)
       << "controller RSS " << before << " MiB before, " << after
       << " MiB after " << kWorkers << " registrations";
@@ -230,6 +234,9 @@ TEST_F(HostileRpc, ListingLargeExperimentsReadsCounters) {
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(bad.load(), 0);
   const int64_t peak_after = PeakMib();
+  printf("controller peak RSS %lld MiB before, %lld MiB after 8 listings\n",
+         static_cast<long long>(peak_before),
+         static_cast<long long>(peak_after));
   EXPECT_LT(peak_after - peak_before, 24)
       << "controller peak RSS " << peak_before << " MiB before, " << peak_after
       << " MiB after 8 listings at once";
