@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
 search_space: {name: nb201}
 strategy: {name: random, seed: )",
                      e + 1, R"(}
-budget: {max_trials: 5000000, parallel_trials: 256}
+budget: {max_trials: 1000000, parallel_trials: 256}
 required_labels: {nobody: here}
 evaluation:
   mode: TABULAR
