@@ -185,8 +185,9 @@ evaluation: {mode: FULL, epochs: 1}
 
 // Finding 3: listing large TABULAR experiments (seeded with SQL, 60,000
 // succeeded trials each) reads their counters: the right counts and
-// simulated seconds, and the peak RSS moves by under 6 MiB with 8 listings at
-// once (reading every trial cost tens of MiB per listing).
+// simulated seconds, and the peak RSS moves by under 6 MiB with 8 listings
+// at once (reading every trial, the controller before issue 22 grew by
+// 14 MiB here).
 TEST_F(HostileRpc, ListingLargeExperimentsReadsCounters) {
   std::vector<int64_t> ids;
   for (int e = 0; e < 2; ++e) {
