@@ -443,7 +443,9 @@ class Bench {
     absl::StatusOr<std::unique_ptr<ChildProcess>> c =
         ChildProcess::Spawn({testing::Binary("controller/nas-controller"),
                              absl::StrCat("--listen=127.0.0.1:", *port),
-                             "--database=" + Conninfo(port_, db)},
+                             "--database=" + Conninfo(port_, db),
+                             // parallel_trials above the default cap.
+                             "--max_parallel_trials=0"},
                             log);
     if (!c.ok()) return c.status();
     // The controller listens only once every running experiment is loaded

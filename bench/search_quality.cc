@@ -29,6 +29,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -415,14 +416,23 @@ class Bench {
     v1::ListCandidatesRequest req;
     req.set_experiment_id(e.id());
     req.set_state(v1::CANDIDATE_EVALUATED);
-    req.set_page_size(10000);
+    req.set_page_size(1000);  // the controller's largest page
     v1::ListCandidatesResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status s = stub_->ListCandidates(&ctx, req, &resp);
-    if (!s.ok()) {
-      fprintf(stderr, "search_quality: ListCandidates: %s\n",
-              s.error_message().c_str());
-      return false;
+    grpc::Status s;
+    while (true) {
+      v1::ListCandidatesResponse page;
+      grpc::ClientContext ctx;
+      s = stub_->ListCandidates(&ctx, req, &page);
+      if (!s.ok()) {
+        fprintf(stderr, "search_quality: ListCandidates: %s\n",
+                s.error_message().c_str());
+        return false;
+      }
+      for (v1::Candidate& c : *page.mutable_candidates()) {
+        *resp.add_candidates() = std::move(c);
+      }
+      if (page.next_page_token().empty() || page.candidates().empty()) break;
+      req.set_page_token(page.next_page_token());
     }
     double t = 0;
     for (const v1::Candidate& c : resp.candidates()) {

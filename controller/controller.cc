@@ -1,5 +1,6 @@
 #include "controller/controller.h"
 
+#include <cstdio>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -9,7 +10,9 @@ namespace nas {
 Controller::Controller(Store* store, ControllerOptions options)
     : store_(store),
       options_(std::move(options)),
-      workers_(store, options_.worker_alive),
+      workers_(store, WorkerRegistry::Options{options_.worker_alive,
+                                              options_.worker_retention,
+                                              options_.max_registry_workers}),
       dispatch_(store, &workers_, options_),
       scheduler_(store, &dispatch_, options_),
       intake_(store, &workers_, &scheduler_, options_.metrics),
@@ -19,7 +22,18 @@ Controller::Controller(Store* store, ControllerOptions options)
 // writer stores what is waiting and stops).
 Controller::~Controller() { Shutdown(); }
 
-absl::Status Controller::Start() { return scheduler_.Start(); }
+absl::Status Controller::Start() {
+  // Silent workers leave memory and the workers table (at most once per
+  // quarter retention; the registry decides) after each tick.
+  scheduler_.AddTickListener([this] {
+    absl::Status s = workers_.PruneStore();
+    if (!s.ok()) {
+      fprintf(stderr, "controller: pruning workers: %s\n",
+              s.ToString().c_str());
+    }
+  });
+  return scheduler_.Start();
+}
 
 void Controller::Shutdown() { scheduler_.Shutdown(); }
 

@@ -46,6 +46,21 @@ struct ControllerOptions {
   // proposals and results (memory stays bounded however large the
   // experiment). Default 10000.
   int replay_page = 10000;
+  // Largest budget.parallel_trials CreateExperiment accepts
+  // (--max_parallel_trials); 0 = only the spec's own [1, 10000]. Default
+  // 256.
+  int max_parallel_trials = 256;
+  // A worker silent this long leaves the registry's memory and, holding no
+  // RUNNING trial, the workers table (--worker_retention). Default 1 h.
+  absl::Duration worker_retention = absl::Hours(1);
+  // The registry never keeps more workers than this: past it the least
+  // recently seen are dropped from memory (they are re-read from the store
+  // when they call). Default 100000.
+  int max_registry_workers = 100000;
+  // Serialized bytes a listing response (ListExperiments, ListCandidates)
+  // may reach before it stops and returns a next_page_token. Default 4 MiB
+  // (the server sets min(--max_message_mib / 4, 4 MiB)).
+  int64_t max_response_bytes = int64_t{4} << 20;
 };
 
 }  // namespace nas

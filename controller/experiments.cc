@@ -36,7 +36,9 @@ Experiments::Experiments(Store* store, Scheduler* scheduler,
       workers_(workers),
       max_candidates_per_experiment_(options.max_candidates_per_experiment),
       max_running_experiments_(options.max_running_experiments),
-      max_attempt_seconds_(options.max_attempt_seconds) {}
+      max_attempt_seconds_(options.max_attempt_seconds),
+      max_parallel_trials_(options.max_parallel_trials),
+      max_response_bytes_(options.max_response_bytes) {}
 
 std::string Experiments::WaitingReason(const v1::Experiment& e) {
   const int queued = e.counts().trials_queued();
@@ -83,13 +85,21 @@ absl::StatusOr<v1::Experiment> Experiments::BuildExperiment(
   if (rec.finished_at.has_value())
     SetTime(*rec.finished_at, e.mutable_finished_at());
   e.set_error(rec.error);
-  NAS_ASSIGN_OR_RETURN(*e.mutable_counts(), store_->CountExperiment(rec.id));
+  // One statement of counters (migrations 0012, 0020): no trial is read.
+  NAS_ASSIGN_OR_RETURN(Store::ExperimentTotals totals,
+                       store_->CountExperimentTotals(rec.id));
+  *e.mutable_counts() = std::move(totals.counts);
   CandidateQuery q;
   q.experiment_id = rec.id;
   q.state = v1::CANDIDATE_EVALUATED;
-  q.order_by = "-objective";  // best by objective.metric
+  // Best by objective.metric; for val_accuracy (the default) the same
+  // order through candidates_val_accuracy_idx, one row read. No count.
+  const std::string& metric = rec.spec.objective().metric();
+  q.order_by = metric.empty() || metric == "val_accuracy" ? "-val_accuracy"
+                                                          : "-objective";
   q.limit = 1;
   q.search_only = true;
+  q.count_total = false;
   NAS_ASSIGN_OR_RETURN(CandidatePage best, store_->ListCandidates(q));
   if (!best.candidates.empty()) *e.mutable_best() = best.candidates[0];
   e.set_waiting(WaitingReason(e));
@@ -101,13 +111,7 @@ absl::StatusOr<v1::Experiment> Experiments::BuildExperiment(
                     : "search");
   }
   if (rec.spec.evaluation().mode() == v1::TABULAR) {
-    NAS_ASSIGN_OR_RETURN(std::vector<TrialCost> costs,
-                         store_->ListTrialCosts(rec.id, -1));
-    double seconds = 0;
-    for (const TrialCost& t : costs) {
-      if (t.status == TrialStatus::kSucceeded) seconds += t.simulated_seconds;
-    }
-    e.set_simulated_seconds(seconds);
+    e.set_simulated_seconds(totals.simulated_seconds);
   }
   return e;
 }
@@ -134,6 +138,13 @@ absl::StatusOr<v1::Experiment> Experiments::CreateExperiment(
           " s per trial attempt (--max_attempt_seconds)"));
     }
   }
+  if (max_parallel_trials_ > 0 &&
+      spec.budget().parallel_trials() > max_parallel_trials_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "budget.parallel_trials: ", spec.budget().parallel_trials(),
+        " exceeds this controller's limit of ", max_parallel_trials_,
+        " trials at once (--max_parallel_trials)"));
+  }
   int64_t seed = spec.strategy().seed();
   if (seed == 0) seed = static_cast<int64_t>(std::random_device()() >> 1) + 1;
   NAS_ASSIGN_OR_RETURN(int64_t id, store_->CreateExperiment(
@@ -152,8 +163,9 @@ absl::StatusOr<v1::Experiment> Experiments::GetExperiment(int64_t id) {
 absl::StatusOr<v1::ListExperimentsResponse> Experiments::ListExperiments(
     const v1::ListExperimentsRequest& request) {
   NAS_RETURN_IF_ERROR(ValidateRequest(request));
-  int limit =
-      request.page_size() <= 0 ? 50 : std::min(request.page_size(), 1000);
+  const int limit = request.page_size() <= 0
+                        ? 50
+                        : std::min(request.page_size(), kMaxExperimentsPage);
   int64_t before = 0;
   if (!request.page_token().empty() &&
       !absl::SimpleAtoi(request.page_token(), &before)) {
@@ -163,11 +175,19 @@ absl::StatusOr<v1::ListExperimentsResponse> Experiments::ListExperiments(
   NAS_ASSIGN_OR_RETURN(std::vector<ExperimentRecord> recs,
                        store_->ListExperiments(before, limit + 1));
   v1::ListExperimentsResponse out;
-  for (int i = 0; i < static_cast<int>(recs.size()) && i < limit; ++i) {
-    NAS_ASSIGN_OR_RETURN(*out.add_experiments(), BuildExperiment(recs[i]));
+  size_t bytes = 0;
+  int i = 0;
+  for (; i < static_cast<int>(recs.size()) && i < limit; ++i) {
+    NAS_ASSIGN_OR_RETURN(v1::Experiment e, BuildExperiment(recs[i]));
+    const size_t size = e.ByteSizeLong() + 8;  // tag and length
+    if (i > 0 && static_cast<int64_t>(bytes + size) > max_response_bytes_) {
+      break;
+    }
+    bytes += size;
+    *out.add_experiments() = std::move(e);
   }
-  if (static_cast<int>(recs.size()) > limit) {
-    out.set_next_page_token(absl::StrCat(recs[limit - 1].id));
+  if (i < static_cast<int>(recs.size())) {
+    out.set_next_page_token(absl::StrCat(recs[i - 1].id));
   }
   return out;
 }
@@ -191,8 +211,9 @@ absl::StatusOr<v1::ListCandidatesResponse> Experiments::ListCandidates(
   q.max_macs = request.max_macs();
   q.max_params = request.max_params();
   q.max_latency_ms = request.max_latency_ms();
-  q.limit =
-      request.page_size() <= 0 ? 100 : std::min(request.page_size(), 10000);
+  q.limit = request.page_size() <= 0
+                ? 100
+                : std::min(request.page_size(), kMaxCandidatesPage);
   if (!request.page_token().empty() &&
       (!absl::SimpleAtoi(request.page_token(), &q.offset) || q.offset < 0)) {
     return absl::InvalidArgumentError(
@@ -201,7 +222,16 @@ absl::StatusOr<v1::ListCandidatesResponse> Experiments::ListCandidates(
   NAS_RETURN_IF_ERROR(store_->GetExperiment(request.experiment_id()).status());
   NAS_ASSIGN_OR_RETURN(CandidatePage page, store_->ListCandidates(q));
   v1::ListCandidatesResponse out;
-  for (auto& c : page.candidates) *out.add_candidates() = std::move(c);
+  size_t bytes = 0;
+  for (auto& c : page.candidates) {
+    const size_t size = c.ByteSizeLong() + 8;  // tag and length
+    if (out.candidates_size() > 0 &&
+        static_cast<int64_t>(bytes + size) > max_response_bytes_) {
+      break;
+    }
+    bytes += size;
+    *out.add_candidates() = std::move(c);
+  }
   out.set_total(page.total);
   if (q.offset + out.candidates_size() < page.total) {
     out.set_next_page_token(absl::StrCat(q.offset + out.candidates_size()));

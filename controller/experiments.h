@@ -20,17 +20,27 @@ class Experiments {
  public:
   // `store`, `scheduler` and `workers` must outlive this object; of
   // `options` it uses max_candidates_per_experiment,
-  // max_running_experiments and max_attempt_seconds.
+  // max_running_experiments, max_parallel_trials, max_response_bytes and
+  // max_attempt_seconds.
   Experiments(Store* store, Scheduler* scheduler, WorkerRegistry* workers,
               const ControllerOptions& options);
 
   // Validates and stores the spec (a random seed when it has none), starts
   // the experiment in the scheduler and wakes it. InvalidArgument for a bad
-  // spec or a budget.max_trials over the candidate limit;
-  // ResourceExhausted at max_running_experiments.
+  // spec, a budget.max_trials over the candidate limit or a
+  // budget.parallel_trials over max_parallel_trials (each message names the
+  // field and the flag); ResourceExhausted at max_running_experiments.
   absl::StatusOr<v1::Experiment> CreateExperiment(
       const v1::CreateExperimentRequest& request);
   absl::StatusOr<v1::Experiment> GetExperiment(int64_t id);
+  // Listings: page_size 0 = the default (50 experiments, 100 candidates),
+  // larger than the maximum (kMaxExperimentsPage, kMaxCandidatesPage) = the
+  // maximum. A page also ends before its serialized size would pass
+  // max_response_bytes (it always holds one item), with a
+  // next_page_token. Each listed experiment costs a fixed number of small
+  // statements (counters, best candidate), whatever its size.
+  static constexpr int kMaxExperimentsPage = 100;
+  static constexpr int kMaxCandidatesPage = 1000;
   absl::StatusOr<v1::ListExperimentsResponse> ListExperiments(
       const v1::ListExperimentsRequest& request);
   // FailedPrecondition when the experiment already finished.
@@ -62,6 +72,8 @@ class Experiments {
   const int64_t max_candidates_per_experiment_;
   const int max_running_experiments_;
   const int max_attempt_seconds_;
+  const int max_parallel_trials_;
+  const int64_t max_response_bytes_;
 };
 
 }  // namespace nas

@@ -9,6 +9,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/time/time.h"
 #include "controller/commands.h"
 #include "controller/server_options.h"
 
@@ -29,6 +30,12 @@ ABSL_FLAG(int, max_running_experiments, 100,
           "experiments RUNNING at once; more are refused (0 = no limit)");
 ABSL_FLAG(int64_t, max_candidates_per_experiment, 10000000,
           "candidates stored per experiment (0 = no limit)");
+ABSL_FLAG(int, max_parallel_trials, 256,
+          "largest budget.parallel_trials CreateExperiment accepts "
+          "(0 = the spec's own limit)");
+ABSL_FLAG(absl::Duration, worker_retention, absl::Hours(1),
+          "a worker silent this long leaves the controller's memory and, "
+          "holding no running trial, the workers table");
 ABSL_FLAG(int, replay_page, 10000, "rows per page of start-up replays");
 ABSL_FLAG(int, max_leases_per_worker, 1,
           "trials one worker id may hold leased at once (0 = no limit)");
@@ -59,6 +66,8 @@ int main(int argc, char** argv) {
   f.max_running_experiments = absl::GetFlag(FLAGS_max_running_experiments);
   f.max_candidates_per_experiment =
       absl::GetFlag(FLAGS_max_candidates_per_experiment);
+  f.max_parallel_trials = absl::GetFlag(FLAGS_max_parallel_trials);
+  f.worker_retention = absl::GetFlag(FLAGS_worker_retention);
   f.replay_page = absl::GetFlag(FLAGS_replay_page);
   f.max_leases_per_worker = absl::GetFlag(FLAGS_max_leases_per_worker);
   f.max_attempt_seconds = absl::GetFlag(FLAGS_max_attempt_seconds);

@@ -1,5 +1,7 @@
 #include "controller/server_options.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +31,14 @@ absl::Status ValidateControllerFlags(const ControllerFlags& flags) {
         "--max_leases_per_worker and --max_attempt_seconds must be >= 0 "
         "(0 = no limit)");
   }
+  if (flags.max_parallel_trials < 0) {
+    return absl::InvalidArgumentError(
+        "--max_parallel_trials must be >= 0 (0 = no limit)");
+  }
+  if (flags.worker_retention <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--worker_retention must be positive (e.g. 1h)");
+  }
   return absl::OkStatus();
 }
 
@@ -52,7 +62,13 @@ absl::StatusOr<ServerOptions> MakeServerOptions(const ControllerFlags& flags) {
   options.controller.max_attempt_seconds = flags.max_attempt_seconds;
   options.store.max_attempt_seconds = flags.max_attempt_seconds;
   options.controller.replay_page = flags.replay_page;
+  options.controller.max_parallel_trials = flags.max_parallel_trials;
+  options.controller.worker_retention = flags.worker_retention;
   options.max_message_bytes = flags.max_message_mib << 20;
+  // Listing responses stop well under the largest message (a quarter of
+  // it, at most 4 MiB) and hand out a next_page_token.
+  options.controller.max_response_bytes =
+      std::min<int64_t>(options.max_message_bytes / 4, int64_t{4} << 20);
   options.metrics_address = flags.metrics_address;
   options.database_outage = absl::Seconds(flags.database_outage_seconds);
   options.tls.cert_file = flags.tls_cert;

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "controller/server.h"
 
 namespace nas {
@@ -29,6 +30,8 @@ struct ControllerFlags {
   int max_message_mib = 0;
   int max_running_experiments = 0;
   int64_t max_candidates_per_experiment = 0;
+  int max_parallel_trials = 0;
+  absl::Duration worker_retention;
   int replay_page = 0;
   int max_leases_per_worker = 0;
   int max_attempt_seconds = 0;
@@ -43,7 +46,8 @@ struct ControllerFlags {
 // with a message naming the flag, in this order: artifact_chunk_kib in
 // [1, 65536]; min_tick_ms in [0, tick_ms]; max_message_mib in [1, 2047];
 // max_running_experiments, max_candidates_per_experiment and
-// max_leases_per_worker >= 0 (0 = no limit). OK otherwise.
+// max_leases_per_worker >= 0 (0 = no limit); max_parallel_trials >= 0
+// (0 = only the spec's [1, 10000]); worker_retention > 0. OK otherwise.
 absl::Status ValidateControllerFlags(const ControllerFlags& flags);
 
 // ServerOptions from the flags: ValidateControllerFlags, then the tokens

@@ -18,7 +18,7 @@ constexpr char kCounterSums[] =
     "sum(candidates) AS candidates, sum(rejected) AS rejected, "
     "sum(duplicates) AS duplicates, sum(final) AS final, "
     "sum(final_done) AS final_done, sum(succeeded) AS succeeded, "
-    "sum(failed) AS failed ";
+    "sum(failed) AS failed, sum(simulated_seconds) AS simulated_seconds ";
 
 // The value of a candidate's objective metric (objective.metric of the
 // experiment's spec, common/objective.h): C is the candidates row's column
@@ -288,7 +288,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
              "(SELECT count(*) FROM candidates s WHERE s.experiment_id = e.id "
              "AND s.screening AND s.seq + 1 = s.screen_group AND NOT EXISTS ("
              "SELECT 1 FROM candidates w WHERE w.experiment_id = e.id AND "
-             "w.screen_group = s.screen_group AND NOT w.screening)) "
+             "w.screen_group = s.screen_group AND NOT w.screening)), "
+             // Simulated seconds of SUCCEEDED search trials (0020).
+             "coalesce(c0.simulated_seconds, 0) + "
+             "coalesce(d.simulated_seconds, 0) "
              "FROM experiments e "
              "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
              "LATERAL (SELECT ",
@@ -319,7 +322,9 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
                       "final = k.final + EXCLUDED.final, "
                       "final_done = k.final_done + EXCLUDED.final_done, "
                       "succeeded = k.succeeded + EXCLUDED.succeeded, "
-                      "failed = k.failed + EXCLUDED.failed")},
+                      "failed = k.failed + EXCLUDED.failed, "
+                      "simulated_seconds = k.simulated_seconds + "
+                      "EXCLUDED.simulated_seconds")},
         {"reserve_seq",
          "UPDATE experiments SET next_seq = next_seq + $2 WHERE id = $1 "
          "RETURNING next_seq - $2, state"},
@@ -815,6 +820,19 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"get_worker_labels",
          "SELECT l.key, l.value FROM workers w LEFT JOIN LATERAL "
          "jsonb_each_text(w.labels) l ON true WHERE w.worker_id = $1"},
+        {"touch_workers",
+         // Workers this controller saw within the retention (one call per
+         // prune, however many workers): $1 is a JSON array of ids.
+         "UPDATE workers SET last_seen_at = now() "
+         "WHERE worker_id IN (SELECT jsonb_array_elements_text($1::jsonb))"},
+        {"prune_workers",
+         // Rows of workers not seen for $1 seconds that hold no RUNNING
+         // trial (trials_worker_running_idx); trials and results keep the
+         // worker id as plain text.
+         "DELETE FROM workers w WHERE w.last_seen_at < now() - "
+         "make_interval(secs => $1::float8) AND NOT EXISTS (SELECT 1 FROM "
+         "trials t WHERE t.worker_id = w.worker_id AND t.status = "
+         "'RUNNING')"},
         {"touch_worker",
          "UPDATE workers SET last_seen_at = now() WHERE worker_id = $1 "
          "RETURNING 1"},

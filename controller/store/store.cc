@@ -4,6 +4,7 @@
 // store_results.cc. The SQL text is in statements.cc.
 #include "controller/store/store.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <memory>
@@ -247,9 +248,15 @@ absl::Status Store::FoldCounters(int64_t id) {
 }
 
 absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
+  NAS_ASSIGN_OR_RETURN(ExperimentTotals totals, CountExperimentTotals(id));
+  return std::move(totals.counts);
+}
+
+absl::StatusOr<Store::ExperimentTotals> Store::CountExperimentTotals(
+    int64_t id) {
   return pool_->Run(
       "CountExperiment",
-      [&](pqxx::connection& conn) -> absl::StatusOr<v1::ExperimentCounts> {
+      [&](pqxx::connection& conn) -> absl::StatusOr<ExperimentTotals> {
         pqxx::work txn(conn);
         // The live queued/running counts and the pending deltas read
         // indexes full of dead entries between vacuums (every lease and
@@ -265,7 +272,8 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
           return absl::NotFoundError(absl::StrCat("experiment ", id));
         }
         const pqxx::row& row = r[0];
-        v1::ExperimentCounts c;
+        ExperimentTotals out;
+        v1::ExperimentCounts& c = out.counts;
         c.set_candidates(row[0].as<int32_t>());
         c.set_rejected(row[1].as<int32_t>());
         c.set_duplicates(row[2].as<int32_t>());
@@ -283,7 +291,8 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
         c.set_searches_done(row[11].as<int32_t>());
         c.set_screened(row[12].as<int32_t>());
         c.set_screens_pending(row[13].as<int32_t>());
-        return c;
+        out.simulated_seconds = row[14].as<double>();
+        return out;
       });
 }
 
@@ -370,6 +379,26 @@ absl::Status Store::TouchWorker(const std::string& worker_id) {
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<int64_t> Store::PruneWorkers(
+    const std::vector<std::string>& live, absl::Duration retention) {
+  google::protobuf::ListValue ids;
+  for (const std::string& id : live) ids.add_values()->set_string_value(id);
+  std::string live_json;
+  if (!google::protobuf::util::MessageToJsonString(ids, &live_json).ok()) {
+    return absl::InvalidArgumentError("worker_id: not valid UTF-8");
+  }
+  return pool_->Run("PruneWorkers",
+                    [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                      pqxx::work txn(conn);
+                      if (!live.empty())
+                        txn.exec_prepared0("touch_workers", live_json);
+                      pqxx::result r = txn.exec_prepared0(
+                          "prune_workers", absl::ToDoubleSeconds(retention));
+                      txn.commit();
+                      return static_cast<int64_t>(r.affected_rows());
+                    });
 }
 
 }  // namespace nas

@@ -216,6 +216,11 @@ struct CandidateQuery {
   int64_t max_macs = 0;
   int64_t max_params = 0;
   double max_latency_ms = 0;
+  // Count the matching rows into CandidatePage::total (a scan of the
+  // experiment's matching candidates). false: total stays -1 and an
+  // unknown experiment is an empty page, not NotFound; a page ordered by
+  // an indexed column (seq, val_accuracy) then reads `limit` rows only.
+  bool count_total = true;
 };
 
 // A kept TorchScript model (artifacts table) and where it came from.
@@ -272,6 +277,14 @@ class Store {
   // Counts from migration 0012's counters: constant work per call however
   // many candidates the experiment has.
   absl::StatusOr<v1::ExperimentCounts> CountExperiment(int64_t id);
+  // CountExperiment's counts plus the summed simulated_seconds of the
+  // experiment's SUCCEEDED search trials (migration 0020's counter), in the
+  // same single statement: listings never read the trials themselves.
+  struct ExperimentTotals {
+    v1::ExperimentCounts counts;
+    double simulated_seconds = 0;
+  };
+  absl::StatusOr<ExperimentTotals> CountExperimentTotals(int64_t id);
   // Folds the counter deltas appended since the last fold into the
   // experiment's counters row, keeping CountExperiment's work small. Safe
   // to call concurrently with anything; call it now and then (the
@@ -463,6 +476,13 @@ class Store {
   absl::StatusOr<std::map<std::string, std::string>> GetWorkerLabels(
       const std::string& worker_id);
   absl::Status TouchWorker(const std::string& worker_id);
+  // Marks `live` (workers this controller saw lately) as seen now, then
+  // deletes the rows of workers not seen for `retention` that hold no
+  // RUNNING trial. Returns how many rows it deleted. A pruned worker that
+  // calls again is told to register (FailedPrecondition), as one that never
+  // did; its trials and results keep its id.
+  absl::StatusOr<int64_t> PruneWorkers(const std::vector<std::string>& live,
+                                       absl::Duration retention);
 
  private:
   explicit Store(std::unique_ptr<store_internal::Pool> pool);

@@ -170,25 +170,38 @@ absl::StatusOr<CandidatePage> Store::ListCandidates(
   return pool_->Run(
       "ListCandidates",
       [&](pqxx::connection& conn) -> absl::StatusOr<CandidatePage> {
-        pqxx::read_transaction txn(conn);  // count and page from one snapshot
-        pqxx::row count = txn.exec_prepared1(
-            "count_candidates", query.experiment_id, state, query.search_only,
-            query.min_val_accuracy, query.max_macs, query.max_params,
-            query.max_latency_ms);
-        if (!count[1].as<bool>()) {
-          return absl::NotFoundError(
-              absl::StrCat("experiment ", query.experiment_id));
-        }
         CandidatePage page;
-        page.total = count[0].as<int32_t>();
-        pqxx::result r = txn.exec_prepared(
-            statement, query.experiment_id, state, query.search_only,
-            query.min_val_accuracy, query.max_macs, query.max_params,
-            query.max_latency_ms, query.limit, query.offset);
-        page.candidates.reserve(r.size());
-        for (const pqxx::row& row : r) {
-          page.candidates.push_back(CandidateFromRow(row));
+        page.total = -1;
+        auto read_page = [&](auto& txn) {
+          pqxx::result r = txn.exec_prepared(
+              statement, query.experiment_id, state, query.search_only,
+              query.min_val_accuracy, query.max_macs, query.max_params,
+              query.max_latency_ms, query.limit, query.offset);
+          page.candidates.reserve(r.size());
+          for (const pqxx::row& row : r) {
+            page.candidates.push_back(CandidateFromRow(row));
+          }
+        };
+        if (!query.count_total) {
+          // One statement: no snapshot to share, one round trip (a
+          // listing reads one best candidate per experiment this way).
+          pqxx::nontransaction txn(conn);
+          read_page(txn);
+          return page;
         }
+        pqxx::read_transaction txn(conn);  // count and page from one snapshot
+        {
+          pqxx::row count = txn.exec_prepared1(
+              "count_candidates", query.experiment_id, state, query.search_only,
+              query.min_val_accuracy, query.max_macs, query.max_params,
+              query.max_latency_ms);
+          if (!count[1].as<bool>()) {
+            return absl::NotFoundError(
+                absl::StrCat("experiment ", query.experiment_id));
+          }
+          page.total = count[0].as<int32_t>();
+        }
+        read_page(txn);
         txn.commit();
         return page;
       });

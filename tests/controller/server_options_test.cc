@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -32,6 +33,8 @@ ControllerFlags DefaultFlags() {
   f.max_candidates_per_experiment = 10000000;
   f.replay_page = 10000;
   f.max_leases_per_worker = 1;
+  f.max_parallel_trials = 256;
+  f.worker_retention = absl::Hours(1);
   return f;
 }
 
@@ -114,8 +117,9 @@ TEST(ValidateControllerFlags, MaxMessageMibInOneTo2047) {
 
 TEST(ValidateControllerFlags, LimitsAtLeastZero) {
   const std::string message =
-      "--max_running_experiments, --max_candidates_per_experiment and "
-      "--max_leases_per_worker must be >= 0 (0 = no limit)";
+      "--max_running_experiments, --max_candidates_per_experiment, "
+      "--max_leases_per_worker and --max_attempt_seconds must be >= 0 "
+      "(0 = no limit)";
   ControllerFlags zero = DefaultFlags();
   zero.max_running_experiments = 0;
   zero.max_candidates_per_experiment = 0;
@@ -133,6 +137,41 @@ TEST(ValidateControllerFlags, LimitsAtLeastZero) {
   f.max_leases_per_worker = -1;
   EXPECT_THAT(ValidateControllerFlags(f),
               StatusIs(absl::StatusCode::kInvalidArgument, message));
+  f = DefaultFlags();
+  f.max_attempt_seconds = -1;
+  EXPECT_THAT(ValidateControllerFlags(f),
+              StatusIs(absl::StatusCode::kInvalidArgument, message));
+}
+
+// Issue 22's flags: --max_parallel_trials >= 0 (0 = the spec's own
+// limit), --worker_retention positive; both reach ControllerOptions, with
+// the listing byte cap derived from --max_message_mib.
+TEST_F(ServerOptionsTest, ParallelTrialsAndWorkerRetention) {
+  ControllerFlags f = DefaultFlags();
+  f.max_parallel_trials = 0;
+  NAS_EXPECT_OK(ValidateControllerFlags(f));
+  f.max_parallel_trials = -1;
+  EXPECT_THAT(ValidateControllerFlags(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--max_parallel_trials must be >= 0"));
+  f = DefaultFlags();
+  f.worker_retention = absl::ZeroDuration();
+  EXPECT_THAT(ValidateControllerFlags(f),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--worker_retention must be positive"));
+  f = DefaultFlags();
+  f.max_parallel_trials = 8;
+  f.worker_retention = absl::Milliseconds(300);
+  f.max_message_mib = 1;
+  auto options = MakeServerOptions(f);
+  NAS_ASSERT_OK(options);
+  EXPECT_EQ(options->controller.max_parallel_trials, 8);
+  EXPECT_EQ(options->controller.worker_retention, absl::Milliseconds(300));
+  EXPECT_EQ(options->controller.max_response_bytes, 256 * 1024);
+  f.max_message_mib = 256;
+  options = MakeServerOptions(f);
+  NAS_ASSERT_OK(options);
+  EXPECT_EQ(options->controller.max_response_bytes, 4 << 20);
 }
 
 TEST(ValidateControllerFlags, FirstFailureWins) {
