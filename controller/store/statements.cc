@@ -256,7 +256,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "FROM t WHERE c.id = t.candidate_id"},
         // Trial counts are of search candidates; final re-trainings (0007)
         // are counted apart.
-        {"count_experiment",
+        {"count_experiments",
          // Counters of migration 0012 plus the deltas not folded in yet
          // (one snapshot sees a fold entirely or not at all), plus the live
          // count of the few active trials (trials_experiment_status_idx).
@@ -291,7 +291,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
              "w.screen_group = s.screen_group AND NOT w.screening)), "
              // Simulated seconds of SUCCEEDED search trials (0020).
              "coalesce(c0.simulated_seconds, 0) + "
-             "coalesce(d.simulated_seconds, 0) "
+             "coalesce(d.simulated_seconds, 0), e.id "
              "FROM experiments e "
              "LEFT JOIN experiment_counters c0 ON c0.experiment_id = e.id, "
              "LATERAL (SELECT ",
@@ -304,7 +304,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
              "  WHERE t.experiment_id = e.id AND t.status IN ('QUEUED', "
              "'RUNNING') "
              "  AND c.final_of IS NULL AND NOT c.supernet) tc "
-             "WHERE e.id = $1")},
+             // $1: '{id,...}', a page of experiments at once (listings).
+             "WHERE e.id = ANY($1::bigint[])")},
         {"fold_counters",
          // Moves the experiment's deltas into its counters row (the DELETE
          // takes each delta once, even with two folds at once).

@@ -7,6 +7,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <map>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/trainers.h"
 #include "controller/store/migrations.h"
@@ -254,9 +256,23 @@ absl::StatusOr<v1::ExperimentCounts> Store::CountExperiment(int64_t id) {
 
 absl::StatusOr<Store::ExperimentTotals> Store::CountExperimentTotals(
     int64_t id) {
+  NAS_ASSIGN_OR_RETURN(auto totals, CountExperimentsTotals({id}));
+  auto it = totals.find(id);
+  if (it == totals.end()) {
+    return absl::NotFoundError(absl::StrCat("experiment ", id));
+  }
+  return std::move(it->second);
+}
+
+absl::StatusOr<std::map<int64_t, Store::ExperimentTotals>>
+Store::CountExperimentsTotals(const std::vector<int64_t>& ids) {
+  std::map<int64_t, ExperimentTotals> out;
+  if (ids.empty()) return out;
+  const std::string id_array = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
   return pool_->Run(
       "CountExperiment",
-      [&](pqxx::connection& conn) -> absl::StatusOr<ExperimentTotals> {
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::map<int64_t, ExperimentTotals>> {
         pqxx::work txn(conn);
         // The live queued/running counts and the pending deltas read
         // indexes full of dead entries between vacuums (every lease and
@@ -266,32 +282,31 @@ absl::StatusOr<Store::ExperimentTotals> Store::CountExperimentTotals(
         // every one each time: 10-50 ms per count after a minute of
         // results (auto_explain, issue 9).
         txn.exec0("SET LOCAL enable_bitmapscan = off");
-        pqxx::result r = txn.exec_prepared("count_experiment", id);
+        pqxx::result r = txn.exec_prepared("count_experiments", id_array);
         txn.commit();
-        if (r.empty()) {
-          return absl::NotFoundError(absl::StrCat("experiment ", id));
+        for (const pqxx::row& row : r) {
+          ExperimentTotals t;
+          v1::ExperimentCounts& c = t.counts;
+          c.set_candidates(row[0].as<int32_t>());
+          c.set_rejected(row[1].as<int32_t>());
+          c.set_duplicates(row[2].as<int32_t>());
+          c.set_trials_queued(row[3].as<int32_t>());
+          c.set_trials_running(row[4].as<int32_t>());
+          c.set_trials_succeeded(row[5].as<int32_t>());
+          c.set_trials_failed(row[6].as<int32_t>());
+          c.set_final_trainings(row[7].as<int32_t>());
+          c.set_final_trainings_done(row[8].as<int32_t>());
+          const std::string supernet = row[9].as<std::string>();
+          if (!supernet.empty()) {
+            c.set_supernet(ParseCandidateState(supernet));
+          }
+          c.set_searches(row[10].as<int32_t>());
+          c.set_searches_done(row[11].as<int32_t>());
+          c.set_screened(row[12].as<int32_t>());
+          c.set_screens_pending(row[13].as<int32_t>());
+          t.simulated_seconds = row[14].as<double>();
+          out[row[15].as<int64_t>()] = std::move(t);
         }
-        const pqxx::row& row = r[0];
-        ExperimentTotals out;
-        v1::ExperimentCounts& c = out.counts;
-        c.set_candidates(row[0].as<int32_t>());
-        c.set_rejected(row[1].as<int32_t>());
-        c.set_duplicates(row[2].as<int32_t>());
-        c.set_trials_queued(row[3].as<int32_t>());
-        c.set_trials_running(row[4].as<int32_t>());
-        c.set_trials_succeeded(row[5].as<int32_t>());
-        c.set_trials_failed(row[6].as<int32_t>());
-        c.set_final_trainings(row[7].as<int32_t>());
-        c.set_final_trainings_done(row[8].as<int32_t>());
-        const std::string supernet = row[9].as<std::string>();
-        if (!supernet.empty()) {
-          c.set_supernet(ParseCandidateState(supernet));
-        }
-        c.set_searches(row[10].as<int32_t>());
-        c.set_searches_done(row[11].as<int32_t>());
-        c.set_screened(row[12].as<int32_t>());
-        c.set_screens_pending(row[13].as<int32_t>());
-        out.simulated_seconds = row[14].as<double>();
         return out;
       });
 }

@@ -285,6 +285,10 @@ class Store {
     double simulated_seconds = 0;
   };
   absl::StatusOr<ExperimentTotals> CountExperimentTotals(int64_t id);
+  // CountExperimentTotals of several experiments in one statement (a
+  // listing's page), by id; an unknown id is left out.
+  absl::StatusOr<std::map<int64_t, ExperimentTotals>> CountExperimentsTotals(
+      const std::vector<int64_t>& ids);
   // Folds the counter deltas appended since the last fold into the
   // experiment's counters row, keeping CountExperiment's work small. Safe
   // to call concurrently with anything; call it now and then (the

@@ -2370,5 +2370,30 @@ TEST_F(StoreTest, LeasesAreNotRenewedPastTheAttemptLimit) {
   EXPECT_THAT(error, ::testing::HasSubstr("3600 s per trial attempt"));
 }
 
+// Issue 22: a listing reads a page's counters in one statement; each
+// experiment's row is the same as its own count.
+TEST_F(StoreTest, CountsOfAPageMatchEachExperimentsOwn) {
+  const int64_t a = NewExperiment(3);
+  const int64_t b = NewExperiment(1);
+  auto leased = store_->LeaseTrial("w1", Labels());
+  NAS_ASSERT_OK(leased);
+  auto page = store_->CountExperimentsTotals({a, b, 987654321});
+  NAS_ASSERT_OK(page);
+  ASSERT_EQ(page->size(), 2u);  // the unknown id is left out
+  for (int64_t id : {a, b}) {
+    auto own = store_->CountExperimentTotals(id);
+    NAS_ASSERT_OK(own);
+    EXPECT_TRUE(SameMessage(page->at(id).counts, own->counts)) << id;
+    EXPECT_EQ(page->at(id).simulated_seconds, own->simulated_seconds);
+  }
+  EXPECT_EQ(page->at(a).counts.candidates(), 3);
+  EXPECT_EQ(page->at(b).counts.candidates(), 1);
+  EXPECT_EQ(page->at(a).counts.trials_running() +
+                page->at(b).counts.trials_running(),
+            1);
+  EXPECT_THAT(store_->CountExperimentTotals(987654321).status(),
+              StatusIs(absl::StatusCode::kNotFound, "987654321"));
+}
+
 }  // namespace
 }  // namespace nas
