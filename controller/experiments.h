@@ -64,8 +64,8 @@ class Experiments {
   absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec);
   // The same with the experiment's counters already read (a listing reads
   // a page's counters at once).
-  absl::StatusOr<v1::Experiment> BuildExperiment(const ExperimentRecord& rec,
-                                                 Store::ExperimentTotals totals);
+  absl::StatusOr<v1::Experiment> BuildExperiment(
+      const ExperimentRecord& rec, Store::ExperimentTotals totals);
   // Why queued trials of an experiment wait, or "" (see Experiment.waiting).
   std::string WaitingReason(const v1::Experiment& e);
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -202,6 +203,18 @@ class Worker {
       if (options_.on_rpc) {
         options_.on_rpc("AcquireTrial", absl::Now() - acquire_start,
                         s.ok() && resp.has_trial());
+      }
+      if (absl::IsFailedPrecondition(s) &&
+          absl::StrContains(s.message(), "RegisterWorker")) {
+        // The controller forgot this worker (silent past its
+        // --worker_retention, e.g. a stopped process): register again.
+        fprintf(stderr, "nas-worker %s: registering again: %s\n",
+                options_.worker_id.c_str(), s.ToString().c_str());
+        s = CallWithRetry("RegisterWorker", [&](grpc::ClientContext* ctx) {
+          return stub()->RegisterWorker(ctx, reg, &reg_resp);
+        });
+        if (!s.ok()) return stop_->load() ? absl::OkStatus() : s;
+        continue;
       }
       if (absl::IsResourceExhausted(s)) {
         // This worker id holds the controller's limit of leases (e.g. a

@@ -5,8 +5,7 @@ namespace nas {
 v1::EvaluationMode EffectiveMode(const TrialKind& t) {
   if (t.screening) return v1::ZERO_COST;
   if (t.search) return v1::FULL;
-  if (t.final_training &&
-      (t.mode == v1::SUPERNET || t.mode == v1::ZERO_COST)) {
+  if (t.final_training && (t.mode == v1::SUPERNET || t.mode == v1::ZERO_COST)) {
     return v1::FULL;
   }
   return t.mode;

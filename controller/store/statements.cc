@@ -54,16 +54,21 @@ constexpr char kCounterSums[] =
   "'QUEUED') "
 
 // The lease a renewal gives a trials row: lease_seconds from now, but never
-// past its attempt's wall-clock limit of LIMIT seconds from the lease
-// (StoreOptions::max_attempt_seconds; 0 = none). NAS_WITHIN_LIMIT is the
-// condition that the attempt has not reached its limit yet.
-#define NAS_RENEWED_LEASE(LIMIT)                                        \
-  "CASE WHEN " LIMIT "::int > 0 THEN least(now() + lease_seconds * "   \
-  "interval '1 second', started_at + " LIMIT "::int * interval "        \
-  "'1 second') ELSE now() + lease_seconds * interval '1 second' END"
-#define NAS_WITHIN_LIMIT(LIMIT)                                         \
-  "(" LIMIT "::int <= 0 OR started_at + " LIMIT "::int * interval "     \
-  "'1 second' > now())"
+// past its attempt's wall-clock limit of `limit` seconds from the lease
+// (a parameter such as "$4": StoreOptions::max_attempt_seconds, 0 = none).
+std::string RenewedLease(const char* limit) {
+  return absl::StrCat("CASE WHEN ", limit,
+                      "::int > 0 THEN least(now() + lease_seconds * interval "
+                      "'1 second', started_at + ",
+                      limit,
+                      "::int * interval '1 second') ELSE now() + "
+                      "lease_seconds * interval '1 second' END");
+}
+// The condition that the attempt has not reached that limit yet.
+std::string WithinLimit(const char* limit) {
+  return absl::StrCat("(", limit, "::int <= 0 OR started_at + ", limit,
+                      "::int * interval '1 second' > now())");
+}
 
 // A listing's experiment spec ($1 is the experiment id).
 #define NAS_LISTED_SPEC "(SELECT spec FROM experiments WHERE id = $1)"
@@ -537,26 +542,30 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
          "SELECT count(*) FROM r"},
         {"renew_lease",
          // $4: the attempt limit in seconds (0 = none).
-         "WITH r AS (UPDATE trials SET lease_until = " NAS_RENEWED_LEASE("$4")
-         " WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND status = "
-         "'RUNNING' AND " NAS_WITHIN_LIMIT("$4")
-         " RETURNING id, attempt, lease_until), "
-         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
-         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
-         "SELECT id FROM r"},
+         absl::StrCat(
+             "WITH r AS (UPDATE trials SET lease_until = ", RenewedLease("$4"),
+             " WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND status = "
+             "'RUNNING' AND ",
+             WithinLimit("$4"),
+             " RETURNING id, attempt, lease_until), "
+             "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+             "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt) "
+             "SELECT id FROM r")},
         {"record_progress",
          // $8: the attempt limit in seconds (0 = none).
-         "WITH r AS (UPDATE trials SET lease_until = " NAS_RENEWED_LEASE("$8")
-         " WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND status = "
-         "'RUNNING' AND " NAS_WITHIN_LIMIT("$8")
-         " RETURNING id, attempt, lease_until), "
-         "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
-         "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt), "
-         "p AS (INSERT INTO trial_progress (trial_id, attempt, epoch, "
-         "worker_id, train_loss, val_accuracy, seconds) SELECT r.id, $2, $4, "
-         "$3, $5, $6, $7 FROM r ON CONFLICT (trial_id, attempt, epoch) DO "
-         "NOTHING) "
-         "SELECT count(*) FROM r"},
+         absl::StrCat(
+             "WITH r AS (UPDATE trials SET lease_until = ", RenewedLease("$8"),
+             " WHERE id = $1 AND attempt = $2 AND worker_id = $3 AND status = "
+             "'RUNNING' AND ",
+             WithinLimit("$8"),
+             " RETURNING id, attempt, lease_until), "
+             "a AS (UPDATE trial_attempts a SET lease_until = r.lease_until "
+             "FROM r WHERE a.trial_id = r.id AND a.attempt = r.attempt), "
+             "p AS (INSERT INTO trial_progress (trial_id, attempt, epoch, "
+             "worker_id, train_loss, val_accuracy, seconds) SELECT r.id, $2, "
+             "$4, $3, $5, $6, $7 FROM r ON CONFLICT (trial_id, attempt, "
+             "epoch) DO NOTHING) "
+             "SELECT count(*) FROM r")},
         {"trial_search",
          "SELECT c.id, c.search_seed IS NOT NULL FROM trials t JOIN "
          "candidates c ON c.id = t.candidate_id WHERE t.id = $1"},

@@ -269,46 +269,47 @@ Store::CountExperimentsTotals(const std::vector<int64_t>& ids) {
   std::map<int64_t, ExperimentTotals> out;
   if (ids.empty()) return out;
   const std::string id_array = absl::StrCat("{", absl::StrJoin(ids, ","), "}");
-  return pool_->Run(
-      "CountExperiment",
-      [&](pqxx::connection& conn)
-          -> absl::StatusOr<std::map<int64_t, ExperimentTotals>> {
-        pqxx::work txn(conn);
-        // The live queued/running counts and the pending deltas read
-        // indexes full of dead entries between vacuums (every lease and
-        // result moves a trial between statuses). A plain index scan marks
-        // the dead entries it meets so the next count skips them; a bitmap
-        // scan (the planner's choice for an estimate of a few rows) visited
-        // every one each time: 10-50 ms per count after a minute of
-        // results (auto_explain, issue 9).
-        txn.exec0("SET LOCAL enable_bitmapscan = off");
-        pqxx::result r = txn.exec_prepared("count_experiments", id_array);
-        txn.commit();
-        for (const pqxx::row& row : r) {
-          ExperimentTotals t;
-          v1::ExperimentCounts& c = t.counts;
-          c.set_candidates(row[0].as<int32_t>());
-          c.set_rejected(row[1].as<int32_t>());
-          c.set_duplicates(row[2].as<int32_t>());
-          c.set_trials_queued(row[3].as<int32_t>());
-          c.set_trials_running(row[4].as<int32_t>());
-          c.set_trials_succeeded(row[5].as<int32_t>());
-          c.set_trials_failed(row[6].as<int32_t>());
-          c.set_final_trainings(row[7].as<int32_t>());
-          c.set_final_trainings_done(row[8].as<int32_t>());
-          const std::string supernet = row[9].as<std::string>();
-          if (!supernet.empty()) {
-            c.set_supernet(ParseCandidateState(supernet));
-          }
-          c.set_searches(row[10].as<int32_t>());
-          c.set_searches_done(row[11].as<int32_t>());
-          c.set_screened(row[12].as<int32_t>());
-          c.set_screens_pending(row[13].as<int32_t>());
-          t.simulated_seconds = row[14].as<double>();
-          out[row[15].as<int64_t>()] = std::move(t);
-        }
-        return out;
-      });
+  return pool_->Run("CountExperiment",
+                    [&](pqxx::connection& conn)
+                        -> absl::StatusOr<std::map<int64_t, ExperimentTotals>> {
+                      pqxx::work txn(conn);
+                      // The live queued/running counts and the pending deltas
+                      // read indexes full of dead entries between vacuums
+                      // (every lease and result moves a trial between
+                      // statuses). A plain index scan marks the dead entries it
+                      // meets so the next count skips them; a bitmap scan (the
+                      // planner's choice for an estimate of a few rows) visited
+                      // every one each time: 10-50 ms per count after a minute
+                      // of results (auto_explain, issue 9).
+                      txn.exec0("SET LOCAL enable_bitmapscan = off");
+                      pqxx::result r =
+                          txn.exec_prepared("count_experiments", id_array);
+                      txn.commit();
+                      for (const pqxx::row& row : r) {
+                        ExperimentTotals t;
+                        v1::ExperimentCounts& c = t.counts;
+                        c.set_candidates(row[0].as<int32_t>());
+                        c.set_rejected(row[1].as<int32_t>());
+                        c.set_duplicates(row[2].as<int32_t>());
+                        c.set_trials_queued(row[3].as<int32_t>());
+                        c.set_trials_running(row[4].as<int32_t>());
+                        c.set_trials_succeeded(row[5].as<int32_t>());
+                        c.set_trials_failed(row[6].as<int32_t>());
+                        c.set_final_trainings(row[7].as<int32_t>());
+                        c.set_final_trainings_done(row[8].as<int32_t>());
+                        const std::string supernet = row[9].as<std::string>();
+                        if (!supernet.empty()) {
+                          c.set_supernet(ParseCandidateState(supernet));
+                        }
+                        c.set_searches(row[10].as<int32_t>());
+                        c.set_searches_done(row[11].as<int32_t>());
+                        c.set_screened(row[12].as<int32_t>());
+                        c.set_screens_pending(row[13].as<int32_t>());
+                        t.simulated_seconds = row[14].as<double>();
+                        out[row[15].as<int64_t>()] = std::move(t);
+                      }
+                      return out;
+                    });
 }
 
 // --- operations ------------------------------------------------------------

@@ -205,8 +205,10 @@ absl::StatusOr<int> Store::ExtendRunningLeases() {
       "ExtendRunningLeases",
       [&](pqxx::connection& conn) -> absl::StatusOr<int> {
         pqxx::nontransaction txn(conn);  // one statement: atomic by itself
-        return txn.exec_prepared1("extend_running_leases",
-                                  pool_->options().max_attempt_seconds)[0].as<int>();
+        return txn
+            .exec_prepared1("extend_running_leases",
+                            pool_->options().max_attempt_seconds)[0]
+            .as<int>();
       });
 }
 
@@ -215,8 +217,8 @@ absl::StatusOr<ExpiryOutcome> Store::ExpireLeases() {
       "ExpireLeases",
       [&](pqxx::connection& conn) -> absl::StatusOr<ExpiryOutcome> {
         pqxx::nontransaction txn(conn);  // one statement: atomic by itself
-        pqxx::row row = txn.exec_prepared1("expire_leases",
-                                  pool_->options().max_attempt_seconds);
+        pqxx::row row = txn.exec_prepared1(
+            "expire_leases", pool_->options().max_attempt_seconds);
         ExpiryOutcome out;
         out.requeued = row[0].as<int>();
         out.failed = row[1].as<int>();

@@ -298,14 +298,18 @@ TEST_F(CommandModeTest, TimeoutBeyondTheAttemptLimitIsRefused) {
   Experiments limited(store_, /*scheduler=*/nullptr, workers_.get(), options);
   v1::CreateExperimentRequest req;
   *req.mutable_spec() = CommandSpec("slow");
-  req.mutable_spec()->mutable_evaluation()->mutable_command()
+  req.mutable_spec()
+      ->mutable_evaluation()
+      ->mutable_command()
       ->set_timeout_seconds(3600);
-  req.mutable_spec()->mutable_evaluation()->mutable_command()
+  req.mutable_spec()
+      ->mutable_evaluation()
+      ->mutable_command()
       ->set_grace_seconds(10);
   auto refused = limited.CreateExperiment(req);
   EXPECT_THAT(refused.status(),
               testing::StatusIs(absl::StatusCode::kInvalidArgument,
-                       "spec.evaluation.command.timeout_seconds"));
+                                "spec.evaluation.command.timeout_seconds"));
   EXPECT_THAT(std::string(refused.status().message()),
               ::testing::HasSubstr("--max_attempt_seconds"));
 }

@@ -5,6 +5,7 @@
 // flag; listing large TABULAR experiments reads counters, not trials, so
 // the controller's peak memory barely moves even with 8 listings at once.
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstdio>
@@ -162,6 +163,32 @@ TEST_F(HostileRpc, WorkerFloodIsForgottenAfterRetention) {
   grpc::Status st = workers_->AcquireTrial(&ctx, acquire, &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(st.error_message(), HasSubstr("call RegisterWorker"));
+}
+
+// A real worker silent past the retention (SIGSTOP) is forgotten, row and
+// all; when it runs again it is told to register and does so by itself.
+TEST_F(HostileRpc, ForgottenWorkerRegistersAgainByItself) {
+  testing::ChildProcess* w = cluster_.StartWorker("paused");
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(cluster_.WaitForWorkers(1));
+  w->Signal(SIGSTOP);
+  const std::string count =
+      "SELECT count(*) FROM workers WHERE worker_id = 'paused'";
+  bool pruned = false;
+  for (int i = 0; i < 200 && !pruned; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    pruned = Sql(count) == "0";
+  }
+  w->Signal(SIGCONT);
+  ASSERT_TRUE(pruned) << "the silent worker's row was never pruned";
+  bool back = false;
+  for (int i = 0; i < 300 && !back; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    back = Sql(count) == "1";
+  }
+  EXPECT_TRUE(back) << testing::ReadFile(w->log_path());
+  EXPECT_THAT(testing::ReadFile(w->log_path()),
+              HasSubstr("registering again"));
 }
 
 // Finding 2: parallel_trials above --max_parallel_trials is refused, naming

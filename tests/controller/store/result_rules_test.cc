@@ -27,8 +27,8 @@ TEST(ResultRules, TrainedModesAskOnlyWhenModelsAreKept) {
 }
 
 TEST(ResultRules, FinalRetrainingsAlwaysAskEvenFromProxyOrSupernetSearches) {
-  for (v1::EvaluationMode m :
-       {v1::FULL, v1::EARLY_STOPPED, v1::COMMAND, v1::SUPERNET, v1::ZERO_COST}) {
+  for (v1::EvaluationMode m : {v1::FULL, v1::EARLY_STOPPED, v1::COMMAND,
+                               v1::SUPERNET, v1::ZERO_COST}) {
     TrialKind k = Kind(m, 0);
     k.final_training = true;
     EXPECT_TRUE(AsksForModel(k)) << m;

@@ -2157,7 +2157,6 @@ TEST_F(StoreTest, ScreeningSlotsPickTheirBestChildOnce) {
   EXPECT_EQ((*groups)[0].scored, 0);
 }
 
-
 // Issue 22: a result that arrives just after its lease expired is accepted
 // when nobody has leased the trial since; once re-leased it is stale.
 TEST_F(StoreTest, LateResultOfAnExpiredAttemptIsAcceptedUntilReleased) {
@@ -2236,9 +2235,9 @@ TEST_F(StoreTest, LateResultOfAnExpiredAttemptIsAcceptedUntilReleased) {
   ExpireLease((*third)->trial_id);
   NAS_ASSERT_OK(store_->ExpireLeases());
   NAS_ASSERT_OK(store_->FinishExperiment(exp3, v1::EXPERIMENT_STOPPED, ""));
-  EXPECT_THAT(store_->RecordResult((*third)->trial_id, 1, "wA",
-                                   MakeMetrics(0.5)),
-              StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
+  EXPECT_THAT(
+      store_->RecordResult((*third)->trial_id, 1, "wA", MakeMetrics(0.5)),
+      StatusIs(absl::StatusCode::kFailedPrecondition, "stale"));
 }
 
 // Issue 22: a model is stored only when the trial asked for one.
@@ -2250,16 +2249,15 @@ TEST_F(StoreTest, ModelIsAcceptedOnlyWhenTheTrialAskedForOne) {
   NAS_ASSERT_OK(a);
   ASSERT_TRUE(a->has_value());
   const std::string model(1 << 16, 'm');
-  EXPECT_THAT(store_->RecordResult((*a)->trial_id, 1, "wA", MakeMetrics(0.5),
-                                   model),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "did not ask for a model"));
+  EXPECT_THAT(
+      store_->RecordResult((*a)->trial_id, 1, "wA", MakeMetrics(0.5), model),
+      StatusIs(absl::StatusCode::kInvalidArgument, "did not ask for a model"));
   EXPECT_EQ(GetCandidate(exp, (*a)->candidate_id).state(),
             v1::CANDIDATE_RUNNING);
   EXPECT_FALSE(store_->GetModel(exp, (*a)->candidate_id).ok());
   // The same result without the model is stored.
-  NAS_ASSERT_OK(store_->RecordResult((*a)->trial_id, 1, "wA",
-                                     MakeMetrics(0.5)));
+  NAS_ASSERT_OK(
+      store_->RecordResult((*a)->trial_id, 1, "wA", MakeMetrics(0.5)));
   // In a batch too: the item is refused, its neighbour stored.
   auto b = store_->LeaseTrial("wB", Labels());
   NAS_ASSERT_OK(b);
@@ -2280,8 +2278,8 @@ TEST_F(StoreTest, ModelIsAcceptedOnlyWhenTheTrialAskedForOne) {
   auto k = store_->LeaseTrial("wK", Labels());
   NAS_ASSERT_OK(k);
   ASSERT_TRUE(k->has_value());
-  NAS_ASSERT_OK(store_->RecordResult((*k)->trial_id, 1, "wK",
-                                     MakeMetrics(0.7), model));
+  NAS_ASSERT_OK(
+      store_->RecordResult((*k)->trial_id, 1, "wK", MakeMetrics(0.7), model));
   auto got = store_->GetModel(*kept_exp, (*k)->candidate_id);
   NAS_ASSERT_OK(got);
   EXPECT_EQ(got->bytes.size(), model.size());
@@ -2296,9 +2294,9 @@ TEST_F(StoreTest, ModelIsAcceptedOnlyWhenTheTrialAskedForOne) {
   auto t = store_->LeaseTrial("wT", Labels());
   NAS_ASSERT_OK(t);
   ASSERT_TRUE(t->has_value());
-  EXPECT_THAT(store_->RecordResult((*t)->trial_id, 1, "wT", MakeMetrics(0.7),
-                                   model),
-              StatusIs(absl::StatusCode::kInvalidArgument, "model"));
+  EXPECT_THAT(
+      store_->RecordResult((*t)->trial_id, 1, "wT", MakeMetrics(0.7), model),
+      StatusIs(absl::StatusCode::kInvalidArgument, "model"));
 }
 
 // Issue 22: no lease outlives its attempt's wall-clock limit.
@@ -2325,17 +2323,18 @@ TEST_F(StoreTest, LeasesAreNotRenewedPastTheAttemptLimit) {
 
   // 59 minutes 30 s into the attempt: a renewal gives at most 30 s more,
   // not lease_seconds (60).
-  Sql(absl::StrCat("UPDATE trials SET started_at = now() - interval "
+  Sql(
+      absl::StrCat("UPDATE trials SET started_at = now() - interval "
                    "'3570 seconds' WHERE id = ",
                    trial));
   EXPECT_EQ(store.RenewLease(trial, 1, "wA").value(), true);
   pqxx::connection conn(db);
   pqxx::nontransaction txn(conn);
-  const double left = txn.exec1(absl::StrCat(
-                              "SELECT extract(epoch FROM lease_until - now()) "
-                              "FROM trials WHERE id = ",
-                              trial))[0]
-                          .as<double>();
+  const double left =
+      txn.exec1(absl::StrCat("SELECT extract(epoch FROM lease_until - now()) "
+                             "FROM trials WHERE id = ",
+                             trial))[0]
+          .as<double>();
   EXPECT_LE(left, 31);
   EXPECT_GT(left, 20);
   // A restarted controller's extension is capped the same way.
@@ -2348,7 +2347,8 @@ TEST_F(StoreTest, LeasesAreNotRenewedPastTheAttemptLimit) {
 
   // Past the limit: neither renewals nor progress hold it any more, and the
   // expiry says why.
-  Sql(absl::StrCat("UPDATE trials SET started_at = now() - interval "
+  Sql(
+      absl::StrCat("UPDATE trials SET started_at = now() - interval "
                    "'2 hours' WHERE id = ",
                    trial));
   EXPECT_EQ(store.RenewLease(trial, 1, "wA").value(), false);
@@ -2388,9 +2388,9 @@ TEST_F(StoreTest, CountsOfAPageMatchEachExperimentsOwn) {
   }
   EXPECT_EQ(page->at(a).counts.candidates(), 3);
   EXPECT_EQ(page->at(b).counts.candidates(), 1);
-  EXPECT_EQ(page->at(a).counts.trials_running() +
-                page->at(b).counts.trials_running(),
-            1);
+  EXPECT_EQ(
+      page->at(a).counts.trials_running() + page->at(b).counts.trials_running(),
+      1);
   EXPECT_THAT(store_->CountExperimentTotals(987654321).status(),
               StatusIs(absl::StatusCode::kNotFound, "987654321"));
 }
