@@ -180,22 +180,6 @@ absl::StatusOr<int64_t> PsqlInt(const std::string& conninfo,
   return v;
 }
 
-// kB of a /proc/<pid>/status field (VmHWM, VmRSS), -1 when unreadable.
-int64_t ProcStatusKb(pid_t pid, const std::string& field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, field + ":")) {
-      int64_t kb = -1;
-      std::vector<std::string> parts =
-          absl::StrSplit(line.substr(field.size() + 1), absl::ByAnyChar(" \t"),
-                         absl::SkipEmpty());
-      if (!parts.empty() && absl::SimpleAtoi(parts[0], &kb)) return kb;
-    }
-  }
-  return -1;
-}
-
 double Percentile(std::vector<double> v, double q) {
   if (v.empty()) return std::nan("");
   std::sort(v.begin(), v.end());
@@ -663,7 +647,7 @@ class Bench {
         db, Logs("controller_" + tag + ".log"), &cport, &row.startup_s);
     if (!controller.ok()) return controller.status();
     const pid_t cpid = (*controller)->pid();
-    row.rss_start_kb = ProcStatusKb(cpid, "VmRSS");
+    row.rss_start_kb = testing::ProcStatusKib(cpid, "VmRSS");
     const int procs = std::max(1, std::min(n, absl::GetFlag(FLAGS_max_procs)));
     row.procs = procs;
     std::vector<std::unique_ptr<ChildProcess>> sims;
@@ -732,7 +716,7 @@ class Bench {
           << " trials in " << row.window_s << " s)\n"
           << (s.ok() ? *s : s.status().ToString()) << "\n";
     }
-    row.hwm_kb = ProcStatusKb(cpid, "VmHWM");
+    row.hwm_kb = testing::ProcStatusKib(cpid, "VmHWM");
     // The controller accepted the preloaded experiment: still RUNNING, and
     // it proposed new candidates after the preloaded ones (seq >= P).
     absl::StatusOr<std::string> state = Psql(

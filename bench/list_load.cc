@@ -20,21 +20,19 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "common/spaces/search_space.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "nas/v1/worker.grpc.pb.h"
 #include "tests/testing/cluster.h"
+#include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 
 ABSL_FLAG(int, experiments, 20, "large experiments, RUNNING");
 ABSL_FLAG(int, trials, 50000, "SUCCEEDED trials inserted per experiment");
@@ -42,20 +40,6 @@ ABSL_FLAG(int, workers, 5000, "fresh worker ids registered during the run");
 ABSL_FLAG(int, calls, 300, "ListExperiments calls, back to back");
 
 namespace {
-
-int64_t ProcStatusKib(pid_t pid, const std::string& field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) != 0) continue;
-    std::vector<std::string> parts =
-        absl::StrSplit(line.substr(field.size() + 1), absl::ByAnyChar(" \t"),
-                       absl::SkipEmpty());
-    int64_t kib = -1;
-    if (!parts.empty() && absl::SimpleAtoi(parts[0], &kib)) return kib;
-  }
-  return -1;
-}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -82,17 +66,7 @@ int main(int argc, char** argv) {
   const pid_t pid = cluster.controller()->pid();
 
   const std::string table = cluster.dir() + "/table.csv";
-  {
-    const nas::SearchSpace* space = *nas::GetSearchSpace("nb201");
-    std::ofstream out(table);
-    out << "arch,val_pct,test_pct,train_s\n";
-    for (int i = 0; i < 15625; ++i) {
-      std::vector<int> choices;
-      for (int e = 0, x = i; e < 6; ++e, x /= 5) choices.push_back(x % 5);
-      out << *space->Canonical(choices) << "," << 50 + i % 40 << ","
-          << 49 + i % 40 << ",1\n";
-    }
-  }
+  nas::testing::WriteSimpleNb201Table(table, 1);
   const absl::Time seed_start = absl::Now();
   for (int e = 0; e < n_exp; ++e) {
     nas::v1::Experiment exp;
@@ -131,7 +105,7 @@ evaluation:
   printf("seeded %d experiments x %d trials in %.1f s\n", n_exp, n_trials,
          absl::ToDoubleSeconds(absl::Now() - seed_start));
 
-  const int64_t rss_start = ProcStatusKib(pid, "VmRSS");
+  const int64_t rss_start = nas::testing::ProcStatusKib(pid, "VmRSS");
   std::atomic<bool> stop{false};
   std::atomic<int> registered{0};
   const absl::Duration run_guess = absl::Seconds(20);
@@ -165,8 +139,8 @@ evaluation:
   }
   flood.join();
   stop = true;
-  const int64_t rss_end = ProcStatusKib(pid, "VmRSS");
-  const int64_t peak = ProcStatusKib(pid, "VmHWM");
+  const int64_t rss_end = nas::testing::ProcStatusKib(pid, "VmRSS");
+  const int64_t peak = nas::testing::ProcStatusKib(pid, "VmHWM");
   const double p50 = Percentile(ms, 50), p99 = Percentile(ms, 99);
   printf(
       "ListExperiments (%d experiments x %d trials, %d calls, %d errors, "

@@ -15,38 +15,21 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "common/spaces/search_space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
 #include "nas/v1/worker.grpc.pb.h"
 #include "tests/testing/cluster.h"
 #include "tests/testing/process.h"
+#include "tests/testing/spec_yaml.h"
 #include "tests/testing/status_matchers.h"
 
 namespace nas {
 namespace {
 
 using ::testing::HasSubstr;
-
-// A field of /proc/PID/status in KiB ("VmRSS", "VmHWM"); -1 if absent.
-int64_t ProcStatusKib(pid_t pid, const std::string& field) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) != 0) continue;
-    std::vector<std::string> parts =
-        absl::StrSplit(line.substr(field.size() + 1), absl::ByAnyChar(" \t"),
-                       absl::SkipEmpty());
-    int64_t kib = -1;
-    if (!parts.empty() && absl::SimpleAtoi(parts[0], &kib)) return kib;
-  }
-  return -1;
-}
 
 // Resets VmHWM to the current RSS (Linux >= 4.0).
 void ResetPeak(pid_t pid) {
@@ -66,23 +49,15 @@ class HostileRpc : public ::testing::Test {
   void TearDown() override { cluster_.Finish(HasFailure()); }
 
   std::string Sql(const std::string& q) { return cluster_.Psql(q); }
-  int64_t RssMib() { return ProcStatusKib(pid_, "VmRSS") / 1024; }
-  int64_t PeakMib() { return ProcStatusKib(pid_, "VmHWM") / 1024; }
+  int64_t RssMib() { return testing::ProcStatusKib(pid_, "VmRSS") / 1024; }
+  int64_t PeakMib() { return testing::ProcStatusKib(pid_, "VmHWM") / 1024; }
 
   // A TABULAR experiment over a table of `dir`, stopped at once so that
   // the scheduler leaves it alone; returns its id.
   int64_t CreateStoppedTabular(const std::string& name) {
     const std::string table = cluster_.dir() + "/table.csv";
     if (!std::ifstream(table).good()) {
-      const SearchSpace* space = *GetSearchSpace("nb201");
-      std::ofstream out(table);
-      out << "arch,val_pct,test_pct,train_s\n";
-      for (int i = 0; i < 15625; ++i) {
-        std::vector<int> choices;
-        for (int e = 0, x = i; e < 6; ++e, x /= 5) choices.push_back(x % 5);
-        out << *space->Canonical(choices) << "," << 50 + i % 40 << ","
-            << 49 + i % 40 << ",1\n";
-      }
+      testing::WriteSimpleNb201Table(table, 1);
     }
     v1::Experiment exp;
     grpc::Status st = cluster_.Create(
@@ -187,8 +162,7 @@ TEST_F(HostileRpc, ForgottenWorkerRegistersAgainByItself) {
     back = Sql(count) == "1";
   }
   EXPECT_TRUE(back) << testing::ReadFile(w->log_path());
-  EXPECT_THAT(testing::ReadFile(w->log_path()),
-              HasSubstr("registering again"));
+  EXPECT_THAT(testing::ReadFile(w->log_path()), HasSubstr("registering again"));
 }
 
 // Finding 2: parallel_trials above --max_parallel_trials is refused, naming

@@ -11,7 +11,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/spaces/search_space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cluster.h"
@@ -94,17 +93,7 @@ TEST_F(HostileWorker, SpecNamedFilesAreRefusedAndTheWorkerKeepsServing) {
 
   // The same worker still serves: a valid table under the root.
   const std::string table = data_ + "/nb201.csv";
-  {
-    const SearchSpace* space = *GetSearchSpace("nb201");
-    std::ofstream out(table);
-    out << "arch,val_pct,test_pct,train_s\n";
-    for (int i = 0; i < 15625; ++i) {
-      std::vector<int> choices;
-      for (int e = 0, x = i; e < 6; ++e, x /= 5) choices.push_back(x % 5);
-      out << *space->Canonical(choices) << "," << 50 + i % 40 << ","
-          << 49 + i % 40 << ",1\n";
-    }
-  }
+  testing::WriteSimpleNb201Table(table, 1);
   c = RunOne("valid", table, absl::Seconds(30));
   EXPECT_EQ(c.state(), v1::CANDIDATE_EVALUATED) << c.reason();
   EXPECT_NE(cluster_.worker("w1"), nullptr);

@@ -6,14 +6,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cmath>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/spaces/search_space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
@@ -191,18 +189,8 @@ TEST_F(Limits, EachLimitRefusesClearlyAndStoresNothing) {
 TEST_F(Limits, CandidateLimitEndsASearchWithoutATrialBudget) {
   // A simulated-seconds budget (TABULAR, a table whose every cell costs
   // 1 ms) the search never spends: only the candidate limit (5) ends it.
-  const std::string table = cluster_.dir() + "/cheap_nb201.csv";
-  {
-    const SearchSpace* space = *GetSearchSpace("nb201");
-    std::ofstream out(table);
-    out << "arch,val_pct,test_pct,train_s\n";
-    for (int i = 0; i < 15625; ++i) {
-      std::vector<int> choices;
-      for (int e = 0, x = i; e < 6; ++e, x /= 5) choices.push_back(x % 5);
-      out << *space->Canonical(choices) << "," << 50 + i % 40 << ","
-          << 49 + i % 40 << ",0.001\n";
-    }
-  }
+  const std::string table = testing::WriteSimpleNb201Table(
+      cluster_.dir() + "/cheap_nb201.csv", 0.001);
   v1::Experiment exp;
   grpc::Status st = Create(
       absl::StrCat(R"(name: open-ended

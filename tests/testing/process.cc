@@ -11,8 +11,12 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -128,6 +132,20 @@ std::string Psql(const std::string& conninfo, const std::string& sql) {
 
 std::string Binary(const std::string& relative) {
   return absl::StrCat(NAS_BINARY_DIR, "/", relative);
+}
+
+int64_t ProcStatusKib(pid_t pid, const std::string& field) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) != 0) continue;
+    std::vector<std::string> parts =
+        absl::StrSplit(line.substr(field.size() + 1), absl::ByAnyChar(" \t"),
+                       absl::SkipEmpty());
+    int64_t kib = -1;
+    if (!parts.empty() && absl::SimpleAtoi(parts[0], &kib)) return kib;
+  }
+  return -1;
 }
 
 }  // namespace nas::testing

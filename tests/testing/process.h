@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,8 @@ std::string Binary(const std::string& relative);
 int RunCommand(const std::string& command, std::string* output);
 // `s` single-quoted as one /bin/sh word ('it'\''s').
 std::string ShellQuote(const std::string& s);
+// KiB of a /proc/<pid>/status field (VmRSS, VmHWM), -1 when unreadable.
+int64_t ProcStatusKib(pid_t pid, const std::string& field);
 
 }  // namespace nas::testing
 

@@ -1,6 +1,11 @@
 #include "tests/testing/spec_yaml.h"
 
+#include <fstream>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "common/spaces/search_space.h"
 
 namespace nas::testing {
 namespace {
@@ -74,6 +79,20 @@ std::string AliasBombYaml(int n) {
       choices, "]}\n");
   for (int i = 1; i < n; ++i) yaml += "  - *d\n";
   return yaml;
+}
+
+std::string WriteSimpleNb201Table(const std::string& path,
+                                  double cost_seconds) {
+  const SearchSpace* space = *GetSearchSpace("nb201");
+  std::ofstream out(path);
+  out << "arch,val_pct,test_pct,train_s\n";
+  for (int i = 0; i < 15625; ++i) {
+    std::vector<int> choices;
+    for (int e = 0, x = i; e < 6; ++e, x /= 5) choices.push_back(x % 5);
+    out << *space->Canonical(choices) << "," << 50 + i % 40 << ","
+        << 49 + i % 40 << "," << cost_seconds << "\n";
+  }
+  return path;
 }
 
 }  // namespace nas::testing

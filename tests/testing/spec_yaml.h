@@ -37,6 +37,10 @@ std::string TrialBudget(int trials, int parallel);
 // learning_rate 0.1, and the three sample counts.
 std::string FullTraining(int epochs, int train_samples, int val_samples,
                          int test_samples);
+// Writes a NAS-Bench-201-shaped CSV table of all 15,625 cells to `path`
+// (columns arch, val_pct = 50 + i % 40, test_pct = 49 + i % 40, and
+// train_s = `cost_seconds` for every cell); returns `path`.
+std::string WriteSimpleNb201Table(const std::string& path, double cost_seconds);
 // evaluation: a TABULAR search over the CSV file `table`, as a block, with
 // the columns the test tables write: val_pct, test_pct, train_s (scaled by
 // `cost_scale`; left out when 0) and, when `macs_column` is not empty, that
