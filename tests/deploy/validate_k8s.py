@@ -5,7 +5,11 @@ Every document must name a known apiVersion/kind; every field must exist in
 its model (a typo such as `contianers` is an error), have the model's type,
 and every required field must be present (the models' own client-side
 validation). Each ConfigMap key ending in .yml/.yaml is written to OUT_DIR
-so that the caller can run promtool on it. Nothing is downloaded.
+so that the caller can run promtool on it. A variable NAS_* given to a
+container of our own images (nas-worker*, nas-controller*) must be one the
+binary reads, a string literal in its sources (a worker given
+NAS_WORKER_TOKEN instead of NAS_TOKEN crash-looped UNAUTHENTICATED).
+Nothing is downloaded.
 
 Usage: validate_k8s.py OUT_DIR FILE.yaml...
 Exit 0 when every document is valid; 1 with one line per problem.
@@ -107,6 +111,50 @@ def check(value, type_name, path, problems, parent_key=""):
               parent_key=key)
 
 
+# The project's own images and the source folders of the binary each runs:
+# an environment variable NAS_* that a manifest gives one of them must be
+# one that binary reads (a name written as a C++ string literal there).
+_IMAGE_SOURCES = {
+    "nas-worker": ("worker", "common"),
+    "nas-controller": ("controller", "common"),
+}
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def names_read(folders):
+    """The NAS_* names written as string literals under `folders`."""
+    found = set()
+    for folder in folders:
+        for root, _, files in os.walk(os.path.join(_REPO, folder)):
+            for name in files:
+                if name.endswith((".cc", ".h")):
+                    with open(os.path.join(root, name),
+                              encoding="utf-8") as f:
+                        found.update(re.findall(r'"(NAS_[A-Z0-9_]+)"',
+                                                f.read()))
+    return found
+
+
+def check_environment(obj, where, problems):
+    """A NAS_* variable given to one of our images must be read by it."""
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for c in spec.get("containers") or []:
+        image = (c.get("image") or "").split(":")[0].split("/")[-1]
+        folders = next((v for k, v in _IMAGE_SOURCES.items()
+                        if image.startswith(k)), None)
+        if folders is None:
+            continue
+        known = names_read(folders)
+        for e in c.get("env") or []:
+            name = e.get("name", "")
+            if name.startswith("NAS_") and name not in known:
+                problems.append(
+                    f"{where}: container {c.get('name')} ({image}) is given "
+                    f"{name}, which it never reads (it reads: "
+                    f"{', '.join(sorted(known))})")
+
+
 def main():
     if len(sys.argv) < 3:
         print("usage: validate_k8s.py OUT_DIR FILE.yaml...", file=sys.stderr)
@@ -136,6 +184,7 @@ def main():
                 continue
             before = len(problems)
             check(obj, name, f"{where} ({kind})", problems)
+            check_environment(obj, f"{where} ({kind})", problems)
             try:
                 # Required fields: the models refuse None for them.
                 client._ApiClient__deserialize(obj, name)
