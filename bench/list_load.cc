@@ -70,20 +70,13 @@ int main(int argc, char** argv) {
   const absl::Time seed_start = absl::Now();
   for (int e = 0; e < n_exp; ++e) {
     nas::v1::Experiment exp;
-    grpc::Status st = cluster.Create(
-        absl::StrCat("name: big-", e, R"(
-search_space: {name: nb201}
-strategy: {name: random, seed: )",
-                     e + 1, R"(}
-budget: {max_trials: 1000000, parallel_trials: 256}
-required_labels: {nobody: here}
-evaluation:
-  mode: TABULAR
-  tabular: {path: )",
-                     table, R"(, val_column: val_pct, test_column: test_pct,
-            cost_column: train_s}
-)"),
-        &exp);
+    nas::testing::SpecYaml spec;
+    spec.name = absl::StrCat("big-", e);
+    spec.strategy = absl::StrCat("{name: random, seed: ", e + 1, "}");
+    spec.budget = nas::testing::TrialBudget(1000000, 256);
+    spec.evaluation = nas::testing::TabularLookup(table, 0, "");
+    spec.extra = "required_labels: {nobody: here}\n";
+    grpc::Status st = cluster.Create(spec.Yaml(), &exp);
     if (!st.ok()) {
       fprintf(stderr, "list_load: create: %s\n", st.error_message().c_str());
       return 1;

@@ -55,15 +55,6 @@ v1::ExperimentSpec CommandSpec(const std::string& trainer) {
   return spec;
 }
 
-NewCandidate Candidate(int i) {
-  NewCandidate c;
-  c.genotype.set_space("nb201");
-  c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
-  for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
-  c.genotype.set_hash(absl::StrCat("hash", i));
-  return c;
-}
-
 class CommandModeTest : public MigratedStoreSuite {
  protected:
   void SetUp() override {
@@ -80,7 +71,7 @@ class CommandModeTest : public MigratedStoreSuite {
     auto id = store_->CreateExperiment(spec, 42);
     EXPECT_TRUE(id.ok()) << id.status();
     std::vector<NewCandidate> cands;
-    for (int i = 0; i < n; ++i) cands.push_back(Candidate(i));
+    for (int i = 0; i < n; ++i) cands.push_back(QueuedTestCandidate(i));
     auto inserted = store_->InsertCandidates(*id, cands);
     EXPECT_TRUE(inserted.ok()) << inserted.status();
     if (ids != nullptr) *ids = *inserted;
@@ -275,7 +266,7 @@ TEST_F(CommandModeTest, AshaStopsCommandTrialsButNotTheFinalRetraining) {
 
   // The final re-training of candidate 0: COMMAND, final epochs, model
   // exported, and a poor score at a rung does not stop it.
-  NewCandidate fin = Candidate(0);
+  NewCandidate fin = QueuedTestCandidate(0);
   fin.final_of = ids[0];
   NAS_ASSERT_OK(store_->InsertCandidates(id, {fin}));
   Register("wf", {{"test", TestName()}, {"trainer/torch_fmnist", "yes"}});

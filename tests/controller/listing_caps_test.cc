@@ -47,14 +47,7 @@ TEST_F(ListingCapsTest, CandidatePagesAreCappedInCountAndBytes) {
   auto id = store_->CreateExperiment(Spec("candidates"), 1);
   NAS_ASSERT_OK(id);
   std::vector<NewCandidate> cands;
-  for (int i = 0; i < 1500; ++i) {
-    NewCandidate c;
-    c.genotype.set_space("nb201");
-    c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
-    for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
-    c.genotype.set_hash(absl::StrCat("hash", i));
-    cands.push_back(c);
-  }
+  for (int i = 0; i < 1500; ++i) cands.push_back(QueuedTestCandidate(i));
   NAS_ASSERT_OK(store_->InsertCandidates(*id, cands));
 
   auto big = MakeExperiments(int64_t{4} << 20);

@@ -5,11 +5,27 @@
 #ifndef NAS_TESTS_CONTROLLER_MIGRATED_STORE_SUITE_H_
 #define NAS_TESTS_CONTROLLER_MIGRATED_STORE_SUITE_H_
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "controller/store/store.h"
 #include "gtest/gtest.h"
 #include "tests/testing/postgres_server.h"
 
 namespace nas {
+
+// A QUEUED nb201 proposal numbered `i`: canonical "|op<i>~0|", choices
+// (i + k) % 5 and hash "hash<i>", distinct for every i (the store does not
+// parse them). Tests set the costs and strategy fields they need.
+inline NewCandidate QueuedTestCandidate(int i) {
+  NewCandidate c;
+  c.genotype.set_space("nb201");
+  c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
+  for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
+  c.genotype.set_hash(absl::StrCat("hash", i));
+  c.state = v1::CANDIDATE_QUEUED;
+  return c;
+}
 
 class MigratedStoreSuite : public ::testing::Test {
  protected:

@@ -60,19 +60,13 @@ class HostileRpc : public ::testing::Test {
       testing::WriteSimpleNb201Table(table, 1);
     }
     v1::Experiment exp;
-    grpc::Status st = cluster_.Create(
-        absl::StrCat("name: ", name, R"(
-search_space: {name: nb201}
-strategy: {name: random, seed: 3}
-budget: {max_trials: 2, parallel_trials: 1}
-required_labels: {nobody: here}
-evaluation:
-  mode: TABULAR
-  tabular: {path: )",
-                     table, R"(, val_column: val_pct, test_column: test_pct,
-            cost_column: train_s}
-)"),
-        &exp);
+    testing::SpecYaml spec;
+    spec.name = name;
+    spec.strategy = "{name: random, seed: 3}";
+    spec.budget = testing::TrialBudget(2, 1);
+    spec.evaluation = testing::TabularLookup(table, 0, "");
+    spec.extra = "required_labels: {nobody: here}\n";
+    grpc::Status st = cluster_.Create(spec.Yaml(), &exp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     grpc::ClientContext ctx;
     v1::StopExperimentRequest stop;

@@ -38,6 +38,30 @@ std::string Spec(const std::string& name, const std::string& budget) {
   return spec.Yaml();
 }
 
+// An AcquireTrial long poll (10 s) of `worker`.
+v1::AcquireTrialRequest LongPoll(const std::string& worker) {
+  v1::AcquireTrialRequest r;
+  r.set_worker_id(worker);
+  r.set_wait_ms(10000);
+  return r;
+}
+
+// Registers `worker` (no labels) and long-polls one AcquireTrial for it.
+grpc::Status RegisterAndLease(v1::WorkerService::Stub* stub,
+                              const std::string& worker,
+                              v1::AcquireTrialResponse* out) {
+  {
+    grpc::ClientContext ctx;
+    v1::RegisterWorkerRequest reg;
+    reg.set_worker_id(worker);
+    v1::RegisterWorkerResponse resp;
+    grpc::Status st = stub->RegisterWorker(&ctx, reg, &resp);
+    if (!st.ok()) return st;
+  }
+  grpc::ClientContext ctx;
+  return stub->AcquireTrial(&ctx, LongPoll(worker), out);
+}
+
 class Limits : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -88,20 +112,11 @@ TEST_F(Limits, EachLimitRefusesClearlyAndStoresNothing) {
   EXPECT_EQ(Sql("SELECT count(*) FROM experiments"), "1");
 
   // One lease per worker: the second AcquireTrial names the trial held.
-  {
-    grpc::ClientContext ctx;
-    v1::RegisterWorkerRequest reg;
-    reg.set_worker_id("w1");
-    v1::RegisterWorkerResponse resp;
-    ASSERT_TRUE(workers_->RegisterWorker(&ctx, reg, &resp).ok());
-  }
-  v1::AcquireTrialRequest acquire;
-  acquire.set_worker_id("w1");
-  acquire.set_wait_ms(10000);
+  const v1::AcquireTrialRequest acquire = LongPoll("w1");
   v1::AcquireTrialResponse first;
   {
-    grpc::ClientContext ctx;
-    ASSERT_TRUE(workers_->AcquireTrial(&ctx, acquire, &first).ok());
+    grpc::Status leased = RegisterAndLease(workers_.get(), "w1", &first);
+    ASSERT_TRUE(leased.ok()) << leased.error_message();
     ASSERT_TRUE(first.has_trial());
   }
   {
@@ -265,22 +280,10 @@ max_attempts: 2
 )",
                                     &exp);
   ASSERT_TRUE(st.ok()) << st.error_message();
-  {
-    grpc::ClientContext ctx;
-    v1::RegisterWorkerRequest reg;
-    reg.set_worker_id("w1");
-    v1::RegisterWorkerResponse resp;
-    ASSERT_TRUE(workers_->RegisterWorker(&ctx, reg, &resp).ok());
-  }
-  v1::AcquireTrialRequest acquire;
-  acquire.set_worker_id("w1");
-  acquire.set_wait_ms(10000);
   v1::AcquireTrialResponse leased;
-  {
-    grpc::ClientContext ctx;
-    ASSERT_TRUE(workers_->AcquireTrial(&ctx, acquire, &leased).ok());
-    ASSERT_TRUE(leased.has_trial());
-  }
+  st = RegisterAndLease(workers_.get(), "w1", &leased);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_TRUE(leased.has_trial());
   const absl::Time start = absl::Now();
   const v1::Trial& t = leased.trial();
   EXPECT_FALSE(t.export_model());

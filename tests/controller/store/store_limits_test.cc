@@ -38,12 +38,7 @@ v1::ExperimentSpec MakeSpec(const std::string& name) {
 }
 
 NewCandidate MakeCandidate(int i) {
-  NewCandidate c;
-  c.genotype.set_space("nb201");
-  c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
-  for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
-  c.genotype.set_hash(absl::StrCat("hash", i));
-  c.state = v1::CANDIDATE_QUEUED;
+  NewCandidate c = QueuedTestCandidate(i);
   c.macs = 1000;
   c.params = 100;
   return c;

@@ -71,11 +71,7 @@ v1::ExperimentSpec MakeSpec(const std::string& name, int max_attempts = 3,
 
 NewCandidate MakeCandidate(int i,
                            v1::CandidateState state = v1::CANDIDATE_QUEUED) {
-  NewCandidate c;
-  c.genotype.set_space("nb201");
-  c.genotype.set_canonical(absl::StrCat("|op", i, "~0|"));
-  for (int k = 0; k < 6; ++k) c.genotype.add_choices((i + k) % 5);
-  c.genotype.set_hash(absl::StrCat("hash", i));
+  NewCandidate c = QueuedTestCandidate(i);
   c.state = state;
   c.macs = 1000 * (10 - i);
   c.params = 100 + i;
