@@ -111,18 +111,10 @@ class LimitWalker {
         errors_->Add(entry_path, absl::StrCat("label names must be 1 to ",
                                               kMaxRequiredLabelKeyBytes,
                                               " bytes, got ", key.size()));
-      } else {
-        for (char c : key) {
-          const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                          (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-                          c == '.' || c == '/';
-          if (!ok) {
-            errors_->Add(entry_path,
-                         "label names may only contain letters, digits and "
-                         "_ - . /");
-            break;
-          }
-        }
+      } else if (!LabelKeyCharactersValid(key)) {
+        errors_->Add(entry_path,
+                     "label names may only contain letters, digits and "
+                     "_ - . /");
       }
       CheckString(entry_path, refl->GetString(entry, value_fd),
                   kMaxRequiredLabelValueBytes);
@@ -152,6 +144,16 @@ int MaxSpecListEntries(const FieldDescriptor* field) {
     return kMaxDataClasses;
   }
   return kMaxSpecListEntries;
+}
+
+bool LabelKeyCharactersValid(absl::string_view key) {
+  for (char c : key) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                    c == '.' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 void CheckSpecLimits(const v1::ExperimentSpec& spec, FieldErrorList* errors) {

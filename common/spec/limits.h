@@ -8,6 +8,7 @@
 
 #include <cstddef>
 
+#include "absl/strings/string_view.h"
 #include "common/spec/field_errors.h"
 #include "google/protobuf/descriptor.h"
 #include "nas/v1/experiment.pb.h"
@@ -28,6 +29,10 @@ inline constexpr int kMaxSpecListEntries = 1024;
 inline constexpr int kMaxRequiredLabels = 64;
 inline constexpr size_t kMaxRequiredLabelKeyBytes = 72;
 inline constexpr size_t kMaxRequiredLabelValueBytes = 256;
+// True when every byte of `key` is an ASCII letter, a digit or one of
+// _ - . / (the characters of a label name, spec and worker alike; the
+// length is checked separately).
+bool LabelKeyCharactersValid(absl::string_view key);
 // YAML nodes ParseSpecYaml visits while converting YAML to the proto, an
 // alias counted each time it is used (a real spec has a few hundred).
 inline constexpr size_t kMaxSpecYamlNodes = 100000;

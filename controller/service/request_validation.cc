@@ -159,15 +159,8 @@ absl::Status ValidateRequest(const v1::RegisterWorkerRequest& r) {
       return Invalid(field, absl::StrCat("key must be 1 to ", kMaxLabelKeyBytes,
                                          " bytes"));
     }
-    for (char c : key) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-                      c == '.' || c == '/';
-      if (!ok) {
-        return Invalid(field,
-                       "key may only contain letters, digits and "
-                       "_ - . /");
-      }
+    if (!LabelKeyCharactersValid(key)) {
+      return Invalid(field, "key may only contain letters, digits and _ - . /");
     }
     if (auto s = ValidateText(field, value, kMaxLabelValueBytes, false);
         !s.ok()) {
