@@ -86,6 +86,16 @@ absl::StatusOr<v1::Experiment> Controller::StopExperiment(int64_t id) {
   return experiments_.StopExperiment(id);
 }
 
+absl::StatusOr<v1::Experiment> Controller::ExtendExperiment(
+    const v1::ExtendExperimentRequest& request) {
+  return experiments_.ExtendExperiment(request);
+}
+
+absl::StatusOr<v1::ListLearningCurvesResponse> Controller::ListLearningCurves(
+    const v1::ListLearningCurvesRequest& request) {
+  return experiments_.ListLearningCurves(request);
+}
+
 absl::StatusOr<v1::ListCandidatesResponse> Controller::ListCandidates(
     const v1::ListCandidatesRequest& request) {
   return experiments_.ListCandidates(request);

@@ -82,6 +82,10 @@ class Controller {
       const v1::ListExperimentsRequest& request);
   // FailedPrecondition when the experiment already finished.
   absl::StatusOr<v1::Experiment> StopExperiment(int64_t id);
+  absl::StatusOr<v1::Experiment> ExtendExperiment(
+      const v1::ExtendExperimentRequest& request);
+  absl::StatusOr<v1::ListLearningCurvesResponse> ListLearningCurves(
+      const v1::ListLearningCurvesRequest& request);
   absl::StatusOr<v1::ListCandidatesResponse> ListCandidates(
       const v1::ListCandidatesRequest& request);
   absl::StatusOr<v1::GetParetoFrontResponse> GetParetoFront(

@@ -210,10 +210,120 @@ absl::StatusOr<v1::ListExperimentsResponse> Experiments::ListExperiments(
 
 absl::StatusOr<v1::Experiment> Experiments::StopExperiment(int64_t id) {
   NAS_RETURN_IF_ERROR(ValidateId("id", id));
-  NAS_RETURN_IF_ERROR(store_->FinishExperiment(id, v1::EXPERIMENT_STOPPED, ""));
+  const absl::Status stopped =
+      store_->FinishExperiment(id, v1::EXPERIMENT_STOPPED, "");
+  // Already finished: nothing to stop, the experiment as it is.
+  if (absl::IsFailedPrecondition(stopped)) return GetExperiment(id);
+  NAS_RETURN_IF_ERROR(stopped);
   scheduler_->Drop(id);
   scheduler_->Wake();
   return GetExperiment(id);
+}
+
+absl::StatusOr<v1::Experiment> Experiments::ExtendExperiment(
+    const v1::ExtendExperimentRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  const int64_t id = request.id();
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec, store_->GetExperiment(id));
+  NAS_ASSIGN_OR_RETURN(const v1::Experiment now, BuildExperiment(rec));
+  const std::string state = v1::ExperimentState_Name(rec.state);
+  if (rec.state == v1::EXPERIMENT_FAILED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "experiment ", id, " FAILED (", rec.error,
+        "): a failed experiment cannot run again; submit a new one"));
+  }
+  if (now.counts().final_trainings() > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "experiment ", id,
+        ": its final re-trainings (spec.final) already started, so the "
+        "search cannot go on; submit a new experiment"));
+  }
+  const bool more_trials = request.max_trials() > 0;
+  const bool more_seconds = request.max_simulated_seconds() > 0;
+  if (!more_trials && !more_seconds && rec.state != v1::EXPERIMENT_STOPPED) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_trials, max_simulated_seconds: give a new budget (experiment ", id,
+        " is ", state,
+        "; only a STOPPED experiment resumes with the budget it has)"));
+  }
+  v1::ExperimentSpec spec = rec.spec;
+  const v1::ExperimentCounts& c = now.counts();
+  const int ended = c.trials_succeeded() + c.trials_failed();
+  if (more_trials) {
+    if (request.max_trials() <=
+        ended + c.trials_queued() + c.trials_running()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_trials: ", request.max_trials(), " is not above the ",
+          ended + c.trials_queued() + c.trials_running(), " trials experiment ",
+          id, " already ran or runs"));
+    }
+    if (max_candidates_per_experiment_ > 0 &&
+        request.max_trials() > max_candidates_per_experiment_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_trials: ", request.max_trials(),
+          " exceeds this controller's limit of ",
+          max_candidates_per_experiment_,
+          " candidates per experiment (--max_candidates_per_experiment)"));
+    }
+    spec.mutable_budget()->set_max_trials(request.max_trials());
+  }
+  if (more_seconds) {
+    if (request.max_simulated_seconds() <= now.simulated_seconds()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "max_simulated_seconds: ", request.max_simulated_seconds(),
+          " is not above the ", now.simulated_seconds(),
+          " simulated seconds experiment ", id, " already counted"));
+    }
+    spec.mutable_budget()->set_max_simulated_seconds(
+        request.max_simulated_seconds());
+  }
+  NAS_RETURN_IF_ERROR(scheduler_->Reload(id, [&] {
+    return store_->ReopenExperiment(id, spec, rec.state,
+                                    max_running_experiments_);
+  }));
+  scheduler_->Wake();
+  return GetExperiment(id);
+}
+
+absl::StatusOr<v1::ListLearningCurvesResponse> Experiments::ListLearningCurves(
+    const v1::ListLearningCurvesRequest& request) {
+  NAS_RETURN_IF_ERROR(ValidateRequest(request));
+  int32_t after = -1;
+  if (!request.page_token().empty() &&
+      (!absl::SimpleAtoi(request.page_token(), &after) || after < 0)) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token from this service");
+  }
+  NAS_ASSIGN_OR_RETURN(ExperimentRecord rec,
+                       store_->GetExperiment(request.experiment_id()));
+  const int limit = request.page_size() <= 0
+                        ? 100
+                        : std::min(request.page_size(), kMaxCandidatesPage);
+  NAS_ASSIGN_OR_RETURN(
+      std::vector<v1::LearningCurve> curves,
+      store_->ListLearningCurves(request.experiment_id(), after, limit));
+  v1::ListLearningCurvesResponse out;
+  out.set_epochs(rec.spec.evaluation().epochs());
+  size_t bytes = 0;
+  bool cut = false;
+  for (v1::LearningCurve& curve : curves) {
+    const size_t size = curve.ByteSizeLong() + 8;  // tag and length
+    if (out.curves_size() > 0 &&
+        static_cast<int64_t>(bytes + size) > max_response_bytes_) {
+      cut = true;
+      break;
+    }
+    bytes += size;
+    *out.add_curves() = std::move(curve);
+  }
+  // A full page (or one cut short) may have more after it. A page ends on
+  // a whole candidate: the store's limit counts curves, and a candidate
+  // has one trial.
+  if (cut || static_cast<int>(curves.size()) == limit) {
+    out.set_next_page_token(
+        absl::StrCat(out.curves(out.curves_size() - 1).seq()));
+  }
+  return out;
 }
 
 absl::StatusOr<v1::ListCandidatesResponse> Experiments::ListCandidates(

@@ -43,8 +43,22 @@ class Experiments {
   static constexpr int kMaxCandidatesPage = 1000;
   absl::StatusOr<v1::ListExperimentsResponse> ListExperiments(
       const v1::ListExperimentsRequest& request);
-  // FailedPrecondition when the experiment already finished.
+  // Stops a RUNNING experiment; a finished one is returned unchanged
+  // (stopping is idempotent, like `docker stop`).
   absl::StatusOr<v1::Experiment> StopExperiment(int64_t id);
+  // Raises the budget and runs the experiment again from its replayed
+  // strategy state (see ExperimentService.ExtendExperiment).
+  // InvalidArgument names a budget field at or below what was spent, or
+  // asks for one when a SUCCEEDED or RUNNING experiment gets none;
+  // FailedPrecondition for a FAILED experiment or one whose final
+  // re-trainings (spec.final) started; ResourceExhausted at
+  // max_running_experiments.
+  absl::StatusOr<v1::Experiment> ExtendExperiment(
+      const v1::ExtendExperimentRequest& request);
+  // Learning curves by candidate seq; page_size 0 = 100, at most
+  // kMaxCandidatesPage; the page also ends before max_response_bytes.
+  absl::StatusOr<v1::ListLearningCurvesResponse> ListLearningCurves(
+      const v1::ListLearningCurvesRequest& request);
   absl::StatusOr<v1::ListCandidatesResponse> ListCandidates(
       const v1::ListCandidatesRequest& request);
   absl::StatusOr<v1::GetParetoFrontResponse> GetParetoFront(

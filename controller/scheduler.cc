@@ -79,6 +79,14 @@ void Scheduler::Drop(int64_t id) {
   running_.erase(id);
 }
 
+absl::Status Scheduler::Reload(int64_t id,
+                               const std::function<absl::Status()>& reopen) {
+  absl::MutexLock lock(&mu_);
+  NAS_RETURN_IF_ERROR(reopen());
+  running_.erase(id);
+  return LoadExperiment(id);
+}
+
 absl::Status Scheduler::ExtendLeases() {
   absl::StatusOr<int> n = store_->ExtendRunningLeases();
   if (!n.ok()) return n.status();

@@ -70,6 +70,12 @@ class Scheduler {
   absl::Status Load(int64_t id);
   // Forgets experiment `id` (stopped by a client); no error when unknown.
   void Drop(int64_t id);
+  // Runs `reopen` (the store change that makes experiment `id` RUNNING with
+  // a new spec) and then loads the experiment again, replaying its strategy
+  // from the stored proposals and results, all under the scheduler's lock:
+  // no tick acts on the old spec in between. `reopen`'s error is returned
+  // and nothing changes.
+  absl::Status Reload(int64_t id, const std::function<absl::Status()>& reopen);
 
  private:
   struct Running {

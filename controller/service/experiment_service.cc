@@ -166,6 +166,20 @@ grpc::ServerUnaryReactor* ExperimentServiceImpl::StopExperiment(
   return FinishUnary(ctx, controller_->StopExperiment(req->id()), resp);
 }
 
+grpc::ServerUnaryReactor* ExperimentServiceImpl::ExtendExperiment(
+    grpc::CallbackServerContext* ctx, const v1::ExtendExperimentRequest* req,
+    v1::Experiment* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
+  return FinishUnary(ctx, controller_->ExtendExperiment(*req), resp);
+}
+
+grpc::ServerUnaryReactor* ExperimentServiceImpl::ListLearningCurves(
+    grpc::CallbackServerContext* ctx, const v1::ListLearningCurvesRequest* req,
+    v1::ListLearningCurvesResponse* resp) {
+  if (auto* r = RejectUnauthorized(ctx, *auth_, Role::kClient)) return r;
+  return FinishUnary(ctx, controller_->ListLearningCurves(*req), resp);
+}
+
 grpc::ServerUnaryReactor* ExperimentServiceImpl::ListCandidates(
     grpc::CallbackServerContext* ctx, const v1::ListCandidatesRequest* req,
     v1::ListCandidatesResponse* resp) {

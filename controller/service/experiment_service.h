@@ -8,8 +8,8 @@
 #include <set>
 
 #include "absl/synchronization/mutex.h"
-#include "controller/service/auth.h"
 #include "controller/controller.h"
+#include "controller/service/auth.h"
 #include "nas/v1/experiment.grpc.pb.h"
 
 namespace nas {
@@ -36,6 +36,13 @@ class ExperimentServiceImpl final
   grpc::ServerUnaryReactor* StopExperiment(grpc::CallbackServerContext* ctx,
                                            const v1::StopExperimentRequest* req,
                                            v1::Experiment* resp) override;
+  grpc::ServerUnaryReactor* ExtendExperiment(
+      grpc::CallbackServerContext* ctx, const v1::ExtendExperimentRequest* req,
+      v1::Experiment* resp) override;
+  grpc::ServerUnaryReactor* ListLearningCurves(
+      grpc::CallbackServerContext* ctx,
+      const v1::ListLearningCurvesRequest* req,
+      v1::ListLearningCurvesResponse* resp) override;
   grpc::ServerUnaryReactor* ListCandidates(
       grpc::CallbackServerContext* ctx, const v1::ListCandidatesRequest* req,
       v1::ListCandidatesResponse* resp) override;

@@ -137,6 +137,30 @@ absl::Status ValidateRequest(const v1::ListSearchEpochsRequest& r) {
   return ValidateId("experiment_id", r.experiment_id());
 }
 
+absl::Status ValidateRequest(const v1::ListLearningCurvesRequest& r) {
+  if (auto s = ValidateId("experiment_id", r.experiment_id()); !s.ok()) {
+    return s;
+  }
+  return ValidatePageSize(r.page_size());
+}
+
+absl::Status ValidateRequest(const v1::ExtendExperimentRequest& r) {
+  if (auto s = ValidateId("id", r.id()); !s.ok()) return s;
+  if (r.max_trials() < 0) {
+    return Invalid("max_trials", absl::StrCat("must be >= 0 (0 = unchanged), "
+                                              "got ",
+                                              r.max_trials()));
+  }
+  const double seconds = r.max_simulated_seconds();
+  if (!std::isfinite(seconds) || seconds < 0) {
+    return Invalid("max_simulated_seconds",
+                   absl::StrCat("must be a finite number >= 0 (0 = "
+                                "unchanged), got ",
+                                seconds));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRequest(const v1::RegisterWorkerRequest& r) {
   if (auto s = ValidateWorkerId(r.worker_id()); !s.ok()) return s;
   if (auto s = ValidateText("device", r.device(), kMaxWorkerDeviceBytes, false);

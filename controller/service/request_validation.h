@@ -42,6 +42,11 @@ absl::Status ValidateRequest(const v1::ListCandidatesRequest& r);
 absl::Status ValidateRequest(const v1::GetParetoFrontRequest& r);
 absl::Status ValidateRequest(const v1::ExportCandidateRequest& r);
 absl::Status ValidateRequest(const v1::ListSearchEpochsRequest& r);
+absl::Status ValidateRequest(const v1::ListLearningCurvesRequest& r);
+// id > 0; max_trials >= 0; max_simulated_seconds finite and >= 0 (0 keeps
+// the stored value). Whether the new budget is above what was spent is
+// the controller's check.
+absl::Status ValidateRequest(const v1::ExtendExperimentRequest& r);
 
 absl::Status ValidateRequest(const v1::RegisterWorkerRequest& r);
 absl::Status ValidateRequest(const v1::AcquireTrialRequest& r);

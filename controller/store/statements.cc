@@ -250,6 +250,27 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
         {"lock_queued_trials",
          "SELECT id FROM trials WHERE experiment_id = $1 AND status = 'QUEUED' "
          "ORDER BY id FOR UPDATE"},
+        // ExtendExperiment: a finished experiment runs again with a new
+        // spec (its budget raised); its past rows are untouched.
+        {"reopen_experiment",
+         "UPDATE experiments SET state = 'RUNNING', error = '', "
+         "finished_at = NULL, spec = $2, spec_proto = $3 WHERE id = $1"},
+        // ListLearningCurves: a page of trained candidates (seq > $2, at
+        // most $3) with the epochs of their trial's latest reporting
+        // attempt, one row per epoch (trial_progress' primary key serves
+        // both the EXISTS and the join).
+        {"list_learning_curves",
+         "WITH k AS (SELECT c.id AS cid, c.seq, c.state, "
+         "coalesce(c.final_of, 0) AS final_of, c.early_stopped, t.id AS tid, "
+         "(SELECT max(attempt) FROM trial_progress p WHERE p.trial_id = t.id) "
+         "AS att FROM candidates c JOIN trials t ON t.candidate_id = c.id "
+         "WHERE c.experiment_id = $1 AND c.seq > $2 AND EXISTS (SELECT 1 FROM "
+         "trial_progress p WHERE p.trial_id = t.id) ORDER BY c.seq, t.id "
+         "LIMIT $3) "
+         "SELECT k.cid, k.seq, k.state, k.final_of, k.early_stopped, k.tid, "
+         "k.att, p.epoch, p.val_accuracy, p.train_loss, p.seconds, p.decision "
+         "FROM k JOIN trial_progress p ON p.trial_id = k.tid AND p.attempt = "
+         "k.att ORDER BY k.seq, k.tid, p.epoch"},
         {"finish_experiment",
          "UPDATE experiments SET state = $2, error = $3, finished_at = now() "
          "WHERE id = $1"},

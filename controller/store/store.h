@@ -274,6 +274,15 @@ class Store {
   // kFailedPrecondition when the experiment is already in a final state.
   absl::Status FinishExperiment(int64_t id, v1::ExperimentState state,
                                 const std::string& error);
+  // Runs a SUCCEEDED or STOPPED experiment again (or a RUNNING one on)
+  // with `spec` (the stored spec with its budget changed): state RUNNING,
+  // error and finished_at cleared; candidates, trials and results are
+  // untouched. kFailedPrecondition when the state is no longer
+  // `expected_state` (a concurrent change) or is FAILED; kResourceExhausted
+  // as CreateExperiment when max_running > 0 experiments run already.
+  absl::Status ReopenExperiment(int64_t id, const v1::ExperimentSpec& spec,
+                                v1::ExperimentState expected_state,
+                                int max_running = 0);
   // Counts from migration 0012's counters: constant work per call however
   // many candidates the experiment has.
   absl::StatusOr<v1::ExperimentCounts> CountExperiment(int64_t id);
@@ -308,6 +317,12 @@ class Store {
   // in seq order, with their simulated cost.
   absl::StatusOr<std::vector<TrialCost>> ListTrialCosts(int64_t experiment_id,
                                                         int32_t after_seq);
+
+  // Learning curves of the experiment's trained candidates with seq >
+  // after_seq (-1: from the first), at most `limit` (> 0) of them in seq
+  // order: each trial's latest attempt that reported epochs.
+  absl::StatusOr<std::vector<v1::LearningCurve>> ListLearningCurves(
+      int64_t experiment_id, int32_t after_seq, int limit);
 
   // --- candidates ----------------------------------------------------------
   // In one transaction: inserts the candidates (seq continuing from the

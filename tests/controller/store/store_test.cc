@@ -2393,3 +2393,118 @@ TEST_F(StoreTest, CountsOfAPageMatchEachExperimentsOwn) {
 
 }  // namespace
 }  // namespace nas
+
+namespace nas {
+namespace {
+
+// Issue 23: ListLearningCurves returns, per trained candidate in seq order,
+// the epochs of its trial's latest reporting attempt and where the
+// controller's STOP cut it; pages continue after the last seq.
+TEST_F(StoreTest, LearningCurvesAreTheLatestAttemptsEpochsWithTheStop) {
+  std::vector<int64_t> cands;
+  const int64_t exp = NewExperiment(3, /*max_attempts=*/3, &cands);
+  auto report = [&](int64_t trial, int attempt, const std::string& worker,
+                    int epoch, double acc) {
+    v1::ReportProgressRequest p;
+    p.set_worker_id(worker);
+    p.set_trial_id(trial);
+    p.set_attempt(attempt);
+    p.set_epoch(epoch);
+    p.set_val_accuracy(acc);
+    p.set_train_loss(1.0 / epoch);
+    p.set_seconds(10.0 * epoch);
+    ASSERT_EQ(store_->RecordProgress(p).value(), true);
+  };
+  // First trial: attempt 1 reports one epoch and expires; attempt 2
+  // reports three, and the controller stops it at epoch 2... (attempt 2's
+  // curve is the one returned).
+  auto a = store_->LeaseTrial("wA", Labels());
+  NAS_ASSERT_OK(a);
+  ASSERT_TRUE(a->has_value());
+  const int64_t t1 = (*a)->trial_id;
+  report(t1, 1, "wA", 1, 0.10);
+  ExpireLease(t1);
+  NAS_ASSERT_OK(store_->ExpireLeases().status());
+  auto b = store_->LeaseTrial("wB", Labels());
+  NAS_ASSERT_OK(b);
+  ASSERT_TRUE(b->has_value());
+  ASSERT_EQ((*b)->trial_id, t1);
+  report(t1, 2, "wB", 1, 0.20);
+  report(t1, 2, "wB", 2, 0.25);
+  NAS_ASSERT_OK(
+      store_->RecordStopDecision(t1, 2, 2, "asha: rung 0 epoch 2: 0.25 < 0.5"));
+  // Second trial: two epochs, never stopped. Third: nothing reported.
+  auto c = store_->LeaseTrial("wC", Labels());
+  NAS_ASSERT_OK(c);
+  ASSERT_TRUE(c->has_value());
+  const int64_t t2 = (*c)->trial_id;
+  report(t2, 1, "wC", 1, 0.30);
+  report(t2, 1, "wC", 2, 0.40);
+
+  auto all = store_->ListLearningCurves(exp, -1, 10);
+  NAS_ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 2u);
+  const v1::LearningCurve& first = (*all)[0];
+  EXPECT_EQ(first.trial_id(), t1);
+  EXPECT_EQ(first.attempt(), 2);
+  EXPECT_EQ(first.seq(), 0);
+  ASSERT_EQ(first.points_size(), 2);
+  EXPECT_DOUBLE_EQ(first.points(0).val_accuracy(), 0.20);
+  EXPECT_EQ(first.points(1).epoch(), 2);
+  EXPECT_DOUBLE_EQ(first.points(1).seconds(), 20.0);
+  EXPECT_EQ(first.stopped_at_epoch(), 2);
+  EXPECT_THAT(first.early_stopped(), ::testing::HasSubstr("asha: rung 0"));
+  const v1::LearningCurve& second = (*all)[1];
+  EXPECT_EQ(second.trial_id(), t2);
+  EXPECT_EQ(second.stopped_at_epoch(), 0);
+  EXPECT_EQ(second.early_stopped(), "");
+  EXPECT_EQ(second.state(), v1::CANDIDATE_RUNNING);
+  EXPECT_EQ(second.candidate_id(), cands[second.seq()]);
+  // Paging: one curve, then the rest after its seq.
+  auto page1 = store_->ListLearningCurves(exp, -1, 1);
+  NAS_ASSERT_OK(page1);
+  ASSERT_EQ(page1->size(), 1u);
+  auto page2 = store_->ListLearningCurves(exp, (*page1)[0].seq(), 1);
+  NAS_ASSERT_OK(page2);
+  ASSERT_EQ(page2->size(), 1u);
+  EXPECT_EQ((*page2)[0].trial_id(), t2);
+}
+
+// Issue 23: ReopenExperiment runs a finished experiment again with a new
+// spec, keeps its rows, and refuses a FAILED one or a state that changed.
+TEST_F(StoreTest, ReopenRunsAStoppedExperimentAgainWithItsNewBudget) {
+  const int64_t exp = NewExperiment(2);
+  NAS_ASSERT_OK(store_->FinishExperiment(exp, v1::EXPERIMENT_STOPPED, ""));
+  auto rec = store_->GetExperiment(exp);
+  NAS_ASSERT_OK(rec);
+  v1::ExperimentSpec spec = rec->spec;
+  spec.mutable_budget()->set_max_trials(spec.budget().max_trials() + 5);
+  // Expected RUNNING, but it is STOPPED: refused, nothing changes.
+  EXPECT_EQ(store_->ReopenExperiment(exp, spec, v1::EXPERIMENT_RUNNING).code(),
+            absl::StatusCode::kFailedPrecondition);
+  NAS_ASSERT_OK(store_->ReopenExperiment(exp, spec, v1::EXPERIMENT_STOPPED));
+  auto again = store_->GetExperiment(exp);
+  NAS_ASSERT_OK(again);
+  EXPECT_EQ(again->state, v1::EXPERIMENT_RUNNING);
+  EXPECT_FALSE(again->finished_at.has_value());
+  EXPECT_EQ(again->spec.budget().max_trials(), spec.budget().max_trials());
+  auto ids = store_->ListRunningExperimentIds();
+  NAS_ASSERT_OK(ids);
+  EXPECT_THAT(*ids, ::testing::Contains(exp));
+  // The stopped run's candidates are still there (CANCELLED by the stop).
+  CandidateQuery q;
+  q.experiment_id = exp;
+  q.limit = 10;
+  auto page = store_->ListCandidates(q);
+  NAS_ASSERT_OK(page);
+  EXPECT_EQ(page->candidates.size(), 2u);
+  // A FAILED experiment never runs again.
+  NAS_ASSERT_OK(store_->FinishExperiment(exp, v1::EXPERIMENT_FAILED, "x"));
+  absl::Status failed =
+      store_->ReopenExperiment(exp, spec, v1::EXPERIMENT_FAILED);
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(failed.message(), ::testing::HasSubstr("cannot run again"));
+}
+
+}  // namespace
+}  // namespace nas
