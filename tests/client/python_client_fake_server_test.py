@@ -117,7 +117,8 @@ class FakeService(experiment_pb2_grpc.ExperimentServiceServicer):
         curves = []
         for i in range(1, 6):
             c = experiment_pb2.LearningCurve(
-                candidate_id=i, seq=i, state=experiment_pb2.CANDIDATE_EVALUATED,
+                candidate_id=i, seq=i,
+                state=experiment_pb2.CANDIDATE_EVALUATED,
                 stopped_at_epoch=2 if i == 3 else 0)
             for epoch in range(1, (2 if i == 3 else 4) + 1):
                 c.points.add(epoch=epoch, val_accuracy=0.1 * epoch)
@@ -218,10 +219,22 @@ class FakeServerTest(unittest.TestCase):
         with self.assertRaises(InvalidArgument) as cm:
             self.client.submit("garbage")
         self.assertIsNone(cm.exception.field)
+        self.assertIsNone(cm.exception.line)
+        # The shapes of common/spec/field_errors.cc and the services.
         parse = errors.InvalidArgument
-        self.assertEqual(parse("search_space.decisions[2].choices: empty")
-                         .field, "search_space.decisions[2].choices")
-        self.assertEqual(parse("spec_yaml: line 3: bad").field, "spec_yaml")
+        for message, field, line in (
+                ("spec.budget.max_trials (line 4): must be > 0 (or set "
+                 "budget.max_simulated_seconds), got 0",
+                 "spec.budget.max_trials", 4),
+                ("spec.search_space.decisions[2] (kernel).type (line 9): "
+                 "unknown", "spec.search_space.decisions[2] (kernel).type", 9),
+                ("spec.search_space.decisions[2] (line 7): empty",
+                 "spec.search_space.decisions[2]", 7),
+                ("worker_id: must not be empty", "worker_id", None),
+                ("spec_yaml: line 3: bad", "spec_yaml", None),
+                ("not a field: x", None, None)):
+            e = parse(message)
+            self.assertEqual((e.field, e.line), (field, line), message)
 
     def test_unreachable_controller_is_unavailable(self):
         with socket.socket() as s:  # a port nothing listens on

@@ -62,8 +62,10 @@ def main():
                                        "max_trials: 0"))
             raise AssertionError("a spec with max_trials 0 was accepted")
         except InvalidArgument as e:
-            check(e.field is not None and "max_trials" in e.field,
-                  f"InvalidArgument.field {e.field!r} ({e.details})")
+            check(e.field == "spec.budget.max_trials" and
+                  isinstance(e.line, int),
+                  f"InvalidArgument.field {e.field!r}, line {e.line} "
+                  f"({e.details})")
 
         experiment = client.submit(spec)
         check(experiment.state is ExperimentState.RUNNING,

@@ -46,18 +46,18 @@ TEST(PythonPackage, InstallsIntoAFreshVenvAndDrivesARealController) {
   // Built offline: the build tree's package, Debian's pip and setuptools.
   std::string out;
   const std::string venv = dir + "/venv";
-  int rc = Sh(absl::StrCat(
-                  "/usr/bin/python3 -m venv --system-site-packages ",
-                  ShellQuote(venv), " && ", ShellQuote(venv),
-                  "/bin/python -m pip wheel --quiet --no-deps "
-                  "--no-build-isolation --no-index --wheel-dir ",
-                  ShellQuote(dir + "/dist"), " ",
-                  ShellQuote(std::string(NAS_BINARY_DIR) + "/python-package"),
-                  " && ", ShellQuote(venv),
-                  "/bin/python -m pip install --quiet --no-index "
-                  "--no-build-isolation ",
-                  ShellQuote(dir + "/dist"), "/nas_client-*.whl"),
-              &out);
+  int rc = Sh(
+      absl::StrCat("/usr/bin/python3 -m venv --system-site-packages ",
+                   ShellQuote(venv), " && ", ShellQuote(venv),
+                   "/bin/python -m pip wheel --quiet --no-deps "
+                   "--no-build-isolation --no-index --wheel-dir ",
+                   ShellQuote(dir + "/dist"), " ",
+                   ShellQuote(std::string(NAS_BINARY_DIR) + "/python-package"),
+                   " && ", ShellQuote(venv),
+                   "/bin/python -m pip install --quiet --no-index "
+                   "--no-build-isolation ",
+                   ShellQuote(dir + "/dist"), "/nas_client-*.whl"),
+      &out);
   ASSERT_EQ(rc, 0) << out;
 
   testing::SpecYaml spec;
@@ -66,12 +66,12 @@ TEST(PythonPackage, InstallsIntoAFreshVenvAndDrivesARealController) {
   spec.budget = testing::TrialBudget(kTrials, 2);
   spec.evaluation = "{mode: FULL, epochs: 1}";
   const std::string scratch = dir + "/scratch";
-  rc = Sh(absl::StrCat("mkdir -p ", ShellQuote(scratch), " && cp ",
-                       NAS_SOURCE_DIR, "/tests/e2e/python_package_check.py ",
-                       ShellQuote(scratch), " && printf %s ",
-                       ShellQuote(spec.Yaml()), " > ",
-                       ShellQuote(scratch + "/spec.yaml")),
-          &out);
+  rc = Sh(
+      absl::StrCat("mkdir -p ", ShellQuote(scratch), " && cp ", NAS_SOURCE_DIR,
+                   "/tests/e2e/python_package_check.py ", ShellQuote(scratch),
+                   " && printf %s ", ShellQuote(spec.Yaml()), " > ",
+                   ShellQuote(scratch + "/spec.yaml")),
+      &out);
   ASSERT_EQ(rc, 0) << out;
   rc = Sh(absl::StrCat("cd ", ShellQuote(scratch), " && env -u PYTHONPATH ",
                        "timeout 120 ", ShellQuote(venv),

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""Submits an experiment, follows WatchExperiment, prints the Pareto front.
+r"""Submits an experiment, follows WatchExperiment, prints the Pareto front.
 
 With nas-client installed (pip; docs/USER_GUIDE.md, "The Python client"):
 
-    python3 client/python/examples/submit_and_watch.py examples/nb201_tabular_evolution.yaml
+    python3 client/python/examples/submit_and_watch.py \
+        examples/nb201_tabular_evolution.yaml
 
 or from a build tree without installing:
 
-    PYTHONPATH=build/python-package python3 client/python/examples/submit_and_watch.py SPEC
+    PYTHONPATH=build/python-package \
+        python3 client/python/examples/submit_and_watch.py SPEC
 
 --json adds one last line: the front as JSON (what the test suite compares
 with `nasctl pareto ID --output json`).

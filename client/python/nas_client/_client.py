@@ -156,8 +156,9 @@ class Client:
     def experiments_page(self, page_size: int = 50,
                          page_token: str = "") -> Page[Experiment]:
         """One page of ListExperiments (the server caps page_size at 100)."""
-        r = self._call("ListExperiments", experiment_pb2.ListExperimentsRequest(
-            page_size=page_size, page_token=page_token))
+        r = self._call(
+            "ListExperiments", experiment_pb2.ListExperimentsRequest(
+                page_size=page_size, page_token=page_token))
         return Page([Experiment(e) for e in r.experiments],
                     r.next_page_token, None, r)
 
@@ -256,7 +257,8 @@ class Client:
         macs)."""
         return ParetoFront(self._call(
             "GetParetoFront", experiment_pb2.GetParetoFrontRequest(
-                experiment_id=experiment_id, minimize=builtins.list(minimize))))
+                experiment_id=experiment_id,
+                minimize=builtins.list(minimize))))
 
     def learning_curves_page(self, experiment_id: int, page_size: int = 100,
                              page_token: str = "") -> Page[LearningCurve]:

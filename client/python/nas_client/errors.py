@@ -5,8 +5,9 @@ Every failed call raises a subclass of ``NasError`` instead of a bare
 class that matches what you can do about it, following the service's codes:
 
 - ``InvalidArgument``: the request or spec is wrong; ``.field`` names the
-  offending field when the message starts with one (``"budget.max_trials:
-  must be > 0"`` gives ``field == "budget.max_trials"``).
+  offending field when the message starts with one, ``.line`` the spec's
+  line when given (``"spec.budget.max_trials (line 4): must be > 0"``
+  gives ``field == "spec.budget.max_trials"``, ``line == 4``).
 - ``NotFound``: no such experiment or candidate.
 - ``FailedPrecondition``: the state forbids it (e.g. extending a FAILED
   experiment).
@@ -66,14 +67,20 @@ class Unknown(NasError):
     code = grpc.StatusCode.UNKNOWN
 
 
-# A field path at the start of a message: "budget.max_trials: ...",
-# "spec_yaml: line 3: ...", "search_space.decisions[2].choices: ...".
-_FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\]|\.[A-Za-z_]"
-                    r"[A-Za-z0-9_]*)*): ")
+# A field path at the start of a message, with the spec's YAML line when
+# the server knows it (common/spec/field_errors.cc): "spec.budget.max_trials
+# (line 4): must be > 0", "spec.search_space.decisions[2] (kernel).type:
+# ...", "worker_id: must not be empty".
+_FIELD = re.compile(
+    r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*"
+    r"(?:\[[0-9]+\](?: \((?!line [0-9]+\))[^()]*\))?"  # [2] (annotation)
+    r"|\.[A-Za-z_][A-Za-z0-9_]*)*)"
+    r"(?: \(line (?P<line>[0-9]+)\))?: ")
 
 
 class InvalidArgument(NasError):
-    """``field``: the field path the message starts with, or None."""
+    """``field``: the field path the message starts with, or None; ``line``:
+    the spec's YAML line the server gave with it, or None."""
 
     code = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -81,7 +88,9 @@ class InvalidArgument(NasError):
                  method: Optional[str] = None) -> None:
         super().__init__(details, code=code, method=method)
         match = _FIELD.match(details)
-        self.field: Optional[str] = match.group(1) if match else None
+        self.field: Optional[str] = match.group("field") if match else None
+        self.line: Optional[int] = (int(match.group("line"))
+                                    if match and match.group("line") else None)
 
 
 class DeadlineExceeded(NasError):

@@ -189,7 +189,8 @@ class ExperimentEvent(_View[experiment_pb2.ExperimentEvent]):
         return _time(self.proto.time)
 
     def _summary(self) -> str:
-        return f"experiment={self.proto.experiment.id}, message={self.message!r}"
+        return (f"experiment={self.proto.experiment.id}, "
+                f"message={self.message!r}")
 
 
 class ParetoFront(_View[experiment_pb2.GetParetoFrontResponse]):
