@@ -390,6 +390,17 @@ class TypeHintsTest(unittest.TestCase):
     def test_typed_package_markers(self):
         here = os.path.dirname(nas_client.__file__)
         self.assertTrue(os.path.exists(os.path.join(here, "py.typed")))
+        stubs = os.path.dirname(experiment_pb2.__file__)
+        self.assertTrue(os.path.exists(
+            os.path.join(os.path.dirname(stubs), "py.typed")))
+        # protoc's --pyi_out: one stub per message module, declaring the
+        # messages.
+        with open(os.path.join(stubs, "experiment_pb2.pyi"),
+                  encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+        self.assertLessEqual({"Experiment", "Candidate", "ExperimentState",
+                              "ExtendExperimentRequest"}, classes)
 
 
 if __name__ == "__main__":
