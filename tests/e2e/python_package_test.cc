@@ -43,17 +43,21 @@ TEST(PythonPackage, InstallsIntoAFreshVenvAndDrivesARealController) {
   NAS_ASSERT_OK(sim);
   const std::string dir = cluster.dir();
 
-  // Built offline: the build tree's package, Debian's pip and setuptools.
+  // Built offline: the build tree's package (copied: pip builds in the
+  // tree it is given), Debian's pip and setuptools.
   std::string out;
   const std::string venv = dir + "/venv";
+  const std::string src = dir + "/python-package";
   int rc = Sh(
-      absl::StrCat("/usr/bin/python3 -m venv --system-site-packages ",
+      absl::StrCat("cp -r ",
+                   ShellQuote(std::string(NAS_BINARY_DIR) + "/python-package"),
+                   " ", ShellQuote(src),
+                   " && /usr/bin/python3 -m venv --system-site-packages ",
                    ShellQuote(venv), " && ", ShellQuote(venv),
                    "/bin/python -m pip wheel --quiet --no-deps "
                    "--no-build-isolation --no-index --wheel-dir ",
-                   ShellQuote(dir + "/dist"), " ",
-                   ShellQuote(std::string(NAS_BINARY_DIR) + "/python-package"),
-                   " && ", ShellQuote(venv),
+                   ShellQuote(dir + "/dist"), " ", ShellQuote(src), " && ",
+                   ShellQuote(venv),
                    "/bin/python -m pip install --quiet --no-index "
                    "--no-build-isolation ",
                    ShellQuote(dir + "/dist"), "/nas_client-*.whl"),
