@@ -11,6 +11,7 @@ PKGS=(
   postgresql-15 postgresql-client-15 dataset-fashion-mnist
   python3 python3-torch util-linux procps ca-certificates
   python3-grpcio python3-protobuf tmux openssl
+  python3-venv python3-pip python3-setuptools python3-wheel  # the nas-client package (pip, offline)
   prometheus docker-compose curl python3-kubernetes python3-yaml
   python3-optuna python3-sqlalchemy python3-psycopg2 postgresql-contrib
   python3-torchvision  # bench/data_pipeline's peer (torchvision ImageFolder + PIL)

@@ -1,8 +1,15 @@
 #!/usr/bin/python3
-"""Submits an experiment, follows WatchExperiment, prints the Pareto front.
+r"""Submits an experiment, follows WatchExperiment, prints the Pareto front.
 
-    PYTHONPATH=build/python:client/python \
-        python3 client/python/examples/submit_and_watch.py examples/nb201_tabular_evolution.yaml
+With nas-client installed (pip; docs/USER_GUIDE.md, "The Python client"):
+
+    python3 client/python/examples/submit_and_watch.py \
+        examples/nb201_tabular_evolution.yaml
+
+or from a build tree without installing:
+
+    PYTHONPATH=build/python-package \
+        python3 client/python/examples/submit_and_watch.py SPEC
 
 --json adds one last line: the front as JSON (what the test suite compares
 with `nasctl pareto ID --output json`).
@@ -12,9 +19,7 @@ import argparse
 import json
 import sys
 
-import grpc
-
-from nas_client import Client, experiment_pb2
+from nas_client import Client, ExperimentState, InvalidArgument, NasError
 
 
 def main():
@@ -29,21 +34,20 @@ def main():
     with Client(args.controller) as client:
         try:
             experiment = client.submit(spec)
-        except grpc.RpcError as e:
-            print(f"submit: {e.details()} ({e.code().name})", file=sys.stderr)
-            return 2 if e.code() == grpc.StatusCode.INVALID_ARGUMENT else 1
+        except NasError as e:
+            print(f"submit: {e.details} ({e.code.name})", file=sys.stderr)
+            return 2 if isinstance(e, InvalidArgument) else 1
         print(f"experiment {experiment.id} submitted")
         last = experiment
         for event in client.watch(experiment.id):
             last = event.experiment
             n = last.counts
             best = (f"{last.best.metrics.val_accuracy:.4f}"
-                    if last.HasField("best") else "-")
+                    if last.best is not None else "-")
             print(f"  {n.trials_succeeded + n.trials_failed}/"
                   f"{last.spec.budget.max_trials} trials, "
                   f"{n.trials_running} running, best {best}: {event.message}")
-        state = experiment_pb2.ExperimentState.Name(last.state)
-        print(f"experiment {experiment.id} ended: {state}")
+        print(f"experiment {experiment.id} ended: {last.state.proto_name}")
         front = client.pareto_front(experiment.id)
         costs = list(front.objectives[1:])
         print(f"Pareto front (maximize val_accuracy, minimize "
@@ -63,7 +67,7 @@ def main():
                            "macs": c.metrics.macs,
                            "genotype": c.genotype.canonical}
                           for c in front.front]}))
-        return 1 if last.state == experiment_pb2.EXPERIMENT_FAILED else 0
+        return 1 if last.state is ExperimentState.FAILED else 0
 
 
 if __name__ == "__main__":
