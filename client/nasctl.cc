@@ -21,6 +21,7 @@
 #include "client/connection.h"
 #include "client/curve.h"
 #include "client/metrics_format.h"
+#include "client/pareto_plot.h"
 #include "client/proxies.h"
 #include "client/searches.h"
 #include "client/svg_plot.h"
@@ -666,12 +667,6 @@ int Candidates(Ctx& c) {
   return 0;
 }
 
-double Objective(const v1::Candidate& k, const std::string& name) {
-  if (name == "params") return static_cast<double>(k.metrics().params());
-  if (name == "latency_ms") return k.metrics().latency_ms();
-  return static_cast<double>(k.metrics().macs());
-}
-
 int WriteFile(Ctx& c, const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << data;
@@ -681,8 +676,8 @@ int WriteFile(Ctx& c, const std::string& path, const std::string& data) {
   return 0;
 }
 
-// Draws every evaluated search candidate (grey) and the front (red)
-// against the first minimized objective.
+// Draws every evaluated search candidate (grey) and the front (red):
+// client/pareto_plot.h.
 int WriteParetoSvg(Ctx& c, int64_t id,
                    const v1::GetParetoFrontResponse& front) {
   std::vector<v1::Candidate> all;
@@ -693,32 +688,14 @@ int WriteParetoSvg(Ctx& c, int64_t id,
                              return k.final_of() != 0 || k.supernet();
                            }),
             all.end());
-  const std::string x =
-      front.objectives_size() > 1 ? front.objectives(1) : "macs";
-  // The y axis is the objective metric the front ranks by.
+  // The metric the front ranks by.
   v1::GetExperimentRequest ereq;
   ereq.set_id(id);
   v1::Experiment e;
   s = c.stub->GetExperiment(c.Context().get(), ereq, &e);
   if (!s.ok()) return Fail(c, s);
-  const v1::ObjectiveSpec& objective = e.spec().objective();
-  const std::string metric = ObjectiveMetricName(objective);
-  ScatterPlot plot;
-  plot.title =
-      absl::StrCat("Experiment ", id, ": Pareto front (", front.front_size(),
-                   " of ", all.size(), " evaluated candidates)");
-  plot.x_label = x == "latency_ms" ? "latency (ms, batch 1)" : x;
-  plot.y_label = metric == "val_accuracy" ? "validation accuracy" : metric;
-  auto point = [&](const v1::Candidate& k) {
-    return PlotPoint{
-        Objective(k, x), ObjectiveMetricValue(objective, k.metrics()),
-        absl::StrCat("candidate ", k.id(), " ", k.genotype().canonical())};
-  };
-  for (const v1::Candidate& k : all) plot.points.push_back(point(k));
-  for (const v1::Candidate& k : front.front()) {
-    plot.highlight.push_back(point(k));
-  }
-  return WriteFile(c, c.flags["svg"], RenderScatterSvg(plot));
+  return WriteFile(c, c.flags["svg"],
+                   RenderParetoSvg(id, all, front, e.spec().objective()));
 }
 
 int Pareto(Ctx& c) {
@@ -869,7 +846,12 @@ int Curve(Ctx& c) {
     }
     for (ScatterPlot& panel : panels) {
       panel.y_label = "validation accuracy";
+      panel.points_name = "trial's validation accuracy";
+      panel.highlight_name = "best so far";
+      panel.x_axis.non_negative = true;  // trials and seconds
+      panel.y_axis.non_negative = true;
     }
+    panels[0].x_axis.integer = true;
     int rc = WriteFile(c, c.flags["svg"], RenderPanelsSvg(panels));
     if (rc != 0) return rc;
   }
