@@ -20,6 +20,7 @@
 #include "client/candidate_table.h"
 #include "client/connection.h"
 #include "client/curve.h"
+#include "client/learning_curves.h"
 #include "client/metrics_format.h"
 #include "client/pareto_plot.h"
 #include "client/proxies.h"
@@ -70,6 +71,10 @@ commands:
                                them over all evaluated candidates
   curve ID [--svg FILE]        best validation accuracy so far against trials
                                and against time since the experiment started
+  curves ID [--svg FILE]       per-trial learning curves: validation
+                               accuracy by epoch, and the epoch where early
+                               stopping cut a trial (and why); --svg draws
+                               one line per trial, an X where it was cut
   searches ID [--svg FILE]     strategy darts: each search's seed, state,
                                derived cell, its share of parameter-free
                                operations (a WARNING when they dominate:
@@ -123,6 +128,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
         "max-macs", "max-params", "max-latency-ms"}},
       {"pareto", {"minimize", "svg"}},
       {"curve", {"svg"}},
+      {"curves", {"svg"}},
       {"searches", {"svg"}},
       {"proxies", {"metric", "svg"}},
       {"export", {"out"}},
@@ -884,6 +890,40 @@ int Curve(Ctx& c) {
   return 0;
 }
 
+// Every page of ListLearningCurves, as one response.
+int Curves(Ctx& c) {
+  int64_t id;
+  if (!ParseId(c, &id)) return 2;
+  v1::ListLearningCurvesRequest req;
+  req.set_experiment_id(id);
+  req.set_page_size(1000);
+  v1::ListLearningCurvesResponse all;
+  while (true) {
+    v1::ListLearningCurvesResponse page;
+    grpc::Status s = c.stub->ListLearningCurves(c.Context().get(), req, &page);
+    if (!s.ok()) return Fail(c, s);
+    if (req.page_token().empty()) all.set_epochs(page.epochs());
+    for (v1::LearningCurve& k : *page.mutable_curves()) {
+      *all.add_curves() = std::move(k);
+    }
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  // Stored text (reasons) escaped for the terminal and the SVG alike.
+  v1::ListLearningCurvesResponse shown = all;
+  MakePrintable(&shown);
+  if (c.flags.count("svg")) {
+    int rc = WriteFile(c, c.flags["svg"], RenderLearningCurvesSvg(id, shown));
+    if (rc != 0) return rc;
+  }
+  if (c.json) {
+    PrintJson(c, all);
+    return 0;
+  }
+  c.out << LearningCurvesTable(shown);
+  return 0;
+}
+
 int Export(Ctx& c) {
   int64_t id;
   int64_t candidate = 0;
@@ -1034,6 +1074,7 @@ int RunNasctl(const std::vector<std::string>& args, std::ostream& out,
   if (c.command == "candidates") return Candidates(c);
   if (c.command == "pareto") return Pareto(c);
   if (c.command == "curve") return Curve(c);
+  if (c.command == "curves") return Curves(c);
   if (c.command == "searches") return Searches(c);
   if (c.command == "proxies") return Proxies(c);
   if (c.command == "stop") return Stop(c);

@@ -43,14 +43,19 @@ const char* Bool(bool b) { return b ? "true" : "false"; }
 // Data ranges -> nice axes -> pixels, for one panel.
 class Frame {
  public:
+  // `top`: the plot area's top edge (below the title and legend rows).
   Frame(double x0, double x1, double y0, double y1, const AxisOptions& xo,
-        const AxisOptions& yo)
-      : xo_(xo), yo_(yo), x_(NiceAxis(x0, x1, xo)), y_(NiceAxis(y0, y1, yo)) {}
+        const AxisOptions& yo, double top)
+      : top_(top),
+        xo_(xo),
+        yo_(yo),
+        x_(NiceAxis(x0, x1, xo)),
+        y_(NiceAxis(y0, y1, yo)) {}
 
   // Pixel position of a data value.
   double X(double x) const { return XScaled(xo_.log ? std::log10(x) : x); }
   double Y(double y) const {
-    const double lo = kH - kB - kInset, hi = kT + kInset;
+    const double lo = kH - kB - kInset, hi = top_ + kInset;
     return lo + (y - y_.lo) / (y_.hi - y_.lo) * (hi - lo);
   }
 
@@ -65,7 +70,7 @@ class Frame {
         &s,
         "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" "
         "stroke=\"black\"/>\n",
-        kL, kT, kW - kL - kR, kH - kT - kB);
+        kL, top_, kW - kL - kR, kH - top_ - kB);
     absl::StrAppendFormat(
         &s,
         "<g class=\"x-axis\" data-integer=\"%s\" data-non-negative=\"%s\" "
@@ -80,7 +85,7 @@ class Frame {
           "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"black\"/>"
           "<text class=\"tick\" x=\"%.1f\" y=\"%g\" "
           "text-anchor=\"middle\">%s</text>\n",
-          px, kT, px, kH - kB, px, kH - kB, px, kH - kB + 4, px, kH - kB + 18,
+          px, top_, px, kH - kB, px, kH - kB, px, kH - kB + 4, px, kH - kB + 18,
           x_.labels[i]);
     }
     absl::StrAppendFormat(
@@ -106,7 +111,7 @@ class Frame {
     absl::StrAppendFormat(&s,
                           "<text transform=\"translate(20 %g) rotate(-90)\" "
                           "text-anchor=\"middle\">%s</text>\n</g>\n",
-                          (kT + kH - kB) / 2, Escape(y_label));
+                          (top_ + kH - kB) / 2, Escape(y_label));
   }
 
  private:
@@ -115,6 +120,7 @@ class Frame {
     return lo + (v - x_.lo) / (x_.hi - x_.lo) * (hi - lo);
   }
 
+  double top_;
   AxisOptions xo_, yo_;
   Axis x_, y_;
 };
@@ -127,44 +133,50 @@ struct LegendEntry {
   double width = 1.5;
 };
 
-// A legend box in the row between the title and the plot, entries left
-// to right from the plot's left edge.
-void DrawLegend(const std::vector<LegendEntry>& entries, std::string& s) {
-  constexpr double kY = 44;  // the entries' centre line
-  double x = kL + 8;
+// A legend box in the rows between the title and the plot, entries left
+// to right from the plot's left edge, wrapped at its right edge. Returns
+// the plot area's top edge below it.
+double DrawLegend(const std::vector<LegendEntry>& entries, std::string& s) {
+  constexpr double kFirstRow = 44, kRow = 18;  // the entries' centre lines
+  constexpr double kLeft = kL + 8, kRight = kW - kR;
+  double x = kLeft, y = kFirstRow, widest = 0;
   std::string inner;
   for (const LegendEntry& e : entries) {
+    const double w = 22 + 6.8 * e.name.size() + 16;
+    if (x > kLeft && x + w > kRight) x = kLeft, y += kRow;
     inner += "<g class=\"legend-entry\">";
     if (e.mark == "dot") {
       absl::StrAppendFormat(
           &inner, "<circle cx=\"%g\" cy=\"%g\" r=\"4.5\" fill=\"%s\"/>", x + 8,
-          kY, e.colour);
+          y, e.colour);
     } else if (e.mark == "x") {
       absl::StrAppendFormat(&inner,
                             "<path d=\"M %g %g l 8 8 m 0 -8 l -8 8\" "
                             "stroke=\"%s\" stroke-width=\"2\"/>",
-                            x + 4, kY - 4, e.colour);
+                            x + 4, y - 4, e.colour);
     } else {  // "line", and "dot-line" (a dot on a line)
       if (e.mark == "dot-line") {
         absl::StrAppendFormat(
             &inner, "<circle cx=\"%g\" cy=\"%g\" r=\"4.5\" fill=\"%s\"/>",
-            x + 8, kY, e.colour);
+            x + 8, y, e.colour);
       }
       absl::StrAppendFormat(&inner,
                             "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" "
                             "stroke=\"%s\" stroke-width=\"%g\"/>",
-                            x, kY, x + 16, kY, e.colour,
-                            std::max(1.5, e.width));
+                            x, y, x + 16, y, e.colour, std::max(1.5, e.width));
     }
     absl::StrAppendFormat(&inner, "<text x=\"%g\" y=\"%g\">%s</text></g>\n",
-                          x + 22, kY + 4, Escape(e.name));
-    x += 22 + 6.8 * e.name.size() + 16;
+                          x + 22, y + 4, Escape(e.name));
+    x += w;
+    widest = std::max(widest, x);
   }
   absl::StrAppendFormat(&s,
                         "<g class=\"legend\">\n<rect x=\"%g\" y=\"%g\" "
-                        "width=\"%g\" height=\"20\" fill=\"white\" "
+                        "width=\"%g\" height=\"%g\" fill=\"white\" "
                         "stroke=\"#999\"/>\n%s</g>\n",
-                        kL, kY - 10, x - kL - 8, inner);
+                        kL, kFirstRow - 10, std::min(widest, kRight) - kL - 8,
+                        y - kFirstRow + 20, inner);
+  return kT + (y - kFirstRow);
 }
 
 // The title, naming the only series when it does not already.
@@ -189,21 +201,22 @@ void AppendPanel(const ScatterPlot& plot, std::string& s) {
   if (plot.step_line_to_x.has_value() && drawn({*plot.step_line_to_x})) {
     x1 = std::max(x1, *plot.step_line_to_x);
   }
-  const Frame f(x0, x1, y0, y1, plot.x_axis, plot.y_axis);
   const bool has_points =
       std::any_of(plot.points.begin(), plot.points.end(), drawn);
   const bool has_highlight =
       std::any_of(plot.highlight.begin(), plot.highlight.end(), drawn);
   std::string title = plot.title;
+  double top = kT;
   if (has_points && has_highlight) {
     std::vector<LegendEntry> legend = {{plot.points_name, "dot", "#888"}};
     legend.push_back(
         {plot.highlight_name, plot.step_line ? "dot-line" : "dot", "#d33"});
-    DrawLegend(legend, s);
+    top = DrawLegend(legend, s);
   } else {
     title = TitleWith(title,
                       has_highlight ? plot.highlight_name : plot.points_name);
   }
+  const Frame f(x0, x1, y0, y1, plot.x_axis, plot.y_axis, top);
   f.Draw(title, plot.x_label, plot.y_label, s);
   s += "<g class=\"points\" fill=\"#888\" fill-opacity=\"0.8\">\n";
   for (const PlotPoint& p : plot.points) {
@@ -289,7 +302,6 @@ std::string RenderLineChartSvg(const LineChart& chart) {
   if (chart.x_max.has_value() && std::isfinite(x0)) {
     x1 = std::max(x1, *chart.x_max);
   }
-  const Frame f(x0, x1, y0, y1, chart.x_axis, chart.y_axis);
   std::string s = Header(kW, kH);
   std::vector<bool> used(chart.styles.size());
   bool markers = false;
@@ -307,11 +319,13 @@ std::string RenderLineChartSvg(const LineChart& chart) {
   }
   if (markers) legend.push_back({chart.marker_name, "x", "#000"});
   std::string title = chart.title;
+  double top = kT;
   if (legend.size() > 1) {
-    DrawLegend(legend, s);
+    top = DrawLegend(legend, s);
   } else if (!legend.empty()) {
     title = TitleWith(title, legend[0].name);
   }
+  const Frame f(x0, x1, y0, y1, chart.x_axis, chart.y_axis, top);
   f.Draw(title, chart.x_label, chart.y_label, s);
   s += "<g class=\"curves\" fill=\"none\">\n";
   std::string marks;
