@@ -564,5 +564,43 @@ TEST(Proxies, SvgHasAPointPerPairLogAxisAndLabels) {
       absl::StrContains(RenderProxySvg(points, "jacob_cov", 7), "log scale"));
 }
 
+// Two series get a legend box naming both; one series is named in the
+// title instead (unless the title already says it), and gets no legend.
+TEST(SvgLegend, TwoSeriesGetALegendOneIsNamedInTheTitle) {
+  ScatterPlot plot;
+  plot.title = "Experiment 3: front";
+  plot.points = {{1, 0.5, ""}, {2, 0.6, ""}};
+  plot.highlight = {{2, 0.6, ""}};
+  plot.points_name = "evaluated candidates";
+  plot.highlight_name = "Pareto front";
+  std::string svg = RenderScatterSvg(plot);
+  EXPECT_EQ(Count(svg, "<g class=\"legend\">"), 1);
+  EXPECT_EQ(Count(svg, "<g class=\"legend-entry\">"), 2);
+  EXPECT_TRUE(absl::StrContains(svg, ">evaluated candidates</text>"));
+  EXPECT_TRUE(absl::StrContains(svg, ">Experiment 3: front</text>"));
+  plot.highlight.clear();
+  svg = RenderScatterSvg(plot);
+  EXPECT_EQ(Count(svg, "class=\"legend"), 0);
+  EXPECT_TRUE(absl::StrContains(
+      svg, ">Experiment 3: front (evaluated candidates)</text>"));
+  plot.title = "all evaluated candidates";
+  EXPECT_TRUE(absl::StrContains(RenderScatterSvg(plot),
+                                ">all evaluated candidates</text>"));
+
+  LineChart chart;
+  chart.title = "curves";
+  chart.styles = {{"ran every epoch", "#00f"}, {"stopped early", "#f80"}};
+  chart.series = {{{{1, 0.2, ""}, {2, 0.4, ""}}, "a", 0}};
+  svg = RenderLineChartSvg(chart);
+  EXPECT_EQ(Count(svg, "class=\"legend"), 0);
+  EXPECT_TRUE(absl::StrContains(svg, ">curves (ran every epoch)</text>"));
+  chart.series.push_back({{{1, 0.3, ""}}, "b", 1, PlotPoint{1, 0.3, "cut"}});
+  chart.marker_name = "cut here";
+  svg = RenderLineChartSvg(chart);
+  EXPECT_EQ(Count(svg, "<g class=\"legend-entry\">"), 3);
+  EXPECT_EQ(Count(svg, "<polyline class=\"curve\""), 2);
+  EXPECT_EQ(Count(svg, "<g class=\"stop-marker\">"), 1);
+}
+
 }  // namespace
 }  // namespace nas
