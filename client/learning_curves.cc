@@ -44,7 +44,8 @@ std::string ByEpoch(const v1::LearningCurve& c) {
 
 std::string LearningCurvesTable(const v1::ListLearningCurvesResponse& curves) {
   if (curves.curves().empty()) {
-    return "no learning curves (no trial has reported an epoch yet)\n";
+    return "no learning curves: no trial has reported an epoch yet (TABULAR "
+           "and ZERO_COST evaluations train none)\n";
   }
   std::string out =
       absl::StrFormat("%9s %5s %-10s %7s %6s  %s\n", "CANDIDATE", "SEQ",
@@ -117,6 +118,9 @@ std::string RenderLearningCurvesSvg(
     for (const v1::CurvePoint& p : c.points()) {
       l.points.push_back({static_cast<double>(p.epoch()), p.val_accuracy()});
     }
+    std::stable_sort(
+        l.points.begin(), l.points.end(),
+        [](const PlotPoint& a, const PlotPoint& b) { return a.x < b.x; });
     const double last = c.points(c.points_size() - 1).val_accuracy();
     l.label = absl::StrFormat(
         "candidate %d (seq %d, trial %d, attempt %d): %d epochs, last "

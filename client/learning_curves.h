@@ -25,6 +25,7 @@ std::string LearningCurvesTable(const v1::ListLearningCurvesResponse& curves);
 // the best search trial (highest last val_accuracy) drawn thick on top; an
 // X (<g class="stop-marker">, the reason in its <title>) where early
 // stopping cut a trial. Thin, translucent lines keep hundreds readable.
+// Points are joined in epoch order.
 std::string RenderLearningCurvesSvg(
     int64_t experiment_id, const v1::ListLearningCurvesResponse& curves);
 

@@ -912,7 +912,13 @@ int Curves(Ctx& c) {
   // Stored text (reasons) escaped for the terminal and the SVG alike.
   v1::ListLearningCurvesResponse shown = all;
   MakePrintable(&shown);
-  if (c.flags.count("svg")) {
+  const bool any = std::any_of(
+      all.curves().begin(), all.curves().end(),
+      [](const v1::LearningCurve& k) { return !k.points().empty(); });
+  if (c.flags.count("svg") && !any) {
+    c.err << "nasctl curves: nothing to draw; " << c.flags["svg"]
+          << " not written\n";
+  } else if (c.flags.count("svg")) {
     int rc = WriteFile(c, c.flags["svg"], RenderLearningCurvesSvg(id, shown));
     if (rc != 0) return rc;
   }

@@ -10,6 +10,7 @@
 #include "client/candidate_table.h"
 #include "client/connection.h"
 #include "client/curve.h"
+#include "client/learning_curves.h"
 #include "client/metrics_format.h"
 #include "client/proxies.h"
 #include "client/searches.h"
@@ -600,6 +601,46 @@ TEST(SvgLegend, TwoSeriesGetALegendOneIsNamedInTheTitle) {
   EXPECT_EQ(Count(svg, "<g class=\"legend-entry\">"), 3);
   EXPECT_EQ(Count(svg, "<polyline class=\"curve\""), 2);
   EXPECT_EQ(Count(svg, "<g class=\"stop-marker\">"), 1);
+}
+
+// Epochs reported out of order are joined in epoch order; the best trial
+// (highest last accuracy) is drawn last and named in the legend.
+TEST(LearningCurves, PointsJoinedInEpochOrderBestOnTop) {
+  v1::ListLearningCurvesResponse r;
+  r.set_epochs(3);
+  v1::LearningCurve& a = *r.add_curves();
+  a.set_candidate_id(7);
+  for (int e : {2, 1, 3}) {
+    v1::CurvePoint& p = *a.add_points();
+    p.set_epoch(e);
+    p.set_val_accuracy(0.1 * e);
+  }
+  v1::LearningCurve& b = *r.add_curves();
+  b.set_candidate_id(8);
+  b.add_points()->set_epoch(1);
+  b.mutable_points(0)->set_val_accuracy(0.05);
+  b.set_stopped_at_epoch(1);
+  b.set_early_stopped("median");
+  const std::string svg = RenderLearningCurvesSvg(4, r);
+  std::regex line("<polyline class=\"curve\" points=\"([^\"]*)\"");
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    lines.push_back((*it)[1]);
+  }
+  ASSERT_EQ(lines.size(), 2u) << svg;
+  std::vector<double> xs;  // the best (candidate 7) comes last
+  for (absl::string_view pt : absl::StrSplit(lines[1], ' ')) {
+    xs.push_back(std::stod(std::string(pt.substr(0, pt.find(',')))));
+  }
+  ASSERT_EQ(xs.size(), 3u);
+  EXPECT_LT(xs[0], xs[1]);
+  EXPECT_LT(xs[1], xs[2]);
+  EXPECT_TRUE(absl::StrContains(svg, "best trial (candidate 7)"));
+  EXPECT_TRUE(
+      absl::StrContains(svg, "candidate 8: stopped at epoch 1: median"));
+  EXPECT_TRUE(
+      absl::StrContains(LearningCurvesTable(r), "stopped at epoch 1: median"));
 }
 
 }  // namespace

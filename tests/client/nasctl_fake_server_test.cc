@@ -163,9 +163,13 @@ TEST_F(NasctlFake, CurvesPagesThroughEveryCurveAndMarksEarlyStops) {
   r = Run({"curves", "1"});  // an experiment without curves
   EXPECT_EQ(r.rc, 1);
   service_.curves[2];  // one whose trials reported nothing yet
-  r = Run({"curves", "2"});
+  const std::string none = ::testing::TempDir() + "nasctl_no_curves.svg";
+  std::remove(none.c_str());
+  r = Run({"curves", "2", "--svg", none});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out, "no learning curves")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.err, "nothing to draw")) << r.err;
+  EXPECT_FALSE(std::ifstream(none).good());
 }
 
 // Three objectives: one panel per pair, the front's points in each, no
