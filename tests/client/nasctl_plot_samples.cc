@@ -1,8 +1,8 @@
 // Writes the SVGs nasctl draws into OUTDIR, each made by a real nasctl
 // command over real gRPC from the fake service's plot samples
 // (plot_samples.h), for svg_plots_test.py to parse: pareto_2d.svg,
-// pareto_3d.svg, curve.svg, curves.svg, and expected.json with the counts
-// the pictures must show. Exit 0 when every command succeeded.
+// pareto_3d.svg, curve.svg, curves.svg, proxies.svg, and expected.json with the
+// counts the pictures must show. Exit 0 when every command succeeded.
 //
 // Usage: nasctl_plot_samples OUTDIR
 #include <grpcpp/grpcpp.h>
@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
        dir + "/pareto_3d.svg"},
       {"curve", front, "--svg", dir + "/curve.svg"},
       {"curves", curves, "--svg", dir + "/curves.svg"},
+      {"proxies", std::to_string(nas::testing::kProxyExperiment), "--svg",
+       dir + "/proxies.svg"},
   };
   int rc = 0;
   for (std::vector<std::string> args : commands) {

@@ -113,6 +113,35 @@ PlotSampleCounts AddPlotSamples(FakeExperimentService& service) {
     k.mutable_updated_at()->set_seconds(1000 + 7 * i);
     service.candidates[kFrontExperiment].push_back(k);
   }
+
+  // Proxy scores (screening rows) paired with trained accuracies.
+  v1::Experiment& pe = service.experiments[kProxyExperiment];
+  pe.set_id(kProxyExperiment);
+  pe.mutable_spec()->set_name("proxies");
+  v1::ProxyGuidance& g = *pe.mutable_spec()
+                              ->mutable_strategy()
+                              ->mutable_evolution()
+                              ->mutable_proxy();
+  g.set_children(4);
+  g.set_metric("synflow");
+  for (int i = 0; i < 12; ++i) {
+    const std::string genotype = absl::StrCat("|p", i, "|");
+    v1::Candidate screen;
+    screen.set_id(300 + i);
+    screen.set_state(v1::CANDIDATE_EVALUATED);
+    screen.mutable_genotype()->set_canonical(genotype);
+    screen.set_screening(true);
+    screen.set_supernet(true);  // as the store marks screening rows
+    (*screen.mutable_metrics()->mutable_named_metrics())["synflow"] =
+        std::pow(10.0, 2 + 0.45 * i + 0.3 * u());
+    v1::Candidate trained;
+    trained.set_id(400 + i);
+    trained.set_state(v1::CANDIDATE_EVALUATED);
+    trained.mutable_genotype()->set_canonical(genotype);
+    trained.mutable_metrics()->set_val_accuracy(0.6 + 0.02 * i + 0.05 * u());
+    service.candidates[kProxyExperiment].push_back(screen);
+    service.candidates[kProxyExperiment].push_back(trained);
+  }
   return counts;
 }
 

@@ -3,7 +3,9 @@
 // every epoch, trials early stopping cut, one final re-training, one
 // running trial without epochs yet) and kFrontExperiment (40 evaluated
 // candidates with val_accuracy, macs, params and latency_ms, minimizing
-// macs and latency_ms: a three-objective front). Deterministic.
+// macs and latency_ms: a three-objective front) and kProxyExperiment
+// (proxy-guided evolution: 12 genotypes screened with synflow scores
+// spanning five decades, then trained). Deterministic.
 #ifndef NAS_TESTS_CLIENT_PLOT_SAMPLES_H_
 #define NAS_TESTS_CLIENT_PLOT_SAMPLES_H_
 
@@ -15,6 +17,7 @@ namespace nas::testing {
 
 inline constexpr int64_t kCurvesExperiment = 50;
 inline constexpr int64_t kFrontExperiment = 60;
+inline constexpr int64_t kProxyExperiment = 70;
 
 // What AddPlotSamples stored, for the assertions.
 struct PlotSampleCounts {

@@ -1,7 +1,7 @@
 """The SVGs nasctl draws, parsed as XML (issue 23): every axis has round
 ticks (a 1-2-5 step, 4 to 10 of them, exact labels; whole numbers on
 integer axes, none below 0 on non-negative ones, decades on log axes), a
-plot with two series has a legend, a front over three objectives is one
+plot with two series has a legend and one with a single series none, a front over three objectives is one
 panel per pair of objectives without a staircase, and the learning curves
 have one line per trial and an X per trial early stopping cut.
 
@@ -156,6 +156,21 @@ class SvgPlotsTest(unittest.TestCase):
         # The best trial is drawn last, on top, and thickest.
         widths = [float(l.get("stroke-width")) for l in lines]
         self.assertEqual(widths[-1], max(widths))
+
+    def test_proxy_scatter_has_a_log_axis_of_decades_and_no_legend(self):
+        root = self.load("proxies.svg")
+        self.check_axes(root, "proxies")
+        x = find_class(root, "g", "x-axis")[0]
+        self.assertEqual(x.get("data-log"), "true")
+        ticks = [t.text for t in x.iter(NS + "text") if "tick" in classes(t)]
+        self.assertIn("1000", ticks)
+        self.assertIn("1e5", ticks)
+        # One series: no legend, the title says what the dots are.
+        self.assertEqual(find_class(root, "g", "legend"), [])
+        title = find_class(root, "text", "title")[0].text
+        self.assertIn("(12 genotypes", title)
+        points = find_class(root, "g", "points")[0]
+        self.assertEqual(len(points.findall(NS + "circle")), 12)
 
 
 if __name__ == "__main__":
