@@ -54,10 +54,7 @@ class Frame {
 
   // Pixel position of a data value.
   double X(double x) const { return XScaled(xo_.log ? std::log10(x) : x); }
-  double Y(double y) const {
-    const double lo = kH - kB - kInset, hi = top_ + kInset;
-    return lo + (y - y_.lo) / (y_.hi - y_.lo) * (hi - lo);
-  }
+  double Y(double y) const { return YScaled(yo_.log ? std::log10(y) : y); }
 
   // Title, frame, grid, ticks and axis labels.
   void Draw(const std::string& title, const std::string& x_label,
@@ -97,7 +94,7 @@ class Frame {
         "data-log=\"%s\">\n",
         Bool(yo_.integer), Bool(yo_.non_negative), Bool(yo_.log));
     for (size_t i = 0; i < y_.ticks.size(); ++i) {
-      const double py = Y(y_.ticks[i]);
+      const double py = YScaled(y_.ticks[i]);
       absl::StrAppendFormat(
           &s,
           "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" "
@@ -115,6 +112,11 @@ class Frame {
   }
 
  private:
+  // Pixel position of a value on the axis' scale (log10 on a log axis).
+  double YScaled(double v) const {
+    const double lo = kH - kB - kInset, hi = top_ + kInset;
+    return lo + (v - y_.lo) / (y_.hi - y_.lo) * (hi - lo);
+  }
   double XScaled(double v) const {
     const double lo = kL + kInset, hi = kW - kR - kInset;
     return lo + (v - x_.lo) / (x_.hi - x_.lo) * (hi - lo);
@@ -145,25 +147,25 @@ double DrawLegend(const std::vector<LegendEntry>& entries, std::string& s) {
     const double w = 22 + 6.8 * e.name.size() + 16;
     if (x > kLeft && x + w > kRight) x = kLeft, y += kRow;
     inner += "<g class=\"legend-entry\">";
+    // A dot is a <path>: <circle>s are the data's points only (tests
+    // count them).
+    const std::string dot = absl::StrFormat(
+        "<path d=\"M %g %g a 4.5 4.5 0 1 0 9 0 a 4.5 4.5 0 1 0 -9 0\" "
+        "fill=\"%s\"/>",
+        x + 3.5, y, e.colour);
     if (e.mark == "dot") {
-      absl::StrAppendFormat(
-          &inner, "<circle cx=\"%g\" cy=\"%g\" r=\"4.5\" fill=\"%s\"/>", x + 8,
-          y, e.colour);
+      inner += dot;
     } else if (e.mark == "x") {
       absl::StrAppendFormat(&inner,
                             "<path d=\"M %g %g l 8 8 m 0 -8 l -8 8\" "
                             "stroke=\"%s\" stroke-width=\"2\"/>",
                             x + 4, y - 4, e.colour);
     } else {  // "line", and "dot-line" (a dot on a line)
-      if (e.mark == "dot-line") {
-        absl::StrAppendFormat(
-            &inner, "<circle cx=\"%g\" cy=\"%g\" r=\"4.5\" fill=\"%s\"/>",
-            x + 8, y, e.colour);
-      }
       absl::StrAppendFormat(&inner,
                             "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" "
                             "stroke=\"%s\" stroke-width=\"%g\"/>",
                             x, y, x + 16, y, e.colour, std::max(1.5, e.width));
+      if (e.mark == "dot-line") inner += dot;
     }
     absl::StrAppendFormat(&inner, "<text x=\"%g\" y=\"%g\">%s</text></g>\n",
                           x + 22, y + 4, Escape(e.name));
@@ -187,7 +189,9 @@ std::string TitleWith(const std::string& title, const std::string& series) {
 
 // Appends one plot's elements, drawn in a kW x kH box at the origin.
 void AppendPanel(const ScatterPlot& plot, std::string& s) {
-  auto drawn = [&](const PlotPoint& p) { return !plot.x_axis.log || p.x > 0; };
+  auto drawn = [&](const PlotPoint& p) {
+    return (!plot.x_axis.log || p.x > 0) && (!plot.y_axis.log || p.y > 0);
+  };
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const auto* set : {&plot.points, &plot.highlight}) {
     for (const PlotPoint& p : *set) {
@@ -198,7 +202,8 @@ void AppendPanel(const ScatterPlot& plot, std::string& s) {
       y1 = std::max(y1, p.y);
     }
   }
-  if (plot.step_line_to_x.has_value() && drawn({*plot.step_line_to_x})) {
+  if (plot.step_line_to_x.has_value() &&
+      (!plot.x_axis.log || *plot.step_line_to_x > 0)) {
     x1 = std::max(x1, *plot.step_line_to_x);
   }
   const bool has_points =
@@ -239,7 +244,8 @@ void AppendPanel(const ScatterPlot& plot, std::string& s) {
     for (size_t i = 1; i < h.size(); ++i) {
       absl::StrAppendFormat(&path, " H %.1f V %.1f", f.X(h[i].x), f.Y(h[i].y));
     }
-    if (plot.step_line_to_x.has_value() && drawn({*plot.step_line_to_x}) &&
+    if (plot.step_line_to_x.has_value() &&
+        (!plot.x_axis.log || *plot.step_line_to_x > 0) &&
         *plot.step_line_to_x > h.back().x) {
       absl::StrAppendFormat(&path, " H %.1f", f.X(*plot.step_line_to_x));
     }

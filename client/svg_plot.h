@@ -39,8 +39,8 @@ struct ScatterPlot {
   // When set, the step line continues flat from the last highlighted point
   // to this x (a best-so-far line up to the last trial).
   std::optional<double> step_line_to_x;
-  // x_axis.log places x on a log10 scale; points whose x is not > 0 are
-  // then left out.
+  // x_axis.log places x on a log10 scale (y_axis.log y); points whose
+  // value on a log axis is not > 0 are left out.
   AxisOptions x_axis;
   AxisOptions y_axis;
 };
@@ -72,6 +72,7 @@ struct LineChart {
   std::string title;
   std::string x_label;
   std::string y_label;
+  // On a log axis every value must be > 0.
   AxisOptions x_axis;
   AxisOptions y_axis;
   // Extra x range the axis must cover (e.g. the planned epochs).

@@ -578,6 +578,8 @@ TEST(SvgLegend, TwoSeriesGetALegendOneIsNamedInTheTitle) {
   EXPECT_EQ(Count(svg, "<g class=\"legend\">"), 1);
   EXPECT_EQ(Count(svg, "<g class=\"legend-entry\">"), 2);
   EXPECT_TRUE(absl::StrContains(svg, ">evaluated candidates</text>"));
+  // The legend's dots are no <circle>s: those are the data's points.
+  EXPECT_EQ(Count(svg, "<circle"), 3);
   EXPECT_TRUE(absl::StrContains(svg, ">Experiment 3: front</text>"));
   plot.highlight.clear();
   svg = RenderScatterSvg(plot);
@@ -641,6 +643,29 @@ TEST(LearningCurves, PointsJoinedInEpochOrderBestOnTop) {
       absl::StrContains(svg, "candidate 8: stopped at epoch 1: median"));
   EXPECT_TRUE(
       absl::StrContains(LearningCurvesTable(r), "stopped at epoch 1: median"));
+}
+
+// A log y axis: decade ticks, the points placed by log10, a point at 0
+// left out.
+TEST(SvgAxes, LogYAxisHasDecadesAndDropsNonPositiveValues) {
+  ScatterPlot plot;
+  plot.y_axis.log = true;
+  plot.points = {{1, 1, ""}, {2, 10, ""}, {3, 1000, ""}, {4, 0, ""}};
+  const std::string svg = RenderScatterSvg(plot);
+  for (const char* tick : {">1<", ">10<", ">100<", ">1000<"}) {
+    EXPECT_TRUE(absl::StrContains(svg, tick)) << tick;
+  }
+  const size_t begin = svg.find("<g class=\"points\"");
+  const std::string group = svg.substr(begin, svg.find("</g>", begin) - begin);
+  std::regex circle("cy=\"([0-9.]+)\"");
+  std::vector<double> ys;
+  for (auto it = std::sregex_iterator(group.begin(), group.end(), circle);
+       it != std::sregex_iterator(); ++it) {
+    ys.push_back(std::stod((*it)[1]));
+  }
+  ASSERT_EQ(ys.size(), 3u);  // y = 0 is not on a log axis
+  // 1 -> 10 is a third of 1 -> 1000.
+  EXPECT_NEAR((ys[0] - ys[1]) * 3, ys[0] - ys[2], 0.5);
 }
 
 }  // namespace
