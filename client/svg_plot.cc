@@ -63,11 +63,11 @@ class Frame {
         &s,
         "<text class=\"title\" x=\"%g\" y=\"24\" font-size=\"15\">%s</text>\n",
         kL, Escape(title));
-    absl::StrAppendFormat(
-        &s,
-        "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" "
-        "stroke=\"black\"/>\n",
-        kL, top_, kW - kL - kR, kH - top_ - kB);
+    absl::StrAppendFormat(&s,
+                          "<rect class=\"frame\" x=\"%g\" y=\"%g\" "
+                          "width=\"%g\" height=\"%g\" fill=\"none\" "
+                          "stroke=\"black\"/>\n",
+                          kL, top_, kW - kL - kR, kH - top_ - kB);
     absl::StrAppendFormat(
         &s,
         "<g class=\"x-axis\" data-integer=\"%s\" data-non-negative=\"%s\" "

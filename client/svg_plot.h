@@ -6,7 +6,8 @@
 // Structure tests may rely on: each axis is a <g class="x-axis"> or
 // <g class="y-axis"> (attributes data-integer, data-non-negative, data-log
 // "true"/"false") whose tick labels are its <text class="tick">s; the
-// legend is <g class="legend"> with one <g class="legend-entry"> per series.
+// legend is <g class="legend"> with one <g class="legend-entry"> per series;
+// the plot area is <rect class="frame">, and every data mark lies inside it.
 #ifndef NAS_CLIENT_SVG_PLOT_H_
 #define NAS_CLIENT_SVG_PLOT_H_
 

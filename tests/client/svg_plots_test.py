@@ -80,6 +80,25 @@ class SvgPlotsTest(unittest.TestCase):
             if axis.get("data-non-negative") == "true":
                 self.assertTrue(all(v >= 0 for v in values), where)
 
+    def check_inside_frames(self, root, name):
+        """The axes cover the data: every point and line vertex lies in
+        its panel's frame."""
+        panels = find_class(root, "g", "panel") or [root]
+        for panel in panels:
+            frame = find_class(panel, "rect", "frame")[0]
+            x0, y0 = float(frame.get("x")), float(frame.get("y"))
+            x1 = x0 + float(frame.get("width"))
+            y1 = y0 + float(frame.get("height"))
+            marks = [(float(c.get("cx")), float(c.get("cy")))
+                     for c in panel.iter(NS + "circle")]
+            for line in find_class(panel, "polyline", "curve"):
+                marks += [tuple(map(float, p.split(",")))
+                          for p in line.get("points").split()]
+            self.assertTrue(marks, name)
+            for x, y in marks:
+                self.assertTrue(x0 <= x <= x1 and y0 <= y <= y1,
+                                f"{name}: ({x}, {y}) outside the frame")
+
     def legend_names(self, el):
         return [" ".join(t.text or "" for t in e.iter(NS + "text"))
                 for e in find_class(el, "g", "legend-entry")]
@@ -87,6 +106,7 @@ class SvgPlotsTest(unittest.TestCase):
     def test_two_objective_front_keeps_its_staircase_and_legend(self):
         root = self.load("pareto_2d.svg")
         self.check_axes(root, "pareto_2d")
+        self.check_inside_frames(root, "pareto_2d")
         panels = find_class(root, "g", "panel")
         self.assertEqual(len(panels), 1)
         self.assertEqual(len(find_class(root, "path", "staircase")), 1)
@@ -102,6 +122,7 @@ class SvgPlotsTest(unittest.TestCase):
     def test_three_objective_front_is_one_panel_per_pair(self):
         root = self.load("pareto_3d.svg")
         self.check_axes(root, "pareto_3d")
+        self.check_inside_frames(root, "pareto_3d")
         self.assertEqual(find_class(root, "path", "staircase"), [])
         panels = find_class(root, "g", "panel")
         self.assertEqual(len(panels), 3)  # 3 objectives: 3 pairs
@@ -125,6 +146,7 @@ class SvgPlotsTest(unittest.TestCase):
     def test_best_so_far_curve_has_integer_trials_and_a_legend(self):
         root = self.load("curve.svg")
         self.check_axes(root, "curve")
+        self.check_inside_frames(root, "curve")
         panels = find_class(root, "g", "panel")
         self.assertEqual(len(panels), 2)  # by trial, by time
         trials = find_class(panels[0], "g", "x-axis")[0]
@@ -136,6 +158,7 @@ class SvgPlotsTest(unittest.TestCase):
     def test_learning_curves_one_line_per_trial_and_stop_markers(self):
         root = self.load("curves.svg")
         self.check_axes(root, "curves")
+        self.check_inside_frames(root, "curves")
         lines = find_class(root, "polyline", "curve")
         self.assertEqual(len(lines), EXPECTED["curves_with_points"])
         markers = find_class(root, "g", "stop-marker")
@@ -160,6 +183,7 @@ class SvgPlotsTest(unittest.TestCase):
     def test_proxy_scatter_has_a_log_axis_of_decades_and_no_legend(self):
         root = self.load("proxies.svg")
         self.check_axes(root, "proxies")
+        self.check_inside_frames(root, "proxies")
         x = find_class(root, "g", "x-axis")[0]
         self.assertEqual(x.get("data-log"), "true")
         ticks = [t.text for t in x.iter(NS + "text") if "tick" in classes(t)]
