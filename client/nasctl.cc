@@ -20,7 +20,9 @@
 #include "client/candidate_table.h"
 #include "client/connection.h"
 #include "client/curve.h"
+#include "client/learning_curves.h"
 #include "client/metrics_format.h"
+#include "client/pareto_plot.h"
 #include "client/proxies.h"
 #include "client/searches.h"
 #include "client/svg_plot.h"
@@ -69,6 +71,10 @@ commands:
                                them over all evaluated candidates
   curve ID [--svg FILE]        best validation accuracy so far against trials
                                and against time since the experiment started
+  curves ID [--svg FILE]       per-trial learning curves: validation
+                               accuracy by epoch, and the epoch where early
+                               stopping cut a trial (and why); --svg draws
+                               one line per trial, an X where it was cut
   searches ID [--svg FILE]     strategy darts: each search's seed, state,
                                derived cell, its share of parameter-free
                                operations (a WARNING when they dominate:
@@ -122,6 +128,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
         "max-macs", "max-params", "max-latency-ms"}},
       {"pareto", {"minimize", "svg"}},
       {"curve", {"svg"}},
+      {"curves", {"svg"}},
       {"searches", {"svg"}},
       {"proxies", {"metric", "svg"}},
       {"export", {"out"}},
@@ -666,12 +673,6 @@ int Candidates(Ctx& c) {
   return 0;
 }
 
-double Objective(const v1::Candidate& k, const std::string& name) {
-  if (name == "params") return static_cast<double>(k.metrics().params());
-  if (name == "latency_ms") return k.metrics().latency_ms();
-  return static_cast<double>(k.metrics().macs());
-}
-
 int WriteFile(Ctx& c, const std::string& path, const std::string& data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << data;
@@ -681,8 +682,8 @@ int WriteFile(Ctx& c, const std::string& path, const std::string& data) {
   return 0;
 }
 
-// Draws every evaluated search candidate (grey) and the front (red)
-// against the first minimized objective.
+// Draws every evaluated search candidate (grey) and the front (red):
+// client/pareto_plot.h.
 int WriteParetoSvg(Ctx& c, int64_t id,
                    const v1::GetParetoFrontResponse& front) {
   std::vector<v1::Candidate> all;
@@ -693,32 +694,14 @@ int WriteParetoSvg(Ctx& c, int64_t id,
                              return k.final_of() != 0 || k.supernet();
                            }),
             all.end());
-  const std::string x =
-      front.objectives_size() > 1 ? front.objectives(1) : "macs";
-  // The y axis is the objective metric the front ranks by.
+  // The metric the front ranks by.
   v1::GetExperimentRequest ereq;
   ereq.set_id(id);
   v1::Experiment e;
   s = c.stub->GetExperiment(c.Context().get(), ereq, &e);
   if (!s.ok()) return Fail(c, s);
-  const v1::ObjectiveSpec& objective = e.spec().objective();
-  const std::string metric = ObjectiveMetricName(objective);
-  ScatterPlot plot;
-  plot.title =
-      absl::StrCat("Experiment ", id, ": Pareto front (", front.front_size(),
-                   " of ", all.size(), " evaluated candidates)");
-  plot.x_label = x == "latency_ms" ? "latency (ms, batch 1)" : x;
-  plot.y_label = metric == "val_accuracy" ? "validation accuracy" : metric;
-  auto point = [&](const v1::Candidate& k) {
-    return PlotPoint{
-        Objective(k, x), ObjectiveMetricValue(objective, k.metrics()),
-        absl::StrCat("candidate ", k.id(), " ", k.genotype().canonical())};
-  };
-  for (const v1::Candidate& k : all) plot.points.push_back(point(k));
-  for (const v1::Candidate& k : front.front()) {
-    plot.highlight.push_back(point(k));
-  }
-  return WriteFile(c, c.flags["svg"], RenderScatterSvg(plot));
+  return WriteFile(c, c.flags["svg"],
+                   RenderParetoSvg(id, all, front, e.spec().objective()));
 }
 
 int Pareto(Ctx& c) {
@@ -869,7 +852,12 @@ int Curve(Ctx& c) {
     }
     for (ScatterPlot& panel : panels) {
       panel.y_label = "validation accuracy";
+      panel.points_name = "trial's validation accuracy";
+      panel.highlight_name = "best so far";
+      panel.x_axis.non_negative = true;  // trials and seconds
+      panel.y_axis.non_negative = true;
     }
+    panels[0].x_axis.integer = true;
     int rc = WriteFile(c, c.flags["svg"], RenderPanelsSvg(panels));
     if (rc != 0) return rc;
   }
@@ -899,6 +887,46 @@ int Curve(Ctx& c) {
         simulated ? absl::StrFormat("%9.0f ", p.simulated_seconds) : "",
         p.val_accuracy, p.best_val_accuracy, p.improved ? " *" : "");
   }
+  return 0;
+}
+
+// Every page of ListLearningCurves, as one response.
+int Curves(Ctx& c) {
+  int64_t id;
+  if (!ParseId(c, &id)) return 2;
+  v1::ListLearningCurvesRequest req;
+  req.set_experiment_id(id);
+  req.set_page_size(1000);
+  v1::ListLearningCurvesResponse all;
+  while (true) {
+    v1::ListLearningCurvesResponse page;
+    grpc::Status s = c.stub->ListLearningCurves(c.Context().get(), req, &page);
+    if (!s.ok()) return Fail(c, s);
+    if (req.page_token().empty()) all.set_epochs(page.epochs());
+    for (v1::LearningCurve& k : *page.mutable_curves()) {
+      *all.add_curves() = std::move(k);
+    }
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  // Stored text (reasons) escaped for the terminal and the SVG alike.
+  v1::ListLearningCurvesResponse shown = all;
+  MakePrintable(&shown);
+  const bool any = std::any_of(
+      all.curves().begin(), all.curves().end(),
+      [](const v1::LearningCurve& k) { return !k.points().empty(); });
+  if (c.flags.count("svg") && !any) {
+    c.err << "nasctl curves: nothing to draw; " << c.flags["svg"]
+          << " not written\n";
+  } else if (c.flags.count("svg")) {
+    int rc = WriteFile(c, c.flags["svg"], RenderLearningCurvesSvg(id, shown));
+    if (rc != 0) return rc;
+  }
+  if (c.json) {
+    PrintJson(c, all);
+    return 0;
+  }
+  c.out << LearningCurvesTable(shown);
   return 0;
 }
 
@@ -1052,6 +1080,7 @@ int RunNasctl(const std::vector<std::string>& args, std::ostream& out,
   if (c.command == "candidates") return Candidates(c);
   if (c.command == "pareto") return Pareto(c);
   if (c.command == "curve") return Curve(c);
+  if (c.command == "curves") return Curves(c);
   if (c.command == "searches") return Searches(c);
   if (c.command == "proxies") return Proxies(c);
   if (c.command == "stop") return Stop(c);

@@ -262,14 +262,16 @@ std::string RenderProxySvg(const std::vector<ProxyPoint>& points,
   }
   const double lo = xs.empty() ? 0 : *std::min_element(xs.begin(), xs.end());
   const double hi = xs.empty() ? 0 : *std::max_element(xs.begin(), xs.end());
-  plot.log_x = lo > 0 && hi / lo > 100;
+  plot.x_axis.log = lo > 0 && hi / lo > 100;
+  plot.y_axis.non_negative = true;  // an accuracy
   plot.title = absl::StrFormat(
       "Experiment %d: %s vs %s accuracy (%d genotypes, Spearman rho %s)",
       experiment_id, proxy, by_val ? "validation" : "test", xs.size(),
       xs.size() < 2 ? std::string("-")
                     : absl::StrFormat("%.3f", Spearman(xs, ys)));
   plot.x_label = absl::StrCat(proxy, " score at initialization",
-                              plot.log_x ? " (log scale)" : "");
+                              plot.x_axis.log ? " (log scale)" : "");
+  plot.points_name = "genotypes";
   plot.y_label = by_val ? "validation accuracy (trained)"
                         : "test accuracy (final re-training)";
   return RenderScatterSvg(plot);

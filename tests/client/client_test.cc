@@ -10,6 +10,7 @@
 #include "client/candidate_table.h"
 #include "client/connection.h"
 #include "client/curve.h"
+#include "client/learning_curves.h"
 #include "client/metrics_format.h"
 #include "client/proxies.h"
 #include "client/searches.h"
@@ -538,7 +539,7 @@ TEST(Proxies, SvgHasAPointPerPairLogAxisAndLabels) {
   EXPECT_TRUE(absl::StrContains(
       svg, ">synflow score at initialization (log scale)</text>"));
   EXPECT_TRUE(absl::StrContains(svg, ">validation accuracy (trained)</text>"));
-  for (const char* tick : {">1e2<", ">1e4<", ">1e6<", ">1e8<"}) {
+  for (const char* tick : {">100<", ">10000<", ">1e6<", ">1e8<"}) {
     EXPECT_TRUE(absl::StrContains(svg, tick)) << tick;
   }
   EXPECT_TRUE(absl::StrContains(
@@ -562,6 +563,109 @@ TEST(Proxies, SvgHasAPointPerPairLogAxisAndLabels) {
   // jacob_cov spans less than two decades: a linear axis.
   EXPECT_FALSE(
       absl::StrContains(RenderProxySvg(points, "jacob_cov", 7), "log scale"));
+}
+
+// Two series get a legend box naming both; one series is named in the
+// title instead (unless the title already says it), and gets no legend.
+TEST(SvgLegend, TwoSeriesGetALegendOneIsNamedInTheTitle) {
+  ScatterPlot plot;
+  plot.title = "Experiment 3: front";
+  plot.points = {{1, 0.5, ""}, {2, 0.6, ""}};
+  plot.highlight = {{2, 0.6, ""}};
+  plot.points_name = "evaluated candidates";
+  plot.highlight_name = "Pareto front";
+  std::string svg = RenderScatterSvg(plot);
+  EXPECT_EQ(Count(svg, "<g class=\"legend\">"), 1);
+  EXPECT_EQ(Count(svg, "<g class=\"legend-entry\">"), 2);
+  EXPECT_TRUE(absl::StrContains(svg, ">evaluated candidates</text>"));
+  // The legend's dots are no <circle>s: those are the data's points.
+  EXPECT_EQ(Count(svg, "<circle"), 3);
+  EXPECT_TRUE(absl::StrContains(svg, ">Experiment 3: front</text>"));
+  plot.highlight.clear();
+  svg = RenderScatterSvg(plot);
+  EXPECT_EQ(Count(svg, "class=\"legend"), 0);
+  EXPECT_TRUE(absl::StrContains(
+      svg, ">Experiment 3: front (evaluated candidates)</text>"));
+  plot.title = "all evaluated candidates";
+  EXPECT_TRUE(absl::StrContains(RenderScatterSvg(plot),
+                                ">all evaluated candidates</text>"));
+
+  LineChart chart;
+  chart.title = "curves";
+  chart.styles = {{"ran every epoch", "#00f"}, {"stopped early", "#f80"}};
+  chart.series = {{{{1, 0.2, ""}, {2, 0.4, ""}}, "a", 0}};
+  svg = RenderLineChartSvg(chart);
+  EXPECT_EQ(Count(svg, "class=\"legend"), 0);
+  EXPECT_TRUE(absl::StrContains(svg, ">curves (ran every epoch)</text>"));
+  chart.series.push_back({{{1, 0.3, ""}}, "b", 1, PlotPoint{1, 0.3, "cut"}});
+  chart.marker_name = "cut here";
+  svg = RenderLineChartSvg(chart);
+  EXPECT_EQ(Count(svg, "<g class=\"legend-entry\">"), 3);
+  EXPECT_EQ(Count(svg, "<polyline class=\"curve\""), 2);
+  EXPECT_EQ(Count(svg, "<g class=\"stop-marker\">"), 1);
+}
+
+// Epochs reported out of order are joined in epoch order; the best trial
+// (highest last accuracy) is drawn last and named in the legend.
+TEST(LearningCurves, PointsJoinedInEpochOrderBestOnTop) {
+  v1::ListLearningCurvesResponse r;
+  r.set_epochs(3);
+  v1::LearningCurve& a = *r.add_curves();
+  a.set_candidate_id(7);
+  for (int e : {2, 1, 3}) {
+    v1::CurvePoint& p = *a.add_points();
+    p.set_epoch(e);
+    p.set_val_accuracy(0.1 * e);
+  }
+  v1::LearningCurve& b = *r.add_curves();
+  b.set_candidate_id(8);
+  b.add_points()->set_epoch(1);
+  b.mutable_points(0)->set_val_accuracy(0.05);
+  b.set_stopped_at_epoch(1);
+  b.set_early_stopped("median");
+  const std::string svg = RenderLearningCurvesSvg(4, r);
+  std::regex line("<polyline class=\"curve\" points=\"([^\"]*)\"");
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), line);
+       it != std::sregex_iterator(); ++it) {
+    lines.push_back((*it)[1]);
+  }
+  ASSERT_EQ(lines.size(), 2u) << svg;
+  std::vector<double> xs;  // the best (candidate 7) comes last
+  for (absl::string_view pt : absl::StrSplit(lines[1], ' ')) {
+    xs.push_back(std::stod(std::string(pt.substr(0, pt.find(',')))));
+  }
+  ASSERT_EQ(xs.size(), 3u);
+  EXPECT_LT(xs[0], xs[1]);
+  EXPECT_LT(xs[1], xs[2]);
+  EXPECT_TRUE(absl::StrContains(svg, "best trial (candidate 7)"));
+  EXPECT_TRUE(
+      absl::StrContains(svg, "candidate 8: stopped at epoch 1: median"));
+  EXPECT_TRUE(
+      absl::StrContains(LearningCurvesTable(r), "stopped at epoch 1: median"));
+}
+
+// A log y axis: decade ticks, the points placed by log10, a point at 0
+// left out.
+TEST(SvgAxes, LogYAxisHasDecadesAndDropsNonPositiveValues) {
+  ScatterPlot plot;
+  plot.y_axis.log = true;
+  plot.points = {{1, 1, ""}, {2, 10, ""}, {3, 1000, ""}, {4, 0, ""}};
+  const std::string svg = RenderScatterSvg(plot);
+  for (const char* tick : {">1<", ">10<", ">100<", ">1000<"}) {
+    EXPECT_TRUE(absl::StrContains(svg, tick)) << tick;
+  }
+  const size_t begin = svg.find("<g class=\"points\"");
+  const std::string group = svg.substr(begin, svg.find("</g>", begin) - begin);
+  std::regex circle("cy=\"([0-9.]+)\"");
+  std::vector<double> ys;
+  for (auto it = std::sregex_iterator(group.begin(), group.end(), circle);
+       it != std::sregex_iterator(); ++it) {
+    ys.push_back(std::stod((*it)[1]));
+  }
+  ASSERT_EQ(ys.size(), 3u);  // y = 0 is not on a log axis
+  // 1 -> 10 is a third of 1 -> 1000.
+  EXPECT_NEAR((ys[0] - ys[1]) * 3, ys[0] - ys[2], 0.5);
 }
 
 }  // namespace

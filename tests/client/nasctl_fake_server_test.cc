@@ -1,8 +1,10 @@
 // nasctl's proxy-related commands end to end against an in-process fake
-// ExperimentService that serves hand-made experiments and candidates (the
-// controller side that fills the screening fields is not needed): the
-// candidates table, show's screened line, and proxies' table, JSON, SVG
-// and nothing-to-show exit.
+// ExperimentService (tests/client/fake_experiment_service.h) that serves
+// hand-made experiments and candidates (the controller side that fills the
+// screening fields is not needed): the candidates table, show's screened
+// line, and proxies' table, JSON, SVG and nothing-to-show exit; `curves`
+// over several pages of learning curves; pareto's SVG with three
+// objectives.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -20,58 +22,14 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "nas/v1/experiment.grpc.pb.h"
+#include "tests/client/fake_experiment_service.h"
+#include "tests/client/plot_samples.h"
 #include "tests/testing/spec_yaml.h"
 
 namespace nas {
 namespace {
 
-class FakeService final : public v1::ExperimentService::Service {
- public:
-  std::map<int64_t, v1::Experiment> experiments;
-  std::map<int64_t, std::vector<v1::Candidate>> candidates;
-
-  grpc::Status GetExperiment(grpc::ServerContext*,
-                             const v1::GetExperimentRequest* req,
-                             v1::Experiment* out) override {
-    auto it = experiments.find(req->id());
-    if (it == experiments.end()) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such experiment");
-    }
-    *out = it->second;
-    return grpc::Status::OK;
-  }
-  grpc::Status ListCandidates(grpc::ServerContext*,
-                              const v1::ListCandidatesRequest* req,
-                              v1::ListCandidatesResponse* out) override {
-    for (const v1::Candidate& k : candidates[req->experiment_id()]) {
-      if (req->state() != v1::CANDIDATE_STATE_UNSPECIFIED &&
-          k.state() != req->state()) {
-        continue;
-      }
-      *out->add_candidates() = k;
-    }
-    out->set_total(out->candidates_size());
-    return grpc::Status::OK;
-  }
-  grpc::Status ListExperiments(grpc::ServerContext*,
-                               const v1::ListExperimentsRequest*,
-                               v1::ListExperimentsResponse* out) override {
-    for (const auto& [id, e] : experiments) *out->add_experiments() = e;
-    return grpc::Status::OK;
-  }
-  grpc::Status WatchExperiment(
-      grpc::ServerContext*, const v1::WatchExperimentRequest* req,
-      grpc::ServerWriter<v1::ExperimentEvent>* writer) override {
-    auto it = experiments.find(req->id());
-    if (it == experiments.end()) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such experiment");
-    }
-    v1::ExperimentEvent ev;
-    *ev.mutable_experiment() = it->second;
-    writer->Write(ev);
-    return grpc::Status::OK;
-  }
-};
+using FakeService = testing::FakeExperimentService;
 
 v1::Candidate Row(int64_t id, const std::string& genotype, bool screening,
                   int64_t group) {
@@ -144,6 +102,98 @@ class NasctlFake : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// `nasctl curves` pages through every curve (the fake serves two per
+// page): a row per curve with the epoch early stopping cut it at and why,
+// the merged JSON, and an SVG with a line per curve and an X per cut.
+TEST_F(NasctlFake, CurvesPagesThroughEveryCurveAndMarksEarlyStops) {
+  const testing::PlotSampleCounts counts = testing::AddPlotSamples(service_);
+  const std::string id = std::to_string(testing::kCurvesExperiment);
+  const std::string svg = ::testing::TempDir() + "nasctl_curves.svg";
+  Result r = Run({"curves", id, "--svg", svg});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "VAL_ACC BY EPOCH")) << r.out;
+  EXPECT_EQ(Count(r.out, "stopped at epoch "), counts.stopped) << r.out;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, "stopped at epoch 1: threshold: val_accuracy below 0.25"))
+      << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "  final of 100")) << r.out;
+  EXPECT_TRUE(
+      absl::StrContains(r.out, "      132    27 RUNNING       0/12      -"))
+      << r.out;
+  // Twelve epochs, compact: four, "...", three.
+  EXPECT_TRUE(absl::StrContains(r.out, " ... ")) << r.out;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, absl::StrCat("27 curves, ", counts.stopped, " stopped early")))
+      << r.out;
+  const std::string picture = ReadFile(svg);
+  EXPECT_EQ(Count(picture, "<polyline class=\"curve\""),
+            counts.curves_with_points);
+  EXPECT_EQ(Count(picture, "<g class=\"stop-marker\">"), counts.stopped);
+  EXPECT_TRUE(absl::StrContains(picture, "<g class=\"legend\">"));
+  EXPECT_TRUE(absl::StrContains(picture, "epoch 2 &lt;&amp;&gt;")) << picture;
+
+  r = Run({"curves", id, "--output", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok())
+      << r.out;
+  EXPECT_EQ(parsed.fields().at("curves").list_value().values_size(), 27);
+  EXPECT_EQ(parsed.fields().at("epochs").number_value(), 12);
+
+  r = Run({"curves", "9"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "NOT_FOUND")) << r.err;
+  r = Run({"curves", "1"});  // an experiment without curves
+  EXPECT_EQ(r.rc, 1);
+  service_.curves[2];  // one whose trials reported nothing yet
+  const std::string none = ::testing::TempDir() + "nasctl_no_curves.svg";
+  std::remove(none.c_str());
+  r = Run({"curves", "2", "--svg", none});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, "no learning curves")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.err, "nothing to draw")) << r.err;
+  EXPECT_FALSE(std::ifstream(none).good());
+}
+
+// Three objectives: one panel per pair, the front's points in each, no
+// staircase; two objectives keep their staircase.
+TEST_F(NasctlFake, ParetoSvgWithThreeObjectivesIsAScatterMatrix) {
+  testing::AddPlotSamples(service_);
+  const std::string id = std::to_string(testing::kFrontExperiment);
+  const std::string svg = ::testing::TempDir() + "nasctl_front3.svg";
+  Result r = Run({"pareto", id, "--minimize", "macs,latency_ms", "--svg", svg});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::string picture = ReadFile(svg);
+  EXPECT_EQ(Count(picture, "<g class=\"panel\""), 3);
+  EXPECT_EQ(Count(picture, "class=\"staircase\""), 0);
+  EXPECT_EQ(Count(picture, "<g class=\"legend\">"), 3);
+  EXPECT_TRUE(absl::StrContains(picture, ": latency_ms vs macs (front "));
+  EXPECT_TRUE(absl::StrContains(
+      picture, "Pareto front over val_accuracy, macs, latency_ms"));
+
+  r = Run({"pareto", id, "--minimize", "macs", "--svg", svg});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  picture = ReadFile(svg);
+  EXPECT_EQ(Count(picture, "<g class=\"panel\""), 1);
+  EXPECT_EQ(Count(picture, "class=\"staircase\""), 1);
+}
 
 TEST_F(NasctlFake, CandidatesShowAndProxies) {
   Result r = Run({"candidates", "1"});
