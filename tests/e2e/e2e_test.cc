@@ -270,6 +270,52 @@ TEST_F(Cluster, AshaStopsTrialsAtItsRungs) {
                  "AND experiment_id=" +
                  id),
             "3");
+  // ListLearningCurves (issue 23): every trial's epochs, the stopped ones
+  // marked at their last epoch, in pages of 4.
+  std::vector<v1::LearningCurve> curves;
+  std::string token;
+  do {
+    grpc::ClientContext ctx;
+    v1::ListLearningCurvesRequest req;
+    req.set_experiment_id(e.id());
+    req.set_page_size(4);
+    req.set_page_token(token);
+    v1::ListLearningCurvesResponse resp;
+    grpc::Status listed = stub()->ListLearningCurves(&ctx, req, &resp);
+    ASSERT_TRUE(listed.ok()) << listed.error_message();
+    EXPECT_EQ(resp.epochs(), 3);
+    curves.insert(curves.end(), resp.curves().begin(), resp.curves().end());
+    token = resp.next_page_token();
+  } while (!token.empty());
+  ASSERT_EQ(curves.size(), 6u);
+  int marked = 0;
+  for (const v1::LearningCurve& c : curves) {
+    SCOPED_TRACE(absl::StrCat("seq ", c.seq()));
+    ASSERT_GE(c.points_size(), 1);
+    for (int i = 0; i < c.points_size(); ++i) {
+      EXPECT_EQ(c.points(i).epoch(), i + 1);
+      EXPECT_GE(c.points(i).val_accuracy(), 0.0);
+    }
+    if (c.stopped_at_epoch() > 0) {
+      ++marked;
+      EXPECT_EQ(c.stopped_at_epoch(), c.points_size());
+      EXPECT_NE(c.early_stopped().find("asha"), std::string::npos);
+    } else {
+      EXPECT_EQ(c.points_size(), 3);
+    }
+  }
+  EXPECT_EQ(marked, stopped);
+  // nasctl curves draws them from the real controller: one line per trial.
+  const std::string svg = dir() + "/curves.svg";
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(absl::StrCat(Binary("client/nasctl"),
+                                             " --controller 127.0.0.1:", port(),
+                                             " curves ", id, " --svg ", svg),
+                                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("stopped at epoch"), std::string::npos) << out;
+  EXPECT_NE(testing::ReadFile(svg).find("<svg"), std::string::npos);
 }
 
 // The mobilenet space end to end: options travel to the worker with the
@@ -1086,8 +1132,8 @@ TEST_F(TabularCluster, MissingTableFailsTrialsNamingTheFile) {
                   id),
             10);
   EXPECT_EQ(Count("SELECT count(*) FROM candidates WHERE state = 'FAILED' AND "
-                  "reason NOT LIKE '%evaluation.tabular.path: ''" + missing +
-                  "'' does not exist%' AND experiment_id=" + id),
+                  "reason NOT LIKE '%evaluation.tabular.path: ''" +
+                  missing + "'' does not exist%' AND experiment_id=" + id),
             0);
 }
 
