@@ -15,7 +15,7 @@ namespace {
 
 int Searches(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id)) return 2;
+  if (!ParseId(c, &id)) return kExitUsage;
   v1::ListSearchEpochsRequest req;
   req.set_experiment_id(id);
   v1::ListSearchEpochsResponse resp;
@@ -37,13 +37,13 @@ int Searches(Ctx& c) {
     MakePrintable(&shown);
     c.out << SearchTable(all, shown, e.spec().strategy().darts().epochs());
   }
-  if (!c.flags.count("svg")) return 0;
+  if (!c.flags.count("svg")) return kExitOk;
   return WriteFile(c, c.flags["svg"], RenderSearchWeightsSvg(resp));
 }
 
 int Proxies(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id)) return 2;
+  if (!ParseId(c, &id)) return kExitUsage;
   const std::string metric = c.flags.count("metric") ? c.flags["metric"] : "";
   if (!metric.empty() && !IsZeroCostProxy(metric)) {
     return Usage(c,
@@ -66,11 +66,11 @@ int Proxies(Ctx& c) {
   } else {
     c.out << ProxyTable(points, ranked);
   }
-  if (!c.flags.count("svg")) return 0;
+  if (!c.flags.count("svg")) return kExitOk;
   if (points.empty()) {
     c.err << "nasctl proxies: nothing to draw; " << c.flags["svg"]
           << " not written\n";
-    return 0;
+    return kExitOk;
   }
   const std::string proxy = !metric.empty()   ? metric
                             : !ranked.empty() ? ranked
@@ -80,7 +80,7 @@ int Proxies(Ctx& c) {
 
 int Curve(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id)) return 2;
+  if (!ParseId(c, &id)) return kExitUsage;
   v1::Experiment e;
   std::vector<v1::Candidate> all;
   if (grpc::Status s = GetEvaluated(c, id, &e, &all); !s.ok()) {
@@ -126,7 +126,7 @@ int Curve(Ctx& c) {
   }
   if (c.json) {
     PrintJson(c, CurveToStruct(id, curve));
-    return 0;
+    return kExitOk;
   }
   c.out << absl::StrFormat("%6s %9s %9s %s%8s %8s\n", "TRIAL", "CANDIDATE",
                            "SECONDS", simulated ? "    SIM_S " : "", "VAL_ACC",
@@ -137,7 +137,7 @@ int Curve(Ctx& c) {
         simulated ? absl::StrFormat("%9.0f ", p.simulated_seconds) : "",
         p.val_accuracy, p.best_val_accuracy, p.improved ? " *" : "");
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ namespace {
 
 int Candidates(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id)) return 2;
+  if (!ParseId(c, &id)) return kExitUsage;
   v1::ListCandidatesRequest req;
   req.set_experiment_id(id);
   if (c.flags.count("order-by")) req.set_order_by(c.flags["order-by"]);
@@ -61,7 +61,7 @@ int Candidates(Ctx& c) {
     req.set_state(st);
   }
   int limit;
-  if (!ParseLimit(c, 100, &limit)) return 2;
+  if (!ParseLimit(c, 100, &limit)) return kExitUsage;
   req.set_page_size(limit);
   if (c.flags.count("page-token")) req.set_page_token(c.flags["page-token"]);
   // Metric filters, applied by the controller (so totals and pages agree).
@@ -110,7 +110,7 @@ int Candidates(Ctx& c) {
   }
   if (c.json) {
     PrintJson(c, resp);
-    return 0;
+    return kExitOk;
   }
   // The objective, for its column when it is not val_accuracy.
   v1::GetExperimentRequest ereq;
@@ -130,7 +130,7 @@ int Candidates(Ctx& c) {
     c.out << "; next page: --page-token " << resp.next_page_token();
   }
   c.out << "\n";
-  return 0;
+  return kExitOk;
 }
 
 double Objective(const v1::Candidate& k, const std::string& name) {
@@ -181,7 +181,7 @@ int WriteParetoSvg(Ctx& c, int64_t id,
 
 int Pareto(Ctx& c) {
   int64_t id;
-  if (!ParseId(c, &id)) return 2;
+  if (!ParseId(c, &id)) return kExitUsage;
   v1::GetParetoFrontRequest req;
   req.set_experiment_id(id);
   if (c.flags.count("minimize")) {
@@ -198,7 +198,7 @@ int Pareto(Ctx& c) {
   }
   if (c.json) {
     PrintJson(c, resp);
-    return 0;
+    return kExitOk;
   }
   MakePrintable(&resp);
   c.out << "Pareto front (maximize "
@@ -217,13 +217,13 @@ int Pareto(Ctx& c) {
   CandidateTableOptions table;
   if (!named.metric().empty()) table.objective = &named;
   c.out << CandidateTable(resp.front(), table);
-  return 0;
+  return kExitOk;
 }
 
 int Export(Ctx& c) {
   int64_t id;
   int64_t candidate = 0;
-  if (!ParseId(c, &id)) return 2;
+  if (!ParseId(c, &id)) return kExitUsage;
   if (c.positional.size() != 2 ||
       !absl::SimpleAtoi(c.positional[1], &candidate) || candidate <= 0) {
     return Usage(c,
@@ -245,14 +245,14 @@ int Export(Ctx& c) {
   if (c.json) {
     resp.clear_torchscript();  // written to the file, not to stdout
     PrintJson(c, resp);
-    return 0;
+    return kExitOk;
   }
   MakePrintable(&resp);  // torchscript is bytes: kept
   c.out << absl::StrFormat(
       "wrote %s (%d bytes; %s training, test_acc %.4f, %d epochs)\n", path,
       resp.torchscript().size(), resp.source(), resp.metrics().test_accuracy(),
       resp.metrics().epochs());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace

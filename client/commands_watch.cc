@@ -1,5 +1,7 @@
 // nasctl watch: follows an experiment until it ends, with a progress line
 // that fits the terminal and whose clock ticks between events.
+#include <unistd.h>
+
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -21,9 +23,10 @@ int RunWatch(Ctx& c) {
   int64_t id;
   if (!ParseId(c, &id)) return kExitUsage;
   const bool tty = c.tty && !c.json;
-  const int width = c.width;
+  // Read again at each redraw: the terminal may be resized while watching.
   ProgressDisplay display(
-      c.out, tty, [] { return absl::Now(); }, [width] { return width; });
+      c.out, tty, [] { return absl::Now(); },
+      [] { return TerminalWidth(STDOUT_FILENO); });
   // On a terminal the clock moves once a second between events.
   absl::Notification done;
   std::thread ticker;

@@ -263,6 +263,8 @@ TEST_F(NasctlFake, CandidatesShowAndProxies) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok())
       << r.out;
   EXPECT_EQ(parsed.fields().at("points").list_value().values_size(), 3);
+  // int64 ids as strings, as in every other command's JSON.
+  EXPECT_EQ(parsed.fields().at("experiment_id").string_value(), "1");
 }
 
 TEST_F(NasctlFake, ProxiesWithNothingToPairSaysSoAndExitsZero) {
