@@ -723,6 +723,35 @@ TEST_F(Nasctl, WatchInATerminalMovesTheBarAndEndsWithTheExperiment) {
   EXPECT_TRUE(done_values.count(kLong)) << pane;
 }
 
+// In a 60-column terminal the line fits (the terminal's width is read with
+// TIOCGWINSZ): nothing wraps onto a second line, the state and the
+// elapsed time are kept.
+TEST_F(Nasctl, WatchInANarrowTerminalFitsItsLine) {
+  const std::string tmux =
+      absl::StrCat("tmux -L nasctl-narrow-", getpid(), " ");
+  Result r = Shell(
+      absl::StrCat(tmux, "new-session -d -s narrow -x 60 -y 6 ",
+                   testing::ShellQuote(Cmd("watch " + Id()) +
+                                       "; echo WATCH-EXIT=$?; sleep 300")),
+      env->dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::string pane;
+  const absl::Time end = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < end) {
+    pane = Shell(tmux + "capture-pane -p -t narrow", env->dir).out;
+    if (absl::StrContains(pane, "WATCH-EXIT=")) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  Shell(tmux + "kill-server", env->dir);
+  const std::vector<std::string> lines = absl::StrSplit(pane, '\n');
+  ASSERT_GE(lines.size(), 2u) << pane;
+  EXPECT_TRUE(absl::StartsWith(lines[0], "[")) << pane;
+  EXPECT_LT(lines[0].size(), 60u) << pane;
+  EXPECT_TRUE(absl::StrContains(lines[0], "elapsed")) << pane;
+  EXPECT_TRUE(absl::StrContains(lines[0], "SUCCEEDED")) << pane;
+  EXPECT_EQ(lines[1], "WATCH-EXIT=0") << pane;  // no wrapped remainder
+}
+
 // Runs last in the suite: it restarts the shared controller. A watch whose
 // stream breaks because the controller died re-opens it once the
 // controller is back, and still ends with the experiment.
