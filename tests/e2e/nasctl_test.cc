@@ -723,6 +723,52 @@ TEST_F(Nasctl, WatchInATerminalMovesTheBarAndEndsWithTheExperiment) {
   EXPECT_TRUE(done_values.count(kLong)) << pane;
 }
 
+// The controller sends an event only when the experiment changes; one that
+// waits for a worker nobody runs changes never. In a terminal the elapsed
+// clock still moves, once a second.
+TEST_F(Nasctl, WatchInATerminalTicksBetweenEvents) {
+  const std::string spec = env->dir + "/waits.yaml";
+  WriteText(spec, Spec("waits", env->table, 1, 1) +
+                      "required_labels: {gpu: nowhere}\n");
+  Result r = Run("--output json submit " + spec);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const int64_t id = ParseJson<v1::Experiment>(r.out).id();
+  const std::string tmux = absl::StrCat("tmux -L nasctl-tick-", getpid(), " ");
+  r = Shell(absl::StrCat(tmux, "new-session -d -s tick -x 200 -y 6 ",
+                         testing::ShellQuote(
+                             absl::StrCat(Cmd(absl::StrCat("watch ", id)),
+                                          "; echo WATCH-EXIT=$?; sleep 300"))),
+            env->dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  // The clock as shown: the text before " elapsed" on the first line.
+  auto clock = [&] {
+    const std::string pane =
+        Shell(tmux + "capture-pane -p -t tick", env->dir).out;
+    const std::string line = pane.substr(0, pane.find('\n'));
+    const size_t end = line.find(" elapsed");
+    if (end == std::string::npos) return std::string();
+    const size_t start = line.rfind(", ", end);
+    return line.substr(start + 2, end - start - 2);
+  };
+  std::set<std::string> clocks;
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < end && clocks.size() < 3) {
+    if (std::string c = clock(); !c.empty()) clocks.insert(c);
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(Run(absl::StrCat("stop ", id)).rc, 0);
+  std::string pane;
+  for (int i = 0; i < 100; ++i) {
+    pane = Shell(tmux + "capture-pane -p -t tick", env->dir).out;
+    if (absl::StrContains(pane, "WATCH-EXIT=")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  Shell(tmux + "kill-server", env->dir);
+  EXPECT_GE(clocks.size(), 3u) << absl::StrJoin(clocks, " | ") << "\n" << pane;
+  EXPECT_EQ(Get(id).counts().trials_succeeded(), 0);  // no event came
+  EXPECT_TRUE(absl::StrContains(pane, "WATCH-EXIT=0")) << pane;
+}
+
 // In a 60-column terminal the line fits (the terminal's width is read with
 // TIOCGWINSZ): nothing wraps onto a second line, the state and the
 // elapsed time are kept.
