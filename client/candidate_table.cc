@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "client/metrics_format.h"
 #include "client/proxies.h"
+#include "client/terminal_text.h"
 #include "common/objective.h"
 
 namespace nas {
@@ -102,6 +103,13 @@ std::string CandidateTable(
         has ? absl::StrFormat("%.3f", k.metrics().latency_ms()) : "-",
         has ? absl::StrFormat("%.1f", k.metrics().train_seconds()) : "-",
         Note(k), k.genotype().canonical());
+    if ((k.state() == v1::CANDIDATE_REJECTED ||
+         k.state() == v1::CANDIDATE_FAILED) &&
+        !k.reason().empty()) {
+      std::string line = "           reason: " + k.reason();
+      if (options.width > 0) line = FitWidth(line, options.width - 1);
+      absl::StrAppend(&out, line, "\n");
+    }
   }
   return out;
 }

@@ -24,13 +24,17 @@ struct CandidateTableOptions {
   // test_accuracy read 0 and are shown as "-" (final re-trainings excepted).
   // Default false.
   bool zero_cost = false;
+  // Terminal columns: the reason line under a REJECTED or FAILED row is cut
+  // to this width. 0 (default): not cut.
+  int width = 0;
 };
 
 // The table, a header line then one line per candidate in the given order.
 // Proxy columns (SYNFLOW, JACOB_COV, SNIP, GRAD_NORM; %.3g, "-" where a row
 // has none) appear only when some row has that named metric. Screening
 // rows are noted "(screen gN)", the trained child of a group "(won screen
-// gN)".
+// gN)". Under a REJECTED or FAILED row with a reason, a line
+// "           reason: TEXT".
 std::string CandidateTable(
     const google::protobuf::RepeatedPtrField<v1::Candidate>& candidates,
     const CandidateTableOptions& options);

@@ -1,6 +1,7 @@
 #include "client/curve.h"
 
 #include <algorithm>
+#include <string>
 #include <tuple>
 
 namespace nas {
@@ -44,6 +45,25 @@ std::vector<CurvePoint> BestSoFarCurve(
     best = std::max(best, p.val_accuracy);
     p.best_val_accuracy = best;
     out.push_back(p);
+  }
+  return out;
+}
+
+google::protobuf::Struct CurveToStruct(int64_t experiment_id,
+                                       const std::vector<CurvePoint>& curve) {
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  fields["experiment_id"].set_string_value(std::to_string(experiment_id));
+  auto* points = fields["points"].mutable_list_value();
+  for (const CurvePoint& p : curve) {
+    auto& f = *points->add_values()->mutable_struct_value()->mutable_fields();
+    f["trial"].set_number_value(p.trial);
+    f["candidate_id"].set_string_value(std::to_string(p.candidate_id));
+    f["seconds"].set_number_value(p.seconds);
+    f["simulated_seconds"].set_number_value(p.simulated_seconds);
+    f["val_accuracy"].set_number_value(p.val_accuracy);
+    f["best_val_accuracy"].set_number_value(p.best_val_accuracy);
+    f["improved"].set_bool_value(p.improved);
   }
   return out;
 }

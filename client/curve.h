@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "google/protobuf/struct.pb.h"
 #include "nas/v1/experiment.pb.h"
 
 namespace nas {
@@ -29,6 +30,14 @@ struct CurvePoint {
 std::vector<CurvePoint> BestSoFarCurve(
     const v1::Experiment& experiment,
     const std::vector<v1::Candidate>& candidates);
+
+// `nasctl curve -o json`'s object, shaped as an API message would be
+// (proto3 JSON mapping, snake_case names, int64 ids as strings, every
+// field present): {"experiment_id": "3", "points": [{"trial": 1,
+// "candidate_id": "12", "seconds": 4.2, "simulated_seconds": 0,
+// "val_accuracy": 0.91, "best_val_accuracy": 0.91, "improved": true}]}.
+google::protobuf::Struct CurveToStruct(int64_t experiment_id,
+                                       const std::vector<CurvePoint>& curve);
 
 }  // namespace nas
 

@@ -199,7 +199,8 @@ std::string ProxiesJson(int64_t id, const std::vector<ProxyPoint>& points) {
   auto num = [](const std::optional<double>& v) {
     return v ? absl::StrFormat("%.17g", *v) : std::string("null");
   };
-  absl::StrAppend(&out, "{\"experiment_id\": ", id, ", \"points\": [");
+  // int64 ids as strings, as in the API's messages (proto3 JSON mapping).
+  absl::StrAppend(&out, "{\"experiment_id\": \"", id, "\", \"points\": [");
   for (size_t i = 0; i < points.size(); ++i) {
     const ProxyPoint& p = points[i];
     std::string proxies;
@@ -215,7 +216,7 @@ std::string ProxiesJson(int64_t id, const std::vector<ProxyPoint>& points) {
     }
     absl::StrAppend(&out, i ? ",\n  " : "\n  ");
     absl::StrAppendFormat(&out,
-                          "{\"genotype\": \"%s\", \"candidate_id\": %d, "
+                          "{\"genotype\": \"%s\", \"candidate_id\": \"%d\", "
                           "\"proxies\": {%s}, \"val_accuracy\": %s, "
                           "\"test_accuracy\": %s}",
                           genotype, p.candidate_id, proxies,

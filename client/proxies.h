@@ -79,11 +79,12 @@ std::vector<ProxyCorrelation> ProxyCorrelations(
 std::string ProxyTable(const std::vector<ProxyPoint>& points,
                        const std::string& ranked);
 
-// `nasctl proxies --output json`: {"experiment_id": 3, "points":
-// [{"genotype": "...", "candidate_id": 7, "proxies": {"synflow": ...},
+// `nasctl proxies --output json`: {"experiment_id": "3", "points":
+// [{"genotype": "...", "candidate_id": "7", "proxies": {"synflow": ...},
 // "val_accuracy": ..., "test_accuracy": ...}], "correlations": [{"proxy":
 // "synflow", "n_val": ..., "rho_val": ..., "tau_val": ..., "n_test": ...,
 // "rho_test": ..., "tau_test": ...}]}; an accuracy a point lacks is null.
+// Named and typed as the API's messages are (int64 ids as strings).
 std::string ProxiesJson(int64_t experiment_id,
                         const std::vector<ProxyPoint>& points);
 

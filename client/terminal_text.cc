@@ -1,5 +1,6 @@
 #include "client/terminal_text.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/text.h"
@@ -39,6 +40,25 @@ void MakePrintable(Message* m) {
       if (p != s) refl->SetString(m, fd, p);
     }
   }
+}
+
+std::string FitWidth(const std::string& text, int width) {
+  // Columns: one per UTF-8 sequence (continuation bytes take none).
+  auto columns = [](const std::string& s) {
+    int n = 0;
+    for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+    return n;
+  };
+  if (columns(text) <= width) return text;
+  if (width <= 3) return std::string(std::max(width, 0), '.');
+  std::string out;
+  int n = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char ch = text[i];
+    if ((ch & 0xC0) != 0x80 && ++n > width - 3) break;
+    out.push_back(text[i]);
+  }
+  return out + "...";
 }
 
 }  // namespace nas

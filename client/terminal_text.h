@@ -6,6 +6,8 @@
 #ifndef NAS_CLIENT_TERMINAL_TEXT_H_
 #define NAS_CLIENT_TERMINAL_TEXT_H_
 
+#include <string>
+
 #include "google/protobuf/message.h"
 
 namespace nas {
@@ -15,6 +17,10 @@ namespace nas {
 // Printable form. `bytes` fields are left as they are. Strings that are
 // printable UTF-8 already (every well-behaved one) do not change.
 void MakePrintable(google::protobuf::Message* m);
+
+// `text` cut to at most `width` columns, "..." marking the cut (one column
+// per UTF-8 sequence; `text` is expected printable already).
+std::string FitWidth(const std::string& text, int width);
 
 }  // namespace nas
 

@@ -26,6 +26,8 @@ class FakeExperimentService final : public v1::ExperimentService::Service {
   // curves_page_size (whatever the request asks: paging is exercised).
   std::map<int64_t, v1::ListLearningCurvesResponse> curves;
   int curves_page_size = 2;
+  // Every ExtendExperiment request received, in order.
+  std::vector<v1::ExtendExperimentRequest> extend_requests;
 
   grpc::Status GetExperiment(grpc::ServerContext*,
                              const v1::GetExperimentRequest* req,
@@ -68,6 +70,64 @@ class FakeExperimentService final : public v1::ExperimentService::Service {
     writer->Write(ev);
     return grpc::Status::OK;
   }
+  // As the controller since issue 23: stopping an ended experiment returns
+  // it unchanged.
+  grpc::Status StopExperiment(grpc::ServerContext*,
+                              const v1::StopExperimentRequest* req,
+                              v1::Experiment* out) override {
+    auto it = experiments.find(req->id());
+    if (it == experiments.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such experiment");
+    }
+    if (it->second.state() == v1::EXPERIMENT_RUNNING) {
+      it->second.set_state(v1::EXPERIMENT_STOPPED);
+    }
+    *out = it->second;
+    return grpc::Status::OK;
+  }
+  // Records the request; raises the budget and runs the experiment again.
+  grpc::Status ExtendExperiment(grpc::ServerContext*,
+                                const v1::ExtendExperimentRequest* req,
+                                v1::Experiment* out) override {
+    extend_requests.push_back(*req);
+    auto it = experiments.find(req->id());
+    if (it == experiments.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such experiment");
+    }
+    if (it->second.state() == v1::EXPERIMENT_FAILED) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "experiment FAILED");
+    }
+    v1::BudgetSpec& b = *it->second.mutable_spec()->mutable_budget();
+    if (req->max_trials() > 0) b.set_max_trials(req->max_trials());
+    if (req->max_simulated_seconds() > 0) {
+      b.set_max_simulated_seconds(req->max_simulated_seconds());
+    }
+    it->second.set_state(v1::EXPERIMENT_RUNNING);
+    it->second.clear_finished_at();
+    *out = it->second;
+    return grpc::Status::OK;
+  }
+  grpc::Status ExportCandidate(grpc::ServerContext*,
+                               const v1::ExportCandidateRequest*,
+                               v1::ExportCandidateResponse* out) override {
+    out->set_torchscript("PK-model-bytes");
+    out->set_source("search");
+    return grpc::Status::OK;
+  }
+  grpc::Status CreateExperiment(grpc::ServerContext*,
+                                const v1::CreateExperimentRequest*,
+                                v1::Experiment* out) override {
+    out->set_id(100);
+    out->set_state(v1::EXPERIMENT_RUNNING);
+    return grpc::Status::OK;
+  }
+  grpc::Status ListSearchEpochs(grpc::ServerContext*,
+                                const v1::ListSearchEpochsRequest*,
+                                v1::ListSearchEpochsResponse*) override {
+    return grpc::Status::OK;
+  }
+
   // The evaluated search candidates no other one dominates (val_accuracy
   // maximized, the costs minimized), by descending val_accuracy.
   grpc::Status GetParetoFront(grpc::ServerContext*,

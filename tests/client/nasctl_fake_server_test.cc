@@ -10,14 +10,19 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/commands.h"
 #include "client/nasctl.h"
+#include "common/build_info.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -238,6 +243,8 @@ TEST_F(NasctlFake, CandidatesShowAndProxies) {
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok())
       << r.out;
   EXPECT_EQ(parsed.fields().at("points").list_value().values_size(), 3);
+  // int64 ids as strings, as in every other command's JSON.
+  EXPECT_EQ(parsed.fields().at("experiment_id").string_value(), "1");
 }
 
 TEST_F(NasctlFake, ProxiesWithNothingToPairSaysSoAndExitsZero) {
@@ -358,6 +365,347 @@ TEST_F(NasctlFake, ServerErrorMessagesArePrintedEscaped) {
   EXPECT_EQ(err.str(),
             "nasctl show: gone\\x1b[2J\\r\\nnasctl: all good (NOT_FOUND)\n");
   server->Shutdown();
+}
+
+// Issue 23: every command has its own help (kubectl/git): `nasctl CMD
+// --help`, `-h` and `nasctl help CMD` print its synopsis, each of its
+// flags with its default, and an example; exit 0 without calling anyone.
+TEST_F(NasctlFake, EveryCommandHasItsOwnHelp) {
+  std::set<std::string> names;
+  for (const Command& command : NasctlCommands()) {
+    const std::string& name = command.name;
+    names.insert(name);
+    Result r = Run({name, "--help"});
+    ASSERT_EQ(r.rc, 0) << name << ": " << r.err;
+    EXPECT_TRUE(absl::StartsWith(r.out, "usage: nasctl " + name)) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "\n  nasctl " + name + " ") ||
+                absl::StrContains(r.out, "\n  nasctl " + name + "\n"))
+        << name << " has no example:\n"
+        << r.out;
+    for (const Flag& f : command.flags) {
+      EXPECT_TRUE(absl::StrContains(r.out, "--" + f.name))
+          << name << " --" << f.name;
+      if (f.short_name != 0) {
+        EXPECT_TRUE(absl::StrContains(
+            r.out,
+            absl::StrCat("-", std::string(1, f.short_name), ", --", f.name)))
+            << r.out;
+      }
+      if (!f.default_text.empty()) {  // help text may wrap: one line
+        std::string flat;
+        for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+          absl::StrAppend(&flat, absl::StripLeadingAsciiWhitespace(line), " ");
+        }
+        EXPECT_TRUE(absl::StrContains(flat, "(default " + f.default_text))
+            << name << " --" << f.name << " default";
+      }
+    }
+    EXPECT_EQ(Run({name, "-h"}).out, r.out);
+    EXPECT_EQ(Run({"help", name}).out, r.out);
+    EXPECT_EQ(Run({name, "1", "--bogus", "--help"}).out, r.out);
+    // No line runs past 80 columns.
+    for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+      EXPECT_LE(line.size(), 80u) << line;
+    }
+  }
+  for (const char* expected :
+       {"submit", "list", "show", "watch", "candidates", "pareto", "curve",
+        "searches", "proxies", "export", "stop", "extend", "resume"}) {
+    EXPECT_TRUE(names.count(expected)) << expected;
+  }
+  Result r = Run({"--help"});
+  ASSERT_EQ(r.rc, 0);
+  for (const std::string& name : names) {
+    EXPECT_TRUE(absl::StrContains(r.out, "\n  " + name + " ")) << name;
+  }
+  EXPECT_TRUE(absl::StrContains(r.out, "exit codes")) << r.out;
+  EXPECT_EQ(Run({"help"}).out, r.out);
+  EXPECT_EQ(Run({"help", "frobnicate"}).rc, 2);
+}
+
+// Flag and argument mistakes name what is wrong and exit 2, as kubectl and
+// git do; nothing reaches the controller.
+TEST_F(NasctlFake, UsageMistakesNameTheFlagOrArgumentAndExitTwo) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--foo", "list"},
+       "nasctl: unknown flag --foo for \"list\"; see 'nasctl list --help'\n"},
+      {{"list", "--bogus"},
+       "nasctl: unknown flag --bogus for \"list\"; see 'nasctl list --help'\n"},
+      {{"list", "-x"},
+       "nasctl: unknown flag -x for \"list\"; see 'nasctl list --help'\n"},
+      {{"--foo"}, "nasctl: unknown flag --foo; see 'nasctl --help'\n"},
+      {{"candidates", "1", "--all=maybe"},
+       "nasctl: flag --all: expected true or false, got 'maybe'; see "
+       "'nasctl candidates --help'\n"},
+      {{"show", "1", "--svg", "x.svg"},
+       "nasctl: unknown flag --svg for \"show\"; see 'nasctl show --help'\n"},
+      {{"frobnicate", "1"},
+       "nasctl: unknown command 'frobnicate'; see 'nasctl --help'\n"},
+      {{"show"}, "nasctl show: expected ID; see 'nasctl show --help'\n"},
+      {{"export", "1"},
+       "nasctl export: expected ID CANDIDATE; see 'nasctl export --help'\n"},
+      {{"show", "1", "2"},
+       "nasctl show: unexpected argument '2'; see 'nasctl show --help'\n"},
+      {{"show", "abc"},
+       "nasctl show: expected an experiment ID (a positive integer); see "
+       "'nasctl show --help'\n"},
+      {{"-o", "xml", "list"},
+       "nasctl list: --output: expected table or json, got 'xml'; see "
+       "'nasctl list --help'\n"},
+      {{"list", "--limit", "0"},
+       "nasctl list: --limit: expected a positive integer, got '0'; see "
+       "'nasctl list --help'\n"},
+  };
+  for (const auto& [args, expected] : cases) {
+    Result r = Run(args);
+    EXPECT_EQ(r.rc, 2) << absl::StrJoin(args, " ");
+    EXPECT_EQ(r.err, expected) << absl::StrJoin(args, " ");
+    EXPECT_EQ(r.out, "") << absl::StrJoin(args, " ");
+  }
+  // A missing value names the flag (the controller flag comes last in Run,
+  // so call RunNasctl directly).
+  std::ostringstream out, err;
+  EXPECT_EQ(RunNasctl({"list", "--limit"}, out, err), 2);
+  EXPECT_EQ(err.str(),
+            "nasctl: flag --limit needs a value (N); see 'nasctl list "
+            "--help'\n");
+  // No command at all: the global usage on stderr, exit 2.
+  std::ostringstream out2, err2;
+  EXPECT_EQ(RunNasctl({}, out2, err2), 2);
+  EXPECT_TRUE(absl::StartsWith(err2.str(), "usage: nasctl")) << err2.str();
+  // `--` ends the flags; global flags go anywhere, command flags too.
+  Result r = Run({"list", "--limit=1", "-o", "json"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  r = Run({"--limit", "1", "list"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+}
+
+TEST_F(NasctlFake, VersionPrintsTheBuildInfoLine) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--version"},
+        std::vector<std::string>{"list", "--version"}}) {
+    Result r = Run(args);
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out, VersionLine("nasctl") + "\n");
+    EXPECT_TRUE(absl::StartsWith(r.out, "nasctl " + GetBuildInfo().version))
+        << r.out;
+  }
+}
+
+// -o/--output is the output format everywhere (kubectl); export's file is
+// -f/--file (--out, its older long name, still works).
+TEST_F(NasctlFake, OutputIsTheFormatAndExportWritesWithFile) {
+  const std::string path = ::testing::TempDir() + "nasctl_export_f.pt";
+  std::remove(path.c_str());
+  Result r = Run({"export", "1", "20", "-f", path});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "wrote " + path + " (14 bytes"))
+      << r.out;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  EXPECT_EQ(bytes.str(), "PK-model-bytes");
+
+  const std::string old = ::testing::TempDir() + "nasctl_export_out.pt";
+  r = Run({"export", "1", "20", "--out", old, "-o", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(std::ifstream(old).good());
+  v1::ExportCandidateResponse resp;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &resp).ok())
+      << r.out;
+  EXPECT_EQ(resp.source(), "search");
+  EXPECT_TRUE(absl::StrContains(r.out, "\"torchscript\": \"\"")) << r.out;
+
+  r = Run({"export", "1", "20", "-o", "model.pt"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "the model's file is -f FILE")) << r.err;
+  r = Run({"export", "1", "20"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "expected -f FILE")) << r.err;
+}
+
+// Stopping an experiment that already ended is not an error (docker stop).
+TEST_F(NasctlFake, StoppingAnEndedExperimentSaysSoAndExitsZero) {
+  service_.experiments[4].set_id(4);
+  service_.experiments[4].set_state(v1::EXPERIMENT_RUNNING);
+  service_.experiments[5].set_id(5);
+  service_.experiments[5].set_state(v1::EXPERIMENT_SUCCEEDED);
+  Result r = Run({"stop", "4"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "experiment 4 STOPPED\n");
+  r = Run({"stop", "4"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "experiment 4 already STOPPED\n");
+  r = Run({"stop", "5"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "experiment 5 already SUCCEEDED\n");
+  EXPECT_EQ(service_.experiments[5].state(), v1::EXPERIMENT_SUCCEEDED);
+  r = Run({"stop", "9"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "NOT_FOUND")) << r.err;
+}
+
+TEST_F(NasctlFake, ExtendAndResumeCallExtendExperiment) {
+  v1::Experiment& e = service_.experiments[6];
+  e.set_id(6);
+  e.set_state(v1::EXPERIMENT_SUCCEEDED);
+  e.mutable_spec()->mutable_budget()->set_max_trials(10);
+  e.mutable_counts()->set_trials_succeeded(10);
+  Result r = Run({"extend", "6", "--max-trials", "20"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "experiment 6 RUNNING (budget 20 trials; 10 trials done; nasctl "
+            "watch 6)\n");
+  ASSERT_EQ(service_.extend_requests.size(), 1u);
+  EXPECT_EQ(service_.extend_requests[0].id(), 6);
+  EXPECT_EQ(service_.extend_requests[0].max_trials(), 20);
+  EXPECT_EQ(service_.extend_requests[0].max_simulated_seconds(), 0);
+
+  r = Run({"extend", "6", "--max-simulated-seconds", "3600", "-o", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  v1::Experiment parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok())
+      << r.out;
+  EXPECT_EQ(parsed.spec().budget().max_simulated_seconds(), 3600);
+  ASSERT_EQ(service_.extend_requests.size(), 2u);
+  EXPECT_EQ(service_.extend_requests[1].max_trials(), 0);
+  EXPECT_EQ(service_.extend_requests[1].max_simulated_seconds(), 3600);
+
+  e.set_state(v1::EXPERIMENT_STOPPED);
+  r = Run({"resume", "6"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, "experiment 6 RUNNING")) << r.out;
+  ASSERT_EQ(service_.extend_requests.size(), 3u);
+  EXPECT_EQ(service_.extend_requests[2].max_trials(), 0);
+  EXPECT_EQ(service_.extend_requests[2].max_simulated_seconds(), 0);
+
+  // Mistakes: no budget (exit 2, pointing at resume), a bad number, a
+  // budget flag on resume; a FAILED experiment is the controller's refusal.
+  r = Run({"extend", "6"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "nasctl resume ID")) << r.err;
+  r = Run({"extend", "6", "--max-trials", "-3"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "--max-trials")) << r.err;
+  r = Run({"resume", "6", "--max-trials", "30"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "unknown flag --max-trials")) << r.err;
+  EXPECT_EQ(service_.extend_requests.size(), 3u);
+  e.set_state(v1::EXPERIMENT_FAILED);
+  r = Run({"extend", "6", "--max-trials", "30"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "FAILED_PRECONDITION")) << r.err;
+}
+
+// Why a candidate was rejected or a trial failed is in the text output too,
+// cut to the terminal's width ($COLUMNS here: not a terminal).
+TEST_F(NasctlFake, RejectedAndFailedReasonsInCandidatesAndShow) {
+  v1::Experiment& e = service_.experiments[7];
+  e.set_id(7);
+  e.set_state(v1::EXPERIMENT_RUNNING);
+  e.mutable_counts()->set_rejected(1);
+  e.mutable_counts()->set_trials_failed(1);
+  v1::Candidate rejected = Row(70, "|r|", false, 0);
+  rejected.set_state(v1::CANDIDATE_REJECTED);
+  rejected.set_reason("macs 9e9 above budget 5e6");
+  v1::Candidate failed = Row(71, "|f|", false, 0);
+  failed.set_state(v1::CANDIDATE_FAILED);
+  failed.set_reason("trainer exited 1: " + std::string(300, 'x'));
+  service_.candidates[7] = {rejected, failed, Row(72, "|e|", false, 0)};
+  setenv("COLUMNS", "60", 1);
+  Result r = Run({"candidates", "7"});
+  unsetenv("COLUMNS");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, "\n           reason: macs 9e9 above budget 5e6\n"))
+      << r.out;
+  EXPECT_TRUE(
+      absl::StrContains(r.out, "\n           reason: trainer exited 1: xxx"))
+      << r.out;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+    if (absl::StrContains(line, "reason: ")) {
+      EXPECT_LE(line.size(), 59u) << line;
+    }
+  }
+  const std::vector<std::string> parts = absl::StrSplit(r.out, "reason: ");
+  EXPECT_EQ(parts.size(), 3u)
+      << "one reason line each for the rejected and the failed row";
+
+  setenv("COLUMNS", "60", 1);
+  r = Run({"show", "7"});
+  unsetenv("COLUMNS");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, "last reject  candidate 70: macs 9e9 above budget 5e6\n"))
+      << r.out;
+  EXPECT_TRUE(absl::StrContains(
+      r.out, "last failed  candidate 71: trainer exited 1: xxx"))
+      << r.out;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+    EXPECT_LE(line.size(), 59u) << line;
+  }
+}
+
+// JSON: the API's messages (or, for curve and proxies, an object named and
+// typed the same way), every field printed, zero values included.
+TEST_F(NasctlFake, JsonOfEveryCommandParsesAndHasZeroValuedFields) {
+  service_.experiments[5].set_id(5);
+  service_.experiments[5].set_state(v1::EXPERIMENT_STOPPED);
+  const std::string spec = ::testing::TempDir() + "nasctl_json_spec.yaml";
+  testing::SpecYaml yaml;
+  yaml.name = "json";
+  yaml.budget = testing::TrialBudget(2, 1);
+  std::ofstream(spec, std::ios::trunc) << yaml.Yaml();
+  const std::string model = ::testing::TempDir() + "nasctl_json.pt";
+  // Command line, and a field of the (first) message that must be there.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"submit", spec}, "\"error\": \"\""},
+      {{"list"}, "\"simulated_seconds\": 0"},
+      {{"show", "2"}, "\"state\": \"EXPERIMENT_STATE_UNSPECIFIED\""},
+      {{"candidates", "2"}, "\"reason\": \"\""},
+      {{"pareto", "1"}, "\"final_of\": \"0\""},
+      {{"curve", "2"}, "\"val_accuracy\": 0"},
+      {{"curve", "1"}, "\"simulated_seconds\": 0"},
+      {{"searches", "1"}, "\"epochs\": []"},
+      {{"export", "1", "20", "-f", model}, "\"filename\": \"\""},
+      {{"stop", "5"}, "\"waiting\": \"\""},
+      {{"resume", "5"}, "\"error\": \"\""},
+      {{"extend", "5", "--max-trials", "9"}, "\"phase\": \"\""},
+      {{"proxies", "1"}, "\"points\""},
+  };
+  for (const auto& [args, field] : cases) {
+    std::vector<std::string> line = args;
+    line.push_back("--output");
+    line.push_back("json");
+    Result r = Run(line);
+    const std::string what = absl::StrJoin(args, " ");
+    ASSERT_EQ(r.rc, 0) << what << ": " << r.err;
+    google::protobuf::Struct parsed;
+    EXPECT_TRUE(
+        google::protobuf::util::JsonStringToMessage(r.out, &parsed).ok())
+        << what << ": " << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, field)) << what << ": " << r.out;
+  }
+  // watch: one ExperimentEvent per line, zero values included.
+  Result r = Run({"watch", "2", "-o", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  v1::ExperimentEvent ev;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &ev).ok())
+      << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\"error\":\"\"")) << r.out;
+  // curve's ids are strings, as every int64 of the API's messages.
+  r = Run({"curve", "1", "-o", "json"});
+  google::protobuf::Struct curve;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &curve).ok());
+  EXPECT_EQ(curve.fields().at("experiment_id").string_value(), "1");
+  const auto& points = curve.fields().at("points").list_value();
+  ASSERT_EQ(points.values_size(), 3);
+  EXPECT_EQ(points.values(0)
+                .struct_value()
+                .fields()
+                .at("candidate_id")
+                .string_value(),
+            "20");
 }
 
 }  // namespace

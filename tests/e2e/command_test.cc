@@ -169,7 +169,7 @@ TEST_F(CommandCluster, TorchScriptCandidatesTrainedByAPythonScript) {
       testing::RunCommand(
           absl::StrCat(Binary("client/nasctl"),
                        " --controller=127.0.0.1:", port(), " export ", e.id(),
-                       " ", done.best().id(), " -o ", model, " 2>&1"),
+                       " ", done.best().id(), " -f ", model, " 2>&1"),
           &out),
       0)
       << out;

@@ -850,7 +850,7 @@ TEST_F(Cluster, FinalTrainingAndExportedModelLoadsInPython) {
   ASSERT_EQ(testing::RunCommand(
                 absl::StrCat(Binary("client/nasctl"),
                              " --controller=127.0.0.1:", port(), " export ",
-                             e.id(), " ", best, " -o ", model, " 2>&1"),
+                             e.id(), " ", best, " -f ", model, " 2>&1"),
                 &out),
             0)
       << out;

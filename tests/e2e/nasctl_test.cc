@@ -441,8 +441,10 @@ TEST_F(Nasctl, CurveTableJsonAndSvgByTrialAndTime) {
     best = std::max(best, val);
     EXPECT_DOUBLE_EQ(f.at("best_val_accuracy").number_value(), best);
     // The table's cost column (train_s, 20..26 s per lookup), summed.
-    const int64_t candidate =
-        static_cast<int64_t>(f.at("candidate_id").number_value());
+    // An int64 id is a string, as in the API's messages.
+    int64_t candidate = 0;
+    ASSERT_TRUE(
+        absl::SimpleAtoi(f.at("candidate_id").string_value(), &candidate));
     ASSERT_TRUE(table_cost.count(candidate)) << candidate;
     EXPECT_GE(table_cost[candidate], 20);
     simulated += table_cost[candidate];
@@ -491,12 +493,12 @@ TEST_F(Nasctl, ExportRefusesACandidateWithoutAModel) {
   const v1::Experiment e = Get(env->id);
   const std::string path = env->dir + "/model.pt";
   Result r =
-      Run(absl::StrCat("export ", env->id, " ", e.best().id(), " -o ", path));
+      Run(absl::StrCat("export ", env->id, " ", e.best().id(), " -f ", path));
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "NOT_FOUND")) << r.err;
   r = Run(absl::StrCat("export ", env->id, " ", e.best().id()));
   EXPECT_EQ(r.rc, 2);
-  EXPECT_TRUE(absl::StrContains(r.err, "expected -o FILE")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "expected -f FILE")) << r.err;
 }
 
 TEST_F(Nasctl, StopEndsARunningExperimentOnce) {
@@ -510,9 +512,10 @@ TEST_F(Nasctl, StopEndsARunningExperimentOnce) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, absl::StrCat("experiment ", id, " STOPPED\n"));
   EXPECT_EQ(Get(id).state(), v1::EXPERIMENT_STOPPED);
+  // Again: nothing changes, and that is not an error (docker stop).
   r = Run(absl::StrCat("stop ", id));
-  EXPECT_EQ(r.rc, 1);
-  EXPECT_TRUE(absl::StrContains(r.err, "FAILED_PRECONDITION")) << r.err;
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, absl::StrCat("experiment ", id, " already STOPPED\n"));
   // Watching a stopped experiment ends at once, exit 0.
   r = Run(absl::StrCat("watch ", id));
   EXPECT_EQ(r.rc, 0) << r.err;
@@ -718,6 +721,81 @@ TEST_F(Nasctl, WatchInATerminalMovesTheBarAndEndsWithTheExperiment) {
       << "counts seen: " << absl::StrJoin(done_values, ",") << "\n"
       << pane;
   EXPECT_TRUE(done_values.count(kLong)) << pane;
+}
+
+// The controller sends an event only when the experiment changes; one that
+// waits for a worker nobody runs changes never. In a terminal the elapsed
+// clock still moves, once a second.
+TEST_F(Nasctl, WatchInATerminalTicksBetweenEvents) {
+  const std::string spec = env->dir + "/waits.yaml";
+  WriteText(spec, Spec("waits", env->table, 1, 1) +
+                      "required_labels: {gpu: nowhere}\n");
+  Result r = Run("--output json submit " + spec);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const int64_t id = ParseJson<v1::Experiment>(r.out).id();
+  const std::string tmux = absl::StrCat("tmux -L nasctl-tick-", getpid(), " ");
+  r = Shell(absl::StrCat(tmux, "new-session -d -s tick -x 200 -y 6 ",
+                         testing::ShellQuote(
+                             absl::StrCat(Cmd(absl::StrCat("watch ", id)),
+                                          "; echo WATCH-EXIT=$?; sleep 300"))),
+            env->dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  // The clock as shown: the text before " elapsed" on the first line.
+  auto clock = [&] {
+    const std::string pane =
+        Shell(tmux + "capture-pane -p -t tick", env->dir).out;
+    const std::string line = pane.substr(0, pane.find('\n'));
+    const size_t end = line.find(" elapsed");
+    if (end == std::string::npos) return std::string();
+    const size_t start = line.rfind(", ", end);
+    return line.substr(start + 2, end - start - 2);
+  };
+  std::set<std::string> clocks;
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < end && clocks.size() < 3) {
+    if (std::string c = clock(); !c.empty()) clocks.insert(c);
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(Run(absl::StrCat("stop ", id)).rc, 0);
+  std::string pane;
+  for (int i = 0; i < 100; ++i) {
+    pane = Shell(tmux + "capture-pane -p -t tick", env->dir).out;
+    if (absl::StrContains(pane, "WATCH-EXIT=")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  Shell(tmux + "kill-server", env->dir);
+  EXPECT_GE(clocks.size(), 3u) << absl::StrJoin(clocks, " | ") << "\n" << pane;
+  EXPECT_EQ(Get(id).counts().trials_succeeded(), 0);  // no event came
+  EXPECT_TRUE(absl::StrContains(pane, "WATCH-EXIT=0")) << pane;
+}
+
+// In a 60-column terminal the line fits (the terminal's width is read with
+// TIOCGWINSZ): nothing wraps onto a second line, the state and the
+// elapsed time are kept.
+TEST_F(Nasctl, WatchInANarrowTerminalFitsItsLine) {
+  const std::string tmux =
+      absl::StrCat("tmux -L nasctl-narrow-", getpid(), " ");
+  Result r = Shell(
+      absl::StrCat(tmux, "new-session -d -s narrow -x 60 -y 6 ",
+                   testing::ShellQuote(Cmd("watch " + Id()) +
+                                       "; echo WATCH-EXIT=$?; sleep 300")),
+      env->dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::string pane;
+  const absl::Time end = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < end) {
+    pane = Shell(tmux + "capture-pane -p -t narrow", env->dir).out;
+    if (absl::StrContains(pane, "WATCH-EXIT=")) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  Shell(tmux + "kill-server", env->dir);
+  const std::vector<std::string> lines = absl::StrSplit(pane, '\n');
+  ASSERT_GE(lines.size(), 2u) << pane;
+  EXPECT_TRUE(absl::StartsWith(lines[0], "[")) << pane;
+  EXPECT_LT(lines[0].size(), 60u) << pane;
+  EXPECT_TRUE(absl::StrContains(lines[0], "elapsed")) << pane;
+  EXPECT_TRUE(absl::StrContains(lines[0], "SUCCEEDED")) << pane;
+  EXPECT_EQ(lines[1], "WATCH-EXIT=0") << pane;  // no wrapped remainder
 }
 
 // Runs last in the suite: it restarts the shared controller. A watch whose
