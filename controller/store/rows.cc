@@ -55,6 +55,19 @@ absl::StatusOr<std::string> JsonParam(const google::protobuf::Message& m,
   return out;
 }
 
+absl::StatusOr<std::string> SpecJson(const v1::ExperimentSpec& spec) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  if (auto s =
+          google::protobuf::util::MessageToJsonString(spec, &json, options);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec: cannot convert to JSON: ", s.ToString()));
+  }
+  return json;
+}
+
 std::string ChoicesArray(const v1::Genotype& g) {
   return absl::StrCat("{", absl::StrJoin(g.choices(), ","), "}");
 }

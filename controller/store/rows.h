@@ -35,6 +35,10 @@ bool IsFinal(v1::ExperimentState s);
 absl::StatusOr<std::string> JsonParam(const google::protobuf::Message& m,
                                       absl::string_view what);
 
+// The spec as stored in experiments.spec: JSON with the .proto field
+// names.
+absl::StatusOr<std::string> SpecJson(const v1::ExperimentSpec& spec);
+
 // A JSON object of string values, for jsonb label columns.
 template <typename Map>
 absl::StatusOr<std::string> JsonObject(const Map& m) {

@@ -61,15 +61,7 @@ absl::StatusOr<std::vector<int>> Store::Migrate(
 
 absl::StatusOr<int64_t> Store::CreateExperiment(const v1::ExperimentSpec& spec,
                                                 int64_t seed, int max_running) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions json_options;
-  json_options.preserve_proto_field_names = true;
-  if (auto s = google::protobuf::util::MessageToJsonString(spec, &json,
-                                                           json_options);
-      !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("spec: cannot convert to JSON: ", s.ToString()));
-  }
+  NAS_ASSIGN_OR_RETURN(const std::string json, store_internal::SpecJson(spec));
   // The labels every trial of the experiment requires of a worker,
   // copied into each trial row: spec.required_labels plus, for mode
   // COMMAND, the trainer's label (common/trainers.h).

@@ -9,7 +9,6 @@
 #include "controller/store/pool.h"
 #include "controller/store/rows.h"
 #include "controller/store/store.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace nas {
 
@@ -19,15 +18,7 @@ using store_internal::ParseCandidateState;
 absl::Status Store::ReopenExperiment(int64_t id, const v1::ExperimentSpec& spec,
                                      v1::ExperimentState expected_state,
                                      int max_running) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions json_options;
-  json_options.preserve_proto_field_names = true;
-  if (auto s = google::protobuf::util::MessageToJsonString(spec, &json,
-                                                           json_options);
-      !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("spec: cannot convert to JSON: ", s.ToString()));
-  }
+  NAS_ASSIGN_OR_RETURN(const std::string json, store_internal::SpecJson(spec));
   const std::string expected = ExperimentStateName(expected_state);
   return pool_->Run(
       "ReopenExperiment", [&](pqxx::connection& conn) -> absl::Status {
