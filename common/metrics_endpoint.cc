@@ -1,19 +1,23 @@
 #include "common/metrics_endpoint.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/build_info.h"
 #include "prometheus/exposer.h"
 
 namespace nas {
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
-    const std::string& address,
-    std::shared_ptr<prometheus::Registry> registry) {
+    const std::string& address, std::shared_ptr<prometheus::Registry> registry,
+    const std::string& program) {
   const size_t colon = address.rfind(':');
   int port = -1;
   if (colon == std::string::npos || colon == 0 ||
@@ -36,20 +40,24 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     return absl::UnavailableError(
         absl::StrCat("metrics address '", address, "': cannot listen"));
   }
-  auto process = std::make_shared<ProcessCollector>();
+  std::vector<std::shared_ptr<prometheus::Collectable>> own;
+  own.push_back(std::make_shared<ProcessCollector>());
+  if (!program.empty()) {
+    own.push_back(std::make_shared<BuildInfoCollector>(program));
+  }
   exposer->RegisterCollectable(registry);
-  exposer->RegisterCollectable(process);
+  for (const auto& c : own) exposer->RegisterCollectable(c);
   return std::unique_ptr<MetricsEndpoint>(new MetricsEndpoint(
-      std::move(exposer), std::move(registry), std::move(process), ports[0]));
+      std::move(exposer), std::move(registry), std::move(own), ports[0]));
 }
 
 MetricsEndpoint::MetricsEndpoint(
     std::unique_ptr<prometheus::Exposer> exposer,
     std::shared_ptr<prometheus::Registry> registry,
-    std::shared_ptr<prometheus::Collectable> process, int port)
+    std::vector<std::shared_ptr<prometheus::Collectable>> own, int port)
     : exposer_(std::move(exposer)),
       registry_(std::move(registry)),
-      process_(std::move(process)),
+      own_(std::move(own)),
       port_(port) {}
 
 MetricsEndpoint::~MetricsEndpoint() = default;
@@ -73,44 +81,109 @@ prometheus::MetricFamily OneValue(const std::string& name,
   return f;
 }
 
+// Seconds since the epoch at which the system booted (/proc/stat btime),
+// -1 when unreadable.
+double BootTimeSeconds() {
+  std::ifstream stat("/proc/stat");
+  std::string key;
+  double value = -1;
+  while (stat >> key) {
+    if (key == "btime") {
+      stat >> value;
+      return value;
+    }
+    stat.ignore(1 << 20, '\n');
+  }
+  return -1;
+}
+
 }  // namespace
 
 std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
-  // statm: size resident shared ... (pages)
-  std::ifstream statm("/proc/self/statm");
-  long size_pages = 0, resident_pages = 0;
-  if (statm >> size_pages >> resident_pages) {
-    out.push_back(OneValue(
-        "nas_process_resident_memory_bytes", "Resident set size of the process",
-        prometheus::MetricType::Gauge,
-        static_cast<double>(resident_pages) * sysconf(_SC_PAGESIZE)));
-  }
-  // stat: fields 14 and 15 are utime and stime in clock ticks; field 2
-  // (comm) may contain spaces, so count from the closing parenthesis.
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  // stat: after the command in parentheses (which may contain spaces, so
+  // count from the last ')'), field 3 (state) is index 0: utime (14) and
+  // stime (15) are indexes 11 and 12, starttime (22) is 19, vsize (23,
+  // bytes) is 20 and rss (24, pages) is 21.
   std::ifstream stat("/proc/self/stat");
   std::stringstream buffer;
   buffer << stat.rdbuf();
   const std::string text = buffer.str();
   const size_t paren = text.rfind(')');
-  if (paren != std::string::npos) {
+  if (paren != std::string::npos && paren + 2 <= text.size()) {
     std::istringstream rest(text.substr(paren + 2));
+    std::vector<std::string> fields;
     std::string field;
-    double utime = -1, stime = -1;
-    // After ") ": field 3 (state) is index 0; utime is field 14 -> index 11.
-    for (int i = 0; i <= 12 && rest >> field; ++i) {
-      if (i == 11) absl::SimpleAtod(field, &utime);
-      if (i == 12) absl::SimpleAtod(field, &stime);
+    while (fields.size() < 22 && rest >> field) fields.push_back(field);
+    double utime = -1, stime = -1, start = -1, vsize = -1, rss = -1;
+    if (fields.size() == 22 && absl::SimpleAtod(fields[11], &utime) &&
+        absl::SimpleAtod(fields[12], &stime)) {
+      out.push_back(OneValue("process_cpu_seconds_total",
+                             "Total user and system CPU time spent in seconds.",
+                             prometheus::MetricType::Counter,
+                             (utime + stime) / ticks));
     }
-    if (utime >= 0 && stime >= 0) {
-      out.push_back(OneValue(
-          "nas_process_cpu_seconds_total",
-          "User and system CPU time spent by the process, in seconds",
-          prometheus::MetricType::Counter,
-          (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK))));
+    if (fields.size() == 22 && absl::SimpleAtod(fields[21], &rss)) {
+      out.push_back(OneValue("process_resident_memory_bytes",
+                             "Resident memory size in bytes.",
+                             prometheus::MetricType::Gauge, rss * page));
+    }
+    if (fields.size() == 22 && absl::SimpleAtod(fields[20], &vsize)) {
+      out.push_back(OneValue("process_virtual_memory_bytes",
+                             "Virtual memory size in bytes.",
+                             prometheus::MetricType::Gauge, vsize));
+    }
+    const double boot = BootTimeSeconds();
+    if (fields.size() == 22 && boot >= 0 &&
+        absl::SimpleAtod(fields[19], &start)) {
+      out.push_back(
+          OneValue("process_start_time_seconds",
+                   "Start time of the process since unix epoch in seconds.",
+                   prometheus::MetricType::Gauge, boot + start / ticks));
     }
   }
+  std::error_code ec;
+  std::filesystem::directory_iterator fds("/proc/self/fd", ec);
+  if (!ec) {
+    double open = 0;
+    for (auto it = fds; it != std::filesystem::directory_iterator();
+         it.increment(ec)) {
+      if (ec) break;
+      ++open;
+    }
+    if (!ec) {
+      out.push_back(OneValue("process_open_fds",
+                             "Number of open file descriptors.",
+                             prometheus::MetricType::Gauge, open));
+    }
+  }
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    out.push_back(OneValue(
+        "process_max_fds", "Maximum number of open file descriptors.",
+        prometheus::MetricType::Gauge, static_cast<double>(limit.rlim_cur)));
+  }
   return out;
+}
+
+BuildInfoCollector::BuildInfoCollector(const std::string& program)
+    : name_(absl::StrCat(absl::StrReplaceAll(program, {{"-", "_"}}),
+                         "_build_info")) {}
+
+std::vector<prometheus::MetricFamily> BuildInfoCollector::Collect() const {
+  const BuildInfo& b = GetBuildInfo();
+  prometheus::MetricFamily f = OneValue(
+      name_,
+      "A metric with a constant '1' value labeled by version, revision, "
+      "build_type and compiler from which the binary was built.",
+      prometheus::MetricType::Gauge, 1);
+  f.metric[0].label = {{"version", b.version},
+                       {"revision", b.revision},
+                       {"build_type", b.build_type},
+                       {"compiler", b.compiler}};
+  return {f};
 }
 
 }  // namespace nas

@@ -1,6 +1,7 @@
 // The HTTP endpoint `/metrics` that Prometheus scrapes, shared by
-// nas-controller and nas-worker (prometheus-cpp's pull exposer), plus the
-// process metrics both export. Thread-safe after construction.
+// nas-controller and nas-worker (prometheus-cpp's pull exposer), plus what
+// every binary exports there: the standard process metrics and a
+// `<program>_build_info` gauge. Thread-safe after construction.
 #ifndef NAS_COMMON_METRICS_ENDPOINT_H_
 #define NAS_COMMON_METRICS_ENDPOINT_H_
 
@@ -20,13 +21,15 @@ namespace nas {
 
 class MetricsEndpoint {
  public:
-  // Serves `registry` (and the process collector, see ProcessCollector)
-  // on http://`address`/metrics, e.g. "127.0.0.1:9100" or "0.0.0.0:9100";
+  // Serves `registry`, the process metrics (ProcessCollector) and, when
+  // `program` is not empty, BuildInfoCollector(program) on
+  // http://`address`/metrics, e.g. "127.0.0.1:9100" or "0.0.0.0:9100";
   // port 0 picks a free one. kInvalidArgument when `address` is not
   // host:port, kUnavailable when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
       const std::string& address,
-      std::shared_ptr<prometheus::Registry> registry);
+      std::shared_ptr<prometheus::Registry> registry,
+      const std::string& program = "");
   ~MetricsEndpoint();  // stops serving
 
   // The bound port (the chosen one when the address asked for port 0).
@@ -35,20 +38,41 @@ class MetricsEndpoint {
  private:
   MetricsEndpoint(std::unique_ptr<prometheus::Exposer> exposer,
                   std::shared_ptr<prometheus::Registry> registry,
-                  std::shared_ptr<prometheus::Collectable> process, int port);
+                  std::vector<std::shared_ptr<prometheus::Collectable>> own,
+                  int port);
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<prometheus::Registry> registry_;
-  std::shared_ptr<prometheus::Collectable> process_;
+  // The collectors the endpoint made (the exposer holds weak pointers).
+  std::vector<std::shared_ptr<prometheus::Collectable>> own_;
   int port_;
 };
 
-// Read at every scrape from /proc/self: `nas_process_resident_memory_bytes`
-// (RSS) and `nas_process_cpu_seconds_total` (user + system CPU time; its
-// rate is the process's CPU utilisation in cores). Empty on systems
-// without /proc.
+// The standard process metrics of the Prometheus client libraries
+// (client_golang, client_python), read at every scrape from /proc:
+//   process_cpu_seconds_total      user + system CPU time (rate = cores busy)
+//   process_resident_memory_bytes  RSS
+//   process_virtual_memory_bytes   virtual memory size
+//   process_start_time_seconds     start time, seconds since the Unix epoch
+//   process_open_fds               open file descriptors
+//   process_max_fds                the soft RLIMIT_NOFILE
+// A metric whose source cannot be read is left out (all of them on
+// systems without /proc).
 class ProcessCollector : public prometheus::Collectable {
  public:
   std::vector<prometheus::MetricFamily> Collect() const override;
+};
+
+// `<program>_build_info` (program's '-' as '_', e.g. nas_controller_build_info)
+// = 1 with labels version, revision, build_type and compiler from
+// common/build_info.h, as prometheus_build_info does: join on it to label
+// other series with the running version.
+class BuildInfoCollector : public prometheus::Collectable {
+ public:
+  explicit BuildInfoCollector(const std::string& program);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  std::string name_;
 };
 
 }  // namespace nas

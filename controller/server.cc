@@ -163,9 +163,10 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   ControllerOptions controller_options = options.controller;
   if (!options.metrics_address.empty()) {
     parts->metrics = std::make_unique<ControllerMetrics>();
-    NAS_ASSIGN_OR_RETURN(parts->metrics_endpoint,
-                         MetricsEndpoint::Start(options.metrics_address,
-                                                parts->metrics->registry()));
+    NAS_ASSIGN_OR_RETURN(
+        parts->metrics_endpoint,
+        MetricsEndpoint::Start(options.metrics_address,
+                               parts->metrics->registry(), "nas-controller"));
     fprintf(stderr, "nas-controller: metrics on port %d (/metrics)\n",
             parts->metrics_endpoint->port());
     controller_options.metrics = parts->metrics.get();

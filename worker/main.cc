@@ -14,6 +14,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "common/build_info.h"
 #include "common/metrics_endpoint.h"
 #include "worker/command/candidate_tools.h"
 #include "worker/evaluators/command_evaluator.h"
@@ -78,8 +82,9 @@ ABSL_FLAG(int, abandon_grace_seconds, 30,
           "worker was told to stop before it is abandoned (restart; on "
           "SIGTERM exit 3)");
 ABSL_FLAG(std::string, data_cache_dir, nas::DefaultDataCacheDir(),
-          "decoded-dataset cache (default $XDG_CACHE_HOME/nas-worker/data or "
-          "~/.cache/nas-worker/data; empty = decode into memory)");
+          "decoded-dataset cache (default $NAS_CACHE_DIR/data, "
+          "$XDG_CACHE_HOME/nas-worker/data or ~/.cache/nas-worker/data; "
+          "empty = decode into memory)");
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -106,6 +111,20 @@ void OnSignal(int) { g_stop = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --version prints the build; --help lists this file's flags (absl's
+  // default looks for a file named after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return nas::VersionLine("nas-worker") + "\n"; };
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "worker/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "pulls trials from nas-controller and evaluates them.\n"
+      "usage: nas-worker --controller=HOST:PORT [flags]\n"
+      "  the token comes from --token_file or env NAS_TOKEN; the artifact\n"
+      "  cache from --cache_dir or env NAS_CACHE_DIR (docs/OPERATIONS.md)");
   absl::ParseCommandLine(argc, argv);
   nas::WorkerFlags f;
   f.controller = absl::GetFlag(FLAGS_controller);
@@ -195,7 +214,8 @@ int main(int argc, char** argv) {
   if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
       !address.empty()) {
     metrics = std::make_unique<nas::WorkerMetrics>(evaluator->device());
-    auto started = nas::MetricsEndpoint::Start(address, metrics->registry());
+    auto started =
+        nas::MetricsEndpoint::Start(address, metrics->registry(), "nas-worker");
     if (!started.ok()) {
       fprintf(stderr, "nas-worker: --metrics_address: %s\n",
               started.status().ToString().c_str());

@@ -199,6 +199,8 @@ absl::StatusOr<WorkerDataOptions> MakeWorkerDataOptions(
 }
 
 std::string DefaultDataCacheDir() {
+  const char* nas = std::getenv("NAS_CACHE_DIR");
+  if (nas != nullptr && nas[0] == '/') return absl::StrCat(nas, "/data");
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   if (xdg != nullptr && xdg[0] == '/') {
     return absl::StrCat(xdg, "/nas-worker/data");

@@ -132,8 +132,9 @@ absl::StatusOr<WorkerDataOptions> MakeWorkerDataOptions(
 
 // The default of --data_root.
 inline constexpr char kDefaultDataRoot[] = "/usr/share/datasets";
-// The default of --data_cache_dir: $XDG_CACHE_HOME/nas-worker/data, else
-// $HOME/.cache/nas-worker/data, else "" (no cache).
+// The default of --data_cache_dir: $NAS_CACHE_DIR/data (when absolute),
+// else $XDG_CACHE_HOME/nas-worker/data, else $HOME/.cache/nas-worker/data,
+// else "" (no cache).
 std::string DefaultDataCacheDir();
 
 // "<hostname>-<pid>", the default worker id.

@@ -33,7 +33,15 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 COPY --from=build /build/controller/nas-controller /usr/local/bin/
 COPY --from=build /build/client/nasctl /usr/local/bin/
 COPY migrations /usr/share/nas/migrations
-USER nobody
+# nobody's HOME is /nonexistent: caches go to NAS_CACHE_DIR, a directory
+# nobody owns (the worker's artifact cache, e.g. supernet weights, and its
+# decoded datasets under data/). Mount a volume there (Kubernetes: an
+# emptyDir, deploy/k8s/worker.yaml) to keep it off the container's layer.
+RUN mkdir -p /var/cache/nas && chown 65534:65534 /var/cache/nas
+ENV NAS_CACHE_DIR=/var/cache/nas
+VOLUME /var/cache/nas
+# nobody:nogroup, numeric so that Kubernetes' runAsNonRoot can check it.
+USER 65534:65534
 EXPOSE 50051 9100
 ENTRYPOINT ["nas-controller", "--listen=0.0.0.0:50051", \
             "--metrics_address=0.0.0.0:9100", \

@@ -35,7 +35,15 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       dataset-fashion-mnist ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/worker/nas-worker /usr/local/bin/
-USER nobody
+# nobody's HOME is /nonexistent: caches go to NAS_CACHE_DIR, a directory
+# nobody owns (the worker's artifact cache, e.g. supernet weights, and its
+# decoded datasets under data/). Mount a volume there (Kubernetes: an
+# emptyDir, deploy/k8s/worker.yaml) to keep it off the container's layer.
+RUN mkdir -p /var/cache/nas && chown 65534:65534 /var/cache/nas
+ENV NAS_CACHE_DIR=/var/cache/nas
+VOLUME /var/cache/nas
+# nobody:nogroup, numeric so that Kubernetes' runAsNonRoot can check it.
+USER 65534:65534
 EXPOSE 9101
 ENTRYPOINT ["nas-worker", "--metrics_address=0.0.0.0:9101"]
 CMD ["--controller=controller:50051", "--device=cpu", "--labels=device=cpu"]

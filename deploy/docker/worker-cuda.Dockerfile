@@ -69,7 +69,15 @@ COPY --from=build /build/worker/nas-worker /usr/local/bin/
 # The runtime injects the host's driver library (compute) and nvidia-smi
 # (utility) into the container.
 ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
-USER nobody
+# nobody's HOME is /nonexistent: caches go to NAS_CACHE_DIR, a directory
+# nobody owns (the worker's artifact cache, e.g. supernet weights, and its
+# decoded datasets under data/). Mount a volume there (Kubernetes: an
+# emptyDir, deploy/k8s/worker.yaml) to keep it off the container's layer.
+RUN mkdir -p /var/cache/nas && chown 65534:65534 /var/cache/nas
+ENV NAS_CACHE_DIR=/var/cache/nas
+VOLUME /var/cache/nas
+# nobody:nogroup, numeric so that Kubernetes' runAsNonRoot can check it.
+USER 65534:65534
 EXPOSE 9101
 ENTRYPOINT ["nas-worker", "--metrics_address=0.0.0.0:9101"]
 CMD ["--controller=controller:50051", "--device=auto", "--labels=gpu=nvidia"]

@@ -3,7 +3,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/build_info.h"
 #include "common/metrics_endpoint.h"
 #include "controller/metrics.h"
 #include "gtest/gtest.h"
@@ -37,7 +40,7 @@ TEST(MetricsEndpoint, RefusesAnAddressWithoutPort) {
 
 TEST(MetricsEndpoint, ServesProcessMetricsAndRefusesAPortInUse) {
   auto registry = std::make_shared<prometheus::Registry>();
-  auto endpoint = MetricsEndpoint::Start("127.0.0.1:0", registry);
+  auto endpoint = MetricsEndpoint::Start("127.0.0.1:0", registry, "nas-test");
   NAS_ASSERT_OK(endpoint);
   const int port = (*endpoint)->port();
   ASSERT_GT(port, 0);
@@ -48,9 +51,45 @@ TEST(MetricsEndpoint, ServesProcessMetricsAndRefusesAPortInUse) {
                 &out),
             0)
       << out;
-  EXPECT_NE(out.find("\nnas_process_resident_memory_bytes "), std::string::npos)
+  // The standard names of the Prometheus client libraries (stock alerts and
+  // dashboards use them), each with its type.
+  for (const char* name : {"process_resident_memory_bytes gauge",
+                           "process_cpu_seconds_total counter",
+                           "process_virtual_memory_bytes gauge",
+                           "process_start_time_seconds gauge",
+                           "process_open_fds gauge", "process_max_fds gauge"}) {
+    EXPECT_NE(out.find(absl::StrCat("\n# TYPE ", name, "\n")),
+              std::string::npos)
+        << name << "\n"
+        << out;
+  }
+  EXPECT_EQ(out.find("nas_process_"), std::string::npos) << out;
+  // Plausible values: started within the last day, not in the future; some
+  // descriptors open (the listening socket), fewer than the limit.
+  auto value = [&out](const std::string& name) {
+    const size_t at = out.find("\n" + name + " ");
+    double v = -1;
+    if (at == std::string::npos) return v;
+    const size_t begin = at + name.size() + 2;
+    absl::SimpleAtod(out.substr(begin, out.find('\n', begin) - begin), &v);
+    return v;
+  };
+  const double now = absl::ToUnixSeconds(absl::Now());
+  EXPECT_LE(value("process_start_time_seconds"), now + 1);
+  EXPECT_GT(value("process_start_time_seconds"), now - 86400);
+  EXPECT_GE(value("process_open_fds"), 3);
+  EXPECT_LT(value("process_open_fds"), value("process_max_fds"));
+  EXPECT_GT(value("process_resident_memory_bytes"), 1e6);
+  EXPECT_GE(value("process_virtual_memory_bytes"),
+            value("process_resident_memory_bytes"));
+  // <program>_build_info = 1 with the build's labels (prometheus_build_info).
+  const BuildInfo& b = GetBuildInfo();
+  EXPECT_NE(out.find(absl::StrCat("\nnas_test_build_info{version=\"", b.version,
+                                  "\",revision=\"", b.revision,
+                                  "\",build_type=\"", b.build_type,
+                                  "\",compiler=\"", b.compiler, "\"} 1\n")),
+            std::string::npos)
       << out;
-  EXPECT_NE(out.find("\nnas_process_cpu_seconds_total "), std::string::npos);
   EXPECT_THAT(MetricsEndpoint::Start(absl::StrCat("127.0.0.1:", port), registry)
                   .status(),
               StatusIs(absl::StatusCode::kUnavailable, "cannot listen"));

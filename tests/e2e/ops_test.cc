@@ -12,11 +12,13 @@
 
 #include <fstream>
 #include <iomanip>
+#include <regex>
 #include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/spaces/search_space.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -236,11 +238,13 @@ class Ops : public ::testing::Test, public testing::LocalCluster {
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
-// Every expression of every panel of deploy/grafana/dashboards/*.json.
+const char kDashboard[] = "/deploy/grafana/dashboards/nas.json";
+
+// Every expression of every panel of deploy/grafana/dashboards/nas.json,
+// as written (Grafana's variables unexpanded).
 std::vector<std::pair<std::string, std::string>> DashboardQueries() {
   std::vector<std::pair<std::string, std::string>> out;
-  const std::string path =
-      std::string(NAS_SOURCE_DIR) + "/deploy/grafana/dashboards/nas.json";
+  const std::string path = std::string(NAS_SOURCE_DIR) + kDashboard;
   const Struct dash = ParseJson(testing::ReadFile(path));
   std::function<void(const Value&)> visit = [&](const Value& panels) {
     for (const Value& p : panels.list_value().values()) {
@@ -262,6 +266,58 @@ std::vector<std::pair<std::string, std::string>> DashboardQueries() {
   EXPECT_TRUE(dash.fields().count("panels")) << path;
   if (dash.fields().count("panels")) visit(dash.fields().at("panels"));
   return out;
+}
+
+// `expr` as Grafana sends it: $__rate_interval (at least four scrape
+// intervals) as 1m, the experiment variable as "All" (its allValue).
+std::string ExpandGrafanaVariables(std::string expr) {
+  absl::StrReplaceAll({{"$__rate_interval", "1m"}, {"$experiment", ".+"}},
+                      &expr);
+  return expr;
+}
+
+// The dashboard follows Grafana's conventions (no cluster needed): an
+// `experiment` variable over the label the per-experiment series carry,
+// used by each of those panels, and rate() windows of $__rate_interval
+// (a fixed [1m] shows nothing at long scrape intervals or zoomed out).
+TEST(Dashboard, ExperimentVariableAndRateIntervalWindows) {
+  const Struct dash =
+      ParseJson(testing::ReadFile(std::string(NAS_SOURCE_DIR) + kDashboard));
+  ASSERT_TRUE(dash.fields().count("templating"));
+  const auto& vars = dash.fields()
+                         .at("templating")
+                         .struct_value()
+                         .fields()
+                         .at("list")
+                         .list_value()
+                         .values();
+  const google::protobuf::Value* experiment = nullptr;
+  for (const Value& v : vars) {
+    if (v.struct_value().fields().at("name").string_value() == "experiment") {
+      experiment = &v;
+    }
+  }
+  ASSERT_NE(experiment, nullptr) << "no templating variable `experiment`";
+  const auto& ef = experiment->struct_value().fields();
+  EXPECT_EQ(ef.at("type").string_value(), "query");
+  EXPECT_EQ(ef.at("definition").string_value(),
+            "label_values(nas_experiment_best_val_accuracy, experiment)");
+  EXPECT_TRUE(ef.at("multi").bool_value());
+  EXPECT_TRUE(ef.at("includeAll").bool_value());
+  const std::regex fixed_rate(R"((rate|irate)\([^()]*\[[0-9]+[smhd]\]\))");
+  int per_experiment = 0;
+  for (const auto& [title, expr] : DashboardQueries()) {
+    EXPECT_FALSE(std::regex_search(expr, fixed_rate))
+        << "panel '" << title << "': fixed rate window in " << expr;
+    EXPECT_EQ(expr.find("nas_process_"), std::string::npos)
+        << "panel '" << title << "': " << expr;
+    if (expr.find("nas_experiment_") != std::string::npos) {
+      ++per_experiment;
+      EXPECT_NE(expr.find("{experiment=~\"$experiment\"}"), std::string::npos)
+          << "panel '" << title << "' ignores the variable: " << expr;
+    }
+  }
+  EXPECT_EQ(per_experiment, 2);
 }
 
 TEST_F(Ops, PrometheusAnswersEveryDashboardQuery) {
@@ -347,7 +403,8 @@ TEST_F(Ops, PrometheusAnswersEveryDashboardQuery) {
   // Every panel's every query returns at least one series.
   const auto queries = DashboardQueries();
   EXPECT_GE(queries.size(), 20u);
-  for (const auto& [title, expr] : queries) {
+  for (const auto& [title, written] : queries) {
+    const std::string expr = ExpandGrafanaVariables(written);
     EXPECT_FALSE(Query(expr).empty())
         << "panel '" << title << "': no series for " << expr;
   }
@@ -379,7 +436,10 @@ TEST_F(Ops, PrometheusAnswersEveryDashboardQuery) {
                    "nas.v1.WorkerService/AcquireTrial\",code=\"OK\"})"),
             0);
   EXPECT_GE(Scalar("sum(nas_trial_queue_wait_seconds_count)"), 22);
-  EXPECT_GT(Scalar("min(nas_process_resident_memory_bytes)"), 1e6);
+  EXPECT_GT(Scalar("min(process_resident_memory_bytes{job=~\"nas-.*\"})"), 1e6);
+  // Each binary's build, as prometheus_build_info.
+  EXPECT_EQ(Scalar("count(nas_controller_build_info == 1)"), 1);
+  EXPECT_EQ(Scalar("count(nas_worker_build_info == 1)"), 2);
 }
 
 TEST_F(Ops, HealthIsNotServingWhileTheDatabaseIsDown) {

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/artifact_cache.h"
 
 namespace nas {
 namespace {
@@ -352,6 +353,34 @@ TEST_F(WorkerFlagsTest, SimConvertsEveryFlag) {
   o = MakeSimFleetOptions(f);
   NAS_ASSERT_OK(o);
   EXPECT_EQ(o->id_prefix, "load");
+}
+
+// The images run as `nobody` with HOME=/nonexistent and NAS_CACHE_DIR set
+// to a writable volume (deploy/docker): both caches must land there.
+TEST(CacheDefaults, NasCacheDirWinsOverXdgAndHome) {
+  std::map<std::string, std::string> saved;
+  for (const char* name : {"NAS_CACHE_DIR", "XDG_CACHE_HOME", "HOME"}) {
+    if (const char* v = std::getenv(name); v != nullptr) saved[name] = v;
+  }
+  setenv("HOME", "/nonexistent", 1);
+  setenv("XDG_CACHE_HOME", "/xdg", 1);
+  setenv("NAS_CACHE_DIR", "/var/cache/nas", 1);
+  EXPECT_EQ(DefaultArtifactCacheDir(), "/var/cache/nas");
+  EXPECT_EQ(DefaultDataCacheDir(), "/var/cache/nas/data");
+  unsetenv("NAS_CACHE_DIR");
+  EXPECT_EQ(DefaultArtifactCacheDir(), "/xdg/nas-worker");
+  EXPECT_EQ(DefaultDataCacheDir(), "/xdg/nas-worker/data");
+  unsetenv("XDG_CACHE_HOME");
+  EXPECT_EQ(DefaultArtifactCacheDir(), "/nonexistent/.cache/nas-worker");
+  EXPECT_EQ(DefaultDataCacheDir(), "/nonexistent/.cache/nas-worker/data");
+  for (const char* name : {"NAS_CACHE_DIR", "XDG_CACHE_HOME", "HOME"}) {
+    auto it = saved.find(name);
+    if (it == saved.end()) {
+      unsetenv(name);
+    } else {
+      setenv(name, it->second.c_str(), 1);
+    }
+  }
 }
 
 }  // namespace
