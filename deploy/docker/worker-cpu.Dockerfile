@@ -21,7 +21,11 @@ COPY controller controller
 COPY worker worker
 COPY client client
 COPY migrations migrations
+# The revision --version and *_build_info report (no .git is copied in):
+#   docker build --build-arg NAS_REVISION=$(git rev-parse --short HEAD) ...
+ARG NAS_REVISION=unknown
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DNAS_REVISION=${NAS_REVISION} \
       -DNAS_BUILD_TESTS=OFF -DNAS_BUILD_BENCH=OFF
 RUN cmake --build /build --target nas-worker
 
