@@ -9,11 +9,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/time/time.h"
-#include "common/build_info.h"
+#include "common/binary_usage.h"
 #include "controller/commands.h"
 #include "controller/server_options.h"
 
@@ -56,18 +53,8 @@ ABSL_FLAG(std::string, worker_token_file, "",
           "worker role's bearer token file (or env NAS_WORKER_TOKEN)");
 
 int main(int argc, char** argv) {
-  // --version prints the build; --help lists this file's flags (absl's
-  // default looks for a file named after the binary).
-  absl::FlagsUsageConfig usage;
-  usage.version_string = [] {
-    return nas::VersionLine("nas-controller") + "\n";
-  };
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "controller/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  nas::SetBinaryUsage(
+      "nas-controller", "controller/main.cc",
       "serves ExperimentService and WorkerService.\n"
       "usage: nas-controller [flags]          migrate the database, then "
       "serve\n"

@@ -14,10 +14,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
-#include "common/build_info.h"
+#include "common/binary_usage.h"
 #include "common/metrics_endpoint.h"
 #include "worker/command/candidate_tools.h"
 #include "worker/evaluators/command_evaluator.h"
@@ -111,16 +108,8 @@ void OnSignal(int) { g_stop = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --version prints the build; --help lists this file's flags (absl's
-  // default looks for a file named after the binary).
-  absl::FlagsUsageConfig usage;
-  usage.version_string = [] { return nas::VersionLine("nas-worker") + "\n"; };
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "worker/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  nas::SetBinaryUsage(
+      "nas-worker", "worker/main.cc",
       "pulls trials from nas-controller and evaluates them.\n"
       "usage: nas-worker --controller=HOST:PORT [flags]\n"
       "  the token comes from --token_file or env NAS_TOKEN; the artifact\n"
